@@ -1,0 +1,75 @@
+# Error messages sent to clients. Ids are Discord's field error codes (UPPER_CASE) or our own
+# keys for top-level errors (kebab-case). Keep locales/*/errors.ftl in step (a test checks it).
+
+## Top-level errors
+unauthorized = 401: Unauthorized
+not-found = 404: Not Found
+method-not-allowed = 405: Method Not Allowed
+internal-error = 500: Internal Server Error
+missing-access = Missing Access
+missing-permissions = Missing Permissions
+invalid-form-body = Invalid Form Body
+invalid-json = The request body contains invalid JSON.
+payload-too-large = Request entity too large
+rate-limited = You are being rate limited.
+unknown-account = Unknown Account
+unknown-application = Unknown Application
+unknown-channel = Unknown Channel
+unknown-guild = Unknown Guild
+unknown-invite = Unknown Invite
+unknown-member = Unknown Member
+unknown-message = Unknown Message
+unknown-overwrite = Unknown Permission Overwrite
+unknown-role = Unknown Role
+unknown-token = Unknown Token
+unknown-user = Unknown User
+unknown-emoji = Unknown Emoji
+unknown-webhook = Unknown Webhook
+unknown-ban = Unknown Ban
+unknown-sticker = Unknown Sticker
+unknown-interaction = Unknown interaction
+empty-message = Cannot send an empty message
+max-guilds = Maximum number of guilds reached ({ $max })
+max-guilds-reached = Maximum number of guilds reached
+max-roles-reached = Maximum number of guild roles reached
+max-channels-reached = Maximum number of guild channels reached
+max-pins-reached = Maximum number of pins reached for the channel
+registration-disabled = Registration is disabled on this instance.
+invite-required = An invite is required to register on this instance.
+banned-from-guild = You are banned from this guild.
+cannot-execute-on-dm = Cannot execute action on a DM channel
+cannot-edit-other-user-message = Cannot edit a message authored by another user
+cannot-message-user = Cannot send messages to this user
+invalid-recipients = Invalid Recipient(s)
+owner-cannot-leave = Invalid Guild: the owner cannot leave, transfer or delete the guild instead
+not-a-bot = Only bots can use this endpoint
+bot-only-endpoint = Only bots can use this endpoint
+too-many-messages-to-delete = You can only bulk delete between 2 and 100 messages
+admin-required = Only instance administrators can do this.
+account-disabled = This account is disabled.
+role-hierarchy = You cannot manage a role at or above your highest role.
+cannot-send-in-non-text = Cannot send messages in a non-text channel
+
+## Field errors (Discord's codes)
+BASE_TYPE_REQUIRED = This field is required
+BASE_TYPE_BAD_LENGTH = Must be between { $min } and { $max } in length.
+BASE_TYPE_MAX_LENGTH = Must be { $max } or fewer in length.
+BASE_TYPE_MAX_ITEMS = Must be { $max } or fewer in number.
+NUMBER_TYPE_MIN = Value should be greater than or equal to { $min }.
+NUMBER_TYPE_MAX = Value should be less than or equal to { $max }.
+BASE_TYPE_BAD_TYPE = Value must be { $expected }.
+NUMBER_TYPE_COERCE = Value is not a snowflake.
+EMAIL_TYPE_INVALID_EMAIL = Not a well formed email address.
+EMAIL_ALREADY_REGISTERED = Email is already registered.
+USERNAME_ALREADY_TAKEN = Username is unavailable. Try adding numbers or underscores to it.
+USERNAME_INVALID_CHARACTERS = Username contains characters or words that are not allowed.
+PASSWORD_TOO_SHORT = Must be at least { $min } characters long.
+INVALID_LOGIN = Login or password is invalid.
+PASSWORD_DOES_NOT_MATCH = Password does not match.
+DATE_OF_BIRTH_UNDERAGE = You need to be { $age } or older to use this instance.
+DATE_TYPE_PARSE = Could not parse the date. Should be ISO8601 (YYYY-MM-DD).
+BASE_TYPE_CHOICES = Value must be one of { $allowed }.
+URL_TYPE_INVALID_URL = Not a well formed URL.
+
+## Used only by the fallback test
+only-in-english-test-key = English only

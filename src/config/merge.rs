@@ -1,0 +1,81 @@
+//! JSON-level merging of configuration documents.
+//!
+//! Merging happens on `serde_json::Value` rather than on `Config` so that a stored document keeps
+//! every value an operator set, even for keys this version does not know, and so that "which keys
+//! are new" is a structural question with a testable answer.
+
+use serde_json::Value;
+
+/// Adds to `stored` every key of `defaults` it lacks, recursively, without touching values already
+/// present. Returns whether anything was added (so the caller knows to write the document back).
+pub fn add_missing_keys(stored: &mut Value, defaults: &Value) -> bool {
+    match (stored, defaults) {
+        (Value::Object(stored), Value::Object(defaults)) => {
+            let mut changed = false;
+            for (key, default) in defaults {
+                match stored.get_mut(key) {
+                    Some(existing) => changed |= add_missing_keys(existing, default),
+                    None => {
+                        stored.insert(key.clone(), default.clone());
+                        changed = true;
+                    }
+                }
+            }
+            changed
+        }
+        _ => false,
+    }
+}
+
+/// Applies an admin's partial update: objects merge recursively, any other value replaces, and
+/// `null` removes the key (it then falls back to its default when defaults are re-added).
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(key);
+                } else if let Some(existing) = target.get_mut(key) {
+                    if existing.is_object() && value.is_object() {
+                        merge_patch(existing, value);
+                    } else {
+                        *existing = value.clone();
+                    }
+                } else {
+                    target.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        (target, patch) => *target = patch.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn new_keys_are_added_and_stored_values_kept() {
+        let mut stored = json!({"limits": {"message": {"max_characters": 4000}}});
+        let defaults = json!({"limits": {"message": {"max_characters": 2000, "max_embeds": 10}},
+                              "general": {"instance_name": "x"}});
+        assert!(add_missing_keys(&mut stored, &defaults));
+        assert_eq!(
+            stored,
+            json!({"limits": {"message": {"max_characters": 4000, "max_embeds": 10}},
+                   "general": {"instance_name": "x"}})
+        );
+        assert!(
+            !add_missing_keys(&mut stored, &defaults),
+            "second pass changes nothing"
+        );
+    }
+
+    #[test]
+    fn patch_merges_objects_and_null_removes() {
+        let mut target = json!({"a": {"b": 1, "c": 2}, "d": [1]});
+        merge_patch(&mut target, &json!({"a": {"b": 5, "c": null}, "d": [2, 3]}));
+        assert_eq!(target, json!({"a": {"b": 5}, "d": [2, 3]}));
+    }
+}

@@ -1,0 +1,414 @@
+//! Instance configuration: typed sections with Discord-like defaults.
+//!
+//! The defaults live here in code (and, identical, in `config/default.toml`, checked by a test).
+//! On first start they are written to the store; later starts load the stored copy and add keys that
+//! a newer version introduced without overwriting stored values (see [`sync`]). At run time the
+//! configuration is read through [`LiveConfig::get`], an atomic snapshot: code reads it where it uses
+//! it, so an admin's change applies to the very next request.
+
+mod live;
+mod merge;
+mod validate;
+
+pub use live::{ConfigError, LiveConfig};
+pub use merge::{add_missing_keys, merge_patch};
+
+use serde::{Deserialize, Serialize};
+
+/// The whole instance configuration. Every section defaults field by field, so a stored or
+/// file config may name only what it changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Config {
+    pub general: General,
+    pub server: Server,
+    pub limits: Limits,
+    pub register: Register,
+    pub security: Security,
+    pub gateway: Gateway,
+    pub cdn: Cdn,
+    pub defaults: Defaults,
+    pub actors: Actors,
+}
+
+/// What the instance says about itself (instance policy routes, admin dashboard).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct General {
+    pub instance_name: String,
+    pub instance_description: String,
+    pub front_page: String,
+    pub admin_contact: String,
+    pub tos_page: String,
+    pub privacy_page: String,
+    pub correspondence_email: String,
+    /// Snowflake worker id of this node; two nodes of a cluster must differ (0–31).
+    pub node_id: u8,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        Self {
+            instance_name: "Accord Instance".into(),
+            instance_description: "A self-hosted, Discord-compatible chat server.".into(),
+            front_page: String::new(),
+            admin_contact: String::new(),
+            tos_page: String::new(),
+            privacy_page: String::new(),
+            correspondence_email: String::new(),
+            node_id: 0,
+        }
+    }
+}
+
+/// Network endpoints. Public URLs left empty are derived from the address actually bound, so the
+/// same defaults work for `serve` on 3001 and for tests on an ephemeral port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Server {
+    /// Listen address for the HTTP API, the gateway and the CDN (one port).
+    pub listen: String,
+    /// Public base URL of the REST API (e.g. `https://chat.example.com/api`); empty = derived.
+    pub api_endpoint: String,
+    /// Public gateway URL without query string (e.g. `wss://gateway.example.com`); empty = derived.
+    pub gateway_endpoint: String,
+    /// Public CDN base URL; empty = derived.
+    pub cdn_endpoint: String,
+    /// Largest request body accepted, in bytes (uploads are limited by `cdn.max_upload_bytes`).
+    pub max_body_bytes: usize,
+    /// A request that takes longer than this is answered 408/500 instead of hanging.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:3001".into(),
+            api_endpoint: String::new(),
+            gateway_endpoint: String::new(),
+            cdn_endpoint: String::new(),
+            max_body_bytes: 1024 * 1024,
+            request_timeout_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Limits {
+    pub user: UserLimits,
+    pub guild: GuildLimits,
+    pub channel: ChannelLimits,
+    pub message: MessageLimits,
+    pub rate: RateLimits,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserLimits {
+    pub max_guilds: u32,
+    pub min_username: u32,
+    pub max_username: u32,
+    pub max_bio: u32,
+    pub max_friends: u32,
+}
+
+impl Default for UserLimits {
+    fn default() -> Self {
+        Self {
+            max_guilds: 100,
+            min_username: 2,
+            max_username: 32,
+            max_bio: 190,
+            max_friends: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GuildLimits {
+    pub max_roles: u32,
+    pub max_channels: u32,
+    pub max_members: u32,
+    pub max_emojis: u32,
+    pub max_invites: u32,
+    pub min_name: u32,
+    pub max_name: u32,
+}
+
+impl Default for GuildLimits {
+    fn default() -> Self {
+        Self {
+            max_roles: 250,
+            max_channels: 500,
+            max_members: 250_000,
+            max_emojis: 50,
+            max_invites: 1000,
+            min_name: 2,
+            max_name: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChannelLimits {
+    pub max_name: u32,
+    pub max_topic: u32,
+    pub max_pins: u32,
+    pub max_webhooks: u32,
+}
+
+impl Default for ChannelLimits {
+    fn default() -> Self {
+        Self {
+            max_name: 100,
+            max_topic: 1024,
+            max_pins: 50,
+            max_webhooks: 15,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MessageLimits {
+    pub max_characters: u32,
+    pub max_attachments: u32,
+    pub max_embeds: u32,
+    pub max_reactions: u32,
+    pub max_bulk_delete: u32,
+    /// Messages older than this cannot be bulk deleted (Discord: 14 days).
+    pub bulk_delete_max_age_days: u32,
+}
+
+impl Default for MessageLimits {
+    fn default() -> Self {
+        Self {
+            max_characters: 2000,
+            max_attachments: 10,
+            max_embeds: 10,
+            max_reactions: 20,
+            max_bulk_delete: 100,
+            bulk_delete_max_age_days: 14,
+        }
+    }
+}
+
+/// Rate limits (Discord's contract: per-route buckets, a global per-user limit, per-IP for
+/// unauthenticated routes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimits {
+    pub enabled: bool,
+    /// Requests per second per user or bot, across all routes.
+    pub global_per_second: u32,
+    /// Requests per window per IP on unauthenticated routes (login, register).
+    pub ip_count: u32,
+    pub ip_window_secs: u32,
+    pub message_create_count: u32,
+    pub message_create_window_secs: u32,
+    /// Instance admins skip rate limits.
+    pub admins_exempt: bool,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            global_per_second: 50,
+            ip_count: 50,
+            ip_window_secs: 60,
+            message_create_count: 5,
+            message_create_window_secs: 5,
+            admins_exempt: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Register {
+    pub allow_new_registration: bool,
+    pub require_invite: bool,
+    pub email_required: bool,
+    pub date_of_birth_required: bool,
+    pub minimum_age: u8,
+    pub password_min_length: u32,
+    /// Discord's new-style unique usernames (discriminator "0"); false keeps #0001-style tags.
+    pub unique_usernames: bool,
+    /// Enforce Discord's strict username charset (a-z 0-9 _ .) on register.
+    pub strict_usernames: bool,
+}
+
+impl Default for Register {
+    fn default() -> Self {
+        Self {
+            allow_new_registration: true,
+            require_invite: false,
+            email_required: true,
+            date_of_birth_required: true,
+            minimum_age: 13,
+            password_min_length: 8,
+            unique_usernames: true,
+            strict_usernames: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Security {
+    /// Tokens older than this are refused; 0 means tokens do not expire (Discord's behaviour).
+    pub token_max_age_secs: u64,
+    /// argon2id parameters (OWASP's recommended minimum by default).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// User ids that are instance admins in addition to users flagged by `accord admin grant`.
+    pub admin_user_ids: Vec<String>,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Self {
+            token_max_age_secs: 0,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            admin_user_ids: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Gateway {
+    pub heartbeat_interval_ms: u64,
+    /// `session_start_limit.max_concurrency`: identifies per 5 s bucket.
+    pub identify_max_concurrency: u32,
+    pub session_start_limit_total: u32,
+    pub recommended_shards: u32,
+    /// Dispatches kept per session for RESUME.
+    pub resume_buffer_events: usize,
+    /// How long a disconnected session stays resumable.
+    pub resume_window_secs: u64,
+    /// Dispatches queued for one session before it is closed as too slow (resumable).
+    pub session_queue_limit: usize,
+    /// Largest payload a client may send.
+    pub max_payload_bytes: usize,
+    pub default_large_threshold: u32,
+    pub max_sessions_per_user: u32,
+}
+
+impl Default for Gateway {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval_ms: 41_250,
+            identify_max_concurrency: 1,
+            session_start_limit_total: 1000,
+            recommended_shards: 1,
+            resume_buffer_events: 1000,
+            resume_window_secs: 180,
+            session_queue_limit: 4096,
+            max_payload_bytes: 16 * 1024,
+            default_large_threshold: 50,
+            max_sessions_per_user: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Cdn {
+    pub max_upload_bytes: usize,
+    pub max_avatar_bytes: usize,
+}
+
+impl Default for Cdn {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 25 * 1024 * 1024,
+            max_avatar_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Defaults {
+    pub user: UserDefaults,
+    pub guild: GuildDefaults,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserDefaults {
+    pub locale: String,
+    pub theme: String,
+}
+
+impl Default for UserDefaults {
+    fn default() -> Self {
+        Self {
+            locale: "en-US".into(),
+            theme: "dark".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GuildDefaults {
+    /// 0 = all messages, 1 = only mentions.
+    pub default_message_notifications: u8,
+    pub explicit_content_filter: u8,
+    pub afk_timeout: u32,
+    pub preferred_locale: String,
+    /// Channels a new guild gets when the create body names none.
+    pub text_channel_name: String,
+    pub voice_channel_name: String,
+}
+
+impl Default for GuildDefaults {
+    fn default() -> Self {
+        Self {
+            default_message_notifications: 1,
+            explicit_content_filter: 0,
+            afk_timeout: 300,
+            preferred_locale: "en-US".into(),
+            text_channel_name: "general".into(),
+            voice_channel_name: "General".into(),
+        }
+    }
+}
+
+/// Actor runtime tuning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Actors {
+    /// A guild/channel/user actor with no message for this long stops; it reloads on next use.
+    pub idle_passivate_secs: u64,
+    /// Newest messages a channel actor keeps in memory for history reads.
+    pub channel_cache_messages: usize,
+    /// How long a REST handler waits for an actor's answer.
+    pub call_timeout_ms: u64,
+}
+
+impl Default for Actors {
+    fn default() -> Self {
+        Self {
+            idle_passivate_secs: 600,
+            channel_cache_messages: 100,
+            call_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl Config {
+    /// The defaults as TOML (what `config/default.toml` holds and `accord config defaults` prints).
+    pub fn defaults_toml() -> Result<String, toml::ser::Error> {
+        toml::to_string_pretty(&Config::default())
+    }
+}

@@ -1,0 +1,286 @@
+//! Discord snowflakes and typed ids.
+//!
+//! A snowflake is a u64: 42 bits of milliseconds since the Discord epoch (2015-01-01), 5 bits
+//! worker, 5 bits process, 12 bits increment. On the wire it is a JSON string (JavaScript numbers
+//! lose precision above 2^53); on input both strings and numbers are accepted, as Discord does.
+//! Each entity gets its own id type so a `ChannelId` can never be passed where a `GuildId` belongs.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// 2015-01-01T00:00:00Z in Unix milliseconds.
+pub const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Snowflake(pub u64);
+
+impl Snowflake {
+    pub const fn new(v: u64) -> Self {
+        Self(v)
+    }
+
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// Unix milliseconds at which this id was generated.
+    pub const fn timestamp_ms(self) -> u64 {
+        (self.0 >> 22) + DISCORD_EPOCH_MS
+    }
+
+    /// The smallest snowflake of a given Unix millisecond: used for `before`/`after` bounds
+    /// derived from times, and for message buckets.
+    pub const fn from_timestamp_ms(unix_ms: u64) -> Self {
+        Self(unix_ms.saturating_sub(DISCORD_EPOCH_MS) << 22)
+    }
+}
+
+impl fmt::Display for Snowflake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a snowflake: {0:?}")]
+pub struct ParseSnowflakeError(pub String);
+
+impl FromStr for Snowflake {
+    type Err = ParseSnowflakeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse::<u64>()
+            .map(Self)
+            .map_err(|_| ParseSnowflakeError(s.chars().take(32).collect()))
+    }
+}
+
+impl Serialize for Snowflake {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // `collect_str` lets serde_json write the digits straight into its buffer.
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Snowflake {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Snowflake;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a snowflake (string or integer)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Snowflake, E> {
+                Ok(Snowflake(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Snowflake, E> {
+                u64::try_from(v)
+                    .map(Snowflake)
+                    .map_err(|_| E::custom("snowflake must not be negative"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Snowflake, E> {
+                v.parse()
+                    .map_err(|_| E::custom(format!("invalid snowflake {v:?}")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+macro_rules! typed_id {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Snowflake);
+
+        impl $name {
+            pub const fn new(v: u64) -> Self {
+                Self(Snowflake(v))
+            }
+            pub const fn get(self) -> u64 {
+                self.0.0
+            }
+            pub const fn snowflake(self) -> Snowflake {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseSnowflakeError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+
+        impl From<Snowflake> for $name {
+            fn from(s: Snowflake) -> Self {
+                Self(s)
+            }
+        }
+
+        impl From<$name> for Snowflake {
+            fn from(id: $name) -> Snowflake {
+                id.0
+            }
+        }
+    )*};
+}
+
+typed_id!(
+    UserId,
+    GuildId,
+    ChannelId,
+    MessageId,
+    RoleId,
+    EmojiId,
+    ApplicationId,
+    WebhookId,
+    StickerId,
+    AttachmentId,
+    AuditLogEntryId,
+    TeamId,
+);
+
+impl GuildId {
+    /// Discord's `@everyone` role shares its guild's id.
+    pub const fn everyone_role(self) -> RoleId {
+        RoleId(self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("worker and process ids must be below 32 (got {worker}/{process})")]
+pub struct BadNodeId {
+    pub worker: u8,
+    pub process: u8,
+}
+
+/// Lock-free snowflake generator: one atomic word holds the last issued id, so concurrent callers
+/// never issue duplicates and ids are strictly increasing per generator. When more than 4096 ids
+/// are asked for in one millisecond, the timestamp part runs ahead of the clock rather than
+/// blocking, and the clock catches up.
+#[derive(Debug)]
+pub struct SnowflakeGenerator {
+    node_bits: u64,
+    last: AtomicU64,
+}
+
+impl SnowflakeGenerator {
+    pub fn new(worker: u8, process: u8) -> Result<Self, BadNodeId> {
+        if worker >= 32 || process >= 32 {
+            return Err(BadNodeId { worker, process });
+        }
+        Ok(Self {
+            node_bits: (u64::from(worker) << 17) | (u64::from(process) << 12),
+            last: AtomicU64::new(0),
+        })
+    }
+
+    pub fn generate(&self) -> Snowflake {
+        let now = now_ms().saturating_sub(DISCORD_EPOCH_MS);
+        let mut prev = self.last.load(Ordering::Relaxed);
+        loop {
+            let prev_ts = prev >> 22;
+            let prev_inc = prev & 0xfff;
+            let (ts, inc) = if now > prev_ts {
+                (now, 0)
+            } else if prev_inc < 0xfff {
+                (prev_ts, prev_inc + 1)
+            } else {
+                (prev_ts + 1, 0)
+            };
+            let next = (ts << 22) | self.node_bits | inc;
+            match self
+                .last
+                .compare_exchange_weak(prev, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Snowflake(next),
+                Err(actual) => prev = actual,
+            }
+        }
+    }
+
+    /// A new id of the requested type.
+    pub fn next<T: From<Snowflake>>(&self) -> T {
+        T::from(self.generate())
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(DISCORD_EPOCH_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn discord_documented_example() {
+        // From Discord's reference: 175928847299117063 → 2016-04-30 11:18:25.796 UTC.
+        let s = Snowflake(175928847299117063);
+        assert_eq!(s.timestamp_ms(), 1_462_015_105_796);
+        assert_eq!((s.0 & 0x3E0000) >> 17, 1);
+        assert_eq!(s.0 & 0xFFF, 7);
+    }
+
+    #[test]
+    fn serde_string_out_string_or_number_in() {
+        let id = UserId::new(175928847299117063);
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"175928847299117063\""
+        );
+        let a: UserId = serde_json::from_str("\"175928847299117063\"").unwrap();
+        let b: UserId = serde_json::from_str("175928847299117063").unwrap();
+        assert_eq!(a, id);
+        assert_eq!(b, id);
+        assert!(serde_json::from_str::<UserId>("\"abc\"").is_err());
+        assert!(serde_json::from_str::<UserId>("-1").is_err());
+    }
+
+    #[test]
+    fn generator_is_unique_and_increasing() {
+        let g = SnowflakeGenerator::new(1, 2).unwrap();
+        let mut seen = HashSet::new();
+        let mut last = Snowflake(0);
+        for _ in 0..20_000 {
+            let s = g.generate();
+            assert!(s > last);
+            assert!(seen.insert(s));
+            assert_eq!((s.0 >> 17) & 0x1f, 1);
+            assert_eq!((s.0 >> 12) & 0x1f, 2);
+            last = s;
+        }
+        assert!(SnowflakeGenerator::new(32, 0).is_err());
+    }
+
+    #[test]
+    fn timestamp_round_trip() {
+        let t = 1_700_000_000_123;
+        assert_eq!(Snowflake::from_timestamp_ms(t).timestamp_ms(), t);
+        let g = SnowflakeGenerator::new(0, 0).unwrap();
+        let now = now_ms();
+        let ts = g.generate().timestamp_ms();
+        assert!(ts >= now && ts < now + 1000);
+    }
+
+    #[test]
+    fn everyone_role_is_guild_id() {
+        assert_eq!(GuildId::new(42).everyone_role(), RoleId::new(42));
+    }
+}

@@ -1,0 +1,61 @@
+use serde::{Deserialize, Serialize};
+
+use super::{PublicUser, Timestamp};
+use crate::id::{GuildId, RoleId, UserId};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberRecord {
+    pub guild_id: GuildId,
+    pub user_id: UserId,
+    pub nick: Option<String>,
+    pub avatar: Option<String>,
+    pub roles: Vec<RoleId>,
+    pub joined_at: Timestamp,
+    pub premium_since: Option<Timestamp>,
+    pub deaf: bool,
+    pub mute: bool,
+    pub pending: bool,
+    pub flags: u64,
+    pub communication_disabled_until: Option<Timestamp>,
+}
+
+impl MemberRecord {
+    pub fn new(guild_id: GuildId, user_id: UserId) -> Self {
+        Self {
+            guild_id,
+            user_id,
+            nick: None,
+            avatar: None,
+            roles: Vec::new(),
+            joined_at: Timestamp::now(),
+            premium_since: None,
+            deaf: false,
+            mute: false,
+            pending: false,
+            flags: 0,
+            communication_disabled_until: None,
+        }
+    }
+
+    pub fn timed_out(&self, now: Timestamp) -> bool {
+        self.communication_disabled_until
+            .is_some_and(|until| until > now)
+    }
+
+    /// Discord's guild member object (with `user`).
+    pub fn to_json(&self, user: &PublicUser) -> serde_json::Value {
+        serde_json::json!({
+            "user": user,
+            "nick": self.nick,
+            "avatar": self.avatar,
+            "roles": self.roles,
+            "joined_at": self.joined_at,
+            "premium_since": self.premium_since,
+            "deaf": self.deaf,
+            "mute": self.mute,
+            "pending": self.pending,
+            "flags": self.flags,
+            "communication_disabled_until": self.communication_disabled_until,
+        })
+    }
+}

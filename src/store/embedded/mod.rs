@@ -1,0 +1,743 @@
+//! The embedded default store: one redb file under the data directory.
+//!
+//! redb is a pure-Rust, crash-safe (copy-on-write B-tree, checksummed commits) embedded database.
+//! It allows one write transaction at a time, so all writes go through one writer thread that takes
+//! every job queued while the previous commit was being fsynced and commits them together: a group
+//! commit. Concurrent writers share one fsync, so durability does not cost throughput. Reads use
+//! MVCC read transactions directly from the caller and never wait for the writer.
+
+mod tables;
+mod writer;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableTable};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use self::tables::*;
+use self::writer::Writer;
+use super::{
+    BanRecord, Durability, GuildState, MessagePage, Store, StoreError, StoreResult, username_key,
+};
+use crate::id::{ChannelId, GuildId, MessageId, RoleId, UserId};
+use crate::model::{
+    ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role, UserRecord,
+};
+
+pub struct EmbeddedStore {
+    db: std::sync::Arc<Database>,
+    writer: Writer,
+}
+
+fn enc<T: Serialize>(v: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn dec<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn be<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::backend(e)
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) `dir/accord.redb`.
+    pub fn open(dir: &Path, durability: Durability) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir).map_err(be)?;
+        let db = Database::create(dir.join("accord.redb")).map_err(be)?;
+        let txn = db.begin_write().map_err(be)?;
+        tables::create_all(&txn)?;
+        txn.commit().map_err(be)?;
+        let db = std::sync::Arc::new(db);
+        let writer = Writer::start(db.clone(), durability);
+        Ok(Self { db, writer })
+    }
+
+    fn read(&self) -> StoreResult<redb::ReadTransaction> {
+        self.db.begin_read().map_err(be)
+    }
+}
+
+/// Reads one JSON value by key from a table of a read transaction.
+macro_rules! get_json {
+    ($txn:expr, $table:expr, $key:expr) => {{
+        let table = $txn.open_table($table).map_err(be)?;
+        match table.get($key).map_err(be)? {
+            Some(v) => Some(dec(v.value())?),
+            None => None,
+        }
+    }};
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    fn backend_name(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn get_config(&self) -> StoreResult<Option<String>> {
+        let txn = self.read()?;
+        let table = txn.open_table(CONFIG).map_err(be)?;
+        Ok(table
+            .get("config")
+            .map_err(be)?
+            .map(|v| v.value().to_string()))
+    }
+
+    async fn put_config(&self, json: &str) -> StoreResult<()> {
+        let json = json.to_string();
+        self.writer
+            .write(move |txn| {
+                txn.open_table(CONFIG)
+                    .map_err(be)?
+                    .insert("config", json.as_str())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> StoreResult<()> {
+        let user = user.clone();
+        let bytes = enc(&user)?;
+        self.writer
+            .write(move |txn| {
+                let name_key = username_key(&user.username, &user.discriminator);
+                let mut by_name = txn.open_table(USERS_BY_NAME).map_err(be)?;
+                if by_name.get(name_key.as_str()).map_err(be)?.is_some() {
+                    return Err(StoreError::Conflict("username"));
+                }
+                let mut by_email = txn.open_table(USERS_BY_EMAIL).map_err(be)?;
+                if let Some(email) = &user.email {
+                    if by_email
+                        .get(email.to_lowercase().as_str())
+                        .map_err(be)?
+                        .is_some()
+                    {
+                        return Err(StoreError::Conflict("email"));
+                    }
+                    by_email
+                        .insert(email.to_lowercase().as_str(), user.id.get())
+                        .map_err(be)?;
+                }
+                by_name
+                    .insert(name_key.as_str(), user.id.get())
+                    .map_err(be)?;
+                txn.open_table(USERS)
+                    .map_err(be)?
+                    .insert(user.id.get(), bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn update_user(&self, user: &UserRecord) -> StoreResult<()> {
+        let user = user.clone();
+        let bytes = enc(&user)?;
+        self.writer
+            .write(move |txn| {
+                let mut users = txn.open_table(USERS).map_err(be)?;
+                let old: UserRecord = match users.get(user.id.get()).map_err(be)? {
+                    Some(v) => dec(v.value())?,
+                    None => {
+                        return Err(StoreError::Corrupt(format!(
+                            "update of unknown user {}",
+                            user.id
+                        )));
+                    }
+                };
+                let mut by_name = txn.open_table(USERS_BY_NAME).map_err(be)?;
+                let (old_key, new_key) = (
+                    username_key(&old.username, &old.discriminator),
+                    username_key(&user.username, &user.discriminator),
+                );
+                if old_key != new_key && by_name.get(new_key.as_str()).map_err(be)?.is_some() {
+                    return Err(StoreError::Conflict("username"));
+                }
+                let mut by_email = txn.open_table(USERS_BY_EMAIL).map_err(be)?;
+                let (old_email, new_email) = (
+                    old.email.as_deref().map(str::to_lowercase),
+                    user.email.as_deref().map(str::to_lowercase),
+                );
+                if old_email != new_email
+                    && let Some(e) = &new_email
+                    && by_email.get(e.as_str()).map_err(be)?.is_some()
+                {
+                    return Err(StoreError::Conflict("email"));
+                }
+                // All checks passed: from here on only writes, so a conflict never leaves half a change.
+                if old_key != new_key {
+                    by_name.remove(old_key.as_str()).map_err(be)?;
+                    by_name
+                        .insert(new_key.as_str(), user.id.get())
+                        .map_err(be)?;
+                }
+                if old_email != new_email {
+                    if let Some(e) = &old_email {
+                        by_email.remove(e.as_str()).map_err(be)?;
+                    }
+                    if let Some(e) = &new_email {
+                        by_email.insert(e.as_str(), user.id.get()).map_err(be)?;
+                    }
+                }
+                users.insert(user.id.get(), bytes.as_slice()).map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_user(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
+        let txn = self.read()?;
+        Ok(get_json!(txn, USERS, id.get()))
+    }
+
+    async fn get_users(&self, ids: &[UserId]) -> StoreResult<Vec<UserRecord>> {
+        let txn = self.read()?;
+        let table = txn.open_table(USERS).map_err(be)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = table.get(id.get()).map_err(be)? {
+                out.push(dec(v.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+        let txn = self.read()?;
+        let id = txn
+            .open_table(USERS_BY_EMAIL)
+            .map_err(be)?
+            .get(email.to_lowercase().as_str())
+            .map_err(be)?
+            .map(|v| v.value());
+        match id {
+            Some(id) => Ok(get_json!(txn, USERS, id)),
+            None => Ok(None),
+        }
+    }
+
+    async fn user_by_username(
+        &self,
+        username: &str,
+        discriminator: &str,
+    ) -> StoreResult<Option<UserRecord>> {
+        let txn = self.read()?;
+        let key = username_key(username, discriminator);
+        let id = txn
+            .open_table(USERS_BY_NAME)
+            .map_err(be)?
+            .get(key.as_str())
+            .map_err(be)?
+            .map(|v| v.value());
+        match id {
+            Some(id) => Ok(get_json!(txn, USERS, id)),
+            None => Ok(None),
+        }
+    }
+
+    async fn create_guild(&self, state: &GuildState) -> StoreResult<()> {
+        let state = state.clone();
+        self.writer
+            .write(move |txn| {
+                let g = state.guild.id.get();
+                txn.open_table(GUILDS)
+                    .map_err(be)?
+                    .insert(g, enc(&state.guild)?.as_slice())
+                    .map_err(be)?;
+                let mut roles = txn.open_table(ROLES).map_err(be)?;
+                for r in &state.roles {
+                    roles
+                        .insert((g, r.id.get()), enc(r)?.as_slice())
+                        .map_err(be)?;
+                }
+                let mut channels = txn.open_table(CHANNELS).map_err(be)?;
+                let mut by_guild = txn.open_table(CHANNELS_BY_GUILD).map_err(be)?;
+                for c in &state.channels {
+                    channels
+                        .insert(c.id.get(), enc(c)?.as_slice())
+                        .map_err(be)?;
+                    by_guild.insert((g, c.id.get()), ()).map_err(be)?;
+                }
+                let mut members = txn.open_table(MEMBERS).map_err(be)?;
+                let mut guilds_by_user = txn.open_table(GUILDS_BY_USER).map_err(be)?;
+                for m in &state.members {
+                    members
+                        .insert((g, m.user_id.get()), enc(m)?.as_slice())
+                        .map_err(be)?;
+                    guilds_by_user
+                        .insert((m.user_id.get(), g), ())
+                        .map_err(be)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn update_guild(&self, guild: &GuildRecord) -> StoreResult<()> {
+        let (id, bytes) = (guild.id.get(), enc(guild)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(GUILDS)
+                    .map_err(be)?
+                    .insert(id, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn load_guild(&self, id: GuildId) -> StoreResult<Option<GuildState>> {
+        let txn = self.read()?;
+        let Some(guild) = get_json!(txn, GUILDS, id.get()) else {
+            return Ok(None);
+        };
+        let g = id.get();
+        let roles = values_in(&txn.open_table(ROLES).map_err(be)?, (g, 0)..=(g, u64::MAX))?;
+        let members = values_in(
+            &txn.open_table(MEMBERS).map_err(be)?,
+            (g, 0)..=(g, u64::MAX),
+        )?;
+        let bans = values_in(&txn.open_table(BANS).map_err(be)?, (g, 0)..=(g, u64::MAX))?;
+        let channel_table = txn.open_table(CHANNELS).map_err(be)?;
+        let mut channels = Vec::new();
+        for entry in txn
+            .open_table(CHANNELS_BY_GUILD)
+            .map_err(be)?
+            .range((g, 0)..=(g, u64::MAX))
+            .map_err(be)?
+        {
+            let (key, _) = entry.map_err(be)?;
+            if let Some(v) = channel_table.get(key.value().1).map_err(be)? {
+                channels.push(dec(v.value())?);
+            }
+        }
+        Ok(Some(GuildState {
+            guild,
+            roles,
+            channels,
+            members,
+            bans,
+        }))
+    }
+
+    async fn delete_guild(&self, id: GuildId) -> StoreResult<()> {
+        let g = id.get();
+        self.writer
+            .write(move |txn| {
+                txn.open_table(GUILDS).map_err(be)?.remove(g).map_err(be)?;
+                remove_range(
+                    &mut txn.open_table(ROLES).map_err(be)?,
+                    (g, 0)..=(g, u64::MAX),
+                )?;
+                remove_range(
+                    &mut txn.open_table(BANS).map_err(be)?,
+                    (g, 0)..=(g, u64::MAX),
+                )?;
+                let member_ids = remove_range(
+                    &mut txn.open_table(MEMBERS).map_err(be)?,
+                    (g, 0)..=(g, u64::MAX),
+                )?;
+                let mut guilds_by_user = txn.open_table(GUILDS_BY_USER).map_err(be)?;
+                for (_, user) in member_ids {
+                    guilds_by_user.remove((user, g)).map_err(be)?;
+                }
+                let channel_ids = remove_range(
+                    &mut txn.open_table(CHANNELS_BY_GUILD).map_err(be)?,
+                    (g, 0)..=(g, u64::MAX),
+                )?;
+                let mut channels = txn.open_table(CHANNELS).map_err(be)?;
+                let mut messages = txn.open_table(MESSAGES).map_err(be)?;
+                for (_, c) in channel_ids {
+                    channels.remove(c).map_err(be)?;
+                    remove_range(&mut messages, (c, 0)..=(c, u64::MAX))?;
+                }
+                let codes =
+                    remove_invite_codes(&mut txn.open_table(INVITES_BY_GUILD).map_err(be)?, g)?;
+                let mut invites = txn.open_table(INVITES).map_err(be)?;
+                for code in codes {
+                    invites.remove(code.as_str()).map_err(be)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn put_role(&self, guild: GuildId, role: &Role) -> StoreResult<()> {
+        let (key, bytes) = ((guild.get(), role.id.get()), enc(role)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(ROLES)
+                    .map_err(be)?
+                    .insert(key, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_role(&self, guild: GuildId, role: RoleId) -> StoreResult<()> {
+        let key = (guild.get(), role.get());
+        self.writer
+            .write(move |txn| {
+                txn.open_table(ROLES).map_err(be)?.remove(key).map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn put_member(&self, member: &MemberRecord) -> StoreResult<()> {
+        let (g, u, bytes) = (member.guild_id.get(), member.user_id.get(), enc(member)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(MEMBERS)
+                    .map_err(be)?
+                    .insert((g, u), bytes.as_slice())
+                    .map_err(be)?;
+                txn.open_table(GUILDS_BY_USER)
+                    .map_err(be)?
+                    .insert((u, g), ())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_member(&self, guild: GuildId, user: UserId) -> StoreResult<()> {
+        let (g, u) = (guild.get(), user.get());
+        self.writer
+            .write(move |txn| {
+                txn.open_table(MEMBERS)
+                    .map_err(be)?
+                    .remove((g, u))
+                    .map_err(be)?;
+                txn.open_table(GUILDS_BY_USER)
+                    .map_err(be)?
+                    .remove((u, g))
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_member(&self, guild: GuildId, user: UserId) -> StoreResult<Option<MemberRecord>> {
+        let txn = self.read()?;
+        Ok(get_json!(txn, MEMBERS, (guild.get(), user.get())))
+    }
+
+    async fn guilds_of_user(&self, user: UserId) -> StoreResult<Vec<GuildId>> {
+        let txn = self.read()?;
+        let u = user.get();
+        let table = txn.open_table(GUILDS_BY_USER).map_err(be)?;
+        let mut out = Vec::new();
+        for entry in table.range((u, 0)..=(u, u64::MAX)).map_err(be)? {
+            out.push(GuildId::new(entry.map_err(be)?.0.value().1));
+        }
+        Ok(out)
+    }
+
+    async fn put_ban(&self, ban: &BanRecord) -> StoreResult<()> {
+        let (key, bytes) = ((ban.guild_id.get(), ban.user_id.get()), enc(ban)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(BANS)
+                    .map_err(be)?
+                    .insert(key, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_ban(&self, guild: GuildId, user: UserId) -> StoreResult<()> {
+        let key = (guild.get(), user.get());
+        self.writer
+            .write(move |txn| {
+                txn.open_table(BANS).map_err(be)?.remove(key).map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn put_channel(&self, channel: &ChannelRecord) -> StoreResult<()> {
+        let channel = channel.clone();
+        let bytes = enc(&channel)?;
+        self.writer
+            .write(move |txn| {
+                let c = channel.id.get();
+                txn.open_table(CHANNELS)
+                    .map_err(be)?
+                    .insert(c, bytes.as_slice())
+                    .map_err(be)?;
+                if let Some(g) = channel.guild_id {
+                    txn.open_table(CHANNELS_BY_GUILD)
+                        .map_err(be)?
+                        .insert((g.get(), c), ())
+                        .map_err(be)?;
+                } else {
+                    let mut by_user = txn.open_table(PRIVATE_CHANNELS_BY_USER).map_err(be)?;
+                    for r in &channel.recipient_ids {
+                        by_user.insert((r.get(), c), ()).map_err(be)?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_channel(&self, id: ChannelId) -> StoreResult<Option<ChannelRecord>> {
+        let txn = self.read()?;
+        Ok(get_json!(txn, CHANNELS, id.get()))
+    }
+
+    async fn delete_channel(&self, id: ChannelId) -> StoreResult<()> {
+        let c = id.get();
+        self.writer
+            .write(move |txn| {
+                let mut channels = txn.open_table(CHANNELS).map_err(be)?;
+                let old: Option<ChannelRecord> = match channels.remove(c).map_err(be)? {
+                    Some(v) => Some(dec(v.value())?),
+                    None => None,
+                };
+                if let Some(old) = old {
+                    if let Some(g) = old.guild_id {
+                        txn.open_table(CHANNELS_BY_GUILD)
+                            .map_err(be)?
+                            .remove((g.get(), c))
+                            .map_err(be)?;
+                    }
+                    let mut by_user = txn.open_table(PRIVATE_CHANNELS_BY_USER).map_err(be)?;
+                    for r in &old.recipient_ids {
+                        by_user.remove((r.get(), c)).map_err(be)?;
+                    }
+                }
+                remove_range(
+                    &mut txn.open_table(MESSAGES).map_err(be)?,
+                    (c, 0)..=(c, u64::MAX),
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn private_channels_of_user(&self, user: UserId) -> StoreResult<Vec<ChannelRecord>> {
+        let txn = self.read()?;
+        let u = user.get();
+        let channels = txn.open_table(CHANNELS).map_err(be)?;
+        let mut out = Vec::new();
+        for entry in txn
+            .open_table(PRIVATE_CHANNELS_BY_USER)
+            .map_err(be)?
+            .range((u, 0)..=(u, u64::MAX))
+            .map_err(be)?
+        {
+            let (key, _) = entry.map_err(be)?;
+            if let Some(v) = channels.get(key.value().1).map_err(be)? {
+                out.push(dec(v.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn insert_message(&self, message: &MessageRecord) -> StoreResult<()> {
+        let (key, bytes) = ((message.channel_id.get(), message.id.get()), enc(message)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(MESSAGES)
+                    .map_err(be)?
+                    .insert(key, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn update_message(&self, message: &MessageRecord) -> StoreResult<()> {
+        self.insert_message(message).await
+    }
+
+    async fn get_message(
+        &self,
+        channel: ChannelId,
+        id: MessageId,
+    ) -> StoreResult<Option<MessageRecord>> {
+        let txn = self.read()?;
+        Ok(get_json!(txn, MESSAGES, (channel.get(), id.get())))
+    }
+
+    async fn delete_messages(&self, channel: ChannelId, ids: &[MessageId]) -> StoreResult<()> {
+        let c = channel.get();
+        let ids: Vec<u64> = ids.iter().map(|m| m.get()).collect();
+        self.writer
+            .write(move |txn| {
+                let mut table = txn.open_table(MESSAGES).map_err(be)?;
+                for m in ids {
+                    table.remove((c, m)).map_err(be)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn messages_page(
+        &self,
+        channel: ChannelId,
+        page: MessagePage,
+        limit: usize,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        let txn = self.read()?;
+        let table = txn.open_table(MESSAGES).map_err(be)?;
+        let c = channel.get();
+        let limit = limit.clamp(1, 100);
+        let newest_first = |range: std::ops::RangeInclusive<(u64, u64)>,
+                            n: usize|
+         -> StoreResult<Vec<MessageRecord>> {
+            let mut out = Vec::with_capacity(n);
+            for entry in table.range(range).map_err(be)?.rev().take(n) {
+                out.push(dec(entry.map_err(be)?.1.value())?);
+            }
+            Ok(out)
+        };
+        let oldest_first = |range: std::ops::RangeInclusive<(u64, u64)>,
+                            n: usize|
+         -> StoreResult<Vec<MessageRecord>> {
+            let mut out = Vec::with_capacity(n);
+            for entry in table.range(range).map_err(be)?.take(n) {
+                out.push(dec(entry.map_err(be)?.1.value())?);
+            }
+            Ok(out)
+        };
+        Ok(match page {
+            MessagePage::Latest => newest_first((c, 0)..=(c, u64::MAX), limit)?,
+            MessagePage::Before(id) => match id.get().checked_sub(1) {
+                Some(below) => newest_first((c, 0)..=(c, below), limit)?,
+                None => Vec::new(),
+            },
+            MessagePage::After(id) => {
+                let mut v = oldest_first((c, id.get().saturating_add(1))..=(c, u64::MAX), limit)?;
+                v.reverse();
+                v
+            }
+            MessagePage::Around(id) => {
+                let mut newer =
+                    oldest_first((c, id.get().saturating_add(1))..=(c, u64::MAX), limit / 2)?;
+                newer.reverse();
+                let older = newest_first((c, 0)..=(c, id.get()), limit - newer.len())?;
+                newer.extend(older);
+                newer
+            }
+        })
+    }
+
+    async fn create_invite(&self, invite: &InviteRecord) -> StoreResult<()> {
+        let invite = invite.clone();
+        let bytes = enc(&invite)?;
+        self.writer
+            .write(move |txn| {
+                let mut invites = txn.open_table(INVITES).map_err(be)?;
+                if invites.get(invite.code.as_str()).map_err(be)?.is_some() {
+                    return Err(StoreError::Conflict("invite_code"));
+                }
+                invites
+                    .insert(invite.code.as_str(), bytes.as_slice())
+                    .map_err(be)?;
+                if let Some(g) = invite.guild_id {
+                    txn.open_table(INVITES_BY_GUILD)
+                        .map_err(be)?
+                        .insert((g.get(), invite.code.clone()), ())
+                        .map_err(be)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_invite(&self, code: &str) -> StoreResult<Option<InviteRecord>> {
+        let txn = self.read()?;
+        Ok(get_json!(txn, INVITES, code))
+    }
+
+    async fn guild_invites(&self, guild: GuildId) -> StoreResult<Vec<InviteRecord>> {
+        let txn = self.read()?;
+        let g = guild.get();
+        let invites = txn.open_table(INVITES).map_err(be)?;
+        let mut out = Vec::new();
+        for entry in txn
+            .open_table(INVITES_BY_GUILD)
+            .map_err(be)?
+            .range((g, String::new())..)
+            .map_err(be)?
+        {
+            let (key, _) = entry.map_err(be)?;
+            let (owner, code) = key.value();
+            if owner != g {
+                break;
+            }
+            if let Some(v) = invites.get(code.as_str()).map_err(be)? {
+                out.push(dec(v.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn use_invite(&self, code: &str) -> StoreResult<Option<InviteRecord>> {
+        let code = code.to_string();
+        self.writer
+            .write(move |txn| {
+                let mut invites = txn.open_table(INVITES).map_err(be)?;
+                let mut invite: InviteRecord = match invites.get(code.as_str()).map_err(be)? {
+                    Some(v) => dec(v.value())?,
+                    None => return Ok(None),
+                };
+                if !invite.is_usable(crate::model::Timestamp::now()) {
+                    return Ok(None);
+                }
+                invite.uses += 1;
+                invites
+                    .insert(code.as_str(), enc(&invite)?.as_slice())
+                    .map_err(be)?;
+                Ok(Some(invite))
+            })
+            .await
+    }
+
+    async fn delete_invite(&self, code: &str) -> StoreResult<()> {
+        let code = code.to_string();
+        self.writer
+            .write(move |txn| {
+                let mut invites = txn.open_table(INVITES).map_err(be)?;
+                let old: Option<InviteRecord> = match invites.remove(code.as_str()).map_err(be)? {
+                    Some(v) => Some(dec(v.value())?),
+                    None => None,
+                };
+                if let Some(g) = old.and_then(|i| i.guild_id) {
+                    txn.open_table(INVITES_BY_GUILD)
+                        .map_err(be)?
+                        .remove((g.get(), code.clone()))
+                        .map_err(be)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn flush(&self) -> StoreResult<()> {
+        self.writer.flush().await
+    }
+}
+
+/// Decodes every value stored under one `(parent, child)` key range.
+fn values_in<T: DeserializeOwned>(
+    table: &impl ReadableTable<(u64, u64), &'static [u8]>,
+    range: std::ops::RangeInclusive<(u64, u64)>,
+) -> StoreResult<Vec<T>> {
+    let mut out = Vec::new();
+    for entry in table.range(range).map_err(be)? {
+        out.push(dec(entry.map_err(be)?.1.value())?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,80 @@
+//! Table definitions. Values are JSON-encoded records; composite keys are tuples so that a range
+//! scan over the first element lists the children (a guild's roles, a channel's messages…).
+
+use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+
+use super::be;
+use crate::store::StoreResult;
+
+pub const CONFIG: TableDefinition<&str, &str> = TableDefinition::new("config");
+pub const USERS: TableDefinition<u64, &[u8]> = TableDefinition::new("users");
+pub const USERS_BY_EMAIL: TableDefinition<&str, u64> = TableDefinition::new("users_by_email");
+pub const USERS_BY_NAME: TableDefinition<&str, u64> = TableDefinition::new("users_by_name");
+pub const GUILDS: TableDefinition<u64, &[u8]> = TableDefinition::new("guilds");
+pub const ROLES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("roles");
+pub const MEMBERS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("members");
+pub const GUILDS_BY_USER: TableDefinition<(u64, u64), ()> = TableDefinition::new("guilds_by_user");
+pub const BANS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("bans");
+pub const CHANNELS: TableDefinition<u64, &[u8]> = TableDefinition::new("channels");
+pub const CHANNELS_BY_GUILD: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("channels_by_guild");
+pub const PRIVATE_CHANNELS_BY_USER: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("private_channels_by_user");
+pub const MESSAGES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("messages");
+pub const INVITES: TableDefinition<&str, &[u8]> = TableDefinition::new("invites");
+pub const INVITES_BY_GUILD: TableDefinition<(u64, String), ()> =
+    TableDefinition::new("invites_by_guild");
+
+/// Opens every table once so that read transactions never meet a missing table.
+pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
+    txn.open_table(CONFIG).map_err(be)?;
+    txn.open_table(USERS).map_err(be)?;
+    txn.open_table(USERS_BY_EMAIL).map_err(be)?;
+    txn.open_table(USERS_BY_NAME).map_err(be)?;
+    txn.open_table(GUILDS).map_err(be)?;
+    txn.open_table(ROLES).map_err(be)?;
+    txn.open_table(MEMBERS).map_err(be)?;
+    txn.open_table(GUILDS_BY_USER).map_err(be)?;
+    txn.open_table(BANS).map_err(be)?;
+    txn.open_table(CHANNELS).map_err(be)?;
+    txn.open_table(CHANNELS_BY_GUILD).map_err(be)?;
+    txn.open_table(PRIVATE_CHANNELS_BY_USER).map_err(be)?;
+    txn.open_table(MESSAGES).map_err(be)?;
+    txn.open_table(INVITES).map_err(be)?;
+    txn.open_table(INVITES_BY_GUILD).map_err(be)?;
+    Ok(())
+}
+
+/// Removes every `(parent, child)` entry of a range and returns the removed keys.
+pub fn remove_range<V: redb::Value + 'static>(
+    table: &mut Table<'_, (u64, u64), V>,
+    range: std::ops::RangeInclusive<(u64, u64)>,
+) -> StoreResult<Vec<(u64, u64)>> {
+    let mut keys = Vec::new();
+    for entry in table.range(range).map_err(be)? {
+        keys.push(entry.map_err(be)?.0.value());
+    }
+    for k in &keys {
+        table.remove(*k).map_err(be)?;
+    }
+    Ok(keys)
+}
+
+/// Removes every invite index entry of one guild and returns the codes.
+pub fn remove_invite_codes(
+    table: &mut Table<'_, (u64, String), ()>,
+    guild: u64,
+) -> StoreResult<Vec<String>> {
+    let mut keys = Vec::new();
+    for entry in table.range((guild, String::new())..).map_err(be)? {
+        let (g, code) = entry.map_err(be)?.0.value();
+        if g != guild {
+            break;
+        }
+        keys.push(code);
+    }
+    for code in &keys {
+        table.remove((guild, code.clone())).map_err(be)?;
+    }
+    Ok(keys)
+}

@@ -1,0 +1,170 @@
+//! Persistence behind one trait with domain methods, so each backend uses its natural shape:
+//! the embedded store (redb, default, zero setup) and ScyllaDB (production, clusters).
+//!
+//! Every method here is exercised by the conformance suite (`tests/store_conformance.rs`) against
+//! every backend.
+
+pub mod embedded;
+pub mod scylla;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::id::{ChannelId, GuildId, MessageId, RoleId, UserId};
+use crate::model::{
+    ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role, UserRecord,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated; the payload names it (`email`, `username`, `invite_code`).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    #[error("backend: {0}")]
+    Backend(String),
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn backend(e: impl std::fmt::Display) -> Self {
+        Self::Backend(e.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which messages of a channel to read; results are always newest first, like Discord.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessagePage {
+    Latest,
+    Before(MessageId),
+    After(MessageId),
+    Around(MessageId),
+}
+
+/// Everything a guild actor needs to come alive.
+#[derive(Debug, Clone)]
+pub struct GuildState {
+    pub guild: GuildRecord,
+    pub roles: Vec<Role>,
+    pub channels: Vec<ChannelRecord>,
+    pub members: Vec<MemberRecord>,
+    pub bans: Vec<BanRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BanRecord {
+    pub guild_id: GuildId,
+    pub user_id: UserId,
+    pub reason: Option<String>,
+}
+
+/// How the embedded store acknowledges writes.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+    Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// fsync before acknowledging (group-committed across concurrent writers). Survives power loss.
+    #[default]
+    Immediate,
+    /// Acknowledge after the OS has the write; fsync in the background. Survives a process crash.
+    Eventual,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A short name for logs and metrics (`embedded`, `scylla`).
+    fn backend_name(&self) -> &'static str;
+
+    // --- configuration
+    async fn get_config(&self) -> StoreResult<Option<String>>;
+    async fn put_config(&self, json: &str) -> StoreResult<()>;
+
+    // --- users
+    /// Inserts a new user; `Conflict("email")` / `Conflict("username")` when taken.
+    async fn create_user(&self, user: &UserRecord) -> StoreResult<()>;
+    /// Replaces a user, keeping the email/username indexes in step (conflicts as above).
+    async fn update_user(&self, user: &UserRecord) -> StoreResult<()>;
+    async fn get_user(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
+    async fn get_users(&self, ids: &[UserId]) -> StoreResult<Vec<UserRecord>>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_username(
+        &self,
+        username: &str,
+        discriminator: &str,
+    ) -> StoreResult<Option<UserRecord>>;
+
+    // --- guilds (roles, channels and members are created with the guild in one write)
+    async fn create_guild(&self, state: &GuildState) -> StoreResult<()>;
+    async fn update_guild(&self, guild: &GuildRecord) -> StoreResult<()>;
+    async fn load_guild(&self, id: GuildId) -> StoreResult<Option<GuildState>>;
+    /// Removes the guild and everything under it (roles, channels, members, invites, bans).
+    async fn delete_guild(&self, id: GuildId) -> StoreResult<()>;
+
+    async fn put_role(&self, guild: GuildId, role: &Role) -> StoreResult<()>;
+    async fn delete_role(&self, guild: GuildId, role: RoleId) -> StoreResult<()>;
+
+    /// Inserts or replaces a member (and the user → guilds index).
+    async fn put_member(&self, member: &MemberRecord) -> StoreResult<()>;
+    async fn delete_member(&self, guild: GuildId, user: UserId) -> StoreResult<()>;
+    async fn get_member(&self, guild: GuildId, user: UserId) -> StoreResult<Option<MemberRecord>>;
+    async fn guilds_of_user(&self, user: UserId) -> StoreResult<Vec<GuildId>>;
+
+    async fn put_ban(&self, ban: &BanRecord) -> StoreResult<()>;
+    async fn delete_ban(&self, guild: GuildId, user: UserId) -> StoreResult<()>;
+
+    // --- channels
+    async fn put_channel(&self, channel: &ChannelRecord) -> StoreResult<()>;
+    async fn get_channel(&self, id: ChannelId) -> StoreResult<Option<ChannelRecord>>;
+    async fn delete_channel(&self, id: ChannelId) -> StoreResult<()>;
+    /// DM and group DM channels the user is a recipient of.
+    async fn private_channels_of_user(&self, user: UserId) -> StoreResult<Vec<ChannelRecord>>;
+
+    // --- messages
+    async fn insert_message(&self, message: &MessageRecord) -> StoreResult<()>;
+    /// Replaces an existing message (edit, pin, reactions).
+    async fn update_message(&self, message: &MessageRecord) -> StoreResult<()>;
+    async fn get_message(
+        &self,
+        channel: ChannelId,
+        id: MessageId,
+    ) -> StoreResult<Option<MessageRecord>>;
+    async fn delete_messages(&self, channel: ChannelId, ids: &[MessageId]) -> StoreResult<()>;
+    /// Up to `limit` (≤ 100) messages, newest first.
+    async fn messages_page(
+        &self,
+        channel: ChannelId,
+        page: MessagePage,
+        limit: usize,
+    ) -> StoreResult<Vec<MessageRecord>>;
+
+    // --- invites
+    /// `Conflict("invite_code")` when the code exists.
+    async fn create_invite(&self, invite: &InviteRecord) -> StoreResult<()>;
+    async fn get_invite(&self, code: &str) -> StoreResult<Option<InviteRecord>>;
+    async fn guild_invites(&self, guild: GuildId) -> StoreResult<Vec<InviteRecord>>;
+    /// Counts one use; returns the invite after the use, or None when it is gone or used up.
+    async fn use_invite(&self, code: &str) -> StoreResult<Option<InviteRecord>>;
+    async fn delete_invite(&self, code: &str) -> StoreResult<()>;
+
+    /// Makes every acknowledged write durable (used on shutdown).
+    async fn flush(&self) -> StoreResult<()>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Lowercased `username#discriminator`, the uniqueness key for usernames.
+pub fn username_key(username: &str, discriminator: &str) -> String {
+    format!("{}#{}", username.to_lowercase(), discriminator)
+}

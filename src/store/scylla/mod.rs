@@ -1,0 +1,1 @@
+//! ScyllaDB backend (see `schema.cql`). Built in the storage issue.
