@@ -1,10 +1,230 @@
 //! Accord: a self-hostable chat server that speaks Discord's REST API and Gateway protocol.
+//!
+//! [`start`] wires everything: the store, the live configuration, the actors, and one HTTP
+//! listener serving the REST API and the gateway WebSocket.
+
+pub mod actors;
+pub mod api;
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod events;
+pub mod gateway;
 pub mod i18n;
 pub mod id;
 pub mod model;
 pub mod permissions;
 pub mod store;
 pub mod validate;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use ractor::Actor;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::actors::Services;
+use crate::actors::supervisor::Supervisor;
+use crate::app::{App, AppState};
+use crate::auth::Auth;
+use crate::config::LiveConfig;
+use crate::id::SnowflakeGenerator;
+use crate::store::{Durability, DynStore};
+
+/// Which storage backend to run on.
+#[derive(Debug, Clone)]
+pub enum StoreChoice {
+    /// The embedded store under `data_dir` (default).
+    Embedded {
+        data_dir: PathBuf,
+        durability: Durability,
+    },
+    /// A ScyllaDB (or Cassandra) cluster.
+    Scylla {
+        nodes: Vec<String>,
+        keyspace: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub store: StoreChoice,
+    /// Overrides `server.listen` from the stored configuration (tests use `127.0.0.1:0`).
+    pub listen: Option<String>,
+}
+
+pub async fn open_store(choice: &StoreChoice) -> anyhow::Result<DynStore> {
+    Ok(match choice {
+        StoreChoice::Embedded {
+            data_dir,
+            durability,
+        } => {
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("creating {}", data_dir.display()))?;
+            let dir = data_dir.clone();
+            let durability = *durability;
+            let store = tokio::task::spawn_blocking(move || {
+                store::embedded::EmbeddedStore::open(&dir, durability)
+            })
+            .await??;
+            Arc::new(store)
+        }
+        StoreChoice::Scylla { nodes, keyspace } => {
+            Arc::new(store::scylla::ScyllaStore::connect(nodes, keyspace).await?)
+        }
+    })
+}
+
+/// The key that signs tokens. `ACCORD_SECRET` (hex, ≥ 32 bytes) wins — a cluster's nodes must
+/// share it; otherwise the embedded store keeps one in `<data_dir>/instance.key`, created on
+/// first start with owner-only permissions. Kept out of the database on purpose: a database
+/// dump or the admin config endpoint must not be enough to forge tokens.
+fn instance_secret(choice: &StoreChoice) -> anyhow::Result<Vec<u8>> {
+    if let Ok(hex_key) = std::env::var("ACCORD_SECRET") {
+        let key = hex::decode(hex_key.trim()).context("ACCORD_SECRET must be hex")?;
+        anyhow::ensure!(
+            key.len() >= 32,
+            "ACCORD_SECRET must be at least 32 bytes (64 hex digits)"
+        );
+        return Ok(key);
+    }
+    let random = || {
+        let mut key = vec![0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+        key
+    };
+    match choice {
+        StoreChoice::Embedded { data_dir, .. } => {
+            let path = data_dir.join("instance.key");
+            match std::fs::read(&path) {
+                Ok(key) if key.len() >= 32 => Ok(key),
+                Ok(_) => anyhow::bail!(
+                    "{} is too short; delete it to make a new one",
+                    path.display()
+                ),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let key = random();
+                    write_private(&path, &key)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    Ok(key)
+                }
+                Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+            }
+        }
+        StoreChoice::Scylla { .. } => {
+            tracing::warn!(
+                "ACCORD_SECRET is not set: tokens will not survive a restart or work across nodes"
+            );
+            Ok(random())
+        }
+    }
+}
+
+fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(data)
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub app: App,
+    shutdown: watch::Sender<bool>,
+    http: JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts the server and returns once it listens.
+pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
+    let store = open_store(&options.store).await?;
+    tracing::info!(backend = store.backend_name(), "store open");
+    let config = Arc::new(LiveConfig::load_or_init(store.as_ref()).await?);
+    let node = config.get().general.node_id;
+    let ids = SnowflakeGenerator::new(node, (std::process::id() % 32) as u8)?;
+    let services = Services::new(config.clone(), store.clone(), ids);
+    let (supervisor, _) = Actor::spawn(None, Supervisor, Arc::downgrade(&services)).await?;
+    services.registry.set_supervisor(supervisor.get_cell());
+    let secret = instance_secret(&options.store)?;
+    let listen = options
+        .listen
+        .unwrap_or_else(|| config.get().server.listen.clone());
+    let listener = TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let app: App = Arc::new(AppState {
+        auth: Auth::new(secret, store.clone(), config.clone()),
+        services,
+        gateway: Default::default(),
+        bound: addr,
+        started: Instant::now(),
+        shutdown: shutdown_rx.clone(),
+    });
+    let router = api::router(app.clone());
+    let mut stop = shutdown_rx;
+    let http = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "listening");
+    Ok(Server {
+        addr,
+        app,
+        shutdown,
+        http,
+    })
+}
+
+impl Server {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting requests, tells gateway sessions to reconnect, stops the actors and
+    /// makes every acknowledged write durable.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        match tokio::time::timeout(std::time::Duration::from_secs(10), self.http).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "http server error during shutdown"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "http task failed"),
+            Err(_) => tracing::warn!("http server did not drain in 10 s"),
+        }
+        let wait = Some(std::time::Duration::from_secs(5));
+        for cell in self.app.services.registry.all_cells() {
+            let _ = cell.stop_and_wait(Some("shutdown".into()), wait).await;
+        }
+        self.app.store().flush().await?;
+        // Sessions and actors hold the services; wait (bounded) for them to let go, so the
+        // store is closed when this returns and the data directory can be reopened at once.
+        let services = self.app.services.clone();
+        let app = self.app;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while Arc::strong_count(&app) > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        drop(app);
+        while Arc::strong_count(&services) > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        if Arc::strong_count(&services) > 1 {
+            tracing::warn!("some tasks still hold the store after 5 s");
+        }
+        drop(services);
+        tracing::info!("shut down cleanly");
+        Ok(())
+    }
+}

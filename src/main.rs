@@ -1,1 +1,171 @@
-fn main() {}
+//! The `accord` command: `accord serve`, `accord admin grant`, `accord config defaults`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use accord::store::Durability;
+use accord::{ServeOptions, StoreChoice};
+
+#[derive(Parser)]
+#[command(
+    name = "accord",
+    version,
+    about = "A self-hostable, Discord-compatible chat server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct StoreArgs {
+    /// Directory of the embedded store.
+    #[arg(long, env = "ACCORD_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// How the embedded store acknowledges writes.
+    #[arg(long, env = "ACCORD_DURABILITY", value_enum, default_value_t = Durability::Immediate)]
+    durability: Durability,
+    /// Use ScyllaDB/Cassandra instead of the embedded store (comma-separated `host:port`).
+    #[arg(long, env = "ACCORD_SCYLLA_NODES", value_delimiter = ',')]
+    scylla_nodes: Vec<String>,
+    #[arg(long, env = "ACCORD_SCYLLA_KEYSPACE", default_value = "accord")]
+    scylla_keyspace: String,
+}
+
+impl StoreArgs {
+    fn choice(&self) -> StoreChoice {
+        if self.scylla_nodes.is_empty() {
+            StoreChoice::Embedded {
+                data_dir: self.data_dir.clone(),
+                durability: self.durability,
+            }
+        } else {
+            StoreChoice::Scylla {
+                nodes: self.scylla_nodes.clone(),
+                keyspace: self.scylla_keyspace.clone(),
+            }
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (REST API and gateway on one port).
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Listen address; overrides `server.listen` of the stored configuration.
+        #[arg(long, env = "ACCORD_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Instance administration from the command line.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make an account an instance administrator (by email or user id).
+    Grant {
+        #[command(flatten)]
+        store: StoreArgs,
+        account: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the built-in defaults as TOML (the content of `config/default.toml`).
+    Defaults,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,ractor=warn")),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve { store, listen } => {
+            serve(ServeOptions {
+                store: store.choice(),
+                listen,
+            })
+            .await
+        }
+        Command::Admin {
+            command: AdminCommand::Grant { store, account },
+        } => grant(store, &account).await,
+        Command::Config {
+            command: ConfigCommand::Defaults,
+        } => {
+            print!("{}", accord::config::Config::defaults_toml()?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(options: ServeOptions) -> anyhow::Result<()> {
+    let server = accord::start(options).await?;
+    println!(
+        "Accord is serving {} (API: {}/api, gateway: ws://{})",
+        server.url(),
+        server.url(),
+        server.addr
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+async fn grant(store: StoreArgs, account: &str) -> anyhow::Result<()> {
+    let store = accord::open_store(&store.choice()).await?;
+    let user = if account.contains('@') {
+        store.user_by_email(&account.to_lowercase()).await?
+    } else {
+        store
+            .get_user(account.parse().context("not an email or a user id")?)
+            .await?
+    };
+    let mut user = user.context("no such account")?;
+    user.admin = true;
+    store.update_user(&user).await?;
+    store.flush().await?;
+    println!(
+        "{} ({}) is now an instance administrator",
+        user.username, user.id
+    );
+    Ok(())
+}

@@ -412,3 +412,22 @@ impl Config {
         toml::to_string_pretty(&Config::default())
     }
 }
+
+#[cfg(test)]
+mod default_file_tests {
+    use super::Config;
+
+    /// `config/default.toml` documents the defaults; it must say exactly what the code does.
+    #[test]
+    fn default_toml_matches_code() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml"))
+                .unwrap();
+        let parsed: Config = toml::from_str(&text).unwrap();
+        assert_eq!(parsed, Config::default());
+        // And every key of the code's defaults is present in the file (not filled by serde defaults).
+        let file: toml::Value = toml::from_str(&text).unwrap();
+        let code: toml::Value = toml::Value::try_from(Config::default()).unwrap();
+        assert_eq!(file, code);
+    }
+}

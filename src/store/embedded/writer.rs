@@ -19,10 +19,24 @@ use crate::store::{Durability, StoreError, StoreResult};
 const MAX_BATCH: usize = 512;
 
 type Completion = Box<dyn FnOnce(StoreResult<()>) + Send>;
-type Job = Box<dyn FnOnce(&WriteTransaction) -> (bool, Completion) + Send>;
+/// A job runs inside the batch transaction and says whether it failed fatally, whether it needs
+/// the batch fsynced whatever the configured durability (`flush`), and how to answer its caller.
+type Job = Box<dyn FnOnce(&WriteTransaction) -> (bool, bool, Completion) + Send>;
 
 pub struct Writer {
-    tx: mpsc::Sender<Job>,
+    tx: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    /// Closes the queue and waits for the thread, so the database file is released when the
+    /// store is dropped (a restart in the same process can open it again at once).
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Writer {
@@ -31,16 +45,31 @@ impl Writer {
         let spawned = std::thread::Builder::new()
             .name("accord-store-writer".into())
             .spawn(move || run(db, durability, rx));
-        if let Err(e) = spawned {
-            // Without the thread every write would fail with "writer stopped"; say why once.
-            tracing::error!(error = %e, "could not start the store writer thread");
+        let thread = match spawned {
+            Ok(t) => Some(t),
+            Err(e) => {
+                // Without the thread every write would fail with "writer stopped"; say why once.
+                tracing::error!(error = %e, "could not start the store writer thread");
+                None
+            }
+        };
+        Self {
+            tx: Some(tx),
+            thread,
         }
-        Self { tx }
     }
 
     /// Runs `f` inside the next group-committed write transaction and returns its result once the
     /// commit is durable (per the configured durability).
     pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> StoreResult<T> + Send + 'static,
+    {
+        self.submit(f, false).await
+    }
+
+    async fn submit<T, F>(&self, f: F, force_durable: bool) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> StoreResult<T> + Send + 'static,
@@ -52,9 +81,11 @@ impl Writer {
             let completion: Completion = Box::new(move |commit: StoreResult<()>| {
                 let _ = reply.send(commit.and(result));
             });
-            (fatal, completion)
+            (fatal, force_durable, completion)
         });
         self.tx
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("store writer stopped".into()))?
             .send(job)
             .map_err(|_| StoreError::Backend("store writer stopped".into()))?;
         answer
@@ -65,12 +96,8 @@ impl Writer {
     /// Commits an empty transaction with immediate durability: everything acknowledged before is
     /// on disk afterwards, whatever the configured mode.
     pub async fn flush(&self) -> StoreResult<()> {
-        self.write(|txn| {
-            // Safety net for `Eventual` mode: this one commit is forced to fsync.
-            let _ = txn;
-            Ok(())
-        })
-        .await
+        // In `Eventual` mode this commit is forced to fsync, taking every earlier one with it.
+        self.submit(|_| Ok(()), true).await
     }
 }
 
@@ -101,10 +128,15 @@ fn run(db: Arc<Database>, durability: Durability, rx: mpsc::Receiver<Job>) {
         });
         let mut completions = Vec::with_capacity(jobs.len());
         let mut fatal = false;
+        let mut force = false;
         for job in jobs {
-            let (job_fatal, completion) = job(&txn);
+            let (job_fatal, job_force, completion) = job(&txn);
             fatal |= job_fatal;
+            force |= job_force;
             completions.push(completion);
+        }
+        if force {
+            txn.set_durability(redb::Durability::Immediate);
         }
         let outcome = if fatal {
             let _ = txn.abort();

@@ -1,0 +1,932 @@
+//! `ChannelActor`: owns one channel's message ordering, its newest messages in memory, pins,
+//! reactions and typing, with its own cache of who may do what here (filled from the guild
+//! actor, dropped when the guild actor says roles or overwrites changed).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::guild::{Access, GuildMsg};
+use super::{Reply, Services, reply};
+use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
+use crate::events::Dispatch;
+use crate::id::{MessageId, RoleId, Snowflake, UserId};
+use crate::model::message::{MessageReference, ReactionRecord};
+use crate::model::{ChannelKind, ChannelRecord, MessageRecord, Timestamp};
+use crate::permissions::{Permissions, require};
+use crate::store::MessagePage;
+
+pub enum ChannelMsg {
+    Get {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    CreateMessage {
+        author: UserId,
+        body: Box<MessageCreate>,
+        reply: Reply<Value>,
+    },
+    ListMessages {
+        user: UserId,
+        page: MessagePage,
+        limit: usize,
+        reply: Reply<Value>,
+    },
+    GetMessage {
+        user: UserId,
+        id: MessageId,
+        reply: Reply<Value>,
+    },
+    EditMessage {
+        user: UserId,
+        id: MessageId,
+        body: Box<MessageEdit>,
+        reply: Reply<Value>,
+    },
+    DeleteMessage {
+        user: UserId,
+        id: MessageId,
+        reply: Reply<()>,
+    },
+    BulkDelete {
+        user: UserId,
+        ids: Vec<MessageId>,
+        reply: Reply<()>,
+    },
+    Typing {
+        user: UserId,
+        reply: Reply<()>,
+    },
+    React {
+        user: UserId,
+        id: MessageId,
+        emoji: String,
+        add: bool,
+        target: Option<UserId>,
+        reply: Reply<()>,
+    },
+    ListReactions {
+        user: UserId,
+        id: MessageId,
+        emoji: String,
+        reply: Reply<Value>,
+    },
+    Pin {
+        user: UserId,
+        id: MessageId,
+        pinned: bool,
+        reply: Reply<()>,
+    },
+    ListPins {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// From the guild actor: cached permissions of this user (or everyone) are stale.
+    InvalidatePermissions(Option<UserId>),
+    Updated(Box<ChannelRecord>),
+    Deleted,
+}
+
+/// Body of `POST /channels/{id}/messages` (JSON part). Every field Discord documents is
+/// accepted; those we do not act on yet are ignored rather than refused.
+#[derive(Debug, Default, Deserialize)]
+pub struct MessageCreate {
+    pub content: Option<String>,
+    pub nonce: Option<Value>,
+    pub tts: Option<bool>,
+    pub embeds: Option<Vec<Value>>,
+    /// Pre-v8 single embed.
+    pub embed: Option<Value>,
+    pub allowed_mentions: Option<AllowedMentions>,
+    pub message_reference: Option<MessageReference>,
+    pub components: Option<Vec<Value>>,
+    pub sticker_ids: Option<Vec<Snowflake>>,
+    pub flags: Option<u64>,
+    pub enforce_nonce: Option<bool>,
+    pub attachments: Option<Vec<Value>>,
+    pub poll: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AllowedMentions {
+    pub parse: Option<Vec<String>>,
+    pub users: Option<Vec<UserId>>,
+    pub roles: Option<Vec<RoleId>>,
+    pub replied_user: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MessageEdit {
+    #[serde(default, deserialize_with = "super::guild::double_option")]
+    pub content: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::guild::double_option")]
+    pub embeds: Option<Option<Vec<Value>>>,
+    pub flags: Option<u64>,
+    pub allowed_mentions: Option<AllowedMentions>,
+    pub components: Option<Vec<Value>>,
+    pub attachments: Option<Vec<Value>>,
+}
+
+pub struct ChannelActor;
+
+pub struct State {
+    services: Arc<Services>,
+    channel: ChannelRecord,
+    guild: Option<ActorRef<GuildMsg>>,
+    access: HashMap<UserId, Access>,
+    /// Newest messages, newest first.
+    recent: VecDeque<MessageRecord>,
+    /// True when `recent` holds the channel's whole history (a small channel).
+    recent_is_all: bool,
+}
+
+/// What a DM recipient may do.
+const DM_PERMISSIONS: Permissions = Permissions::from_bits_truncate(
+    Permissions::VIEW_CHANNEL.bits()
+        | Permissions::SEND_MESSAGES.bits()
+        | Permissions::READ_MESSAGE_HISTORY.bits()
+        | Permissions::ADD_REACTIONS.bits()
+        | Permissions::ATTACH_FILES.bits()
+        | Permissions::EMBED_LINKS.bits()
+        | Permissions::USE_EXTERNAL_EMOJIS.bits()
+        | Permissions::PIN_MESSAGES.bits(),
+);
+
+impl Actor for ChannelActor {
+    type Msg = ChannelMsg;
+    type State = State;
+    type Arguments = (Arc<Services>, ChannelRecord, Option<ActorRef<GuildMsg>>);
+
+    async fn pre_start(
+        &self,
+        _me: ActorRef<ChannelMsg>,
+        (services, channel, guild): Self::Arguments,
+    ) -> Result<State, ActorProcessingErr> {
+        let keep = services.config.get().actors.channel_cache_messages;
+        let recent: VecDeque<MessageRecord> = if channel.kind.is_text() && keep > 0 {
+            services
+                .store
+                .messages_page(channel.id, MessagePage::Latest, keep.min(100))
+                .await?
+                .into()
+        } else {
+            VecDeque::new()
+        };
+        let recent_is_all = recent.len() < keep.min(100);
+        tracing::debug!(channel = %channel.id, cached = recent.len(), "channel actor started");
+        Ok(State {
+            services,
+            channel,
+            guild,
+            access: HashMap::new(),
+            recent,
+            recent_is_all,
+        })
+    }
+
+    async fn handle(
+        &self,
+        me: ActorRef<ChannelMsg>,
+        msg: ChannelMsg,
+        st: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        let span = tracing::debug_span!("channel", id = %st.channel.id);
+        let _enter = span.enter();
+        match msg {
+            ChannelMsg::Get { user, reply: r } => {
+                let v = match st.view(user).await {
+                    Ok(_) => st.channel_json().await,
+                    Err(e) => Err(e),
+                };
+                reply(r, v);
+            }
+            ChannelMsg::CreateMessage {
+                author,
+                body,
+                reply: r,
+            } => reply(r, st.create_message(author, *body).await),
+            ChannelMsg::ListMessages {
+                user,
+                page,
+                limit,
+                reply: r,
+            } => reply(r, st.list(user, page, limit).await),
+            ChannelMsg::GetMessage { user, id, reply: r } => {
+                let v = async {
+                    let perms = st.view(user).await?;
+                    require(perms, Permissions::READ_MESSAGE_HISTORY)?;
+                    let m = st.find(id).await?;
+                    st.render(&m, Some(user)).await
+                }
+                .await;
+                reply(r, v);
+            }
+            ChannelMsg::EditMessage {
+                user,
+                id,
+                body,
+                reply: r,
+            } => reply(r, st.edit(user, id, *body).await),
+            ChannelMsg::DeleteMessage { user, id, reply: r } => reply(r, st.delete(user, id).await),
+            ChannelMsg::BulkDelete {
+                user,
+                ids,
+                reply: r,
+            } => reply(r, st.bulk_delete(user, ids).await),
+            ChannelMsg::Typing { user, reply: r } => reply(r, st.typing(user).await),
+            ChannelMsg::React {
+                user,
+                id,
+                emoji,
+                add,
+                target,
+                reply: r,
+            } => reply(r, st.react(user, id, emoji, add, target).await),
+            ChannelMsg::ListReactions {
+                user,
+                id,
+                emoji,
+                reply: r,
+            } => {
+                let v = async {
+                    st.view(user).await?;
+                    let m = st.find(id).await?;
+                    let ids = m
+                        .reactions
+                        .iter()
+                        .find(|x| x.emoji == emoji)
+                        .map(|x| x.user_ids.clone())
+                        .unwrap_or_default();
+                    Ok(json!(st.services.users.public_many(&ids).await?))
+                }
+                .await;
+                reply(r, v);
+            }
+            ChannelMsg::Pin {
+                user,
+                id,
+                pinned,
+                reply: r,
+            } => reply(r, st.pin(user, id, pinned).await),
+            ChannelMsg::ListPins { user, reply: r } => reply(r, st.list_pins(user).await),
+            ChannelMsg::InvalidatePermissions(None) => st.access.clear(),
+            ChannelMsg::InvalidatePermissions(Some(user)) => {
+                st.access.remove(&user);
+            }
+            ChannelMsg::Updated(record) => st.channel = *record,
+            ChannelMsg::Deleted => me.stop(Some("channel deleted".into())),
+        }
+        Ok(())
+    }
+}
+
+/// `<@123>`, `<@!123>` → user ids; `<@&123>` → role ids.
+fn parse_mentions(content: &str) -> (Vec<UserId>, Vec<RoleId>) {
+    let (mut users, mut roles) = (Vec::new(), Vec::new());
+    let mut rest = content;
+    while let Some(start) = rest.find("<@") {
+        rest = &rest[start + 2..];
+        let Some(end) = rest.find('>') else { break };
+        let inner = &rest[..end];
+        if let Some(r) = inner.strip_prefix('&') {
+            if let Ok(id) = r.parse()
+                && !roles.contains(&id)
+            {
+                roles.push(id);
+            }
+        } else if let Ok(id) = inner.trim_start_matches('!').parse::<UserId>()
+            && !users.contains(&id)
+        {
+            users.push(id);
+        }
+    }
+    (users, roles)
+}
+
+impl State {
+    fn in_guild(&self) -> bool {
+        self.channel.guild_id.is_some()
+    }
+
+    /// The user's permissions here, from the cache or the guild actor.
+    async fn permissions(&mut self, user: UserId) -> Result<Access, ApiError> {
+        if let Some(a) = self.access.get(&user) {
+            return Ok(a.clone());
+        }
+        let access = match &self.guild {
+            Some(g) => {
+                let channel = self.channel.id;
+                match g
+                    .call(
+                        |port| GuildMsg::Access {
+                            channel,
+                            user,
+                            reply: port,
+                        },
+                        None,
+                    )
+                    .await
+                {
+                    Ok(ractor::rpc::CallResult::Success(a)) => a,
+                    _ => return Err(ApiError::internal("guild actor unavailable")),
+                }
+            }
+            None if self.channel.recipient_ids.contains(&user) => Access {
+                permissions: DM_PERMISSIONS,
+                member: true,
+            },
+            None => Access {
+                permissions: Permissions::empty(),
+                member: false,
+            },
+        };
+        self.access.insert(user, access.clone());
+        Ok(access)
+    }
+
+    /// Fails like Discord: not a member → Unknown Channel; member without VIEW → Missing Access.
+    async fn view(&mut self, user: UserId) -> Result<Permissions, ApiError> {
+        let a = self.permissions(user).await?;
+        if !a.member {
+            return Err(ApiError::Unknown(Unknown::Channel));
+        }
+        if !a.permissions.contains(Permissions::VIEW_CHANNEL) {
+            return Err(ApiError::MissingAccess);
+        }
+        Ok(a.permissions)
+    }
+
+    async fn channel_json(&self) -> Result<Value, ApiError> {
+        let recipients = if self.in_guild() {
+            None
+        } else {
+            Some(
+                self.services
+                    .users
+                    .public_many(&self.channel.recipient_ids)
+                    .await?,
+            )
+        };
+        let mut c = self.channel.clone();
+        c.last_message_id = self.recent.front().map(|m| m.id).or(c.last_message_id);
+        Ok(c.to_json(recipients.as_deref()))
+    }
+
+    async fn render(&self, m: &MessageRecord, me: Option<UserId>) -> Result<Value, ApiError> {
+        let author = self.services.users.public(m.author_id).await?;
+        let mentions = self.services.users.public_many(&m.mentions).await?;
+        Ok(m.to_json(&author, &mentions, me))
+    }
+
+    async fn find(&self, id: MessageId) -> Result<MessageRecord, ApiError> {
+        if let Some(m) = self.recent.iter().find(|m| m.id == id) {
+            return Ok(m.clone());
+        }
+        if self.recent_is_all {
+            return Err(ApiError::Unknown(Unknown::Message));
+        }
+        self.services
+            .store
+            .get_message(self.channel.id, id)
+            .await?
+            .ok_or(ApiError::Unknown(Unknown::Message))
+    }
+
+    /// Sends an event to everyone who may see this channel.
+    fn fanout(&self, event: Arc<Dispatch>) {
+        match &self.guild {
+            Some(g) => {
+                let _ = g.cast(GuildMsg::Fanout {
+                    event,
+                    channel: Some(self.channel.id),
+                });
+            }
+            None => {
+                for r in &self.channel.recipient_ids {
+                    self.services.sessions.send_to_user(*r, &event);
+                }
+            }
+        }
+    }
+
+    fn remember(&mut self, m: MessageRecord) {
+        let keep = self.services.config.get().actors.channel_cache_messages;
+        self.recent.push_front(m);
+        if self.recent.len() > keep {
+            self.recent.pop_back();
+            self.recent_is_all = false;
+        }
+    }
+
+    fn replace_cached(&mut self, m: &MessageRecord) {
+        if let Some(slot) = self.recent.iter_mut().find(|x| x.id == m.id) {
+            *slot = m.clone();
+        }
+    }
+
+    async fn create_message(
+        &mut self,
+        author: UserId,
+        body: MessageCreate,
+    ) -> Result<Value, ApiError> {
+        let perms = self.view(author).await?;
+        if !self.channel.kind.is_text() {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::BAD_REQUEST,
+                50008,
+                "cannot-send-in-non-text",
+            ));
+        }
+        require(perms, Permissions::SEND_MESSAGES)?;
+        let config = self.services.config.get();
+        let limits = &config.limits.message;
+        let content = body.content.unwrap_or_default();
+        let mut embeds = body.embeds.unwrap_or_default();
+        if let Some(e) = body.embed {
+            embeds.push(e);
+        }
+        let mut errs = FieldErrors::default();
+        if content.chars().count() > limits.max_characters as usize {
+            errs.add(
+                "content",
+                FieldError::MaxLength {
+                    max: limits.max_characters as usize,
+                },
+            );
+        }
+        if embeds.len() > limits.max_embeds as usize {
+            errs.add(
+                "embeds",
+                FieldError::TooMany {
+                    max: limits.max_embeds as usize,
+                },
+            );
+        }
+        let stickers = body.sticker_ids.unwrap_or_default();
+        errs.into_result()?;
+        if content.trim().is_empty()
+            && embeds.is_empty()
+            && stickers.is_empty()
+            && body.poll.is_none()
+        {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::BAD_REQUEST,
+                50006,
+                "empty-message",
+            ));
+        }
+        if !perms.contains(Permissions::EMBED_LINKS) {
+            embeds.clear();
+        }
+        let (mut mentions, mut mention_roles) = parse_mentions(&content);
+        let mention_everyone = perms.contains(Permissions::MENTION_EVERYONE)
+            && (content.contains("@everyone") || content.contains("@here"))
+            && body.allowed_mentions.as_ref().is_none_or(|a| {
+                a.parse
+                    .as_ref()
+                    .is_none_or(|p| p.iter().any(|x| x == "everyone"))
+            });
+        if let Some(a) = &body.allowed_mentions {
+            let parse = a.parse.clone().unwrap_or_default();
+            if !parse.iter().any(|p| p == "users") {
+                let allowed = a.users.clone().unwrap_or_default();
+                mentions.retain(|u| allowed.contains(u));
+            }
+            if !parse.iter().any(|p| p == "roles") {
+                let allowed = a.roles.clone().unwrap_or_default();
+                mention_roles.retain(|r| allowed.contains(r));
+            }
+        }
+        let mut kind = 0;
+        let mut reference = None;
+        if let Some(mut r) = body.message_reference
+            && let Some(target) = r.message_id
+        {
+            let target_channel = r.channel_id.unwrap_or(self.channel.id);
+            if target_channel == self.channel.id {
+                match self.find(target).await {
+                    Ok(m) => {
+                        kind = 19;
+                        if body
+                            .allowed_mentions
+                            .as_ref()
+                            .is_none_or(|a| a.replied_user.unwrap_or(true))
+                            && m.author_id != author
+                            && !mentions.contains(&m.author_id)
+                        {
+                            mentions.push(m.author_id);
+                        }
+                    }
+                    Err(_) if r.fail_if_not_exists => {
+                        return Err(FieldErrors::single(
+                            "message_reference",
+                            FieldError::InvalidSnowflake,
+                        ));
+                    }
+                    Err(_) => {}
+                }
+            }
+            r.channel_id = Some(target_channel);
+            r.guild_id = self.channel.guild_id;
+            reference = Some(r);
+        }
+        if let Some(nonce) = &body.nonce
+            && body.enforce_nonce == Some(true)
+            && let Some(existing) = self
+                .recent
+                .iter()
+                .find(|m| m.author_id == author && m.nonce.as_ref() == Some(nonce))
+        {
+            // Discord's enforce_nonce: a retried send returns the message already created.
+            let existing = existing.clone();
+            return self.render(&existing, Some(author)).await;
+        }
+        let message = MessageRecord {
+            id: self.services.ids.next(),
+            channel_id: self.channel.id,
+            guild_id: self.channel.guild_id,
+            author_id: author,
+            content,
+            edited_timestamp: None,
+            tts: body.tts.unwrap_or(false) && perms.contains(Permissions::SEND_TTS_MESSAGES),
+            mention_everyone,
+            mentions,
+            mention_roles,
+            attachments: Vec::new(),
+            embeds,
+            reactions: Vec::new(),
+            nonce: body.nonce,
+            pinned: false,
+            webhook_id: None,
+            kind,
+            flags: body.flags.unwrap_or(0) & (1 << 2 | 1 << 12),
+            message_reference: reference,
+            sticker_ids: stickers.into_iter().map(Into::into).collect(),
+        };
+        self.services.store.insert_message(&message).await?;
+        let v = self.render(&message, None).await?;
+        let mut exempt = message.mentions.clone();
+        exempt.push(author);
+        self.fanout(Dispatch::message(
+            "MESSAGE_CREATE",
+            &v,
+            self.in_guild(),
+            exempt,
+        ));
+        self.remember(message);
+        Ok(v)
+    }
+
+    async fn list(
+        &mut self,
+        user: UserId,
+        page: MessagePage,
+        limit: usize,
+    ) -> Result<Value, ApiError> {
+        let perms = self.view(user).await?;
+        if !perms.contains(Permissions::READ_MESSAGE_HISTORY) {
+            return Ok(json!([]));
+        }
+        let limit = limit.clamp(1, 100);
+        let messages: Vec<MessageRecord> = match page {
+            MessagePage::Latest if limit <= self.recent.len() || self.recent_is_all => {
+                self.recent.iter().take(limit).cloned().collect()
+            }
+            MessagePage::Before(before)
+                if self.recent_is_all || self.recent.back().is_some_and(|m| m.id < before) =>
+            {
+                let cached: Vec<MessageRecord> = self
+                    .recent
+                    .iter()
+                    .filter(|m| m.id < before)
+                    .take(limit)
+                    .cloned()
+                    .collect();
+                if cached.len() == limit || self.recent_is_all {
+                    cached
+                } else {
+                    self.services
+                        .store
+                        .messages_page(self.channel.id, page, limit)
+                        .await?
+                }
+            }
+            _ => {
+                self.services
+                    .store
+                    .messages_page(self.channel.id, page, limit)
+                    .await?
+            }
+        };
+        let mut ids: Vec<UserId> = messages.iter().map(|m| m.author_id).collect();
+        ids.extend(messages.iter().flat_map(|m| m.mentions.iter().copied()));
+        ids.sort();
+        ids.dedup();
+        // Warm the directory with one batched read, then render from memory.
+        self.services.users.public_many(&ids).await?;
+        let mut out = Vec::with_capacity(messages.len());
+        for m in &messages {
+            out.push(self.render(m, Some(user)).await?);
+        }
+        Ok(Value::Array(out))
+    }
+
+    async fn edit(
+        &mut self,
+        user: UserId,
+        id: MessageId,
+        body: MessageEdit,
+    ) -> Result<Value, ApiError> {
+        let perms = self.view(user).await?;
+        let mut m = self.find(id).await?;
+        let own = m.author_id == user;
+        if !own && (body.content.is_some() || body.embeds.is_some()) {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                50005,
+                "cannot-edit-other-user-message",
+            ));
+        }
+        if !own {
+            require(perms, Permissions::MANAGE_MESSAGES)?;
+        }
+        let max = self.services.config.get().limits.message.max_characters as usize;
+        if let Some(content) = body.content {
+            let content = content.unwrap_or_default();
+            if content.chars().count() > max {
+                return Err(FieldErrors::single(
+                    "content",
+                    FieldError::MaxLength { max },
+                ));
+            }
+            let (mentions, roles) = parse_mentions(&content);
+            m.content = content;
+            m.mentions = mentions;
+            m.mention_roles = roles;
+        }
+        if let Some(embeds) = body.embeds {
+            m.embeds = embeds.unwrap_or_default();
+        }
+        if let Some(flags) = body.flags {
+            // Only SUPPRESS_EMBEDS is user-settable.
+            m.flags = (m.flags & !(1 << 2)) | (flags & (1 << 2));
+        }
+        m.edited_timestamp = Some(Timestamp::now());
+        self.services.store.update_message(&m).await?;
+        self.replace_cached(&m);
+        let v = self.render(&m, None).await?;
+        let mut exempt = m.mentions.clone();
+        exempt.push(m.author_id);
+        self.fanout(Dispatch::message(
+            "MESSAGE_UPDATE",
+            &v,
+            self.in_guild(),
+            exempt,
+        ));
+        self.render(&m, Some(user)).await
+    }
+
+    async fn delete(&mut self, user: UserId, id: MessageId) -> Result<(), ApiError> {
+        let perms = self.view(user).await?;
+        let m = self.find(id).await?;
+        if m.author_id != user {
+            if !self.in_guild() {
+                return Err(ApiError::coded(
+                    axum::http::StatusCode::FORBIDDEN,
+                    50003,
+                    "cannot-execute-on-dm",
+                ));
+            }
+            require(perms, Permissions::MANAGE_MESSAGES)?;
+        }
+        self.services
+            .store
+            .delete_messages(self.channel.id, &[id])
+            .await?;
+        self.recent.retain(|x| x.id != id);
+        let mut data = json!({"id": id, "channel_id": self.channel.id});
+        if let Some(g) = self.channel.guild_id {
+            data["guild_id"] = json!(g);
+        }
+        self.fanout(Dispatch::new("MESSAGE_DELETE", &data, self.in_guild()));
+        Ok(())
+    }
+
+    async fn bulk_delete(&mut self, user: UserId, mut ids: Vec<MessageId>) -> Result<(), ApiError> {
+        let perms = self.view(user).await?;
+        if !self.in_guild() {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                50003,
+                "cannot-execute-on-dm",
+            ));
+        }
+        require(perms, Permissions::MANAGE_MESSAGES)?;
+        let config = self.services.config.get();
+        ids.sort();
+        ids.dedup();
+        if ids.len() < 2 || ids.len() > config.limits.message.max_bulk_delete as usize {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::BAD_REQUEST,
+                50016,
+                "too-many-messages-to-delete",
+            ));
+        }
+        let oldest = Timestamp::now().millis()
+            - i64::from(config.limits.message.bulk_delete_max_age_days) * 86_400_000;
+        if ids
+            .iter()
+            .any(|id| (id.snowflake().timestamp_ms() as i64) < oldest)
+        {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::BAD_REQUEST,
+                50034,
+                "too-many-messages-to-delete",
+            ));
+        }
+        self.services
+            .store
+            .delete_messages(self.channel.id, &ids)
+            .await?;
+        self.recent.retain(|m| !ids.contains(&m.id));
+        let data =
+            json!({"ids": ids, "channel_id": self.channel.id, "guild_id": self.channel.guild_id});
+        self.fanout(Dispatch::new("MESSAGE_DELETE_BULK", &data, true));
+        Ok(())
+    }
+
+    async fn typing(&mut self, user: UserId) -> Result<(), ApiError> {
+        let perms = self.view(user).await?;
+        require(perms, Permissions::SEND_MESSAGES)?;
+        let mut data = json!({
+            "channel_id": self.channel.id,
+            "user_id": user,
+            "timestamp": Timestamp::now().millis() / 1000,
+        });
+        if let Some(g) = self.channel.guild_id {
+            data["guild_id"] = json!(g);
+        }
+        self.fanout(Dispatch::new("TYPING_START", &data, self.in_guild()));
+        Ok(())
+    }
+
+    async fn react(
+        &mut self,
+        user: UserId,
+        id: MessageId,
+        emoji: String,
+        add: bool,
+        target: Option<UserId>,
+    ) -> Result<(), ApiError> {
+        let perms = self.view(user).await?;
+        require(perms, Permissions::READ_MESSAGE_HISTORY)?;
+        let mut m = self.find(id).await?;
+        let who = target.unwrap_or(user);
+        if who != user {
+            require(perms, Permissions::MANAGE_MESSAGES)?;
+        }
+        let existing = m.reactions.iter().position(|r| r.emoji == emoji);
+        let changed = match (add, existing) {
+            (true, Some(i)) => {
+                let r = &mut m.reactions[i];
+                if r.user_ids.contains(&who) {
+                    false
+                } else {
+                    r.user_ids.push(who);
+                    true
+                }
+            }
+            (true, None) => {
+                require(perms, Permissions::ADD_REACTIONS)?;
+                let max = self.services.config.get().limits.message.max_reactions as usize;
+                if m.reactions.len() >= max {
+                    return Err(ApiError::coded(
+                        axum::http::StatusCode::BAD_REQUEST,
+                        30010,
+                        "missing-permissions",
+                    ));
+                }
+                m.reactions.push(ReactionRecord {
+                    emoji: emoji.clone(),
+                    user_ids: vec![who],
+                });
+                true
+            }
+            (false, Some(i)) => {
+                let before = m.reactions[i].user_ids.len();
+                m.reactions[i].user_ids.retain(|u| *u != who);
+                let changed = m.reactions[i].user_ids.len() != before;
+                if m.reactions[i].user_ids.is_empty() {
+                    m.reactions.remove(i);
+                }
+                changed
+            }
+            (false, None) => false,
+        };
+        if !changed {
+            return Ok(());
+        }
+        self.services.store.update_message(&m).await?;
+        self.replace_cached(&m);
+        let mut data = json!({
+            "user_id": who,
+            "channel_id": self.channel.id,
+            "message_id": id,
+            "emoji": crate::model::message::emoji_json(&emoji),
+            "burst": false,
+            "type": 0,
+        });
+        if let Some(g) = self.channel.guild_id {
+            data["guild_id"] = json!(g);
+        }
+        let name = if add {
+            "MESSAGE_REACTION_ADD"
+        } else {
+            "MESSAGE_REACTION_REMOVE"
+        };
+        self.fanout(Dispatch::new(name, &data, self.in_guild()));
+        Ok(())
+    }
+
+    async fn pin(&mut self, user: UserId, id: MessageId, pinned: bool) -> Result<(), ApiError> {
+        let perms = self.view(user).await?;
+        if !perms.intersects(Permissions::PIN_MESSAGES | Permissions::MANAGE_MESSAGES) {
+            return Err(ApiError::MissingPermissions);
+        }
+        let mut m = self.find(id).await?;
+        if m.pinned == pinned {
+            return Ok(());
+        }
+        if pinned {
+            let max = self.services.config.get().limits.channel.max_pins as usize;
+            let pins = self
+                .services
+                .store
+                .messages_page(self.channel.id, MessagePage::Latest, 100)
+                .await?;
+            if pins.iter().filter(|p| p.pinned).count() >= max {
+                return Err(ApiError::coded(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    30003,
+                    "max-pins-reached",
+                ));
+            }
+        }
+        m.pinned = pinned;
+        self.services.store.update_message(&m).await?;
+        self.replace_cached(&m);
+        let now = Timestamp::now();
+        if pinned {
+            self.channel.last_pin_timestamp = Some(now);
+        }
+        let mut data = json!({"channel_id": self.channel.id, "last_pin_timestamp": self.channel.last_pin_timestamp});
+        if let Some(g) = self.channel.guild_id {
+            data["guild_id"] = json!(g);
+        }
+        self.fanout(Dispatch::new("CHANNEL_PINS_UPDATE", &data, self.in_guild()));
+        Ok(())
+    }
+
+    async fn list_pins(&mut self, user: UserId) -> Result<Value, ApiError> {
+        let perms = self.view(user).await?;
+        require(perms, Permissions::READ_MESSAGE_HISTORY)?;
+        // Pins are found by walking history (bounded); a pin index in the store is future work.
+        let mut out = Vec::new();
+        let mut page = MessagePage::Latest;
+        for _ in 0..50 {
+            let batch = self
+                .services
+                .store
+                .messages_page(self.channel.id, page, 100)
+                .await?;
+            for m in batch.iter().filter(|m| m.pinned) {
+                out.push(self.render(m, Some(user)).await?);
+            }
+            match batch.last() {
+                Some(last) if batch.len() == 100 => page = MessagePage::Before(last.id),
+                _ => break,
+            }
+        }
+        Ok(Value::Array(out))
+    }
+}
+
+/// For DMs: whether a channel kind takes messages at all.
+pub fn is_dm(kind: ChannelKind) -> bool {
+    matches!(kind, ChannelKind::Dm | ChannelKind::GroupDm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_parsed() {
+        let (u, r) = parse_mentions("hi <@12> and <@!34>, <@&56> <@12> <@bad> <@");
+        assert_eq!(u, vec![UserId::new(12), UserId::new(34)]);
+        assert_eq!(r, vec![RoleId::new(56)]);
+    }
+}

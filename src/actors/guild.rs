@@ -1,0 +1,1505 @@
+//! `GuildActor`: owns one guild's roles, channels, members, bans and the permission checks
+//! derived from them, and fans guild events out to the subscribed sessions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::channel::ChannelMsg;
+use super::sessions::{SessionHandle, SessionKey};
+use super::{Reply, Services, reply};
+use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
+use crate::events::Dispatch;
+use crate::id::{ChannelId, GuildId, RoleId, UserId};
+use crate::model::{ChannelKind, ChannelRecord, GuildRecord, MemberRecord, Role, Timestamp};
+use crate::permissions::{MemberContext, PermissionOverwrite, Permissions, require};
+use crate::store::{BanRecord, GuildState};
+use crate::validate;
+
+/// What a channel actor learns about a user in its channel.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub permissions: Permissions,
+    pub member: bool,
+}
+
+pub enum GuildMsg {
+    /// A session comes online: returns the GUILD_CREATE payload (None: not a member).
+    Subscribe(SessionHandle, RpcReplyPort<Option<Value>>),
+    Unsubscribe(SessionKey),
+    /// Subscribes every live session of a user and sends them GUILD_CREATE (after create/join).
+    SubscribeUser(UserId),
+    Get {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// Public guild info (invites, previews), no membership needed.
+    Preview(RpcReplyPort<Value>),
+    /// Guild-level permissions of a member (None: not a member).
+    Permissions {
+        user: UserId,
+        reply: RpcReplyPort<Option<Permissions>>,
+    },
+    /// The partial guild of `GET /users/@me/guilds` (with the caller's permissions).
+    Summary {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    Update {
+        user: UserId,
+        patch: GuildPatch,
+        reply: Reply<Value>,
+    },
+    Delete {
+        user: UserId,
+        reply: Reply<()>,
+    },
+    ListChannels {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    CreateChannel {
+        user: UserId,
+        body: ChannelCreate,
+        reply: Reply<Value>,
+    },
+    UpdateChannel {
+        user: UserId,
+        channel: ChannelId,
+        patch: ChannelPatch,
+        reply: Reply<Value>,
+    },
+    DeleteChannel {
+        user: UserId,
+        channel: ChannelId,
+        reply: Reply<Value>,
+    },
+    /// Permissions of `user` in `channel` (channel actors cache the answer).
+    Access {
+        channel: ChannelId,
+        user: UserId,
+        reply: RpcReplyPort<Access>,
+    },
+    Join {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// Leave (`kick == false`, `by == target`) or kick.
+    RemoveMember {
+        by: UserId,
+        target: UserId,
+        kick: bool,
+        reply: Reply<()>,
+    },
+    ListMembers {
+        user: UserId,
+        limit: usize,
+        after: UserId,
+        reply: Reply<Value>,
+    },
+    GetMember {
+        user: UserId,
+        target: UserId,
+        reply: Reply<Value>,
+    },
+    UpdateMember {
+        by: UserId,
+        target: UserId,
+        patch: MemberPatch,
+        reply: Reply<Value>,
+    },
+    ListRoles {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    CreateRole {
+        user: UserId,
+        body: RolePatch,
+        reply: Reply<Value>,
+    },
+    UpdateRole {
+        user: UserId,
+        role: RoleId,
+        body: RolePatch,
+        reply: Reply<Value>,
+    },
+    DeleteRole {
+        user: UserId,
+        role: RoleId,
+        reply: Reply<()>,
+    },
+    Ban {
+        by: UserId,
+        target: UserId,
+        reason: Option<String>,
+        reply: Reply<()>,
+    },
+    Unban {
+        by: UserId,
+        target: UserId,
+        reply: Reply<()>,
+    },
+    ListBans {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// An event from a channel actor, for the sessions that may see `channel`.
+    Fanout {
+        event: Arc<Dispatch>,
+        channel: Option<ChannelId>,
+    },
+}
+
+/// Body of `PATCH /guilds/{id}`; absent and `null` fields are left alone (where Discord allows
+/// `null` to clear, the double option distinguishes).
+#[derive(Debug, Default, Deserialize)]
+pub struct GuildPatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub icon: Option<Option<String>>,
+    pub verification_level: Option<u8>,
+    pub default_message_notifications: Option<u8>,
+    pub explicit_content_filter: Option<u8>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub system_channel_id: Option<Option<ChannelId>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub afk_channel_id: Option<Option<ChannelId>>,
+    pub afk_timeout: Option<u32>,
+    pub preferred_locale: Option<String>,
+    pub owner_id: Option<UserId>,
+    pub features: Option<Vec<String>>,
+    pub system_channel_flags: Option<u64>,
+}
+
+/// Body of `POST /guilds/{id}/channels`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ChannelCreate {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<u8>,
+    pub topic: Option<String>,
+    pub bitrate: Option<u32>,
+    pub user_limit: Option<u32>,
+    pub rate_limit_per_user: Option<u32>,
+    pub position: Option<i32>,
+    pub permission_overwrites: Option<Vec<PermissionOverwrite>>,
+    pub parent_id: Option<ChannelId>,
+    pub nsfw: Option<bool>,
+}
+
+/// Body of `PATCH /channels/{id}` for guild channels.
+#[derive(Debug, Default, Deserialize)]
+pub struct ChannelPatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub topic: Option<Option<String>>,
+    pub position: Option<i32>,
+    pub nsfw: Option<bool>,
+    pub rate_limit_per_user: Option<u32>,
+    pub bitrate: Option<u32>,
+    pub user_limit: Option<u32>,
+    pub permission_overwrites: Option<Vec<PermissionOverwrite>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub parent_id: Option<Option<ChannelId>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MemberPatch {
+    #[serde(default, deserialize_with = "double_option")]
+    pub nick: Option<Option<String>>,
+    pub roles: Option<Vec<RoleId>>,
+    pub mute: Option<bool>,
+    pub deaf: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub communication_disabled_until: Option<Option<Timestamp>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RolePatch {
+    pub name: Option<String>,
+    pub permissions: Option<Permissions>,
+    pub color: Option<u32>,
+    pub hoist: Option<bool>,
+    pub mentionable: Option<bool>,
+    pub position: Option<i32>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub unicode_emoji: Option<Option<String>>,
+}
+
+/// `Some(None)` for an explicit `null`, `None` for an absent field.
+pub fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+pub struct GuildActor;
+
+pub struct State {
+    services: Arc<Services>,
+    guild: GuildRecord,
+    roles: Vec<Role>,
+    channels: HashMap<ChannelId, ChannelRecord>,
+    members: HashMap<UserId, MemberRecord>,
+    bans: HashMap<UserId, BanRecord>,
+    online: HashMap<SessionKey, SessionHandle>,
+}
+
+impl Actor for GuildActor {
+    type Msg = GuildMsg;
+    type State = State;
+    type Arguments = (Arc<Services>, GuildState);
+
+    async fn pre_start(
+        &self,
+        _me: ActorRef<GuildMsg>,
+        (services, s): Self::Arguments,
+    ) -> Result<State, ActorProcessingErr> {
+        tracing::debug!(guild = %s.guild.id, members = s.members.len(), "guild actor started");
+        Ok(State {
+            services,
+            guild: s.guild,
+            roles: s.roles,
+            channels: s.channels.into_iter().map(|c| (c.id, c)).collect(),
+            members: s.members.into_iter().map(|m| (m.user_id, m)).collect(),
+            bans: s.bans.into_iter().map(|b| (b.user_id, b)).collect(),
+            online: HashMap::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        me: ActorRef<GuildMsg>,
+        msg: GuildMsg,
+        st: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        let span = tracing::debug_span!("guild", id = %st.guild.id);
+        let _enter = span.enter();
+        match msg {
+            GuildMsg::Subscribe(session, port) => {
+                let payload = if st.members.contains_key(&session.user_id) {
+                    let p = st.guild_create_json(session.user_id).await;
+                    st.online.insert(session.key, session);
+                    p.ok()
+                } else {
+                    None
+                };
+                let _ = port.send(payload);
+            }
+            GuildMsg::Unsubscribe(key) => {
+                st.online.remove(&key);
+            }
+            GuildMsg::SubscribeUser(user) => st.subscribe_user(user).await,
+            GuildMsg::Get { user, reply: r } => {
+                let v = st.member_guard(user).map(|_| st.guild_json(true));
+                reply(r, v);
+            }
+            GuildMsg::Preview(port) => {
+                let _ = port.send(json!({
+                    "id": st.guild.id,
+                    "name": st.guild.name,
+                    "icon": st.guild.icon,
+                    "splash": st.guild.splash,
+                    "banner": st.guild.banner,
+                    "description": st.guild.description,
+                    "features": st.guild.features,
+                    "verification_level": st.guild.verification_level,
+                    "vanity_url_code": st.guild.vanity_url_code,
+                    "nsfw_level": st.guild.nsfw_level,
+                    "premium_subscription_count": st.guild.premium_subscription_count,
+                    "approximate_member_count": st.members.len(),
+                    "approximate_presence_count": 0,
+                }));
+            }
+            GuildMsg::Permissions { user, reply: port } => {
+                let p = st
+                    .members
+                    .contains_key(&user)
+                    .then(|| st.guild_permissions(user));
+                let _ = port.send(p);
+            }
+            GuildMsg::Summary { user, reply: r } => {
+                let v = st.member_guard(user).map(|_| {
+                    json!({
+                        "id": st.guild.id,
+                        "name": st.guild.name,
+                        "icon": st.guild.icon,
+                        "banner": st.guild.banner,
+                        "owner": st.guild.owner_id == user,
+                        "permissions": st.guild_permissions(user),
+                        "features": st.guild.features,
+                        "approximate_member_count": st.members.len(),
+                    })
+                });
+                reply(r, v);
+            }
+            GuildMsg::Update {
+                user,
+                patch,
+                reply: r,
+            } => reply(r, st.update(user, patch).await),
+            GuildMsg::Delete { user, reply: r } => {
+                let result = st.delete(user).await;
+                let deleted = result.is_ok();
+                reply(r, result);
+                if deleted {
+                    me.stop(Some("guild deleted".into()));
+                }
+            }
+            GuildMsg::ListChannels { user, reply: r } => {
+                let v = st.member_guard(user).map(|_| {
+                    let mut list: Vec<&ChannelRecord> = st
+                        .channels
+                        .values()
+                        .filter(|c| {
+                            st.channel_permissions(user, c)
+                                .contains(Permissions::VIEW_CHANNEL)
+                        })
+                        .collect();
+                    list.sort_by_key(|c| (c.position, c.id));
+                    Value::Array(list.into_iter().map(|c| c.to_json(None)).collect())
+                });
+                reply(r, v);
+            }
+            GuildMsg::CreateChannel {
+                user,
+                body,
+                reply: r,
+            } => reply(r, st.create_channel(user, body).await),
+            GuildMsg::UpdateChannel {
+                user,
+                channel,
+                patch,
+                reply: r,
+            } => reply(r, st.update_channel(user, channel, patch).await),
+            GuildMsg::DeleteChannel {
+                user,
+                channel,
+                reply: r,
+            } => reply(r, st.delete_channel(user, channel).await),
+            GuildMsg::Access {
+                channel,
+                user,
+                reply: port,
+            } => {
+                let access = match (st.members.get(&user), st.channels.get(&channel)) {
+                    (Some(_), Some(c)) => Access {
+                        permissions: st.channel_permissions(user, c),
+                        member: true,
+                    },
+                    (Some(_), None) => Access {
+                        permissions: Permissions::empty(),
+                        member: true,
+                    },
+                    _ => Access {
+                        permissions: Permissions::empty(),
+                        member: false,
+                    },
+                };
+                let _ = port.send(access);
+            }
+            GuildMsg::Join { user, reply: r } => reply(r, st.join(user).await),
+            GuildMsg::RemoveMember {
+                by,
+                target,
+                kick,
+                reply: r,
+            } => {
+                // Kicking yourself or "leaving" on someone else's behalf are both refused.
+                let result = if kick == (by == target) {
+                    Err(ApiError::MissingPermissions)
+                } else {
+                    st.remove_member(by, target, None).await
+                };
+                reply(r, result);
+            }
+            GuildMsg::ListMembers {
+                user,
+                limit,
+                after,
+                reply: r,
+            } => {
+                let v = match st.member_guard(user) {
+                    Ok(()) => st.list_members(limit, after).await,
+                    Err(e) => Err(e),
+                };
+                reply(r, v);
+            }
+            GuildMsg::GetMember {
+                user,
+                target,
+                reply: r,
+            } => {
+                let v = match (st.member_guard(user), st.members.get(&target)) {
+                    (Err(e), _) => Err(e),
+                    (Ok(()), None) => Err(ApiError::Unknown(Unknown::Member)),
+                    (Ok(()), Some(m)) => st.member_json(m).await,
+                };
+                reply(r, v);
+            }
+            GuildMsg::UpdateMember {
+                by,
+                target,
+                patch,
+                reply: r,
+            } => reply(r, st.update_member(by, target, patch).await),
+            GuildMsg::ListRoles { user, reply: r } => {
+                let v = st.member_guard(user).map(|_| json!(st.roles));
+                reply(r, v);
+            }
+            GuildMsg::CreateRole {
+                user,
+                body,
+                reply: r,
+            } => reply(r, st.create_role(user, body).await),
+            GuildMsg::UpdateRole {
+                user,
+                role,
+                body,
+                reply: r,
+            } => reply(r, st.update_role(user, role, body).await),
+            GuildMsg::DeleteRole {
+                user,
+                role,
+                reply: r,
+            } => reply(r, st.delete_role(user, role).await),
+            GuildMsg::Ban {
+                by,
+                target,
+                reason,
+                reply: r,
+            } => reply(r, st.ban(by, target, reason).await),
+            GuildMsg::Unban {
+                by,
+                target,
+                reply: r,
+            } => reply(r, st.unban(by, target).await),
+            GuildMsg::ListBans { user, reply: r } => {
+                let v = match st.require_guild(user, Permissions::BAN_MEMBERS) {
+                    Ok(()) => st.list_bans().await,
+                    Err(e) => Err(e),
+                };
+                reply(r, v);
+            }
+            GuildMsg::Fanout { event, channel } => st.broadcast(&event, channel),
+        }
+        Ok(())
+    }
+}
+
+impl State {
+    fn id(&self) -> GuildId {
+        self.guild.id
+    }
+
+    fn everyone(&self) -> Permissions {
+        self.roles
+            .iter()
+            .find(|r| r.id == self.id().everyone_role())
+            .map_or(Permissions::empty(), |r| r.permissions)
+    }
+
+    fn member_roles(&self, member: &MemberRecord) -> Vec<(RoleId, Permissions)> {
+        member
+            .roles
+            .iter()
+            .filter_map(|id| {
+                self.roles
+                    .iter()
+                    .find(|r| r.id == *id)
+                    .map(|r| (r.id, r.permissions))
+            })
+            .collect()
+    }
+
+    fn with_context<T>(&self, user: UserId, f: impl FnOnce(&MemberContext<'_>) -> T) -> Option<T> {
+        let member = self.members.get(&user)?;
+        let roles = self.member_roles(member);
+        let ctx = MemberContext {
+            guild_id: self.id(),
+            owner_id: self.guild.owner_id,
+            user_id: user,
+            everyone: self.everyone(),
+            roles: &roles,
+            timed_out: member.timed_out(Timestamp::now()),
+        };
+        Some(f(&ctx))
+    }
+
+    fn guild_permissions(&self, user: UserId) -> Permissions {
+        self.with_context(user, |c| c.guild_permissions())
+            .unwrap_or_default()
+    }
+
+    fn channel_permissions(&self, user: UserId, channel: &ChannelRecord) -> Permissions {
+        self.with_context(user, |c| {
+            c.channel_permissions(&channel.permission_overwrites)
+        })
+        .unwrap_or_default()
+    }
+
+    /// Non-members get `Unknown Guild`, as on Discord (no existence leak).
+    fn member_guard(&self, user: UserId) -> Result<(), ApiError> {
+        if self.members.contains_key(&user) {
+            Ok(())
+        } else {
+            Err(ApiError::Unknown(Unknown::Guild))
+        }
+    }
+
+    fn require_guild(&self, user: UserId, need: Permissions) -> Result<(), ApiError> {
+        self.member_guard(user)?;
+        Ok(require(self.guild_permissions(user), need)?)
+    }
+
+    /// Highest role position of a member (owner: above everything).
+    fn top_position(&self, user: UserId) -> i32 {
+        if user == self.guild.owner_id {
+            return i32::MAX;
+        }
+        self.members
+            .get(&user)
+            .map(|m| {
+                m.roles
+                    .iter()
+                    .filter_map(|id| self.roles.iter().find(|r| r.id == *id))
+                    .map(|r| r.position)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(-1)
+    }
+
+    fn guild_json(&self, with_roles: bool) -> Value {
+        let mut g = self.guild.to_json();
+        if with_roles {
+            g.insert("roles".into(), json!(self.roles));
+        }
+        g.insert("approximate_member_count".into(), json!(self.members.len()));
+        Value::Object(g)
+    }
+
+    async fn member_json(&self, m: &MemberRecord) -> Result<Value, ApiError> {
+        let user = self.services.users.public(m.user_id).await?;
+        Ok(m.to_json(&user))
+    }
+
+    /// Discord's GUILD_CREATE payload for one user.
+    async fn guild_create_json(&self, user: UserId) -> Result<Value, ApiError> {
+        let mut g = self.guild.to_json();
+        g.insert("roles".into(), json!(self.roles));
+        let mut channels: Vec<&ChannelRecord> = self
+            .channels
+            .values()
+            .filter(|c| {
+                self.channel_permissions(user, c)
+                    .contains(Permissions::VIEW_CHANNEL)
+            })
+            .collect();
+        channels.sort_by_key(|c| (c.position, c.id));
+        g.insert(
+            "channels".into(),
+            Value::Array(channels.into_iter().map(|c| c.to_json(None)).collect()),
+        );
+        // Small guilds get every member; large ones only the user (clients request the rest
+        // with op 8), like Discord's `large_threshold`.
+        let large = self.members.len() > 250;
+        let mut members = Vec::new();
+        if large {
+            if let Some(m) = self.members.get(&user) {
+                members.push(self.member_json(m).await?);
+            }
+        } else {
+            let ids: Vec<UserId> = self.members.keys().copied().collect();
+            let users = self.services.users.public_many(&ids).await?;
+            for u in &users {
+                if let Some(m) = self.members.get(&u.id) {
+                    members.push(m.to_json(u));
+                }
+            }
+        }
+        g.insert("members".into(), Value::Array(members));
+        g.insert("member_count".into(), json!(self.members.len()));
+        g.insert("large".into(), json!(large));
+        g.insert("unavailable".into(), json!(false));
+        let joined = self.members.get(&user).map(|m| m.joined_at);
+        g.insert("joined_at".into(), json!(joined));
+        for empty in [
+            "threads",
+            "presences",
+            "voice_states",
+            "stage_instances",
+            "guild_scheduled_events",
+            "soundboard_sounds",
+        ] {
+            g.insert(empty.into(), json!([]));
+        }
+        g.insert("lazy".into(), json!(true));
+        Ok(Value::Object(g))
+    }
+
+    async fn subscribe_user(&mut self, user: UserId) {
+        if !self.members.contains_key(&user) {
+            return;
+        }
+        let sessions = self.services.sessions.sessions_of(user);
+        if sessions.is_empty() {
+            return;
+        }
+        match self.guild_create_json(user).await {
+            Ok(payload) => {
+                let event = Dispatch::new("GUILD_CREATE", &payload, true);
+                for s in sessions {
+                    if s.wants(&event) {
+                        s.deliver(&event);
+                    }
+                    self.online.insert(s.key, s);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not build GUILD_CREATE"),
+        }
+    }
+
+    /// Sends to every subscribed session that wants the event and may see the channel.
+    fn broadcast(&mut self, event: &Arc<Dispatch>, channel: Option<ChannelId>) {
+        let channel = channel.and_then(|c| self.channels.get(&c));
+        let mut dead = Vec::new();
+        for (key, s) in &self.online {
+            if !s.wants(event) {
+                continue;
+            }
+            if let Some(c) = channel
+                && !self
+                    .channel_permissions(s.user_id, c)
+                    .contains(Permissions::VIEW_CHANNEL)
+            {
+                continue;
+            }
+            if !s.deliver(event) {
+                dead.push(*key);
+            }
+        }
+        for k in dead {
+            self.online.remove(&k);
+        }
+    }
+
+    fn dispatch(&mut self, name: &'static str, data: &Value, channel: Option<ChannelId>) {
+        let event = Dispatch::new(name, data, true);
+        self.broadcast(&event, channel);
+    }
+
+    /// Tells the running channel actors that cached permissions are stale.
+    fn invalidate_permissions(&self, user: Option<UserId>) {
+        for id in self.channels.keys() {
+            if let Some(actor) = self.services.registry.running_channel(*id) {
+                let _ = actor.cast(ChannelMsg::InvalidatePermissions(user));
+            }
+        }
+    }
+
+    async fn update(&mut self, user: UserId, patch: GuildPatch) -> Result<Value, ApiError> {
+        self.require_guild(user, Permissions::MANAGE_GUILD)?;
+        let limits = self.services.config.get().limits.guild.clone();
+        let mut g = self.guild.clone();
+        let mut errs = FieldErrors::default();
+        if let Some(name) = patch.name {
+            validate::length(
+                &mut errs,
+                "name",
+                name.trim(),
+                limits.min_name,
+                limits.max_name,
+            );
+            g.name = name.trim().to_string();
+        }
+        if let Some(d) = patch.description {
+            g.description = d;
+        }
+        if let Some(i) = patch.icon {
+            g.icon = i;
+        }
+        if let Some(v) = patch.verification_level {
+            g.verification_level = v.min(4);
+        }
+        if let Some(v) = patch.default_message_notifications {
+            g.default_message_notifications = v.min(1);
+        }
+        if let Some(v) = patch.explicit_content_filter {
+            g.explicit_content_filter = v.min(2);
+        }
+        for (path, value, slot) in [
+            (
+                "system_channel_id",
+                patch.system_channel_id,
+                &mut g.system_channel_id,
+            ),
+            (
+                "afk_channel_id",
+                patch.afk_channel_id,
+                &mut g.afk_channel_id,
+            ),
+        ] {
+            if let Some(v) = value {
+                if v.is_some_and(|c| !self.channels.contains_key(&c)) {
+                    errs.add(path, FieldError::InvalidSnowflake);
+                }
+                *slot = v;
+            }
+        }
+        if let Some(t) = patch.afk_timeout {
+            g.afk_timeout = t;
+        }
+        if let Some(l) = patch.preferred_locale {
+            g.preferred_locale = l;
+        }
+        if let Some(f) = patch.system_channel_flags {
+            g.system_channel_flags = f;
+        }
+        if let Some(features) = patch.features {
+            g.features = features;
+        }
+        if let Some(owner) = patch.owner_id {
+            if user != self.guild.owner_id {
+                return Err(ApiError::MissingPermissions);
+            }
+            if !self.members.contains_key(&owner) {
+                errs.add("owner_id", FieldError::InvalidSnowflake);
+            }
+            g.owner_id = owner;
+        }
+        errs.into_result()?;
+        self.services.store.update_guild(&g).await?;
+        let owner_changed = g.owner_id != self.guild.owner_id;
+        self.guild = g;
+        if owner_changed {
+            self.invalidate_permissions(None);
+        }
+        let v = self.guild_json(true);
+        self.dispatch("GUILD_UPDATE", &v, None);
+        Ok(v)
+    }
+
+    async fn delete(&mut self, user: UserId) -> Result<(), ApiError> {
+        self.member_guard(user)?;
+        if user != self.guild.owner_id {
+            return Err(ApiError::MissingPermissions);
+        }
+        self.services.store.delete_guild(self.id()).await?;
+        let data = json!({"id": self.id(), "unavailable": false});
+        let event = Dispatch::new("GUILD_DELETE", &data, true);
+        for s in self.online.values() {
+            s.deliver(&event);
+        }
+        for id in self.channels.keys() {
+            if let Some(actor) = self.services.registry.running_channel(*id) {
+                let _ = actor.cast(ChannelMsg::Deleted);
+            }
+            self.services.registry.remove_channel(*id);
+        }
+        self.services.registry.remove_guild(self.id());
+        Ok(())
+    }
+
+    fn validate_channel_fields(
+        &self,
+        errs: &mut FieldErrors,
+        name: Option<&str>,
+        kind: ChannelKind,
+        topic: Option<&str>,
+        parent: Option<ChannelId>,
+    ) {
+        let limits = self.services.config.get().limits.channel.clone();
+        if let Some(name) = name {
+            validate::length(errs, "name", name.trim(), 1, limits.max_name);
+        }
+        if let Some(topic) = topic {
+            validate::max_length(errs, "topic", topic, limits.max_topic);
+        }
+        if let Some(p) = parent {
+            let ok = self
+                .channels
+                .get(&p)
+                .is_some_and(|c| c.kind == ChannelKind::GuildCategory);
+            if !ok || kind == ChannelKind::GuildCategory {
+                errs.add("parent_id", FieldError::InvalidSnowflake);
+            }
+        }
+    }
+
+    async fn create_channel(
+        &mut self,
+        user: UserId,
+        body: ChannelCreate,
+    ) -> Result<Value, ApiError> {
+        self.require_guild(user, Permissions::MANAGE_CHANNELS)?;
+        let config = self.services.config.get();
+        if self.channels.len() >= config.limits.guild.max_channels as usize {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::BAD_REQUEST,
+                30013,
+                "max-channels-reached",
+            ));
+        }
+        let mut errs = FieldErrors::default();
+        let kind = match ChannelKind::try_from(body.kind.unwrap_or(0)) {
+            Ok(k)
+                if k.is_guild()
+                    && !matches!(
+                        k,
+                        ChannelKind::AnnouncementThread
+                            | ChannelKind::PublicThread
+                            | ChannelKind::PrivateThread
+                    ) =>
+            {
+                k
+            }
+            _ => {
+                errs.add(
+                    "type",
+                    FieldError::Choice {
+                        allowed: "0, 2, 4, 5, 13, 14, 15, 16".into(),
+                    },
+                );
+                ChannelKind::GuildText
+            }
+        };
+        let name = body.name.unwrap_or_default();
+        if name.trim().is_empty() {
+            errs.add("name", FieldError::Required);
+        }
+        self.validate_channel_fields(
+            &mut errs,
+            Some(&name),
+            kind,
+            body.topic.as_deref(),
+            body.parent_id,
+        );
+        errs.into_result()?;
+        let mut c = ChannelRecord::new(self.services.ids.next(), kind, Some(self.id()));
+        c.name = Some(if kind == ChannelKind::GuildText {
+            name.trim().to_lowercase().replace(' ', "-")
+        } else {
+            name.trim().to_string()
+        });
+        c.topic = body.topic;
+        c.nsfw = body.nsfw.unwrap_or(false);
+        c.rate_limit_per_user = body.rate_limit_per_user.unwrap_or(0).min(21600);
+        c.parent_id = body.parent_id;
+        c.permission_overwrites = body.permission_overwrites.unwrap_or_default();
+        c.position = body
+            .position
+            .unwrap_or_else(|| self.channels.values().filter(|x| x.kind == kind).count() as i32);
+        if matches!(kind, ChannelKind::GuildVoice | ChannelKind::GuildStageVoice) {
+            c.bitrate = Some(body.bitrate.unwrap_or(64_000).clamp(8_000, 384_000));
+            c.user_limit = Some(body.user_limit.unwrap_or(0).min(99));
+        }
+        self.services.store.put_channel(&c).await?;
+        let v = c.to_json(None);
+        self.channels.insert(c.id, c.clone());
+        self.dispatch("CHANNEL_CREATE", &v, Some(c.id));
+        Ok(v)
+    }
+
+    async fn update_channel(
+        &mut self,
+        user: UserId,
+        id: ChannelId,
+        patch: ChannelPatch,
+    ) -> Result<Value, ApiError> {
+        self.member_guard(user)?;
+        let Some(current) = self.channels.get(&id) else {
+            return Err(ApiError::Unknown(Unknown::Channel));
+        };
+        let perms = self.channel_permissions(user, current);
+        if !perms.contains(Permissions::VIEW_CHANNEL) {
+            return Err(ApiError::MissingAccess);
+        }
+        require(perms, Permissions::MANAGE_CHANNELS)?;
+        if patch.permission_overwrites.is_some() {
+            require(perms, Permissions::MANAGE_ROLES)?;
+        }
+        let mut c = current.clone();
+        let mut errs = FieldErrors::default();
+        let parent = patch.parent_id.flatten();
+        self.validate_channel_fields(
+            &mut errs,
+            patch.name.as_deref(),
+            c.kind,
+            patch.topic.as_ref().and_then(|t| t.as_deref()),
+            parent,
+        );
+        errs.into_result()?;
+        if let Some(n) = patch.name {
+            c.name = Some(n.trim().to_string());
+        }
+        if let Some(t) = patch.topic {
+            c.topic = t;
+        }
+        if let Some(p) = patch.position {
+            c.position = p;
+        }
+        if let Some(n) = patch.nsfw {
+            c.nsfw = n;
+        }
+        if let Some(r) = patch.rate_limit_per_user {
+            c.rate_limit_per_user = r.min(21600);
+        }
+        if let Some(b) = patch.bitrate {
+            c.bitrate = Some(b.clamp(8_000, 384_000));
+        }
+        if let Some(u) = patch.user_limit {
+            c.user_limit = Some(u.min(99));
+        }
+        let overwrites_changed = patch.permission_overwrites.is_some();
+        if let Some(o) = patch.permission_overwrites {
+            c.permission_overwrites = o;
+        }
+        if let Some(p) = patch.parent_id {
+            c.parent_id = p;
+        }
+        self.services.store.put_channel(&c).await?;
+        let v = c.to_json(None);
+        self.channels.insert(id, c.clone());
+        if let Some(actor) = self.services.registry.running_channel(id) {
+            let _ = actor.cast(ChannelMsg::Updated(Box::new(c)));
+            if overwrites_changed {
+                let _ = actor.cast(ChannelMsg::InvalidatePermissions(None));
+            }
+        }
+        self.dispatch("CHANNEL_UPDATE", &v, None);
+        Ok(v)
+    }
+
+    async fn delete_channel(&mut self, user: UserId, id: ChannelId) -> Result<Value, ApiError> {
+        self.member_guard(user)?;
+        let Some(current) = self.channels.get(&id) else {
+            return Err(ApiError::Unknown(Unknown::Channel));
+        };
+        let perms = self.channel_permissions(user, current);
+        if !perms.contains(Permissions::VIEW_CHANNEL) {
+            return Err(ApiError::MissingAccess);
+        }
+        require(perms, Permissions::MANAGE_CHANNELS)?;
+        self.services.store.delete_channel(id).await?;
+        let v = current.to_json(None);
+        // Announce before removing, so the permission check for recipients still sees it.
+        self.dispatch("CHANNEL_DELETE", &v, Some(id));
+        self.channels.remove(&id);
+        for c in self
+            .channels
+            .values_mut()
+            .filter(|c| c.parent_id == Some(id))
+        {
+            c.parent_id = None;
+            self.services.store.put_channel(c).await?;
+        }
+        if let Some(actor) = self.services.registry.running_channel(id) {
+            let _ = actor.cast(ChannelMsg::Deleted);
+        }
+        self.services.registry.remove_channel(id);
+        Ok(v)
+    }
+
+    async fn join(&mut self, user: UserId) -> Result<Value, ApiError> {
+        if self.bans.contains_key(&user) {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                40007,
+                "banned-from-guild",
+            ));
+        }
+        if let Some(m) = self.members.get(&user) {
+            return self.member_json(m).await;
+        }
+        let config = self.services.config.get();
+        let mine = self.services.store.guilds_of_user(user).await?;
+        if mine.len() >= config.limits.user.max_guilds as usize {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::BAD_REQUEST,
+                30001,
+                "max-guilds-reached",
+            ));
+        }
+        if config.limits.guild.max_members > 0
+            && self.members.len() >= config.limits.guild.max_members as usize
+        {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                30001,
+                "max-guilds-reached",
+            ));
+        }
+        let member = MemberRecord::new(self.id(), user);
+        self.services.store.put_member(&member).await?;
+        self.members.insert(user, member.clone());
+        // Channel actors may have cached "not a member" for this user.
+        self.invalidate_permissions(Some(user));
+        let mut v = self.member_json(&member).await?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("guild_id".into(), json!(self.id()));
+        }
+        self.dispatch("GUILD_MEMBER_ADD", &v, None);
+        self.subscribe_user(user).await;
+        Ok(v)
+    }
+
+    async fn remove_member(
+        &mut self,
+        by: UserId,
+        target: UserId,
+        ban: Option<BanRecord>,
+    ) -> Result<(), ApiError> {
+        self.member_guard(by)?;
+        if by == target {
+            if target == self.guild.owner_id {
+                return Err(ApiError::coded(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    50055,
+                    "owner-cannot-leave",
+                ));
+            }
+        } else {
+            let need = if ban.is_some() {
+                Permissions::BAN_MEMBERS
+            } else {
+                Permissions::KICK_MEMBERS
+            };
+            require(self.guild_permissions(by), need)?;
+            if target == self.guild.owner_id || self.top_position(target) >= self.top_position(by) {
+                return Err(ApiError::MissingPermissions);
+            }
+        }
+        if let Some(b) = &ban {
+            self.services.store.put_ban(b).await?;
+            self.bans.insert(b.user_id, b.clone());
+        }
+        if !self.members.contains_key(&target) {
+            return if ban.is_some() {
+                Ok(())
+            } else {
+                Err(ApiError::Unknown(Unknown::Member))
+            };
+        }
+        self.services.store.delete_member(self.id(), target).await?;
+        self.members.remove(&target);
+        let user = self.services.users.public(target).await?;
+        self.dispatch(
+            "GUILD_MEMBER_REMOVE",
+            &json!({"guild_id": self.id(), "user": user}),
+            None,
+        );
+        // The removed user's sessions stop receiving this guild and learn it is gone.
+        let gone = Dispatch::new("GUILD_DELETE", &json!({"id": self.id()}), true);
+        let keys: Vec<SessionKey> = self
+            .online
+            .iter()
+            .filter(|(_, s)| s.user_id == target)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            if let Some(s) = self.online.remove(&k) {
+                s.deliver(&gone);
+            }
+        }
+        self.invalidate_permissions(Some(target));
+        Ok(())
+    }
+
+    async fn list_members(&self, limit: usize, after: UserId) -> Result<Value, ApiError> {
+        let mut ids: Vec<UserId> = self
+            .members
+            .keys()
+            .copied()
+            .filter(|id| *id > after)
+            .collect();
+        ids.sort();
+        ids.truncate(limit.clamp(1, 1000));
+        let users = self.services.users.public_many(&ids).await?;
+        Ok(Value::Array(
+            users
+                .iter()
+                .filter_map(|u| self.members.get(&u.id).map(|m| m.to_json(u)))
+                .collect(),
+        ))
+    }
+
+    async fn update_member(
+        &mut self,
+        by: UserId,
+        target: UserId,
+        patch: MemberPatch,
+    ) -> Result<Value, ApiError> {
+        self.member_guard(by)?;
+        let Some(mut m) = self.members.get(&target).cloned() else {
+            return Err(ApiError::Unknown(Unknown::Member));
+        };
+        let perms = self.guild_permissions(by);
+        let mut errs = FieldErrors::default();
+        if let Some(nick) = patch.nick {
+            let need = if by == target {
+                Permissions::CHANGE_NICKNAME
+            } else {
+                Permissions::MANAGE_NICKNAMES
+            };
+            require(perms, need)?;
+            if let Some(n) = &nick {
+                validate::max_length(&mut errs, "nick", n, 32);
+            }
+            m.nick = nick.filter(|n| !n.is_empty());
+        }
+        let roles_changed = patch.roles.is_some();
+        if let Some(roles) = patch.roles {
+            require(perms, Permissions::MANAGE_ROLES)?;
+            let mine = self.top_position(by);
+            for (i, r) in roles.iter().enumerate() {
+                match self.roles.iter().find(|x| x.id == *r) {
+                    None => errs.add(&format!("roles.{i}"), FieldError::InvalidSnowflake),
+                    Some(role) if role.position >= mine && !m.roles.contains(r) => {
+                        return Err(ApiError::MissingPermissions);
+                    }
+                    _ => {}
+                }
+            }
+            let mut roles = roles;
+            roles.retain(|r| *r != self.id().everyone_role());
+            roles.dedup();
+            m.roles = roles;
+        }
+        if let Some(mute) = patch.mute {
+            require(perms, Permissions::MUTE_MEMBERS)?;
+            m.mute = mute;
+        }
+        if let Some(deaf) = patch.deaf {
+            require(perms, Permissions::DEAFEN_MEMBERS)?;
+            m.deaf = deaf;
+        }
+        let timeout_changed = patch.communication_disabled_until.is_some();
+        if let Some(until) = patch.communication_disabled_until {
+            require(perms, Permissions::MODERATE_MEMBERS)?;
+            if target == self.guild.owner_id {
+                return Err(ApiError::MissingPermissions);
+            }
+            m.communication_disabled_until = until;
+        }
+        errs.into_result()?;
+        self.services.store.put_member(&m).await?;
+        self.members.insert(target, m.clone());
+        if roles_changed || timeout_changed {
+            self.invalidate_permissions(Some(target));
+        }
+        let mut v = self.member_json(&m).await?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("guild_id".into(), json!(self.id()));
+        }
+        self.dispatch("GUILD_MEMBER_UPDATE", &v, None);
+        Ok(v)
+    }
+
+    fn apply_role_patch(&self, role: &mut Role, body: RolePatch, errs: &mut FieldErrors) {
+        if let Some(n) = body.name {
+            validate::length(errs, "name", &n, 1, 100);
+            role.name = n;
+        }
+        if let Some(p) = body.permissions {
+            role.permissions = p;
+        }
+        if let Some(c) = body.color {
+            role.color = c & 0xff_ffff;
+        }
+        if let Some(h) = body.hoist {
+            role.hoist = h;
+        }
+        if let Some(m) = body.mentionable {
+            role.mentionable = m;
+        }
+        if let Some(p) = body.position {
+            role.position = p.max(1);
+        }
+        if let Some(e) = body.unicode_emoji {
+            role.unicode_emoji = e;
+        }
+    }
+
+    async fn create_role(&mut self, user: UserId, body: RolePatch) -> Result<Value, ApiError> {
+        self.require_guild(user, Permissions::MANAGE_ROLES)?;
+        if self.roles.len() >= self.services.config.get().limits.guild.max_roles as usize {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::BAD_REQUEST,
+                30005,
+                "max-roles-reached",
+            ));
+        }
+        let mine = self.guild_permissions(user);
+        if body.permissions.is_some_and(|p| !mine.contains(p)) {
+            return Err(ApiError::MissingPermissions);
+        }
+        let mut role = Role {
+            id: self.services.ids.next(),
+            name: "new role".into(),
+            color: 0,
+            hoist: false,
+            icon: None,
+            unicode_emoji: None,
+            position: 1,
+            permissions: Permissions::empty(),
+            managed: false,
+            mentionable: false,
+            flags: 0,
+            tags: None,
+        };
+        let mut errs = FieldErrors::default();
+        self.apply_role_patch(&mut role, body, &mut errs);
+        errs.into_result()?;
+        self.services.store.put_role(self.id(), &role).await?;
+        self.roles.push(role.clone());
+        let v = json!(role);
+        self.dispatch(
+            "GUILD_ROLE_CREATE",
+            &json!({"guild_id": self.id(), "role": v}),
+            None,
+        );
+        Ok(v)
+    }
+
+    async fn update_role(
+        &mut self,
+        user: UserId,
+        id: RoleId,
+        body: RolePatch,
+    ) -> Result<Value, ApiError> {
+        self.require_guild(user, Permissions::MANAGE_ROLES)?;
+        let Some(mut role) = self.roles.iter().find(|r| r.id == id).cloned() else {
+            return Err(ApiError::Unknown(Unknown::Role));
+        };
+        if id != self.id().everyone_role() && role.position >= self.top_position(user) {
+            return Err(ApiError::MissingPermissions);
+        }
+        if body
+            .permissions
+            .is_some_and(|p| !self.guild_permissions(user).contains(p))
+        {
+            return Err(ApiError::MissingPermissions);
+        }
+        let mut errs = FieldErrors::default();
+        let is_everyone = id == self.id().everyone_role();
+        self.apply_role_patch(&mut role, body, &mut errs);
+        if is_everyone {
+            role.position = 0;
+            role.name = "@everyone".into();
+        }
+        errs.into_result()?;
+        self.services.store.put_role(self.id(), &role).await?;
+        if let Some(slot) = self.roles.iter_mut().find(|r| r.id == id) {
+            *slot = role.clone();
+        }
+        self.invalidate_permissions(None);
+        let v = json!(role);
+        self.dispatch(
+            "GUILD_ROLE_UPDATE",
+            &json!({"guild_id": self.id(), "role": v}),
+            None,
+        );
+        Ok(v)
+    }
+
+    async fn delete_role(&mut self, user: UserId, id: RoleId) -> Result<(), ApiError> {
+        self.require_guild(user, Permissions::MANAGE_ROLES)?;
+        if id == self.id().everyone_role() {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::BAD_REQUEST,
+                50028,
+                "unknown-role",
+            ));
+        }
+        let Some(role) = self.roles.iter().find(|r| r.id == id) else {
+            return Err(ApiError::Unknown(Unknown::Role));
+        };
+        if role.position >= self.top_position(user) {
+            return Err(ApiError::MissingPermissions);
+        }
+        self.services.store.delete_role(self.id(), id).await?;
+        self.roles.retain(|r| r.id != id);
+        let affected: Vec<UserId> = self
+            .members
+            .values()
+            .filter(|m| m.roles.contains(&id))
+            .map(|m| m.user_id)
+            .collect();
+        for u in affected {
+            if let Some(m) = self.members.get_mut(&u) {
+                m.roles.retain(|r| *r != id);
+                self.services.store.put_member(m).await?;
+            }
+        }
+        self.invalidate_permissions(None);
+        self.dispatch(
+            "GUILD_ROLE_DELETE",
+            &json!({"guild_id": self.id(), "role_id": id}),
+            None,
+        );
+        Ok(())
+    }
+
+    async fn ban(
+        &mut self,
+        by: UserId,
+        target: UserId,
+        reason: Option<String>,
+    ) -> Result<(), ApiError> {
+        let ban = BanRecord {
+            guild_id: self.id(),
+            user_id: target,
+            reason,
+        };
+        if by == target {
+            return Err(ApiError::MissingPermissions);
+        }
+        self.remove_member(by, target, Some(ban)).await?;
+        let user = self.services.users.public(target).await?;
+        self.dispatch(
+            "GUILD_BAN_ADD",
+            &json!({"guild_id": self.id(), "user": user}),
+            None,
+        );
+        Ok(())
+    }
+
+    async fn unban(&mut self, by: UserId, target: UserId) -> Result<(), ApiError> {
+        self.require_guild(by, Permissions::BAN_MEMBERS)?;
+        if self.bans.remove(&target).is_none() {
+            return Err(ApiError::Unknown(Unknown::Ban));
+        }
+        self.services.store.delete_ban(self.id(), target).await?;
+        let user = self.services.users.public(target).await?;
+        self.dispatch(
+            "GUILD_BAN_REMOVE",
+            &json!({"guild_id": self.id(), "user": user}),
+            None,
+        );
+        Ok(())
+    }
+
+    async fn list_bans(&self) -> Result<Value, ApiError> {
+        let ids: Vec<UserId> = self.bans.keys().copied().collect();
+        let users = self.services.users.public_many(&ids).await?;
+        Ok(Value::Array(
+            users
+                .into_iter()
+                .map(|u| json!({"reason": self.bans.get(&u.id).and_then(|b| b.reason.clone()), "user": u}))
+                .collect(),
+        ))
+    }
+}
+
+/// Builds a new guild's initial state (owner member, @everyone, default channels), as
+/// `POST /guilds` does. Pure, so it is unit-tested.
+pub fn new_guild_state(
+    services: &Services,
+    owner: UserId,
+    name: String,
+    icon: Option<String>,
+    channels: Vec<ChannelCreate>,
+) -> GuildState {
+    let config = services.config.get();
+    let defaults = &config.defaults.guild;
+    let id: GuildId = services.ids.next();
+    let everyone = Role {
+        id: id.everyone_role(),
+        name: "@everyone".into(),
+        color: 0,
+        hoist: false,
+        icon: None,
+        unicode_emoji: None,
+        position: 0,
+        permissions: Permissions::DEFAULT_EVERYONE,
+        managed: false,
+        mentionable: false,
+        flags: 0,
+        tags: None,
+    };
+    let mut records = Vec::new();
+    if channels.is_empty() {
+        let mut text = ChannelRecord::new(services.ids.next(), ChannelKind::GuildText, Some(id));
+        text.name = Some(defaults.text_channel_name.clone());
+        let mut voice = ChannelRecord::new(services.ids.next(), ChannelKind::GuildVoice, Some(id));
+        voice.name = Some(defaults.voice_channel_name.clone());
+        voice.bitrate = Some(64_000);
+        voice.user_limit = Some(0);
+        records.push(text);
+        records.push(voice);
+    } else {
+        // Discord lets a create body reference its own channels by placeholder ids
+        // (`parent_id` of a channel pointing at a category's `id` in the same body).
+        let mut placeholder: HashMap<ChannelId, ChannelId> = HashMap::new();
+        for (i, c) in channels.into_iter().enumerate() {
+            let kind = ChannelKind::try_from(c.kind.unwrap_or(0))
+                .ok()
+                .filter(|k| k.is_guild())
+                .unwrap_or(ChannelKind::GuildText);
+            let mut r = ChannelRecord::new(services.ids.next(), kind, Some(id));
+            r.name = Some(c.name.unwrap_or_else(|| defaults.text_channel_name.clone()));
+            r.topic = c.topic;
+            r.position = c.position.unwrap_or(i as i32);
+            r.parent_id = c.parent_id.and_then(|p| placeholder.get(&p).copied());
+            r.nsfw = c.nsfw.unwrap_or(false);
+            if let Some(p) = c.permission_overwrites {
+                r.permission_overwrites = p;
+            }
+            if matches!(kind, ChannelKind::GuildVoice | ChannelKind::GuildStageVoice) {
+                r.bitrate = Some(64_000);
+                r.user_limit = Some(0);
+            }
+            placeholder.insert(ChannelId::new(i as u64 + 1), r.id);
+            records.push(r);
+        }
+    }
+    let system_channel = records
+        .iter()
+        .find(|c| c.kind == ChannelKind::GuildText)
+        .map(|c| c.id);
+    let guild = GuildRecord {
+        id,
+        name,
+        icon,
+        splash: None,
+        discovery_splash: None,
+        banner: None,
+        description: None,
+        owner_id: owner,
+        region: None,
+        afk_channel_id: None,
+        afk_timeout: defaults.afk_timeout,
+        widget_enabled: false,
+        widget_channel_id: None,
+        verification_level: 0,
+        default_message_notifications: defaults.default_message_notifications,
+        explicit_content_filter: defaults.explicit_content_filter,
+        features: Vec::new(),
+        mfa_level: 0,
+        system_channel_id: system_channel,
+        system_channel_flags: 0,
+        rules_channel_id: None,
+        public_updates_channel_id: None,
+        safety_alerts_channel_id: None,
+        vanity_url_code: None,
+        premium_tier: 0,
+        premium_subscription_count: 0,
+        preferred_locale: defaults.preferred_locale.clone(),
+        nsfw_level: 0,
+        premium_progress_bar_enabled: false,
+        max_members: config.limits.guild.max_members,
+    };
+    GuildState {
+        guild,
+        roles: vec![everyone],
+        channels: records,
+        members: vec![MemberRecord::new(id, owner)],
+        bans: Vec::new(),
+    }
+}

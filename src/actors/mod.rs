@@ -1,0 +1,94 @@
+//! The actors that own the state: one per guild, one per channel (messages), one per gateway
+//! session (see `gateway::session`), spawned lazily from the store and supervised.
+//!
+//! Rule against deadlocks: a guild actor never *calls* (awaits) a channel actor, it only casts to
+//! it; channel actors may call their guild actor.
+
+pub mod channel;
+pub mod guild;
+pub mod registry;
+pub mod sessions;
+pub mod supervisor;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{ActorRef, RpcReplyPort};
+
+use crate::config::LiveConfig;
+use crate::error::ApiError;
+use crate::id::SnowflakeGenerator;
+use crate::store::DynStore;
+
+pub use registry::Registry;
+pub use sessions::{SessionHandle, SessionRegistry};
+pub use users::UserDirectory;
+
+/// What every actor may use. Cloned as an `Arc` into each actor's arguments.
+pub struct Services {
+    pub config: Arc<LiveConfig>,
+    pub store: DynStore,
+    pub ids: SnowflakeGenerator,
+    pub users: UserDirectory,
+    pub sessions: SessionRegistry,
+    pub registry: Registry,
+}
+
+impl Services {
+    pub fn new(config: Arc<LiveConfig>, store: DynStore, ids: SnowflakeGenerator) -> Arc<Self> {
+        Arc::new(Self {
+            users: UserDirectory::new(store.clone()),
+            config,
+            store,
+            ids,
+            sessions: SessionRegistry::default(),
+            registry: Registry::default(),
+        })
+    }
+
+    fn call_timeout(&self) -> Duration {
+        Duration::from_millis(self.config.get().actors.call_timeout_ms)
+    }
+}
+
+/// The reply every request-style actor message carries.
+pub type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
+
+/// Sends a request to an actor and waits for its reply. A dead actor or a timeout is an
+/// internal error for the request (the supervisor restarts the actor for the next one).
+pub async fn ask<M, T>(
+    services: &Services,
+    actor: &ActorRef<M>,
+    make: impl FnOnce(Reply<T>) -> M,
+) -> Result<T, ApiError>
+where
+    M: ractor::Message,
+    T: Send + 'static,
+{
+    match actor.call(make, Some(services.call_timeout())).await {
+        Ok(ractor::rpc::CallResult::Success(result)) => result,
+        Ok(ractor::rpc::CallResult::Timeout) => Err(ApiError::internal(format!(
+            "actor {} timed out",
+            actor.get_id()
+        ))),
+        Ok(ractor::rpc::CallResult::SenderError) => Err(ApiError::internal(format!(
+            "actor {} dropped the reply",
+            actor.get_id()
+        ))),
+        Err(e) => Err(ApiError::internal(format!(
+            "actor {} unreachable: {e}",
+            actor.get_id()
+        ))),
+    }
+}
+
+/// Answers a request; a caller that gave up (timeout) is not an error for the actor.
+pub(crate) fn reply<T>(port: Reply<T>, value: Result<T, ApiError>)
+where
+    T: Send + 'static,
+{
+    if port.send(value).is_err() {
+        tracing::debug!("caller went away before the reply");
+    }
+}

@@ -1,0 +1,134 @@
+//! Lazy actor lookup: the first request for a guild or channel spawns its actor from the store;
+//! concurrent first requests share one spawn (a `OnceCell` per id).
+
+use std::sync::{Arc, OnceLock};
+
+use dashmap::DashMap;
+use ractor::{Actor, ActorCell, ActorId, ActorRef};
+use tokio::sync::OnceCell;
+
+use super::Services;
+use super::channel::{ChannelActor, ChannelMsg};
+use super::guild::{GuildActor, GuildMsg};
+use crate::error::{ApiError, Unknown};
+use crate::id::{ChannelId, GuildId};
+
+type Slot<M> = Arc<OnceCell<ActorRef<M>>>;
+
+#[derive(Default)]
+pub struct Registry {
+    guilds: DashMap<GuildId, Slot<GuildMsg>>,
+    channels: DashMap<ChannelId, Slot<ChannelMsg>>,
+    supervisor: OnceLock<ActorCell>,
+}
+
+impl Registry {
+    pub fn set_supervisor(&self, cell: ActorCell) {
+        let _ = self.supervisor.set(cell);
+    }
+
+    /// Forgets a stopped or failed actor so the next request spawns a fresh one from the store.
+    pub fn forget(&self, id: ActorId) {
+        self.guilds
+            .retain(|_, slot| slot.get().is_none_or(|a| a.get_id() != id));
+        self.channels
+            .retain(|_, slot| slot.get().is_none_or(|a| a.get_id() != id));
+    }
+
+    /// The running guild actor, if any (never spawns).
+    pub fn running_guild(&self, id: GuildId) -> Option<ActorRef<GuildMsg>> {
+        self.guilds.get(&id).and_then(|s| s.get().cloned())
+    }
+
+    pub fn running_channel(&self, id: ChannelId) -> Option<ActorRef<ChannelMsg>> {
+        self.channels.get(&id).and_then(|s| s.get().cloned())
+    }
+
+    pub fn remove_guild(&self, id: GuildId) {
+        self.guilds.remove(&id);
+    }
+
+    pub fn remove_channel(&self, id: ChannelId) {
+        self.channels.remove(&id);
+    }
+
+    /// Every running actor (for shutdown).
+    pub fn all_cells(&self) -> Vec<ActorCell> {
+        let mut cells: Vec<ActorCell> = self
+            .channels
+            .iter()
+            .filter_map(|s| s.get().map(|a| a.get_cell()))
+            .collect();
+        cells.extend(
+            self.guilds
+                .iter()
+                .filter_map(|s| s.get().map(|a| a.get_cell())),
+        );
+        cells
+    }
+}
+
+impl Services {
+    /// The guild's actor, spawned from the store on first use. `Unknown Guild` if it doesn't exist.
+    pub async fn guild(self: &Arc<Self>, id: GuildId) -> Result<ActorRef<GuildMsg>, ApiError> {
+        let slot = self.registry.guilds.entry(id).or_default().clone();
+        let result = slot
+            .get_or_try_init(|| async {
+                let state = self
+                    .store
+                    .load_guild(id)
+                    .await?
+                    .ok_or(ApiError::Unknown(Unknown::Guild))?;
+                let args = (self.clone(), state);
+                let (actor, _) = match self.registry.supervisor.get() {
+                    Some(sup) => Actor::spawn_linked(None, GuildActor, args, sup.clone()).await,
+                    None => Actor::spawn(None, GuildActor, args).await,
+                }
+                .map_err(ApiError::internal)?;
+                Ok::<_, ApiError>(actor)
+            })
+            .await
+            .cloned();
+        if result.is_err() {
+            self.registry
+                .guilds
+                .remove_if(&id, |_, s| Arc::ptr_eq(s, &slot));
+        }
+        result
+    }
+
+    /// The channel's actor (guild channels and DMs alike). `Unknown Channel` if it doesn't exist.
+    pub async fn channel(
+        self: &Arc<Self>,
+        id: ChannelId,
+    ) -> Result<ActorRef<ChannelMsg>, ApiError> {
+        let slot = self.registry.channels.entry(id).or_default().clone();
+        let result = slot
+            .get_or_try_init(|| async {
+                let record = self
+                    .store
+                    .get_channel(id)
+                    .await?
+                    .ok_or(ApiError::Unknown(Unknown::Channel))?;
+                let guild = match record.guild_id {
+                    Some(g) => Some(self.guild(g).await?),
+                    None => None,
+                };
+                let args = (self.clone(), record, guild);
+                let (actor, _) = match self.registry.supervisor.get() {
+                    Some(sup) => Actor::spawn_linked(None, ChannelActor, args, sup.clone()).await,
+                    None => Actor::spawn(None, ChannelActor, args).await,
+                }
+                .map_err(ApiError::internal)?;
+                Ok::<_, ApiError>(actor)
+            })
+            .await
+            .cloned();
+        if result.is_err() {
+            self.registry
+                .channels
+                .remove_if(&id, |_, s| Arc::ptr_eq(s, &slot));
+        }
+        result
+    }
+}

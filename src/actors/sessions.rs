@@ -1,0 +1,184 @@
+//! Handles to live gateway sessions and the per-user index of them.
+//!
+//! A session's inbound queue is a bounded channel: fan-out uses `try_send`, so a slow client
+//! can never make a guild actor wait or grow memory. When the queue is full the session is
+//! marked overflowed and its connection closes with a resumable code; the client resumes and
+//! replays from its buffer (or re-identifies).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use dashmap::DashMap;
+use tokio::sync::{Notify, mpsc};
+
+use crate::events::Dispatch;
+use crate::gateway::intents::Intents;
+use crate::id::UserId;
+
+/// Process-unique session number (the wire `session_id` is a random string mapped to it).
+pub type SessionKey = u64;
+
+#[derive(Debug, Default)]
+pub struct Overflow {
+    tripped: AtomicBool,
+    notify: Notify,
+}
+
+impl Overflow {
+    pub fn trip(&self) {
+        if !self.tripped.swap(true, Ordering::AcqRel) {
+            self.notify.notify_one();
+        }
+    }
+
+    pub fn is_tripped(&self) -> bool {
+        self.tripped.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the queue has overflowed.
+    pub async fn wait(&self) {
+        while !self.is_tripped() {
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// What actors hold to reach a session.
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    pub key: SessionKey,
+    pub user_id: UserId,
+    pub bot: bool,
+    pub intents: Intents,
+    tx: mpsc::Sender<Arc<Dispatch>>,
+    overflow: Arc<Overflow>,
+}
+
+impl SessionHandle {
+    pub fn new(
+        key: SessionKey,
+        user_id: UserId,
+        bot: bool,
+        intents: Intents,
+        capacity: usize,
+    ) -> (Self, mpsc::Receiver<Arc<Dispatch>>, Arc<Overflow>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let overflow = Arc::new(Overflow::default());
+        (
+            Self {
+                key,
+                user_id,
+                bot,
+                intents,
+                tx,
+                overflow: overflow.clone(),
+            },
+            rx,
+            overflow,
+        )
+    }
+
+    /// Whether this session's intents let it see the event.
+    pub fn wants(&self, event: &Dispatch) -> bool {
+        event
+            .intent
+            .is_none_or(|needed| self.intents.intersects(needed))
+    }
+
+    /// Queues an event without waiting. Returns false when the session is gone.
+    pub fn deliver(&self, event: &Arc<Dispatch>) -> bool {
+        match self.tx.try_send(event.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.overflow.trip();
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+/// All live sessions by user: used for user-scoped events (DMs, USER_UPDATE, GUILD_CREATE after a
+/// join, GUILD_DELETE after a leave).
+#[derive(Debug, Default)]
+pub struct SessionRegistry {
+    by_user: DashMap<UserId, Vec<SessionHandle>>,
+}
+
+impl SessionRegistry {
+    pub fn add(&self, handle: SessionHandle) {
+        self.by_user.entry(handle.user_id).or_default().push(handle);
+    }
+
+    pub fn remove(&self, user: UserId, key: SessionKey) {
+        if let dashmap::Entry::Occupied(mut e) = self.by_user.entry(user) {
+            e.get_mut().retain(|h| h.key != key);
+            if e.get().is_empty() {
+                e.remove();
+            }
+        }
+    }
+
+    pub fn sessions_of(&self, user: UserId) -> Vec<SessionHandle> {
+        self.by_user
+            .get(&user)
+            .map(|v| v.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn count_of(&self, user: UserId) -> usize {
+        self.by_user.get(&user).map_or(0, |v| v.len())
+    }
+
+    /// Delivers to every session of `user` that wants the event.
+    pub fn send_to_user(&self, user: UserId, event: &Arc<Dispatch>) {
+        if let Some(list) = self.by_user.get(&user) {
+            for h in list.iter().filter(|h| h.wants(event)) {
+                h.deliver(event);
+            }
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.by_user.iter().map(|e| e.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn full_queue_trips_overflow_instead_of_blocking() {
+        let (h, mut rx, overflow) = SessionHandle::new(1, UserId::new(1), false, Intents::all(), 2);
+        let ev = Dispatch::new("TYPING_START", &serde_json::json!({}), true);
+        assert!(h.deliver(&ev));
+        assert!(h.deliver(&ev));
+        assert!(!overflow.is_tripped());
+        assert!(h.deliver(&ev));
+        assert!(overflow.is_tripped());
+        overflow.wait().await;
+        assert!(rx.recv().await.is_some());
+        drop(rx);
+        assert!(!h.deliver(&ev));
+    }
+
+    #[test]
+    fn registry_indexes_by_user() {
+        let reg = SessionRegistry::default();
+        let u = UserId::new(5);
+        let (h1, _r1, _) = SessionHandle::new(1, u, false, Intents::GUILDS, 4);
+        let (h2, _r2, _) = SessionHandle::new(2, u, false, Intents::GUILDS, 4);
+        reg.add(h1);
+        reg.add(h2);
+        assert_eq!(reg.count_of(u), 2);
+        reg.remove(u, 1);
+        assert_eq!(reg.sessions_of(u)[0].key, 2);
+        reg.remove(u, 2);
+        assert_eq!(reg.total(), 0);
+    }
+}

@@ -1,0 +1,79 @@
+//! A read-through cache of user accounts, so rendering a message author or a member never hits
+//! the store twice for the same user. Writers (PATCH /users/@me, admin) update it after the store.
+
+use std::sync::Arc;
+
+use dashmap::DashMap;
+
+use crate::id::UserId;
+use crate::model::{PublicUser, UserRecord};
+use crate::store::{DynStore, StoreResult};
+
+pub struct UserDirectory {
+    store: DynStore,
+    cache: DashMap<UserId, Arc<UserRecord>>,
+}
+
+impl UserDirectory {
+    pub fn new(store: DynStore) -> Self {
+        Self {
+            store,
+            cache: DashMap::new(),
+        }
+    }
+
+    pub async fn get(&self, id: UserId) -> StoreResult<Option<Arc<UserRecord>>> {
+        if let Some(u) = self.cache.get(&id) {
+            return Ok(Some(u.clone()));
+        }
+        let Some(record) = self.store.get_user(id).await? else {
+            return Ok(None);
+        };
+        let record = Arc::new(record);
+        self.cache.insert(id, record.clone());
+        Ok(Some(record))
+    }
+
+    /// The public user object, or Discord's "Deleted User" placeholder for a vanished account.
+    pub async fn public(&self, id: UserId) -> StoreResult<PublicUser> {
+        Ok(match self.get(id).await? {
+            Some(u) => u.public(),
+            None => PublicUser {
+                id,
+                username: "Deleted User".into(),
+                discriminator: "0".into(),
+                global_name: None,
+                avatar: None,
+                banner: None,
+                accent_color: None,
+                bot: false,
+                system: false,
+                public_flags: 0,
+                avatar_decoration_data: None,
+            },
+        })
+    }
+
+    pub async fn public_many(&self, ids: &[UserId]) -> StoreResult<Vec<PublicUser>> {
+        let missing: Vec<UserId> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.cache.contains_key(id))
+            .collect();
+        if !missing.is_empty() {
+            for u in self.store.get_users(&missing).await? {
+                self.cache.insert(u.id, Arc::new(u));
+            }
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.public(*id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Records a change already persisted to the store.
+    pub fn updated(&self, user: UserRecord) {
+        self.cache.insert(user.id, Arc::new(user));
+    }
+}

@@ -1,0 +1,172 @@
+//! Request extractors that fail with Discord-shaped errors instead of axum's plain-text ones.
+
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::{ApiError, FieldError, FieldErrors};
+
+/// A JSON body. Syntax errors give 50109; type errors give 50035 with the failing field's path,
+/// so `{"name": 5}` answers `errors.name._errors[0].code = BASE_TYPE_BAD_TYPE` like Discord.
+/// Accepts a missing or wrong `Content-Type` (some clients omit it on small bodies).
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::InvalidJson
+                }
+            })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// Parses a body, mapping errors as [`Json`] does. An empty body is treated as `{}`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => {
+            de.end().map_err(|_| ApiError::InvalidJson)?;
+            Ok(v)
+        }
+        Err(e) => {
+            let inner = e.inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return Err(ApiError::InvalidJson);
+            }
+            let path = e.path().to_string();
+            let message = inner.to_string();
+            let error = if message.starts_with("missing field") {
+                FieldError::Required
+            } else {
+                let expected = message
+                    .rsplit_once("expected ")
+                    .map(|(_, x)| x.split(" at line").next().unwrap_or(x).to_string())
+                    .unwrap_or_else(|| "valid".to_string());
+                FieldError::BadType { expected }
+            };
+            let path = if error == FieldError::Required {
+                // serde reports the parent path; name the missing field itself.
+                let field = message.split('`').nth(1).unwrap_or("");
+                if path == "." || path.is_empty() {
+                    field.to_string()
+                } else {
+                    format!("{path}.{field}")
+                }
+            } else {
+                path
+            };
+            let mut errs = FieldErrors::default();
+            errs.add(&path, error);
+            Err(ApiError::InvalidFormBody(errs))
+        }
+    }
+}
+
+/// Path parameters; a malformed snowflake in the URL is a 404, as on Discord.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|_: PathRejection| ApiError::NotFound)
+    }
+}
+
+/// Query parameters; bad values are field errors.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e: QueryRejection| {
+                let text = e.body_text();
+                let field = text.split('`').nth(1).unwrap_or("query").to_string();
+                FieldErrors::single(
+                    &field,
+                    FieldError::BadType {
+                        expected: "a valid value".into(),
+                    },
+                )
+            })
+    }
+}
+
+/// The authenticated caller (`Authorization: <token>` or `Bot <token>`); 401 otherwise.
+impl FromRequestParts<App> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(*caller);
+        }
+        let raw = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::Unauthorized)?;
+        let caller = app.auth.authenticate(raw).await?;
+        parts.extensions.insert(caller);
+        Ok(caller)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        #[serde(default)]
+        count: Option<u32>,
+    }
+
+    #[test]
+    fn json_errors_are_discord_shaped() {
+        assert!(matches!(
+            parse_json::<Body>(b"{"),
+            Err(ApiError::InvalidJson)
+        ));
+        let Err(ApiError::InvalidFormBody(e)) = parse_json::<Body>(br#"{"name": 5}"#) else {
+            panic!()
+        };
+        assert!(matches!(e.get("name"), Some([FieldError::BadType { .. }])));
+        let Err(ApiError::InvalidFormBody(e)) = parse_json::<Body>(br#"{"count": 1}"#) else {
+            panic!()
+        };
+        assert_eq!(e.get("name"), Some(&[FieldError::Required][..]));
+        assert!(parse_json::<Body>(br#"{"name": "x", "count": null, "extra": 1}"#).is_ok());
+    }
+}

@@ -1,0 +1,88 @@
+//! The HTTP surface: the REST API under `/api`, `/api/v{6..10}`, Spacebar's well-known
+//! discovery, and the gateway WebSocket on `/` (same port).
+
+pub mod extract;
+pub mod routes;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http_body_util::Limited;
+use serde_json::json;
+use tower_http::trace::TraceLayer;
+
+use crate::app::App;
+use crate::error::ApiError;
+
+/// API versions served; clients pick one in the path, unversioned `/api` is the newest.
+const VERSIONS: [&str; 5] = ["v6", "v7", "v8", "v9", "v10"];
+
+pub fn router(app: App) -> Router {
+    let api = routes::routes()
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    let mut router = Router::new().nest("/api", api.clone());
+    for v in VERSIONS {
+        router = router.nest(&format!("/api/{v}"), api.clone());
+    }
+    router
+        .route("/.well-known/spacebar", get(well_known))
+        .route("/", get(crate::gateway::server::root))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), limits))
+        .layer(middleware::from_fn(crate::i18n::locale_middleware))
+        .layer(DefaultBodyLimit::disable())
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// `GET /.well-known/spacebar`: where this instance's API lives.
+async fn well_known(State(app): State<App>) -> axum::Json<serde_json::Value> {
+    axum::Json(json!({"api": format!("{}/v9", app.api_endpoint())}))
+}
+
+/// Body size and request time limits, read from the live config on every request so an admin
+/// change applies at once.
+async fn limits(State(app): State<App>, request: Request, next: Next) -> Response {
+    let server = app.config().get().server.clone();
+    let too_big = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > server.max_body_bytes);
+    if too_big {
+        return ApiError::PayloadTooLarge.into_response();
+    }
+    let is_upgrade = request.headers().contains_key(axum::http::header::UPGRADE);
+    let request =
+        request.map(|body| axum::body::Body::new(Limited::new(body, server.max_body_bytes)));
+    if is_upgrade {
+        // WebSocket upgrades live on; their limits are the gateway's own.
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(
+        Duration::from_millis(server.request_timeout_ms),
+        next.run(request),
+    )
+    .await
+    {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(timeout_ms = server.request_timeout_ms, "request timed out");
+            ApiError::Internal.into_response()
+        }
+    }
+}

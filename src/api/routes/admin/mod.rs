@@ -1,0 +1,25 @@
+//! `/admin/*`: instance administration (admins only).
+
+pub mod config;
+
+use axum::Router;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+pub fn routes() -> Router<App> {
+    Router::new().merge(config::routes())
+}
+
+pub fn require_admin(caller: &Caller) -> Result<(), ApiError> {
+    if caller.admin {
+        Ok(())
+    } else {
+        Err(ApiError::coded(
+            axum::http::StatusCode::FORBIDDEN,
+            50013,
+            "admin-required",
+        ))
+    }
+}

@@ -1,0 +1,194 @@
+//! `/guilds/{id}/members`
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::actors::ask;
+use crate::actors::guild::{GuildMsg, MemberPatch};
+use crate::api::extract::{Json, Path, Query};
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::id::{GuildId, RoleId, UserId};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/guilds/{guild_id}/members", get(list))
+        .route(
+            "/guilds/{guild_id}/members/@me",
+            axum::routing::patch(update_me),
+        )
+        .route(
+            "/guilds/{guild_id}/members/{user_id}",
+            get(get_member).patch(update).delete(kick),
+        )
+        .route(
+            "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+            put(add_role).delete(remove_role),
+        )
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    limit: Option<usize>,
+    after: Option<UserId>,
+}
+
+/// `GET /guilds/{id}/members?limit&after`
+async fn list(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<GuildId>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = app.services.guild(id).await?;
+    let (limit, after) = (q.limit.unwrap_or(1), q.after.unwrap_or_default());
+    Ok(Json(
+        ask(&app.services, &actor, |reply| GuildMsg::ListMembers {
+            user: caller.user_id,
+            limit,
+            after,
+            reply,
+        })
+        .await?,
+    ))
+}
+
+/// `GET /guilds/{id}/members/{user}`
+async fn get_member(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, target)): Path<(GuildId, UserId)>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = app.services.guild(id).await?;
+    Ok(Json(
+        ask(&app.services, &actor, |reply| GuildMsg::GetMember {
+            user: caller.user_id,
+            target,
+            reply,
+        })
+        .await?,
+    ))
+}
+
+async fn update_member(
+    app: &App,
+    by: UserId,
+    id: GuildId,
+    target: UserId,
+    patch: MemberPatch,
+) -> Result<Value, ApiError> {
+    let actor = app.services.guild(id).await?;
+    ask(&app.services, &actor, |reply| GuildMsg::UpdateMember {
+        by,
+        target,
+        patch,
+        reply,
+    })
+    .await
+}
+
+/// `PATCH /guilds/{id}/members/{user}`
+async fn update(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, target)): Path<(GuildId, UserId)>,
+    Json(patch): Json<MemberPatch>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        update_member(&app, caller.user_id, id, target, patch).await?,
+    ))
+}
+
+/// `PATCH /guilds/{id}/members/@me` (nick only, as on Discord).
+async fn update_me(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<GuildId>,
+    Json(patch): Json<MemberPatch>,
+) -> Result<Json<Value>, ApiError> {
+    let patch = MemberPatch {
+        nick: patch.nick,
+        ..MemberPatch::default()
+    };
+    Ok(Json(
+        update_member(&app, caller.user_id, id, caller.user_id, patch).await?,
+    ))
+}
+
+/// `DELETE /guilds/{id}/members/{user}`: kick.
+async fn kick(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, target)): Path<(GuildId, UserId)>,
+) -> Result<StatusCode, ApiError> {
+    let actor = app.services.guild(id).await?;
+    ask(&app.services, &actor, |reply| GuildMsg::RemoveMember {
+        by: caller.user_id,
+        target,
+        kick: true,
+        reply,
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn change_role(
+    app: &App,
+    caller: Caller,
+    id: GuildId,
+    target: UserId,
+    role: RoleId,
+    add: bool,
+) -> Result<StatusCode, ApiError> {
+    let actor = app.services.guild(id).await?;
+    let member = ask(&app.services, &actor, |reply| GuildMsg::GetMember {
+        user: caller.user_id,
+        target,
+        reply,
+    })
+    .await?;
+    let mut roles: Vec<RoleId> =
+        serde_json::from_value(member["roles"].clone()).map_err(ApiError::internal)?;
+    if add {
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    } else {
+        roles.retain(|r| *r != role);
+    }
+    let patch = MemberPatch {
+        roles: Some(roles),
+        ..MemberPatch::default()
+    };
+    ask(&app.services, &actor, |reply| GuildMsg::UpdateMember {
+        by: caller.user_id,
+        target,
+        patch,
+        reply,
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /guilds/{id}/members/{user}/roles/{role}`
+async fn add_role(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, target, role)): Path<(GuildId, UserId, RoleId)>,
+) -> Result<StatusCode, ApiError> {
+    change_role(&app, caller, id, target, role, true).await
+}
+
+/// `DELETE /guilds/{id}/members/{user}/roles/{role}`
+async fn remove_role(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, target, role)): Path<(GuildId, UserId, RoleId)>,
+) -> Result<StatusCode, ApiError> {
+    change_role(&app, caller, id, target, role, false).await
+}

@@ -1,0 +1,27 @@
+//! Every REST route, one module per URL prefix (`channels/messages.rs` serves
+//! `/channels/{id}/messages`).
+
+pub mod admin;
+pub mod auth;
+pub mod channels;
+pub mod gateway;
+pub mod guilds;
+pub mod invites;
+pub mod policies;
+pub mod users;
+
+use axum::Router;
+
+use crate::app::App;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .merge(auth::routes())
+        .merge(users::routes())
+        .merge(guilds::routes())
+        .merge(channels::routes())
+        .merge(invites::routes())
+        .merge(gateway::routes())
+        .merge(policies::routes())
+        .merge(admin::routes())
+}

@@ -1,0 +1,347 @@
+//! `/users/*`: the current user, other users, the user's guilds and DMs.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::actors::ask;
+use crate::actors::guild::GuildMsg;
+use crate::api::extract::{Json, Path, Query};
+use crate::app::App;
+use crate::auth::{Caller, hash_password, verify_password};
+use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
+use crate::events::Dispatch;
+use crate::id::{GuildId, UserId};
+use crate::model::{ChannelKind, ChannelRecord};
+use crate::store::StoreError;
+use crate::validate;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/users/@me", get(me).patch(update_me))
+        .route("/users/@me/guilds", get(my_guilds))
+        .route("/users/@me/guilds/{guild_id}", delete(leave_guild))
+        .route("/users/@me/channels", get(my_channels).post(create_dm))
+        .route("/users/{user_id}", get(user))
+}
+
+/// `GET /users/@me`
+async fn me(State(app): State<App>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let user = app
+        .services
+        .users
+        .get(caller.user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Json(user.private()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserPatch {
+    pub username: Option<String>,
+    #[serde(default, deserialize_with = "crate::actors::guild::double_option")]
+    pub global_name: Option<Option<String>>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub new_password: Option<String>,
+    pub bio: Option<String>,
+    pub pronouns: Option<String>,
+    #[serde(default, deserialize_with = "crate::actors::guild::double_option")]
+    pub accent_color: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "crate::actors::guild::double_option")]
+    pub avatar: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::actors::guild::double_option")]
+    pub banner: Option<Option<String>>,
+    pub discriminator: Option<String>,
+    pub locale: Option<String>,
+}
+
+/// `PATCH /users/@me`. Changing username, email or password requires the current password
+/// (bots have none and may change their username freely).
+async fn update_me(
+    State(app): State<App>,
+    caller: Caller,
+    Json(body): Json<UserPatch>,
+) -> Result<Json<Value>, ApiError> {
+    let config = app.config().get();
+    let current = app
+        .services
+        .users
+        .get(caller.user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let mut user = (*current).clone();
+    let mut errs = FieldErrors::default();
+    let sensitive = body.email.is_some()
+        || body.new_password.is_some()
+        || body.username.as_ref().is_some_and(|u| *u != user.username);
+    if sensitive && let Some(hash) = user.password_hash.clone() {
+        match body.password.clone() {
+            None => errs.add("password", FieldError::Required),
+            Some(p) => {
+                if !verify_password(p, hash).await? {
+                    errs.add("password", FieldError::PasswordMismatch);
+                }
+            }
+        }
+    }
+    if let Some(name) = &body.username {
+        validate::username(
+            &mut errs,
+            "username",
+            name,
+            config.limits.user.min_username,
+            config.limits.user.max_username,
+        );
+        user.username = name.trim().to_string();
+    }
+    if let Some(g) = body.global_name {
+        if let Some(g) = &g {
+            validate::max_length(&mut errs, "global_name", g, 32);
+        }
+        user.global_name = g.filter(|g| !g.trim().is_empty());
+    }
+    if let Some(email) = body.email {
+        let email = email.trim().to_lowercase();
+        validate::email(&mut errs, "email", &email);
+        user.email = Some(email);
+        user.verified = false;
+    }
+    if let Some(bio) = body.bio {
+        validate::max_length(&mut errs, "bio", &bio, config.limits.user.max_bio);
+        user.bio = bio;
+    }
+    if let Some(p) = body.pronouns {
+        validate::max_length(&mut errs, "pronouns", &p, 40);
+        user.pronouns = p;
+    }
+    if let Some(c) = body.accent_color {
+        user.accent_color = c.map(|c| c & 0xff_ffff);
+    }
+    for (path, value, slot) in [
+        ("avatar", body.avatar, &mut user.avatar),
+        ("banner", body.banner, &mut user.banner),
+    ] {
+        match value {
+            Some(None) => *slot = None,
+            // Image uploads as data URIs land with the CDN; until then only clearing is accepted.
+            Some(Some(_)) => errs.add(path, FieldError::InvalidUrl),
+            None => {}
+        }
+    }
+    if let Some(l) = body.locale {
+        user.locale = l;
+    }
+    let new_password = body.new_password;
+    if let Some(p) = &new_password {
+        validate::password(
+            &mut errs,
+            "new_password",
+            p,
+            config.register.password_min_length,
+        );
+    }
+    errs.into_result()?;
+    if let Some(p) = new_password {
+        user.password_hash = Some(hash_password(p, config.security.clone()).await?);
+        user.token_generation = user.token_generation.wrapping_add(1);
+    }
+    match app.store().update_user(&user).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict("email")) => {
+            return Err(FieldErrors::single(
+                "email",
+                FieldError::EmailAlreadyRegistered,
+            ));
+        }
+        Err(StoreError::Conflict("username")) => {
+            return Err(FieldErrors::single("username", FieldError::UsernameTaken));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    app.auth.refresh(&user);
+    app.services.users.updated(user.clone());
+    let private = user.private();
+    app.services
+        .sessions
+        .send_to_user(user.id, &Dispatch::new("USER_UPDATE", &private, false));
+    let mut out = private;
+    if user.token_generation != current.token_generation {
+        // The password change revoked old tokens; hand back a fresh one, as Discord does.
+        out["token"] = json!(app.auth.issue(&user));
+    }
+    Ok(Json(out))
+}
+
+/// `GET /users/{id}`
+async fn user(
+    State(app): State<App>,
+    _caller: Caller,
+    Path(id): Path<UserId>,
+) -> Result<Json<Value>, ApiError> {
+    let u = app
+        .services
+        .users
+        .get(id)
+        .await?
+        .ok_or(ApiError::Unknown(Unknown::User))?;
+    Ok(Json(json!(u.public())))
+}
+
+#[derive(Debug, Deserialize)]
+struct GuildsQuery {
+    before: Option<GuildId>,
+    after: Option<GuildId>,
+    limit: Option<usize>,
+    with_counts: Option<bool>,
+}
+
+/// `GET /users/@me/guilds`
+async fn my_guilds(
+    State(app): State<App>,
+    caller: Caller,
+    Query(q): Query<GuildsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let mut ids = app.store().guilds_of_user(caller.user_id).await?;
+    ids.sort();
+    ids.retain(|id| q.before.is_none_or(|b| *id < b) && q.after.is_none_or(|a| *id > a));
+    ids.truncate(q.limit.unwrap_or(200).clamp(1, 200));
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let actor = match app.services.guild(id).await {
+            Ok(a) => a,
+            Err(ApiError::Unknown(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        let mut g = ask(&app.services, &actor, |reply| GuildMsg::Summary {
+            user: caller.user_id,
+            reply,
+        })
+        .await?;
+        if q.with_counts != Some(true)
+            && let Some(o) = g.as_object_mut()
+        {
+            o.remove("approximate_member_count");
+        }
+        out.push(g);
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+/// `DELETE /users/@me/guilds/{id}`: leave a guild.
+async fn leave_guild(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<GuildId>,
+) -> Result<StatusCode, ApiError> {
+    let actor = app.services.guild(id).await?;
+    ask(&app.services, &actor, |reply| GuildMsg::RemoveMember {
+        by: caller.user_id,
+        target: caller.user_id,
+        kick: false,
+        reply,
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /users/@me/channels`: DMs and group DMs.
+async fn my_channels(State(app): State<App>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let channels = app.store().private_channels_of_user(caller.user_id).await?;
+    let mut out = Vec::with_capacity(channels.len());
+    for c in channels {
+        out.push(dm_json(&app, &c, caller.user_id).await?);
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+/// A DM as its recipients see it: `recipients` lists the other users.
+pub async fn dm_json(app: &App, c: &ChannelRecord, me: UserId) -> Result<Value, ApiError> {
+    let others: Vec<UserId> = c
+        .recipient_ids
+        .iter()
+        .copied()
+        .filter(|u| *u != me)
+        .collect();
+    let users = app.services.users.public_many(&others).await?;
+    Ok(c.to_json(Some(&users)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DmCreate {
+    pub recipient_id: Option<UserId>,
+    pub recipients: Option<Vec<UserId>>,
+    pub access_tokens: Option<Vec<String>>,
+    pub nicks: Option<Value>,
+}
+
+/// `POST /users/@me/channels`: opens (or returns the existing) DM, or creates a group DM.
+async fn create_dm(
+    State(app): State<App>,
+    caller: Caller,
+    Json(body): Json<DmCreate>,
+) -> Result<Json<Value>, ApiError> {
+    let me = caller.user_id;
+    let mut recipients = body.recipients.unwrap_or_default();
+    if let Some(r) = body.recipient_id {
+        recipients.push(r);
+    }
+    recipients.retain(|r| *r != me);
+    recipients.sort();
+    recipients.dedup();
+    if recipients.is_empty() {
+        return Err(FieldErrors::single("recipient_id", FieldError::Required));
+    }
+    if recipients.len() > 9 {
+        return Err(FieldErrors::single(
+            "recipients",
+            FieldError::TooMany { max: 9 },
+        ));
+    }
+    for r in &recipients {
+        if app.services.users.get(*r).await?.is_none() {
+            return Err(ApiError::coded(
+                StatusCode::BAD_REQUEST,
+                50033,
+                "invalid-recipients",
+            ));
+        }
+    }
+    let kind = if recipients.len() == 1 {
+        ChannelKind::Dm
+    } else {
+        ChannelKind::GroupDm
+    };
+    if kind == ChannelKind::Dm {
+        let existing = app.store().private_channels_of_user(me).await?;
+        if let Some(c) = existing
+            .iter()
+            .find(|c| c.kind == ChannelKind::Dm && c.recipient_ids.contains(&recipients[0]))
+        {
+            return Ok(Json(dm_json(&app, c, me).await?));
+        }
+    }
+    let mut c = ChannelRecord::new(app.services.ids.next(), kind, None);
+    c.recipient_ids = recipients.clone();
+    c.recipient_ids.push(me);
+    if kind == ChannelKind::GroupDm {
+        c.owner_id = Some(me);
+    }
+    app.store().put_channel(&c).await?;
+    let v = dm_json(&app, &c, me).await?;
+    app.services
+        .sessions
+        .send_to_user(me, &Dispatch::new("CHANNEL_CREATE", &v, false));
+    if kind == ChannelKind::GroupDm {
+        for r in &recipients {
+            let theirs = dm_json(&app, &c, *r).await?;
+            app.services
+                .sessions
+                .send_to_user(*r, &Dispatch::new("CHANNEL_CREATE", &theirs, false));
+        }
+    }
+    Ok(Json(v))
+}

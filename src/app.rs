@@ -1,0 +1,64 @@
+//! Application state shared by every request handler and gateway connection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use crate::actors::Services;
+use crate::auth::Auth;
+use crate::config::LiveConfig;
+use crate::store::DynStore;
+
+pub struct AppState {
+    pub services: Arc<Services>,
+    pub auth: Auth,
+    pub gateway: crate::gateway::server::Gateway,
+    /// The address the server actually bound (derives public URLs left empty in config).
+    pub bound: SocketAddr,
+    pub started: Instant,
+    /// Flips to true when the server begins shutting down; sessions watch it to say goodbye.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub type App = Arc<AppState>;
+
+impl AppState {
+    pub fn config(&self) -> &LiveConfig {
+        &self.services.config
+    }
+
+    pub fn store(&self) -> &DynStore {
+        &self.services.store
+    }
+
+    /// Public REST base URL, e.g. `http://127.0.0.1:3001/api`.
+    pub fn api_endpoint(&self) -> String {
+        let c = self.config().get();
+        if c.server.api_endpoint.is_empty() {
+            format!("http://{}/api", self.bound)
+        } else {
+            c.server.api_endpoint.clone()
+        }
+    }
+
+    /// Public gateway URL without a query string, as `GET /gateway` returns it.
+    pub fn gateway_endpoint(&self) -> String {
+        let c = self.config().get();
+        if c.server.gateway_endpoint.is_empty() {
+            format!("ws://{}", self.bound)
+        } else {
+            c.server.gateway_endpoint.clone()
+        }
+    }
+
+    pub fn cdn_endpoint(&self) -> String {
+        let c = self.config().get();
+        if c.server.cdn_endpoint.is_empty() {
+            format!("http://{}", self.bound)
+        } else {
+            c.server.cdn_endpoint.clone()
+        }
+    }
+}

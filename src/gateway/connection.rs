@@ -1,0 +1,146 @@
+//! One WebSocket connection: a reader task that turns frames into [`Inbound`] messages, and a
+//! writer that encodes (and zlib-stream compresses) outgoing frames. A session owns a
+//! connection while attached; on RESUME the connection moves to the session being resumed.
+
+use bytes::Bytes;
+use fastwebsockets::{
+    FragmentCollectorRead, Frame, OpCode as WsOp, Payload, WebSocket, WebSocketError,
+    WebSocketWrite,
+};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::io::{ReadHalf, WriteHalf};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::close::CloseCode;
+use super::compress::{Compression, ZlibStream};
+
+type Io = TokioIo<Upgraded>;
+
+/// What the reader saw.
+#[derive(Debug)]
+pub enum Inbound {
+    Message(Vec<u8>),
+    Ping(Vec<u8>),
+    /// The client closed (with its close code, if any) or the socket failed.
+    Closed(Option<u16>),
+}
+
+pub struct Connection {
+    inbound: mpsc::Receiver<Inbound>,
+    writer: WebSocketWrite<WriteHalf<Io>>,
+    zlib: Option<ZlibStream>,
+    reader: JoinHandle<()>,
+    closed: bool,
+}
+
+impl Connection {
+    pub fn new(mut ws: WebSocket<Io>, compression: Compression, max_message_bytes: usize) -> Self {
+        ws.set_auto_close(false);
+        ws.set_auto_pong(false);
+        ws.set_max_message_size(max_message_bytes);
+        let (read, writer) = ws.split(tokio::io::split);
+        let (tx, inbound) = mpsc::channel(32);
+        let reader = tokio::spawn(read_loop(FragmentCollectorRead::new(read), tx));
+        let zlib = matches!(compression, Compression::ZlibStream).then(ZlibStream::new);
+        Self {
+            inbound,
+            writer,
+            zlib,
+            reader,
+            closed: false,
+        }
+    }
+
+    /// The next thing the client did. Cancel-safe (an mpsc receive).
+    pub async fn recv(&mut self) -> Inbound {
+        self.inbound.recv().await.unwrap_or(Inbound::Closed(None))
+    }
+
+    /// Writes one gateway frame (JSON), compressed when the connection asked for zlib-stream.
+    pub async fn send(&mut self, frame: &[u8]) -> Result<(), WebSocketError> {
+        match &mut self.zlib {
+            Some(z) => {
+                let compressed = z
+                    .compress(frame)
+                    .map_err(|e| WebSocketError::IoError(std::io::Error::other(e)))?;
+                self.writer
+                    .write_frame(Frame::binary(Payload::Owned(compressed)))
+                    .await
+            }
+            None => {
+                self.writer
+                    .write_frame(Frame::text(Payload::Borrowed(frame)))
+                    .await
+            }
+        }
+    }
+
+    pub async fn send_all(&mut self, frames: &[Bytes]) -> Result<(), WebSocketError> {
+        for f in frames {
+            self.send(f).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn pong(&mut self, payload: Vec<u8>) -> Result<(), WebSocketError> {
+        self.writer
+            .write_frame(Frame::pong(Payload::Owned(payload)))
+            .await
+    }
+
+    /// Sends a close frame with a gateway close code and stops reading.
+    pub async fn close(mut self, code: CloseCode) {
+        self.close_raw(code.code(), code.reason()).await;
+    }
+
+    pub async fn close_raw(&mut self, code: u16, reason: &str) {
+        if !self.closed {
+            self.closed = true;
+            let _ = self
+                .writer
+                .write_frame(Frame::close(code, reason.as_bytes()))
+                .await;
+        }
+        self.reader.abort();
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+async fn read_loop(mut read: FragmentCollectorRead<ReadHalf<Io>>, tx: mpsc::Sender<Inbound>) {
+    loop {
+        // Auto-pong and auto-close are off, so the reader never has to write.
+        let frame = read
+            .read_frame::<_, std::io::Error>(&mut |_| async { Ok(()) })
+            .await;
+        let msg = match frame {
+            Ok(f) => match f.opcode {
+                WsOp::Text | WsOp::Binary => Inbound::Message(f.payload.to_vec()),
+                WsOp::Ping => Inbound::Ping(f.payload.to_vec()),
+                WsOp::Close => {
+                    let code = (f.payload.len() >= 2)
+                        .then(|| u16::from_be_bytes([f.payload[0], f.payload[1]]));
+                    let _ = tx.send(Inbound::Closed(code)).await;
+                    return;
+                }
+                WsOp::Pong | WsOp::Continuation => continue,
+            },
+            Err(e) => {
+                tracing::debug!(error = %e, "gateway read ended");
+                let code = matches!(e, WebSocketError::FrameTooLarge)
+                    .then_some(CloseCode::DecodeError.code());
+                let _ = tx.send(Inbound::Closed(code)).await;
+                return;
+            }
+        };
+        if tx.send(msg).await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Accepting gateway connections on `/` (`?v=10&encoding=json&compress=zlib-stream`): the
+//! WebSocket upgrade, HELLO, and the handshake that ends in a new session (IDENTIFY) or in
+//! handing the connection to the session it resumes (RESUME).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use dashmap::DashMap;
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
+
+use super::close::CloseCode;
+use super::compress::Compression;
+use super::connection::{Connection, Inbound};
+use super::payload::{self, Resume};
+use super::session;
+use super::state::{Action, SessionLimits, SessionMachine};
+use crate::app::App;
+use crate::error::ApiError;
+
+/// A request to attach a connection to a parked session; the connection comes back when the
+/// resume is refused, so the client can IDENTIFY on it.
+pub struct Attach {
+    pub connection: Connection,
+    pub machine: SessionMachine,
+    pub resume: Resume,
+    pub refused: oneshot::Sender<(Connection, SessionMachine)>,
+}
+
+/// Gateway-wide state: sessions that may be resumed, by their wire `session_id`.
+#[derive(Default)]
+pub struct Gateway {
+    pub resumable: DashMap<String, mpsc::Sender<Attach>>,
+    next_key: AtomicU64,
+}
+
+impl Gateway {
+    pub fn next_key(&self) -> u64 {
+        self.next_key.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct GatewayQuery {
+    v: Option<String>,
+    encoding: Option<String>,
+    compress: Option<String>,
+}
+
+/// `GET /`: the gateway WebSocket, or instance info for a plain HTTP request.
+pub async fn root(State(app): State<App>, request: Request) -> Response {
+    if !fastwebsockets::upgrade::is_upgrade_request(&request) {
+        return crate::api::routes::policies::instance(State(app))
+            .await
+            .into_response();
+    }
+    let query: GatewayQuery = match serde_urlencoded_query(request.uri().query()) {
+        Some(q) => q,
+        None => return ApiError::NotFound.into_response(),
+    };
+    if query.encoding.as_deref().is_some_and(|e| e != "json") {
+        // ETF is not supported; JSON is the default and what every listed client can use.
+        return ApiError::coded(axum::http::StatusCode::BAD_REQUEST, 0, "invalid-form-body")
+            .into_response();
+    }
+    let compression = match Compression::from_query(query.compress.as_deref()) {
+        Ok(c) => c,
+        Err(_) => {
+            return ApiError::coded(axum::http::StatusCode::BAD_REQUEST, 0, "invalid-form-body")
+                .into_response();
+        }
+    };
+    let _version = query.v;
+    let mut request = request;
+    let (response, upgrade) = match fastwebsockets::upgrade::upgrade(&mut request) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::debug!(error = %e, "bad websocket upgrade");
+            return ApiError::NotFound.into_response();
+        }
+    };
+    tokio::spawn(async move {
+        match upgrade.await {
+            Ok(ws) => {
+                let max = app.config().get().gateway.max_payload_bytes;
+                let connection = Connection::new(ws, compression, max);
+                handshake(app, connection).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
+        }
+    });
+    response.into_response()
+}
+
+fn serde_urlencoded_query(q: Option<&str>) -> Option<GatewayQuery> {
+    let mut out = GatewayQuery {
+        v: None,
+        encoding: None,
+        compress: None,
+    };
+    for pair in q.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "v" => out.v = Some(v.to_string()),
+            "encoding" => out.encoding = Some(v.to_string()),
+            "compress" => out.compress = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+pub fn limits(app: &App) -> SessionLimits {
+    let c = app.config().get();
+    SessionLimits {
+        heartbeat_interval: Duration::from_millis(c.gateway.heartbeat_interval_ms),
+        ..SessionLimits::default()
+    }
+}
+
+pub fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// HELLO, then wait for IDENTIFY or RESUME (heartbeats are answered meanwhile).
+pub async fn handshake(app: App, mut connection: Connection) {
+    let limits = limits(&app);
+    let mut machine = SessionMachine::new(limits, now());
+    if connection
+        .send(&payload::hello(limits.heartbeat_interval.as_millis() as u64))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        let deadline = tokio::time::Instant::from_std(machine.heartbeat_deadline_at());
+        let inbound = tokio::select! {
+            i = connection.recv() => i,
+            _ = tokio::time::sleep_until(deadline) => {
+                if let Some(Action::Close(code)) = machine.check_heartbeat(now()) {
+                    connection.close(code).await;
+                    return;
+                }
+                continue;
+            }
+        };
+        let frame = match inbound {
+            Inbound::Message(f) => f,
+            Inbound::Ping(p) => {
+                let _ = connection.pong(p).await;
+                continue;
+            }
+            Inbound::Closed(_) => return,
+        };
+        match machine.on_frame(&frame, now()) {
+            Action::HeartbeatAck if connection.send(&payload::heartbeat_ack()).await.is_err() => {
+                return;
+            }
+            Action::Identify { identify, intents } => {
+                match session::identify(&app, &identify, intents).await {
+                    Ok(ready) => {
+                        if machine.ready().is_err() {
+                            connection.close(CloseCode::UnknownError).await;
+                            return;
+                        }
+                        session::run(app, connection, machine, ready).await;
+                        return;
+                    }
+                    Err(code) => {
+                        connection.close(code).await;
+                        return;
+                    }
+                }
+            }
+            Action::Resume(resume) => {
+                let target = app
+                    .gateway
+                    .resumable
+                    .get(&resume.session_id)
+                    .map(|s| s.clone());
+                let Some(target) = target else {
+                    let _ = machine.resume_failed();
+                    if connection
+                        .send(&payload::invalid_session(false))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                };
+                let (refused_tx, refused_rx) = oneshot::channel();
+                let attach = Attach {
+                    connection,
+                    machine,
+                    resume,
+                    refused: refused_tx,
+                };
+                if let Err(mpsc::error::SendError(a)) = target.send(attach).await {
+                    // The session ended between lookup and attach.
+                    connection = a.connection;
+                    machine = a.machine;
+                    let _ = machine.resume_failed();
+                    if connection
+                        .send(&payload::invalid_session(false))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
+                match refused_rx.await {
+                    // Refused: the session sent INVALID_SESSION; the client may IDENTIFY here.
+                    Ok((c, m)) => {
+                        connection = c;
+                        machine = m;
+                    }
+                    // Accepted: the session owns the connection now.
+                    Err(_) => return,
+                }
+            }
+            Action::Close(code) => {
+                connection.close(code).await;
+                return;
+            }
+            _ => {}
+        }
+    }
+}

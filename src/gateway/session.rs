@@ -1,0 +1,454 @@
+//! A gateway session: from READY until it ends, across reconnects (RESUME).
+//!
+//! The session is a task, not a ractor actor, on purpose: what feeds it must be a *bounded*
+//! queue (a slow client must not grow server memory), and ractor mailboxes are unbounded. Actors
+//! reach it through a [`SessionHandle`] (a bounded sender). While its connection is gone the
+//! session stays "parked" for `gateway.resume_window_secs`, still receiving events into its
+//! replay buffer, so a RESUME replays exactly what was missed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand::RngCore;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::close::CloseCode;
+use super::connection::{Connection, Inbound};
+use super::intents::Intents;
+use super::payload::{self, Identify, RequestGuildMembers};
+use super::server::{Attach, now};
+use super::state::{Action, ReplayBuffer, SessionMachine};
+use crate::actors::ask;
+use crate::actors::guild::GuildMsg;
+use crate::actors::sessions::{Overflow, SessionHandle};
+use crate::app::App;
+use crate::events::Dispatch;
+use crate::id::{GuildId, UserId};
+use crate::model::UserRecord;
+
+/// Everything IDENTIFY produced, handed to [`run`].
+pub struct Ready {
+    user: Arc<UserRecord>,
+    intents: Intents,
+    handle: SessionHandle,
+    events: mpsc::Receiver<Arc<Dispatch>>,
+    overflow: Arc<Overflow>,
+    session_id: String,
+    guilds: Vec<GuildId>,
+    ready: Value,
+    guild_creates: Vec<Value>,
+}
+
+/// Authenticates IDENTIFY, registers the session with the actors and builds READY.
+pub async fn identify(
+    app: &App,
+    identify: &Identify,
+    intents: Intents,
+) -> Result<Ready, CloseCode> {
+    let caller = app
+        .auth
+        .authenticate(identify.bare_token())
+        .await
+        .map_err(|_| CloseCode::AuthenticationFailed)?;
+    let user = match app.services.users.get(caller.user_id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return Err(CloseCode::AuthenticationFailed),
+        Err(e) => {
+            tracing::error!(error = %e, "identify: user lookup failed");
+            return Err(CloseCode::UnknownError);
+        }
+    };
+    let config = app.config().get();
+    let key = app.gateway.next_key();
+    let (handle, events, overflow) = SessionHandle::new(
+        key,
+        user.id,
+        user.bot,
+        intents,
+        config.gateway.session_queue_limit,
+    );
+    // Registered before subscribing to guilds: events from then on queue up behind READY.
+    app.services.sessions.add(handle.clone());
+    let guild_ids = app
+        .store()
+        .guilds_of_user(user.id)
+        .await
+        .map_err(|_| CloseCode::UnknownError)?;
+    let mut guilds = Vec::with_capacity(guild_ids.len());
+    let mut guild_creates = Vec::with_capacity(guild_ids.len());
+    for id in guild_ids {
+        let Ok(actor) = app.services.guild(id).await else {
+            continue;
+        };
+        let subscribed = actor
+            .call(|port| GuildMsg::Subscribe(handle.clone(), port), None)
+            .await;
+        if let Ok(ractor::rpc::CallResult::Success(Some(payload))) = subscribed {
+            guilds.push(id);
+            guild_creates.push(payload);
+        }
+    }
+    let mut private_channels = Vec::new();
+    if let Ok(channels) = app.store().private_channels_of_user(user.id).await {
+        for c in channels {
+            let others: Vec<UserId> = c
+                .recipient_ids
+                .iter()
+                .copied()
+                .filter(|u| *u != user.id)
+                .collect();
+            let users = app
+                .services
+                .users
+                .public_many(&others)
+                .await
+                .unwrap_or_default();
+            private_channels.push(c.to_json(Some(&users)));
+        }
+    }
+    let mut id = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut id);
+    let session_id = hex::encode(id);
+    let mut ready = json!({
+        "v": 10,
+        "user": user.private(),
+        "guilds": guilds.iter().map(|g| json!({"id": g, "unavailable": true})).collect::<Vec<_>>(),
+        "session_id": session_id,
+        "session_type": "normal",
+        "resume_gateway_url": app.gateway_endpoint(),
+        "private_channels": private_channels,
+        "relationships": [],
+        "presences": [],
+        "user_settings": {},
+        "user_guild_settings": {"entries": [], "partial": false, "version": 0},
+        "read_state": {"entries": [], "partial": false, "version": 0},
+        "guild_join_requests": [],
+        "geo_ordered_rtc_regions": [],
+    });
+    if user.bot {
+        ready["application"] = json!({"id": user.id, "flags": 0});
+    }
+    if let Some(shard) = identify.shard {
+        ready["shard"] = json!(shard);
+    }
+    tracing::info!(user = %user.id, session = %session_id, guilds = guilds.len(), "session identified");
+    Ok(Ready {
+        user,
+        intents,
+        handle,
+        events,
+        overflow,
+        session_id,
+        guilds,
+        ready,
+        guild_creates,
+    })
+}
+
+struct Session {
+    app: App,
+    id: String,
+    user: Arc<UserRecord>,
+    intents: Intents,
+    handle: SessionHandle,
+    events: mpsc::Receiver<Arc<Dispatch>>,
+    overflow: Arc<Overflow>,
+    guilds: Vec<GuildId>,
+    seq: u64,
+    buffer: ReplayBuffer,
+    attach: mpsc::Receiver<Attach>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+/// How a connected stretch ended.
+enum Disconnect {
+    /// The socket is gone but the client may RESUME.
+    Resumable,
+    /// The session is over.
+    End,
+}
+
+/// Runs the session until it ends; the connection already saw READY's preconditions.
+pub async fn run(app: App, mut connection: Connection, mut machine: SessionMachine, ready: Ready) {
+    let config = app.config().get();
+    let (attach_tx, attach) = mpsc::channel(1);
+    app.gateway
+        .resumable
+        .insert(ready.session_id.clone(), attach_tx);
+    let mut s = Session {
+        shutdown: app.shutdown.clone(),
+        app: app.clone(),
+        id: ready.session_id,
+        user: ready.user,
+        intents: ready.intents,
+        handle: ready.handle,
+        events: ready.events,
+        overflow: ready.overflow,
+        guilds: ready.guilds,
+        seq: 0,
+        buffer: ReplayBuffer::new(config.gateway.resume_buffer_events, 16 * 1024 * 1024),
+        attach,
+    };
+    let span = tracing::info_span!("session", id = %s.id, user = %s.user.id);
+    let _guard = span.enter();
+    let mut frames = vec![s.frame("READY", &encode(&ready.ready))];
+    if s.intents.contains(Intents::GUILDS) {
+        for g in &ready.guild_creates {
+            frames.push(s.frame("GUILD_CREATE", &encode(g)));
+        }
+    }
+    if connection.send_all(&frames).await.is_ok() {
+        loop {
+            match s.connected(&mut connection, &mut machine).await {
+                Disconnect::End => break,
+                Disconnect::Resumable => match s.parked().await {
+                    Some((c, m)) => {
+                        connection = c;
+                        machine = m;
+                    }
+                    None => break,
+                },
+            }
+        }
+    }
+    s.end();
+}
+
+fn encode(v: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()))
+}
+
+impl Session {
+    /// Numbers a dispatch and keeps it for replay.
+    fn frame(&mut self, name: &str, data: &[u8]) -> Bytes {
+        self.seq += 1;
+        let f = payload::dispatch_frame(self.seq, name, data);
+        self.buffer.push(self.seq, f.clone());
+        f
+    }
+
+    fn event_frame(&mut self, ev: &Dispatch) -> Bytes {
+        let data = ev
+            .payload_for(self.user.id, self.user.bot, self.intents)
+            .clone();
+        self.frame(ev.name, &data)
+    }
+
+    async fn connected(
+        &mut self,
+        connection: &mut Connection,
+        machine: &mut SessionMachine,
+    ) -> Disconnect {
+        loop {
+            let deadline = tokio::time::Instant::from_std(machine.heartbeat_deadline_at());
+            tokio::select! {
+                biased;
+                _ = self.shutdown.changed() => {
+                    let _ = connection.send(&payload::reconnect()).await;
+                    connection.close_raw(CloseCode::UnknownError.code(), "server restarting").await;
+                    return Disconnect::End;
+                }
+                _ = self.overflow.wait() => {
+                    tracing::warn!("session queue overflowed; closing (client must re-identify)");
+                    connection.close_raw(CloseCode::UnknownError.code(), "client too slow").await;
+                    return Disconnect::End;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    if let Some(Action::Close(code)) = machine.check_heartbeat(now()) {
+                        connection.close_raw(code.code(), code.reason()).await;
+                        return Disconnect::End;
+                    }
+                }
+                ev = self.events.recv() => {
+                    let Some(ev) = ev else { return Disconnect::End };
+                    let f = self.event_frame(&ev);
+                    if connection.send(&f).await.is_err() {
+                        return Disconnect::Resumable;
+                    }
+                }
+                inbound = connection.recv() => match inbound {
+                    Inbound::Ping(p) => {
+                        let _ = connection.pong(p).await;
+                    }
+                    Inbound::Closed(code) => {
+                        tracing::debug!(?code, "client closed the connection");
+                        // Closing with 1000/1001 ends the session, as on Discord.
+                        return if matches!(code, Some(1000 | 1001)) { Disconnect::End } else { Disconnect::Resumable };
+                    }
+                    Inbound::Message(frame) => match machine.on_frame(&frame, now()) {
+                        Action::HeartbeatAck if connection.send(&payload::heartbeat_ack()).await.is_err() => {
+                            return Disconnect::Resumable;
+                        }
+                        Action::RequestGuildMembers(req) => {
+                            if let Err(code) = self.request_members(connection, req).await {
+                                connection.close_raw(code.code(), code.reason()).await;
+                                return Disconnect::End;
+                            }
+                        }
+                        Action::Close(code) => {
+                            connection.close_raw(code.code(), code.reason()).await;
+                            return if code == CloseCode::SessionTimedOut || !code.can_reconnect() {
+                                Disconnect::End
+                            } else {
+                                Disconnect::Resumable
+                            };
+                        }
+                        // Presence and voice are accepted and not acted on yet (no presence
+                        // service); sending them is not an error.
+                        _ => {}
+                    },
+                },
+            }
+        }
+    }
+
+    /// Without a connection: buffer events until a RESUME attaches one or the window closes.
+    async fn parked(&mut self) -> Option<(Connection, SessionMachine)> {
+        let window = Duration::from_secs(self.app.config().get().gateway.resume_window_secs);
+        let until = tokio::time::Instant::now() + window;
+        loop {
+            tokio::select! {
+                _ = self.shutdown.changed() => return None,
+                _ = self.overflow.wait() => return None,
+                _ = tokio::time::sleep_until(until) => {
+                    tracing::debug!("resume window passed");
+                    return None;
+                }
+                ev = self.events.recv() => {
+                    let ev = ev?;
+                    self.event_frame(&ev);
+                }
+                attach = self.attach.recv() => {
+                    let mut a = attach?;
+                    match self.try_resume(&mut a).await {
+                        Ok(()) => return Some((a.connection, a.machine)),
+                        Err(keep_parked) => {
+                            let _ = a.connection.send(&payload::invalid_session(false)).await;
+                            let _ = a.machine.resume_failed();
+                            let _ = a.refused.send((a.connection, a.machine));
+                            if !keep_parked {
+                                return None;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Replays what the client missed. `Err(true)`: refused but the session lives on (wrong
+    /// token); `Err(false)`: refused and the session is over (replay no longer possible).
+    async fn try_resume(&mut self, a: &mut Attach) -> Result<(), bool> {
+        match self.app.auth.authenticate(a.resume.bare_token()).await {
+            Ok(caller) if caller.user_id == self.user.id => {}
+            _ => return Err(true),
+        }
+        let Some(missed) = self.buffer.since(a.resume.seq) else {
+            return Err(false);
+        };
+        if a.machine.resumed().is_err() {
+            return Err(true);
+        }
+        let resumed = self.frame("RESUMED", b"{}");
+        let sent = async {
+            a.connection.send_all(&missed).await?;
+            a.connection.send(&resumed).await
+        }
+        .await;
+        if sent.is_err() {
+            return Err(true);
+        }
+        tracing::info!(replayed = missed.len(), "session resumed");
+        Ok(())
+    }
+
+    /// Op 8: answers with one GUILD_MEMBERS_CHUNK per guild.
+    async fn request_members(
+        &mut self,
+        connection: &mut Connection,
+        req: RequestGuildMembers,
+    ) -> Result<(), CloseCode> {
+        let query = req.query.clone().unwrap_or_default().to_lowercase();
+        let everyone = query.is_empty() && req.user_ids.is_none();
+        if everyone && !self.intents.contains(Intents::GUILD_MEMBERS) {
+            return Err(CloseCode::DisallowedIntents);
+        }
+        let limit = match req.limit {
+            0 => 1000,
+            n => n.min(1000) as usize,
+        };
+        for guild in req.guild_id.iter().copied() {
+            let Ok(actor) = self.app.services.guild(guild).await else {
+                continue;
+            };
+            let user = self.user.id;
+            let Ok(Value::Array(members)) =
+                ask(&self.app.services, &actor, |reply| GuildMsg::ListMembers {
+                    user,
+                    limit: 1000,
+                    after: UserId::default(),
+                    reply,
+                })
+                .await
+            else {
+                continue;
+            };
+            let wanted = req.user_ids.clone();
+            let mut found: Vec<Value> = members
+                .into_iter()
+                .filter(|m| {
+                    let id: Option<UserId> = serde_json::from_value(m["user"]["id"].clone()).ok();
+                    match &wanted {
+                        Some(ids) => id.is_some_and(|id| ids.contains(&id)),
+                        None => {
+                            let name = m["user"]["username"].as_str().unwrap_or("").to_lowercase();
+                            let nick = m["nick"].as_str().unwrap_or("").to_lowercase();
+                            query.is_empty() || name.starts_with(&query) || nick.starts_with(&query)
+                        }
+                    }
+                })
+                .collect();
+            found.truncate(limit);
+            let not_found: Vec<UserId> = wanted
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|id| !found.iter().any(|m| m["user"]["id"] == json!(id)))
+                .collect();
+            let mut chunk = json!({
+                "guild_id": guild,
+                "members": found,
+                "chunk_index": 0,
+                "chunk_count": 1,
+                "not_found": not_found,
+            });
+            if req.presences {
+                chunk["presences"] = json!([]);
+            }
+            if let Some(n) = &req.nonce {
+                chunk["nonce"] = json!(n);
+            }
+            let f = self.frame("GUILD_MEMBERS_CHUNK", &encode(&chunk));
+            connection
+                .send(&f)
+                .await
+                .map_err(|_| CloseCode::UnknownError)?;
+        }
+        Ok(())
+    }
+
+    fn end(self) {
+        self.app.gateway.resumable.remove(&self.id);
+        self.app
+            .services
+            .sessions
+            .remove(self.user.id, self.handle.key);
+        for g in &self.guilds {
+            if let Some(actor) = self.app.services.registry.running_guild(*g) {
+                let _ = actor.cast(GuildMsg::Unsubscribe(self.handle.key));
+            }
+        }
+        tracing::info!("session ended");
+    }
+}

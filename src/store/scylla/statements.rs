@@ -1,0 +1,151 @@
+//! Every statement the store runs, prepared once at connect (the session's keyspace is set, so
+//! table names are unqualified).
+
+use scylla::client::session::Session;
+use scylla::statement::prepared::PreparedStatement;
+
+use super::be;
+use crate::store::StoreResult;
+
+macro_rules! statements {
+    ($($name:ident = $cql:expr;)*) => {
+        pub struct Statements {
+            $(pub $name: PreparedStatement,)*
+        }
+
+        /// `(name, cql)` of every statement, for tests.
+        #[cfg(test)]
+        pub const ALL: &[(&str, &str)] = &[$((stringify!($name), $cql),)*];
+
+        impl Statements {
+            pub async fn prepare(session: &Session) -> StoreResult<Self> {
+                // All at once: a few dozen round trips in flight together, once per process.
+                let ($($name,)*) = futures::try_join!($(prepare(session, $cql, stringify!($name)),)*)?;
+                Ok(Self { $($name,)* })
+            }
+        }
+    };
+}
+
+async fn prepare(session: &Session, cql: &str, name: &str) -> StoreResult<PreparedStatement> {
+    let mut statement = session
+        .prepare(cql)
+        .await
+        .map_err(|e| be(format!("preparing {name} ({cql}): {e}")))?;
+    // Reads and plain upserts/deletes can be retried or speculatively executed safely; LWTs and
+    // batches are not marked (a retried compare-and-set could count twice).
+    let upper = cql.to_ascii_uppercase();
+    statement.set_is_idempotent(!upper.contains(" IF "));
+    Ok(statement)
+}
+
+statements! {
+    // config
+    config_get = "SELECT json FROM config WHERE key = ?";
+    config_put = "INSERT INTO config (key, json) VALUES (?, ?)";
+
+    // users
+    user_get = "SELECT data FROM users WHERE id = ?";
+    user_put = "INSERT INTO users (id, data) VALUES (?, ?)";
+    email_get = "SELECT user_id FROM users_by_email WHERE email = ?";
+    email_claim = "INSERT INTO users_by_email (email, user_id) VALUES (?, ?) IF NOT EXISTS";
+    email_release = "DELETE FROM users_by_email WHERE email = ? IF user_id = ?";
+    name_get = "SELECT user_id FROM users_by_username WHERE username_key = ?";
+    name_claim = "INSERT INTO users_by_username (username_key, user_id) VALUES (?, ?) IF NOT EXISTS";
+    name_release = "DELETE FROM users_by_username WHERE username_key = ? IF user_id = ?";
+
+    // guilds
+    guild_get = "SELECT data FROM guilds WHERE id = ?";
+    guild_put = "INSERT INTO guilds (id, data) VALUES (?, ?)";
+    guild_del = "DELETE FROM guilds WHERE id = ?";
+    role_put = "INSERT INTO roles (guild_id, role_id, data) VALUES (?, ?, ?)";
+    role_del = "DELETE FROM roles WHERE guild_id = ? AND role_id = ?";
+    roles_of_guild = "SELECT data FROM roles WHERE guild_id = ?";
+    roles_del_guild = "DELETE FROM roles WHERE guild_id = ?";
+    member_put = "INSERT INTO members (guild_id, user_id, data) VALUES (?, ?, ?)";
+    member_del = "DELETE FROM members WHERE guild_id = ? AND user_id = ?";
+    member_get = "SELECT data FROM members WHERE guild_id = ? AND user_id = ?";
+    members_of_guild = "SELECT user_id, data FROM members WHERE guild_id = ?";
+    members_del_guild = "DELETE FROM members WHERE guild_id = ?";
+    guild_of_user_put = "INSERT INTO guilds_by_user (user_id, guild_id) VALUES (?, ?)";
+    guild_of_user_del = "DELETE FROM guilds_by_user WHERE user_id = ? AND guild_id = ?";
+    guilds_of_user = "SELECT guild_id FROM guilds_by_user WHERE user_id = ?";
+    ban_put = "INSERT INTO bans (guild_id, user_id, data) VALUES (?, ?, ?)";
+    ban_del = "DELETE FROM bans WHERE guild_id = ? AND user_id = ?";
+    bans_of_guild = "SELECT data FROM bans WHERE guild_id = ?";
+    bans_del_guild = "DELETE FROM bans WHERE guild_id = ?";
+
+    // channels
+    channel_get = "SELECT data FROM channels WHERE id = ?";
+    channel_put = "INSERT INTO channels (id, data) VALUES (?, ?)";
+    channel_del = "DELETE FROM channels WHERE id = ?";
+    guild_channel_put = "INSERT INTO channels_by_guild (guild_id, channel_id, data) VALUES (?, ?, ?)";
+    guild_channel_del = "DELETE FROM channels_by_guild WHERE guild_id = ? AND channel_id = ?";
+    guild_channels = "SELECT channel_id, data FROM channels_by_guild WHERE guild_id = ?";
+    guild_channels_del_guild = "DELETE FROM channels_by_guild WHERE guild_id = ?";
+    private_channel_put = "INSERT INTO private_channels_by_user (user_id, channel_id) VALUES (?, ?)";
+    private_channel_del = "DELETE FROM private_channels_by_user WHERE user_id = ? AND channel_id = ?";
+    private_channels = "SELECT channel_id FROM private_channels_by_user WHERE user_id = ?";
+
+    // messages
+    message_put = "INSERT INTO messages (channel_id, bucket, message_id, data) VALUES (?, ?, ?, ?)";
+    message_get = "SELECT data FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
+    message_del = "DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND message_id = ?";
+    messages_del_bucket = "DELETE FROM messages WHERE channel_id = ? AND bucket = ?";
+    messages_newest = "SELECT data FROM messages WHERE channel_id = ? AND bucket = ? LIMIT ?";
+    messages_below = "SELECT data FROM messages WHERE channel_id = ? AND bucket = ? AND message_id < ? LIMIT ?";
+    messages_at_or_below =
+        "SELECT data FROM messages WHERE channel_id = ? AND bucket = ? AND message_id <= ? LIMIT ?";
+    messages_oldest =
+        "SELECT data FROM messages WHERE channel_id = ? AND bucket = ? ORDER BY message_id ASC LIMIT ?";
+    messages_above = "SELECT data FROM messages WHERE channel_id = ? AND bucket = ? AND message_id > ? \
+                      ORDER BY message_id ASC LIMIT ?";
+    bucket_put = "INSERT INTO message_buckets (channel_id, bucket) VALUES (?, ?)";
+    buckets_down_from = "SELECT bucket FROM message_buckets WHERE channel_id = ? AND bucket <= ?";
+    buckets_up_from = "SELECT bucket FROM message_buckets WHERE channel_id = ? AND bucket >= ? ORDER BY bucket ASC";
+    buckets_del = "DELETE FROM message_buckets WHERE channel_id = ?";
+
+    // invites
+    invite_get = "SELECT data FROM invites WHERE code = ?";
+    invite_create = "INSERT INTO invites (code, data) VALUES (?, ?) IF NOT EXISTS";
+    invite_cas = "UPDATE invites SET data = ? WHERE code = ? IF data = ?";
+    invite_del = "DELETE FROM invites WHERE code = ? IF EXISTS";
+    guild_invite_put = "INSERT INTO invites_by_guild (guild_id, code) VALUES (?, ?)";
+    guild_invite_del = "DELETE FROM invites_by_guild WHERE guild_id = ? AND code = ?";
+    guild_invites = "SELECT code FROM invites_by_guild WHERE guild_id = ?";
+    guild_invites_del_guild = "DELETE FROM invites_by_guild WHERE guild_id = ?";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ALL;
+    use crate::store::scylla::schema::{SCHEMA_CQL, created_table, statements};
+
+    #[test]
+    fn statements_use_schema_tables_and_never_filter() {
+        let tables: Vec<String> = statements(SCHEMA_CQL)
+            .iter()
+            .filter_map(|s| created_table(s))
+            .collect();
+        for (name, cql) in ALL {
+            let upper = cql.to_ascii_uppercase();
+            assert!(!upper.contains("ALLOW FILTERING"), "{name}: {cql}");
+            let table = cql
+                .split_whitespace()
+                .skip_while(|w| {
+                    !matches!(w.to_ascii_uppercase().as_str(), "FROM" | "INTO" | "UPDATE")
+                })
+                .nth(1)
+                .or_else(|| {
+                    cql.split_whitespace()
+                        .nth(1)
+                        .filter(|_| upper.starts_with("UPDATE"))
+                })
+                .unwrap_or_default();
+            assert!(
+                tables.iter().any(|t| t == table),
+                "{name}: table {table:?} is not in schema.cql"
+            );
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Gateway tests: real WebSocket connections to the running server.
+
+mod common;
+
+use common::Gateway;
+use serde_json::json;
+
+const GUILDS: u64 = 1;
+const GUILD_MEMBERS: u64 = 1 << 1;
+const GUILD_MESSAGES: u64 = 1 << 9;
+const DIRECT_MESSAGES: u64 = 1 << 12;
+const MESSAGE_CONTENT: u64 = 1 << 15;
+
+#[tokio::test]
+async fn identify_ready_guild_create_and_message_events() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let (guild, channel) = t.guild(&alice, "Gateway Guild").await;
+
+    let mut gw = Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    let ready = gw
+        .identify(&alice, GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT)
+        .await;
+    assert_eq!(ready["v"], 10);
+    assert_eq!(ready["user"]["username"], "alice");
+    assert_eq!(ready["user"]["mfa_enabled"], false);
+    assert_eq!(
+        ready["guilds"][0],
+        json!({"id": guild, "unavailable": true})
+    );
+    assert!(ready["session_id"].as_str().unwrap().len() >= 16);
+    assert!(
+        ready["resume_gateway_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("ws://")
+    );
+    // twilight-model parses what we send, strictly.
+    let gc = gw.event("GUILD_CREATE").await;
+    assert_eq!(gc["id"], guild);
+    assert_eq!(gc["member_count"], 1);
+    serde_json::from_value::<twilight_model::guild::Guild>(gc.clone())
+        .expect("GUILD_CREATE parses as twilight Guild");
+
+    // Heartbeat → ACK.
+    gw.send(json!({"op": 1, "d": gw.seq})).await;
+    loop {
+        let v = gw.recv().await;
+        if v["op"] == 11 {
+            break;
+        }
+    }
+
+    let sent = t
+        .post(
+            &format!("/channels/{channel}/messages"),
+            &alice,
+            json!({"content": "hello gateway"}),
+        )
+        .await;
+    let ev = gw.event("MESSAGE_CREATE").await;
+    assert_eq!(ev["id"], sent.body["id"]);
+    assert_eq!(ev["content"], "hello gateway");
+    assert_eq!(ev["guild_id"], guild);
+    serde_json::from_value::<twilight_model::channel::Message>(ev)
+        .expect("MESSAGE_CREATE parses as twilight Message");
+
+    // A channel created over REST arrives as CHANNEL_CREATE.
+    t.post(
+        &format!("/guilds/{guild}/channels"),
+        &alice,
+        json!({"name": "more"}),
+    )
+    .await;
+    let cc = gw.event("CHANNEL_CREATE").await;
+    assert_eq!(cc["name"], "more");
+}
+
+#[tokio::test]
+async fn ready_parses_as_twilight_for_bots() {
+    let t = common::start().await;
+    let token = t.register("robot").await;
+    // Mark the account as a bot the way the bot issue will (applications); the READY shape is
+    // what matters here.
+    let me = t.me(&token).await;
+    let id: accord::id::UserId = me["id"].as_str().unwrap().parse().unwrap();
+    let store = t.srv().app.store();
+    let mut u = store.get_user(id).await.unwrap().unwrap();
+    u.bot = true;
+    store.update_user(&u).await.unwrap();
+    t.srv().app.services.users.updated(u.clone());
+    t.srv().app.auth.refresh(&u);
+    let mut gw = Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    let ready = gw.identify(&format!("Bot {token}"), GUILDS).await;
+    assert_eq!(ready["application"]["id"], me["id"]);
+    serde_json::from_value::<twilight_model::gateway::payload::incoming::Ready>(ready)
+        .expect("READY parses as twilight Ready");
+}
+
+#[tokio::test]
+async fn zlib_stream_and_message_content_intent() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let (_, channel) = t.guild(&alice, "Zlib").await;
+    let mut gw = Gateway::connect(
+        &t.gateway_url("v=10&encoding=json&compress=zlib-stream"),
+        true,
+    )
+    .await;
+    let ready = gw.identify(&alice, GUILDS | GUILD_MESSAGES).await;
+    assert_eq!(ready["user"]["username"], "alice");
+    t.post(
+        &format!("/channels/{channel}/messages"),
+        &alice,
+        json!({"content": "compressed"}),
+    )
+    .await;
+    let ev = gw.event("MESSAGE_CREATE").await;
+    // A user session gets content without MESSAGE_CONTENT (the intent only limits bots).
+    assert_eq!(ev["content"], "compressed");
+}
+
+#[tokio::test]
+async fn intents_filter_events() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let (guild, channel) = t.guild(&alice, "Intents").await;
+    // Only GUILDS: no MESSAGE_CREATE, but CHANNEL_CREATE arrives.
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw.identify(&alice, GUILDS).await;
+    gw.event("GUILD_CREATE").await;
+    t.post(
+        &format!("/channels/{channel}/messages"),
+        &alice,
+        json!({"content": "invisible"}),
+    )
+    .await;
+    t.post(
+        &format!("/guilds/{guild}/channels"),
+        &alice,
+        json!({"name": "visible"}),
+    )
+    .await;
+    let v = gw.recv().await;
+    assert_eq!(
+        v["t"], "CHANNEL_CREATE",
+        "the message was filtered out: {v}"
+    );
+}
+
+#[tokio::test]
+async fn protocol_errors_close_with_discord_codes() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    // Bad token → 4004.
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw.recv().await;
+    gw.send(json!({"op": 2, "d": {"token": "nope", "intents": 1, "properties": {}}}))
+        .await;
+    assert_eq!(gw.next().await.err(), Some(Some(4004)));
+    // Anything but identify first → 4003.
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw.recv().await;
+    gw.send(json!({"op": 8, "d": {"guild_id": "1", "query": "", "limit": 0}}))
+        .await;
+    assert_eq!(gw.next().await.err(), Some(Some(4003)));
+    // Garbage → 4002; unknown opcode → 4001.
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw.recv().await;
+    gw.ws
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            "{not json".into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(gw.next().await.err(), Some(Some(4002)));
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw.recv().await;
+    gw.send(json!({"op": 99, "d": null})).await;
+    assert_eq!(gw.next().await.err(), Some(Some(4001)));
+    // Identify twice → 4005.
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw.identify(&alice, GUILDS).await;
+    gw.send(json!({"op": 2, "d": {"token": alice, "intents": 1, "properties": {}}}))
+        .await;
+    loop {
+        match gw.next().await {
+            Ok(_) => continue,
+            Err(code) => {
+                assert_eq!(code, Some(4005));
+                break;
+            }
+        }
+    }
+    // Heartbeat before identify is fine (discord.py does it).
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw.recv().await;
+    gw.send(json!({"op": 1, "d": null})).await;
+    assert_eq!(gw.recv().await["op"], 11);
+}
+
+use futures::SinkExt;
+
+#[tokio::test]
+async fn resume_replays_missed_events() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let (_, channel) = t.guild(&alice, "Resume").await;
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    let ready = gw
+        .identify(&alice, GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT)
+        .await;
+    gw.event("GUILD_CREATE").await;
+    let session_id = ready["session_id"].as_str().unwrap().to_string();
+    let seq = gw.seq;
+    // Drop the connection abnormally (no close frame with 1000).
+    gw.ws
+        .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: 4000u16.into(),
+            reason: "".into(),
+        }))
+        .await
+        .unwrap();
+    drop(gw);
+    for i in 0..3 {
+        t.post(
+            &format!("/channels/{channel}/messages"),
+            &alice,
+            json!({"content": format!("missed {i}")}),
+        )
+        .await;
+    }
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    assert_eq!(gw.recv().await["op"], 10);
+    gw.send(json!({"op": 6, "d": {"token": alice, "session_id": session_id, "seq": seq}}))
+        .await;
+    for i in 0..3 {
+        let ev = gw.event("MESSAGE_CREATE").await;
+        assert_eq!(ev["content"], format!("missed {i}"));
+    }
+    gw.event("RESUMED").await;
+    assert_eq!(gw.seq, seq + 4);
+    // A resume of an unknown session is refused; the client may identify on the same socket.
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw.recv().await;
+    gw.send(json!({"op": 6, "d": {"token": alice, "session_id": "nope", "seq": 1}}))
+        .await;
+    let inv = gw.recv().await;
+    assert_eq!(inv["op"], 9);
+    assert_eq!(inv["d"], false);
+    gw.send(json!({"op": 2, "d": {"token": alice, "intents": 1, "properties": {}}}))
+        .await;
+    gw.event("READY").await;
+}
+
+#[tokio::test]
+async fn dm_and_member_events() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let (guild, channel) = t.guild(&alice, "Members").await;
+    let mut a = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    a.identify(
+        &alice,
+        GUILDS | GUILD_MEMBERS | DIRECT_MESSAGES | MESSAGE_CONTENT,
+    )
+    .await;
+    a.event("GUILD_CREATE").await;
+    let mut b = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    b.identify(
+        &bob,
+        GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES | MESSAGE_CONTENT,
+    )
+    .await;
+
+    // Bob joins via invite: Alice sees GUILD_MEMBER_ADD, Bob gets GUILD_CREATE.
+    let inv = t
+        .post(&format!("/channels/{channel}/invites"), &alice, json!({}))
+        .await;
+    t.post(
+        &format!("/invites/{}", inv.body["code"].as_str().unwrap()),
+        &bob,
+        json!({}),
+    )
+    .await;
+    let add = a.event("GUILD_MEMBER_ADD").await;
+    assert_eq!(add["user"]["username"], "bob");
+    assert_eq!(add["guild_id"], guild);
+    let gc = b.event("GUILD_CREATE").await;
+    assert_eq!(gc["id"], guild);
+    assert_eq!(gc["member_count"], 2);
+
+    // Request members (op 8).
+    a.send(json!({"op": 8, "d": {"guild_id": guild, "query": "", "limit": 0, "nonce": "n"}}))
+        .await;
+    let chunk = a.event("GUILD_MEMBERS_CHUNK").await;
+    assert_eq!(chunk["members"].as_array().unwrap().len(), 2);
+    assert_eq!(chunk["nonce"], "n");
+
+    // A DM reaches Bob.
+    let bob_id = t.me(&bob).await["id"].as_str().unwrap().to_string();
+    let dm = t
+        .post(
+            "/users/@me/channels",
+            &alice,
+            json!({"recipient_id": bob_id}),
+        )
+        .await;
+    t.post(
+        &format!("/channels/{}/messages", dm.body["id"].as_str().unwrap()),
+        &alice,
+        json!({"content": "direct"}),
+    )
+    .await;
+    let ev = b.event("MESSAGE_CREATE").await;
+    assert_eq!(ev["content"], "direct");
+    assert!(ev.get("guild_id").is_none());
+}

@@ -1,0 +1,1543 @@
+//! One conformance suite for every `Store` backend.
+//!
+//! Each suite function takes `&dyn Store` and is run twice: against the embedded store (in a
+//! temporary directory) and against ScyllaDB/Cassandra when `ACCORD_SCYLLA_NODES` is set
+//! (`host:port[,host:port…]`). The Scylla tests of one run share a fresh, randomly named keyspace
+//! (so runs never see each other's data) and use ids/names unique to each test.
+//!
+//! Without `ACCORD_SCYLLA_NODES` the Scylla tests print a skip notice and pass, unless
+//! `ACCORD_REQUIRE_SCYLLA=1`, which makes them fail. To run them locally:
+//!
+//! ```sh
+//! eval "$(scripts/cassandra/start.sh)"
+//! ACCORD_REQUIRE_SCYLLA=1 cargo test --test store_conformance
+//! scripts/cassandra/stop.sh
+//! ```
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use accord::id::{ChannelId, GuildId, MessageId, RoleId, Snowflake, UserId};
+use accord::model::channel::ChannelKind;
+use accord::model::message::{Attachment, MessageReference, ReactionRecord};
+use accord::model::{
+    ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role, Timestamp,
+    UserRecord,
+};
+use accord::permissions::{OverwriteKind, PermissionOverwrite, Permissions};
+use accord::store::{BanRecord, GuildState, MessagePage, Store, StoreError};
+
+// ------------------------------------------------------------------------------------------------
+// Harness
+
+/// Generates, for every suite function, `embedded::<name>` and `scylla::<name>` tests. Names after
+/// `embedded_gaps:` run on Scylla but are `#[ignore]`d on the embedded store (known bugs there,
+/// reported; run them with `--ignored`).
+macro_rules! conformance {
+    ($($name:ident),* $(,)? ; embedded_gaps: $($gap:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (_dir, store) = super::embedded_store();
+                    super::$name(&store).await;
+                }
+            )*
+            $(
+                #[tokio::test]
+                #[ignore = "known embedded-store gap (see the suite function's doc)"]
+                async fn $gap() {
+                    let (_dir, store) = super::embedded_store();
+                    super::$gap(&store).await;
+                }
+            )*
+        }
+
+        mod scylla {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(store) = super::scylla_store().await {
+                        super::$name(&store).await;
+                    }
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $gap() {
+                    if let Some(store) = super::scylla_store().await {
+                        super::$gap(&store).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    config_round_trips,
+    users_create_and_look_up,
+    users_conflicts,
+    users_concurrent_claims,
+    users_update_keeps_indexes_in_step,
+    guild_create_load_update,
+    roles_put_and_delete,
+    members_and_guilds_of_user,
+    bans_put_and_delete,
+    guild_delete_cascades,
+    channels_guild_and_private,
+    messages_crud,
+    messages_paging,
+    invites_lifecycle,
+    invites_counting_is_atomic,
+    flush_keeps_everything;
+    embedded_gaps:
+    private_channel_recipient_removed,
+    create_guild_with_bans,
+);
+
+fn embedded_store() -> (tempfile::TempDir, accord::store::embedded::EmbeddedStore) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = accord::store::embedded::EmbeddedStore::open(
+        dir.path(),
+        accord::store::Durability::Immediate,
+    )
+    .expect("open embedded store");
+    (dir, store)
+}
+
+/// One keyspace per test process: `accord_test_<unix seconds>_<random>`.
+fn test_keyspace() -> &'static str {
+    static KEYSPACE: OnceLock<String> = OnceLock::new();
+    KEYSPACE.get_or_init(|| format!("accord_test_{}_{:08x}", unix_secs(), rand::random::<u32>()))
+}
+
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Drops the keyspaces of earlier runs (older than an hour, so a concurrent run is left alone):
+/// a long-lived dev Cassandra would otherwise collect a keyspace per run.
+async fn drop_stale_keyspaces(store: &accord::store::scylla::ScyllaStore) {
+    let session = store.session();
+    let rows = session
+        .query_unpaged("SELECT keyspace_name FROM system_schema.keyspaces", ())
+        .await
+        .expect("list keyspaces")
+        .into_rows_result()
+        .expect("rows");
+    let names: Vec<(String,)> = rows
+        .rows::<(String,)>()
+        .expect("typed rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    for (name,) in names {
+        let created = name
+            .strip_prefix("accord_test_")
+            .and_then(|rest| rest.split('_').next()?.parse::<u64>().ok());
+        if let Some(created) = created
+            && created + 3600 < unix_secs()
+            && name != test_keyspace()
+        {
+            eprintln!("dropping stale test keyspace {name}");
+            session
+                .query_unpaged(format!("DROP KEYSPACE IF EXISTS {name}"), ())
+                .await
+                .expect("drop keyspace");
+        }
+    }
+}
+
+/// Connects to `ACCORD_SCYLLA_NODES`, or decides to skip (None) or fail (panic).
+async fn scylla_store() -> Option<accord::store::scylla::ScyllaStore> {
+    let nodes: Vec<String> = match std::env::var("ACCORD_SCYLLA_NODES") {
+        Ok(v) if !v.trim().is_empty() => v
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        _ => {
+            if std::env::var("ACCORD_REQUIRE_SCYLLA").is_ok_and(|v| v == "1") {
+                panic!(
+                    "ACCORD_REQUIRE_SCYLLA=1 but ACCORD_SCYLLA_NODES is not set: start a CQL server \
+                     (eval \"$(scripts/cassandra/start.sh)\")"
+                );
+            }
+            eprintln!(
+                "skipped: ACCORD_SCYLLA_NODES is not set (set it, e.g. via scripts/cassandra/start.sh)"
+            );
+            return None;
+        }
+    };
+    // The first test creates the keyspace and tables; the others wait for it rather than racing
+    // schema changes.
+    static FIRST: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(true);
+    let mut first = FIRST.lock().await;
+    let store = match accord::store::scylla::ScyllaStore::connect(&nodes, test_keyspace()).await {
+        Ok(store) => store,
+        Err(e) => panic!("cannot connect to Scylla at {nodes:?}: {e}"),
+    };
+    if *first {
+        *first = false;
+        drop_stale_keyspaces(&store).await;
+    }
+    Some(store)
+}
+
+/// Ids unique within the process (tests sharing a keyspace never collide).
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    // A plausible snowflake (2024) plus a counter.
+    Snowflake::from_timestamp_ms(1_704_067_200_000).get() + NEXT.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+fn uid() -> UserId {
+    UserId::new(next_id())
+}
+fn gid() -> GuildId {
+    GuildId::new(next_id())
+}
+fn cid() -> ChannelId {
+    ChannelId::new(next_id())
+}
+fn rid() -> RoleId {
+    RoleId::new(next_id())
+}
+
+/// A message id at a given Unix millisecond (`seq` distinguishes ids of the same millisecond).
+fn mid_at(unix_ms: u64, seq: u64) -> MessageId {
+    MessageId::new(Snowflake::from_timestamp_ms(unix_ms).get() + seq)
+}
+
+// ------------------------------------------------------------------------------------------------
+// Record builders
+
+fn user(id: UserId, username: &str, email: Option<&str>) -> UserRecord {
+    UserRecord {
+        id,
+        username: username.to_string(),
+        discriminator: "0".into(),
+        global_name: Some(format!("{username} global")),
+        avatar: None,
+        banner: None,
+        accent_color: Some(0x00ff00),
+        bio: "hi".into(),
+        pronouns: String::new(),
+        email: email.map(str::to_string),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        date_of_birth: None,
+        locale: "en-US".into(),
+        bot: false,
+        system: false,
+        verified: true,
+        mfa_enabled: false,
+        flags: 0,
+        premium_type: 0,
+        admin: false,
+        disabled: false,
+        token_generation: 0,
+    }
+}
+
+fn guild(id: GuildId, owner: UserId, name: &str) -> GuildRecord {
+    GuildRecord {
+        id,
+        name: name.to_string(),
+        icon: None,
+        splash: None,
+        discovery_splash: None,
+        banner: None,
+        description: Some("a guild".into()),
+        owner_id: owner,
+        region: None,
+        afk_channel_id: None,
+        afk_timeout: 300,
+        widget_enabled: false,
+        widget_channel_id: None,
+        verification_level: 0,
+        default_message_notifications: 0,
+        explicit_content_filter: 0,
+        features: vec!["COMMUNITY".into()],
+        mfa_level: 0,
+        system_channel_id: None,
+        system_channel_flags: 0,
+        rules_channel_id: None,
+        public_updates_channel_id: None,
+        safety_alerts_channel_id: None,
+        vanity_url_code: None,
+        premium_tier: 0,
+        premium_subscription_count: 0,
+        preferred_locale: "en-US".into(),
+        nsfw_level: 0,
+        premium_progress_bar_enabled: false,
+        max_members: 250_000,
+    }
+}
+
+fn role(id: RoleId, name: &str, position: i32) -> Role {
+    Role {
+        id,
+        name: name.to_string(),
+        color: 0x3498db,
+        hoist: false,
+        icon: None,
+        unicode_emoji: None,
+        position,
+        permissions: Permissions::VIEW_CHANNEL | Permissions::SEND_MESSAGES,
+        managed: false,
+        mentionable: true,
+        flags: 0,
+        tags: None,
+    }
+}
+
+fn text_channel(id: ChannelId, guild: GuildId, name: &str) -> ChannelRecord {
+    let mut c = ChannelRecord::new(id, ChannelKind::GuildText, Some(guild));
+    c.name = Some(name.to_string());
+    c.topic = Some("topic".into());
+    c.permission_overwrites = vec![PermissionOverwrite {
+        id: Snowflake::new(guild.get()),
+        kind: OverwriteKind::Role,
+        allow: Permissions::empty(),
+        deny: Permissions::SEND_MESSAGES,
+    }];
+    c
+}
+
+fn private_channel(id: ChannelId, kind: ChannelKind, recipients: &[UserId]) -> ChannelRecord {
+    let mut c = ChannelRecord::new(id, kind, None);
+    c.recipient_ids = recipients.to_vec();
+    if kind == ChannelKind::GroupDm {
+        c.name = Some("group".into());
+        c.owner_id = recipients.first().copied();
+    }
+    c
+}
+
+fn member(guild: GuildId, user: UserId, roles: &[RoleId]) -> MemberRecord {
+    let mut m = MemberRecord::new(guild, user);
+    m.roles = roles.to_vec();
+    m
+}
+
+fn message(id: MessageId, channel: ChannelId, author: UserId, content: &str) -> MessageRecord {
+    MessageRecord {
+        id,
+        channel_id: channel,
+        guild_id: None,
+        author_id: author,
+        content: content.to_string(),
+        edited_timestamp: None,
+        tts: false,
+        mention_everyone: false,
+        mentions: vec![],
+        mention_roles: vec![],
+        attachments: vec![],
+        embeds: vec![],
+        reactions: vec![],
+        nonce: None,
+        pinned: false,
+        webhook_id: None,
+        kind: 0,
+        flags: 0,
+        message_reference: None,
+        sticker_ids: vec![],
+    }
+}
+
+fn invite(
+    code: &str,
+    guild: Option<GuildId>,
+    channel: ChannelId,
+    max_uses: u32,
+    max_age: u32,
+) -> InviteRecord {
+    InviteRecord {
+        code: code.to_string(),
+        guild_id: guild,
+        channel_id: channel,
+        inviter_id: Some(uid()),
+        created_at: Timestamp::now(),
+        max_age,
+        max_uses,
+        uses: 0,
+        temporary: false,
+    }
+}
+
+fn guild_state(owner: UserId) -> GuildState {
+    let g = gid();
+    GuildState {
+        guild: guild(g, owner, "Conformance"),
+        // @everyone has the guild's id, as in Discord.
+        roles: vec![
+            role(RoleId::new(g.get()), "@everyone", 0),
+            role(rid(), "mods", 1),
+        ],
+        channels: vec![text_channel(cid(), g, "general"), {
+            let mut voice = ChannelRecord::new(cid(), ChannelKind::GuildVoice, Some(g));
+            voice.name = Some("voice".into());
+            voice.bitrate = Some(64_000);
+            voice.user_limit = Some(10);
+            voice
+        }],
+        members: vec![member(g, owner, &[])],
+        bans: vec![],
+    }
+}
+
+fn sorted<T: Clone, K: Ord>(items: &[T], key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut v = items.to_vec();
+    v.sort_by_key(|x| key(x));
+    v
+}
+
+fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    match result {
+        Err(StoreError::Conflict(c)) => assert_eq!(c, what, "wrong conflict"),
+        other => panic!("expected Conflict({what:?}), got {other:?}"),
+    }
+}
+
+fn ids(messages: &[MessageRecord]) -> Vec<u64> {
+    messages.iter().map(|m| m.id.get()).collect()
+}
+
+// ------------------------------------------------------------------------------------------------
+// Suite
+
+async fn config_round_trips(s: &dyn Store) {
+    assert!(!s.backend_name().is_empty());
+    assert_eq!(
+        s.get_config().await.unwrap(),
+        None,
+        "fresh store has no config"
+    );
+    s.put_config(r#"{"instance":{"name":"one"}}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_config().await.unwrap().as_deref(),
+        Some(r#"{"instance":{"name":"one"}}"#)
+    );
+    s.put_config(r#"{"instance":{"name":"two"}}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_config().await.unwrap().as_deref(),
+        Some(r#"{"instance":{"name":"two"}}"#)
+    );
+}
+
+async fn users_create_and_look_up(s: &dyn Store) {
+    let alice = user(uid(), "Alice_lookup", Some("Alice.Lookup@Example.COM"));
+    s.create_user(&alice).await.unwrap();
+    assert_eq!(s.get_user(alice.id).await.unwrap(), Some(alice.clone()));
+    assert_eq!(s.get_user(uid()).await.unwrap(), None);
+
+    // Emails and usernames are matched case-insensitively.
+    assert_eq!(
+        s.user_by_email("alice.lookup@example.com").await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        s.user_by_email("ALICE.LOOKUP@EXAMPLE.COM").await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        s.user_by_email("nobody.lookup@example.com").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.user_by_username("alice_LOOKUP", "0").await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        s.user_by_username("alice_lookup", "0001").await.unwrap(),
+        None
+    );
+    assert_eq!(s.user_by_username("bob_lookup", "0").await.unwrap(), None);
+
+    // Same name, other discriminator: a different user.
+    let mut legacy = user(uid(), "alice_lookup", Some("legacy.lookup@example.com"));
+    legacy.discriminator = "0001".into();
+    s.create_user(&legacy).await.unwrap();
+    assert_eq!(
+        s.user_by_username("Alice_Lookup", "0001").await.unwrap(),
+        Some(legacy.clone())
+    );
+    assert_eq!(
+        s.user_by_username("Alice_Lookup", "0").await.unwrap(),
+        Some(alice.clone())
+    );
+
+    // Bots have no email; several of them may exist.
+    let mut bot1 = user(uid(), "bot_one_lookup", None);
+    bot1.bot = true;
+    bot1.password_hash = None;
+    let mut bot2 = user(uid(), "bot_two_lookup", None);
+    bot2.bot = true;
+    s.create_user(&bot1).await.unwrap();
+    s.create_user(&bot2).await.unwrap();
+    assert_eq!(s.get_user(bot2.id).await.unwrap(), Some(bot2.clone()));
+
+    // get_users keeps the order asked for and skips unknown ids.
+    let missing = uid();
+    let got = s
+        .get_users(&[bot2.id, missing, alice.id, legacy.id])
+        .await
+        .unwrap();
+    assert_eq!(got, vec![bot2.clone(), alice.clone(), legacy.clone()]);
+    assert_eq!(s.get_users(&[]).await.unwrap(), vec![]);
+}
+
+async fn users_conflicts(s: &dyn Store) {
+    let first = user(uid(), "taken_conflict", Some("taken.conflict@example.com"));
+    s.create_user(&first).await.unwrap();
+
+    // Same email in another case.
+    let dup_email = user(uid(), "other_conflict", Some("TAKEN.conflict@EXAMPLE.com"));
+    assert_conflict(s.create_user(&dup_email).await, "email");
+    assert_eq!(
+        s.get_user(dup_email.id).await.unwrap(),
+        None,
+        "a refused user is not stored"
+    );
+    // … and the refused create did not keep its username.
+    assert_eq!(
+        s.user_by_username("other_conflict", "0").await.unwrap(),
+        None
+    );
+    let other = user(uid(), "other_conflict", Some("other.conflict@example.com"));
+    s.create_user(&other).await.unwrap();
+
+    // Same username in another case.
+    let dup_name = user(uid(), "TAKEN_conflict", Some("fresh.conflict@example.com"));
+    assert_conflict(s.create_user(&dup_name).await, "username");
+    assert_eq!(s.get_user(dup_name.id).await.unwrap(), None);
+    // … and the refused create did not keep its email.
+    assert_eq!(
+        s.user_by_email("fresh.conflict@example.com").await.unwrap(),
+        None
+    );
+    let fresh = user(uid(), "fresh_conflict", Some("fresh.conflict@example.com"));
+    s.create_user(&fresh).await.unwrap();
+
+    // Both taken: the username is reported (checked first).
+    let both = user(uid(), "taken_conflict", Some("taken.conflict@example.com"));
+    assert_conflict(s.create_user(&both).await, "username");
+
+    // The first user is untouched by all this.
+    assert_eq!(
+        s.user_by_email("taken.conflict@example.com").await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        s.user_by_username("taken_conflict", "0").await.unwrap(),
+        Some(first)
+    );
+}
+
+async fn users_concurrent_claims(s: &dyn Store) {
+    // Ten racers for one username: exactly one wins.
+    let racers: Vec<UserRecord> = (0..10)
+        .map(|i| {
+            user(
+                uid(),
+                "race_claim",
+                Some(&format!("racer{i}.claim@example.com")),
+            )
+        })
+        .collect();
+    let results = futures::future::join_all(racers.iter().map(|u| s.create_user(u))).await;
+    let winners: Vec<&UserRecord> = racers
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.is_ok())
+        .map(|(u, _)| u)
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    for r in results.iter().filter(|r| r.is_err()) {
+        assert!(matches!(r, Err(StoreError::Conflict("username"))), "{r:?}");
+    }
+    assert_eq!(
+        s.user_by_username("race_claim", "0")
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(winners[0])
+    );
+    // Losers left no email claim behind.
+    for loser in racers.iter().filter(|u| u.id != winners[0].id) {
+        assert_eq!(
+            s.user_by_email(loser.email.as_deref().unwrap())
+                .await
+                .unwrap(),
+            None
+        );
+    }
+}
+
+async fn users_update_keeps_indexes_in_step(s: &dyn Store) {
+    let mut alice = user(uid(), "alice_update", Some("alice.update@example.com"));
+    let bob = user(uid(), "bob_update", Some("bob.update@example.com"));
+    s.create_user(&alice).await.unwrap();
+    s.create_user(&bob).await.unwrap();
+
+    // Plain field change.
+    alice.bio = "new bio".into();
+    alice.token_generation += 1;
+    s.update_user(&alice).await.unwrap();
+    assert_eq!(s.get_user(alice.id).await.unwrap(), Some(alice.clone()));
+    assert_eq!(
+        s.user_by_email("alice.update@example.com").await.unwrap(),
+        Some(alice.clone())
+    );
+
+    // Rename: the old name is free, the new one resolves.
+    alice.username = "alice2_update".into();
+    s.update_user(&alice).await.unwrap();
+    assert_eq!(s.user_by_username("alice_update", "0").await.unwrap(), None);
+    assert_eq!(
+        s.user_by_username("ALICE2_update", "0").await.unwrap(),
+        Some(alice.clone())
+    );
+    let squatter = user(uid(), "alice_update", None);
+    s.create_user(&squatter).await.unwrap();
+
+    // Case-only rename keeps the same key: no conflict with itself.
+    alice.username = "Alice2_Update".into();
+    s.update_user(&alice).await.unwrap();
+    assert_eq!(
+        s.user_by_username("alice2_update", "0").await.unwrap(),
+        Some(alice.clone())
+    );
+
+    // New email: old one free, new one resolves.
+    alice.email = Some("Alice.New.Update@example.com".into());
+    s.update_user(&alice).await.unwrap();
+    assert_eq!(
+        s.user_by_email("alice.update@example.com").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.user_by_email("alice.new.update@example.com")
+            .await
+            .unwrap(),
+        Some(alice.clone())
+    );
+    let reuser = user(uid(), "reuser_update", Some("alice.update@example.com"));
+    s.create_user(&reuser).await.unwrap();
+
+    // Conflicts change nothing.
+    let before = alice.clone();
+    let mut clash = alice.clone();
+    clash.username = "BOB_update".into();
+    assert_conflict(s.update_user(&clash).await, "username");
+    let mut clash = alice.clone();
+    clash.email = Some("bob.update@example.com".into());
+    assert_conflict(s.update_user(&clash).await, "email");
+    // A rename that fails on the email must not keep the new name.
+    let mut clash = alice.clone();
+    clash.username = "unclaimed_update".into();
+    clash.email = Some("BOB.update@example.com".into());
+    assert_conflict(s.update_user(&clash).await, "email");
+    assert_eq!(s.get_user(alice.id).await.unwrap(), Some(before.clone()));
+    assert_eq!(
+        s.user_by_username("unclaimed_update", "0").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.user_by_username("alice2_update", "0").await.unwrap(),
+        Some(before.clone())
+    );
+    assert_eq!(
+        s.user_by_email("alice.new.update@example.com")
+            .await
+            .unwrap(),
+        Some(before.clone())
+    );
+    assert_eq!(
+        s.user_by_email("bob.update@example.com").await.unwrap(),
+        Some(bob.clone())
+    );
+    s.create_user(&user(uid(), "unclaimed_update", None))
+        .await
+        .unwrap();
+
+    // Dropping the email frees it.
+    alice.email = None;
+    s.update_user(&alice).await.unwrap();
+    assert_eq!(
+        s.user_by_email("alice.new.update@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.get_user(alice.id).await.unwrap(), Some(alice.clone()));
+    s.create_user(&user(
+        uid(),
+        "newcomer_update",
+        Some("alice.new.update@example.com"),
+    ))
+    .await
+    .unwrap();
+
+    // Updating a user that does not exist is an error, not an insert.
+    let ghost = user(uid(), "ghost_update", Some("ghost.update@example.com"));
+    assert!(s.update_user(&ghost).await.is_err());
+    assert_eq!(s.get_user(ghost.id).await.unwrap(), None);
+    assert_eq!(s.user_by_username("ghost_update", "0").await.unwrap(), None);
+}
+
+async fn guild_create_load_update(s: &dyn Store) {
+    let owner = uid();
+    let state = guild_state(owner);
+    let g = state.guild.id;
+    assert!(s.load_guild(g).await.unwrap().is_none());
+    s.create_guild(&state).await.unwrap();
+
+    let loaded = s.load_guild(g).await.unwrap().expect("guild loads");
+    assert_eq!(loaded.guild, state.guild);
+    assert_eq!(
+        sorted(&loaded.roles, |r| r.id),
+        sorted(&state.roles, |r| r.id)
+    );
+    assert_eq!(
+        sorted(&loaded.channels, |c| c.id),
+        sorted(&state.channels, |c| c.id)
+    );
+    assert_eq!(loaded.members, state.members);
+    assert!(loaded.bans.is_empty());
+    for c in &state.channels {
+        assert_eq!(s.get_channel(c.id).await.unwrap().as_ref(), Some(c));
+    }
+    assert_eq!(
+        s.get_member(g, owner).await.unwrap().as_ref(),
+        Some(&state.members[0])
+    );
+    assert_eq!(s.guilds_of_user(owner).await.unwrap(), vec![g]);
+    // Guild channels are not anybody's private channels.
+    assert!(s.private_channels_of_user(owner).await.unwrap().is_empty());
+
+    let mut renamed = state.guild.clone();
+    renamed.name = "Renamed".into();
+    renamed.features.push("NEWS".into());
+    renamed.system_channel_id = Some(state.channels[0].id);
+    s.update_guild(&renamed).await.unwrap();
+    let loaded = s.load_guild(g).await.unwrap().expect("guild loads");
+    assert_eq!(loaded.guild, renamed);
+    assert_eq!(loaded.roles.len(), 2, "update_guild leaves roles alone");
+    assert_eq!(
+        loaded.channels.len(),
+        2,
+        "update_guild leaves channels alone"
+    );
+
+    // Another guild is independent.
+    let other = guild_state(owner);
+    s.create_guild(&other).await.unwrap();
+    assert_eq!(
+        s.load_guild(g)
+            .await
+            .unwrap()
+            .expect("loads")
+            .channels
+            .len(),
+        2
+    );
+    assert_eq!(
+        sorted(&s.guilds_of_user(owner).await.unwrap(), |g| *g),
+        sorted(&[g, other.guild.id], |g| *g)
+    );
+}
+
+async fn roles_put_and_delete(s: &dyn Store) {
+    let state = guild_state(uid());
+    let g = state.guild.id;
+    s.create_guild(&state).await.unwrap();
+
+    let extra = role(rid(), "extra", 2);
+    s.put_role(g, &extra).await.unwrap();
+    let mut mods = state.roles[1].clone();
+    mods.name = "moderators".into();
+    mods.permissions |= Permissions::KICK_MEMBERS | Permissions::MODERATE_MEMBERS;
+    mods.tags = Some(serde_json::json!({"bot_id": "123"}));
+    s.put_role(g, &mods).await.unwrap();
+
+    let loaded = s.load_guild(g).await.unwrap().expect("loads");
+    let expected = sorted(
+        &[state.roles[0].clone(), mods.clone(), extra.clone()],
+        |r| r.id,
+    );
+    assert_eq!(sorted(&loaded.roles, |r| r.id), expected);
+
+    s.delete_role(g, mods.id).await.unwrap();
+    s.delete_role(g, rid()).await.unwrap(); // unknown: no error
+    let loaded = s.load_guild(g).await.unwrap().expect("loads");
+    assert_eq!(
+        sorted(&loaded.roles, |r| r.id),
+        sorted(&[state.roles[0].clone(), extra], |r| r.id)
+    );
+}
+
+async fn members_and_guilds_of_user(s: &dyn Store) {
+    let owner = uid();
+    let a = guild_state(owner);
+    let b = guild_state(owner);
+    s.create_guild(&a).await.unwrap();
+    s.create_guild(&b).await.unwrap();
+    let (ga, gb) = (a.guild.id, b.guild.id);
+
+    let joiner = uid();
+    assert!(s.guilds_of_user(joiner).await.unwrap().is_empty());
+    assert_eq!(s.get_member(ga, joiner).await.unwrap(), None);
+
+    let mut m = member(ga, joiner, &[a.roles[1].id]);
+    s.put_member(&m).await.unwrap();
+    s.put_member(&member(gb, joiner, &[])).await.unwrap();
+    assert_eq!(s.get_member(ga, joiner).await.unwrap(), Some(m.clone()));
+    assert_eq!(
+        sorted(&s.guilds_of_user(joiner).await.unwrap(), |g| *g),
+        sorted(&[ga, gb], |g| *g)
+    );
+
+    // Replacing a member keeps one index entry.
+    m.nick = Some("nick".into());
+    m.communication_disabled_until = Some(Timestamp::from_millis(1_900_000_000_000));
+    m.roles.clear();
+    s.put_member(&m).await.unwrap();
+    assert_eq!(s.get_member(ga, joiner).await.unwrap(), Some(m.clone()));
+    assert_eq!(s.guilds_of_user(joiner).await.unwrap().len(), 2);
+    let loaded = s.load_guild(ga).await.unwrap().expect("loads");
+    assert_eq!(
+        sorted(&loaded.members, |m| m.user_id),
+        sorted(&[a.members[0].clone(), m.clone()], |m| m.user_id)
+    );
+
+    s.delete_member(ga, joiner).await.unwrap();
+    assert_eq!(s.get_member(ga, joiner).await.unwrap(), None);
+    assert_eq!(s.guilds_of_user(joiner).await.unwrap(), vec![gb]);
+    assert_eq!(
+        s.load_guild(ga).await.unwrap().expect("loads").members,
+        a.members
+    );
+    assert_eq!(
+        sorted(&s.guilds_of_user(owner).await.unwrap(), |g| *g),
+        sorted(&[ga, gb], |g| *g)
+    );
+    s.delete_member(ga, uid()).await.unwrap(); // unknown: no error
+}
+
+async fn bans_put_and_delete(s: &dyn Store) {
+    let state = guild_state(uid());
+    let g = state.guild.id;
+    s.create_guild(&state).await.unwrap();
+    let (u1, u2) = (uid(), uid());
+    let ban1 = BanRecord {
+        guild_id: g,
+        user_id: u1,
+        reason: Some("spam".into()),
+    };
+    let ban2 = BanRecord {
+        guild_id: g,
+        user_id: u2,
+        reason: None,
+    };
+    s.put_ban(&ban1).await.unwrap();
+    s.put_ban(&ban2).await.unwrap();
+    let loaded = s.load_guild(g).await.unwrap().expect("loads");
+    assert_eq!(
+        sorted(&loaded.bans, |b| b.user_id),
+        sorted(&[ban1.clone(), ban2.clone()], |b| b.user_id)
+    );
+
+    let ban1b = BanRecord {
+        reason: Some("more spam".into()),
+        ..ban1.clone()
+    };
+    s.put_ban(&ban1b).await.unwrap();
+    s.delete_ban(g, u2).await.unwrap();
+    assert_eq!(
+        s.load_guild(g).await.unwrap().expect("loads").bans,
+        vec![ban1b]
+    );
+    s.delete_ban(g, u1).await.unwrap();
+    s.delete_ban(g, uid()).await.unwrap(); // unknown: no error
+    assert!(
+        s.load_guild(g)
+            .await
+            .unwrap()
+            .expect("loads")
+            .bans
+            .is_empty()
+    );
+}
+
+async fn guild_delete_cascades(s: &dyn Store) {
+    let owner = uid();
+    let doomed = guild_state(owner);
+    let kept = guild_state(owner);
+    s.create_guild(&doomed).await.unwrap();
+    s.create_guild(&kept).await.unwrap();
+    let (g, k) = (doomed.guild.id, kept.guild.id);
+    let member_user = uid();
+    s.put_member(&member(g, member_user, &[])).await.unwrap();
+    s.put_member(&member(k, member_user, &[])).await.unwrap();
+    s.put_ban(&BanRecord {
+        guild_id: g,
+        user_id: uid(),
+        reason: None,
+    })
+    .await
+    .unwrap();
+    let extra_channel = text_channel(cid(), g, "extra");
+    s.put_channel(&extra_channel).await.unwrap();
+    let now = Timestamp::now().millis() as u64;
+    let doomed_msgs: Vec<MessageId> = (0..5)
+        .map(|i| mid_at(now - i * 30 * 86_400_000, i))
+        .collect();
+    for (i, id) in doomed_msgs.iter().enumerate() {
+        let channel = if i % 2 == 0 {
+            doomed.channels[0].id
+        } else {
+            extra_channel.id
+        };
+        s.insert_message(&message(*id, channel, owner, "doomed"))
+            .await
+            .unwrap();
+    }
+    let kept_msg = message(mid_at(now, 1), kept.channels[0].id, owner, "kept");
+    s.insert_message(&kept_msg).await.unwrap();
+    let doomed_invite = invite("cascade-doomed", Some(g), doomed.channels[0].id, 0, 0);
+    let kept_invite = invite("cascade-kept", Some(k), kept.channels[0].id, 0, 0);
+    s.create_invite(&doomed_invite).await.unwrap();
+    s.create_invite(&kept_invite).await.unwrap();
+
+    s.delete_guild(g).await.unwrap();
+
+    assert!(s.load_guild(g).await.unwrap().is_none());
+    for c in doomed.channels.iter().chain([&extra_channel]) {
+        assert_eq!(
+            s.get_channel(c.id).await.unwrap(),
+            None,
+            "channel {} survived",
+            c.id
+        );
+        assert!(
+            s.messages_page(c.id, MessagePage::Latest, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    for (i, id) in doomed_msgs.iter().enumerate() {
+        let channel = if i % 2 == 0 {
+            doomed.channels[0].id
+        } else {
+            extra_channel.id
+        };
+        assert_eq!(s.get_message(channel, *id).await.unwrap(), None);
+    }
+    assert_eq!(s.get_member(g, owner).await.unwrap(), None);
+    assert_eq!(s.get_member(g, member_user).await.unwrap(), None);
+    assert_eq!(s.guilds_of_user(owner).await.unwrap(), vec![k]);
+    assert_eq!(s.guilds_of_user(member_user).await.unwrap(), vec![k]);
+    assert_eq!(s.get_invite("cascade-doomed").await.unwrap(), None);
+    assert!(s.guild_invites(g).await.unwrap().is_empty());
+    assert_eq!(s.use_invite("cascade-doomed").await.unwrap(), None);
+
+    // The other guild is intact.
+    let loaded = s.load_guild(k).await.unwrap().expect("kept guild loads");
+    assert_eq!(loaded.guild, kept.guild);
+    assert_eq!(loaded.channels.len(), 2);
+    assert_eq!(loaded.members.len(), 2);
+    assert_eq!(
+        s.messages_page(kept.channels[0].id, MessagePage::Latest, 10)
+            .await
+            .unwrap(),
+        vec![kept_msg]
+    );
+    assert_eq!(s.guild_invites(k).await.unwrap(), vec![kept_invite]);
+
+    // Deleting again, or an unknown guild, is fine; the code is reusable.
+    s.delete_guild(g).await.unwrap();
+    s.delete_guild(gid()).await.unwrap();
+    s.create_invite(&invite(
+        "cascade-doomed",
+        Some(k),
+        kept.channels[0].id,
+        0,
+        0,
+    ))
+    .await
+    .unwrap();
+}
+
+async fn channels_guild_and_private(s: &dyn Store) {
+    let owner = uid();
+    let state = guild_state(owner);
+    let g = state.guild.id;
+    s.create_guild(&state).await.unwrap();
+
+    // A new guild channel shows up in the guild; an update replaces it everywhere.
+    let mut news = text_channel(cid(), g, "news");
+    news.kind = ChannelKind::GuildAnnouncement;
+    s.put_channel(&news).await.unwrap();
+    assert_eq!(s.get_channel(news.id).await.unwrap(), Some(news.clone()));
+    news.name = Some("announcements".into());
+    news.position = 3;
+    news.nsfw = true;
+    news.last_message_id = Some(MessageId::new(next_id()));
+    news.last_pin_timestamp = Some(Timestamp::from_millis(1_700_000_000_123));
+    s.put_channel(&news).await.unwrap();
+    assert_eq!(s.get_channel(news.id).await.unwrap(), Some(news.clone()));
+    let loaded = s.load_guild(g).await.unwrap().expect("loads");
+    let mut expected = state.channels.clone();
+    expected.push(news.clone());
+    assert_eq!(
+        sorted(&loaded.channels, |c| c.id),
+        sorted(&expected, |c| c.id)
+    );
+
+    // Deleting a guild channel removes it and its messages.
+    let now = Timestamp::now().millis() as u64;
+    let m = message(mid_at(now, 7), news.id, owner, "bye");
+    s.insert_message(&m).await.unwrap();
+    s.delete_channel(news.id).await.unwrap();
+    assert_eq!(s.get_channel(news.id).await.unwrap(), None);
+    assert_eq!(s.get_message(news.id, m.id).await.unwrap(), None);
+    assert!(
+        s.messages_page(news.id, MessagePage::Latest, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let loaded = s.load_guild(g).await.unwrap().expect("loads");
+    assert_eq!(
+        sorted(&loaded.channels, |c| c.id),
+        sorted(&state.channels, |c| c.id)
+    );
+    s.delete_channel(cid()).await.unwrap(); // unknown: no error
+
+    // Private channels are listed per recipient.
+    let (a, b, c, d) = (uid(), uid(), uid(), uid());
+    let dm = private_channel(cid(), ChannelKind::Dm, &[a, b]);
+    let group = private_channel(cid(), ChannelKind::GroupDm, &[a, b, c]);
+    s.put_channel(&dm).await.unwrap();
+    s.put_channel(&group).await.unwrap();
+    assert_eq!(s.get_channel(dm.id).await.unwrap(), Some(dm.clone()));
+    assert_eq!(
+        sorted(&s.private_channels_of_user(a).await.unwrap(), |c| c.id),
+        sorted(&[dm.clone(), group.clone()], |c| c.id)
+    );
+    assert_eq!(
+        sorted(&s.private_channels_of_user(b).await.unwrap(), |c| c.id),
+        sorted(&[dm.clone(), group.clone()], |c| c.id)
+    );
+    assert_eq!(
+        s.private_channels_of_user(c).await.unwrap(),
+        vec![group.clone()]
+    );
+    assert!(s.private_channels_of_user(d).await.unwrap().is_empty());
+    assert!(s.private_channels_of_user(owner).await.unwrap().is_empty());
+
+    // Updating a private channel (same recipients + a new one) shows the new record to everyone.
+    let mut group2 = group.clone();
+    group2.name = Some("renamed group".into());
+    group2.recipient_ids.push(d);
+    s.put_channel(&group2).await.unwrap();
+    assert_eq!(
+        s.private_channels_of_user(d).await.unwrap(),
+        vec![group2.clone()]
+    );
+    assert_eq!(
+        s.private_channels_of_user(c).await.unwrap(),
+        vec![group2.clone()]
+    );
+
+    // Deleting a DM removes it from both recipients.
+    s.delete_channel(dm.id).await.unwrap();
+    assert_eq!(s.get_channel(dm.id).await.unwrap(), None);
+    assert_eq!(
+        s.private_channels_of_user(a).await.unwrap(),
+        vec![group2.clone()]
+    );
+    assert_eq!(
+        s.private_channels_of_user(b).await.unwrap(),
+        vec![group2.clone()]
+    );
+    s.delete_channel(group2.id).await.unwrap();
+    for user in [a, b, c, d] {
+        assert!(s.private_channels_of_user(user).await.unwrap().is_empty());
+    }
+}
+
+/// Removing a recipient from a group DM must drop it from that user's private channels.
+/// Embedded gap: `EmbeddedStore::put_channel` only inserts index entries for the new recipients and
+/// never removes those of recipients who left.
+async fn private_channel_recipient_removed(s: &dyn Store) {
+    let (a, b, c) = (uid(), uid(), uid());
+    let group = private_channel(cid(), ChannelKind::GroupDm, &[a, b, c]);
+    s.put_channel(&group).await.unwrap();
+    assert_eq!(
+        s.private_channels_of_user(c).await.unwrap(),
+        vec![group.clone()]
+    );
+    let mut smaller = group.clone();
+    smaller.recipient_ids = vec![a, b];
+    s.put_channel(&smaller).await.unwrap();
+    assert!(
+        s.private_channels_of_user(c).await.unwrap().is_empty(),
+        "a removed recipient still sees the group"
+    );
+    assert_eq!(
+        s.private_channels_of_user(a).await.unwrap(),
+        vec![smaller.clone()]
+    );
+    s.delete_channel(group.id).await.unwrap();
+    assert!(s.private_channels_of_user(c).await.unwrap().is_empty());
+}
+
+/// `create_guild` stores everything in the `GuildState`, bans included.
+/// Embedded gap: `EmbeddedStore::create_guild` writes guild, roles, channels and members but drops
+/// `state.bans`.
+async fn create_guild_with_bans(s: &dyn Store) {
+    let mut state = guild_state(uid());
+    let ban = BanRecord {
+        guild_id: state.guild.id,
+        user_id: uid(),
+        reason: Some("imported".into()),
+    };
+    state.bans.push(ban.clone());
+    s.create_guild(&state).await.unwrap();
+    assert_eq!(
+        s.load_guild(state.guild.id)
+            .await
+            .unwrap()
+            .expect("loads")
+            .bans,
+        vec![ban]
+    );
+}
+
+async fn messages_crud(s: &dyn Store) {
+    let (channel, other_channel, author) = (cid(), cid(), uid());
+    let now = Timestamp::now().millis() as u64;
+    let mut m1 = message(mid_at(now - 2000, 1), channel, author, "first");
+    m1.guild_id = Some(gid());
+    m1.mentions = vec![uid()];
+    m1.mention_roles = vec![rid()];
+    m1.attachments = vec![Attachment {
+        id: accord::id::AttachmentId::new(next_id()),
+        filename: "a.png".into(),
+        size: 1234,
+        url: "https://example.invalid/a.png".into(),
+        proxy_url: "https://example.invalid/p/a.png".into(),
+        content_type: Some("image/png".into()),
+        width: Some(16),
+        height: Some(16),
+    }];
+    m1.embeds = vec![serde_json::json!({"title": "t", "fields": [{"name": "n", "value": "v"}]})];
+    m1.nonce = Some(serde_json::json!("nonce-1"));
+    m1.message_reference = Some(MessageReference {
+        kind: 0,
+        message_id: Some(MessageId::new(next_id())),
+        channel_id: Some(channel),
+        guild_id: None,
+        fail_if_not_exists: false,
+    });
+    let m2 = message(mid_at(now - 1000, 2), channel, author, "second");
+    let m3 = message(mid_at(now, 3), channel, author, "third");
+    for m in [&m1, &m2, &m3] {
+        s.insert_message(m).await.unwrap();
+    }
+    assert_eq!(
+        s.get_message(channel, m1.id).await.unwrap(),
+        Some(m1.clone())
+    );
+    assert_eq!(
+        s.get_message(other_channel, m1.id).await.unwrap(),
+        None,
+        "messages are per channel"
+    );
+    assert_eq!(
+        s.get_message(channel, MessageId::new(m1.id.get() + 100))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Edit, pin, react.
+    let mut edited = m2.clone();
+    edited.content = "second (edited)".into();
+    edited.edited_timestamp = Some(Timestamp::now());
+    edited.pinned = true;
+    edited.reactions = vec![ReactionRecord {
+        emoji: "👍".into(),
+        user_ids: vec![author],
+    }];
+    s.update_message(&edited).await.unwrap();
+    assert_eq!(
+        s.get_message(channel, m2.id).await.unwrap(),
+        Some(edited.clone())
+    );
+    assert_eq!(
+        ids(&s
+            .messages_page(channel, MessagePage::Latest, 10)
+            .await
+            .unwrap()),
+        vec![m3.id.get(), m2.id.get(), m1.id.get()]
+    );
+    assert_eq!(
+        s.messages_page(channel, MessagePage::Latest, 10)
+            .await
+            .unwrap()[1],
+        edited
+    );
+
+    // Bulk delete (unknown ids are ignored).
+    s.delete_messages(channel, &[m1.id, m3.id, MessageId::new(next_id())])
+        .await
+        .unwrap();
+    assert_eq!(s.get_message(channel, m1.id).await.unwrap(), None);
+    assert_eq!(s.get_message(channel, m3.id).await.unwrap(), None);
+    assert_eq!(
+        s.messages_page(channel, MessagePage::Latest, 10)
+            .await
+            .unwrap(),
+        vec![edited]
+    );
+    s.delete_messages(channel, &[]).await.unwrap();
+    assert!(
+        s.messages_page(other_channel, MessagePage::Latest, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The reference semantics of `messages_page` over `all` (newest first), as documented on the
+/// trait and implemented by the embedded store.
+fn expected_page(all: &[MessageRecord], page: MessagePage, limit: usize) -> Vec<u64> {
+    let limit = limit.clamp(1, 100);
+    let all = ids(all);
+    let newest_below = |bound: u64, inclusive: bool, n: usize| -> Vec<u64> {
+        all.iter()
+            .copied()
+            .filter(|&id| if inclusive { id <= bound } else { id < bound })
+            .take(n)
+            .collect()
+    };
+    let oldest_above = |bound: u64, n: usize| -> Vec<u64> {
+        let above: Vec<u64> = all.iter().copied().filter(|&id| id > bound).collect();
+        above[above.len().saturating_sub(n)..].to_vec()
+    };
+    match page {
+        MessagePage::Latest => all.iter().copied().take(limit).collect(),
+        MessagePage::Before(id) => newest_below(id.get(), false, limit),
+        MessagePage::After(id) => oldest_above(id.get(), limit),
+        MessagePage::Around(id) => {
+            let mut v = oldest_above(id.get(), limit / 2);
+            let rest = limit - v.len();
+            v.extend(newest_below(id.get(), true, rest));
+            v
+        }
+    }
+}
+
+async fn messages_paging(s: &dyn Store) {
+    let (channel, neighbour, author) = (cid(), cid(), uid());
+    // 10 groups of 3 messages, 25 days apart (one bucket each on Scylla), then a 400-day gap.
+    let start: u64 = 1_600_000_000_000; // 2020-09-13
+    let day = 86_400_000;
+    let mut times = Vec::new();
+    for group in 0..10u64 {
+        let base = start + group * 25 * day + if group >= 7 { 400 * day } else { 0 };
+        for k in 0..3u64 {
+            times.push(base + k * 60_000);
+        }
+    }
+    let mut all: Vec<MessageRecord> = times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| message(mid_at(*t, i as u64), channel, author, &format!("m{i}")))
+        .collect();
+    // Insert out of order; the neighbour channel gets interleaved messages that must never leak.
+    for (i, m) in all.iter().enumerate().rev() {
+        s.insert_message(m).await.unwrap();
+        if i % 4 == 0 {
+            let n = message(mid_at(times[i] + 1, 999), neighbour, author, "neighbour");
+            s.insert_message(&n).await.unwrap();
+        }
+    }
+    all.sort_by_key(|m| std::cmp::Reverse(m.id));
+    let buckets: std::collections::BTreeSet<i32> = all
+        .iter()
+        .map(|m| accord::store::scylla::bucket_of(m.id))
+        .collect();
+    assert!(
+        buckets.len() >= 10,
+        "test data must span many Scylla buckets: {buckets:?}"
+    );
+
+    // Latest, with the limit clamped to 1..=100.
+    assert_eq!(
+        s.messages_page(channel, MessagePage::Latest, 100)
+            .await
+            .unwrap(),
+        all
+    );
+    for limit in [0, 1, 2, 3, 4, 7, 29, 30, 31, 500] {
+        let got = s
+            .messages_page(channel, MessagePage::Latest, limit)
+            .await
+            .unwrap();
+        assert_eq!(
+            ids(&got),
+            expected_page(&all, MessagePage::Latest, limit),
+            "Latest limit {limit}"
+        );
+    }
+
+    // Anchors: existing ids (every other one, including both ends), ids between messages (inside
+    // and between buckets), and ids beyond either end.
+    let mut anchors: Vec<MessageId> = all.iter().step_by(2).map(|m| m.id).collect();
+    anchors.push(all[all.len() - 1].id);
+    anchors.push(MessageId::new(all[4].id.get() - 1));
+    anchors.push(MessageId::new(all[4].id.get() + 1));
+    anchors.push(mid_at(start + 12 * day, 0)); // in an empty window between groups
+    anchors.push(mid_at(start + 5 * 365 * day, 0)); // after everything
+    anchors.push(mid_at(start - 365 * day, 0)); // before everything
+    anchors.push(MessageId::new(1));
+    for anchor in anchors {
+        for limit in [1, 2, 3, 5, 50] {
+            for page in [
+                MessagePage::Before(anchor),
+                MessagePage::After(anchor),
+                MessagePage::Around(anchor),
+            ] {
+                let got = s.messages_page(channel, page, limit).await.unwrap();
+                assert_eq!(
+                    ids(&got),
+                    expected_page(&all, page, limit),
+                    "{page:?} limit {limit}"
+                );
+            }
+        }
+    }
+    assert!(
+        s.messages_page(channel, MessagePage::Before(MessageId::new(0)), 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Around an existing message includes it, with newer ones first.
+    let mid = all[15].id;
+    let around = s
+        .messages_page(channel, MessagePage::Around(mid), 5)
+        .await
+        .unwrap();
+    assert_eq!(ids(&around), ids(&all[13..18]));
+
+    // Deletions are reflected in pages, also when a whole bucket empties.
+    let gone: Vec<MessageId> = all[3..6].iter().map(|m| m.id).collect();
+    s.delete_messages(channel, &gone).await.unwrap();
+    all.retain(|m| !gone.contains(&m.id));
+    assert_eq!(
+        s.messages_page(channel, MessagePage::Latest, 100)
+            .await
+            .unwrap(),
+        all
+    );
+    let anchor = all[2].id;
+    for page in [
+        MessagePage::Before(anchor),
+        MessagePage::After(all[5].id),
+        MessagePage::Around(all[3].id),
+    ] {
+        let got = s.messages_page(channel, page, 4).await.unwrap();
+        assert_eq!(
+            ids(&got),
+            expected_page(&all, page, 4),
+            "{page:?} after deletes"
+        );
+    }
+
+    // The neighbour channel only sees its own.
+    let neighbours = s
+        .messages_page(neighbour, MessagePage::Latest, 100)
+        .await
+        .unwrap();
+    assert_eq!(neighbours.len(), 8);
+    assert!(neighbours.iter().all(|m| m.channel_id == neighbour));
+    assert!(
+        neighbours.windows(2).all(|w| w[0].id > w[1].id),
+        "newest first"
+    );
+}
+
+async fn invites_lifecycle(s: &dyn Store) {
+    let (g, other_g, channel) = (gid(), gid(), cid());
+    let limited = invite("life-limited", Some(g), channel, 2, 0);
+    let unlimited = invite("life-unlimited", Some(g), channel, 0, 86_400);
+    let elsewhere = invite("life-elsewhere", Some(other_g), channel, 0, 0);
+    let group_dm = invite("life-groupdm", None, cid(), 0, 0);
+    for i in [&limited, &unlimited, &elsewhere, &group_dm] {
+        s.create_invite(i).await.unwrap();
+    }
+    assert_eq!(
+        s.get_invite("life-limited").await.unwrap(),
+        Some(limited.clone())
+    );
+    assert_eq!(
+        s.get_invite("life-groupdm").await.unwrap(),
+        Some(group_dm.clone())
+    );
+    assert_eq!(s.get_invite("life-nope").await.unwrap(), None);
+
+    // Codes are unique; the original is untouched.
+    let clash = invite("life-limited", Some(other_g), cid(), 9, 9);
+    assert_conflict(s.create_invite(&clash).await, "invite_code");
+    assert_eq!(
+        s.get_invite("life-limited").await.unwrap(),
+        Some(limited.clone())
+    );
+    assert_eq!(
+        s.guild_invites(other_g).await.unwrap(),
+        vec![elsewhere.clone()]
+    );
+
+    assert_eq!(
+        sorted(&s.guild_invites(g).await.unwrap(), |i| i.code.clone()),
+        sorted(&[limited.clone(), unlimited.clone()], |i| i.code.clone())
+    );
+    assert!(s.guild_invites(gid()).await.unwrap().is_empty());
+
+    // Uses are counted up to max_uses.
+    let used = s
+        .use_invite("life-limited")
+        .await
+        .unwrap()
+        .expect("first use");
+    assert_eq!(
+        used,
+        InviteRecord {
+            uses: 1,
+            ..limited.clone()
+        }
+    );
+    assert_eq!(
+        s.use_invite("life-limited")
+            .await
+            .unwrap()
+            .expect("second use")
+            .uses,
+        2
+    );
+    assert_eq!(s.use_invite("life-limited").await.unwrap(), None, "used up");
+    assert_eq!(
+        s.get_invite("life-limited")
+            .await
+            .unwrap()
+            .expect("still there")
+            .uses,
+        2
+    );
+    for n in 1..=5 {
+        assert_eq!(
+            s.use_invite("life-unlimited")
+                .await
+                .unwrap()
+                .expect("unlimited")
+                .uses,
+            n
+        );
+    }
+    assert_eq!(s.use_invite("life-nope").await.unwrap(), None);
+
+    // Expiry: created two hours ago with a one-hour max age.
+    let mut expired = invite("life-expired", Some(g), channel, 0, 3600);
+    expired.created_at = Timestamp::from_millis(Timestamp::now().millis() - 2 * 3600 * 1000);
+    s.create_invite(&expired).await.unwrap();
+    assert_eq!(s.use_invite("life-expired").await.unwrap(), None, "expired");
+    assert_eq!(
+        s.get_invite("life-expired").await.unwrap(),
+        Some(expired.clone()),
+        "get still shows it"
+    );
+
+    // Delete: gone everywhere, and the code can be taken again.
+    s.delete_invite("life-limited").await.unwrap();
+    assert_eq!(s.get_invite("life-limited").await.unwrap(), None);
+    assert_eq!(s.use_invite("life-limited").await.unwrap(), None);
+    assert_eq!(
+        sorted(&s.guild_invites(g).await.unwrap(), |i| i.code.clone()),
+        sorted(
+            &[
+                InviteRecord {
+                    uses: 5,
+                    ..unlimited.clone()
+                },
+                expired.clone()
+            ],
+            |i| i.code.clone()
+        )
+    );
+    s.delete_invite("life-limited").await.unwrap(); // twice: fine
+    s.delete_invite("life-groupdm").await.unwrap();
+    assert_eq!(s.get_invite("life-groupdm").await.unwrap(), None);
+    let again = invite("life-limited", Some(other_g), channel, 1, 0);
+    s.create_invite(&again).await.unwrap();
+    assert_eq!(
+        s.get_invite("life-limited").await.unwrap(),
+        Some(again.clone())
+    );
+    assert_eq!(
+        sorted(&s.guild_invites(other_g).await.unwrap(), |i| i.code.clone()),
+        sorted(&[elsewhere, again], |i| i.code.clone())
+    );
+}
+
+async fn invites_counting_is_atomic(s: &dyn Store) {
+    let code = "atomic-five";
+    s.create_invite(&invite(code, Some(gid()), cid(), 5, 0))
+        .await
+        .unwrap();
+    let results = futures::future::join_all((0..12).map(|_| s.use_invite(code))).await;
+    let mut uses: Vec<u32> = results
+        .into_iter()
+        .flat_map(|r| r.unwrap())
+        .map(|i| i.uses)
+        .collect();
+    uses.sort_unstable();
+    assert_eq!(
+        uses,
+        vec![1, 2, 3, 4, 5],
+        "each use counted exactly once, none past max_uses"
+    );
+    assert_eq!(s.get_invite(code).await.unwrap().expect("exists").uses, 5);
+}
+
+async fn flush_keeps_everything(s: &dyn Store) {
+    let owner = user(uid(), "flusher", Some("flusher@example.com"));
+    s.create_user(&owner).await.unwrap();
+    let state = guild_state(owner.id);
+    s.create_guild(&state).await.unwrap();
+    let m = message(
+        mid_at(Timestamp::now().millis() as u64, 1),
+        state.channels[0].id,
+        owner.id,
+        "durable",
+    );
+    s.insert_message(&m).await.unwrap();
+    s.flush().await.unwrap();
+    s.flush().await.unwrap();
+    assert_eq!(s.get_user(owner.id).await.unwrap(), Some(owner));
+    assert!(s.load_guild(state.guild.id).await.unwrap().is_some());
+    assert_eq!(s.get_message(m.channel_id, m.id).await.unwrap(), Some(m));
+}
