@@ -90,10 +90,10 @@ conformance!(
     messages_paging,
     invites_lifecycle,
     invites_counting_is_atomic,
-    flush_keeps_everything;
-    embedded_gaps:
+    flush_keeps_everything,
     private_channel_recipient_removed,
-    create_guild_with_bans,
+    create_guild_with_bans;
+    embedded_gaps:
 );
 
 fn embedded_store() -> (tempfile::TempDir, accord::store::embedded::EmbeddedStore) {

@@ -273,6 +273,11 @@ impl Store for EmbeddedStore {
                         .insert((m.user_id.get(), g), ())
                         .map_err(be)?;
                 }
+                let mut bans = txn.open_table(BANS).map_err(be)?;
+                for b in &state.bans {
+                    bans.insert((g, b.user_id.get()), enc(b)?.as_slice())
+                        .map_err(be)?;
+                }
                 Ok(())
             })
             .await
@@ -469,10 +474,24 @@ impl Store for EmbeddedStore {
         self.writer
             .write(move |txn| {
                 let c = channel.id.get();
-                txn.open_table(CHANNELS)
-                    .map_err(be)?
-                    .insert(c, bytes.as_slice())
-                    .map_err(be)?;
+                let mut channels = txn.open_table(CHANNELS).map_err(be)?;
+                let old: Option<ChannelRecord> = match channels.get(c).map_err(be)? {
+                    Some(v) => Some(dec(v.value())?),
+                    None => None,
+                };
+                channels.insert(c, bytes.as_slice()).map_err(be)?;
+                drop(channels);
+                if let Some(old) = old.filter(|o| o.guild_id.is_none()) {
+                    // Recipients who left lose the channel from their DM list.
+                    let mut by_user = txn.open_table(PRIVATE_CHANNELS_BY_USER).map_err(be)?;
+                    for r in old
+                        .recipient_ids
+                        .iter()
+                        .filter(|r| !channel.recipient_ids.contains(r))
+                    {
+                        by_user.remove((r.get(), c)).map_err(be)?;
+                    }
+                }
                 if let Some(g) = channel.guild_id {
                     txn.open_table(CHANNELS_BY_GUILD)
                         .map_err(be)?
