@@ -4,17 +4,22 @@
 //! listener serving the REST API and the gateway WebSocket.
 
 pub mod actors;
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod cdn;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod gateway;
 pub mod i18n;
 pub mod id;
+pub mod loadgen;
+pub mod metrics;
 pub mod model;
 pub mod permissions;
+pub mod ratelimit;
 pub mod store;
 pub mod validate;
 
@@ -135,6 +140,17 @@ fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(data)
 }
 
+/// Where CDN files live: `cdn.root` when set, else `<data_dir>/cdn` (embedded) or `./cdn`.
+fn cdn_root(choice: &StoreChoice, configured: &str) -> PathBuf {
+    if !configured.is_empty() {
+        return PathBuf::from(configured);
+    }
+    match choice {
+        StoreChoice::Embedded { data_dir, .. } => data_dir.join("cdn"),
+        StoreChoice::Scylla { .. } => PathBuf::from("./cdn"),
+    }
+}
+
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
@@ -166,6 +182,8 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         auth: Auth::new(secret, store.clone(), config.clone()),
         services,
         gateway: Default::default(),
+        ratelimits: Default::default(),
+        cdn: cdn::Cdn::new(cdn_root(&options.store, &config.get().cdn.root)),
         bound: addr,
         started: Instant::now(),
         shutdown: shutdown_rx.clone(),
@@ -173,11 +191,14 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
     let router = api::router(app.clone());
     let mut stop = shutdown_rx;
     let http = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
     });
     tracing::info!(%addr, "listening");
     Ok(Server {

@@ -1,4 +1,5 @@
-//! The `accord` command: `accord serve`, `accord admin grant`, `accord config defaults`.
+//! The `accord` command: `accord serve`, `accord admin grant`, `accord config defaults`,
+//! `accord loadgen`.
 
 use std::path::PathBuf;
 
@@ -70,6 +71,14 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Load generator: scenarios against a running server (loopback only), and the raw
+    /// broadcast baseline server. See BENCHMARKS.md.
+    Loadgen {
+        #[command(flatten)]
+        common: accord::loadgen::Common,
+        #[command(subcommand)]
+        command: accord::loadgen::Command,
+    },
 }
 
 #[derive(Subcommand)]
@@ -113,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", accord::config::Config::defaults_toml()?);
             Ok(())
         }
+        Command::Loadgen { common, command } => accord::loadgen::cli(common, command).await,
     }
 }
 

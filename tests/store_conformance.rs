@@ -92,7 +92,9 @@ conformance!(
     invites_counting_is_atomic,
     flush_keeps_everything,
     private_channel_recipient_removed,
-    create_guild_with_bans;
+    create_guild_with_bans,
+    audit_log_pages_newest_first,
+    applications_crud;
     embedded_gaps:
 );
 
@@ -1540,4 +1542,136 @@ async fn flush_keeps_everything(s: &dyn Store) {
     assert_eq!(s.get_user(owner.id).await.unwrap(), Some(owner));
     assert!(s.load_guild(state.guild.id).await.unwrap().is_some());
     assert_eq!(s.get_message(m.channel_id, m.id).await.unwrap(), Some(m));
+}
+
+/// Applications: put/get, the owner index (including an ownership transfer), delete.
+async fn applications_crud(s: &dyn Store) {
+    use accord::id::ApplicationId;
+    use accord::model::ApplicationRecord;
+    let (owner, other) = (uid(), uid());
+    let app = |id: u64, owner: UserId, name: &str| ApplicationRecord {
+        id: ApplicationId::new(id),
+        name: name.into(),
+        description: "d".into(),
+        icon: None,
+        owner_id: owner,
+        team_id: None,
+        bot_user_id: Some(UserId::new(id)),
+        bot_public: true,
+        bot_require_code_grant: false,
+        flags: accord::model::application::flags::GATEWAY_MESSAGE_CONTENT_LIMITED,
+        verify_key: "ab".into(),
+        redirect_uris: vec!["http://localhost/cb".into()],
+        interactions_endpoint_url: None,
+        tags: vec![],
+        terms_of_service_url: None,
+        privacy_policy_url: None,
+    };
+    let (a1, a2) = (app(next_id(), owner, "one"), app(next_id(), owner, "two"));
+    assert!(s.get_application(a1.id).await.unwrap().is_none());
+    s.put_application(&a1).await.unwrap();
+    s.put_application(&a2).await.unwrap();
+    assert_eq!(s.get_application(a1.id).await.unwrap(), Some(a1.clone()));
+    assert_eq!(
+        sorted(&s.applications_of_owner(owner).await.unwrap(), |a| a.id),
+        sorted(&[a1.clone(), a2.clone()], |a| a.id)
+    );
+    assert!(s.applications_of_owner(other).await.unwrap().is_empty());
+    // Transfer: the index follows the owner.
+    let moved = ApplicationRecord {
+        owner_id: other,
+        name: "moved".into(),
+        ..a2.clone()
+    };
+    s.put_application(&moved).await.unwrap();
+    assert_eq!(
+        s.applications_of_owner(owner).await.unwrap(),
+        vec![a1.clone()]
+    );
+    assert_eq!(
+        s.applications_of_owner(other).await.unwrap(),
+        vec![moved.clone()]
+    );
+    s.delete_application(a1.id).await.unwrap();
+    assert!(s.get_application(a1.id).await.unwrap().is_none());
+    assert!(s.applications_of_owner(owner).await.unwrap().is_empty());
+}
+
+/// The audit log reads newest first, pages with `before`, clamps `limit`, and spans entries
+/// far apart in time (different Scylla partitions). Other tests may share the log (one Scylla
+/// keyspace per run), so results are filtered by this test's actor.
+async fn audit_log_pages_newest_first(s: &dyn Store) {
+    use accord::store::{AuditChange, AuditEntry};
+    use serde_json::json;
+    const DAY: u64 = 24 * 60 * 60 * 1000;
+    let actor = uid();
+    let mine = |list: Vec<AuditEntry>| -> Vec<AuditEntry> {
+        list.into_iter().filter(|e| e.actor_id == actor).collect()
+    };
+    assert!(mine(s.audit_entries(100, None).await.unwrap()).is_empty());
+
+    let base = 1_704_067_200_000; // 2024-01-01
+    let at = |ms: u64, seq: u64| Snowflake::new(Snowflake::from_timestamp_ms(ms).get() + seq);
+    let ids = [
+        at(base, 1),
+        at(base + 40 * DAY, 1),
+        at(base + 80 * DAY, 1),
+        at(base + 80 * DAY, 2),
+    ];
+    let entry = |id: Snowflake, i: usize| AuditEntry {
+        id,
+        actor_id: actor,
+        action: if i == 0 {
+            "config.update"
+        } else {
+            "user.disable"
+        }
+        .into(),
+        target_id: (i > 0).then_some(Snowflake::new(next_id())),
+        changes: vec![
+            AuditChange {
+                key: "limits.message.max_characters".into(),
+                old: json!(2000),
+                new: json!(4000 + i),
+            },
+            AuditChange {
+                key: "security.admin_user_ids".into(),
+                old: json!([]),
+                new: json!(["1", "2"]),
+            },
+            AuditChange {
+                key: "general.instance_name".into(),
+                old: json!("a \"quoted\" name"),
+                new: serde_json::Value::Null,
+            },
+        ],
+        reason: (i % 2 == 1).then(|| format!("reason {i}")),
+    };
+    let entries: Vec<AuditEntry> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| entry(*id, i))
+        .collect();
+    for i in [2, 0, 3, 1] {
+        s.insert_audit_entry(&entries[i]).await.unwrap();
+    }
+
+    let newest_first: Vec<AuditEntry> = entries.iter().rev().cloned().collect();
+    assert_eq!(
+        mine(s.audit_entries(100, None).await.unwrap()),
+        newest_first
+    );
+    assert_eq!(
+        mine(s.audit_entries(2, Some(ids[3])).await.unwrap()),
+        vec![entries[2].clone(), entries[1].clone()],
+        "before is exclusive and pages cross partitions"
+    );
+    assert_eq!(
+        mine(s.audit_entries(100, Some(ids[1])).await.unwrap()),
+        vec![entries[0].clone()]
+    );
+    assert!(mine(s.audit_entries(100, Some(ids[0])).await.unwrap()).is_empty());
+    let one = s.audit_entries(0, None).await.unwrap();
+    assert_eq!(one.len(), 1, "limit 0 is clamped to 1");
+    assert!(s.audit_entries(1000, None).await.unwrap().len() <= 100);
 }

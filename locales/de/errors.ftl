@@ -45,6 +45,7 @@ not-a-bot = Nur Bots können diesen Endpunkt verwenden
 bot-only-endpoint = Nur Bots können diesen Endpunkt verwenden
 too-many-messages-to-delete = Es können nur 2 bis 100 Nachrichten auf einmal gelöscht werden
 admin-required = Nur Administratoren der Instanz können das tun.
+admin-cannot-disable-self = Du kannst dein eigenes Konto nicht deaktivieren.
 account-disabled = Dieses Konto ist deaktiviert.
 role-hierarchy = Du kannst keine Rolle verwalten, die gleich hoch oder höher als deine höchste Rolle ist.
 cannot-send-in-non-text = In einem Nicht-Text-Kanal können keine Nachrichten gesendet werden

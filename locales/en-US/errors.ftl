@@ -46,6 +46,7 @@ not-a-bot = Only bots can use this endpoint
 bot-only-endpoint = Only bots can use this endpoint
 too-many-messages-to-delete = You can only bulk delete between 2 and 100 messages
 admin-required = Only instance administrators can do this.
+admin-cannot-disable-self = You cannot disable your own account.
 account-disabled = This account is disabled.
 role-hierarchy = You cannot manage a role at or above your highest role.
 cannot-send-in-non-text = Cannot send messages in a non-text channel

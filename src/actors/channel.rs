@@ -108,6 +108,9 @@ pub struct MessageCreate {
     pub enforce_nonce: Option<bool>,
     pub attachments: Option<Vec<Value>>,
     pub poll: Option<Value>,
+    /// Files already stored on the CDN by the route (multipart uploads).
+    #[serde(skip)]
+    pub uploaded: Vec<crate::model::message::Attachment>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -467,10 +470,14 @@ impl State {
         }
         let stickers = body.sticker_ids.unwrap_or_default();
         errs.into_result()?;
+        if !body.uploaded.is_empty() {
+            require(perms, Permissions::ATTACH_FILES)?;
+        }
         if content.trim().is_empty()
             && embeds.is_empty()
             && stickers.is_empty()
             && body.poll.is_none()
+            && body.uploaded.is_empty()
         {
             return Err(ApiError::coded(
                 axum::http::StatusCode::BAD_REQUEST,
@@ -555,7 +562,7 @@ impl State {
             mention_everyone,
             mentions,
             mention_roles,
-            attachments: Vec::new(),
+            attachments: body.uploaded,
             embeds,
             reactions: Vec::new(),
             nonce: body.nonce,
@@ -567,6 +574,7 @@ impl State {
             sticker_ids: stickers.into_iter().map(Into::into).collect(),
         };
         self.services.store.insert_message(&message).await?;
+        crate::metrics::message_created();
         let v = self.render(&message, None).await?;
         let mut exempt = message.mentions.clone();
         exempt.push(author);

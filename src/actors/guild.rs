@@ -87,6 +87,15 @@ pub enum GuildMsg {
         user: UserId,
         reply: Reply<Value>,
     },
+    /// OAuth2 bot authorization: `by` (MANAGE_GUILD) adds `bot`, with a managed role carrying
+    /// `permissions` (none when empty).
+    AddBot {
+        by: UserId,
+        bot: UserId,
+        name: String,
+        permissions: Permissions,
+        reply: Reply<()>,
+    },
     /// Leave (`kick == false`, `by == target`) or kick.
     RemoveMember {
         by: UserId,
@@ -146,6 +155,11 @@ pub enum GuildMsg {
         user: UserId,
         reply: Reply<Value>,
     },
+    /// Instance administration (no membership needed; the route checks `Caller.admin`): owner,
+    /// member count, channels and roles.
+    AdminInfo(Reply<Value>),
+    /// Instance administration: deletes the guild whoever owns it.
+    AdminDelete(Reply<()>),
     /// An event from a channel actor, for the sessions that may see `channel`.
     Fanout {
         event: Arc<Dispatch>,
@@ -224,11 +238,21 @@ pub struct RolePatch {
     pub name: Option<String>,
     pub permissions: Option<Permissions>,
     pub color: Option<u32>,
+    /// Discord's newer form of `color` (discord.js and discord.py send this one); `color` wins
+    /// when both are given. Gradient colours are accepted and ignored.
+    pub colors: Option<RoleColorsPatch>,
     pub hoist: Option<bool>,
     pub mentionable: Option<bool>,
     pub position: Option<i32>,
     #[serde(default, deserialize_with = "double_option")]
     pub unicode_emoji: Option<Option<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RoleColorsPatch {
+    pub primary_color: Option<u32>,
+    pub secondary_color: Option<u32>,
+    pub tertiary_color: Option<u32>,
 }
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
@@ -404,6 +428,13 @@ impl Actor for GuildActor {
                 let _ = port.send(access);
             }
             GuildMsg::Join { user, reply: r } => reply(r, st.join(user).await),
+            GuildMsg::AddBot {
+                by,
+                bot,
+                name,
+                permissions,
+                reply: r,
+            } => reply(r, st.add_bot(by, bot, name, permissions).await),
             GuildMsg::RemoveMember {
                 by,
                 target,
@@ -485,6 +516,15 @@ impl Actor for GuildActor {
                     Err(e) => Err(e),
                 };
                 reply(r, v);
+            }
+            GuildMsg::AdminInfo(r) => reply(r, Ok(st.admin_info())),
+            GuildMsg::AdminDelete(r) => {
+                let result = st.delete_unchecked().await;
+                let deleted = result.is_ok();
+                reply(r, result);
+                if deleted {
+                    me.stop(Some("guild deleted by an instance administrator".into()));
+                }
             }
             GuildMsg::Fanout { event, channel } => st.broadcast(&event, channel),
         }
@@ -573,6 +613,26 @@ impl State {
                     .unwrap_or(0)
             })
             .unwrap_or(-1)
+    }
+
+    /// What the admin dashboard shows about a guild.
+    fn admin_info(&self) -> Value {
+        let mut channels: Vec<&ChannelRecord> = self.channels.values().collect();
+        channels.sort_by_key(|c| (c.position, c.id));
+        json!({
+            "id": self.id(),
+            "name": self.guild.name,
+            "description": self.guild.description,
+            "owner_id": self.guild.owner_id,
+            "member_count": self.members.len(),
+            "role_count": self.roles.len(),
+            "ban_count": self.bans.len(),
+            "online_sessions": self.online.len(),
+            "channels": channels
+                .iter()
+                .map(|c| json!({"id": c.id, "name": c.name, "type": c.kind, "parent_id": c.parent_id}))
+                .collect::<Vec<_>>(),
+        })
     }
 
     fn guild_json(&self, with_roles: bool) -> Value {
@@ -790,6 +850,12 @@ impl State {
         if user != self.guild.owner_id {
             return Err(ApiError::MissingPermissions);
         }
+        self.delete_unchecked().await
+    }
+
+    /// Deletes the guild, tells its online members and stops its channel actors. Callers check
+    /// who may (the owner, or an instance administrator).
+    async fn delete_unchecked(&mut self) -> Result<(), ApiError> {
         self.services.store.delete_guild(self.id()).await?;
         let data = json!({"id": self.id(), "unavailable": false});
         let event = Dispatch::new("GUILD_DELETE", &data, true);
@@ -1049,6 +1115,56 @@ impl State {
         Ok(v)
     }
 
+    async fn add_bot(
+        &mut self,
+        by: UserId,
+        bot: UserId,
+        name: String,
+        permissions: Permissions,
+    ) -> Result<(), ApiError> {
+        self.require_guild(by, Permissions::MANAGE_GUILD)?;
+        // The inviter cannot hand out permissions they don't have.
+        require(self.guild_permissions(by), permissions)?;
+        if self.members.contains_key(&bot) {
+            return Ok(());
+        }
+        self.join(bot).await?;
+        if permissions.is_empty() {
+            return Ok(());
+        }
+        let role = Role {
+            id: self.services.ids.next(),
+            name: name.chars().take(100).collect(),
+            color: 0,
+            hoist: false,
+            icon: None,
+            unicode_emoji: None,
+            position: 1,
+            permissions,
+            managed: true,
+            mentionable: false,
+            flags: 0,
+            tags: Some(json!({"bot_id": bot})),
+        };
+        self.services.store.put_role(self.id(), &role).await?;
+        self.roles.push(role.clone());
+        self.dispatch(
+            "GUILD_ROLE_CREATE",
+            &json!({"guild_id": self.id(), "role": role}),
+            None,
+        );
+        if let Some(mut m) = self.members.get(&bot).cloned() {
+            m.roles.push(role.id);
+            self.services.store.put_member(&m).await?;
+            self.members.insert(bot, m.clone());
+            self.invalidate_permissions(Some(bot));
+            let mut v = self.member_json(&m).await?;
+            v["guild_id"] = json!(self.id());
+            self.dispatch("GUILD_MEMBER_UPDATE", &v, None);
+        }
+        Ok(())
+    }
+
     async fn remove_member(
         &mut self,
         by: UserId,
@@ -1209,7 +1325,10 @@ impl State {
         if let Some(p) = body.permissions {
             role.permissions = p;
         }
-        if let Some(c) = body.color {
+        if let Some(c) = body
+            .color
+            .or_else(|| body.colors.as_ref().and_then(|c| c.primary_color))
+        {
             role.color = c & 0xff_ffff;
         }
         if let Some(h) = body.hoist {

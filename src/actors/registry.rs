@@ -52,6 +52,20 @@ impl Registry {
         self.channels.remove(&id);
     }
 
+    /// Running (spawned) guild and channel actors, for health figures.
+    pub fn live_counts(&self) -> (usize, usize) {
+        let running = |n: usize, has: bool| n + usize::from(has);
+        let guilds = self
+            .guilds
+            .iter()
+            .fold(0, |n, s| running(n, s.get().is_some()));
+        let channels = self
+            .channels
+            .iter()
+            .fold(0, |n, s| running(n, s.get().is_some()));
+        (guilds, channels)
+    }
+
     /// Every running actor (for shutdown).
     pub fn all_cells(&self) -> Vec<ActorCell> {
         let mut cells: Vec<ActorCell> = self

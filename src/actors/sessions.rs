@@ -43,6 +43,37 @@ impl Overflow {
     }
 }
 
+/// Tripped by an administrator (account disabled): the session closes its connection with
+/// `4004 Authentication failed` and ends, whether connected or parked for RESUME.
+#[derive(Debug, Default)]
+pub struct KillSwitch {
+    tripped: AtomicBool,
+    notify: Notify,
+}
+
+impl KillSwitch {
+    pub fn trip(&self) {
+        if !self.tripped.swap(true, Ordering::AcqRel) {
+            self.notify.notify_waiters();
+        }
+    }
+
+    pub fn is_tripped(&self) -> bool {
+        self.tripped.load(Ordering::Acquire)
+    }
+
+    /// Resolves once tripped (also when tripped before the call).
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_tripped() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
 /// What actors hold to reach a session.
 #[derive(Debug, Clone)]
 pub struct SessionHandle {
@@ -52,6 +83,7 @@ pub struct SessionHandle {
     pub intents: Intents,
     tx: mpsc::Sender<Arc<Dispatch>>,
     overflow: Arc<Overflow>,
+    kill: Arc<KillSwitch>,
 }
 
 impl SessionHandle {
@@ -72,6 +104,7 @@ impl SessionHandle {
                 intents,
                 tx,
                 overflow: overflow.clone(),
+                kill: Arc::default(),
             },
             rx,
             overflow,
@@ -85,10 +118,18 @@ impl SessionHandle {
             .is_none_or(|needed| self.intents.intersects(needed))
     }
 
+    /// The switch that ends this session (see [`SessionRegistry::disconnect_user`]).
+    pub fn kill_switch(&self) -> Arc<KillSwitch> {
+        self.kill.clone()
+    }
+
     /// Queues an event without waiting. Returns false when the session is gone.
     pub fn deliver(&self, event: &Arc<Dispatch>) -> bool {
         match self.tx.try_send(event.clone()) {
-            Ok(()) => true,
+            Ok(()) => {
+                crate::metrics::event_fanned_out();
+                true
+            }
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.overflow.trip();
                 true
@@ -146,6 +187,17 @@ impl SessionRegistry {
     pub fn total(&self) -> usize {
         self.by_user.iter().map(|e| e.len()).sum()
     }
+
+    /// Ends every session of `user` (connected or parked): used when an administrator disables
+    /// the account. Returns how many were told to close. A session that registers after this
+    /// call re-checks the account (see `gateway::session::identify`), so none slips through.
+    pub fn disconnect_user(&self, user: UserId) -> usize {
+        let handles = self.sessions_of(user);
+        for h in &handles {
+            h.kill.trip();
+        }
+        handles.len()
+    }
 }
 
 #[cfg(test)]
@@ -165,6 +217,26 @@ mod tests {
         assert!(rx.recv().await.is_some());
         drop(rx);
         assert!(!h.deliver(&ev));
+    }
+
+    #[tokio::test]
+    async fn disconnect_user_trips_every_session_of_the_user() {
+        let reg = SessionRegistry::default();
+        let (u, other) = (UserId::new(7), UserId::new(8));
+        let (h1, _r1, _) = SessionHandle::new(1, u, false, Intents::GUILDS, 4);
+        let (h2, _r2, _) = SessionHandle::new(2, u, false, Intents::GUILDS, 4);
+        let (h3, _r3, _) = SessionHandle::new(3, other, false, Intents::GUILDS, 4);
+        let (k1, k3) = (h1.kill_switch(), h3.kill_switch());
+        reg.add(h1);
+        reg.add(h2);
+        reg.add(h3);
+        let waiter = tokio::spawn(async move { k1.wait().await });
+        assert_eq!(reg.disconnect_user(u), 2);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("woken")
+            .expect("joined");
+        assert!(!k3.is_tripped());
     }
 
     #[test]

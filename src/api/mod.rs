@@ -23,6 +23,10 @@ const VERSIONS: [&str; 5] = ["v6", "v7", "v8", "v9", "v10"];
 
 pub fn router(app: App) -> Router {
     let api = routes::routes()
+        .route_layer(middleware::from_fn_with_state(
+            app.clone(),
+            crate::ratelimit::middleware,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     let mut router = Router::new().nest("/api", api.clone());
@@ -31,6 +35,9 @@ pub fn router(app: App) -> Router {
     }
     router
         .route("/.well-known/spacebar", get(well_known))
+        .route("/metrics", get(routes::admin::health::prometheus))
+        .merge(crate::admin::routes())
+        .merge(crate::cdn::routes::routes())
         .route("/", get(crate::gateway::server::root))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), limits))
@@ -56,19 +63,35 @@ async fn well_known(State(app): State<App>) -> axum::Json<serde_json::Value> {
 /// Body size and request time limits, read from the live config on every request so an admin
 /// change applies at once.
 async fn limits(State(app): State<App>, request: Request, next: Next) -> Response {
-    let server = app.config().get().server.clone();
+    let config = app.config().get();
+    let server = config.server.clone();
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    // Uploads may carry `max_attachments` files of `cdn.max_upload_bytes` each (checked per file
+    // when parsed); everything else gets the general body limit.
+    let max_body = if multipart {
+        config
+            .cdn
+            .max_upload_bytes
+            .saturating_mul(config.limits.message.max_attachments as usize)
+            .saturating_add(server.max_body_bytes)
+    } else {
+        server.max_body_bytes
+    };
     let too_big = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > server.max_body_bytes);
+        .is_some_and(|n| n > max_body);
     if too_big {
         return ApiError::PayloadTooLarge.into_response();
     }
     let is_upgrade = request.headers().contains_key(axum::http::header::UPGRADE);
-    let request =
-        request.map(|body| axum::body::Body::new(Limited::new(body, server.max_body_bytes)));
+    let request = request.map(|body| axum::body::Body::new(Limited::new(body, max_body)));
     if is_upgrade {
         // WebSocket upgrades live on; their limits are the gateway's own.
         return next.run(request).await;

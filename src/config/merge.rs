@@ -50,6 +50,52 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
+/// Every leaf of a document by dotted path (`limits.message.max_characters`), in document order.
+/// Arrays are leaves (a list setting is one value).
+pub fn flatten(doc: &Value) -> Vec<(String, Value)> {
+    fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&path, child, out);
+                }
+            }
+            leaf => out.push((prefix.to_string(), leaf.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", doc, &mut out);
+    out
+}
+
+/// The leaves that differ between two documents: `(path, old, new)`; a leaf missing on one side
+/// is `null` there.
+pub fn changed_leaves(old: &Value, new: &Value) -> Vec<(String, Value, Value)> {
+    let old = flatten(old);
+    let new = flatten(new);
+    let mut out: Vec<(String, Value, Value)> = Vec::new();
+    for (path, n) in &new {
+        let o = old
+            .iter()
+            .find(|(p, _)| p == path)
+            .map_or(Value::Null, |(_, v)| v.clone());
+        if &o != n {
+            out.push((path.clone(), o, n.clone()));
+        }
+    }
+    for (path, o) in &old {
+        if !new.iter().any(|(p, _)| p == path) {
+            out.push((path.clone(), o.clone(), Value::Null));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +116,29 @@ mod tests {
             !add_missing_keys(&mut stored, &defaults),
             "second pass changes nothing"
         );
+    }
+
+    #[test]
+    fn flatten_and_diff_by_dotted_path() {
+        let a = json!({"a": {"b": 1, "c": [1, 2]}, "d": "x"});
+        let b = json!({"a": {"b": 2, "c": [1, 2]}, "e": true});
+        assert_eq!(
+            flatten(&a),
+            vec![
+                ("a.b".to_string(), json!(1)),
+                ("a.c".to_string(), json!([1, 2])),
+                ("d".to_string(), json!("x")),
+            ]
+        );
+        assert_eq!(
+            changed_leaves(&a, &b),
+            vec![
+                ("a.b".to_string(), json!(1), json!(2)),
+                ("e".to_string(), Value::Null, json!(true)),
+                ("d".to_string(), json!("x"), Value::Null),
+            ]
+        );
+        assert!(changed_leaves(&a, &a).is_empty());
     }
 
     #[test]

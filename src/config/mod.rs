@@ -11,7 +11,7 @@ mod merge;
 mod validate;
 
 pub use live::{ConfigError, LiveConfig};
-pub use merge::{add_missing_keys, merge_patch};
+pub use merge::{add_missing_keys, changed_leaves, flatten, merge_patch};
 
 use serde::{Deserialize, Serialize};
 
@@ -207,6 +207,10 @@ pub struct RateLimits {
     /// Requests per window per IP on unauthenticated routes (login, register).
     pub ip_count: u32,
     pub ip_window_secs: u32,
+    /// Per route bucket (route + major parameter) per user, for routes without their own limit.
+    pub route_count: u32,
+    pub route_window_secs: u32,
+    /// Sending messages, per channel per user (Discord: 5 per 5 s).
     pub message_create_count: u32,
     pub message_create_window_secs: u32,
     /// Instance admins skip rate limits.
@@ -220,6 +224,8 @@ impl Default for RateLimits {
             global_per_second: 50,
             ip_count: 50,
             ip_window_secs: 60,
+            route_count: 20,
+            route_window_secs: 1,
             message_create_count: 5,
             message_create_window_secs: 5,
             admins_exempt: true,
@@ -322,6 +328,9 @@ impl Default for Gateway {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Cdn {
+    /// Directory of stored files; empty = `<data_dir>/cdn` (embedded store) or `./cdn`. Read at
+    /// startup (moving files needs a restart).
+    pub root: String,
     pub max_upload_bytes: usize,
     pub max_avatar_bytes: usize,
 }
@@ -329,6 +338,7 @@ pub struct Cdn {
 impl Default for Cdn {
     fn default() -> Self {
         Self {
+            root: String::new(),
             max_upload_bytes: 25 * 1024 * 1024,
             max_avatar_bytes: 10 * 1024 * 1024,
         }

@@ -22,7 +22,7 @@ use super::server::{Attach, now};
 use super::state::{Action, ReplayBuffer, SessionMachine};
 use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
-use crate::actors::sessions::{Overflow, SessionHandle};
+use crate::actors::sessions::{KillSwitch, Overflow, SessionHandle};
 use crate::app::App;
 use crate::events::Dispatch;
 use crate::id::{GuildId, UserId};
@@ -60,6 +60,24 @@ pub async fn identify(
             return Err(CloseCode::UnknownError);
         }
     };
+    if user.bot {
+        // Privileged intents need the application's flags (Discord's 4014).
+        let application = app
+            .store()
+            .get_application(crate::id::ApplicationId(user.id.0))
+            .await
+            .map_err(|_| CloseCode::UnknownError)?;
+        let allowed = application.is_some_and(|a| {
+            a.allows(
+                intents.contains(Intents::GUILD_PRESENCES),
+                intents.contains(Intents::GUILD_MEMBERS),
+                intents.contains(Intents::MESSAGE_CONTENT),
+            )
+        });
+        if !allowed && intents.intersects(Intents::PRIVILEGED) {
+            return Err(CloseCode::DisallowedIntents);
+        }
+    }
     let config = app.config().get();
     let key = app.gateway.next_key();
     let (handle, events, overflow) = SessionHandle::new(
@@ -71,6 +89,12 @@ pub async fn identify(
     );
     // Registered before subscribing to guilds: events from then on queue up behind READY.
     app.services.sessions.add(handle.clone());
+    // An administrator may have disabled the account between the check above and this
+    // registration; `disconnect_user` sees the session from now on, so check once more.
+    if app.auth.authenticate(identify.bare_token()).await.is_err() {
+        app.services.sessions.remove(user.id, key);
+        return Err(CloseCode::AuthenticationFailed);
+    }
     let guild_ids = app
         .store()
         .guilds_of_user(user.id)
@@ -155,6 +179,8 @@ struct Session {
     handle: SessionHandle,
     events: mpsc::Receiver<Arc<Dispatch>>,
     overflow: Arc<Overflow>,
+    /// Tripped when an administrator disables the account.
+    kill: Arc<KillSwitch>,
     guilds: Vec<GuildId>,
     seq: u64,
     buffer: ReplayBuffer,
@@ -183,6 +209,7 @@ pub async fn run(app: App, mut connection: Connection, mut machine: SessionMachi
         id: ready.session_id,
         user: ready.user,
         intents: ready.intents,
+        kill: ready.handle.kill_switch(),
         handle: ready.handle,
         events: ready.events,
         overflow: ready.overflow,
@@ -250,6 +277,11 @@ impl Session {
                     connection.close_raw(CloseCode::UnknownError.code(), "server restarting").await;
                     return Disconnect::End;
                 }
+                _ = self.kill.wait() => {
+                    tracing::info!("account disabled by an administrator; closing the session");
+                    connection.close_raw(CloseCode::AuthenticationFailed.code(), "account disabled").await;
+                    return Disconnect::End;
+                }
                 _ = self.overflow.wait() => {
                     tracing::warn!("session queue overflowed; closing (client must re-identify)");
                     connection.close_raw(CloseCode::UnknownError.code(), "client too slow").await;
@@ -311,6 +343,7 @@ impl Session {
         loop {
             tokio::select! {
                 _ = self.shutdown.changed() => return None,
+                _ = self.kill.wait() => return None,
                 _ = self.overflow.wait() => return None,
                 _ = tokio::time::sleep_until(until) => {
                     tracing::debug!("resume window passed");

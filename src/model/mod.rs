@@ -2,6 +2,7 @@
 //! types are what Discord's API returns. Keeping them apart means a password hash or an email can
 //! never reach a client by a forgotten `#[serde(skip)]`.
 
+pub mod application;
 pub mod channel;
 pub mod guild;
 pub mod invite;
@@ -11,6 +12,7 @@ pub mod role;
 pub mod timestamp;
 pub mod user;
 
+pub use application::ApplicationRecord;
 pub use channel::{ChannelKind, ChannelRecord};
 pub use guild::GuildRecord;
 pub use invite::InviteRecord;

@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::id::{ChannelId, GuildId, MessageId, RoleId, UserId};
+use crate::id::{ApplicationId, ChannelId, GuildId, MessageId, RoleId, Snowflake, UserId};
 use crate::model::{
-    ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role, UserRecord,
+    ApplicationRecord, ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role,
+    UserRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,32 @@ pub struct BanRecord {
     pub guild_id: GuildId,
     pub user_id: UserId,
     pub reason: Option<String>,
+}
+
+/// One administrator action in the audit log (`GET /api/admin/audit-log`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEntry {
+    /// A snowflake: orders the log and dates the entry.
+    pub id: Snowflake,
+    /// The administrator who acted.
+    pub actor_id: UserId,
+    /// What was done: `config.update`, `user.disable`, `user.enable`, `guild.delete`.
+    pub action: String,
+    /// The user or guild acted on, if any.
+    #[serde(default)]
+    pub target_id: Option<Snowflake>,
+    /// Old → new per changed key (dotted configuration paths, or record fields).
+    #[serde(default)]
+    pub changes: Vec<AuditChange>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AuditChange {
+    pub key: String,
+    pub old: serde_json::Value,
+    pub new: serde_json::Value,
 }
 
 /// How the embedded store acknowledges writes.
@@ -157,6 +184,23 @@ pub trait Store: Send + Sync + 'static {
     /// Counts one use; returns the invite after the use, or None when it is gone or used up.
     async fn use_invite(&self, code: &str) -> StoreResult<Option<InviteRecord>>;
     async fn delete_invite(&self, code: &str) -> StoreResult<()>;
+
+    // --- applications (bots)
+    /// Inserts or replaces an application (and the owner → applications index).
+    async fn put_application(&self, app: &ApplicationRecord) -> StoreResult<()>;
+    async fn get_application(&self, id: ApplicationId) -> StoreResult<Option<ApplicationRecord>>;
+    async fn applications_of_owner(&self, owner: UserId) -> StoreResult<Vec<ApplicationRecord>>;
+    async fn delete_application(&self, id: ApplicationId) -> StoreResult<()>;
+
+    // --- audit log (administrator actions; rare writes, read newest first)
+    async fn insert_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// Up to `limit` (1–100) entries with ids below `before` (from the newest when None),
+    /// newest first.
+    async fn audit_entries(
+        &self,
+        limit: usize,
+        before: Option<Snowflake>,
+    ) -> StoreResult<Vec<AuditEntry>>;
 
     /// Makes every acknowledged write durable (used on shutdown).
     async fn flush(&self) -> StoreResult<()>;

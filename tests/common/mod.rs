@@ -32,13 +32,17 @@ pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
     })
     .await
     .expect("server starts");
-    // Fast hashing keeps the suite quick; the defaults are exercised by unit tests.
+    // Fast hashing keeps the suite quick (the defaults are exercised by unit tests), and generous
+    // rate limits keep tests that hammer one route deterministic; tests/ratelimits.rs sets its own.
     server
         .app
         .config()
         .apply_patch(
             server.app.store().as_ref(),
-            &json!({"security": {"argon2_memory_kib": 64, "argon2_iterations": 1}}),
+            &json!({
+                "security": {"argon2_memory_kib": 64, "argon2_iterations": 1},
+                "limits": {"rate": {"global_per_second": 10000, "route_count": 10000, "message_create_count": 10000, "ip_count": 10000}},
+            }),
         )
         .await
         .expect("patch");

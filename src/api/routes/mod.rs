@@ -2,11 +2,13 @@
 //! `/channels/{id}/messages`).
 
 pub mod admin;
+pub mod applications;
 pub mod auth;
 pub mod channels;
 pub mod gateway;
 pub mod guilds;
 pub mod invites;
+pub mod oauth2;
 pub mod policies;
 pub mod users;
 
@@ -17,6 +19,8 @@ use crate::app::App;
 pub fn routes() -> Router<App> {
     Router::new()
         .merge(auth::routes())
+        .merge(applications::routes())
+        .merge(oauth2::routes())
         .merge(users::routes())
         .merge(guilds::routes())
         .merge(channels::routes())

@@ -121,14 +121,31 @@ async fn update_me(
     if let Some(c) = body.accent_color {
         user.accent_color = c.map(|c| c & 0xff_ffff);
     }
-    for (path, value, slot) in [
-        ("avatar", body.avatar, &mut user.avatar),
-        ("banner", body.banner, &mut user.banner),
+    let max_image = config.cdn.max_avatar_bytes;
+    for (path, kind, value, slot) in [
+        (
+            "avatar",
+            crate::cdn::ImageKind::Avatar,
+            body.avatar,
+            &mut user.avatar,
+        ),
+        (
+            "banner",
+            crate::cdn::ImageKind::Banner,
+            body.banner,
+            &mut user.banner,
+        ),
     ] {
         match value {
             Some(None) => *slot = None,
-            // Image uploads as data URIs land with the CDN; until then only clearing is accepted.
-            Some(Some(_)) => errs.add(path, FieldError::InvalidUrl),
+            Some(Some(uri)) => match app
+                .cdn
+                .put_image_data_uri(kind, user.id.0, &uri, max_image)
+                .await
+            {
+                Ok(hash) => *slot = Some(hash),
+                Err(e) => return Err(crate::cdn::field_error(path, e, max_image)),
+            },
             None => {}
         }
     }

@@ -19,11 +19,13 @@ use serde::de::DeserializeOwned;
 use self::tables::*;
 use self::writer::Writer;
 use super::{
-    BanRecord, Durability, GuildState, MessagePage, Store, StoreError, StoreResult, username_key,
+    AuditEntry, BanRecord, Durability, GuildState, MessagePage, Store, StoreError, StoreResult,
+    username_key,
 };
-use crate::id::{ChannelId, GuildId, MessageId, RoleId, UserId};
+use crate::id::{ApplicationId, ChannelId, GuildId, MessageId, RoleId, Snowflake, UserId};
 use crate::model::{
-    ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role, UserRecord,
+    ApplicationRecord, ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role,
+    UserRecord,
 };
 
 pub struct EmbeddedStore {
@@ -445,6 +447,66 @@ impl Store for EmbeddedStore {
         Ok(out)
     }
 
+    async fn put_application(&self, app: &ApplicationRecord) -> StoreResult<()> {
+        let (id, owner, bytes) = (app.id.get(), app.owner_id.get(), enc(app)?);
+        self.writer
+            .write(move |txn| {
+                let mut apps = txn.open_table(APPLICATIONS).map_err(be)?;
+                let old: Option<ApplicationRecord> = match apps.get(id).map_err(be)? {
+                    Some(v) => Some(dec(v.value())?),
+                    None => None,
+                };
+                apps.insert(id, bytes.as_slice()).map_err(be)?;
+                let mut by_owner = txn.open_table(APPLICATIONS_BY_OWNER).map_err(be)?;
+                if let Some(old) = old.filter(|o| o.owner_id.get() != owner) {
+                    by_owner.remove((old.owner_id.get(), id)).map_err(be)?;
+                }
+                by_owner.insert((owner, id), ()).map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_application(&self, id: ApplicationId) -> StoreResult<Option<ApplicationRecord>> {
+        let txn = self.read()?;
+        Ok(get_json!(txn, APPLICATIONS, id.get()))
+    }
+
+    async fn applications_of_owner(&self, owner: UserId) -> StoreResult<Vec<ApplicationRecord>> {
+        let txn = self.read()?;
+        let o = owner.get();
+        let index = txn.open_table(APPLICATIONS_BY_OWNER).map_err(be)?;
+        let apps = txn.open_table(APPLICATIONS).map_err(be)?;
+        let mut out = Vec::new();
+        for entry in index.range((o, 0)..=(o, u64::MAX)).map_err(be)? {
+            let id = entry.map_err(be)?.0.value().1;
+            if let Some(v) = apps.get(id).map_err(be)? {
+                out.push(dec(v.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn delete_application(&self, id: ApplicationId) -> StoreResult<()> {
+        let id = id.get();
+        self.writer
+            .write(move |txn| {
+                let mut apps = txn.open_table(APPLICATIONS).map_err(be)?;
+                let old: Option<ApplicationRecord> = match apps.remove(id).map_err(be)? {
+                    Some(v) => Some(dec(v.value())?),
+                    None => None,
+                };
+                if let Some(old) = old {
+                    txn.open_table(APPLICATIONS_BY_OWNER)
+                        .map_err(be)?
+                        .remove((old.owner_id.get(), id))
+                        .map_err(be)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
     async fn put_ban(&self, ban: &BanRecord) -> StoreResult<()> {
         let (key, bytes) = ((ban.guild_id.get(), ban.user_id.get()), enc(ban)?);
         self.writer
@@ -742,6 +804,39 @@ impl Store for EmbeddedStore {
                 Ok(())
             })
             .await
+    }
+
+    async fn insert_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {
+        let (key, bytes) = (entry.id.get(), enc(entry)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(AUDIT_LOG)
+                    .map_err(be)?
+                    .insert(key, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn audit_entries(
+        &self,
+        limit: usize,
+        before: Option<Snowflake>,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let txn = self.read()?;
+        let table = txn.open_table(AUDIT_LOG).map_err(be)?;
+        let below = before.map_or(u64::MAX, |b| b.get());
+        let mut out = Vec::new();
+        for entry in table
+            .range(..below)
+            .map_err(be)?
+            .rev()
+            .take(limit.clamp(1, 100))
+        {
+            out.push(dec(entry.map_err(be)?.1.value())?);
+        }
+        Ok(out)
     }
 
     async fn flush(&self) -> StoreResult<()> {

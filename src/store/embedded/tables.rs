@@ -24,6 +24,12 @@ pub const MESSAGES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("m
 pub const INVITES: TableDefinition<&str, &[u8]> = TableDefinition::new("invites");
 pub const INVITES_BY_GUILD: TableDefinition<(u64, String), ()> =
     TableDefinition::new("invites_by_guild");
+/// Administrator actions by entry id (a snowflake, so key order is time order).
+pub const AUDIT_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_log");
+
+pub const APPLICATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("applications");
+pub const APPLICATIONS_BY_OWNER: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("applications_by_owner");
 
 /// Opens every table once so that read transactions never meet a missing table.
 pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
@@ -42,6 +48,9 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(MESSAGES).map_err(be)?;
     txn.open_table(INVITES).map_err(be)?;
     txn.open_table(INVITES_BY_GUILD).map_err(be)?;
+    txn.open_table(AUDIT_LOG).map_err(be)?;
+    txn.open_table(APPLICATIONS).map_err(be)?;
+    txn.open_table(APPLICATIONS_BY_OWNER).map_err(be)?;
     Ok(())
 }
 

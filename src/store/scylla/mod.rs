@@ -56,11 +56,13 @@ use serde::de::DeserializeOwned;
 
 pub use self::schema::{DEFAULT_REPLICATION, SCHEMA_CQL};
 use self::statements::Statements;
-use super::{BanRecord, GuildState, MessagePage, Store, StoreError, StoreResult, username_key};
-use crate::id::{ChannelId, GuildId, MessageId, RoleId, UserId};
+use super::{
+    AuditEntry, BanRecord, GuildState, MessagePage, Store, StoreError, StoreResult, username_key,
+};
+use crate::id::{ApplicationId, ChannelId, GuildId, MessageId, RoleId, Snowflake, UserId};
 use crate::model::{
-    ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role, Timestamp,
-    UserRecord,
+    ApplicationRecord, ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role,
+    Timestamp, UserRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -70,6 +72,14 @@ pub const BUCKET_MS: u64 = 10 * 24 * 60 * 60 * 1000;
 pub fn bucket_of(id: MessageId) -> i32 {
     // 2^42 ms / 10 days < 5100: always fits.
     i32::try_from((id.get() >> 22) / BUCKET_MS).unwrap_or(i32::MAX)
+}
+
+/// Width of an audit-log bucket: 30 days of snowflake time.
+pub const AUDIT_BUCKET_MS: u64 = 30 * 24 * 60 * 60 * 1000;
+
+/// The audit-log partition of an entry id.
+fn audit_bucket_of(id: Snowflake) -> i32 {
+    i32::try_from((id.get() >> 22) / AUDIT_BUCKET_MS).unwrap_or(i32::MAX)
 }
 
 /// Requests in flight at once for fan-out reads/writes (index lookups, cascading deletes).
@@ -1027,6 +1037,82 @@ impl Store for ScyllaStore {
                 .await?;
         }
         Ok(())
+    }
+
+    async fn put_application(&self, app: &ApplicationRecord) -> StoreResult<()> {
+        let id = n(app.id.get());
+        if let Some(old) = self.get_application(app.id).await?
+            && old.owner_id != app.owner_id
+        {
+            self.exec(&self.st.app_of_owner_del, (n(old.owner_id.get()), id))
+                .await?;
+        }
+        self.exec(&self.st.app_put, (id, enc(app)?)).await?;
+        self.exec(&self.st.app_of_owner_put, (n(app.owner_id.get()), id))
+            .await
+    }
+
+    async fn get_application(&self, id: ApplicationId) -> StoreResult<Option<ApplicationRecord>> {
+        self.one(&self.st.app_get, (n(id.get()),)).await
+    }
+
+    async fn applications_of_owner(&self, owner: UserId) -> StoreResult<Vec<ApplicationRecord>> {
+        let ids: Vec<(i64,)> = self.scan(&self.st.apps_of_owner, (n(owner.get()),)).await?;
+        let found = Self::all(
+            ids.iter()
+                .map(|(id,)| self.get_application(ApplicationId::new(*id as u64)))
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .flatten()
+            .filter(|a| a.owner_id == owner)
+            .collect())
+    }
+
+    async fn delete_application(&self, id: ApplicationId) -> StoreResult<()> {
+        if let Some(old) = self.get_application(id).await? {
+            self.exec(
+                &self.st.app_of_owner_del,
+                (n(old.owner_id.get()), n(id.get())),
+            )
+            .await?;
+        }
+        self.exec(&self.st.app_del, (n(id.get()),)).await
+    }
+
+    async fn insert_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {
+        let bucket = audit_bucket_of(entry.id);
+        // Bucket first: an entry is never in a window the reader does not know about.
+        self.exec(&self.st.audit_bucket_put, (bucket,)).await?;
+        self.exec(&self.st.audit_put, (bucket, n(entry.id.get()), enc(entry)?))
+            .await
+    }
+
+    async fn audit_entries(
+        &self,
+        limit: usize,
+        before: Option<Snowflake>,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let limit = limit.clamp(1, 100);
+        // Snowflakes stay below 2^63, so `i64::MAX` is above every id.
+        let below = before.map_or(i64::MAX, |b| n(b.get()));
+        let top = before.map_or(i32::MAX, audit_bucket_of);
+        let buckets: Vec<(i32,)> = self.scan(&self.st.audit_buckets_down_from, (top,)).await?;
+        let mut out = Vec::with_capacity(limit);
+        for (bucket,) in buckets {
+            let want = i32::try_from(limit - out.len()).unwrap_or(100);
+            let rows: Vec<(Option<String>,)> = self
+                .rows(&self.st.audit_below, (bucket, below, want))
+                .await?;
+            out.extend(decode_all::<AuditEntry>(rows.into_iter().map(|(j,)| j))?);
+            if out.len() >= limit {
+                out.truncate(limit);
+                break;
+            }
+        }
+        Ok(out)
     }
 
     async fn flush(&self) -> StoreResult<()> {

@@ -40,6 +40,14 @@ async fn prepare(session: &Session, cql: &str, name: &str) -> StoreResult<Prepar
 }
 
 statements! {
+    // applications
+    app_get = "SELECT data FROM applications WHERE id = ?";
+    app_put = "INSERT INTO applications (id, data) VALUES (?, ?)";
+    app_del = "DELETE FROM applications WHERE id = ?";
+    app_of_owner_put = "INSERT INTO applications_by_owner (owner_id, application_id) VALUES (?, ?)";
+    app_of_owner_del = "DELETE FROM applications_by_owner WHERE owner_id = ? AND application_id = ?";
+    apps_of_owner = "SELECT application_id FROM applications_by_owner WHERE owner_id = ?";
+
     // config
     config_get = "SELECT json FROM config WHERE key = ?";
     config_put = "INSERT INTO config (key, json) VALUES (?, ?)";
@@ -114,6 +122,12 @@ statements! {
     guild_invite_del = "DELETE FROM invites_by_guild WHERE guild_id = ? AND code = ?";
     guild_invites = "SELECT code FROM invites_by_guild WHERE guild_id = ?";
     guild_invites_del_guild = "DELETE FROM invites_by_guild WHERE guild_id = ?";
+
+    // audit log
+    audit_put = "INSERT INTO audit_log (bucket, id, data) VALUES (?, ?, ?)";
+    audit_below = "SELECT data FROM audit_log WHERE bucket = ? AND id < ? LIMIT ?";
+    audit_bucket_put = "INSERT INTO audit_buckets (scope, bucket) VALUES (0, ?)";
+    audit_buckets_down_from = "SELECT bucket FROM audit_buckets WHERE scope = 0 AND bucket <= ?";
 }
 
 #[cfg(test)]

@@ -5,11 +5,14 @@ use axum::extract::State;
 use axum::routing::get;
 use serde_json::Value;
 
+use super::audit::record;
 use super::require_admin;
 use crate::api::extract::Json;
 use crate::app::App;
 use crate::auth::Caller;
+use crate::config::changed_leaves;
 use crate::error::ApiError;
+use crate::store::AuditChange;
 
 pub fn routes() -> Router<App> {
     Router::new().route("/admin/config", get(get_config).patch(patch_config))
@@ -23,19 +26,31 @@ async fn get_config(State(app): State<App>, caller: Caller) -> Result<Json<Value
 }
 
 /// A JSON merge patch (RFC 7396) over the current configuration. Validated as a whole; on
-/// success it is stored and swapped in atomically, and the new configuration is returned.
+/// success it is stored and swapped in atomically, an audit log entry records every changed key
+/// (old → new), and the new configuration is returned.
+#[tracing::instrument(name = "admin.config.patch", skip_all, fields(admin = %caller.user_id))]
 async fn patch_config(
     State(app): State<App>,
     caller: Caller,
     Json(patch): Json<Value>,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&caller)?;
-    let (_old, new) = app
+    let (old, new) = app
         .config()
         .apply_patch(app.store().as_ref(), &patch)
         .await?;
-    tracing::info!(admin = %caller.user_id, "configuration changed");
-    Ok(Json(
-        serde_json::to_value(&*new).map_err(ApiError::internal)?,
-    ))
+    let old = serde_json::to_value(&*old).map_err(ApiError::internal)?;
+    let new = serde_json::to_value(&*new).map_err(ApiError::internal)?;
+    let changes: Vec<AuditChange> = changed_leaves(&old, &new)
+        .into_iter()
+        .map(|(key, old, new)| AuditChange { key, old, new })
+        .collect();
+    tracing::info!(
+        keys = ?changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+        "configuration changed"
+    );
+    if !changes.is_empty() {
+        record(&app, caller.user_id, "config.update", None, changes, None).await;
+    }
+    Ok(Json(new))
 }

@@ -1,6 +1,10 @@
 //! `/admin/*`: instance administration (admins only).
 
+pub mod audit;
 pub mod config;
+pub mod guilds;
+pub mod health;
+pub mod users;
 
 use axum::Router;
 
@@ -9,7 +13,12 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 
 pub fn routes() -> Router<App> {
-    Router::new().merge(config::routes())
+    Router::new()
+        .merge(config::routes())
+        .merge(audit::routes())
+        .merge(health::routes())
+        .merge(users::routes())
+        .merge(guilds::routes())
 }
 
 pub fn require_admin(caller: &Caller) -> Result<(), ApiError> {

@@ -1,7 +1,7 @@
 //! `/channels/{id}/messages`: send, read, edit, delete messages.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -10,10 +10,11 @@ use serde_json::Value;
 use crate::actors::ask;
 use crate::actors::channel::{ChannelMsg, MessageCreate, MessageEdit};
 use crate::api::extract::{Json, Path, Query};
+use crate::api::routes::channels::upload;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, FieldErrors};
-use crate::id::{ChannelId, MessageId};
+use crate::id::{AttachmentId, ChannelId, MessageId};
 use crate::store::MessagePage;
 
 pub fn routes() -> Router<App> {
@@ -73,23 +74,43 @@ async fn list(
     ))
 }
 
-/// `POST /channels/{id}/messages`
+/// `POST /channels/{id}/messages`: JSON, or `multipart/form-data` with `payload_json` and
+/// `files[n]` (stored on the CDN before the message is created; removed again if it isn't).
 async fn create(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<ChannelId>,
-    Json(body): Json<MessageCreate>,
+    request: Request,
 ) -> Result<Json<Value>, ApiError> {
     let actor = app.services.channel(id).await?;
+    let is_multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let body = if is_multipart {
+        let multipart = Multipart::from_request(request, &app)
+            .await
+            .map_err(|_| ApiError::InvalidJson)?;
+        upload::message_from_multipart(&app, id, multipart).await?
+    } else {
+        let Json(body) = Json::<MessageCreate>::from_request(request, &app).await?;
+        body
+    };
+    let uploaded: Vec<AttachmentId> = body.uploaded.iter().map(|a| a.id).collect();
     let body = Box::new(body);
-    Ok(Json(
-        ask(&app.services, &actor, |reply| ChannelMsg::CreateMessage {
-            author: caller.user_id,
-            body,
-            reply,
-        })
-        .await?,
-    ))
+    let result = ask(&app.services, &actor, |reply| ChannelMsg::CreateMessage {
+        author: caller.user_id,
+        body,
+        reply,
+    })
+    .await;
+    if result.is_err() {
+        for a in uploaded {
+            app.cdn.delete_attachment(id, a).await;
+        }
+    }
+    Ok(Json(result?))
 }
 
 /// `GET /channels/{id}/messages/{message}`

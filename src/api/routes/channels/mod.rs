@@ -6,6 +6,7 @@ pub mod messages;
 pub mod pins;
 pub mod reactions;
 pub mod typing;
+pub mod upload;
 
 use axum::Router;
 use axum::extract::State;

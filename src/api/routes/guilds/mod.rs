@@ -155,9 +155,19 @@ async fn update(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<GuildId>,
-    Json(patch): Json<GuildPatch>,
+    Json(mut patch): Json<GuildPatch>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = app.services.guild(id).await?;
+    // An icon arrives as a data URI; the CDN stores it and the guild keeps its hash.
+    if let Some(Some(uri)) = &patch.icon {
+        let max = app.config().get().cdn.max_avatar_bytes;
+        let hash = app
+            .cdn
+            .put_image_data_uri(crate::cdn::ImageKind::Icon, id.0, uri, max)
+            .await
+            .map_err(|e| crate::cdn::field_error("icon", e, max))?;
+        patch.icon = Some(Some(hash));
+    }
     Ok(Json(
         ask(&app.services, &actor, |reply| GuildMsg::Update {
             user: caller.user_id,

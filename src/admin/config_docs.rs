@@ -1,0 +1,503 @@
+//! What every configuration section and key means, for the dashboard's editor, and the editor's
+//! view model built from it and `Config::default()`.
+//!
+//! A test keeps [`KEYS`] complete: adding a config key without describing it here fails it.
+//! The order of the tables is the order of the editor.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::{Config, flatten};
+
+/// Sections (dotted paths) in display order, with what they are for.
+pub const SECTIONS: &[(&str, &str)] = &[
+    (
+        "general",
+        "How the instance presents itself (instance policy routes, this dashboard).",
+    ),
+    (
+        "server",
+        "Network endpoints and request limits. Public URLs left empty are derived from the bound address.",
+    ),
+    (
+        "limits.user",
+        "Per-account limits (Discord's values by default).",
+    ),
+    ("limits.guild", "Per-guild limits."),
+    ("limits.channel", "Per-channel limits."),
+    ("limits.message", "Message limits, checked on every send."),
+    (
+        "limits.rate",
+        "Rate limits: Discord-style per-route buckets, a global per-user limit, per-IP limits for unauthenticated routes.",
+    ),
+    ("register", "Who may register, and what they must provide."),
+    (
+        "security",
+        "Tokens, password hashing cost and instance administrators.",
+    ),
+    (
+        "gateway",
+        "The WebSocket gateway: heartbeats, identify limits, resume buffer and per-session queue bounds.",
+    ),
+    (
+        "cdn",
+        "Uploaded files: where they are kept and how large they may be.",
+    ),
+    ("defaults.user", "What new accounts start with."),
+    ("defaults.guild", "What new guilds start with."),
+    ("actors", "Actor runtime tuning."),
+];
+
+/// Every key (dotted path) with a one-line description.
+pub const KEYS: &[(&str, &str)] = &[
+    (
+        "general.instance_name",
+        "Name of this instance, shown to clients and on this dashboard.",
+    ),
+    (
+        "general.instance_description",
+        "One-line description returned by the instance policy routes.",
+    ),
+    (
+        "general.front_page",
+        "URL of the instance's front page (empty: none).",
+    ),
+    (
+        "general.admin_contact",
+        "How to reach the administrators (email or URL).",
+    ),
+    (
+        "general.tos_page",
+        "URL of the terms of service (empty: none).",
+    ),
+    (
+        "general.privacy_page",
+        "URL of the privacy policy (empty: none).",
+    ),
+    (
+        "general.correspondence_email",
+        "Email address for correspondence.",
+    ),
+    (
+        "general.node_id",
+        "Snowflake worker id of this node (0–31); every node of a cluster needs its own. Takes effect at the next start.",
+    ),
+    (
+        "server.listen",
+        "Listen address for the API, gateway and CDN (one port). Takes effect at the next start.",
+    ),
+    (
+        "server.api_endpoint",
+        "Public base URL of the REST API; empty = derived from the bound address.",
+    ),
+    (
+        "server.gateway_endpoint",
+        "Public gateway URL without query string; empty = derived.",
+    ),
+    (
+        "server.cdn_endpoint",
+        "Public CDN base URL; empty = derived.",
+    ),
+    (
+        "server.max_body_bytes",
+        "Largest request body accepted, in bytes (at least 1024).",
+    ),
+    (
+        "server.request_timeout_ms",
+        "A request taking longer than this is answered with an error.",
+    ),
+    (
+        "limits.user.max_guilds",
+        "Guilds one account may be a member of.",
+    ),
+    (
+        "limits.user.min_username",
+        "Shortest username (at least 1).",
+    ),
+    (
+        "limits.user.max_username",
+        "Longest username (not below the minimum).",
+    ),
+    ("limits.user.max_bio", "Longest profile bio, in characters."),
+    (
+        "limits.user.max_friends",
+        "Relationships one account may have.",
+    ),
+    ("limits.guild.max_roles", "Roles per guild (at least 1)."),
+    (
+        "limits.guild.max_channels",
+        "Channels per guild (at least 1).",
+    ),
+    ("limits.guild.max_members", "Members per guild."),
+    ("limits.guild.max_emojis", "Custom emojis per guild."),
+    ("limits.guild.max_invites", "Active invites per guild."),
+    ("limits.guild.min_name", "Shortest guild name."),
+    ("limits.guild.max_name", "Longest guild name."),
+    ("limits.channel.max_name", "Longest channel name."),
+    ("limits.channel.max_topic", "Longest channel topic."),
+    ("limits.channel.max_pins", "Pinned messages per channel."),
+    ("limits.channel.max_webhooks", "Webhooks per channel."),
+    (
+        "limits.message.max_characters",
+        "Longest message content, in characters (at least 1).",
+    ),
+    ("limits.message.max_attachments", "Attachments per message."),
+    ("limits.message.max_embeds", "Embeds per message."),
+    (
+        "limits.message.max_reactions",
+        "Distinct reactions per message.",
+    ),
+    (
+        "limits.message.max_bulk_delete",
+        "Messages one bulk delete may remove.",
+    ),
+    (
+        "limits.message.bulk_delete_max_age_days",
+        "Messages older than this many days cannot be bulk deleted (Discord: 14).",
+    ),
+    (
+        "limits.rate.enabled",
+        "Whether rate limits are enforced at all.",
+    ),
+    (
+        "limits.rate.global_per_second",
+        "Requests per second per user or bot, across all routes.",
+    ),
+    (
+        "limits.rate.ip_count",
+        "Requests per window per IP address on unauthenticated routes.",
+    ),
+    (
+        "limits.rate.ip_window_secs",
+        "Window of the per-IP limit, in seconds.",
+    ),
+    (
+        "limits.rate.route_count",
+        "Requests per window per user in one route bucket (routes without a limit of their own).",
+    ),
+    (
+        "limits.rate.route_window_secs",
+        "Window of the per-route limit, in seconds.",
+    ),
+    (
+        "limits.rate.message_create_count",
+        "Messages one user may send per window in one channel.",
+    ),
+    (
+        "limits.rate.message_create_window_secs",
+        "Window of the message send limit, in seconds.",
+    ),
+    (
+        "limits.rate.admins_exempt",
+        "Instance administrators skip rate limits.",
+    ),
+    (
+        "register.allow_new_registration",
+        "Whether new accounts can register.",
+    ),
+    (
+        "register.require_invite",
+        "Registration requires a guild invite.",
+    ),
+    (
+        "register.email_required",
+        "Registration requires an email address.",
+    ),
+    (
+        "register.date_of_birth_required",
+        "Registration requires a date of birth.",
+    ),
+    (
+        "register.minimum_age",
+        "Youngest age allowed to register, in years.",
+    ),
+    (
+        "register.password_min_length",
+        "Shortest password accepted.",
+    ),
+    (
+        "register.unique_usernames",
+        "Discord's new unique usernames (discriminator \"0\"); off keeps name#0001 tags.",
+    ),
+    (
+        "register.strict_usernames",
+        "Enforce Discord's strict username characters (a-z 0-9 _ .).",
+    ),
+    (
+        "security.token_max_age_secs",
+        "Tokens older than this are refused; 0 = never expire.",
+    ),
+    (
+        "security.argon2_memory_kib",
+        "argon2id memory cost for password hashes, in KiB (at least 8).",
+    ),
+    (
+        "security.argon2_iterations",
+        "argon2id iterations (at least 1).",
+    ),
+    ("security.argon2_parallelism", "argon2id lanes."),
+    (
+        "security.admin_user_ids",
+        "User ids that are instance administrators besides accounts flagged with `accord admin grant`. One per line.",
+    ),
+    (
+        "gateway.heartbeat_interval_ms",
+        "Heartbeat interval sent in HELLO (at least 1000).",
+    ),
+    (
+        "gateway.identify_max_concurrency",
+        "Identifies allowed per 5-second bucket (at least 1).",
+    ),
+    (
+        "gateway.session_start_limit_total",
+        "Session starts a bot may make per day.",
+    ),
+    (
+        "gateway.recommended_shards",
+        "Shard count suggested by GET /gateway/bot.",
+    ),
+    (
+        "gateway.resume_buffer_events",
+        "Dispatches kept per session for RESUME.",
+    ),
+    (
+        "gateway.resume_window_secs",
+        "How long a disconnected session stays resumable.",
+    ),
+    (
+        "gateway.session_queue_limit",
+        "Dispatches queued for one session before it is closed as too slow (at least 16).",
+    ),
+    (
+        "gateway.max_payload_bytes",
+        "Largest payload a client may send.",
+    ),
+    (
+        "gateway.default_large_threshold",
+        "Member count above which a guild counts as large.",
+    ),
+    (
+        "gateway.max_sessions_per_user",
+        "Concurrent gateway sessions per account.",
+    ),
+    (
+        "cdn.root",
+        "Directory of stored files; empty = <data dir>/cdn (embedded store) or ./cdn. Read at the next start.",
+    ),
+    (
+        "cdn.max_upload_bytes",
+        "Largest attachment upload, in bytes.",
+    ),
+    (
+        "cdn.max_avatar_bytes",
+        "Largest avatar, icon or banner upload, in bytes.",
+    ),
+    ("defaults.user.locale", "Locale of new accounts."),
+    (
+        "defaults.user.theme",
+        "Client theme of new accounts (dark or light).",
+    ),
+    (
+        "defaults.guild.default_message_notifications",
+        "Notification level of new guilds: 0 = all messages, 1 = only mentions.",
+    ),
+    (
+        "defaults.guild.explicit_content_filter",
+        "Explicit content filter of new guilds (0 = off, 1 = members without roles, 2 = everyone).",
+    ),
+    (
+        "defaults.guild.afk_timeout",
+        "AFK timeout of new guilds, in seconds.",
+    ),
+    (
+        "defaults.guild.preferred_locale",
+        "Preferred locale of new guilds.",
+    ),
+    (
+        "defaults.guild.text_channel_name",
+        "Name of the text channel a new guild gets.",
+    ),
+    (
+        "defaults.guild.voice_channel_name",
+        "Name of the voice channel a new guild gets.",
+    ),
+    (
+        "actors.idle_passivate_secs",
+        "A guild/channel/user actor idle this long stops; it reloads on next use.",
+    ),
+    (
+        "actors.channel_cache_messages",
+        "Newest messages a channel actor keeps in memory.",
+    ),
+    (
+        "actors.call_timeout_ms",
+        "How long a request waits for an actor's answer.",
+    ),
+];
+
+/// The input an editor field gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Bool,
+    /// Whole numbers (`min` 0 when the default is unsigned).
+    Integer,
+    Number,
+    String,
+    List,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Field {
+    /// Dotted path, e.g. `limits.message.max_characters`.
+    pub path: String,
+    /// The last segment, the label.
+    pub key: String,
+    /// An HTML id derived from the path.
+    pub id: String,
+    pub kind: Kind,
+    pub unsigned: bool,
+    /// The default, as shown to a person.
+    pub default: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    pub path: String,
+    pub id: String,
+    pub description: String,
+    pub fields: Vec<Field>,
+}
+
+pub fn describe_key(path: &str) -> Option<&'static str> {
+    KEYS.iter().find(|(p, _)| *p == path).map(|(_, d)| *d)
+}
+
+fn html_id(path: &str) -> String {
+    format!("cfg-{}", path.replace('.', "-"))
+}
+
+fn kind_of(v: &Value) -> (Kind, bool) {
+    match v {
+        Value::Bool(_) => (Kind::Bool, false),
+        Value::Number(n) if n.is_u64() => (Kind::Integer, true),
+        Value::Number(n) if n.is_i64() => (Kind::Integer, false),
+        Value::Number(_) => (Kind::Number, false),
+        Value::Array(_) => (Kind::List, false),
+        _ => (Kind::String, false),
+    }
+}
+
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) if s.is_empty() => "(empty)".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) if a.is_empty() => "(none)".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The editor's sections and fields: every key of `Config::default()`, in the order of the
+/// tables above (keys missing from them last, so a new key still shows up).
+pub fn sections() -> Vec<Section> {
+    let defaults = serde_json::to_value(Config::default())
+        .map(|doc| flatten(&doc))
+        .unwrap_or_default();
+    let position = |path: &str| {
+        KEYS.iter()
+            .position(|(p, _)| *p == path)
+            .unwrap_or(usize::MAX)
+    };
+    let mut leaves: Vec<(String, Value)> = defaults;
+    leaves.sort_by_key(|(p, _)| position(p));
+    let mut sections: Vec<Section> = Vec::new();
+    for (path, default) in leaves {
+        let (parent, key) = path.rsplit_once('.').unwrap_or(("", path.as_str()));
+        let (kind, unsigned) = kind_of(&default);
+        let field = Field {
+            key: key.to_string(),
+            id: html_id(&path),
+            kind,
+            unsigned,
+            default: display(&default),
+            description: describe_key(&path).unwrap_or_default().to_string(),
+            path: path.clone(),
+        };
+        match sections.iter_mut().find(|s| s.path == parent) {
+            Some(s) => s.fields.push(field),
+            None => sections.push(Section {
+                path: parent.to_string(),
+                id: html_id(parent),
+                description: SECTIONS
+                    .iter()
+                    .find(|(p, _)| *p == parent)
+                    .map(|(_, d)| d.to_string())
+                    .unwrap_or_default(),
+                fields: vec![field],
+            }),
+        }
+    }
+    let order = |path: &str| {
+        SECTIONS
+            .iter()
+            .position(|(p, _)| *p == path)
+            .unwrap_or(usize::MAX)
+    };
+    sections.sort_by_key(|s| order(&s.path));
+    sections
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every configuration key is described (and nothing described is gone): add a line to
+    /// `KEYS` (and the section to `SECTIONS`) when adding a config key.
+    #[test]
+    fn every_config_key_is_described() {
+        let doc = serde_json::to_value(Config::default()).unwrap();
+        let leaves: Vec<String> = flatten(&doc).into_iter().map(|(p, _)| p).collect();
+        for path in &leaves {
+            assert!(
+                describe_key(path).is_some_and(|d| !d.is_empty()),
+                "config key `{path}` has no description in src/admin/config_docs.rs KEYS"
+            );
+            let (section, _) = path.rsplit_once('.').unwrap();
+            assert!(
+                SECTIONS.iter().any(|(p, _)| *p == section),
+                "config section `{section}` is missing from src/admin/config_docs.rs SECTIONS"
+            );
+        }
+        for (path, _) in KEYS {
+            assert!(
+                leaves.iter().any(|l| l == path),
+                "`{path}` is described but is not a config key"
+            );
+        }
+    }
+
+    #[test]
+    fn sections_follow_the_tables() {
+        let s = sections();
+        assert_eq!(s[0].path, "general");
+        assert_eq!(s.len(), SECTIONS.len());
+        let message = s.iter().find(|s| s.path == "limits.message").unwrap();
+        let f = &message.fields[0];
+        assert_eq!(f.path, "limits.message.max_characters");
+        assert_eq!(f.id, "cfg-limits-message-max_characters");
+        assert_eq!(f.kind, Kind::Integer);
+        assert!(f.unsigned);
+        assert_eq!(f.default, "2000");
+        let security = s.iter().find(|s| s.path == "security").unwrap();
+        let admins = security
+            .fields
+            .iter()
+            .find(|f| f.key == "admin_user_ids")
+            .unwrap();
+        assert_eq!(admins.kind, Kind::List);
+        assert_eq!(admins.default, "(none)");
+        let total: usize = s.iter().map(|s| s.fields.len()).sum();
+        assert_eq!(total, KEYS.len());
+    }
+}

@@ -1,0 +1,275 @@
+//! Instance health: `GET /admin/health` (JSON, for the dashboard) and `GET /metrics` (Prometheus
+//! text, mounted outside `/api`), both built by [`gather`] from the same counters.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+use super::require_admin;
+use crate::api::extract::Json;
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::metrics::{self, Counters, Point};
+use crate::model::Timestamp;
+
+pub fn routes() -> Router<App> {
+    Router::new().route("/admin/health", get(health))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Health {
+    pub version: &'static str,
+    pub uptime_secs: u64,
+    pub started_at: Timestamp,
+    pub store: StoreHealth,
+    pub sessions: Sessions,
+    /// Live actors by kind: `guild`, `channel`, `session` (gateway sessions are tasks fed by
+    /// bounded queues, counted here as the actors they are in the design).
+    pub actors: Actors,
+    pub counters: Counters,
+    /// The latest rates (the last point of `history`; zero before there are two samples).
+    pub rates: Rates,
+    /// Rates over time, oldest first (one point per sample, at most one per second).
+    pub history: Vec<Point>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StoreHealth {
+    pub backend: &'static str,
+    /// Time of one cheap read (the stored configuration); `None` when it failed.
+    pub latency_ms: Option<f64>,
+    pub ok: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Sessions {
+    /// Gateway sessions registered (connected, or parked awaiting RESUME).
+    pub online: usize,
+    /// Sessions that can be resumed by id (a subset of `online`).
+    pub resumable: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Actors {
+    pub guild: usize,
+    pub channel: usize,
+    pub session: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Rates {
+    pub messages_per_sec: f64,
+    pub events_per_sec: f64,
+}
+
+/// Reads every figure. `sample` adds a point to the rate history (the dashboard's polling does;
+/// a Prometheus scrape computes its own rates from the counters and does not).
+pub async fn gather(app: &App, sample: bool) -> Health {
+    let backend = app.store().backend_name();
+    let t = Instant::now();
+    let read = app.store().get_config().await;
+    let latency = t.elapsed();
+    if let Err(e) = &read {
+        tracing::warn!(error = %e, "health: store read failed");
+    }
+    let online = app.services.sessions.total();
+    let (guild, channel) = app.services.registry.live_counts();
+    let history = if sample {
+        metrics::sample(online as u64)
+    } else {
+        Vec::new()
+    };
+    let rates = history.last().map_or(
+        Rates {
+            messages_per_sec: 0.0,
+            events_per_sec: 0.0,
+        },
+        |p| Rates {
+            messages_per_sec: p.messages_per_sec,
+            events_per_sec: p.events_per_sec,
+        },
+    );
+    let uptime = app.started.elapsed();
+    let started_at = Timestamp::from_millis(Timestamp::now().millis() - uptime.as_millis() as i64);
+    Health {
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_secs: uptime.as_secs(),
+        started_at,
+        store: StoreHealth {
+            backend,
+            latency_ms: read.is_ok().then(|| millis(latency)),
+            ok: read.is_ok(),
+        },
+        sessions: Sessions {
+            online,
+            resumable: app.gateway.resumable.len(),
+        },
+        actors: Actors {
+            guild,
+            channel,
+            session: online,
+        },
+        counters: Counters::now(),
+        rates,
+        history,
+    }
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `GET /admin/health`: the dashboard's health figures (admins only).
+async fn health(State(app): State<App>, caller: Caller) -> Result<Json<Health>, ApiError> {
+    require_admin(&caller)?;
+    Ok(Json(gather(&app, true).await))
+}
+
+/// `GET /metrics`: the same figures in Prometheus' text format. Admins only, like the rest of
+/// the instance's internals: point Prometheus at it with `authorization: {type: Bearer,
+/// credentials: <an admin token>}`.
+pub async fn prometheus(State(app): State<App>, caller: Caller) -> Result<Response, ApiError> {
+    require_admin(&caller)?;
+    let h = gather(&app, false).await;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render_prometheus(&h),
+    )
+        .into_response())
+}
+
+/// Prometheus exposition format (text 0.0.4).
+pub fn render_prometheus(h: &Health) -> String {
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, String)]| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    metric(
+        "accord_build_info",
+        "gauge",
+        "Version and storage backend of this server.",
+        &[(
+            &format!(
+                "{{version=\"{}\",backend=\"{}\"}}",
+                h.version, h.store.backend
+            ),
+            "1".into(),
+        )],
+    );
+    metric(
+        "accord_uptime_seconds",
+        "gauge",
+        "Seconds since the server started.",
+        &[("", h.uptime_secs.to_string())],
+    );
+    metric(
+        "accord_sessions_online",
+        "gauge",
+        "Gateway sessions registered (connected or parked for resume).",
+        &[("", h.sessions.online.to_string())],
+    );
+    metric(
+        "accord_sessions_resumable",
+        "gauge",
+        "Gateway sessions that can be resumed.",
+        &[("", h.sessions.resumable.to_string())],
+    );
+    metric(
+        "accord_actors",
+        "gauge",
+        "Live actors by kind.",
+        &[
+            ("{kind=\"guild\"}", h.actors.guild.to_string()),
+            ("{kind=\"channel\"}", h.actors.channel.to_string()),
+            ("{kind=\"session\"}", h.actors.session.to_string()),
+        ],
+    );
+    metric(
+        "accord_messages_created_total",
+        "counter",
+        "Messages created since the process started.",
+        &[("", h.counters.messages_created.to_string())],
+    );
+    metric(
+        "accord_events_fanned_out_total",
+        "counter",
+        "Gateway dispatches queued for sessions since the process started (one per recipient).",
+        &[("", h.counters.events_fanned_out.to_string())],
+    );
+    metric(
+        "accord_store_up",
+        "gauge",
+        "Whether a read from the store succeeded.",
+        &[("", u8::from(h.store.ok).to_string())],
+    );
+    if let Some(ms) = h.store.latency_ms {
+        metric(
+            "accord_store_read_latency_seconds",
+            "gauge",
+            "Duration of one cheap store read, measured at scrape time.",
+            &[("", format!("{:.6}", ms / 1000.0))],
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_text_is_well_formed() {
+        let h = Health {
+            version: "1.2.3",
+            uptime_secs: 5,
+            started_at: Timestamp::from_millis(0),
+            store: StoreHealth {
+                backend: "embedded",
+                latency_ms: Some(0.5),
+                ok: true,
+            },
+            sessions: Sessions {
+                online: 3,
+                resumable: 2,
+            },
+            actors: Actors {
+                guild: 1,
+                channel: 4,
+                session: 3,
+            },
+            counters: Counters {
+                messages_created: 10,
+                events_fanned_out: 40,
+            },
+            rates: Rates {
+                messages_per_sec: 0.0,
+                events_per_sec: 0.0,
+            },
+            history: Vec::new(),
+        };
+        let text = render_prometheus(&h);
+        assert!(text.contains("accord_build_info{version=\"1.2.3\",backend=\"embedded\"} 1\n"));
+        assert!(text.contains("accord_actors{kind=\"channel\"} 4\n"));
+        assert!(text.contains("accord_messages_created_total 10\n"));
+        assert!(text.contains("accord_store_read_latency_seconds 0.000500\n"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (name, value) = line.rsplit_once(' ').unwrap();
+            assert!(name.starts_with("accord_"), "{line}");
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! `/applications/*`: developer applications and their bot users.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::extract::{Json, Path};
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
+use crate::id::ApplicationId;
+use crate::model::application::flags;
+use crate::model::{ApplicationRecord, UserRecord};
+use crate::store::StoreError;
+use crate::validate;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/applications", get(list).post(create))
+        .route("/applications/@me", get(current))
+        .route("/oauth2/applications/@me", get(current))
+        .route(
+            "/applications/{application_id}",
+            get(get_one).patch(update).delete(delete),
+        )
+        .route("/applications/{application_id}/delete", post(delete))
+        .route("/applications/{application_id}/bot", post(create_bot))
+        .route(
+            "/applications/{application_id}/bot/reset",
+            post(reset_token),
+        )
+}
+
+/// Discord's application object.
+pub async fn application_json(app: &App, a: &ApplicationRecord) -> Result<Value, ApiError> {
+    let owner = app.services.users.public(a.owner_id).await?;
+    let mut v = json!({
+        "id": a.id,
+        "name": a.name,
+        "icon": a.icon,
+        "description": a.description,
+        "summary": "",
+        "type": null,
+        "bot_public": a.bot_public,
+        "bot_require_code_grant": a.bot_require_code_grant,
+        "verify_key": a.verify_key,
+        "flags": a.flags,
+        "owner": owner,
+        "team": null,
+        "redirect_uris": a.redirect_uris,
+        "interactions_endpoint_url": a.interactions_endpoint_url,
+        "terms_of_service_url": a.terms_of_service_url,
+        "privacy_policy_url": a.privacy_policy_url,
+        "tags": a.tags,
+        "rpc_origins": [],
+        "hook": true,
+        "approximate_guild_count": 0,
+    });
+    if let Some(bot) = a.bot_user_id {
+        v["bot"] = json!(app.services.users.public(bot).await?);
+    }
+    Ok(v)
+}
+
+/// An application the caller owns (bots own nothing here).
+async fn owned(
+    app: &App,
+    caller: Caller,
+    id: ApplicationId,
+) -> Result<ApplicationRecord, ApiError> {
+    match app.store().get_application(id).await? {
+        Some(a) if a.owner_id == caller.user_id => Ok(a),
+        _ => Err(ApiError::Unknown(Unknown::Application)),
+    }
+}
+
+/// `GET /applications`: the caller's applications.
+async fn list(State(app): State<App>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let mut out = Vec::new();
+    for a in app.store().applications_of_owner(caller.user_id).await? {
+        out.push(application_json(&app, &a).await?);
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ApplicationCreate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub team_id: Option<Value>,
+}
+
+/// `POST /applications`
+async fn create(
+    State(app): State<App>,
+    caller: Caller,
+    Json(body): Json<ApplicationCreate>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if caller.bot {
+        return Err(ApiError::MissingPermissions);
+    }
+    let name = body.name.unwrap_or_default().trim().to_string();
+    let mut errs = FieldErrors::default();
+    if name.is_empty() {
+        errs.add("name", FieldError::Required);
+    } else {
+        validate::length(&mut errs, "name", &name, 2, 32);
+    }
+    errs.into_result()?;
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    let a = ApplicationRecord {
+        id: app.services.ids.next(),
+        name,
+        description: body.description.unwrap_or_default(),
+        icon: None,
+        owner_id: caller.user_id,
+        team_id: None,
+        bot_user_id: None,
+        bot_public: true,
+        bot_require_code_grant: false,
+        // New bots may use the privileged intents, as Discord allows bots in under 100 guilds.
+        flags: flags::GATEWAY_PRESENCE_LIMITED
+            | flags::GATEWAY_GUILD_MEMBERS_LIMITED
+            | flags::GATEWAY_MESSAGE_CONTENT_LIMITED,
+        verify_key: hex::encode(key),
+        redirect_uris: Vec::new(),
+        interactions_endpoint_url: None,
+        tags: Vec::new(),
+        terms_of_service_url: None,
+        privacy_policy_url: None,
+    };
+    app.store().put_application(&a).await?;
+    tracing::info!(application = %a.id, owner = %caller.user_id, "application created");
+    Ok((StatusCode::CREATED, Json(application_json(&app, &a).await?)))
+}
+
+/// `GET /applications/@me`, `GET /oauth2/applications/@me`: the bot's own application.
+async fn current(State(app): State<App>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let a = app
+        .store()
+        .get_application(ApplicationId(caller.user_id.0))
+        .await?
+        .ok_or(ApiError::Unknown(Unknown::Application))?;
+    Ok(Json(application_json(&app, &a).await?))
+}
+
+async fn get_one(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<ApplicationId>,
+) -> Result<Json<Value>, ApiError> {
+    let a = owned(&app, caller, id).await?;
+    Ok(Json(application_json(&app, &a).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ApplicationPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "crate::actors::guild::double_option")]
+    pub icon: Option<Option<String>>,
+    pub bot_public: Option<bool>,
+    pub bot_require_code_grant: Option<bool>,
+    pub flags: Option<u64>,
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::actors::guild::double_option")]
+    pub interactions_endpoint_url: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::actors::guild::double_option")]
+    pub terms_of_service_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::actors::guild::double_option")]
+    pub privacy_policy_url: Option<Option<String>>,
+}
+
+/// `PATCH /applications/{id}` (owner only). Only the intent flags are owner-settable.
+async fn update(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<ApplicationId>,
+    Json(body): Json<ApplicationPatch>,
+) -> Result<Json<Value>, ApiError> {
+    let mut a = owned(&app, caller, id).await?;
+    let mut errs = FieldErrors::default();
+    if let Some(n) = body.name {
+        validate::length(&mut errs, "name", n.trim(), 2, 32);
+        a.name = n.trim().to_string();
+    }
+    if let Some(d) = body.description {
+        validate::max_length(&mut errs, "description", &d, 400);
+        a.description = d;
+    }
+    match body.icon {
+        Some(None) => a.icon = None,
+        Some(Some(_)) => errs.add("icon", FieldError::InvalidUrl),
+        None => {}
+    }
+    if let Some(b) = body.bot_public {
+        a.bot_public = b;
+    }
+    if let Some(b) = body.bot_require_code_grant {
+        a.bot_require_code_grant = b;
+    }
+    if let Some(f) = body.flags {
+        a.flags = (a.flags & !flags::INTENT_FLAGS) | (f & flags::INTENT_FLAGS);
+    }
+    if let Some(r) = body.redirect_uris {
+        a.redirect_uris = r;
+    }
+    if let Some(u) = body.interactions_endpoint_url {
+        a.interactions_endpoint_url = u;
+    }
+    if let Some(t) = body.tags {
+        if t.len() > 5 {
+            errs.add("tags", FieldError::TooMany { max: 5 });
+        }
+        a.tags = t;
+    }
+    if let Some(u) = body.terms_of_service_url {
+        a.terms_of_service_url = u;
+    }
+    if let Some(u) = body.privacy_policy_url {
+        a.privacy_policy_url = u;
+    }
+    errs.into_result()?;
+    app.store().put_application(&a).await?;
+    Ok(Json(application_json(&app, &a).await?))
+}
+
+/// `DELETE /applications/{id}`: removes the application and disables its bot account.
+async fn delete(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<ApplicationId>,
+) -> Result<StatusCode, ApiError> {
+    let a = owned(&app, caller, id).await?;
+    if let Some(bot) = a.bot_user_id
+        && let Some(user) = app.services.users.get(bot).await?
+    {
+        let mut user = (*user).clone();
+        user.disabled = true;
+        user.token_generation = user.token_generation.wrapping_add(1);
+        app.store().update_user(&user).await?;
+        app.auth.refresh(&user);
+        app.services.users.updated(user);
+    }
+    app.store().delete_application(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /applications/{id}/bot`: creates the bot user (same id as the application) and returns
+/// its token — shown once; `bot/reset` makes a new one.
+async fn create_bot(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<ApplicationId>,
+) -> Result<Json<Value>, ApiError> {
+    let mut a = owned(&app, caller, id).await?;
+    if a.bot_user_id.is_some() {
+        return Err(ApiError::coded(
+            StatusCode::BAD_REQUEST,
+            50035,
+            "invalid-form-body",
+        ));
+    }
+    let username: String = a
+        .name
+        .chars()
+        .filter(|c| !matches!(c, '@' | '#' | ':' | '`'))
+        .collect();
+    let mut user = UserRecord {
+        id: crate::id::UserId(id.0),
+        username: if username.trim().len() >= 2 {
+            username.trim().to_string()
+        } else {
+            format!("bot{}", id)
+        },
+        discriminator: "0000".into(),
+        global_name: None,
+        avatar: None,
+        banner: None,
+        accent_color: None,
+        bio: String::new(),
+        pronouns: String::new(),
+        email: None,
+        password_hash: None,
+        date_of_birth: None,
+        locale: "en-US".into(),
+        bot: true,
+        system: false,
+        verified: true,
+        mfa_enabled: false,
+        flags: 0,
+        premium_type: 0,
+        admin: false,
+        disabled: false,
+        token_generation: 0,
+    };
+    let mut created = false;
+    for _ in 0..20 {
+        user.discriminator = format!("{:04}", rand::random::<u16>() % 9999 + 1);
+        match app.store().create_user(&user).await {
+            Ok(()) => {
+                created = true;
+                break;
+            }
+            Err(StoreError::Conflict("username")) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !created {
+        return Err(FieldErrors::single("username", FieldError::UsernameTaken));
+    }
+    a.bot_user_id = Some(user.id);
+    app.store().put_application(&a).await?;
+    app.auth.refresh(&user);
+    let token = app.auth.issue(&user);
+    let mut v = json!(user.public());
+    v["token"] = json!(token);
+    app.services.users.updated(user);
+    Ok(Json(v))
+}
+
+/// `POST /applications/{id}/bot/reset`: revokes the bot's tokens and returns a new one.
+async fn reset_token(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<ApplicationId>,
+) -> Result<Json<Value>, ApiError> {
+    let a = owned(&app, caller, id).await?;
+    let bot = a.bot_user_id.ok_or(ApiError::Unknown(Unknown::User))?;
+    let user = app
+        .services
+        .users
+        .get(bot)
+        .await?
+        .ok_or(ApiError::Unknown(Unknown::User))?;
+    let mut user = (*user).clone();
+    user.token_generation = user.token_generation.wrapping_add(1);
+    app.store().update_user(&user).await?;
+    app.auth.refresh(&user);
+    let token = app.auth.issue(&user);
+    app.services.users.updated(user);
+    Ok(Json(json!({"token": token})))
+}

@@ -1,0 +1,133 @@
+//! Parsing `multipart/form-data` message bodies the way Discord accepts them: a `payload_json`
+//! part (or plain `content`/`nonce`/`tts` parts) and files under `files[n]` (also `file`,
+//! `fileN`). Files are size-checked one by one and stored on the CDN.
+
+use axum::extract::Multipart;
+use serde_json::Value;
+
+use crate::actors::channel::MessageCreate;
+use crate::api::extract::parse_json;
+use crate::app::App;
+use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::id::{AttachmentId, ChannelId};
+use crate::model::message::Attachment;
+
+struct File {
+    index: usize,
+    filename: String,
+    content_type: Option<String>,
+    bytes: Vec<u8>,
+}
+
+fn file_index(name: &str) -> Option<usize> {
+    if name == "file" {
+        return Some(0);
+    }
+    let rest = name
+        .strip_prefix("files[")
+        .and_then(|r| r.strip_suffix(']'))
+        .or_else(|| name.strip_prefix("file"))?;
+    rest.parse().ok()
+}
+
+pub async fn message_from_multipart(
+    app: &App,
+    channel: ChannelId,
+    mut multipart: Multipart,
+) -> Result<MessageCreate, ApiError> {
+    let config = app.config().get();
+    let max_file = config.cdn.max_upload_bytes;
+    let max_files = config.limits.message.max_attachments as usize;
+    let mut body = MessageCreate::default();
+    let mut files: Vec<File> = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| ApiError::InvalidJson)?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "payload_json" {
+            let text = field.bytes().await.map_err(|_| ApiError::InvalidJson)?;
+            body = parse_json(&text)?;
+            continue;
+        }
+        if let Some(index) = file_index(&name) {
+            let filename = field.file_name().unwrap_or("file").to_string();
+            let content_type = field.content_type().map(str::to_string);
+            let bytes = field.bytes().await.map_err(|_| ApiError::PayloadTooLarge)?;
+            if bytes.len() > max_file {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            files.push(File {
+                index,
+                filename,
+                content_type,
+                bytes: bytes.to_vec(),
+            });
+            if files.len() > max_files {
+                return Err(FieldErrors::single(
+                    "files",
+                    FieldError::TooMany { max: max_files },
+                ));
+            }
+            continue;
+        }
+        let text = field.text().await.map_err(|_| ApiError::InvalidJson)?;
+        match name.as_str() {
+            "content" => body.content = Some(text),
+            "nonce" => body.nonce = Some(Value::String(text)),
+            "tts" => body.tts = Some(text == "true"),
+            _ => {}
+        }
+    }
+    // `attachments` in the payload may rename files or describe them, matched by `id` = index.
+    let described = body.attachments.clone().unwrap_or_default();
+    files.sort_by_key(|f| f.index);
+    for f in files {
+        let meta = described.iter().find(|a| {
+            a["id"].as_u64() == Some(f.index as u64)
+                || a["id"].as_str() == Some(&f.index.to_string())
+        });
+        let filename = meta
+            .and_then(|m| m["filename"].as_str())
+            .unwrap_or(&f.filename)
+            .to_string();
+        let id: AttachmentId = app.services.ids.next();
+        let stored = app
+            .cdn
+            .put_attachment(channel, id, &filename, &f.bytes)
+            .await
+            .map_err(ApiError::internal)?;
+        let image = crate::cdn::inspect_image(&f.bytes);
+        let url = format!("{}/attachments/{channel}/{id}/{stored}", app.cdn_endpoint());
+        body.uploaded.push(Attachment {
+            id,
+            filename: stored,
+            size: f.bytes.len() as u64,
+            proxy_url: url.clone(),
+            url,
+            content_type: image
+                .map(|i| i.content_type.to_string())
+                .or(f.content_type)
+                .or_else(|| Some(crate::cdn::content_type_for(&filename).to_string())),
+            width: image.map(|i| i.width),
+            height: image.map(|i| i.height),
+        });
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_index;
+
+    #[test]
+    fn file_field_names() {
+        assert_eq!(file_index("files[0]"), Some(0));
+        assert_eq!(file_index("files[12]"), Some(12));
+        assert_eq!(file_index("file"), Some(0));
+        assert_eq!(file_index("file3"), Some(3));
+        assert_eq!(file_index("payload_json"), None);
+        assert_eq!(file_index("files[x]"), None);
+    }
+}

@@ -1,0 +1,327 @@
+//! The CDN: files on the local filesystem under one root, served by the same binary.
+//!
+//! - message attachments: `/attachments/{channel_id}/{attachment_id}/{filename}`
+//! - images from data URIs (avatars, banners, guild icons, webhook avatars):
+//!   `/{kind}/{owner_id}/{hash}.{ext}`, resized on request with `?size=`.
+//!
+//! Paths are built only from ids and sanitized names, so nothing a client sends can leave the
+//! root (see [`sanitize_filename`] and its test).
+
+pub mod routes;
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::error::{FieldError, FieldErrors};
+use crate::id::{AttachmentId, ChannelId, Snowflake};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CdnError {
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("not an image this server accepts")]
+    BadImage,
+    #[error("too large")]
+    TooLarge,
+}
+
+/// What an uploaded image turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageInfo {
+    pub width: u32,
+    pub height: u32,
+    pub animated: bool,
+    pub ext: &'static str,
+    pub content_type: &'static str,
+}
+
+/// Image kinds with their URL prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    Avatar,
+    Banner,
+    Icon,
+    Splash,
+    Emoji,
+    Sticker,
+    AppIcon,
+}
+
+impl ImageKind {
+    pub fn dir(self) -> &'static str {
+        match self {
+            Self::Avatar => "avatars",
+            Self::Banner => "banners",
+            Self::Icon => "icons",
+            Self::Splash => "splashes",
+            Self::Emoji => "emojis",
+            Self::Sticker => "stickers",
+            Self::AppIcon => "app-icons",
+        }
+    }
+
+    pub fn from_dir(dir: &str) -> Option<Self> {
+        Some(match dir {
+            "avatars" => Self::Avatar,
+            "banners" => Self::Banner,
+            "icons" => Self::Icon,
+            "splashes" => Self::Splash,
+            "emojis" => Self::Emoji,
+            "stickers" => Self::Sticker,
+            "app-icons" => Self::AppIcon,
+            _ => return None,
+        })
+    }
+}
+
+pub struct Cdn {
+    root: PathBuf,
+}
+
+/// Keeps `[A-Za-z0-9._-]`, replaces everything else with `_`, never starts with a dot, at most
+/// 100 characters; empty becomes `file`. `..`, `/` and `\` can't survive.
+pub fn sanitize_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let mut out: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    while out.starts_with('.') {
+        out.remove(0);
+    }
+    out.truncate(100);
+    if out.is_empty() { "file".into() } else { out }
+}
+
+/// A content type from the file name (what browsers and clients expect back).
+pub fn content_type_for(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "txt" | "log" => "text/plain; charset=utf-8",
+        "json" => "application/json",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "mp3" => "audio/mpeg",
+        "ogg" => "audio/ogg",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Recognizes an image by its bytes (not its name) and reads its size.
+pub fn inspect_image(bytes: &[u8]) -> Option<ImageInfo> {
+    let format = image::guess_format(bytes).ok()?;
+    let (ext, content_type) = match format {
+        image::ImageFormat::Png => ("png", "image/png"),
+        image::ImageFormat::Jpeg => ("jpg", "image/jpeg"),
+        image::ImageFormat::Gif => ("gif", "image/gif"),
+        image::ImageFormat::WebP => ("webp", "image/webp"),
+        _ => return None,
+    };
+    let reader = image::io::Reader::with_format(Cursor::new(bytes), format);
+    let (width, height) = reader.into_dimensions().ok()?;
+    let animated = format == image::ImageFormat::Gif && gif_frames(bytes) > 1;
+    Some(ImageInfo {
+        width,
+        height,
+        animated,
+        ext,
+        content_type,
+    })
+}
+
+/// Counts GIF image descriptors cheaply (a second frame makes it animated).
+fn gif_frames(bytes: &[u8]) -> usize {
+    bytes
+        .windows(2)
+        .filter(|w| w[0] == 0x00 && w[1] == 0x2C)
+        .count()
+        .max(1)
+}
+
+impl Cdn {
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn attachment_path(&self, channel: ChannelId, id: AttachmentId, filename: &str) -> PathBuf {
+        self.root
+            .join("attachments")
+            .join(channel.to_string())
+            .join(id.to_string())
+            .join(sanitize_filename(filename))
+    }
+
+    /// Stores an attachment; returns the sanitized file name used in its URL.
+    pub async fn put_attachment(
+        &self,
+        channel: ChannelId,
+        id: AttachmentId,
+        filename: &str,
+        bytes: &[u8],
+    ) -> Result<String, CdnError> {
+        let name = sanitize_filename(filename);
+        let path = self.attachment_path(channel, id, &name);
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        tokio::fs::write(&path, bytes).await?;
+        Ok(name)
+    }
+
+    pub async fn delete_attachment(&self, channel: ChannelId, id: AttachmentId) {
+        let dir = self
+            .root
+            .join("attachments")
+            .join(channel.to_string())
+            .join(id.to_string());
+        let _ = tokio::fs::remove_dir_all(dir).await;
+    }
+
+    pub async fn get_attachment(
+        &self,
+        channel: ChannelId,
+        id: AttachmentId,
+        filename: &str,
+    ) -> Option<Vec<u8>> {
+        tokio::fs::read(self.attachment_path(channel, id, filename))
+            .await
+            .ok()
+    }
+
+    /// Stores an image given as a data URI (`data:image/png;base64,...`); returns its hash
+    /// (`a_`-prefixed when animated), as Discord names avatars and icons.
+    pub async fn put_image_data_uri(
+        &self,
+        kind: ImageKind,
+        owner: Snowflake,
+        data_uri: &str,
+        max_bytes: usize,
+    ) -> Result<String, CdnError> {
+        let b64 = data_uri
+            .split_once(";base64,")
+            .map(|(_, b)| b)
+            .ok_or(CdnError::BadImage)?;
+        if b64.len() / 4 * 3 > max_bytes + 3 {
+            return Err(CdnError::TooLarge);
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|_| CdnError::BadImage)?;
+        if bytes.len() > max_bytes {
+            return Err(CdnError::TooLarge);
+        }
+        let info = inspect_image(&bytes).ok_or(CdnError::BadImage)?;
+        let digest = Sha256::digest(&bytes);
+        let hash = format!(
+            "{}{}",
+            if info.animated { "a_" } else { "" },
+            hex::encode(&digest[..16])
+        );
+        let dir = self.root.join(kind.dir()).join(owner.to_string());
+        tokio::fs::create_dir_all(&dir).await?;
+        tokio::fs::write(dir.join(format!("{hash}.{}", info.ext)), &bytes).await?;
+        Ok(hash)
+    }
+
+    /// The stored original of an image, whatever extension the client asks for.
+    pub async fn get_image(
+        &self,
+        kind: ImageKind,
+        owner: Snowflake,
+        hash: &str,
+    ) -> Option<Vec<u8>> {
+        let hash = sanitize_filename(hash);
+        let dir = self.root.join(kind.dir()).join(owner.to_string());
+        for ext in ["png", "jpg", "gif", "webp"] {
+            if let Ok(b) = tokio::fs::read(dir.join(format!("{hash}.{ext}"))).await {
+                return Some(b);
+            }
+        }
+        None
+    }
+}
+
+/// Maps a CDN failure on a JSON field to Discord's form error.
+pub fn field_error(path: &str, e: CdnError, max: usize) -> crate::error::ApiError {
+    match e {
+        CdnError::TooLarge => FieldErrors::single(path, FieldError::MaxLength { max }),
+        CdnError::BadImage => FieldErrors::single(
+            path,
+            FieldError::BadType {
+                expected: "a PNG, JPEG, GIF or WebP image as a data URI".into(),
+            },
+        ),
+        CdnError::Io(e) => crate::error::ApiError::internal(e),
+    }
+}
+
+/// Resizes to fit `size`×`size` (Discord's `?size=`: a power of two 16..4096), as PNG. Animated
+/// images and images already small enough are returned unchanged.
+pub fn resize(bytes: &[u8], size: u32) -> Option<Vec<u8>> {
+    let info = inspect_image(bytes)?;
+    if info.animated || (info.width <= size && info.height <= size) {
+        return None;
+    }
+    let img = image::load_from_memory(bytes).ok()?;
+    let resized = img.resize(size, size, image::imageops::FilterType::Triangle);
+    let mut out = Cursor::new(Vec::new());
+    resized
+        .write_to(&mut out, image::ImageOutputFormat::Png)
+        .ok()?;
+    Some(out.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filenames_cannot_escape() {
+        assert_eq!(sanitize_filename("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_filename("..\\..\\boot.ini"), "boot.ini");
+        assert_eq!(sanitize_filename(".."), "file");
+        assert_eq!(sanitize_filename(".hidden"), "hidden");
+        assert_eq!(sanitize_filename("a b/c?d.png"), "c_d.png");
+        assert_eq!(sanitize_filename(""), "file");
+        assert_eq!(sanitize_filename("ünï.txt"), "_n_.txt");
+    }
+
+    #[test]
+    fn images_are_recognized_by_content() {
+        let mut png = Cursor::new(Vec::new());
+        image::DynamicImage::new_rgb8(64, 32)
+            .write_to(&mut png, image::ImageOutputFormat::Png)
+            .unwrap();
+        let info = inspect_image(png.get_ref()).unwrap();
+        assert_eq!(
+            (info.width, info.height, info.ext, info.animated),
+            (64, 32, "png", false)
+        );
+        assert!(inspect_image(b"not an image").is_none());
+        let small = resize(png.get_ref(), 16).unwrap();
+        let i = inspect_image(&small).unwrap();
+        assert_eq!((i.width, i.height), (16, 8));
+    }
+}

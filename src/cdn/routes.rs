@@ -1,0 +1,109 @@
+//! Serving CDN files: `GET /attachments/...` and `GET /{avatars,icons,...}/{id}/{hash}.{ext}`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::{ImageKind, content_type_for, inspect_image, resize};
+use crate::api::extract::{Path, Query};
+use crate::app::App;
+use crate::error::ApiError;
+use crate::id::{AttachmentId, ChannelId, Snowflake};
+
+pub fn routes() -> Router<App> {
+    let mut router = Router::new().route(
+        "/attachments/{channel_id}/{attachment_id}/{filename}",
+        get(attachment),
+    );
+    for kind in [
+        "avatars",
+        "banners",
+        "icons",
+        "splashes",
+        "emojis",
+        "stickers",
+        "app-icons",
+    ] {
+        router = router.route(
+            &format!("/{kind}/{{owner_id}}/{{file}}"),
+            get(
+                move |s: State<App>, p: Path<(Snowflake, String)>, q: Query<SizeQuery>| {
+                    image(s, kind, p, q)
+                },
+            ),
+        );
+    }
+    router
+}
+
+fn file_response(bytes: Vec<u8>, content_type: &str) -> Response {
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    // Names are content-addressed (hashes) or id-scoped: they never change.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+async fn attachment(
+    State(app): State<App>,
+    Path((channel, id, filename)): Path<(ChannelId, AttachmentId, String)>,
+) -> Result<Response, ApiError> {
+    let bytes = app
+        .cdn
+        .get_attachment(channel, id, &filename)
+        .await
+        .ok_or(ApiError::NotFound)?;
+    let ct = inspect_image(&bytes).map_or_else(|| content_type_for(&filename), |i| i.content_type);
+    Ok(file_response(bytes, ct))
+}
+
+#[derive(Debug, Deserialize)]
+struct SizeQuery {
+    size: Option<u32>,
+}
+
+async fn image(
+    State(app): State<App>,
+    kind: &'static str,
+    Path((owner, file)): Path<(Snowflake, String)>,
+    Query(q): Query<SizeQuery>,
+) -> Result<Response, ApiError> {
+    let kind = ImageKind::from_dir(kind).ok_or(ApiError::NotFound)?;
+    let hash = file.rsplit_once('.').map_or(file.as_str(), |(h, _)| h);
+    let bytes = app
+        .cdn
+        .get_image(kind, owner, hash)
+        .await
+        .ok_or(ApiError::NotFound)?;
+    if let Some(size) = q.size {
+        if !(16..=4096).contains(&size) || !size.is_power_of_two() {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::BAD_REQUEST,
+                50035,
+                "invalid-form-body",
+            ));
+        }
+        let original = bytes.clone();
+        if let Some(small) = tokio::task::spawn_blocking(move || resize(&original, size))
+            .await
+            .map_err(ApiError::internal)?
+        {
+            return Ok(file_response(small, "image/png"));
+        }
+    }
+    let ct = inspect_image(&bytes).map_or("application/octet-stream", |i| i.content_type);
+    Ok(file_response(bytes, ct))
+}

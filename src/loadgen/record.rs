@@ -1,0 +1,214 @@
+//! What a run measures: HdrHistograms of latencies (µs), counters, and per-second counts for
+//! the throughput-over-time plot. One lock; every recording is a few map operations.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use parking_lot::Mutex;
+use serde::Serialize;
+
+/// Latencies up to 10 minutes, 3 significant digits.
+const MAX_US: u64 = 600_000_000;
+
+/// Percentiles of one histogram, in microseconds.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Percentiles {
+    pub count: u64,
+    pub min: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl Percentiles {
+    pub fn of(h: &Histogram<u64>) -> Self {
+        Self {
+            count: h.len(),
+            min: h.min(),
+            mean: h.mean(),
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    hists: BTreeMap<&'static str, Histogram<u64>>,
+    counters: BTreeMap<&'static str, u64>,
+    /// One map per second since `phase_start`; empty until the measured phase starts.
+    timeline: Vec<BTreeMap<&'static str, u64>>,
+    phase_start: Option<Instant>,
+}
+
+/// Shared by every task of a run.
+#[derive(Clone)]
+pub struct Recorder {
+    /// The clock of the run: message markers carry µs since this instant.
+    pub start: Instant,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            inner: Arc::new(Mutex::new(Inner::default())),
+        }
+    }
+
+    /// Microseconds since the run started.
+    pub fn now_us(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// Starts the per-second timeline (the measured phase).
+    pub fn start_phase(&self) {
+        let mut g = self.inner.lock();
+        g.phase_start = Some(Instant::now());
+        g.timeline.clear();
+    }
+
+    /// Seconds since the measured phase started (0 before).
+    pub fn phase_elapsed(&self) -> Duration {
+        self.inner
+            .lock()
+            .phase_start
+            .map(|s| s.elapsed())
+            .unwrap_or_default()
+    }
+
+    /// Counts `n` occurrences of `name` (and in this second of the timeline).
+    pub fn count(&self, name: &'static str, n: u64) {
+        let mut g = self.inner.lock();
+        *g.counters.entry(name).or_default() += n;
+        tick(&mut g, name, n);
+    }
+
+    /// Records one latency sample and counts it under the same name.
+    pub fn latency(&self, name: &'static str, us: u64) {
+        let mut g = self.inner.lock();
+        if !g.hists.contains_key(name) {
+            // Constant, valid bounds (low ≥ 1, high ≥ 2·low, 3 digits): creation cannot fail.
+            if let Ok(h) = Histogram::new_with_bounds(1, MAX_US, 3) {
+                g.hists.insert(name, h);
+            }
+        }
+        if let Some(h) = g.hists.get_mut(name) {
+            h.saturating_record(us.clamp(1, MAX_US));
+        }
+        *g.counters.entry(name).or_default() += 1;
+        tick(&mut g, name, 1);
+    }
+
+    pub fn get(&self, name: &str) -> u64 {
+        self.inner.lock().counters.get(name).copied().unwrap_or(0)
+    }
+
+    pub fn counters(&self) -> BTreeMap<String, u64> {
+        self.inner
+            .lock()
+            .counters
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect()
+    }
+
+    pub fn percentiles(&self) -> BTreeMap<String, Percentiles> {
+        self.inner
+            .lock()
+            .hists
+            .iter()
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(k, h)| (k.to_string(), Percentiles::of(h)))
+            .collect()
+    }
+
+    pub fn histograms(&self) -> Vec<(String, Histogram<u64>)> {
+        self.inner
+            .lock()
+            .hists
+            .iter()
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(k, h)| (k.to_string(), h.clone()))
+            .collect()
+    }
+
+    pub fn timeline(&self) -> Vec<BTreeMap<String, u64>> {
+        self.inner
+            .lock()
+            .timeline
+            .iter()
+            .map(|m| m.iter().map(|(k, v)| (k.to_string(), *v)).collect())
+            .collect()
+    }
+
+    /// Prints the counters to stderr once a second until aborted.
+    pub fn progress(&self, scenario: &'static str) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let line = me
+                    .counters()
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                eprintln!(
+                    "[{scenario} {:>5.1}s] {line}",
+                    me.start.elapsed().as_secs_f64()
+                );
+            }
+        })
+    }
+}
+
+fn tick(g: &mut Inner, name: &'static str, n: u64) {
+    let Some(start) = g.phase_start else { return };
+    let sec = usize::try_from(start.elapsed().as_secs()).unwrap_or(usize::MAX);
+    if sec > 86_400 {
+        return;
+    }
+    if g.timeline.len() <= sec {
+        g.timeline.resize_with(sec + 1, BTreeMap::new);
+    }
+    *g.timeline[sec].entry(name).or_default() += n;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_percentiles_and_timeline() {
+        let r = Recorder::new();
+        r.start_phase();
+        for us in 1..=1000 {
+            r.latency("x", us);
+        }
+        r.count("errors", 2);
+        let p = r.percentiles()["x"];
+        assert_eq!(p.count, 1000);
+        assert!((495..=505).contains(&p.p50), "{p:?}");
+        assert!(p.p99 >= 985, "{p:?}");
+        assert_eq!(r.get("errors"), 2);
+        assert_eq!(r.timeline()[0]["x"], 1000);
+    }
+}

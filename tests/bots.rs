@@ -1,0 +1,300 @@
+//! Applications and bots: create, token, add to a guild with OAuth2, use REST and the gateway.
+
+mod common;
+
+use common::Gateway;
+use reqwest::Method;
+use serde_json::json;
+
+const GUILDS: u64 = 1;
+const GUILD_MEMBERS: u64 = 1 << 1;
+const GUILD_MESSAGES: u64 = 1 << 9;
+const MESSAGE_CONTENT: u64 = 1 << 15;
+
+#[tokio::test]
+async fn bot_lifecycle() {
+    let t = common::start().await;
+    let owner = t.register("owner").await;
+    let (guild, channel) = t.guild(&owner, "Bot Home").await;
+
+    let app = t
+        .post("/applications", &owner, json!({"name": "Helper Bot"}))
+        .await;
+    assert_eq!(app.status, 201, "{}", app.body);
+    let app_id = app.body["id"].as_str().unwrap().to_string();
+    assert_eq!(t.get("/applications", &owner).await.body[0]["id"], app_id);
+    let bot = t
+        .post(&format!("/applications/{app_id}/bot"), &owner, json!({}))
+        .await;
+    assert_eq!(bot.status, 200, "{}", bot.body);
+    assert_eq!(
+        bot.body["id"], app_id,
+        "the bot user shares the application id"
+    );
+    assert_eq!(bot.body["bot"], true);
+    let token = format!("Bot {}", bot.body["token"].as_str().unwrap());
+
+    // The bot sees itself and its application (discord.py's login calls both).
+    let me = t.get("/users/@me", &token).await;
+    assert_eq!(me.body["bot"], true);
+    let own = t.get("/oauth2/applications/@me", &token).await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert_eq!(own.body["id"], app_id);
+    assert_eq!(own.body["owner"]["username"], "owner");
+    assert!(
+        own.body.get("bot_public").is_some() && own.body.get("bot_require_code_grant").is_some()
+    );
+
+    // Not in the guild yet.
+    assert_eq!(
+        t.post(
+            &format!("/channels/{channel}/messages"),
+            &token,
+            json!({"content": "x"})
+        )
+        .await
+        .body["code"],
+        10003
+    );
+
+    // OAuth2: the owner adds the bot with MANAGE_MESSAGES | SEND_MESSAGES | VIEW_CHANNEL.
+    let preview = t
+        .get(
+            &format!("/oauth2/authorize?client_id={app_id}&scope=bot&permissions=11264"),
+            &owner,
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.body["guilds"][0]["id"], guild);
+    let a = t
+        .post(
+            &format!("/oauth2/authorize?client_id={app_id}&scope=bot"),
+            &owner,
+            json!({"guild_id": guild, "permissions": "11264", "authorize": true}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let member = t
+        .get(&format!("/guilds/{guild}/members/{app_id}"), &owner)
+        .await;
+    assert_eq!(member.body["user"]["bot"], true);
+    let roles = t.get(&format!("/guilds/{guild}/roles"), &owner).await;
+    let managed = roles
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["managed"] == true)
+        .expect("managed role");
+    assert_eq!(managed["tags"]["bot_id"], app_id);
+    assert_eq!(member.body["roles"][0], managed["id"]);
+
+    // The bot identifies with privileged intents (allowed by default) and sees messages.
+    let mut gw = Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    let ready = gw
+        .identify(
+            &token,
+            GUILDS | GUILD_MEMBERS | GUILD_MESSAGES | MESSAGE_CONTENT,
+        )
+        .await;
+    assert_eq!(ready["application"]["id"], app_id);
+    serde_json::from_value::<twilight_model::gateway::payload::incoming::Ready>(ready)
+        .expect("twilight Ready");
+    gw.event("GUILD_CREATE").await;
+    t.post(
+        &format!("/channels/{channel}/messages"),
+        &owner,
+        json!({"content": "hello bot"}),
+    )
+    .await;
+    assert_eq!(gw.event("MESSAGE_CREATE").await["content"], "hello bot");
+    let sent = t
+        .post(
+            &format!("/channels/{channel}/messages"),
+            &token,
+            json!({"content": "beep"}),
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert_eq!(sent.body["author"]["bot"], true);
+
+    // Without the content flags, MESSAGE_CONTENT is refused with 4014.
+    t.patch(
+        &format!("/applications/{app_id}"),
+        &owner,
+        json!({"flags": 0}),
+    )
+    .await;
+    let mut gw2 = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw2.recv().await;
+    gw2.send(json!({"op": 2, "d": {"token": token, "intents": GUILDS | MESSAGE_CONTENT, "properties": {}}})).await;
+    assert_eq!(gw2.next().await.err(), Some(Some(4014)));
+    // ...and without the intent, content is hidden from the bot but not from users.
+    let mut gw3 = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw3.identify(&token, GUILDS | GUILD_MESSAGES).await;
+    t.post(
+        &format!("/channels/{channel}/messages"),
+        &owner,
+        json!({"content": "secret"}),
+    )
+    .await;
+    assert_eq!(gw3.event("MESSAGE_CREATE").await["content"], "");
+
+    // Token reset revokes the old token.
+    let reset = t
+        .post(
+            &format!("/applications/{app_id}/bot/reset"),
+            &owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(t.get("/users/@me", &token).await.status, 401);
+    let new_token = format!("Bot {}", reset.body["token"].as_str().unwrap());
+    assert_eq!(t.get("/users/@me", &new_token).await.status, 200);
+
+    // Someone else can't see or change the application.
+    let other = t.register("other").await;
+    assert_eq!(
+        t.get(&format!("/applications/{app_id}"), &other).await.body["code"],
+        10002
+    );
+    assert_eq!(
+        t.req(
+            Method::POST,
+            "/applications",
+            Some(&new_token),
+            Some(json!({"name": "nested"}))
+        )
+        .await
+        .status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn attachments_and_avatars_on_the_cdn() {
+    use base64::Engine;
+    let t = common::start().await;
+    let token = t.register("uploader").await;
+    let (guild, channel) = t.guild(&token, "Files").await;
+
+    // Two files in one multipart message, like discord.js/discord.py send them.
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::new_rgb8(128, 64)
+        .write_to(&mut png, image::ImageOutputFormat::Png)
+        .unwrap();
+    let png = png.into_inner();
+    let text = b"hello file".to_vec();
+    let form = reqwest::multipart::Form::new()
+        .text("payload_json", json!({"content": "two files", "attachments": [{"id": 0, "filename": "pic.png"}, {"id": 1, "filename": "../../evil.txt"}]}).to_string())
+        .part("files[0]", reqwest::multipart::Part::bytes(png.clone()).file_name("ignored.png").mime_str("image/png").unwrap())
+        .part("files[1]", reqwest::multipart::Part::bytes(text.clone()).file_name("notes.txt"));
+    let r = t
+        .http
+        .post(t.url(&format!("/channels/{channel}/messages")))
+        .header("authorization", &token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let m: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(m["content"], "two files");
+    let atts = m["attachments"].as_array().unwrap();
+    assert_eq!(atts.len(), 2);
+    assert_eq!(atts[0]["filename"], "pic.png");
+    assert_eq!(atts[0]["width"], 128);
+    assert_eq!(atts[0]["height"], 64);
+    assert_eq!(atts[0]["content_type"], "image/png");
+    assert_eq!(atts[1]["filename"], "evil.txt", "no path traversal");
+    assert_eq!(atts[1]["size"], text.len());
+    for (a, bytes) in atts.iter().zip([&png, &text]) {
+        let got = t.http.get(a["url"].as_str().unwrap()).send().await.unwrap();
+        assert_eq!(got.status(), 200);
+        assert_eq!(&got.bytes().await.unwrap().to_vec(), bytes);
+    }
+    assert_eq!(
+        t.http
+            .get(format!(
+                "{}/attachments/{channel}/1/..%2F..%2Faccord.redb",
+                t.srv().url()
+            ))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Too large: 413 before anything is stored.
+    t.srv()
+        .app
+        .config()
+        .apply_patch(
+            t.srv().app.store().as_ref(),
+            &json!({"cdn": {"max_upload_bytes": 1000}}),
+        )
+        .await
+        .unwrap();
+    let big = reqwest::multipart::Form::new()
+        .text("payload_json", "{}")
+        .part(
+            "files[0]",
+            reqwest::multipart::Part::bytes(vec![0u8; 5000]).file_name("big.bin"),
+        );
+    let r = t
+        .http
+        .post(t.url(&format!("/channels/{channel}/messages")))
+        .header("authorization", &token)
+        .multipart(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+
+    // Avatar from a data URI, fetched whole and resized.
+    let uri = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&png)
+    );
+    let me = t.patch("/users/@me", &token, json!({"avatar": uri})).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    let hash = me.body["avatar"].as_str().unwrap().to_string();
+    let id = me.body["id"].as_str().unwrap();
+    let full = t
+        .http
+        .get(format!("{}/avatars/{id}/{hash}.png", t.srv().url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(full.headers()["content-type"], "image/png");
+    assert_eq!(full.bytes().await.unwrap().to_vec(), png);
+    let small = t
+        .http
+        .get(format!("{}/avatars/{id}/{hash}.png?size=32", t.srv().url()))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let img = image::load_from_memory(&small).unwrap();
+    assert_eq!((img.width(), img.height()), (32, 16));
+    // Not an image: a field error, not a crash.
+    let bad = t
+        .patch(
+            "/users/@me",
+            &token,
+            json!({"avatar": "data:image/png;base64,aGVsbG8="}),
+        )
+        .await;
+    assert_eq!(
+        bad.body["errors"]["avatar"]["_errors"][0]["code"],
+        "BASE_TYPE_BAD_TYPE"
+    );
+    // Guild icons too.
+    let g = t
+        .patch(&format!("/guilds/{guild}"), &token, json!({"icon": uri}))
+        .await;
+    assert_eq!(g.body["icon"], hash.as_str());
+}
