@@ -99,6 +99,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("rate limited for {retry_after}s")]
     RateLimited { retry_after: f64, global: bool },
+    /// A channel's slowmode (`rate_limit_per_user`): 429 with Discord's code 20016.
+    #[error("slowmode for {retry_after}s")]
+    Slowmode { retry_after: f64 },
     /// Any other Discord error code, with its Fluent message key.
     #[error("{key} ({code})")]
     Coded {
@@ -129,7 +132,7 @@ impl ApiError {
             Self::MissingAccess | Self::MissingPermissions => StatusCode::FORBIDDEN,
             Self::InvalidFormBody(_) | Self::InvalidJson => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::Slowmode { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Coded { status, .. } => *status,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -140,6 +143,7 @@ impl ApiError {
         match self {
             Self::Unauthorized | Self::NotFound | Self::MethodNotAllowed | Self::Internal => 0,
             Self::RateLimited { .. } => 0,
+            Self::Slowmode { .. } => 20016,
             Self::Unknown(u) => u.code(),
             Self::MissingAccess => 50001,
             Self::MissingPermissions => 50013,
@@ -162,6 +166,7 @@ impl ApiError {
             Self::InvalidJson => "invalid-json",
             Self::PayloadTooLarge => "payload-too-large",
             Self::RateLimited { .. } => "rate-limited",
+            Self::Slowmode { .. } => "slowmode-rate-limited",
             Self::Coded { key, .. } => key,
             Self::Internal => "internal-error",
         }
@@ -180,6 +185,9 @@ impl ApiError {
             } => {
                 json!({"message": message, "retry_after": retry_after, "global": global, "code": 0})
             }
+            Self::Slowmode { retry_after } => {
+                json!({"message": message, "retry_after": retry_after, "global": false, "code": 20016})
+            }
             _ => json!({"code": self.code(), "message": message}),
         }
     }
@@ -189,6 +197,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = (status, axum::Json(self.body())).into_response();
+        if let Self::Slowmode { retry_after } = self
+            && let Ok(v) = format!("{}", retry_after.ceil() as u64).parse()
+        {
+            response.headers_mut().insert("retry-after", v);
+        }
         if let Self::RateLimited {
             retry_after,
             global,

@@ -83,7 +83,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Make an account an instance administrator (by email or user id).
+    /// Make an account an instance administrator (by email or user id), re-enabling it if it was
+    /// disabled. With the embedded store, run it while the server is stopped.
     Grant {
         #[command(flatten)]
         store: StoreArgs,
@@ -171,11 +172,19 @@ async fn grant(store: StoreArgs, account: &str) -> anyhow::Result<()> {
     };
     let mut user = user.context("no such account")?;
     user.admin = true;
+    // Also the way back in for an administrator whose account was disabled.
+    let was_disabled = std::mem::replace(&mut user.disabled, false);
     store.update_user(&user).await?;
     store.flush().await?;
     println!(
-        "{} ({}) is now an instance administrator",
-        user.username, user.id
+        "{} ({}) is now an instance administrator{}",
+        user.username,
+        user.id,
+        if was_disabled {
+            " (the account was disabled and is enabled again)"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

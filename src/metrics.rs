@@ -27,6 +27,15 @@ pub fn message_created() {
     MESSAGES_CREATED.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Gateway sessions closed because their bounded queue overflowed (a client that stopped
+/// reading, or one too slow for its event rate).
+pub static SESSIONS_DROPPED_BACKPRESSURE: AtomicU64 = AtomicU64::new(0);
+
+#[inline]
+pub fn session_dropped_for_backpressure() {
+    SESSIONS_DROPPED_BACKPRESSURE.fetch_add(1, Ordering::Relaxed);
+}
+
 #[inline]
 pub fn event_fanned_out() {
     EVENTS_FANNED_OUT.fetch_add(1, Ordering::Relaxed);

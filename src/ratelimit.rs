@@ -115,10 +115,13 @@ fn route_of(path: &str) -> &str {
 fn major_of(template: &str, path: &str) -> String {
     let t: Vec<&str> = template.split('/').collect();
     let p: Vec<&str> = path.split('/').collect();
-    let offset = p.len().saturating_sub(t.len());
+    // Aligned from the end: inside a nested router the path has lost its `/api/vN` prefix
+    // while the matched template still has it (and the other way round elsewhere).
+    let offset = p.len() as isize - t.len() as isize;
     for (i, seg) in t.iter().enumerate() {
         if matches!(*seg, "{channel_id}" | "{guild_id}" | "{webhook_id}") {
-            return p.get(i + offset).copied().unwrap_or("").to_string();
+            let at = usize::try_from(i as isize + offset).ok();
+            return at.and_then(|j| p.get(j)).copied().unwrap_or("").to_string();
         }
     }
     String::new()
@@ -295,5 +298,13 @@ mod tests {
             "7"
         );
         assert_eq!(major_of("/api/users/@me", "/api/users/@me"), "");
+        // A route layer in a nested router: the path without the prefix.
+        assert_eq!(
+            major_of(
+                "/api/v10/channels/{channel_id}/messages",
+                "/channels/42/messages"
+            ),
+            "42"
+        );
     }
 }

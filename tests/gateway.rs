@@ -316,3 +316,161 @@ async fn dm_and_member_events() {
     assert_eq!(ev["content"], "direct");
     assert!(ev.get("guild_id").is_none());
 }
+
+#[tokio::test]
+async fn versions_payload_compression_and_sharding() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    // Unsupported API version → 4012.
+    let mut gw = Gateway::connect(&t.gateway_url("v=3&encoding=json"), false).await;
+    assert_eq!(gw.next().await.err(), Some(Some(4012)));
+
+    // IDENTIFY `compress: true`: every payload after it is its own zlib stream.
+    let mut gw = Gateway::connect(&t.gateway_url("v=9"), false).await;
+    assert_eq!(gw.recv().await["op"], 10);
+    gw.send(json!({"op": 2, "d": {"token": alice, "intents": GUILDS, "compress": true, "properties": {}}})).await;
+    use futures::StreamExt;
+    let frame = tokio::time::timeout(common::WAIT, gw.ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let tokio_tungstenite::tungstenite::Message::Binary(bytes) = frame else {
+        panic!("expected a binary frame")
+    };
+    let mut text = String::new();
+    use std::io::Read;
+    flate2::read::ZlibDecoder::new(&bytes[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(ready["t"], "READY");
+
+    // Shards see only their guilds: (guild_id >> 22) % num_shards == shard_id.
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(t.guild(&alice, &format!("Shard {i}")).await.0);
+    }
+    for shard in 0..2u64 {
+        let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+        gw.recv().await;
+        gw.send(json!({"op": 2, "d": {"token": alice, "intents": GUILDS, "shard": [shard, 2], "properties": {}}})).await;
+        let ready = gw.event("READY").await;
+        assert_eq!(ready["shard"], json!([shard, 2]));
+        let got: Vec<String> = ready["guilds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].as_str().unwrap().to_string())
+            .collect();
+        let want: Vec<String> = ids
+            .iter()
+            .filter(|id| (id.parse::<u64>().unwrap() >> 22) % 2 == shard)
+            .cloned()
+            .collect();
+        assert_eq!(got.len(), want.len());
+        assert!(want.iter().all(|w| got.contains(w)));
+    }
+    // Bad shard → 4010.
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw.recv().await;
+    gw.send(json!({"op": 2, "d": {"token": alice, "intents": GUILDS, "shard": [2, 2], "properties": {}}})).await;
+    assert_eq!(gw.next().await.err(), Some(Some(4010)));
+}
+
+#[tokio::test]
+async fn missed_heartbeats_time_out() {
+    let t = common::start().await;
+    t.srv()
+        .app
+        .config()
+        .apply_patch(
+            t.srv().app.store().as_ref(),
+            &json!({"gateway": {"heartbeat_interval_ms": 1000}}),
+        )
+        .await
+        .unwrap();
+    let alice = t.register("alice").await;
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    let hello = gw.recv().await;
+    assert_eq!(hello["d"]["heartbeat_interval"], 1000);
+    gw.send(json!({"op": 2, "d": {"token": alice, "intents": GUILDS, "properties": {}}}))
+        .await;
+    // No heartbeat: closed with 4009 after 1.5 intervals.
+    loop {
+        match gw.next().await {
+            Ok(_) => continue,
+            Err(code) => {
+                assert_eq!(code, Some(4009));
+                break;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn presence_and_voice_states() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let (guild, channel) = t.guild(&alice, "Presence").await;
+    let inv = t
+        .post(&format!("/channels/{channel}/invites"), &alice, json!({}))
+        .await;
+    t.post(
+        &format!("/invites/{}", inv.body["code"].as_str().unwrap()),
+        &bob,
+        json!({}),
+    )
+    .await;
+    let voice = t
+        .get(&format!("/guilds/{guild}/channels"), &alice)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == 2)
+        .unwrap()["id"]
+        .clone();
+    const GUILD_PRESENCES: u64 = 1 << 8;
+    const GUILD_VOICE_STATES: u64 = 1 << 7;
+    let mut a = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    a.identify(&alice, GUILDS | GUILD_PRESENCES | GUILD_VOICE_STATES)
+        .await;
+    a.event("GUILD_CREATE").await;
+    let mut b = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    b.identify(&bob, GUILDS).await;
+    let bob_id = t.me(&bob).await["id"].clone();
+    // Alice's own presence comes first; wait for Bob's.
+    loop {
+        let p = a.event("PRESENCE_UPDATE").await;
+        if p["user"]["id"] == bob_id {
+            assert_eq!(p["status"], "online");
+            break;
+        }
+    }
+    b.send(json!({"op": 3, "d": {"since": null, "activities": [{"name": "tests", "type": 0}], "status": "dnd", "afk": false}})).await;
+    let p = a.event("PRESENCE_UPDATE").await;
+    assert_eq!(p["user"]["id"], bob_id);
+    assert_eq!(p["status"], "dnd");
+    assert_eq!(p["activities"][0]["name"], "tests");
+    assert_eq!(p["guild_id"], guild);
+    b.send(json!({"op": 4, "d": {"guild_id": guild, "channel_id": voice, "self_mute": true, "self_deaf": false}})).await;
+    let v = a.event("VOICE_STATE_UPDATE").await;
+    assert_eq!(v["channel_id"], voice);
+    assert_eq!(v["self_mute"], true);
+    // Bob logs off (close 1000 ends the session; a dropped socket would stay resumable): offline.
+    b.ws.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+        code: 1000u16.into(),
+        reason: "".into(),
+    }))
+    .await
+    .unwrap();
+    loop {
+        let p = a.event("PRESENCE_UPDATE").await;
+        if p["status"] == "offline" {
+            break;
+        }
+    }
+}

@@ -94,7 +94,12 @@ conformance!(
     private_channel_recipient_removed,
     create_guild_with_bans,
     audit_log_pages_newest_first,
-    applications_crud;
+    emojis_put_list_delete,
+    guild_audit_log_per_guild,
+    applications_crud,
+    relationships_both_sides,
+    user_settings_round_trip,
+    read_states_per_channel;
     embedded_gaps:
 );
 
@@ -1674,4 +1679,242 @@ async fn audit_log_pages_newest_first(s: &dyn Store) {
     let one = s.audit_entries(0, None).await.unwrap();
     assert_eq!(one.len(), 1, "limit 0 is clamped to 1");
     assert!(s.audit_entries(1000, None).await.unwrap().len() <= 100);
+}
+
+/// Guild emojis: upsert, list in id order, delete, and removal with the guild.
+async fn emojis_put_list_delete(s: &dyn Store) {
+    use accord::id::EmojiId;
+    use accord::model::EmojiRecord;
+    let owner = uid();
+    let state = guild_state(owner);
+    let g = state.guild.id;
+    s.create_guild(&state).await.unwrap();
+    assert!(s.guild_emojis(g).await.unwrap().is_empty());
+    let emoji = |name: &str, roles: Vec<RoleId>| EmojiRecord {
+        id: EmojiId::new(next_id()),
+        guild_id: g,
+        name: name.into(),
+        roles,
+        user_id: Some(owner),
+        image: "a_0123456789abcdef".into(),
+        animated: name.starts_with("a"),
+        available: true,
+        managed: false,
+        require_colons: true,
+    };
+    let first = emoji("blob", vec![]);
+    let second = emoji("animated_wave", vec![state.roles[1].id]);
+    s.put_emoji(&second).await.unwrap();
+    s.put_emoji(&first).await.unwrap();
+    assert_eq!(
+        s.guild_emojis(g).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    let mut renamed = first.clone();
+    renamed.name = "blob_renamed".into();
+    s.put_emoji(&renamed).await.unwrap();
+    assert_eq!(
+        s.guild_emojis(g).await.unwrap(),
+        vec![renamed.clone(), second.clone()]
+    );
+    // Another guild's emojis stay apart.
+    let other = guild_state(owner);
+    s.create_guild(&other).await.unwrap();
+    assert!(s.guild_emojis(other.guild.id).await.unwrap().is_empty());
+
+    s.delete_emoji(g, renamed.id).await.unwrap();
+    s.delete_emoji(g, EmojiId::new(next_id())).await.unwrap(); // unknown: no error
+    assert_eq!(s.guild_emojis(g).await.unwrap(), vec![second]);
+    s.delete_guild(g).await.unwrap();
+    assert!(s.guild_emojis(g).await.unwrap().is_empty());
+}
+
+/// A guild's audit log: newest first, `before` exclusive, per guild, 45-day retention, removed
+/// with the guild.
+async fn guild_audit_log_per_guild(s: &dyn Store) {
+    use accord::store::{AuditChange, GuildAuditEntry};
+    let owner = uid();
+    let (a, b) = (guild_state(owner), guild_state(owner));
+    s.create_guild(&a).await.unwrap();
+    s.create_guild(&b).await.unwrap();
+    let (ga, gb) = (a.guild.id, b.guild.id);
+    assert!(
+        s.guild_audit_entries(ga, 100, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let at = |ms: u64, seq: u64| Snowflake::new(Snowflake::from_timestamp_ms(ms).get() + seq);
+    let entry = |guild: GuildId, id: Snowflake, action_type: u16| GuildAuditEntry {
+        id,
+        guild_id: guild,
+        user_id: Some(owner),
+        target_id: Some(Snowflake::new(next_id())),
+        action_type,
+        changes: vec![AuditChange {
+            key: "name".into(),
+            old: serde_json::json!("old"),
+            new: serde_json::json!("new"),
+        }],
+        options: (action_type == 21)
+            .then(|| serde_json::json!({"delete_member_days": "7", "members_removed": "2"})),
+        reason: (action_type == 22).then(|| "spam".to_string()),
+    };
+    let ids = [
+        at(now - 3_600_000, 1),
+        at(now - 60_000, 1),
+        at(now - 60_000, 2),
+        at(now - 1_000, 1),
+    ];
+    let entries: Vec<GuildAuditEntry> = ids
+        .iter()
+        .zip([20u16, 21, 22, 1])
+        .map(|(id, t)| entry(ga, *id, t))
+        .collect();
+    for i in [2, 0, 3, 1] {
+        s.insert_guild_audit_entry(&entries[i]).await.unwrap();
+    }
+    // Another guild's entry, and one of this guild past the retention window.
+    s.insert_guild_audit_entry(&entry(gb, at(now - 30_000, 1), 30))
+        .await
+        .unwrap();
+    let expired = entry(ga, at(now - 46 * 24 * 3_600_000, 1), 20);
+    s.insert_guild_audit_entry(&expired).await.unwrap();
+
+    let newest_first: Vec<GuildAuditEntry> = entries.iter().rev().cloned().collect();
+    assert_eq!(
+        s.guild_audit_entries(ga, 100, None).await.unwrap(),
+        newest_first
+    );
+    assert_eq!(
+        s.guild_audit_entries(ga, 2, Some(ids[3])).await.unwrap(),
+        vec![entries[2].clone(), entries[1].clone()],
+        "before is exclusive"
+    );
+    assert!(
+        s.guild_audit_entries(ga, 100, Some(ids[0]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.guild_audit_entries(ga, 0, None).await.unwrap().len(), 1);
+    assert_eq!(s.guild_audit_entries(gb, 100, None).await.unwrap().len(), 1);
+
+    s.delete_guild(ga).await.unwrap();
+    assert!(
+        s.guild_audit_entries(ga, 100, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.guild_audit_entries(gb, 100, None).await.unwrap().len(), 1);
+}
+
+// ------------------------------------------------------------------------------------------------
+// The user actor's records: relationships, settings, read states
+
+async fn relationships_both_sides(s: &dyn Store) {
+    use accord::model::{RelationshipKind, RelationshipRecord};
+    let (a, b, c) = (uid(), uid(), uid());
+    assert!(s.relationships_of(a).await.unwrap().is_empty());
+    assert_eq!(s.get_relationship(a, b).await.unwrap(), None);
+
+    // A friend request is two records, one per side.
+    let out = RelationshipRecord::new(a, b, RelationshipKind::Outgoing);
+    let inc = RelationshipRecord::new(b, a, RelationshipKind::Incoming);
+    s.put_relationship(&out).await.unwrap();
+    s.put_relationship(&inc).await.unwrap();
+    assert_eq!(s.get_relationship(a, b).await.unwrap(), Some(out.clone()));
+    assert_eq!(s.get_relationship(b, a).await.unwrap(), Some(inc.clone()));
+
+    // Accepted: both sides replaced; a nickname survives the round trip.
+    let mut fa = RelationshipRecord::new(a, b, RelationshipKind::Friend);
+    fa.nickname = Some("bee".into());
+    let fb = RelationshipRecord::new(b, a, RelationshipKind::Friend);
+    s.put_relationship(&fa).await.unwrap();
+    s.put_relationship(&fb).await.unwrap();
+    let block = RelationshipRecord::new(a, c, RelationshipKind::Blocked);
+    s.put_relationship(&block).await.unwrap();
+
+    let mine = sorted(&s.relationships_of(a).await.unwrap(), |r| r.peer_id);
+    assert_eq!(mine, sorted(&[fa.clone(), block.clone()], |r| r.peer_id));
+    assert_eq!(s.relationships_of(b).await.unwrap(), vec![fb.clone()]);
+    assert!(
+        s.relationships_of(c).await.unwrap().is_empty(),
+        "a block exists only on the blocker's side"
+    );
+
+    // Removing one side leaves the other.
+    s.delete_relationship(a, b).await.unwrap();
+    assert_eq!(s.get_relationship(a, b).await.unwrap(), None);
+    assert_eq!(s.get_relationship(b, a).await.unwrap(), Some(fb));
+    assert_eq!(s.relationships_of(a).await.unwrap(), vec![block]);
+    // Deleting what isn't there is fine.
+    s.delete_relationship(a, b).await.unwrap();
+    s.delete_relationship(c, a).await.unwrap();
+}
+
+async fn user_settings_round_trip(s: &dyn Store) {
+    use accord::model::UserSettings;
+    use accord::model::settings::CustomStatus;
+    let (a, b) = (uid(), uid());
+    assert_eq!(s.get_user_settings(a).await.unwrap(), None);
+
+    let mut settings = UserSettings::with_defaults("de", "light");
+    settings.developer_mode = true;
+    settings.custom_status = Some(CustomStatus {
+        text: Some("busy".into()),
+        emoji_name: Some("🔥".into()),
+        ..CustomStatus::default()
+    });
+    settings.guild_positions = vec![gid(), gid()];
+    settings.guild_folders = vec![serde_json::json!({"id": 1, "name": "f", "guild_ids": ["1"]})];
+    s.put_user_settings(a, &settings).await.unwrap();
+    assert_eq!(
+        s.get_user_settings(a).await.unwrap(),
+        Some(settings.clone())
+    );
+    assert_eq!(s.get_user_settings(b).await.unwrap(), None, "per user");
+
+    // Replaced whole.
+    let mut changed = settings.clone();
+    changed.theme = "dark".into();
+    changed.custom_status = None;
+    s.put_user_settings(a, &changed).await.unwrap();
+    assert_eq!(s.get_user_settings(a).await.unwrap(), Some(changed));
+}
+
+async fn read_states_per_channel(s: &dyn Store) {
+    use accord::model::ReadStateRecord;
+    let (a, b) = (uid(), uid());
+    let (c1, c2) = (cid(), cid());
+    assert!(s.read_states_of(a).await.unwrap().is_empty());
+    let state = |user, channel, message: u64, mentions| ReadStateRecord {
+        user_id: user,
+        channel_id: channel,
+        last_message_id: MessageId::new(message),
+        mention_count: mentions,
+    };
+    s.put_read_state(&state(a, c1, 100, 0)).await.unwrap();
+    s.put_read_state(&state(a, c2, 200, 3)).await.unwrap();
+    s.put_read_state(&state(b, c1, 50, 0)).await.unwrap();
+    // A later ack replaces the channel's state (also backwards: "mark unread").
+    s.put_read_state(&state(a, c1, 150, 0)).await.unwrap();
+    s.put_read_state(&state(b, c1, 40, 1)).await.unwrap();
+
+    let mine = sorted(&s.read_states_of(a).await.unwrap(), |r| r.channel_id);
+    assert_eq!(
+        mine,
+        sorted(&[state(a, c1, 150, 0), state(a, c2, 200, 3)], |r| r
+            .channel_id)
+    );
+    assert_eq!(
+        s.read_states_of(b).await.unwrap(),
+        vec![state(b, c1, 40, 1)]
+    );
 }

@@ -49,6 +49,21 @@ admin-cannot-disable-self = Du kannst dein eigenes Konto nicht deaktivieren.
 account-disabled = Dieses Konto ist deaktiviert.
 role-hierarchy = Du kannst keine Rolle verwalten, die gleich hoch oder höher als deine höchste Rolle ist.
 cannot-send-in-non-text = In einem Nicht-Text-Kanal können keine Nachrichten gesendet werden
+slowmode-rate-limited = Diese Aktion ist wegen des Slowmodes des Kanals gerade nicht möglich.
+widget-disabled = Widget deaktiviert
+invalid-vanity-code = Der Einladungscode ist ungültig oder bereits vergeben.
+max-emojis-reached = Maximale Anzahl an Emojis erreicht
+max-recipients-reached = Maximale Anzahl an Empfängern erreicht (10)
+invalid-channel-type = Diese Aktion ist für diesen Kanaltyp nicht möglich
+
+# Beziehungen
+cannot-act-on-self = Diese Aktion kannst du nicht an dir selbst ausführen
+cannot-friend-self = Du kannst dir selbst keine Freundschaftsanfrage senden
+bots-cannot-have-friends = Bots können keine Freunde haben
+friend-request-blocked = Freundschaftsanfrage blockiert
+incoming-friend-requests-disabled = Eingehende Freundschaftsanfragen sind deaktiviert
+unknown-discord-tag = Es gibt keinen Benutzer mit diesem DiscordTag
+max-friends-reached = Maximale Anzahl an Freunden erreicht
 
 ## Feldfehler
 BASE_TYPE_REQUIRED = Dieses Feld ist erforderlich

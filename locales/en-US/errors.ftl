@@ -50,6 +50,21 @@ admin-cannot-disable-self = You cannot disable your own account.
 account-disabled = This account is disabled.
 role-hierarchy = You cannot manage a role at or above your highest role.
 cannot-send-in-non-text = Cannot send messages in a non-text channel
+slowmode-rate-limited = This action cannot be performed due to slowmode rate limit.
+widget-disabled = Widget Disabled
+invalid-vanity-code = Invite code was either invalid or taken.
+max-emojis-reached = Maximum number of emojis reached
+max-recipients-reached = Maximum number of recipients reached (10)
+invalid-channel-type = Cannot execute action on this channel type
+
+# Relationships
+cannot-act-on-self = You cannot perform this action on yourself
+cannot-friend-self = Cannot send friend request to self
+bots-cannot-have-friends = Bots cannot have friends
+friend-request-blocked = Friend request blocked
+incoming-friend-requests-disabled = Incoming friend requests disabled
+unknown-discord-tag = No users with DiscordTag exist
+max-friends-reached = Maximum number of friends reached
 
 ## Field errors (Discord's codes)
 BASE_TYPE_REQUIRED = This field is required

@@ -8,6 +8,10 @@ use std::sync::Arc;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
+
+mod cleanup;
+mod recipients;
 
 use super::guild::{Access, GuildMsg};
 use super::{Reply, Services, reply};
@@ -84,10 +88,40 @@ pub enum ChannelMsg {
         user: UserId,
         reply: Reply<Value>,
     },
+    /// `DELETE …/messages/{id}/reactions` (`emoji: None`) or `…/reactions/{emoji}`
+    /// (MANAGE_MESSAGES).
+    ClearReactions {
+        user: UserId,
+        id: MessageId,
+        emoji: Option<String>,
+        reply: Reply<()>,
+    },
+    /// After a ban with `delete_message_seconds`: deletes `author`'s messages from `since` on
+    /// (a bounded walk back). No permission check here: the guild actor checked BAN_MEMBERS.
+    /// Replies with how many were deleted.
+    PurgeAuthor {
+        author: UserId,
+        since: MessageId,
+        reply: Reply<usize>,
+    },
+    /// `PUT /channels/{id}/recipients/{user}` (group DMs).
+    AddRecipient {
+        user: UserId,
+        target: UserId,
+        reply: Reply<()>,
+    },
+    /// `DELETE /channels/{id}/recipients/{user}` (group DMs; the owner, or yourself to leave).
+    RemoveRecipient {
+        user: UserId,
+        target: UserId,
+        reply: Reply<()>,
+    },
     /// From the guild actor: cached permissions of this user (or everyone) are stale.
     InvalidatePermissions(Option<UserId>),
     Updated(Box<ChannelRecord>),
     Deleted,
+    /// Periodic: passivate when idle for `actors.idle_passivate_secs`.
+    Tick,
 }
 
 /// Body of `POST /channels/{id}/messages` (JSON part). Every field Discord documents is
@@ -144,6 +178,10 @@ pub struct State {
     recent: VecDeque<MessageRecord>,
     /// True when `recent` holds the channel's whole history (a small channel).
     recent_is_all: bool,
+    last_activity: std::time::Instant,
+    /// Slowmode: when each member last sent a message here (entries older than the channel's
+    /// `rate_limit_per_user` are dropped as the map grows).
+    last_sent: HashMap<UserId, tokio::time::Instant>,
 }
 
 /// What a DM recipient may do.
@@ -187,7 +225,18 @@ impl Actor for ChannelActor {
             access: HashMap::new(),
             recent,
             recent_is_all,
+            last_activity: std::time::Instant::now(),
+            last_sent: HashMap::new(),
         })
+    }
+
+    async fn post_start(
+        &self,
+        me: ActorRef<ChannelMsg>,
+        st: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        super::start_idle_ticker(&me, st.services.clone(), || ChannelMsg::Tick);
+        Ok(())
     }
 
     async fn handle(
@@ -196,92 +245,127 @@ impl Actor for ChannelActor {
         msg: ChannelMsg,
         st: &mut State,
     ) -> Result<(), ActorProcessingErr> {
-        let span = tracing::debug_span!("channel", id = %st.channel.id);
-        let _enter = span.enter();
-        match msg {
-            ChannelMsg::Get { user, reply: r } => {
-                let v = match st.view(user).await {
-                    Ok(_) => st.channel_json().await,
-                    Err(e) => Err(e),
-                };
-                reply(r, v);
+        if matches!(msg, ChannelMsg::Tick) {
+            if super::idle_for(st.last_activity, &st.services) {
+                tracing::debug!("idle; passivating (reloads from the store on next use)");
+                me.stop(Some("idle".into()));
             }
-            ChannelMsg::CreateMessage {
-                author,
-                body,
-                reply: r,
-            } => reply(r, st.create_message(author, *body).await),
-            ChannelMsg::ListMessages {
-                user,
-                page,
-                limit,
-                reply: r,
-            } => reply(r, st.list(user, page, limit).await),
-            ChannelMsg::GetMessage { user, id, reply: r } => {
-                let v = async {
-                    let perms = st.view(user).await?;
-                    require(perms, Permissions::READ_MESSAGE_HISTORY)?;
-                    let m = st.find(id).await?;
-                    st.render(&m, Some(user)).await
-                }
-                .await;
-                reply(r, v);
-            }
-            ChannelMsg::EditMessage {
-                user,
-                id,
-                body,
-                reply: r,
-            } => reply(r, st.edit(user, id, *body).await),
-            ChannelMsg::DeleteMessage { user, id, reply: r } => reply(r, st.delete(user, id).await),
-            ChannelMsg::BulkDelete {
-                user,
-                ids,
-                reply: r,
-            } => reply(r, st.bulk_delete(user, ids).await),
-            ChannelMsg::Typing { user, reply: r } => reply(r, st.typing(user).await),
-            ChannelMsg::React {
-                user,
-                id,
-                emoji,
-                add,
-                target,
-                reply: r,
-            } => reply(r, st.react(user, id, emoji, add, target).await),
-            ChannelMsg::ListReactions {
-                user,
-                id,
-                emoji,
-                reply: r,
-            } => {
-                let v = async {
-                    st.view(user).await?;
-                    let m = st.find(id).await?;
-                    let ids = m
-                        .reactions
-                        .iter()
-                        .find(|x| x.emoji == emoji)
-                        .map(|x| x.user_ids.clone())
-                        .unwrap_or_default();
-                    Ok(json!(st.services.users.public_many(&ids).await?))
-                }
-                .await;
-                reply(r, v);
-            }
-            ChannelMsg::Pin {
-                user,
-                id,
-                pinned,
-                reply: r,
-            } => reply(r, st.pin(user, id, pinned).await),
-            ChannelMsg::ListPins { user, reply: r } => reply(r, st.list_pins(user).await),
-            ChannelMsg::InvalidatePermissions(None) => st.access.clear(),
-            ChannelMsg::InvalidatePermissions(Some(user)) => {
-                st.access.remove(&user);
-            }
-            ChannelMsg::Updated(record) => st.channel = *record,
-            ChannelMsg::Deleted => me.stop(Some("channel deleted".into())),
+            return Ok(());
         }
+        st.last_activity = std::time::Instant::now();
+        let span = tracing::debug_span!("channel", id = %st.channel.id);
+        async move {
+            match msg {
+                ChannelMsg::Get { user, reply: r } => {
+                    let v = match st.view(user).await {
+                        Ok(_) => st.channel_json().await,
+                        Err(e) => Err(e),
+                    };
+                    reply(r, v);
+                }
+                ChannelMsg::CreateMessage {
+                    author,
+                    body,
+                    reply: r,
+                } => reply(r, st.create_message(author, *body).await),
+                ChannelMsg::ListMessages {
+                    user,
+                    page,
+                    limit,
+                    reply: r,
+                } => reply(r, st.list(user, page, limit).await),
+                ChannelMsg::GetMessage { user, id, reply: r } => {
+                    let v = async {
+                        let perms = st.view(user).await?;
+                        require(perms, Permissions::READ_MESSAGE_HISTORY)?;
+                        let m = st.find(id).await?;
+                        st.render(&m, Some(user)).await
+                    }
+                    .await;
+                    reply(r, v);
+                }
+                ChannelMsg::EditMessage {
+                    user,
+                    id,
+                    body,
+                    reply: r,
+                } => reply(r, st.edit(user, id, *body).await),
+                ChannelMsg::DeleteMessage { user, id, reply: r } => {
+                    reply(r, st.delete(user, id).await)
+                }
+                ChannelMsg::BulkDelete {
+                    user,
+                    ids,
+                    reply: r,
+                } => reply(r, st.bulk_delete(user, ids).await),
+                ChannelMsg::Typing { user, reply: r } => reply(r, st.typing(user).await),
+                ChannelMsg::React {
+                    user,
+                    id,
+                    emoji,
+                    add,
+                    target,
+                    reply: r,
+                } => reply(r, st.react(user, id, emoji, add, target).await),
+                ChannelMsg::ListReactions {
+                    user,
+                    id,
+                    emoji,
+                    reply: r,
+                } => {
+                    let v = async {
+                        st.view(user).await?;
+                        let m = st.find(id).await?;
+                        let ids = m
+                            .reactions
+                            .iter()
+                            .find(|x| x.emoji == emoji)
+                            .map(|x| x.user_ids.clone())
+                            .unwrap_or_default();
+                        Ok(json!(st.services.users.public_many(&ids).await?))
+                    }
+                    .await;
+                    reply(r, v);
+                }
+                ChannelMsg::Pin {
+                    user,
+                    id,
+                    pinned,
+                    reply: r,
+                } => reply(r, st.pin(user, id, pinned).await),
+                ChannelMsg::ListPins { user, reply: r } => reply(r, st.list_pins(user).await),
+                ChannelMsg::InvalidatePermissions(None) => st.access.clear(),
+                ChannelMsg::InvalidatePermissions(Some(user)) => {
+                    st.access.remove(&user);
+                }
+                ChannelMsg::ClearReactions {
+                    user,
+                    id,
+                    emoji,
+                    reply: r,
+                } => reply(r, st.clear_reactions(user, id, emoji).await),
+                ChannelMsg::PurgeAuthor {
+                    author,
+                    since,
+                    reply: r,
+                } => reply(r, st.purge_author(author, since).await),
+                ChannelMsg::AddRecipient {
+                    user,
+                    target,
+                    reply: r,
+                } => reply(r, st.add_recipient(user, target).await),
+                ChannelMsg::RemoveRecipient {
+                    user,
+                    target,
+                    reply: r,
+                } => reply(r, st.remove_recipient(user, target).await),
+                ChannelMsg::Updated(record) => st.channel = *record,
+                ChannelMsg::Tick => {}
+                ChannelMsg::Deleted => me.stop(Some("channel deleted".into())),
+            }
+        }
+        .instrument(span)
+        .await;
         Ok(())
     }
 }
@@ -415,6 +499,32 @@ impl State {
         }
     }
 
+    /// Slowmode (`rate_limit_per_user`): one message per interval per member; MANAGE_MESSAGES
+    /// and MANAGE_CHANNELS are exempt. Fails with 20016 and the seconds left.
+    fn check_slowmode(&mut self, author: UserId, perms: Permissions) -> Result<(), ApiError> {
+        let rate = self.channel.rate_limit_per_user;
+        if rate == 0
+            || perms.intersects(Permissions::MANAGE_MESSAGES | Permissions::MANAGE_CHANNELS)
+        {
+            return Ok(());
+        }
+        let interval = std::time::Duration::from_secs(u64::from(rate));
+        let now = tokio::time::Instant::now();
+        if self.last_sent.len() > 10_000 {
+            self.last_sent
+                .retain(|_, at| now.duration_since(*at) < interval);
+        }
+        match self.last_sent.get(&author) {
+            Some(at) if now.duration_since(*at) < interval => {
+                let left = interval - now.duration_since(*at);
+                Err(ApiError::Slowmode {
+                    retry_after: (left.as_secs_f64() * 1000.0).ceil() / 1000.0,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn remember(&mut self, m: MessageRecord) {
         let keep = self.services.config.get().actors.channel_cache_messages;
         self.recent.push_front(m);
@@ -444,6 +554,22 @@ impl State {
             ));
         }
         require(perms, Permissions::SEND_MESSAGES)?;
+        // A block either way closes a DM (the user actors own relationships).
+        if self.channel.kind == ChannelKind::Dm
+            && let Some(other) = self
+                .channel
+                .recipient_ids
+                .iter()
+                .copied()
+                .find(|r| *r != author)
+            && super::user::blocked_between(&self.services, author, other).await?
+        {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                50007,
+                "cannot-message-user",
+            ));
+        }
         let config = self.services.config.get();
         let limits = &config.limits.message;
         let content = body.content.unwrap_or_default();
@@ -507,6 +633,30 @@ impl State {
                 mention_roles.retain(|r| allowed.contains(r));
             }
         }
+        // Role mentions ping only roles that exist here and are mentionable (any role with
+        // MENTION_EVERYONE); the guild actor knows the roles.
+        if !mention_roles.is_empty() {
+            mention_roles = match &self.guild {
+                None => Vec::new(),
+                Some(g) => {
+                    let roles = mention_roles.clone();
+                    match g
+                        .call(
+                            |port| GuildMsg::MentionableRoles {
+                                user: author,
+                                roles,
+                                reply: port,
+                            },
+                            None,
+                        )
+                        .await
+                    {
+                        Ok(ractor::rpc::CallResult::Success(r)) => r,
+                        _ => return Err(ApiError::internal("guild actor unavailable")),
+                    }
+                }
+            };
+        }
         let mut kind = 0;
         let mut reference = None;
         if let Some(mut r) = body.message_reference
@@ -551,6 +701,7 @@ impl State {
             let existing = existing.clone();
             return self.render(&existing, Some(author)).await;
         }
+        self.check_slowmode(author, perms)?;
         let message = MessageRecord {
             id: self.services.ids.next(),
             channel_id: self.channel.id,
@@ -575,6 +726,9 @@ impl State {
         };
         self.services.store.insert_message(&message).await?;
         crate::metrics::message_created();
+        if self.channel.rate_limit_per_user > 0 {
+            self.last_sent.insert(author, tokio::time::Instant::now());
+        }
         let v = self.render(&message, None).await?;
         let mut exempt = message.mentions.clone();
         exempt.push(author);

@@ -1,20 +1,36 @@
 //! `GuildActor`: owns one guild's roles, channels, members, bans and the permission checks
 //! derived from them, and fans guild events out to the subscribed sessions.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
+
+mod audit;
+mod emojis;
+mod layout;
+mod moderation;
+mod settings;
+
+pub use audit::AuditLogQuery;
+pub use emojis::{EmojiCreate, EmojiPatch, validate_name as validate_emoji_name};
+pub use layout::{ChannelPosition, OverwriteBody, RolePosition};
+pub use moderation::MAX_BAN_DELETE_SECONDS;
+pub use settings::WidgetPatch;
 
 use super::channel::ChannelMsg;
 use super::sessions::{SessionHandle, SessionKey};
 use super::{Reply, Services, reply};
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
-use crate::id::{ChannelId, GuildId, RoleId, UserId};
-use crate::model::{ChannelKind, ChannelRecord, GuildRecord, MemberRecord, Role, Timestamp};
+use crate::id::{ChannelId, EmojiId, GuildId, RoleId, Snowflake, UserId};
+use crate::model::{
+    ChannelKind, ChannelRecord, EmojiRecord, GuildRecord, MemberRecord, Role, Timestamp,
+};
 use crate::permissions::{MemberContext, PermissionOverwrite, Permissions, require};
 use crate::store::{BanRecord, GuildState};
 use crate::validate;
@@ -30,6 +46,23 @@ pub enum GuildMsg {
     /// A session comes online: returns the GUILD_CREATE payload (None: not a member).
     Subscribe(SessionHandle, RpcReplyPort<Option<Value>>),
     Unsubscribe(SessionKey),
+    /// Periodic: passivate when idle (no sessions, no requests for `actors.idle_passivate_secs`).
+    Tick,
+    /// Fault injection for the supervision test: the handler panics mid-request.
+    #[cfg(feature = "fault-injection")]
+    InjectPanic(Reply<()>),
+    /// Op 3 from a member's session: `{status, activities, ...}`.
+    Presence {
+        user: UserId,
+        presence: Value,
+    },
+    /// Op 4 from a member's session: joins (`channel_id`) or leaves (`null`) a voice channel.
+    /// State only: there is no media server.
+    VoiceState {
+        user: UserId,
+        session_id: String,
+        state: Value,
+    },
     /// Subscribes every live session of a user and sends them GUILD_CREATE (after create/join).
     SubscribeUser(UserId),
     Get {
@@ -140,10 +173,13 @@ pub enum GuildMsg {
         role: RoleId,
         reply: Reply<()>,
     },
+    /// Ban; with `delete_message_seconds > 0` the user's messages of that window are deleted
+    /// from the guild's channels before the reply.
     Ban {
         by: UserId,
         target: UserId,
         reason: Option<String>,
+        delete_message_seconds: u64,
         reply: Reply<()>,
     },
     Unban {
@@ -160,6 +196,137 @@ pub enum GuildMsg {
     AdminInfo(Reply<Value>),
     /// Instance administration: deletes the guild whoever owns it.
     AdminDelete(Reply<()>),
+    /// Any request, carrying the `X-Audit-Log-Reason` of the HTTP request for the audit log
+    /// entry it may write.
+    WithReason {
+        reason: Option<String>,
+        msg: Box<GuildMsg>,
+    },
+    /// From a channel actor: which of the role ids a message mentions actually ping.
+    MentionableRoles {
+        user: UserId,
+        roles: Vec<RoleId>,
+        reply: RpcReplyPort<Vec<RoleId>>,
+    },
+    /// `GET /guilds/{id}?with_counts=true`.
+    GetWithCounts {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/preview` (members, or anyone for a DISCOVERABLE guild).
+    PreviewFor {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// `PUT /channels/{id}/permissions/{overwrite}`.
+    PutOverwrite {
+        user: UserId,
+        channel: ChannelId,
+        target: Snowflake,
+        body: OverwriteBody,
+        reply: Reply<()>,
+    },
+    /// `DELETE /channels/{id}/permissions/{overwrite}`.
+    DeleteOverwrite {
+        user: UserId,
+        channel: ChannelId,
+        target: Snowflake,
+        reply: Reply<()>,
+    },
+    /// `PATCH /guilds/{id}/channels`.
+    ReorderChannels {
+        user: UserId,
+        moves: Vec<ChannelPosition>,
+        reply: Reply<()>,
+    },
+    /// `PATCH /guilds/{id}/roles`: the roles after the move.
+    ReorderRoles {
+        user: UserId,
+        moves: Vec<RolePosition>,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/members/search`.
+    SearchMembers {
+        user: UserId,
+        query: String,
+        limit: usize,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/prune` (`begin: false`) and `POST` (`begin: true`).
+    Prune {
+        user: UserId,
+        days: u32,
+        include_roles: Vec<RoleId>,
+        begin: bool,
+        compute_prune_count: bool,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/bans/{user}`.
+    GetBan {
+        user: UserId,
+        target: UserId,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/vanity-url`.
+    GetVanity {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// `PATCH /guilds/{id}/vanity-url`.
+    SetVanity {
+        user: UserId,
+        code: Option<String>,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/widget`.
+    GetWidget {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// `PATCH /guilds/{id}/widget`.
+    SetWidget {
+        user: UserId,
+        patch: WidgetPatch,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/widget.json` (no authentication).
+    WidgetJson(Reply<Value>),
+    /// `GET /guilds/{id}/audit-logs`.
+    AuditLog {
+        user: UserId,
+        query: AuditLogQuery,
+        reply: Reply<Value>,
+    },
+    ListEmojis {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    GetEmoji {
+        user: UserId,
+        id: EmojiId,
+        reply: Reply<Value>,
+    },
+    /// Asked by the route before it stores an emoji image on the CDN.
+    MayCreateEmoji {
+        user: UserId,
+        reply: Reply<()>,
+    },
+    CreateEmoji {
+        user: UserId,
+        body: EmojiCreate,
+        reply: Reply<Value>,
+    },
+    UpdateEmoji {
+        user: UserId,
+        id: EmojiId,
+        patch: EmojiPatch,
+        reply: Reply<Value>,
+    },
+    DeleteEmoji {
+        user: UserId,
+        id: EmojiId,
+        reply: Reply<()>,
+    },
     /// An event from a channel actor, for the sessions that may see `channel`.
     Fanout {
         event: Arc<Dispatch>,
@@ -262,6 +429,15 @@ pub fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// A role's place in the hierarchy: by position and, on equal positions, the older role (lower
+/// id) above — Discord's rule, which discord.js and discord.py apply too. New roles are created
+/// at position 1, so without the tie-break a bot could not assign the role it just created.
+type RoleRank = (i32, Reverse<RoleId>);
+
+fn role_rank(r: &Role) -> RoleRank {
+    (r.position, Reverse(r.id))
+}
+
 pub struct GuildActor;
 
 pub struct State {
@@ -272,6 +448,15 @@ pub struct State {
     members: HashMap<UserId, MemberRecord>,
     bans: HashMap<UserId, BanRecord>,
     online: HashMap<SessionKey, SessionHandle>,
+    /// Presence of members with a live session (`PRESENCE_UPDATE` payloads).
+    presences: HashMap<UserId, Value>,
+    /// Voice states by user (`VOICE_STATE_UPDATE` payloads).
+    voice_states: HashMap<UserId, Value>,
+    last_activity: std::time::Instant,
+    /// Custom emojis (loaded from the store when the actor starts).
+    emojis: Vec<EmojiRecord>,
+    /// The `X-Audit-Log-Reason` of the request being handled (see `GuildMsg::WithReason`).
+    audit_reason: Option<String>,
 }
 
 impl Actor for GuildActor {
@@ -285,6 +470,7 @@ impl Actor for GuildActor {
         (services, s): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         tracing::debug!(guild = %s.guild.id, members = s.members.len(), "guild actor started");
+        let emojis = services.store.guild_emojis(s.guild.id).await?;
         Ok(State {
             services,
             guild: s.guild,
@@ -293,7 +479,21 @@ impl Actor for GuildActor {
             members: s.members.into_iter().map(|m| (m.user_id, m)).collect(),
             bans: s.bans.into_iter().map(|b| (b.user_id, b)).collect(),
             online: HashMap::new(),
+            presences: HashMap::new(),
+            voice_states: HashMap::new(),
+            last_activity: std::time::Instant::now(),
+            emojis,
+            audit_reason: None,
         })
+    }
+
+    async fn post_start(
+        &self,
+        me: ActorRef<GuildMsg>,
+        st: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        super::start_idle_ticker(&me, st.services.clone(), || GuildMsg::Tick);
+        Ok(())
     }
 
     async fn handle(
@@ -302,232 +502,504 @@ impl Actor for GuildActor {
         msg: GuildMsg,
         st: &mut State,
     ) -> Result<(), ActorProcessingErr> {
+        let msg = match msg {
+            GuildMsg::WithReason { reason, msg } => {
+                st.audit_reason = reason;
+                *msg
+            }
+            other => {
+                st.audit_reason = None;
+                other
+            }
+        };
+        if matches!(msg, GuildMsg::Tick) {
+            if st.online.is_empty() && super::idle_for(st.last_activity, &st.services) {
+                tracing::debug!("idle; passivating (reloads from the store on next use)");
+                me.stop(Some("idle".into()));
+            }
+            return Ok(());
+        }
+        st.last_activity = std::time::Instant::now();
         let span = tracing::debug_span!("guild", id = %st.guild.id);
-        let _enter = span.enter();
-        match msg {
-            GuildMsg::Subscribe(session, port) => {
-                let payload = if st.members.contains_key(&session.user_id) {
-                    let p = st.guild_create_json(session.user_id).await;
-                    st.online.insert(session.key, session);
-                    p.ok()
-                } else {
-                    None
-                };
-                let _ = port.send(payload);
-            }
-            GuildMsg::Unsubscribe(key) => {
-                st.online.remove(&key);
-            }
-            GuildMsg::SubscribeUser(user) => st.subscribe_user(user).await,
-            GuildMsg::Get { user, reply: r } => {
-                let v = st.member_guard(user).map(|_| st.guild_json(true));
-                reply(r, v);
-            }
-            GuildMsg::Preview(port) => {
-                let _ = port.send(json!({
-                    "id": st.guild.id,
-                    "name": st.guild.name,
-                    "icon": st.guild.icon,
-                    "splash": st.guild.splash,
-                    "banner": st.guild.banner,
-                    "description": st.guild.description,
-                    "features": st.guild.features,
-                    "verification_level": st.guild.verification_level,
-                    "vanity_url_code": st.guild.vanity_url_code,
-                    "nsfw_level": st.guild.nsfw_level,
-                    "premium_subscription_count": st.guild.premium_subscription_count,
-                    "approximate_member_count": st.members.len(),
-                    "approximate_presence_count": 0,
-                }));
-            }
-            GuildMsg::Permissions { user, reply: port } => {
-                let p = st
-                    .members
-                    .contains_key(&user)
-                    .then(|| st.guild_permissions(user));
-                let _ = port.send(p);
-            }
-            GuildMsg::Summary { user, reply: r } => {
-                let v = st.member_guard(user).map(|_| {
-                    json!({
+        async move {
+            match msg {
+                GuildMsg::Subscribe(session, port) => {
+                    let payload = if st.members.contains_key(&session.user_id) {
+                        let p = st.guild_create_json(session.user_id).await;
+                        let user = session.user_id;
+                        st.online.insert(session.key, session);
+                        if !st.presences.contains_key(&user) {
+                            st.set_presence(user, json!({"status": "online", "activities": []}));
+                        }
+                        p.ok()
+                    } else {
+                        None
+                    };
+                    let _ = port.send(payload);
+                }
+                GuildMsg::Tick => {}
+                #[cfg(feature = "fault-injection")]
+                GuildMsg::InjectPanic(_reply) => panic!("injected fault"),
+                GuildMsg::Unsubscribe(key) => {
+                    if let Some(s) = st.online.remove(&key) {
+                        let user = s.user_id;
+                        if !st.online.values().any(|o| o.user_id == user) {
+                            // Last session gone: offline, and out of voice.
+                            st.set_presence(user, json!({"status": "offline", "activities": []}));
+                            st.presences.remove(&user);
+                            if let Some(mut v) = st.voice_states.remove(&user) {
+                                v["channel_id"] = Value::Null;
+                                st.dispatch("VOICE_STATE_UPDATE", &v, None);
+                            }
+                        }
+                    }
+                }
+                GuildMsg::Presence { user, presence } => {
+                    if st.members.contains_key(&user) {
+                        st.set_presence(user, presence);
+                    }
+                }
+                GuildMsg::VoiceState {
+                    user,
+                    session_id,
+                    state,
+                } => st.voice_state(user, session_id, state),
+                GuildMsg::SubscribeUser(user) => st.subscribe_user(user).await,
+                GuildMsg::Get { user, reply: r } => {
+                    let v = st.member_guard(user).map(|_| st.guild_json(true));
+                    reply(r, v);
+                }
+                GuildMsg::Preview(port) => {
+                    let _ = port.send(json!({
                         "id": st.guild.id,
                         "name": st.guild.name,
                         "icon": st.guild.icon,
+                        "splash": st.guild.splash,
                         "banner": st.guild.banner,
-                        "owner": st.guild.owner_id == user,
-                        "permissions": st.guild_permissions(user),
+                        "description": st.guild.description,
                         "features": st.guild.features,
+                        "verification_level": st.guild.verification_level,
+                        "vanity_url_code": st.guild.vanity_url_code,
+                        "nsfw_level": st.guild.nsfw_level,
+                        "premium_subscription_count": st.guild.premium_subscription_count,
                         "approximate_member_count": st.members.len(),
-                    })
-                });
-                reply(r, v);
-            }
-            GuildMsg::Update {
-                user,
-                patch,
-                reply: r,
-            } => reply(r, st.update(user, patch).await),
-            GuildMsg::Delete { user, reply: r } => {
-                let result = st.delete(user).await;
-                let deleted = result.is_ok();
-                reply(r, result);
-                if deleted {
-                    me.stop(Some("guild deleted".into()));
+                        "approximate_presence_count": 0,
+                    }));
                 }
-            }
-            GuildMsg::ListChannels { user, reply: r } => {
-                let v = st.member_guard(user).map(|_| {
-                    let mut list: Vec<&ChannelRecord> = st
-                        .channels
-                        .values()
-                        .filter(|c| {
-                            st.channel_permissions(user, c)
-                                .contains(Permissions::VIEW_CHANNEL)
+                GuildMsg::Permissions { user, reply: port } => {
+                    let p = st
+                        .members
+                        .contains_key(&user)
+                        .then(|| st.guild_permissions(user));
+                    let _ = port.send(p);
+                }
+                GuildMsg::Summary { user, reply: r } => {
+                    let v = st.member_guard(user).map(|_| {
+                        json!({
+                            "id": st.guild.id,
+                            "name": st.guild.name,
+                            "icon": st.guild.icon,
+                            "banner": st.guild.banner,
+                            "owner": st.guild.owner_id == user,
+                            "permissions": st.guild_permissions(user),
+                            "features": st.guild.features,
+                            "approximate_member_count": st.members.len(),
                         })
-                        .collect();
-                    list.sort_by_key(|c| (c.position, c.id));
-                    Value::Array(list.into_iter().map(|c| c.to_json(None)).collect())
-                });
-                reply(r, v);
-            }
-            GuildMsg::CreateChannel {
-                user,
-                body,
-                reply: r,
-            } => reply(r, st.create_channel(user, body).await),
-            GuildMsg::UpdateChannel {
-                user,
-                channel,
-                patch,
-                reply: r,
-            } => reply(r, st.update_channel(user, channel, patch).await),
-            GuildMsg::DeleteChannel {
-                user,
-                channel,
-                reply: r,
-            } => reply(r, st.delete_channel(user, channel).await),
-            GuildMsg::Access {
-                channel,
-                user,
-                reply: port,
-            } => {
-                let access = match (st.members.get(&user), st.channels.get(&channel)) {
-                    (Some(_), Some(c)) => Access {
-                        permissions: st.channel_permissions(user, c),
-                        member: true,
-                    },
-                    (Some(_), None) => Access {
-                        permissions: Permissions::empty(),
-                        member: true,
-                    },
-                    _ => Access {
-                        permissions: Permissions::empty(),
-                        member: false,
-                    },
-                };
-                let _ = port.send(access);
-            }
-            GuildMsg::Join { user, reply: r } => reply(r, st.join(user).await),
-            GuildMsg::AddBot {
-                by,
-                bot,
-                name,
-                permissions,
-                reply: r,
-            } => reply(r, st.add_bot(by, bot, name, permissions).await),
-            GuildMsg::RemoveMember {
-                by,
-                target,
-                kick,
-                reply: r,
-            } => {
-                // Kicking yourself or "leaving" on someone else's behalf are both refused.
-                let result = if kick == (by == target) {
-                    Err(ApiError::MissingPermissions)
-                } else {
-                    st.remove_member(by, target, None).await
-                };
-                reply(r, result);
-            }
-            GuildMsg::ListMembers {
-                user,
-                limit,
-                after,
-                reply: r,
-            } => {
-                let v = match st.member_guard(user) {
-                    Ok(()) => st.list_members(limit, after).await,
-                    Err(e) => Err(e),
-                };
-                reply(r, v);
-            }
-            GuildMsg::GetMember {
-                user,
-                target,
-                reply: r,
-            } => {
-                let v = match (st.member_guard(user), st.members.get(&target)) {
-                    (Err(e), _) => Err(e),
-                    (Ok(()), None) => Err(ApiError::Unknown(Unknown::Member)),
-                    (Ok(()), Some(m)) => st.member_json(m).await,
-                };
-                reply(r, v);
-            }
-            GuildMsg::UpdateMember {
-                by,
-                target,
-                patch,
-                reply: r,
-            } => reply(r, st.update_member(by, target, patch).await),
-            GuildMsg::ListRoles { user, reply: r } => {
-                let v = st.member_guard(user).map(|_| json!(st.roles));
-                reply(r, v);
-            }
-            GuildMsg::CreateRole {
-                user,
-                body,
-                reply: r,
-            } => reply(r, st.create_role(user, body).await),
-            GuildMsg::UpdateRole {
-                user,
-                role,
-                body,
-                reply: r,
-            } => reply(r, st.update_role(user, role, body).await),
-            GuildMsg::DeleteRole {
-                user,
-                role,
-                reply: r,
-            } => reply(r, st.delete_role(user, role).await),
-            GuildMsg::Ban {
-                by,
-                target,
-                reason,
-                reply: r,
-            } => reply(r, st.ban(by, target, reason).await),
-            GuildMsg::Unban {
-                by,
-                target,
-                reply: r,
-            } => reply(r, st.unban(by, target).await),
-            GuildMsg::ListBans { user, reply: r } => {
-                let v = match st.require_guild(user, Permissions::BAN_MEMBERS) {
-                    Ok(()) => st.list_bans().await,
-                    Err(e) => Err(e),
-                };
-                reply(r, v);
-            }
-            GuildMsg::AdminInfo(r) => reply(r, Ok(st.admin_info())),
-            GuildMsg::AdminDelete(r) => {
-                let result = st.delete_unchecked().await;
-                let deleted = result.is_ok();
-                reply(r, result);
-                if deleted {
-                    me.stop(Some("guild deleted by an instance administrator".into()));
+                    });
+                    reply(r, v);
+                }
+                GuildMsg::Update {
+                    user,
+                    patch,
+                    reply: r,
+                } => {
+                    let before = Value::Object(st.guild.to_json());
+                    let v = st.update(user, patch).await;
+                    let ok = v.is_ok();
+                    reply(r, v);
+                    if ok {
+                        let after = Value::Object(st.guild.to_json());
+                        let target = Some(st.id().snowflake());
+                        st.audit_change(
+                            user,
+                            audit::GUILD_UPDATE,
+                            target,
+                            Some(before),
+                            Some(after),
+                        )
+                        .await;
+                    }
+                }
+                GuildMsg::Delete { user, reply: r } => {
+                    let result = st.delete(user).await;
+                    let deleted = result.is_ok();
+                    reply(r, result);
+                    if deleted {
+                        me.stop(Some("guild deleted".into()));
+                    }
+                }
+                GuildMsg::ListChannels { user, reply: r } => {
+                    let v = st.member_guard(user).map(|_| {
+                        let mut list: Vec<&ChannelRecord> = st
+                            .channels
+                            .values()
+                            .filter(|c| {
+                                st.channel_permissions(user, c)
+                                    .contains(Permissions::VIEW_CHANNEL)
+                            })
+                            .collect();
+                        list.sort_by_key(|c| (c.position, c.id));
+                        Value::Array(list.into_iter().map(|c| c.to_json(None)).collect())
+                    });
+                    reply(r, v);
+                }
+                GuildMsg::CreateChannel {
+                    user,
+                    body,
+                    reply: r,
+                } => {
+                    let v = st.create_channel(user, body).await;
+                    let created = v.as_ref().ok().cloned();
+                    reply(r, v);
+                    if let Some(c) = created {
+                        let target = audit::id_of(&c);
+                        st.audit_change(user, audit::CHANNEL_CREATE, target, None, Some(c))
+                            .await;
+                    }
+                }
+                GuildMsg::UpdateChannel {
+                    user,
+                    channel,
+                    patch,
+                    reply: r,
+                } => {
+                    let before = st.channel_value(channel);
+                    let v = st.update_channel(user, channel, patch).await;
+                    let ok = v.is_ok();
+                    reply(r, v);
+                    if ok {
+                        let after = st.channel_value(channel);
+                        let target = Some(channel.snowflake());
+                        st.audit_change(user, audit::CHANNEL_UPDATE, target, before, after)
+                            .await;
+                    }
+                }
+                GuildMsg::DeleteChannel {
+                    user,
+                    channel,
+                    reply: r,
+                } => {
+                    let before = st.channel_value(channel);
+                    let v = st.delete_channel(user, channel).await;
+                    let ok = v.is_ok();
+                    reply(r, v);
+                    if ok {
+                        let target = Some(channel.snowflake());
+                        st.audit_change(user, audit::CHANNEL_DELETE, target, before, None)
+                            .await;
+                    }
+                }
+                GuildMsg::Access {
+                    channel,
+                    user,
+                    reply: port,
+                } => {
+                    let access = match (st.members.get(&user), st.channels.get(&channel)) {
+                        (Some(_), Some(c)) => Access {
+                            permissions: st.channel_permissions(user, c),
+                            member: true,
+                        },
+                        (Some(_), None) => Access {
+                            permissions: Permissions::empty(),
+                            member: true,
+                        },
+                        _ => Access {
+                            permissions: Permissions::empty(),
+                            member: false,
+                        },
+                    };
+                    let _ = port.send(access);
+                }
+                GuildMsg::Join { user, reply: r } => reply(r, st.join(user).await),
+                GuildMsg::AddBot {
+                    by,
+                    bot,
+                    name,
+                    permissions,
+                    reply: r,
+                } => reply(r, st.add_bot(by, bot, name, permissions).await),
+                GuildMsg::RemoveMember {
+                    by,
+                    target,
+                    kick,
+                    reply: r,
+                } => {
+                    // Kicking yourself or "leaving" on someone else's behalf are both refused.
+                    let result = if kick == (by == target) {
+                        Err(ApiError::MissingPermissions)
+                    } else {
+                        st.remove_member(by, target, None).await
+                    };
+                    let kicked = kick && result.is_ok();
+                    reply(r, result);
+                    if kicked {
+                        let target = Some(target.snowflake());
+                        st.audit(by, audit::MEMBER_KICK, target, Vec::new(), None)
+                            .await;
+                    }
+                }
+                GuildMsg::ListMembers {
+                    user,
+                    limit,
+                    after,
+                    reply: r,
+                } => {
+                    let v = match st.member_guard(user) {
+                        Ok(()) => st.list_members(limit, after).await,
+                        Err(e) => Err(e),
+                    };
+                    reply(r, v);
+                }
+                GuildMsg::GetMember {
+                    user,
+                    target,
+                    reply: r,
+                } => {
+                    let v = match (st.member_guard(user), st.members.get(&target)) {
+                        (Err(e), _) => Err(e),
+                        (Ok(()), None) => Err(ApiError::Unknown(Unknown::Member)),
+                        (Ok(()), Some(m)) => st.member_json(m).await,
+                    };
+                    reply(r, v);
+                }
+                GuildMsg::UpdateMember {
+                    by,
+                    target,
+                    patch,
+                    reply: r,
+                } => {
+                    let action = if patch.roles.is_some() {
+                        audit::MEMBER_ROLE_UPDATE
+                    } else {
+                        audit::MEMBER_UPDATE
+                    };
+                    let before = st.member_value(target);
+                    let v = st.update_member(by, target, patch).await;
+                    let ok = v.is_ok();
+                    reply(r, v);
+                    if ok {
+                        let after = st.member_value(target);
+                        if before != after {
+                            let t = Some(target.snowflake());
+                            st.audit_change(by, action, t, before, after).await;
+                        }
+                    }
+                }
+                GuildMsg::ListRoles { user, reply: r } => {
+                    let v = st.member_guard(user).map(|_| json!(st.roles));
+                    reply(r, v);
+                }
+                GuildMsg::CreateRole {
+                    user,
+                    body,
+                    reply: r,
+                } => {
+                    let v = st.create_role(user, body).await;
+                    let created = v.as_ref().ok().cloned();
+                    reply(r, v);
+                    if let Some(role) = created {
+                        let target = audit::id_of(&role);
+                        st.audit_change(user, audit::ROLE_CREATE, target, None, Some(role))
+                            .await;
+                    }
+                }
+                GuildMsg::UpdateRole {
+                    user,
+                    role,
+                    body,
+                    reply: r,
+                } => {
+                    let before = st.role_value(role);
+                    let v = st.update_role(user, role, body).await;
+                    let ok = v.is_ok();
+                    reply(r, v);
+                    if ok {
+                        let after = st.role_value(role);
+                        let target = Some(role.snowflake());
+                        st.audit_change(user, audit::ROLE_UPDATE, target, before, after)
+                            .await;
+                    }
+                }
+                GuildMsg::DeleteRole {
+                    user,
+                    role,
+                    reply: r,
+                } => {
+                    let before = st.role_value(role);
+                    let v = st.delete_role(user, role).await;
+                    let ok = v.is_ok();
+                    reply(r, v);
+                    if ok {
+                        let target = Some(role.snowflake());
+                        st.audit_change(user, audit::ROLE_DELETE, target, before, None)
+                            .await;
+                    }
+                }
+                GuildMsg::Ban {
+                    by,
+                    target,
+                    reason,
+                    delete_message_seconds,
+                    reply: r,
+                } => {
+                    let result = st.ban(by, target, reason).await;
+                    let ok = result.is_ok();
+                    match result {
+                        Ok(()) if delete_message_seconds > 0 => {
+                            st.purge_after_ban(target, delete_message_seconds, r);
+                        }
+                        other => reply(r, other),
+                    }
+                    if ok {
+                        let options = (delete_message_seconds > 0).then(|| {
+                        json!({"delete_message_seconds": delete_message_seconds.to_string()})
+                    });
+                        let t = Some(target.snowflake());
+                        st.audit(by, audit::MEMBER_BAN_ADD, t, Vec::new(), options)
+                            .await;
+                    }
+                }
+                GuildMsg::Unban {
+                    by,
+                    target,
+                    reply: r,
+                } => {
+                    let result = st.unban(by, target).await;
+                    let ok = result.is_ok();
+                    reply(r, result);
+                    if ok {
+                        let t = Some(target.snowflake());
+                        st.audit(by, audit::MEMBER_BAN_REMOVE, t, Vec::new(), None)
+                            .await;
+                    }
+                }
+                GuildMsg::ListBans { user, reply: r } => {
+                    let v = match st.require_guild(user, Permissions::BAN_MEMBERS) {
+                        Ok(()) => st.list_bans().await,
+                        Err(e) => Err(e),
+                    };
+                    reply(r, v);
+                }
+                GuildMsg::AdminInfo(r) => reply(r, Ok(st.admin_info())),
+                GuildMsg::AdminDelete(r) => {
+                    let result = st.delete_unchecked().await;
+                    let deleted = result.is_ok();
+                    reply(r, result);
+                    if deleted {
+                        me.stop(Some("guild deleted by an instance administrator".into()));
+                    }
+                }
+                GuildMsg::Fanout { event, channel } => st.broadcast(&event, channel),
+                // Unwrapped above; a nested wrapper is refused rather than recursed into.
+                GuildMsg::WithReason { msg, .. } => drop(msg),
+                GuildMsg::MentionableRoles {
+                    user,
+                    roles,
+                    reply: port,
+                } => {
+                    let _ = port.send(st.mentionable_roles(user, roles));
+                }
+                GuildMsg::GetWithCounts { user, reply: r } => reply(r, st.guild_with_counts(user)),
+                GuildMsg::PreviewFor { user, reply: r } => reply(r, st.preview_for(user)),
+                GuildMsg::PutOverwrite {
+                    user,
+                    channel,
+                    target,
+                    body,
+                    reply: r,
+                } => reply(r, st.put_overwrite(user, channel, target, body).await),
+                GuildMsg::DeleteOverwrite {
+                    user,
+                    channel,
+                    target,
+                    reply: r,
+                } => reply(r, st.delete_overwrite(user, channel, target).await),
+                GuildMsg::ReorderChannels {
+                    user,
+                    moves,
+                    reply: r,
+                } => reply(r, st.reorder_channels(user, moves).await),
+                GuildMsg::ReorderRoles {
+                    user,
+                    moves,
+                    reply: r,
+                } => reply(r, st.reorder_roles(user, moves).await),
+                GuildMsg::SearchMembers {
+                    user,
+                    query,
+                    limit,
+                    reply: r,
+                } => reply(r, st.search_members(user, &query, limit).await),
+                GuildMsg::Prune {
+                    user,
+                    days,
+                    include_roles,
+                    begin,
+                    compute_prune_count,
+                    reply: r,
+                } => {
+                    let v = if begin {
+                        st.prune(user, days, &include_roles, compute_prune_count)
+                            .await
+                    } else {
+                        st.prune_count(user, days, &include_roles)
+                    };
+                    reply(r, v);
+                }
+                GuildMsg::GetBan {
+                    user,
+                    target,
+                    reply: r,
+                } => reply(r, st.get_ban(user, target).await),
+                GuildMsg::GetVanity { user, reply: r } => reply(r, st.get_vanity(user).await),
+                GuildMsg::SetVanity {
+                    user,
+                    code,
+                    reply: r,
+                } => reply(r, st.set_vanity(user, code).await),
+                GuildMsg::GetWidget { user, reply: r } => reply(r, st.get_widget(user)),
+                GuildMsg::SetWidget {
+                    user,
+                    patch,
+                    reply: r,
+                } => reply(r, st.set_widget(user, patch).await),
+                GuildMsg::WidgetJson(r) => reply(r, st.widget_json()),
+                GuildMsg::AuditLog {
+                    user,
+                    query,
+                    reply: r,
+                } => reply(r, st.audit_log(user, query).await),
+                GuildMsg::ListEmojis { user, reply: r } => reply(r, st.list_emojis(user).await),
+                GuildMsg::GetEmoji { user, id, reply: r } => reply(r, st.get_emoji(user, id).await),
+                GuildMsg::MayCreateEmoji { user, reply: r } => reply(r, st.may_create_emoji(user)),
+                GuildMsg::CreateEmoji {
+                    user,
+                    body,
+                    reply: r,
+                } => reply(r, st.create_emoji(user, body).await),
+                GuildMsg::UpdateEmoji {
+                    user,
+                    id,
+                    patch,
+                    reply: r,
+                } => reply(r, st.update_emoji(user, id, patch).await),
+                GuildMsg::DeleteEmoji { user, id, reply: r } => {
+                    reply(r, st.delete_emoji(user, id).await)
                 }
             }
-            GuildMsg::Fanout { event, channel } => st.broadcast(&event, channel),
         }
+        .instrument(span)
+        .await;
         Ok(())
     }
 }
@@ -597,10 +1069,11 @@ impl State {
         Ok(require(self.guild_permissions(user), need)?)
     }
 
-    /// Highest role position of a member (owner: above everything).
-    fn top_position(&self, user: UserId) -> i32 {
+    /// Where a member stands in the role hierarchy: the rank of their highest role (owner:
+    /// above everything; no roles: @everyone's rank; not a member: below everything).
+    fn top_rank(&self, user: UserId) -> RoleRank {
         if user == self.guild.owner_id {
-            return i32::MAX;
+            return (i32::MAX, Reverse(RoleId::new(0)));
         }
         self.members
             .get(&user)
@@ -608,11 +1081,11 @@ impl State {
                 m.roles
                     .iter()
                     .filter_map(|id| self.roles.iter().find(|r| r.id == *id))
-                    .map(|r| r.position)
+                    .map(role_rank)
                     .max()
-                    .unwrap_or(0)
+                    .unwrap_or((0, Reverse(self.id().everyone_role())))
             })
-            .unwrap_or(-1)
+            .unwrap_or((-1, Reverse(RoleId::new(u64::MAX))))
     }
 
     /// What the admin dashboard shows about a guild.
@@ -640,6 +1113,7 @@ impl State {
         if with_roles {
             g.insert("roles".into(), json!(self.roles));
         }
+        g.insert("emojis".into(), self.emojis_json());
         g.insert("approximate_member_count".into(), json!(self.members.len()));
         Value::Object(g)
     }
@@ -653,6 +1127,7 @@ impl State {
     async fn guild_create_json(&self, user: UserId) -> Result<Value, ApiError> {
         let mut g = self.guild.to_json();
         g.insert("roles".into(), json!(self.roles));
+        g.insert("emojis".into(), self.emojis_json());
         let mut channels: Vec<&ChannelRecord> = self
             .channels
             .values()
@@ -689,10 +1164,16 @@ impl State {
         g.insert("unavailable".into(), json!(false));
         let joined = self.members.get(&user).map(|m| m.joined_at);
         g.insert("joined_at".into(), json!(joined));
+        g.insert(
+            "presences".into(),
+            Value::Array(self.presences.values().cloned().collect()),
+        );
+        g.insert(
+            "voice_states".into(),
+            Value::Array(self.voice_states.values().cloned().collect()),
+        );
         for empty in [
             "threads",
-            "presences",
-            "voice_states",
             "stage_instances",
             "guild_scheduled_events",
             "soundboard_sounds",
@@ -701,6 +1182,64 @@ impl State {
         }
         g.insert("lazy".into(), json!(true));
         Ok(Value::Object(g))
+    }
+
+    /// Records and announces a member's presence (GUILD_PRESENCES intent).
+    fn set_presence(&mut self, user: UserId, presence: Value) {
+        let status = presence["status"].as_str().unwrap_or("online").to_string();
+        let status = if status == "invisible" {
+            "offline".to_string()
+        } else {
+            status
+        };
+        let data = json!({
+            "user": {"id": user},
+            "guild_id": self.id(),
+            "status": status,
+            "activities": presence.get("activities").cloned().unwrap_or_else(|| json!([])),
+            "client_status": {"desktop": status},
+        });
+        self.presences.insert(user, data.clone());
+        self.dispatch("PRESENCE_UPDATE", &data, None);
+    }
+
+    fn voice_state(&mut self, user: UserId, session_id: String, state: Value) {
+        if !self.members.contains_key(&user) {
+            return;
+        }
+        let channel: Option<ChannelId> = serde_json::from_value(state["channel_id"].clone())
+            .ok()
+            .flatten();
+        let channel = channel.filter(|c| {
+            self.channels.get(c).is_some_and(|ch| {
+                matches!(
+                    ch.kind,
+                    ChannelKind::GuildVoice | ChannelKind::GuildStageVoice
+                ) && self
+                    .channel_permissions(user, ch)
+                    .contains(Permissions::CONNECT)
+            })
+        });
+        let member = self.members.get(&user).cloned();
+        let data = json!({
+            "guild_id": self.id(),
+            "channel_id": channel,
+            "user_id": user,
+            "session_id": session_id,
+            "deaf": member.as_ref().is_some_and(|m| m.deaf),
+            "mute": member.as_ref().is_some_and(|m| m.mute),
+            "self_deaf": state["self_deaf"].as_bool().unwrap_or(false),
+            "self_mute": state["self_mute"].as_bool().unwrap_or(false),
+            "self_video": state["self_video"].as_bool().unwrap_or(false),
+            "suppress": false,
+            "request_to_speak_timestamp": null,
+        });
+        if channel.is_some() {
+            self.voice_states.insert(user, data.clone());
+        } else {
+            self.voice_states.remove(&user);
+        }
+        self.dispatch("VOICE_STATE_UPDATE", &data, None);
     }
 
     async fn subscribe_user(&mut self, user: UserId) {
@@ -1187,7 +1726,7 @@ impl State {
                 Permissions::KICK_MEMBERS
             };
             require(self.guild_permissions(by), need)?;
-            if target == self.guild.owner_id || self.top_position(target) >= self.top_position(by) {
+            if target == self.guild.owner_id || self.top_rank(target) >= self.top_rank(by) {
                 return Err(ApiError::MissingPermissions);
             }
         }
@@ -1272,11 +1811,11 @@ impl State {
         let roles_changed = patch.roles.is_some();
         if let Some(roles) = patch.roles {
             require(perms, Permissions::MANAGE_ROLES)?;
-            let mine = self.top_position(by);
+            let mine = self.top_rank(by);
             for (i, r) in roles.iter().enumerate() {
                 match self.roles.iter().find(|x| x.id == *r) {
                     None => errs.add(&format!("roles.{i}"), FieldError::InvalidSnowflake),
-                    Some(role) if role.position >= mine && !m.roles.contains(r) => {
+                    Some(role) if role_rank(role) >= mine && !m.roles.contains(r) => {
                         return Err(ApiError::MissingPermissions);
                     }
                     _ => {}
@@ -1396,7 +1935,7 @@ impl State {
         let Some(mut role) = self.roles.iter().find(|r| r.id == id).cloned() else {
             return Err(ApiError::Unknown(Unknown::Role));
         };
-        if id != self.id().everyone_role() && role.position >= self.top_position(user) {
+        if id != self.id().everyone_role() && role_rank(&role) >= self.top_rank(user) {
             return Err(ApiError::MissingPermissions);
         }
         if body
@@ -1439,7 +1978,7 @@ impl State {
         let Some(role) = self.roles.iter().find(|r| r.id == id) else {
             return Err(ApiError::Unknown(Unknown::Role));
         };
-        if role.position >= self.top_position(user) {
+        if role_rank(role) >= self.top_rank(user) {
             return Err(ApiError::MissingPermissions);
         }
         self.services.store.delete_role(self.id(), id).await?;

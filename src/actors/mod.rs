@@ -1,14 +1,17 @@
-//! The actors that own the state: one per guild, one per channel (messages), one per gateway
-//! session (see `gateway::session`), spawned lazily from the store and supervised.
+//! The actors that own the state: one per guild, one per channel (messages), one per user
+//! (relationships, settings, read states), one per gateway session (see `gateway::session`),
+//! spawned lazily from the store and supervised.
 //!
 //! Rule against deadlocks: a guild actor never *calls* (awaits) a channel actor, it only casts to
-//! it; channel actors may call their guild actor.
+//! it; channel actors may call their guild actor. Channel actors may call user actors; user actors
+//! call no actor (between two user actors only casts, see `user`).
 
 pub mod channel;
 pub mod guild;
 pub mod registry;
 pub mod sessions;
 pub mod supervisor;
+pub mod user;
 pub mod users;
 
 use std::sync::Arc;
@@ -50,6 +53,41 @@ impl Services {
     fn call_timeout(&self) -> Duration {
         Duration::from_millis(self.config.get().actors.call_timeout_ms)
     }
+}
+
+/// Sends `tick()` to the actor periodically (half the live idle timeout, within 0.2–30 s) until
+/// it stops, so idle actors can passivate. A config change applies from the next period.
+pub(crate) fn start_idle_ticker<M: ractor::Message>(
+    me: &ActorRef<M>,
+    services: Arc<Services>,
+    tick: fn() -> M,
+) {
+    let me = me.clone();
+    // Weak: a sleeping ticker must not keep the services (and the store's file lock) alive
+    // after shutdown.
+    let services = Arc::downgrade(&services);
+    tokio::spawn(async move {
+        while let Some(idle) = services
+            .upgrade()
+            .map(|s| s.config.get().actors.idle_passivate_secs)
+        {
+            let period = if idle == 0 {
+                30.0
+            } else {
+                (idle as f64 / 2.0).clamp(0.2, 30.0)
+            };
+            tokio::time::sleep(Duration::from_secs_f64(period)).await;
+            if me.cast(tick()).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// Whether an actor last active at `since` has been idle long enough to passivate.
+pub(crate) fn idle_for(since: std::time::Instant, services: &Services) -> bool {
+    let secs = services.config.get().actors.idle_passivate_secs;
+    secs > 0 && since.elapsed() >= Duration::from_secs(secs)
 }
 
 /// The reply every request-style actor message carries.

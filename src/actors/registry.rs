@@ -1,4 +1,4 @@
-//! Lazy actor lookup: the first request for a guild or channel spawns its actor from the store;
+//! Lazy actor lookup: the first request for a guild, channel or user spawns its actor from the store;
 //! concurrent first requests share one spawn (a `OnceCell` per id).
 
 use std::sync::{Arc, OnceLock};
@@ -10,8 +10,9 @@ use tokio::sync::OnceCell;
 use super::Services;
 use super::channel::{ChannelActor, ChannelMsg};
 use super::guild::{GuildActor, GuildMsg};
+use super::user::{UserActor, UserMsg};
 use crate::error::{ApiError, Unknown};
-use crate::id::{ChannelId, GuildId};
+use crate::id::{ChannelId, GuildId, UserId};
 
 type Slot<M> = Arc<OnceCell<ActorRef<M>>>;
 
@@ -19,6 +20,7 @@ type Slot<M> = Arc<OnceCell<ActorRef<M>>>;
 pub struct Registry {
     guilds: DashMap<GuildId, Slot<GuildMsg>>,
     channels: DashMap<ChannelId, Slot<ChannelMsg>>,
+    users: DashMap<UserId, Slot<UserMsg>>,
     supervisor: OnceLock<ActorCell>,
 }
 
@@ -33,6 +35,24 @@ impl Registry {
             .retain(|_, slot| slot.get().is_none_or(|a| a.get_id() != id));
         self.channels
             .retain(|_, slot| slot.get().is_none_or(|a| a.get_id() != id));
+        self.users
+            .retain(|_, slot| slot.get().is_none_or(|a| a.get_id() != id));
+    }
+
+    /// The running user actor, if any (never spawns).
+    pub fn running_user(&self, id: UserId) -> Option<ActorRef<UserMsg>> {
+        self.users.get(&id).and_then(|s| s.get().cloned())
+    }
+
+    /// Forgets the user's actor if it is still `actor` (a passivating actor leaves this way).
+    pub fn remove_user(&self, id: UserId, actor: ActorId) {
+        self.users
+            .remove_if(&id, |_, s| s.get().is_some_and(|a| a.get_id() == actor));
+    }
+
+    /// Running (spawned) user actors, for health figures.
+    pub fn live_users(&self) -> usize {
+        self.users.iter().filter(|s| s.get().is_some()).count()
     }
 
     /// The running guild actor, if any (never spawns).
@@ -78,6 +98,11 @@ impl Registry {
                 .iter()
                 .filter_map(|s| s.get().map(|a| a.get_cell())),
         );
+        cells.extend(
+            self.users
+                .iter()
+                .filter_map(|s| s.get().map(|a| a.get_cell())),
+        );
         cells
     }
 }
@@ -85,6 +110,16 @@ impl Registry {
 impl Services {
     /// The guild's actor, spawned from the store on first use. `Unknown Guild` if it doesn't exist.
     pub async fn guild(self: &Arc<Self>, id: GuildId) -> Result<ActorRef<GuildMsg>, ApiError> {
+        if let Some(existing) = self.registry.running_guild(id) {
+            if alive(existing.get_status()) {
+                return Ok(existing);
+            }
+            // Passivated or failed and not yet forgotten by the supervisor: replace it.
+            let dead = existing.get_id();
+            self.registry
+                .guilds
+                .remove_if(&id, |_, s| s.get().is_some_and(|a| a.get_id() == dead));
+        }
         let slot = self.registry.guilds.entry(id).or_default().clone();
         let result = slot
             .get_or_try_init(|| async {
@@ -116,6 +151,15 @@ impl Services {
         self: &Arc<Self>,
         id: ChannelId,
     ) -> Result<ActorRef<ChannelMsg>, ApiError> {
+        if let Some(existing) = self.registry.running_channel(id) {
+            if alive(existing.get_status()) {
+                return Ok(existing);
+            }
+            let dead = existing.get_id();
+            self.registry
+                .channels
+                .remove_if(&id, |_, s| s.get().is_some_and(|a| a.get_id() == dead));
+        }
         let slot = self.registry.channels.entry(id).or_default().clone();
         let result = slot
             .get_or_try_init(|| async {
@@ -145,4 +189,47 @@ impl Services {
         }
         result
     }
+
+    /// The user's actor (relationships, settings, read states), spawned from the store on first
+    /// use. `Unknown User` if the account doesn't exist.
+    pub async fn user(self: &Arc<Self>, id: UserId) -> Result<ActorRef<UserMsg>, ApiError> {
+        if let Some(existing) = self.registry.running_user(id) {
+            if alive(existing.get_status()) {
+                return Ok(existing);
+            }
+            let dead = existing.get_id();
+            self.registry.remove_user(id, dead);
+        }
+        let slot = self.registry.users.entry(id).or_default().clone();
+        let result = slot
+            .get_or_try_init(|| async {
+                let state = super::user::load(self, id).await?;
+                let args = (self.clone(), state);
+                let (actor, _) = match self.registry.supervisor.get() {
+                    Some(sup) => Actor::spawn_linked(None, UserActor, args, sup.clone()).await,
+                    None => Actor::spawn(None, UserActor, args).await,
+                }
+                .map_err(ApiError::internal)?;
+                Ok::<_, ApiError>(actor)
+            })
+            .await
+            .cloned();
+        if result.is_err() {
+            self.registry
+                .users
+                .remove_if(&id, |_, s| Arc::ptr_eq(s, &slot));
+        }
+        result
+    }
+}
+
+/// Whether an actor can still take messages.
+fn alive(status: ractor::ActorStatus) -> bool {
+    matches!(
+        status,
+        ractor::ActorStatus::Unstarted
+            | ractor::ActorStatus::Starting
+            | ractor::ActorStatus::Running
+            | ractor::ActorStatus::Upgrading
+    )
 }

@@ -1,6 +1,6 @@
-//! Supervises guild and channel actors: when one fails (panics or errors), it is dropped from the
-//! registry, so the next request spawns a fresh actor that reloads its state from the store. The
-//! request that hit the failure gets a 500 in Discord's format; nothing else notices.
+//! Supervises guild, channel and user actors: when one fails (panics or errors), it is dropped
+//! from the registry, so the next request spawns a fresh actor that reloads its state from the
+//! store. The request that hit the failure gets a 500 in Discord's format; nothing else notices.
 
 use std::sync::Weak;
 

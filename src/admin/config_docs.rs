@@ -281,6 +281,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "Concurrent gateway sessions per account.",
     ),
     (
+        "gateway.max_guilds_per_shard",
+        "A bot in more guilds than this per shard must shard (closed with 4011 otherwise).",
+    ),
+    (
         "cdn.root",
         "Directory of stored files; empty = <data dir>/cdn (embedded store) or ./cdn. Read at the next start.",
     ),

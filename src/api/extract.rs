@@ -122,6 +122,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     }
 }
 
+/// A boolean query parameter as clients spell it: `true`/`false` (discord.js), `1`/`0`
+/// (discord.py sends `with_counts=1`), `True`/`False`. For `#[serde(default, deserialize_with)]`
+/// on an `Option<bool>`.
+pub fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(Some(true)),
+        "false" | "0" => Ok(Some(false)),
+        "" => Ok(None),
+        other => Err(serde::de::Error::invalid_value(
+            serde::de::Unexpected::Str(other),
+            &"true, false, 1 or 0",
+        )),
+    }
+}
+
 /// The authenticated caller (`Authorization: <token>` or `Bot <token>`); 401 otherwise.
 impl FromRequestParts<App> for Caller {
     type Rejection = ApiError;
@@ -141,9 +157,79 @@ impl FromRequestParts<App> for Caller {
     }
 }
 
+/// `X-Audit-Log-Reason`: the reason a moderation request gives for the guild's audit log.
+/// Clients URL-encode it (discord.js, discord.py); it is decoded here and cut to Discord's 512
+/// characters. Absent or empty: `None`.
+pub struct AuditReason(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for AuditReason {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let reason = parts
+            .headers
+            .get("x-audit-log-reason")
+            .and_then(|v| v.to_str().ok())
+            .map(|raw| percent_decode(raw).chars().take(512).collect::<String>())
+            .filter(|r| !r.trim().is_empty());
+        Ok(AuditReason(reason))
+    }
+}
+
+/// Decodes `%XX` escapes (invalid ones are kept as they are; the result is lossily UTF-8).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(h), Some(l)) if hex(*h).is_some() && hex(*l).is_some() => {
+                let v = hex(*h).unwrap_or(0) * 16 + hex(*l).unwrap_or(0);
+                out.push(v as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod audit_reason_tests {
+    #[test]
+    fn reasons_are_percent_decoded() {
+        assert_eq!(super::percent_decode("too%20much%20spam"), "too much spam");
+        assert_eq!(super::percent_decode("caf%C3%A9 100%"), "café 100%");
+        assert_eq!(super::percent_decode("%zz%4"), "%zz%4");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lenient_bool_takes_every_client_spelling() {
+        #[derive(serde::Deserialize)]
+        struct Q {
+            #[serde(default, deserialize_with = "lenient_bool")]
+            with_counts: Option<bool>,
+        }
+        let q = |s: &str| {
+            let uri: axum::http::Uri = format!("/x?{s}").parse().expect("uri");
+            axum::extract::Query::<Q>::try_from_uri(&uri).map(|q| q.0.with_counts)
+        };
+        assert_eq!(q("with_counts=1").unwrap(), Some(true));
+        assert_eq!(q("with_counts=True").unwrap(), Some(true));
+        assert_eq!(q("with_counts=false").unwrap(), Some(false));
+        assert_eq!(q("with_counts=0").unwrap(), Some(false));
+        assert_eq!(q("").unwrap(), None);
+        assert!(q("with_counts=maybe").is_err());
+    }
 
     #[derive(serde::Deserialize, Debug)]
     #[allow(dead_code)]

@@ -33,7 +33,7 @@ pub fn router(app: App) -> Router {
     for v in VERSIONS {
         router = router.nest(&format!("/api/{v}"), api.clone());
     }
-    router
+    let router = router
         .route("/.well-known/spacebar", get(well_known))
         .route("/metrics", get(routes::admin::health::prometheus))
         .merge(crate::admin::routes())
@@ -44,7 +44,35 @@ pub fn router(app: App) -> Router {
         .layer(middleware::from_fn(crate::i18n::locale_middleware))
         .layer(DefaultBodyLimit::disable())
         .layer(TraceLayer::new_for_http())
-        .with_state(app)
+        .with_state(app);
+    // Routing sees the path after `decode_at_sign`: a rewrite must wrap the whole router.
+    Router::new().fallback_service(tower::Layer::layer(
+        &tower::util::MapRequestLayer::new(decode_at_sign),
+        router,
+    ))
+}
+
+/// `%40me` → `@me` in the path, before routing. discord.js percent-encodes an explicit `@me`
+/// argument (`PATCH /guilds/{id}/members/%40me` for `setNickname`); Discord routes both forms.
+/// Ids and route names never contain `%`, so nothing else changes meaning.
+fn decode_at_sign(mut request: Request) -> Request {
+    let path = request.uri().path();
+    if !path.contains("%40") {
+        return request;
+    }
+    let mut pq = path.replace("%40", "@");
+    if let Some(q) = request.uri().query() {
+        pq.push('?');
+        pq.push_str(q);
+    }
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(pq) = pq.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
 }
 
 async fn not_found() -> ApiError {

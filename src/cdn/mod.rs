@@ -245,6 +245,19 @@ impl Cdn {
         Ok(hash)
     }
 
+    /// The one image stored for an owner: custom emojis are addressed by id alone, as on
+    /// Discord (`/emojis/{id}.png`), and an emoji's image never changes.
+    pub async fn get_image_by_owner(&self, kind: ImageKind, owner: Snowflake) -> Option<Vec<u8>> {
+        let dir = self.root.join(kind.dir()).join(owner.to_string());
+        let mut entries = tokio::fs::read_dir(&dir).await.ok()?;
+        while let Ok(Some(e)) = entries.next_entry().await {
+            if e.file_type().await.is_ok_and(|t| t.is_file()) {
+                return tokio::fs::read(e.path()).await.ok();
+            }
+        }
+        None
+    }
+
     /// The stored original of an image, whatever extension the client asks for.
     pub async fn get_image(
         &self,

@@ -14,10 +14,12 @@ use crate::error::ApiError;
 use crate::id::{AttachmentId, ChannelId, Snowflake};
 
 pub fn routes() -> Router<App> {
-    let mut router = Router::new().route(
-        "/attachments/{channel_id}/{attachment_id}/{filename}",
-        get(attachment),
-    );
+    let mut router = Router::new()
+        .route(
+            "/attachments/{channel_id}/{attachment_id}/{filename}",
+            get(attachment),
+        )
+        .route("/emojis/{file}", get(emoji));
     for kind in [
         "avatars",
         "banners",
@@ -67,6 +69,22 @@ async fn attachment(
         .await
         .ok_or(ApiError::NotFound)?;
     let ct = inspect_image(&bytes).map_or_else(|| content_type_for(&filename), |i| i.content_type);
+    Ok(file_response(bytes, ct))
+}
+
+/// `GET /emojis/{id}.{ext}`: a custom emoji by id, the URL Discord clients build.
+async fn emoji(State(app): State<App>, Path(file): Path<String>) -> Result<Response, ApiError> {
+    let id: Snowflake = file
+        .split_once('.')
+        .map_or(file.as_str(), |(id, _)| id)
+        .parse()
+        .map_err(|_| ApiError::NotFound)?;
+    let bytes = app
+        .cdn
+        .get_image_by_owner(ImageKind::Emoji, id)
+        .await
+        .ok_or(ApiError::NotFound)?;
+    let ct = inspect_image(&bytes).map_or("application/octet-stream", |i| i.content_type);
     Ok(file_response(bytes, ct))
 }
 

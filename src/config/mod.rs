@@ -306,6 +306,8 @@ pub struct Gateway {
     pub max_payload_bytes: usize,
     pub default_large_threshold: u32,
     pub max_sessions_per_user: u32,
+    /// A bot in more guilds than this must shard (close 4011 otherwise).
+    pub max_guilds_per_shard: u32,
 }
 
 impl Default for Gateway {
@@ -321,6 +323,7 @@ impl Default for Gateway {
             max_payload_bytes: 16 * 1024,
             default_large_threshold: 50,
             max_sessions_per_user: 20,
+            max_guilds_per_shard: 2500,
         }
     }
 }

@@ -31,6 +31,8 @@ pub struct Connection {
     inbound: mpsc::Receiver<Inbound>,
     writer: WebSocketWrite<WriteHalf<Io>>,
     zlib: Option<ZlibStream>,
+    /// IDENTIFY's `compress: true`: each payload is its own zlib stream (binary frames).
+    per_payload: bool,
     reader: JoinHandle<()>,
     closed: bool,
 }
@@ -48,9 +50,16 @@ impl Connection {
             inbound,
             writer,
             zlib,
+            per_payload: false,
             reader,
             closed: false,
         }
+    }
+
+    /// Switches on per-payload compression (IDENTIFY `compress: true`) unless the connection
+    /// already uses zlib-stream, which supersedes it.
+    pub fn enable_payload_compression(&mut self) {
+        self.per_payload = self.zlib.is_none();
     }
 
     /// The next thing the client did. Cancel-safe (an mpsc receive).
@@ -64,6 +73,13 @@ impl Connection {
             Some(z) => {
                 let compressed = z
                     .compress(frame)
+                    .map_err(|e| WebSocketError::IoError(std::io::Error::other(e)))?;
+                self.writer
+                    .write_frame(Frame::binary(Payload::Owned(compressed)))
+                    .await
+            }
+            None if self.per_payload => {
+                let compressed = super::compress::compress_payload(frame)
                     .map_err(|e| WebSocketError::IoError(std::io::Error::other(e)))?;
                 self.writer
                     .write_frame(Frame::binary(Payload::Owned(compressed)))

@@ -72,7 +72,12 @@ pub async fn root(State(app): State<App>, request: Request) -> Response {
                 .into_response();
         }
     };
-    let _version = query.v;
+    // Discord serves v6..v10 (older ones are decommissioned): anything else is closed with
+    // 4012 right after the upgrade, as Discord does.
+    let version_ok = query
+        .v
+        .as_deref()
+        .is_none_or(|v| v.parse::<u8>().is_ok_and(|v| (6..=10).contains(&v)));
     let mut request = request;
     let (response, upgrade) = match fastwebsockets::upgrade::upgrade(&mut request) {
         Ok(r) => r,
@@ -86,6 +91,10 @@ pub async fn root(State(app): State<App>, request: Request) -> Response {
             Ok(ws) => {
                 let max = app.config().get().gateway.max_payload_bytes;
                 let connection = Connection::new(ws, compression, max);
+                if !version_ok {
+                    connection.close(CloseCode::InvalidApiVersion).await;
+                    return;
+                }
                 handshake(app, connection).await;
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
@@ -160,6 +169,9 @@ pub async fn handshake(app: App, mut connection: Connection) {
                 return;
             }
             Action::Identify { identify, intents } => {
+                if identify.compress == Some(true) {
+                    connection.enable_payload_compression();
+                }
                 match session::identify(&app, &identify, intents).await {
                     Ok(ready) => {
                         if machine.ready().is_err() {

@@ -60,6 +60,8 @@ pub async fn identify(
             return Err(CloseCode::UnknownError);
         }
     };
+    // READY's `application.flags` (discord.py keeps them as `Client.application_flags`).
+    let mut application_flags = 0;
     if user.bot {
         // Privileged intents need the application's flags (Discord's 4014).
         let application = app
@@ -67,6 +69,7 @@ pub async fn identify(
             .get_application(crate::id::ApplicationId(user.id.0))
             .await
             .map_err(|_| CloseCode::UnknownError)?;
+        application_flags = application.as_ref().map_or(0, |a| a.flags);
         let allowed = application.is_some_and(|a| {
             a.allows(
                 intents.contains(Intents::GUILD_PRESENCES),
@@ -79,6 +82,12 @@ pub async fn identify(
         }
     }
     let config = app.config().get();
+    if app.services.sessions.count_of(user.id) >= config.gateway.max_sessions_per_user as usize {
+        return Err(CloseCode::RateLimited);
+    }
+    if user.bot {
+        pace_identify(app, user.id, identify.shard).await;
+    }
     let key = app.gateway.next_key();
     let (handle, events, overflow) = SessionHandle::new(
         key,
@@ -100,6 +109,17 @@ pub async fn identify(
         .guilds_of_user(user.id)
         .await
         .map_err(|_| CloseCode::UnknownError)?;
+    // Sharding: a shard gets the guilds with `(guild_id >> 22) % num_shards == shard_id`, and
+    // DMs only on shard 0 (Discord's rule). A bot in many guilds must shard (4011).
+    let (shard_id, shards) = identify.shard.map_or((0, 1), |[id, n]| (id, n.max(1)));
+    let guild_ids: Vec<GuildId> = guild_ids
+        .into_iter()
+        .filter(|g| (g.get() >> 22) % u64::from(shards) == u64::from(shard_id))
+        .collect();
+    if user.bot && shards == 1 && guild_ids.len() > config.gateway.max_guilds_per_shard as usize {
+        app.services.sessions.remove(user.id, key);
+        return Err(CloseCode::ShardingRequired);
+    }
     let mut guilds = Vec::with_capacity(guild_ids.len());
     let mut guild_creates = Vec::with_capacity(guild_ids.len());
     for id in guild_ids {
@@ -115,7 +135,12 @@ pub async fn identify(
         }
     }
     let mut private_channels = Vec::new();
-    if let Ok(channels) = app.store().private_channels_of_user(user.id).await {
+    let dms = if shard_id == 0 {
+        app.store().private_channels_of_user(user.id).await
+    } else {
+        Ok(Vec::new())
+    };
+    if let Ok(channels) = dms {
         for c in channels {
             let others: Vec<UserId> = c
                 .recipient_ids
@@ -152,11 +177,44 @@ pub async fn identify(
         "geo_ordered_rtc_regions": [],
     });
     if user.bot {
-        ready["application"] = json!({"id": user.id, "flags": 0});
+        ready["application"] = json!({"id": user.id, "flags": application_flags});
     }
     if let Some(shard) = identify.shard {
         ready["shard"] = json!(shard);
     }
+    // Relationships, settings and read states: the user actor's (bots have none).
+    if !user.bot
+        && let Some(parts) = crate::actors::user::ready_parts(&app.services, user.id).await
+    {
+        ready["relationships"] = parts.relationships;
+        ready["user_settings"] = parts.user_settings;
+        ready["read_state"] = parts.read_state;
+    }
+    // What user clients read besides the documented fields.
+    ready["sessions"] = json!([{
+        "session_id": session_id,
+        "status": "online",
+        "activities": [],
+        "active": true,
+        "client_info": {"client": "web", "os": identify.properties.os, "version": 0},
+    }]);
+    ready["merged_members"] = Value::Array(
+        guild_creates
+            .iter()
+            .map(|g| {
+                let mine: Vec<Value> = g["members"]
+                    .as_array()
+                    .map(|ms| {
+                        ms.iter()
+                            .filter(|m| m["user"]["id"] == json!(user.id))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Value::Array(mine)
+            })
+            .collect(),
+    );
     tracing::info!(user = %user.id, session = %session_id, guilds = guilds.len(), "session identified");
     Ok(Ready {
         user,
@@ -169,6 +227,26 @@ pub async fn identify(
         ready,
         guild_creates,
     })
+}
+
+/// Discord's identify pacing for bots: `gateway.identify_max_concurrency` IDENTIFYs per 5 s per
+/// rate-limit bucket (`shard_id % max_concurrency`). A flood waits its turn instead of failing.
+async fn pace_identify(app: &App, user: UserId, shard: Option<[u32; 2]>) {
+    loop {
+        let per_window = app.config().get().gateway.identify_max_concurrency.max(1);
+        let bucket = shard.map_or(0, |[id, _]| id % per_window);
+        let key = format!("identify:{user}:{bucket}");
+        let v = app.ratelimits.hit(
+            &key,
+            per_window,
+            Duration::from_secs(5),
+            std::time::Instant::now(),
+        );
+        if v.allowed {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs_f64(v.reset_after.max(0.01))).await;
+    }
 }
 
 struct Session {
@@ -230,13 +308,19 @@ pub async fn run(app: App, mut connection: Connection, mut machine: SessionMachi
         loop {
             match s.connected(&mut connection, &mut machine).await {
                 Disconnect::End => break,
-                Disconnect::Resumable => match s.parked().await {
-                    Some((c, m)) => {
-                        connection = c;
-                        machine = m;
+                Disconnect::Resumable => {
+                    // Release the socket before parking: a client that got our close frame
+                    // (e.g. the `ws` package under discord.js) waits for the TCP connection to
+                    // end before it reconnects, for up to 30 s.
+                    drop(connection);
+                    match s.parked().await {
+                        Some((c, m)) => {
+                            connection = c;
+                            machine = m;
+                        }
+                        None => break,
                     }
-                    None => break,
-                },
+                }
             }
         }
     }
@@ -284,6 +368,7 @@ impl Session {
                 }
                 _ = self.overflow.wait() => {
                     tracing::warn!("session queue overflowed; closing (client must re-identify)");
+                    crate::metrics::session_dropped_for_backpressure();
                     connection.close_raw(CloseCode::UnknownError.code(), "client too slow").await;
                     return Disconnect::End;
                 }
@@ -296,8 +381,18 @@ impl Session {
                 ev = self.events.recv() => {
                     let Some(ev) = ev else { return Disconnect::End };
                     let f = self.event_frame(&ev);
-                    if connection.send(&f).await.is_err() {
-                        return Disconnect::Resumable;
+                    // A client that stopped reading blocks this write once the socket buffers are
+                    // full; its queue then overflows and the session is dropped, mid-frame if
+                    // need be (no clean close is possible on a stuck socket).
+                    tokio::select! {
+                        sent = connection.send(&f) => if sent.is_err() {
+                            return Disconnect::Resumable;
+                        },
+                        _ = self.overflow.wait() => {
+                            tracing::warn!("client stopped reading; dropping the session");
+                            crate::metrics::session_dropped_for_backpressure();
+                            return Disconnect::End;
+                        }
                     }
                 }
                 inbound = connection.recv() => match inbound {
@@ -327,8 +422,9 @@ impl Session {
                                 Disconnect::Resumable
                             };
                         }
-                        // Presence and voice are accepted and not acted on yet (no presence
-                        // service); sending them is not an error.
+                        Action::PresenceUpdate(p) => self.presence(p),
+                        Action::VoiceStateUpdate(v) => self.voice(v),
+                        // Soundboard requests have nothing to answer with (no sounds).
                         _ => {}
                     },
                 },
@@ -469,6 +565,33 @@ impl Session {
                 .map_err(|_| CloseCode::UnknownError)?;
         }
         Ok(())
+    }
+
+    /// Op 3: every guild this session is in learns the new presence.
+    fn presence(&self, p: super::payload::PresenceUpdate) {
+        let presence =
+            json!({"status": p.status, "activities": p.activities, "since": p.since, "afk": p.afk});
+        for g in self.guilds.iter().copied() {
+            if let Some(actor) = self.app.services.registry.running_guild(g) {
+                let _ = actor.cast(GuildMsg::Presence {
+                    user: self.user.id,
+                    presence: presence.clone(),
+                });
+            }
+        }
+    }
+
+    /// Op 4: the guild records the voice state (no media server exists).
+    fn voice(&self, v: super::payload::VoiceStateUpdate) {
+        let Some(guild) = v.guild_id else { return };
+        if let Some(actor) = self.app.services.registry.running_guild(guild) {
+            let state = json!({"channel_id": v.channel_id, "self_mute": v.self_mute, "self_deaf": v.self_deaf});
+            let _ = actor.cast(GuildMsg::VoiceState {
+                user: self.user.id,
+                session_id: self.id.clone(),
+                state,
+            });
+        }
     }
 
     fn end(self) {

@@ -257,7 +257,7 @@ fn params_line(report: &Report) -> String {
     match report.params.as_object() {
         Some(o) => o
             .iter()
-            .filter(|(_, v)| v.is_number())
+            .filter(|(k, v)| v.is_number() && !k.ends_with("secs") && *k != "seed")
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" "),

@@ -88,14 +88,20 @@ pub fn latency(path: &Path, title: &str, hists: &[(String, Histogram<u64>)]) -> 
         .flat_map(|(_, p)| p.iter().map(|(_, y)| *y))
         .fold(0.001f64, f64::max)
         * 1.05;
+    let min_y = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|(_, y)| *y))
+        .fold(f64::MAX, f64::min)
+        .max(0.001)
+        / 1.5;
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("{title}: latency distribution"), ("sans-serif", 20))
+        .caption(format!("{title}: latency"), ("sans-serif", 15))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..max_x, (0.001f64..max_y).log_scale())?;
+        .build_cartesian_2d(0.0..max_x, (min_y..max_y).log_scale())?;
     chart
         .configure_mesh()
         .x_desc("percentile")
@@ -115,7 +121,7 @@ pub fn latency(path: &Path, title: &str, hists: &[(String, Histogram<u64>)]) -> 
         let color = Palette99::pick(i).to_rgba();
         chart
             .draw_series(LineSeries::new(
-                pts.into_iter().map(|(x, y)| (x, y.max(0.001))),
+                pts.into_iter().map(move |(x, y)| (x, y.max(min_y))),
                 color.stroke_width(2),
             ))?
             .label(name)
@@ -157,23 +163,30 @@ pub fn throughput(
         * 1.1;
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
+    // Log scale: event counts and request counts differ by orders of magnitude.
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("{title}: throughput"), ("sans-serif", 20))
+        .caption(format!("{title}: throughput"), ("sans-serif", 15))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(80)
-        .build_cartesian_2d(0.0..(timeline.len() as f64).max(1.0), 0.0..max_y)?;
+        .build_cartesian_2d(
+            0.0..(timeline.len() as f64).max(1.0),
+            (0.5f64..max_y.max(10.0)).log_scale(),
+        )?;
     chart
         .configure_mesh()
-        .x_desc("seconds")
-        .y_desc("per second")
+        .x_desc("seconds into the measured phase")
+        .y_desc("per second (log)")
+        .y_label_formatter(&|y| format!("{y}"))
         .draw()?;
     for (i, name) in names.into_iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        let pts = timeline
-            .iter()
-            .enumerate()
-            .map(|(s, m)| (s as f64 + 0.5, m.get(name).copied().unwrap_or(0) as f64));
+        let pts = timeline.iter().enumerate().map(|(s, m)| {
+            (
+                s as f64 + 0.5,
+                (m.get(name).copied().unwrap_or(0) as f64).max(0.5),
+            )
+        });
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
             .label(name.as_str())

@@ -4,20 +4,28 @@
 
 pub mod application;
 pub mod channel;
+pub mod emoji;
 pub mod guild;
 pub mod invite;
 pub mod member;
 pub mod message;
+pub mod read_state;
+pub mod relationship;
 pub mod role;
+pub mod settings;
 pub mod timestamp;
 pub mod user;
 
 pub use application::ApplicationRecord;
 pub use channel::{ChannelKind, ChannelRecord};
+pub use emoji::EmojiRecord;
 pub use guild::GuildRecord;
 pub use invite::InviteRecord;
 pub use member::MemberRecord;
 pub use message::MessageRecord;
+pub use read_state::ReadStateRecord;
+pub use relationship::{RelationshipKind, RelationshipRecord};
 pub use role::Role;
+pub use settings::UserSettings;
 pub use timestamp::Timestamp;
 pub use user::{PublicUser, UserRecord};

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::id::{ApplicationId, ChannelId, GuildId, MessageId, RoleId, Snowflake, UserId};
+use crate::id::{ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, UserId};
 use crate::model::{
-    ApplicationRecord, ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role,
-    UserRecord,
+    ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
+    MessageRecord, ReadStateRecord, RelationshipRecord, Role, UserRecord, UserSettings,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +77,41 @@ pub struct AuditEntry {
     /// Old → new per changed key (dotted configuration paths, or record fields).
     #[serde(default)]
     pub changes: Vec<AuditChange>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// How long a guild's audit log keeps entries (Discord's 45 days); older entries are never
+/// returned (and expire from the ScyllaDB table through its TTL).
+pub const GUILD_AUDIT_RETENTION_MS: u64 = 45 * 24 * 60 * 60 * 1000;
+
+/// The smallest entry id still inside the retention window.
+pub fn guild_audit_cutoff() -> Snowflake {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Snowflake::from_timestamp_ms(now.saturating_sub(GUILD_AUDIT_RETENTION_MS))
+}
+
+/// One entry of a guild's audit log (`GET /guilds/{id}/audit-logs`): who did what to which
+/// target, Discord's `action_type` numbers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GuildAuditEntry {
+    /// A snowflake: orders the log and dates the entry.
+    pub id: Snowflake,
+    pub guild_id: GuildId,
+    /// The member who acted (None for the system).
+    pub user_id: Option<UserId>,
+    /// The user, role, channel, emoji… acted on.
+    #[serde(default)]
+    pub target_id: Option<Snowflake>,
+    /// Discord's audit log event number (1 guild update, 20 kick, 22 ban, …).
+    pub action_type: u16,
+    #[serde(default)]
+    pub changes: Vec<AuditChange>,
+    /// Discord's `options` (e.g. `delete_member_days` and `members_removed` for a prune).
+    #[serde(default)]
+    pub options: Option<serde_json::Value>,
     #[serde(default)]
     pub reason: Option<String>,
 }
@@ -201,6 +236,46 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
         before: Option<Snowflake>,
     ) -> StoreResult<Vec<AuditEntry>>;
+
+    // --- relationships (one record per side: `user`'s view of `peer`; the user actor writes
+    // its own side, the peer's actor the other)
+    /// Inserts or replaces `user_id`'s relationship to `peer_id`.
+    async fn put_relationship(&self, relationship: &RelationshipRecord) -> StoreResult<()>;
+    async fn delete_relationship(&self, user: UserId, peer: UserId) -> StoreResult<()>;
+    async fn get_relationship(
+        &self,
+        user: UserId,
+        peer: UserId,
+    ) -> StoreResult<Option<RelationshipRecord>>;
+    /// Every relationship of the user (friends, blocks, pending requests).
+    async fn relationships_of(&self, user: UserId) -> StoreResult<Vec<RelationshipRecord>>;
+
+    // --- user settings (one document per user; None until first changed)
+    async fn get_user_settings(&self, user: UserId) -> StoreResult<Option<UserSettings>>;
+    async fn put_user_settings(&self, user: UserId, settings: &UserSettings) -> StoreResult<()>;
+
+    // --- read states (the last message a user read, per channel)
+    /// Inserts or replaces the user's read state of the channel.
+    async fn put_read_state(&self, state: &ReadStateRecord) -> StoreResult<()>;
+    async fn read_states_of(&self, user: UserId) -> StoreResult<Vec<ReadStateRecord>>;
+
+    // --- guild emojis (loaded by the guild actor when it starts; removed with the guild)
+    /// Inserts or replaces a custom emoji.
+    async fn put_emoji(&self, emoji: &EmojiRecord) -> StoreResult<()>;
+    async fn delete_emoji(&self, guild: GuildId, id: EmojiId) -> StoreResult<()>;
+    /// A guild's emojis, in id order.
+    async fn guild_emojis(&self, guild: GuildId) -> StoreResult<Vec<EmojiRecord>>;
+
+    // --- guild audit log (moderation actions of one guild; removed with the guild)
+    async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()>;
+    /// Up to `limit` (1–100) entries of one guild with ids below `before` (from the newest when
+    /// None), newest first; entries older than [`GUILD_AUDIT_RETENTION_MS`] are left out.
+    async fn guild_audit_entries(
+        &self,
+        guild: GuildId,
+        limit: usize,
+        before: Option<Snowflake>,
+    ) -> StoreResult<Vec<GuildAuditEntry>>;
 
     /// Makes every acknowledged write durable (used on shutdown).
     async fn flush(&self) -> StoreResult<()>;

@@ -32,6 +32,13 @@ pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
     })
     .await
     .expect("server starts");
+    let mut t = wrap(server).await;
+    t.dir = dir;
+    t
+}
+
+/// Test settings on a started server (any backend), wrapped in the harness.
+pub async fn wrap(server: Server) -> TestServer {
     // Fast hashing keeps the suite quick (the defaults are exercised by unit tests), and generous
     // rate limits keep tests that hammer one route deterministic; tests/ratelimits.rs sets its own.
     server
@@ -41,6 +48,7 @@ pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
             server.app.store().as_ref(),
             &json!({
                 "security": {"argon2_memory_kib": 64, "argon2_iterations": 1},
+                "gateway": {"identify_max_concurrency": 1000, "max_sessions_per_user": 1000},
                 "limits": {"rate": {"global_per_second": 10000, "route_count": 10000, "message_create_count": 10000, "ip_count": 10000}},
             }),
         )
@@ -48,7 +56,7 @@ pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
         .expect("patch");
     TestServer {
         server: Some(server),
-        dir,
+        dir: tempfile::tempdir().expect("tempdir"),
         http: reqwest::Client::new(),
     }
 }

@@ -145,7 +145,8 @@ async fn guild_permissions(
     }
 }
 
-/// `DELETE /invites/{code}` (MANAGE_CHANNELS or MANAGE_GUILD, or the inviter).
+/// `DELETE /invites/{code}` (MANAGE_CHANNELS or MANAGE_GUILD, or the inviter): the invite;
+/// INVITE_DELETE.
 async fn delete(
     State(app): State<App>,
     caller: Caller,
@@ -165,6 +166,15 @@ async fn delete(
     }
     let v = invite_json(&app, &invite).await?;
     app.store().delete_invite(&code).await?;
+    if let Some(guild) = invite.guild_id {
+        // To the sessions that may see the invite's channel (GUILD_INVITES intent).
+        let data = json!({"channel_id": invite.channel_id, "guild_id": guild, "code": invite.code});
+        let actor = app.services.guild(guild).await?;
+        let _ = actor.cast(GuildMsg::Fanout {
+            event: crate::events::Dispatch::new("INVITE_DELETE", &data, true),
+            channel: Some(invite.channel_id),
+        });
+    }
     Ok(Json(v))
 }
 

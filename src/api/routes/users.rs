@@ -1,4 +1,9 @@
-//! `/users/*`: the current user, other users, the user's guilds and DMs.
+//! `/users/*`: the current user, other users, the user's guilds and DMs. Relationships,
+//! settings and profiles live beside this file (`users/`).
+
+pub mod profile;
+pub mod relationships;
+pub mod settings;
 
 use axum::Router;
 use axum::extract::State;
@@ -24,8 +29,12 @@ pub fn routes() -> Router<App> {
         .route("/users/@me", get(me).patch(update_me))
         .route("/users/@me/guilds", get(my_guilds))
         .route("/users/@me/guilds/{guild_id}", delete(leave_guild))
+        .route("/users/@me/guilds/{guild_id}/member", get(my_member))
         .route("/users/@me/channels", get(my_channels).post(create_dm))
         .route("/users/{user_id}", get(user))
+        .merge(relationships::routes())
+        .merge(settings::routes())
+        .merge(profile::routes())
 }
 
 /// `GET /users/@me`
@@ -213,6 +222,7 @@ struct GuildsQuery {
     before: Option<GuildId>,
     after: Option<GuildId>,
     limit: Option<usize>,
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
     with_counts: Option<bool>,
 }
 
@@ -263,6 +273,23 @@ async fn leave_guild(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /users/@me/guilds/{id}/member`: the caller's own member object in a guild.
+async fn my_member(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<GuildId>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = app.services.guild(id).await?;
+    Ok(Json(
+        ask(&app.services, &actor, |reply| GuildMsg::GetMember {
+            user: caller.user_id,
+            target: caller.user_id,
+            reply,
+        })
+        .await?,
+    ))
 }
 
 /// `GET /users/@me/channels`: DMs and group DMs.
@@ -339,6 +366,14 @@ async fn create_dm(
             .find(|c| c.kind == ChannelKind::Dm && c.recipient_ids.contains(&recipients[0]))
         {
             return Ok(Json(dm_json(&app, c, me).await?));
+        }
+        // A block either way refuses a new DM (as it refuses sending in an existing one).
+        if crate::actors::user::blocked_between(&app.services, me, recipients[0]).await? {
+            return Err(ApiError::coded(
+                StatusCode::FORBIDDEN,
+                50007,
+                "cannot-message-user",
+            ));
         }
     }
     let mut c = ChannelRecord::new(app.services.ids.next(), kind, None);

@@ -7,6 +7,7 @@
 //! MVCC read transactions directly from the caller and never wait for the writer.
 
 mod tables;
+mod user_data;
 mod writer;
 
 use std::path::Path;
@@ -19,13 +20,13 @@ use serde::de::DeserializeOwned;
 use self::tables::*;
 use self::writer::Writer;
 use super::{
-    AuditEntry, BanRecord, Durability, GuildState, MessagePage, Store, StoreError, StoreResult,
-    username_key,
+    AuditEntry, BanRecord, Durability, GuildAuditEntry, GuildState, MessagePage, Store, StoreError,
+    StoreResult, username_key,
 };
-use crate::id::{ApplicationId, ChannelId, GuildId, MessageId, RoleId, Snowflake, UserId};
+use crate::id::{ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, UserId};
 use crate::model::{
-    ApplicationRecord, ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role,
-    UserRecord,
+    ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
+    MessageRecord, ReadStateRecord, RelationshipRecord, Role, UserRecord, UserSettings,
 };
 
 pub struct EmbeddedStore {
@@ -343,6 +344,14 @@ impl Store for EmbeddedStore {
                 )?;
                 remove_range(
                     &mut txn.open_table(BANS).map_err(be)?,
+                    (g, 0)..=(g, u64::MAX),
+                )?;
+                remove_range(
+                    &mut txn.open_table(EMOJIS).map_err(be)?,
+                    (g, 0)..=(g, u64::MAX),
+                )?;
+                remove_range(
+                    &mut txn.open_table(GUILD_AUDIT_LOG).map_err(be)?,
                     (g, 0)..=(g, u64::MAX),
                 )?;
                 let member_ids = remove_range(
@@ -830,6 +839,110 @@ impl Store for EmbeddedStore {
         let mut out = Vec::new();
         for entry in table
             .range(..below)
+            .map_err(be)?
+            .rev()
+            .take(limit.clamp(1, 100))
+        {
+            out.push(dec(entry.map_err(be)?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    async fn put_relationship(&self, relationship: &RelationshipRecord) -> StoreResult<()> {
+        self.put_relationship_impl(relationship).await
+    }
+
+    async fn delete_relationship(&self, user: UserId, peer: UserId) -> StoreResult<()> {
+        self.delete_relationship_impl(user, peer).await
+    }
+
+    async fn get_relationship(
+        &self,
+        user: UserId,
+        peer: UserId,
+    ) -> StoreResult<Option<RelationshipRecord>> {
+        self.get_relationship_impl(user, peer)
+    }
+
+    async fn relationships_of(&self, user: UserId) -> StoreResult<Vec<RelationshipRecord>> {
+        self.relationships_of_impl(user)
+    }
+
+    async fn get_user_settings(&self, user: UserId) -> StoreResult<Option<UserSettings>> {
+        self.get_user_settings_impl(user)
+    }
+
+    async fn put_user_settings(&self, user: UserId, settings: &UserSettings) -> StoreResult<()> {
+        self.put_user_settings_impl(user, settings).await
+    }
+
+    async fn put_read_state(&self, state: &ReadStateRecord) -> StoreResult<()> {
+        self.put_read_state_impl(state).await
+    }
+
+    async fn read_states_of(&self, user: UserId) -> StoreResult<Vec<ReadStateRecord>> {
+        self.read_states_of_impl(user)
+    }
+
+    async fn put_emoji(&self, emoji: &EmojiRecord) -> StoreResult<()> {
+        let (key, bytes) = ((emoji.guild_id.get(), emoji.id.get()), enc(emoji)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(EMOJIS)
+                    .map_err(be)?
+                    .insert(key, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_emoji(&self, guild: GuildId, id: EmojiId) -> StoreResult<()> {
+        let key = (guild.get(), id.get());
+        self.writer
+            .write(move |txn| {
+                txn.open_table(EMOJIS)
+                    .map_err(be)?
+                    .remove(key)
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn guild_emojis(&self, guild: GuildId) -> StoreResult<Vec<EmojiRecord>> {
+        let txn = self.read()?;
+        let g = guild.get();
+        values_in(&txn.open_table(EMOJIS).map_err(be)?, (g, 0)..=(g, u64::MAX))
+    }
+
+    async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()> {
+        let (key, bytes) = ((entry.guild_id.get(), entry.id.get()), enc(entry)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(GUILD_AUDIT_LOG)
+                    .map_err(be)?
+                    .insert(key, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn guild_audit_entries(
+        &self,
+        guild: GuildId,
+        limit: usize,
+        before: Option<Snowflake>,
+    ) -> StoreResult<Vec<GuildAuditEntry>> {
+        let txn = self.read()?;
+        let table = txn.open_table(GUILD_AUDIT_LOG).map_err(be)?;
+        let g = guild.get();
+        let below = before.map_or(u64::MAX, |b| b.get());
+        let oldest = super::guild_audit_cutoff().get();
+        let mut out = Vec::new();
+        for entry in table
+            .range((g, oldest)..(g, below.max(oldest)))
             .map_err(be)?
             .rev()
             .take(limit.clamp(1, 100))

@@ -31,6 +31,19 @@ pub const APPLICATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("appl
 pub const APPLICATIONS_BY_OWNER: TableDefinition<(u64, u64), ()> =
     TableDefinition::new("applications_by_owner");
 
+/// A user's relationships: (user, peer) → record (the user's side).
+pub const RELATIONSHIPS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("relationships");
+/// A user's settings document.
+pub const USER_SETTINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("user_settings");
+/// A user's read states: (user, channel) → record.
+pub const READ_STATES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("read_states");
+
+/// A guild's custom emojis: (guild, emoji) → record.
+pub const EMOJIS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("emojis");
+/// A guild's audit log: (guild, entry id) → entry (key order is time order).
+pub const GUILD_AUDIT_LOG: TableDefinition<(u64, u64), &[u8]> =
+    TableDefinition::new("guild_audit_log");
+
 /// Opens every table once so that read transactions never meet a missing table.
 pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(CONFIG).map_err(be)?;
@@ -49,8 +62,13 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(INVITES).map_err(be)?;
     txn.open_table(INVITES_BY_GUILD).map_err(be)?;
     txn.open_table(AUDIT_LOG).map_err(be)?;
+    txn.open_table(EMOJIS).map_err(be)?;
+    txn.open_table(GUILD_AUDIT_LOG).map_err(be)?;
     txn.open_table(APPLICATIONS).map_err(be)?;
     txn.open_table(APPLICATIONS_BY_OWNER).map_err(be)?;
+    txn.open_table(RELATIONSHIPS).map_err(be)?;
+    txn.open_table(USER_SETTINGS).map_err(be)?;
+    txn.open_table(READ_STATES).map_err(be)?;
     Ok(())
 }
 

@@ -32,8 +32,10 @@
 //! Reads use `LOCAL_QUORUM`, LWTs `LOCAL_SERIAL`; writes carry client-side monotonic timestamps so a
 //! delete followed by a re-insert from this process is ordered.
 
+mod guild_extras;
 mod schema;
 mod statements;
+mod user_data;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -57,12 +59,13 @@ use serde::de::DeserializeOwned;
 pub use self::schema::{DEFAULT_REPLICATION, SCHEMA_CQL};
 use self::statements::Statements;
 use super::{
-    AuditEntry, BanRecord, GuildState, MessagePage, Store, StoreError, StoreResult, username_key,
+    AuditEntry, BanRecord, GuildAuditEntry, GuildState, MessagePage, Store, StoreError,
+    StoreResult, username_key,
 };
-use crate::id::{ApplicationId, ChannelId, GuildId, MessageId, RoleId, Snowflake, UserId};
+use crate::id::{ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, UserId};
 use crate::model::{
-    ApplicationRecord, ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role,
-    Timestamp, UserRecord,
+    ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
+    MessageRecord, ReadStateRecord, RelationshipRecord, Role, Timestamp, UserRecord, UserSettings,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -755,6 +758,8 @@ impl Store for ScyllaStore {
             self.exec(&self.st.members_del_guild, (g,)),
             self.exec(&self.st.guild_channels_del_guild, (g,)),
             self.exec(&self.st.guild_invites_del_guild, (g,)),
+            self.exec(&self.st.emojis_del_guild, (g,)),
+            self.exec(&self.st.guild_audit_del_guild, (g,)),
         )?;
         self.exec(&self.st.guild_del, (g,)).await
     }
@@ -1113,6 +1118,67 @@ impl Store for ScyllaStore {
             }
         }
         Ok(out)
+    }
+
+    async fn put_relationship(&self, relationship: &RelationshipRecord) -> StoreResult<()> {
+        self.put_relationship_impl(relationship).await
+    }
+
+    async fn delete_relationship(&self, user: UserId, peer: UserId) -> StoreResult<()> {
+        self.delete_relationship_impl(user, peer).await
+    }
+
+    async fn get_relationship(
+        &self,
+        user: UserId,
+        peer: UserId,
+    ) -> StoreResult<Option<RelationshipRecord>> {
+        self.get_relationship_impl(user, peer).await
+    }
+
+    async fn relationships_of(&self, user: UserId) -> StoreResult<Vec<RelationshipRecord>> {
+        self.relationships_of_impl(user).await
+    }
+
+    async fn get_user_settings(&self, user: UserId) -> StoreResult<Option<UserSettings>> {
+        self.get_user_settings_impl(user).await
+    }
+
+    async fn put_user_settings(&self, user: UserId, settings: &UserSettings) -> StoreResult<()> {
+        self.put_user_settings_impl(user, settings).await
+    }
+
+    async fn put_read_state(&self, state: &ReadStateRecord) -> StoreResult<()> {
+        self.put_read_state_impl(state).await
+    }
+
+    async fn read_states_of(&self, user: UserId) -> StoreResult<Vec<ReadStateRecord>> {
+        self.read_states_of_impl(user).await
+    }
+
+    async fn put_emoji(&self, emoji: &EmojiRecord) -> StoreResult<()> {
+        self.put_emoji_impl(emoji).await
+    }
+
+    async fn delete_emoji(&self, guild: GuildId, id: EmojiId) -> StoreResult<()> {
+        self.delete_emoji_impl(guild, id).await
+    }
+
+    async fn guild_emojis(&self, guild: GuildId) -> StoreResult<Vec<EmojiRecord>> {
+        self.guild_emojis_impl(guild).await
+    }
+
+    async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()> {
+        self.insert_guild_audit_entry_impl(entry).await
+    }
+
+    async fn guild_audit_entries(
+        &self,
+        guild: GuildId,
+        limit: usize,
+        before: Option<Snowflake>,
+    ) -> StoreResult<Vec<GuildAuditEntry>> {
+        self.guild_audit_entries_impl(guild, limit, before).await
     }
 
     async fn flush(&self) -> StoreResult<()> {

@@ -123,6 +123,26 @@ statements! {
     guild_invites = "SELECT code FROM invites_by_guild WHERE guild_id = ?";
     guild_invites_del_guild = "DELETE FROM invites_by_guild WHERE guild_id = ?";
 
+    // relationships, settings, read states (the user actor's records)
+    relationship_put = "INSERT INTO relationships (user_id, peer_id, data) VALUES (?, ?, ?)";
+    relationship_del = "DELETE FROM relationships WHERE user_id = ? AND peer_id = ?";
+    relationship_get = "SELECT data FROM relationships WHERE user_id = ? AND peer_id = ?";
+    relationships_of = "SELECT data FROM relationships WHERE user_id = ?";
+    settings_get = "SELECT data FROM user_settings WHERE user_id = ?";
+    settings_put = "INSERT INTO user_settings (user_id, data) VALUES (?, ?)";
+    read_state_put = "INSERT INTO read_states (user_id, channel_id, data) VALUES (?, ?, ?)";
+    read_states_of = "SELECT data FROM read_states WHERE user_id = ?";
+
+    // guild emojis and guild audit log
+    emoji_put = "INSERT INTO emojis (guild_id, emoji_id, data) VALUES (?, ?, ?)";
+    emoji_del = "DELETE FROM emojis WHERE guild_id = ? AND emoji_id = ?";
+    emojis_of_guild = "SELECT data FROM emojis WHERE guild_id = ?";
+    emojis_del_guild = "DELETE FROM emojis WHERE guild_id = ?";
+    guild_audit_put = "INSERT INTO guild_audit_log (guild_id, id, data) VALUES (?, ?, ?)";
+    guild_audit_below =
+        "SELECT data FROM guild_audit_log WHERE guild_id = ? AND id < ? AND id >= ? LIMIT ?";
+    guild_audit_del_guild = "DELETE FROM guild_audit_log WHERE guild_id = ?";
+
     // audit log
     audit_put = "INSERT INTO audit_log (bucket, id, data) VALUES (?, ?, ?)";
     audit_below = "SELECT data FROM audit_log WHERE bucket = ? AND id < ? LIMIT ?";

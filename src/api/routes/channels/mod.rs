@@ -1,10 +1,13 @@
 //! `/channels/{id}`: read, update, delete a channel. Messages, reactions, pins, typing and
 //! invites live beside this file.
 
+pub mod ack;
 pub mod invites;
 pub mod messages;
+pub mod permissions;
 pub mod pins;
 pub mod reactions;
+pub mod recipients;
 pub mod typing;
 pub mod upload;
 
@@ -16,7 +19,7 @@ use serde_json::Value;
 use crate::actors::ask;
 use crate::actors::channel::ChannelMsg;
 use crate::actors::guild::{ChannelPatch, GuildMsg};
-use crate::api::extract::{Json, Path};
+use crate::api::extract::{AuditReason, Json, Path};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -29,7 +32,10 @@ pub fn routes() -> Router<App> {
             get(get_channel).patch(update).delete(delete),
         )
         .merge(messages::routes())
+        .merge(ack::routes())
         .merge(reactions::routes())
+        .merge(permissions::routes())
+        .merge(recipients::routes())
         .merge(pins::routes())
         .merge(typing::routes())
         .merge(invites::routes())
@@ -65,6 +71,7 @@ async fn update(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<ChannelId>,
+    AuditReason(reason): AuditReason,
     Json(patch): Json<ChannelPatch>,
 ) -> Result<Json<Value>, ApiError> {
     let channel = visible_channel(&app, caller.user_id, id).await?;
@@ -77,32 +84,49 @@ async fn update(
     };
     let actor = app.services.guild(guild).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::UpdateChannel {
-            user: caller.user_id,
-            channel: id,
-            patch,
-            reply,
+        ask(&app.services, &actor, |reply| {
+            GuildMsg::UpdateChannel {
+                user: caller.user_id,
+                channel: id,
+                patch,
+                reply,
+            }
+            .with_reason(reason)
         })
         .await?,
     ))
 }
 
-/// `DELETE /channels/{id}`: deletes a guild channel; for a DM, closes it (the DM itself stays).
+/// `DELETE /channels/{id}`: deletes a guild channel; for a DM, closes it (the DM itself stays);
+/// for a group DM, leaves it.
 async fn delete(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<ChannelId>,
+    AuditReason(reason): AuditReason,
 ) -> Result<Json<Value>, ApiError> {
     let channel = visible_channel(&app, caller.user_id, id).await?;
     let Some(guild) = guild_of(&channel) else {
+        if channel["type"] == 3 {
+            let actor = app.services.channel(id).await?;
+            ask(&app.services, &actor, |reply| ChannelMsg::RemoveRecipient {
+                user: caller.user_id,
+                target: caller.user_id,
+                reply,
+            })
+            .await?;
+        }
         return Ok(Json(channel));
     };
     let actor = app.services.guild(guild).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::DeleteChannel {
-            user: caller.user_id,
-            channel: id,
-            reply,
+        ask(&app.services, &actor, |reply| {
+            GuildMsg::DeleteChannel {
+                user: caller.user_id,
+                channel: id,
+                reply,
+            }
+            .with_reason(reason)
         })
         .await?,
     ))

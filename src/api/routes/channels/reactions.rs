@@ -17,8 +17,12 @@ use crate::id::{ChannelId, MessageId, UserId};
 pub fn routes() -> Router<App> {
     Router::new()
         .route(
+            "/channels/{channel_id}/messages/{message_id}/reactions",
+            delete(clear_all),
+        )
+        .route(
             "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}",
-            get(list),
+            get(list).delete(clear_emoji),
         )
         .route(
             "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
@@ -111,4 +115,41 @@ async fn list(
         })
         .await?,
     ))
+}
+
+async fn clear(
+    app: &App,
+    user: UserId,
+    id: ChannelId,
+    message: MessageId,
+    emoji: Option<String>,
+) -> Result<StatusCode, ApiError> {
+    let actor = app.services.channel(id).await?;
+    ask(&app.services, &actor, |reply| ChannelMsg::ClearReactions {
+        user,
+        id: message,
+        emoji,
+        reply,
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE …/reactions` (MANAGE_MESSAGES): every reaction; MESSAGE_REACTION_REMOVE_ALL.
+async fn clear_all(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, message)): Path<(ChannelId, MessageId)>,
+) -> Result<StatusCode, ApiError> {
+    clear(&app, caller.user_id, id, message, None).await
+}
+
+/// `DELETE …/reactions/{emoji}` (MANAGE_MESSAGES): every reaction with that emoji;
+/// MESSAGE_REACTION_REMOVE_EMOJI.
+async fn clear_emoji(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, message, emoji)): Path<(ChannelId, MessageId, String)>,
+) -> Result<StatusCode, ApiError> {
+    clear(&app, caller.user_id, id, message, Some(normalize(emoji))).await
 }

@@ -3,22 +3,25 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, put};
+use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
-use crate::api::extract::{Json, Path};
+use crate::api::extract::{AuditReason, Json, Path};
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::id::{GuildId, UserId};
 
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/guilds/{guild_id}/bans", get(list))
-        .route("/guilds/{guild_id}/bans/{user_id}", put(ban).delete(unban))
+        .route(
+            "/guilds/{guild_id}/bans/{user_id}",
+            get(get_ban).put(ban).delete(unban),
+        )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,27 +46,63 @@ async fn list(
     ))
 }
 
-/// `PUT /guilds/{id}/bans/{user}` (the audit-log reason header is also honoured).
+/// `GET /guilds/{id}/bans/{user}` (BAN_MEMBERS): `{reason, user}`, or 10026 Unknown Ban.
+async fn get_ban(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, target)): Path<(GuildId, UserId)>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = app.services.guild(id).await?;
+    Ok(Json(
+        ask(&app.services, &actor, |reply| GuildMsg::GetBan {
+            user: caller.user_id,
+            target,
+            reply,
+        })
+        .await?,
+    ))
+}
+
+/// `PUT /guilds/{id}/bans/{user}` (BAN_MEMBERS, hierarchy enforced). The reason is the
+/// `X-Audit-Log-Reason` header (or the deprecated body `reason`); `delete_message_seconds`
+/// (0–604800, or the deprecated `delete_message_days`, 0–7) deletes the user's messages of that
+/// window in the guild's channels before the reply.
 async fn ban(
     State(app): State<App>,
     caller: Caller,
     Path((id, target)): Path<(GuildId, UserId)>,
-    headers: axum::http::HeaderMap,
+    AuditReason(header_reason): AuditReason,
     Json(body): Json<BanBody>,
 ) -> Result<StatusCode, ApiError> {
-    let _ = (body.delete_message_seconds, body.delete_message_days);
-    let reason = body.reason.or_else(|| {
-        headers
-            .get("x-audit-log-reason")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    });
+    let max = crate::actors::guild::MAX_BAN_DELETE_SECONDS;
+    let delete_message_seconds = match (body.delete_message_seconds, body.delete_message_days) {
+        (Some(s), _) if s > max => {
+            return Err(FieldErrors::single(
+                "delete_message_seconds",
+                FieldError::NumberMax { max: max as i64 },
+            ));
+        }
+        (Some(s), _) => s,
+        (None, Some(d)) if d > 7 => {
+            return Err(FieldErrors::single(
+                "delete_message_days",
+                FieldError::NumberMax { max: 7 },
+            ));
+        }
+        (None, Some(d)) => d * 86_400,
+        (None, None) => 0,
+    };
+    let reason = header_reason.clone().or(body.reason);
     let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| GuildMsg::Ban {
-        by: caller.user_id,
-        target,
-        reason,
-        reply,
+    ask(&app.services, &actor, |reply| {
+        GuildMsg::Ban {
+            by: caller.user_id,
+            target,
+            reason,
+            delete_message_seconds,
+            reply,
+        }
+        .with_reason(header_reason)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -73,12 +112,16 @@ async fn unban(
     State(app): State<App>,
     caller: Caller,
     Path((id, target)): Path<(GuildId, UserId)>,
+    AuditReason(reason): AuditReason,
 ) -> Result<StatusCode, ApiError> {
     let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| GuildMsg::Unban {
-        by: caller.user_id,
-        target,
-        reply,
+    ask(&app.services, &actor, |reply| {
+        GuildMsg::Unban {
+            by: caller.user_id,
+            target,
+            reply,
+        }
+        .with_reason(reason)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -7,15 +7,18 @@ use axum::routing::get;
 use serde_json::Value;
 
 use crate::actors::ask;
-use crate::actors::guild::{ChannelCreate, GuildMsg};
-use crate::api::extract::{Json, Path};
+use crate::actors::guild::{ChannelCreate, ChannelPosition, GuildMsg};
+use crate::api::extract::{AuditReason, Json, Path};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::id::GuildId;
 
 pub fn routes() -> Router<App> {
-    Router::new().route("/guilds/{guild_id}/channels", get(list).post(create))
+    Router::new().route(
+        "/guilds/{guild_id}/channels",
+        get(list).post(create).patch(reorder),
+    )
 }
 
 /// `GET /guilds/{id}/channels`: the channels the caller can see.
@@ -39,14 +42,40 @@ async fn create(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<GuildId>,
+    AuditReason(reason): AuditReason,
     Json(body): Json<ChannelCreate>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let actor = app.services.guild(id).await?;
-    let v = ask(&app.services, &actor, |reply| GuildMsg::CreateChannel {
-        user: caller.user_id,
-        body,
-        reply,
+    let v = ask(&app.services, &actor, |reply| {
+        GuildMsg::CreateChannel {
+            user: caller.user_id,
+            body,
+            reply,
+        }
+        .with_reason(reason)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// `PATCH /guilds/{id}/channels` `[{id, position, parent_id, lock_permissions}]`
+/// (MANAGE_CHANNELS): 204, one CHANNEL_UPDATE per changed channel.
+async fn reorder(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<GuildId>,
+    AuditReason(reason): AuditReason,
+    Json(moves): Json<Vec<ChannelPosition>>,
+) -> Result<StatusCode, ApiError> {
+    let actor = app.services.guild(id).await?;
+    ask(&app.services, &actor, |reply| {
+        GuildMsg::ReorderChannels {
+            user: caller.user_id,
+            moves,
+            reply,
+        }
+        .with_reason(reason)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

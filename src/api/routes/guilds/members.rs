@@ -9,15 +9,16 @@ use serde_json::Value;
 
 use crate::actors::ask;
 use crate::actors::guild::{GuildMsg, MemberPatch};
-use crate::api::extract::{Json, Path, Query};
+use crate::api::extract::{AuditReason, Json, Path, Query};
 use crate::app::App;
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::id::{GuildId, RoleId, UserId};
 
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/guilds/{guild_id}/members", get(list))
+        .route("/guilds/{guild_id}/members/search", get(search))
         .route(
             "/guilds/{guild_id}/members/@me",
             axum::routing::patch(update_me),
@@ -58,6 +59,49 @@ async fn list(
     ))
 }
 
+#[derive(Debug, Deserialize)]
+struct SearchQuery {
+    query: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /guilds/{id}/members/search?query&limit` (limit 1–1000, default 1): members whose
+/// username, global name or nickname starts with `query`.
+async fn search(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<GuildId>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let query = q.query.unwrap_or_default();
+    if query.is_empty() {
+        return Err(FieldErrors::single("query", FieldError::Required));
+    }
+    if query.chars().count() > 100 {
+        return Err(FieldErrors::single(
+            "query",
+            FieldError::MaxLength { max: 100 },
+        ));
+    }
+    let limit = q.limit.unwrap_or(1);
+    if !(1..=1000).contains(&limit) {
+        return Err(FieldErrors::single(
+            "limit",
+            FieldError::NumberMax { max: 1000 },
+        ));
+    }
+    let actor = app.services.guild(id).await?;
+    Ok(Json(
+        ask(&app.services, &actor, |reply| GuildMsg::SearchMembers {
+            user: caller.user_id,
+            query,
+            limit,
+            reply,
+        })
+        .await?,
+    ))
+}
+
 /// `GET /guilds/{id}/members/{user}`
 async fn get_member(
     State(app): State<App>,
@@ -81,13 +125,17 @@ async fn update_member(
     id: GuildId,
     target: UserId,
     patch: MemberPatch,
+    reason: Option<String>,
 ) -> Result<Value, ApiError> {
     let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| GuildMsg::UpdateMember {
-        by,
-        target,
-        patch,
-        reply,
+    ask(&app.services, &actor, |reply| {
+        GuildMsg::UpdateMember {
+            by,
+            target,
+            patch,
+            reply,
+        }
+        .with_reason(reason)
     })
     .await
 }
@@ -97,10 +145,11 @@ async fn update(
     State(app): State<App>,
     caller: Caller,
     Path((id, target)): Path<(GuildId, UserId)>,
+    AuditReason(reason): AuditReason,
     Json(patch): Json<MemberPatch>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(
-        update_member(&app, caller.user_id, id, target, patch).await?,
+        update_member(&app, caller.user_id, id, target, patch, reason).await?,
     ))
 }
 
@@ -116,7 +165,7 @@ async fn update_me(
         ..MemberPatch::default()
     };
     Ok(Json(
-        update_member(&app, caller.user_id, id, caller.user_id, patch).await?,
+        update_member(&app, caller.user_id, id, caller.user_id, patch, None).await?,
     ))
 }
 
@@ -125,13 +174,17 @@ async fn kick(
     State(app): State<App>,
     caller: Caller,
     Path((id, target)): Path<(GuildId, UserId)>,
+    AuditReason(reason): AuditReason,
 ) -> Result<StatusCode, ApiError> {
     let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| GuildMsg::RemoveMember {
-        by: caller.user_id,
-        target,
-        kick: true,
-        reply,
+    ask(&app.services, &actor, |reply| {
+        GuildMsg::RemoveMember {
+            by: caller.user_id,
+            target,
+            kick: true,
+            reply,
+        }
+        .with_reason(reason)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -144,6 +197,7 @@ async fn change_role(
     target: UserId,
     role: RoleId,
     add: bool,
+    reason: Option<String>,
 ) -> Result<StatusCode, ApiError> {
     let actor = app.services.guild(id).await?;
     let member = ask(&app.services, &actor, |reply| GuildMsg::GetMember {
@@ -165,11 +219,14 @@ async fn change_role(
         roles: Some(roles),
         ..MemberPatch::default()
     };
-    ask(&app.services, &actor, |reply| GuildMsg::UpdateMember {
-        by: caller.user_id,
-        target,
-        patch,
-        reply,
+    ask(&app.services, &actor, |reply| {
+        GuildMsg::UpdateMember {
+            by: caller.user_id,
+            target,
+            patch,
+            reply,
+        }
+        .with_reason(reason)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -180,8 +237,9 @@ async fn add_role(
     State(app): State<App>,
     caller: Caller,
     Path((id, target, role)): Path<(GuildId, UserId, RoleId)>,
+    AuditReason(reason): AuditReason,
 ) -> Result<StatusCode, ApiError> {
-    change_role(&app, caller, id, target, role, true).await
+    change_role(&app, caller, id, target, role, true, reason).await
 }
 
 /// `DELETE /guilds/{id}/members/{user}/roles/{role}`
@@ -189,6 +247,7 @@ async fn remove_role(
     State(app): State<App>,
     caller: Caller,
     Path((id, target, role)): Path<(GuildId, UserId, RoleId)>,
+    AuditReason(reason): AuditReason,
 ) -> Result<StatusCode, ApiError> {
-    change_role(&app, caller, id, target, role, false).await
+    change_role(&app, caller, id, target, role, false, reason).await
 }

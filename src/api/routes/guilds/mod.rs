@@ -1,9 +1,16 @@
 //! `/guilds/*`: create, read, update, delete guilds. Sub-resources live beside this file.
 
+pub mod audit_logs;
 pub mod bans;
 pub mod channels;
+pub mod emojis;
 pub mod members;
+pub mod preview;
+pub mod prune;
+pub mod regions;
 pub mod roles;
+pub mod vanity_url;
+pub mod widget;
 
 use axum::Router;
 use axum::extract::State;
@@ -14,7 +21,7 @@ use serde_json::Value;
 
 use crate::actors::ask;
 use crate::actors::guild::{ChannelCreate, GuildMsg, GuildPatch, new_guild_state};
-use crate::api::extract::{Json, Path};
+use crate::api::extract::{AuditReason, Json, Path, Query};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, FieldErrors};
@@ -33,6 +40,13 @@ pub fn routes() -> Router<App> {
         .merge(members::routes())
         .merge(roles::routes())
         .merge(bans::routes())
+        .merge(emojis::routes())
+        .merge(prune::routes())
+        .merge(audit_logs::routes())
+        .merge(vanity_url::routes())
+        .merge(widget::routes())
+        .merge(preview::routes())
+        .merge(regions::routes())
 }
 
 /// Discord's create-guild body. Every documented field is accepted (client libraries send
@@ -134,20 +148,31 @@ async fn create(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-/// `GET /guilds/{id}`
+#[derive(Debug, Deserialize)]
+struct GetQuery {
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
+    with_counts: Option<bool>,
+}
+
+/// `GET /guilds/{id}` (`?with_counts=true` adds `approximate_member_count` and
+/// `approximate_presence_count`).
 async fn get(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<GuildId>,
+    Query(q): Query<GetQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = app.services.guild(id).await?;
-    Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::Get {
-            user: caller.user_id,
+    let user = caller.user_id;
+    Ok(Json(if q.with_counts == Some(true) {
+        ask(&app.services, &actor, |reply| GuildMsg::GetWithCounts {
+            user,
             reply,
         })
-        .await?,
-    ))
+        .await?
+    } else {
+        ask(&app.services, &actor, |reply| GuildMsg::Get { user, reply }).await?
+    }))
 }
 
 /// `PATCH /guilds/{id}`
@@ -155,6 +180,7 @@ async fn update(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<GuildId>,
+    AuditReason(reason): AuditReason,
     Json(mut patch): Json<GuildPatch>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = app.services.guild(id).await?;
@@ -169,10 +195,13 @@ async fn update(
         patch.icon = Some(Some(hash));
     }
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::Update {
-            user: caller.user_id,
-            patch,
-            reply,
+        ask(&app.services, &actor, |reply| {
+            GuildMsg::Update {
+                user: caller.user_id,
+                patch,
+                reply,
+            }
+            .with_reason(reason)
         })
         .await?,
     ))

@@ -7,8 +7,8 @@ use axum::routing::{get, patch};
 use serde_json::Value;
 
 use crate::actors::ask;
-use crate::actors::guild::{GuildMsg, RolePatch};
-use crate::api::extract::{Json, Path};
+use crate::actors::guild::{GuildMsg, RolePatch, RolePosition};
+use crate::api::extract::{AuditReason, Json, Path};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -16,7 +16,10 @@ use crate::id::{GuildId, RoleId};
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/guilds/{guild_id}/roles", get(list).post(create))
+        .route(
+            "/guilds/{guild_id}/roles",
+            get(list).post(create).patch(reorder),
+        )
         .route(
             "/guilds/{guild_id}/roles/{role_id}",
             patch(update).delete(delete),
@@ -42,14 +45,41 @@ async fn create(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<GuildId>,
+    AuditReason(reason): AuditReason,
     Json(body): Json<RolePatch>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::CreateRole {
-            user: caller.user_id,
-            body,
-            reply,
+        ask(&app.services, &actor, |reply| {
+            GuildMsg::CreateRole {
+                user: caller.user_id,
+                body,
+                reply,
+            }
+            .with_reason(reason)
+        })
+        .await?,
+    ))
+}
+
+/// `PATCH /guilds/{id}/roles` `[{id, position}]` (MANAGE_ROLES; only roles below your highest
+/// role, only to places below it): every role, one GUILD_ROLE_UPDATE per moved role.
+async fn reorder(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<GuildId>,
+    AuditReason(reason): AuditReason,
+    Json(moves): Json<Vec<RolePosition>>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = app.services.guild(id).await?;
+    Ok(Json(
+        ask(&app.services, &actor, |reply| {
+            GuildMsg::ReorderRoles {
+                user: caller.user_id,
+                moves,
+                reply,
+            }
+            .with_reason(reason)
         })
         .await?,
     ))
@@ -59,15 +89,19 @@ async fn update(
     State(app): State<App>,
     caller: Caller,
     Path((id, role)): Path<(GuildId, RoleId)>,
+    AuditReason(reason): AuditReason,
     Json(body): Json<RolePatch>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::UpdateRole {
-            user: caller.user_id,
-            role,
-            body,
-            reply,
+        ask(&app.services, &actor, |reply| {
+            GuildMsg::UpdateRole {
+                user: caller.user_id,
+                role,
+                body,
+                reply,
+            }
+            .with_reason(reason)
         })
         .await?,
     ))
@@ -77,12 +111,16 @@ async fn delete(
     State(app): State<App>,
     caller: Caller,
     Path((id, role)): Path<(GuildId, RoleId)>,
+    AuditReason(reason): AuditReason,
 ) -> Result<StatusCode, ApiError> {
     let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| GuildMsg::DeleteRole {
-        user: caller.user_id,
-        role,
-        reply,
+    ask(&app.services, &actor, |reply| {
+        GuildMsg::DeleteRole {
+            user: caller.user_id,
+            role,
+            reply,
+        }
+        .with_reason(reason)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

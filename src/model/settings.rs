@@ -1,0 +1,139 @@
+//! Per-user client settings: Discord's (JSON) user settings object, stored whole per user.
+//! Unknown keys in a PATCH are ignored; every field has a default, so records written by an
+//! older version gain new fields through serde.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::id::{GuildId, Snowflake};
+
+/// Discord's user settings object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserSettings {
+    pub locale: String,
+    /// `dark`, `light`, `darker` or `midnight`.
+    pub theme: String,
+    /// `online`, `idle`, `dnd` or `invisible`.
+    pub status: String,
+    pub custom_status: Option<CustomStatus>,
+    pub developer_mode: bool,
+    pub afk_timeout: u32,
+    pub allow_accessibility_detection: bool,
+    pub animate_emoji: bool,
+    pub animate_stickers: u8,
+    pub contact_sync_upsell_shown: bool,
+    pub convert_emoticons: bool,
+    pub default_guilds_restricted: bool,
+    pub detect_platform_accounts: bool,
+    pub disable_games_tab: bool,
+    pub enable_tts_command: bool,
+    pub explicit_content_filter: u8,
+    pub friend_discovery_flags: u32,
+    pub friend_source_flags: FriendSourceFlags,
+    pub gif_auto_play: bool,
+    /// Guild folders as the client sends them (`{id, name, color, guild_ids}`).
+    pub guild_folders: Vec<Value>,
+    pub guild_positions: Vec<GuildId>,
+    pub inline_attachment_media: bool,
+    pub inline_embed_media: bool,
+    pub message_display_compact: bool,
+    pub native_phone_integration_enabled: bool,
+    pub passwordless: bool,
+    pub render_embeds: bool,
+    pub render_reactions: bool,
+    pub restricted_guilds: Vec<GuildId>,
+    pub activity_restricted_guild_ids: Vec<GuildId>,
+    pub activity_joining_restricted_guild_ids: Vec<GuildId>,
+    pub show_current_game: bool,
+    pub stream_notifications_enabled: bool,
+    /// Minutes east of UTC.
+    pub timezone_offset: i32,
+    pub view_nsfw_guilds: bool,
+    pub view_nsfw_commands: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CustomStatus {
+    pub text: Option<String>,
+    pub emoji_id: Option<Snowflake>,
+    pub emoji_name: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+/// Who may send the user friend requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FriendSourceFlags {
+    pub all: bool,
+    pub mutual_friends: bool,
+    pub mutual_guilds: bool,
+}
+
+impl Default for FriendSourceFlags {
+    fn default() -> Self {
+        Self {
+            all: true,
+            mutual_friends: true,
+            mutual_guilds: true,
+        }
+    }
+}
+
+impl Default for UserSettings {
+    fn default() -> Self {
+        Self {
+            locale: "en-US".into(),
+            theme: "dark".into(),
+            status: "online".into(),
+            custom_status: None,
+            developer_mode: false,
+            afk_timeout: 600,
+            allow_accessibility_detection: false,
+            animate_emoji: true,
+            animate_stickers: 0,
+            contact_sync_upsell_shown: false,
+            convert_emoticons: true,
+            default_guilds_restricted: false,
+            detect_platform_accounts: true,
+            disable_games_tab: false,
+            enable_tts_command: true,
+            explicit_content_filter: 1,
+            friend_discovery_flags: 0,
+            friend_source_flags: FriendSourceFlags::default(),
+            gif_auto_play: true,
+            guild_folders: Vec::new(),
+            guild_positions: Vec::new(),
+            inline_attachment_media: true,
+            inline_embed_media: true,
+            message_display_compact: false,
+            native_phone_integration_enabled: true,
+            passwordless: false,
+            render_embeds: true,
+            render_reactions: true,
+            restricted_guilds: Vec::new(),
+            activity_restricted_guild_ids: Vec::new(),
+            activity_joining_restricted_guild_ids: Vec::new(),
+            show_current_game: true,
+            stream_notifications_enabled: true,
+            timezone_offset: 0,
+            view_nsfw_guilds: true,
+            view_nsfw_commands: false,
+        }
+    }
+}
+
+impl UserSettings {
+    /// A new user's settings: the defaults with the instance's locale and theme.
+    pub fn with_defaults(locale: &str, theme: &str) -> Self {
+        Self {
+            locale: locale.to_string(),
+            theme: theme.to_string(),
+            ..Self::default()
+        }
+    }
+
+    pub const THEMES: [&'static str; 4] = ["dark", "light", "darker", "midnight"];
+    pub const STATUSES: [&'static str; 4] = ["online", "idle", "dnd", "invisible"];
+}

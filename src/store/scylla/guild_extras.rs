@@ -1,0 +1,59 @@
+//! A guild's custom emojis and its audit log on ScyllaDB, each one partition per guild (the
+//! audit log's rows expire after 45 days through the table's default TTL).
+
+use super::{ScyllaStore, decode_all, enc, n};
+use crate::id::{EmojiId, GuildId, Snowflake};
+use crate::model::EmojiRecord;
+use crate::store::{GuildAuditEntry, StoreResult};
+
+impl ScyllaStore {
+    pub(super) async fn put_emoji_impl(&self, e: &EmojiRecord) -> StoreResult<()> {
+        self.exec(
+            &self.st.emoji_put,
+            (n(e.guild_id.get()), n(e.id.get()), enc(e)?),
+        )
+        .await
+    }
+
+    pub(super) async fn delete_emoji_impl(&self, guild: GuildId, id: EmojiId) -> StoreResult<()> {
+        self.exec(&self.st.emoji_del, (n(guild.get()), n(id.get())))
+            .await
+    }
+
+    pub(super) async fn guild_emojis_impl(&self, guild: GuildId) -> StoreResult<Vec<EmojiRecord>> {
+        let rows: Vec<(Option<String>,)> = self
+            .scan(&self.st.emojis_of_guild, (n(guild.get()),))
+            .await?;
+        decode_all(rows.into_iter().map(|(d,)| d))
+    }
+
+    pub(super) async fn insert_guild_audit_entry_impl(
+        &self,
+        entry: &GuildAuditEntry,
+    ) -> StoreResult<()> {
+        self.exec(
+            &self.st.guild_audit_put,
+            (n(entry.guild_id.get()), n(entry.id.get()), enc(entry)?),
+        )
+        .await
+    }
+
+    pub(super) async fn guild_audit_entries_impl(
+        &self,
+        guild: GuildId,
+        limit: usize,
+        before: Option<Snowflake>,
+    ) -> StoreResult<Vec<GuildAuditEntry>> {
+        // Snowflakes stay below 2^63, so `i64::MAX` is above every id.
+        let below = before.map_or(i64::MAX, |b| n(b.get()));
+        let oldest = crate::store::guild_audit_cutoff().get();
+        let limit = i32::try_from(limit.clamp(1, 100)).unwrap_or(100);
+        let rows: Vec<(Option<String>,)> = self
+            .rows(
+                &self.st.guild_audit_below,
+                (n(guild.get()), below, n(oldest), limit),
+            )
+            .await?;
+        decode_all(rows.into_iter().map(|(d,)| d))
+    }
+}
