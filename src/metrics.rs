@@ -46,6 +46,7 @@ pub fn event_fanned_out() {
 pub struct Counters {
     pub messages_created: u64,
     pub events_fanned_out: u64,
+    pub sessions_dropped_backpressure: u64,
 }
 
 impl Counters {
@@ -53,6 +54,7 @@ impl Counters {
         Self {
             messages_created: MESSAGES_CREATED.load(Ordering::Relaxed),
             events_fanned_out: EVENTS_FANNED_OUT.load(Ordering::Relaxed),
+            sessions_dropped_backpressure: SESSIONS_DROPPED_BACKPRESSURE.load(Ordering::Relaxed),
         }
     }
 }
@@ -152,6 +154,7 @@ mod tests {
         Counters {
             messages_created: m,
             events_fanned_out: e,
+            sessions_dropped_backpressure: 0,
         }
     }
 

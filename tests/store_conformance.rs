@@ -97,6 +97,7 @@ conformance!(
     emojis_put_list_delete,
     guild_audit_log_per_guild,
     applications_crud,
+    webhooks_crud,
     relationships_both_sides,
     user_settings_round_trip,
     read_states_per_channel;
@@ -348,6 +349,7 @@ fn message(id: MessageId, channel: ChannelId, author: UserId, content: &str) -> 
         nonce: None,
         pinned: false,
         webhook_id: None,
+        webhook_author: None,
         kind: 0,
         flags: 0,
         message_reference: None,
@@ -1917,4 +1919,47 @@ async fn read_states_per_channel(s: &dyn Store) {
         s.read_states_of(b).await.unwrap(),
         vec![state(b, c1, 40, 1)]
     );
+}
+
+/// Webhooks: put/get, channel and guild indexes (following a move), delete.
+async fn webhooks_crud(s: &dyn Store) {
+    use accord::id::WebhookId;
+    use accord::model::WebhookRecord;
+    let (g, c1, c2) = (gid(), cid(), cid());
+    let hook = |id: u64, channel: ChannelId| WebhookRecord {
+        id: WebhookId::new(id),
+        kind: 1,
+        guild_id: Some(g),
+        channel_id: channel,
+        name: "hook".into(),
+        avatar: None,
+        token: "t".into(),
+        creator_id: uid(),
+        application_id: None,
+    };
+    let (w1, w2) = (hook(next_id(), c1), hook(next_id(), c1));
+    assert!(s.get_webhook(w1.id).await.unwrap().is_none());
+    s.put_webhook(&w1).await.unwrap();
+    s.put_webhook(&w2).await.unwrap();
+    assert_eq!(s.get_webhook(w1.id).await.unwrap(), Some(w1.clone()));
+    assert_eq!(
+        sorted(&s.webhooks_of_channel(c1).await.unwrap(), |w| w.id),
+        sorted(&[w1.clone(), w2.clone()], |w| w.id)
+    );
+    assert_eq!(s.webhooks_of_guild(g).await.unwrap().len(), 2);
+    let moved = WebhookRecord {
+        channel_id: c2,
+        name: "moved".into(),
+        ..w2.clone()
+    };
+    s.put_webhook(&moved).await.unwrap();
+    assert_eq!(s.webhooks_of_channel(c1).await.unwrap(), vec![w1.clone()]);
+    assert_eq!(
+        s.webhooks_of_channel(c2).await.unwrap(),
+        vec![moved.clone()]
+    );
+    s.delete_webhook(w1.id).await.unwrap();
+    assert!(s.get_webhook(w1.id).await.unwrap().is_none());
+    assert!(s.webhooks_of_channel(c1).await.unwrap().is_empty());
+    assert_eq!(s.webhooks_of_guild(g).await.unwrap(), vec![moved]);
 }

@@ -39,6 +39,7 @@ pub fn record(id: u64, channel: u64, content: &str) -> MessageRecord {
         nonce: Some(serde_json::json!("1334466442357440512")),
         pinned: false,
         webhook_id: None,
+        webhook_author: None,
         kind: 0,
         flags: 0,
         message_reference: None,

@@ -32,6 +32,7 @@ max-guilds = Maximale Anzahl an Servern erreicht ({ $max })
 max-guilds-reached = Maximale Anzahl an Servern erreicht
 max-roles-reached = Maximale Anzahl an Rollen erreicht
 max-channels-reached = Maximale Anzahl an Kanälen erreicht
+max-webhooks-reached = Maximale Anzahl an Webhooks erreicht
 max-pins-reached = Maximale Anzahl angehefteter Nachrichten im Kanal erreicht
 registration-disabled = Die Registrierung ist auf dieser Instanz deaktiviert.
 invite-required = Für die Registrierung auf dieser Instanz ist eine Einladung nötig.

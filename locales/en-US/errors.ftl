@@ -33,6 +33,7 @@ max-guilds = Maximum number of guilds reached ({ $max })
 max-guilds-reached = Maximum number of guilds reached
 max-roles-reached = Maximum number of guild roles reached
 max-channels-reached = Maximum number of guild channels reached
+max-webhooks-reached = Maximum number of webhooks reached
 max-pins-reached = Maximum number of pins reached for the channel
 registration-disabled = Registration is disabled on this instance.
 invite-required = An invite is required to register on this instance.

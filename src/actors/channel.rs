@@ -122,6 +122,12 @@ pub enum ChannelMsg {
     Deleted,
     /// Periodic: passivate when idle for `actors.idle_passivate_secs`.
     Tick,
+    /// A webhook acting in this channel (its token was checked by the route).
+    AsWebhook {
+        webhook: Box<crate::model::WebhookRecord>,
+        op: WebhookOp,
+        reply: Reply<Value>,
+    },
 }
 
 /// Body of `POST /channels/{id}/messages` (JSON part). Every field Discord documents is
@@ -142,9 +148,15 @@ pub struct MessageCreate {
     pub enforce_nonce: Option<bool>,
     pub attachments: Option<Vec<Value>>,
     pub poll: Option<Value>,
+    /// Webhook execution only: the author name and avatar shown for this message.
+    pub username: Option<String>,
+    pub avatar_url: Option<String>,
     /// Files already stored on the CDN by the route (multipart uploads).
     #[serde(skip)]
     pub uploaded: Vec<crate::model::message::Attachment>,
+    /// Set when a webhook posts: its id and the author shown.
+    #[serde(skip)]
+    pub webhook: Option<(crate::id::WebhookId, crate::model::WebhookAuthor)>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -165,6 +177,14 @@ pub struct MessageEdit {
     pub allowed_mentions: Option<AllowedMentions>,
     pub components: Option<Vec<Value>>,
     pub attachments: Option<Vec<Value>>,
+}
+
+/// What a webhook may do with its own messages.
+pub enum WebhookOp {
+    Create(Box<MessageCreate>),
+    Get(MessageId),
+    Edit(MessageId, Box<MessageEdit>),
+    Delete(MessageId),
 }
 
 pub struct ChannelActor;
@@ -361,6 +381,11 @@ impl Actor for ChannelActor {
                 } => reply(r, st.remove_recipient(user, target).await),
                 ChannelMsg::Updated(record) => st.channel = *record,
                 ChannelMsg::Tick => {}
+                ChannelMsg::AsWebhook {
+                    webhook,
+                    op,
+                    reply: r,
+                } => reply(r, st.as_webhook(*webhook, op).await),
                 ChannelMsg::Deleted => me.stop(Some("channel deleted".into())),
             }
         }
@@ -463,7 +488,23 @@ impl State {
     }
 
     async fn render(&self, m: &MessageRecord, me: Option<UserId>) -> Result<Value, ApiError> {
-        let author = self.services.users.public(m.author_id).await?;
+        let author = match (&m.webhook_id, &m.webhook_author) {
+            // Webhook messages show the webhook (or the per-message override) as a bot author.
+            (Some(w), Some(a)) => crate::model::PublicUser {
+                id: UserId(w.0),
+                username: a.username.clone(),
+                discriminator: "0000".into(),
+                global_name: None,
+                avatar: a.avatar.clone(),
+                banner: None,
+                accent_color: None,
+                bot: true,
+                system: false,
+                public_flags: 0,
+                avatar_decoration_data: None,
+            },
+            _ => self.services.users.public(m.author_id).await?,
+        };
         let mentions = self.services.users.public_many(&m.mentions).await?;
         Ok(m.to_json(&author, &mentions, me))
     }
@@ -537,6 +578,61 @@ impl State {
     fn replace_cached(&mut self, m: &MessageRecord) {
         if let Some(slot) = self.recent.iter_mut().find(|x| x.id == m.id) {
             *slot = m.clone();
+        }
+    }
+
+    /// Runs a webhook operation as the webhook's pseudo-user, which may send, embed, attach
+    /// and manage only its own messages here.
+    async fn as_webhook(
+        &mut self,
+        webhook: crate::model::WebhookRecord,
+        op: WebhookOp,
+    ) -> Result<Value, ApiError> {
+        let me = UserId(webhook.id.0);
+        let perms = Permissions::VIEW_CHANNEL
+            | Permissions::SEND_MESSAGES
+            | Permissions::READ_MESSAGE_HISTORY
+            | Permissions::EMBED_LINKS
+            | Permissions::ATTACH_FILES
+            | Permissions::MENTION_EVERYONE
+            | Permissions::SEND_TTS_MESSAGES;
+        self.access.insert(
+            me,
+            Access {
+                permissions: perms,
+                member: true,
+            },
+        );
+        let own = |m: &MessageRecord| m.webhook_id == Some(webhook.id);
+        match op {
+            WebhookOp::Create(mut body) => {
+                let author = crate::model::WebhookAuthor {
+                    username: webhook.name.clone(),
+                    avatar: webhook.avatar.clone(),
+                };
+                let author = body.webhook.take().map_or(author, |(_, a)| a);
+                body.webhook = Some((webhook.id, author));
+                self.create_message(me, *body).await
+            }
+            WebhookOp::Get(id) => {
+                let m = self.find(id).await?;
+                if !own(&m) {
+                    return Err(ApiError::Unknown(Unknown::Message));
+                }
+                self.render(&m, None).await
+            }
+            WebhookOp::Edit(id, body) => {
+                if !own(&self.find(id).await?) {
+                    return Err(ApiError::Unknown(Unknown::Message));
+                }
+                self.edit(me, id, *body).await
+            }
+            WebhookOp::Delete(id) => {
+                if !own(&self.find(id).await?) {
+                    return Err(ApiError::Unknown(Unknown::Message));
+                }
+                self.delete(me, id).await.map(|()| Value::Null)
+            }
         }
     }
 
@@ -702,6 +798,7 @@ impl State {
             return self.render(&existing, Some(author)).await;
         }
         self.check_slowmode(author, perms)?;
+        let webhook = body.webhook.clone();
         let message = MessageRecord {
             id: self.services.ids.next(),
             channel_id: self.channel.id,
@@ -718,7 +815,8 @@ impl State {
             reactions: Vec::new(),
             nonce: body.nonce,
             pinned: false,
-            webhook_id: None,
+            webhook_id: webhook.as_ref().map(|w| w.0),
+            webhook_author: webhook.map(|w| w.1),
             kind,
             flags: body.flags.unwrap_or(0) & (1 << 2 | 1 << 12),
             message_reference: reference,

@@ -56,6 +56,9 @@ pub struct MessageRecord {
     pub nonce: Option<serde_json::Value>,
     pub pinned: bool,
     pub webhook_id: Option<WebhookId>,
+    /// For webhook messages: the name and avatar shown as the author.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_author: Option<super::WebhookAuthor>,
     #[serde(rename = "type")]
     pub kind: u8,
     pub flags: u64,

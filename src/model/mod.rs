@@ -15,6 +15,7 @@ pub mod role;
 pub mod settings;
 pub mod timestamp;
 pub mod user;
+pub mod webhook;
 
 pub use application::ApplicationRecord;
 pub use channel::{ChannelKind, ChannelRecord};
@@ -29,3 +30,4 @@ pub use role::Role;
 pub use settings::UserSettings;
 pub use timestamp::Timestamp;
 pub use user::{PublicUser, UserRecord};
+pub use webhook::{WebhookAuthor, WebhookRecord};

@@ -11,10 +11,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::id::{ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, UserId};
+use crate::id::{
+    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, UserId, WebhookId,
+};
 use crate::model::{
     ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
     MessageRecord, ReadStateRecord, RelationshipRecord, Role, UserRecord, UserSettings,
+    WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -226,6 +229,14 @@ pub trait Store: Send + Sync + 'static {
     async fn get_application(&self, id: ApplicationId) -> StoreResult<Option<ApplicationRecord>>;
     async fn applications_of_owner(&self, owner: UserId) -> StoreResult<Vec<ApplicationRecord>>;
     async fn delete_application(&self, id: ApplicationId) -> StoreResult<()>;
+
+    // --- webhooks
+    /// Inserts or replaces a webhook (and its channel and guild indexes, moved if it moved).
+    async fn put_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()>;
+    async fn get_webhook(&self, id: WebhookId) -> StoreResult<Option<WebhookRecord>>;
+    async fn webhooks_of_channel(&self, channel: ChannelId) -> StoreResult<Vec<WebhookRecord>>;
+    async fn webhooks_of_guild(&self, guild: GuildId) -> StoreResult<Vec<WebhookRecord>>;
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()>;
 
     // --- audit log (administrator actions; rare writes, read newest first)
     async fn insert_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()>;

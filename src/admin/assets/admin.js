@@ -252,7 +252,9 @@
         : `${h.store.backend}: read FAILED`;
       $("h-uptime").textContent = duration(h.uptime_secs);
       $("h-version").textContent = h.version;
-      $("h-totals").textContent = `${h.counters.messages_created} messages · ${h.counters.events_fanned_out} events`;
+      $("h-totals").textContent =
+        `${h.counters.messages_created} messages · ${h.counters.events_fanned_out} events · ` +
+        `${h.counters.sessions_dropped_backpressure} slow sessions dropped`;
       $("health-updated").textContent = `Updated ${new Date().toLocaleTimeString()}.`;
       drawChart(h.history);
     } catch (err) {

@@ -11,6 +11,7 @@ pub mod invites;
 pub mod oauth2;
 pub mod policies;
 pub mod users;
+pub mod webhooks;
 
 use axum::Router;
 
@@ -22,6 +23,7 @@ pub fn routes() -> Router<App> {
         .merge(applications::routes())
         .merge(oauth2::routes())
         .merge(users::routes())
+        .merge(webhooks::routes())
         .merge(guilds::routes())
         .merge(channels::routes())
         .merge(invites::routes())

@@ -23,10 +23,13 @@ use super::{
     AuditEntry, BanRecord, Durability, GuildAuditEntry, GuildState, MessagePage, Store, StoreError,
     StoreResult, username_key,
 };
-use crate::id::{ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, UserId};
+use crate::id::{
+    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, UserId, WebhookId,
+};
 use crate::model::{
     ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
     MessageRecord, ReadStateRecord, RelationshipRecord, Role, UserRecord, UserSettings,
+    WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -61,6 +64,25 @@ impl EmbeddedStore {
 
     fn read(&self) -> StoreResult<redb::ReadTransaction> {
         self.db.begin_read().map_err(be)
+    }
+
+    /// The webhooks listed under `parent` in an index table.
+    fn webhooks_in(
+        &self,
+        index: redb::TableDefinition<(u64, u64), ()>,
+        parent: u64,
+    ) -> StoreResult<Vec<WebhookRecord>> {
+        let txn = self.read()?;
+        let index = txn.open_table(index).map_err(be)?;
+        let hooks = txn.open_table(WEBHOOKS).map_err(be)?;
+        let mut out = Vec::new();
+        for entry in index.range((parent, 0)..=(parent, u64::MAX)).map_err(be)? {
+            let id = entry.map_err(be)?.0.value().1;
+            if let Some(v) = hooks.get(id).map_err(be)? {
+                out.push(dec(v.value())?);
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -494,6 +516,80 @@ impl Store for EmbeddedStore {
             }
         }
         Ok(out)
+    }
+
+    async fn put_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()> {
+        let w = webhook.clone();
+        let bytes = enc(&w)?;
+        self.writer
+            .write(move |txn| {
+                let id = w.id.get();
+                let mut hooks = txn.open_table(WEBHOOKS).map_err(be)?;
+                let old: Option<WebhookRecord> = match hooks.get(id).map_err(be)? {
+                    Some(v) => Some(dec(v.value())?),
+                    None => None,
+                };
+                hooks.insert(id, bytes.as_slice()).map_err(be)?;
+                let mut by_channel = txn.open_table(WEBHOOKS_BY_CHANNEL).map_err(be)?;
+                let mut by_guild = txn.open_table(WEBHOOKS_BY_GUILD).map_err(be)?;
+                if let Some(old) = old {
+                    by_channel.remove((old.channel_id.get(), id)).map_err(be)?;
+                    if let Some(g) = old.guild_id {
+                        by_guild.remove((g.get(), id)).map_err(be)?;
+                    }
+                }
+                by_channel
+                    .insert((w.channel_id.get(), id), ())
+                    .map_err(be)?;
+                if let Some(g) = w.guild_id {
+                    by_guild.insert((g.get(), id), ()).map_err(be)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_webhook(&self, id: WebhookId) -> StoreResult<Option<WebhookRecord>> {
+        let txn = self.read()?;
+        Ok(get_json!(txn, WEBHOOKS, id.get()))
+    }
+
+    async fn webhooks_of_channel(&self, channel: ChannelId) -> StoreResult<Vec<WebhookRecord>> {
+        self.webhooks_in(WEBHOOKS_BY_CHANNEL, channel.get())
+    }
+
+    async fn webhooks_of_guild(&self, guild: GuildId) -> StoreResult<Vec<WebhookRecord>> {
+        self.webhooks_in(WEBHOOKS_BY_GUILD, guild.get())
+    }
+
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()> {
+        let id = id.get();
+        self.writer
+            .write(move |txn| {
+                let old: Option<WebhookRecord> = match txn
+                    .open_table(WEBHOOKS)
+                    .map_err(be)?
+                    .remove(id)
+                    .map_err(be)?
+                {
+                    Some(v) => Some(dec(v.value())?),
+                    None => None,
+                };
+                if let Some(old) = old {
+                    txn.open_table(WEBHOOKS_BY_CHANNEL)
+                        .map_err(be)?
+                        .remove((old.channel_id.get(), id))
+                        .map_err(be)?;
+                    if let Some(g) = old.guild_id {
+                        txn.open_table(WEBHOOKS_BY_GUILD)
+                            .map_err(be)?
+                            .remove((g.get(), id))
+                            .map_err(be)?;
+                    }
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn delete_application(&self, id: ApplicationId) -> StoreResult<()> {

@@ -30,6 +30,11 @@ pub const AUDIT_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_l
 pub const APPLICATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("applications");
 pub const APPLICATIONS_BY_OWNER: TableDefinition<(u64, u64), ()> =
     TableDefinition::new("applications_by_owner");
+pub const WEBHOOKS: TableDefinition<u64, &[u8]> = TableDefinition::new("webhooks");
+pub const WEBHOOKS_BY_CHANNEL: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("webhooks_by_channel");
+pub const WEBHOOKS_BY_GUILD: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("webhooks_by_guild");
 
 /// A user's relationships: (user, peer) → record (the user's side).
 pub const RELATIONSHIPS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("relationships");
@@ -66,6 +71,9 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(GUILD_AUDIT_LOG).map_err(be)?;
     txn.open_table(APPLICATIONS).map_err(be)?;
     txn.open_table(APPLICATIONS_BY_OWNER).map_err(be)?;
+    txn.open_table(WEBHOOKS).map_err(be)?;
+    txn.open_table(WEBHOOKS_BY_CHANNEL).map_err(be)?;
+    txn.open_table(WEBHOOKS_BY_GUILD).map_err(be)?;
     txn.open_table(RELATIONSHIPS).map_err(be)?;
     txn.open_table(USER_SETTINGS).map_err(be)?;
     txn.open_table(READ_STATES).map_err(be)?;

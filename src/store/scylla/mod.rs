@@ -62,10 +62,13 @@ use super::{
     AuditEntry, BanRecord, GuildAuditEntry, GuildState, MessagePage, Store, StoreError,
     StoreResult, username_key,
 };
-use crate::id::{ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, UserId};
+use crate::id::{
+    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, UserId, WebhookId,
+};
 use crate::model::{
     ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
     MessageRecord, ReadStateRecord, RelationshipRecord, Role, Timestamp, UserRecord, UserSettings,
+    WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -1074,6 +1077,85 @@ impl Store for ScyllaStore {
             .flatten()
             .filter(|a| a.owner_id == owner)
             .collect())
+    }
+
+    async fn put_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()> {
+        let id = n(webhook.id.get());
+        if let Some(old) = self.get_webhook(webhook.id).await? {
+            self.exec(
+                &self.st.webhook_of_channel_del,
+                (n(old.channel_id.get()), id),
+            )
+            .await?;
+            if let Some(g) = old.guild_id {
+                self.exec(&self.st.webhook_of_guild_del, (n(g.get()), id))
+                    .await?;
+            }
+        }
+        self.exec(&self.st.webhook_put, (id, enc(webhook)?)).await?;
+        self.exec(
+            &self.st.webhook_of_channel_put,
+            (n(webhook.channel_id.get()), id),
+        )
+        .await?;
+        if let Some(g) = webhook.guild_id {
+            self.exec(&self.st.webhook_of_guild_put, (n(g.get()), id))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn get_webhook(&self, id: WebhookId) -> StoreResult<Option<WebhookRecord>> {
+        self.one(&self.st.webhook_get, (n(id.get()),)).await
+    }
+
+    async fn webhooks_of_channel(&self, channel: ChannelId) -> StoreResult<Vec<WebhookRecord>> {
+        let ids: Vec<(i64,)> = self
+            .scan(&self.st.webhooks_of_channel, (n(channel.get()),))
+            .await?;
+        let found = Self::all(
+            ids.iter()
+                .map(|(id,)| self.get_webhook(WebhookId::new(*id as u64)))
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .flatten()
+            .filter(|w| w.channel_id == channel)
+            .collect())
+    }
+
+    async fn webhooks_of_guild(&self, guild: GuildId) -> StoreResult<Vec<WebhookRecord>> {
+        let ids: Vec<(i64,)> = self
+            .scan(&self.st.webhooks_of_guild, (n(guild.get()),))
+            .await?;
+        let found = Self::all(
+            ids.iter()
+                .map(|(id,)| self.get_webhook(WebhookId::new(*id as u64)))
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .flatten()
+            .filter(|w| w.guild_id == Some(guild))
+            .collect())
+    }
+
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()> {
+        if let Some(old) = self.get_webhook(id).await? {
+            self.exec(
+                &self.st.webhook_of_channel_del,
+                (n(old.channel_id.get()), n(id.get())),
+            )
+            .await?;
+            if let Some(g) = old.guild_id {
+                self.exec(&self.st.webhook_of_guild_del, (n(g.get()), n(id.get())))
+                    .await?;
+            }
+        }
+        self.exec(&self.st.webhook_del, (n(id.get()),)).await
     }
 
     async fn delete_application(&self, id: ApplicationId) -> StoreResult<()> {

@@ -20,7 +20,10 @@ macro_rules! statements {
         impl Statements {
             pub async fn prepare(session: &Session) -> StoreResult<Self> {
                 // All at once: a few dozen round trips in flight together, once per process.
-                let ($($name,)*) = futures::try_join!($(prepare(session, $cql, stringify!($name)),)*)?;
+                // Each future is boxed: inline, a hundred of them overflow a 2 MiB thread stack.
+                let ($($name,)*) = futures::try_join!(
+                    $(Box::pin(prepare(session, $cql, stringify!($name))),)*
+                )?;
                 Ok(Self { $($name,)* })
             }
         }
@@ -47,6 +50,17 @@ statements! {
     app_of_owner_put = "INSERT INTO applications_by_owner (owner_id, application_id) VALUES (?, ?)";
     app_of_owner_del = "DELETE FROM applications_by_owner WHERE owner_id = ? AND application_id = ?";
     apps_of_owner = "SELECT application_id FROM applications_by_owner WHERE owner_id = ?";
+
+    // webhooks
+    webhook_get = "SELECT data FROM webhooks WHERE id = ?";
+    webhook_put = "INSERT INTO webhooks (id, data) VALUES (?, ?)";
+    webhook_del = "DELETE FROM webhooks WHERE id = ?";
+    webhook_of_channel_put = "INSERT INTO webhooks_by_channel (channel_id, webhook_id) VALUES (?, ?)";
+    webhook_of_channel_del = "DELETE FROM webhooks_by_channel WHERE channel_id = ? AND webhook_id = ?";
+    webhooks_of_channel = "SELECT webhook_id FROM webhooks_by_channel WHERE channel_id = ?";
+    webhook_of_guild_put = "INSERT INTO webhooks_by_guild (guild_id, webhook_id) VALUES (?, ?)";
+    webhook_of_guild_del = "DELETE FROM webhooks_by_guild WHERE guild_id = ? AND webhook_id = ?";
+    webhooks_of_guild = "SELECT webhook_id FROM webhooks_by_guild WHERE guild_id = ?";
 
     // config
     config_get = "SELECT json FROM config WHERE key = ?";

@@ -211,6 +211,12 @@ pub fn render_prometheus(h: &Health) -> String {
         &[("", h.counters.events_fanned_out.to_string())],
     );
     metric(
+        "accord_sessions_dropped_backpressure_total",
+        "counter",
+        "Gateway sessions closed because their bounded queue overflowed (client too slow).",
+        &[("", h.counters.sessions_dropped_backpressure.to_string())],
+    );
+    metric(
         "accord_store_up",
         "gauge",
         "Whether a read from the store succeeded.",
@@ -254,6 +260,7 @@ mod tests {
             counters: Counters {
                 messages_created: 10,
                 events_fanned_out: 40,
+                sessions_dropped_backpressure: 2,
             },
             rates: Rates {
                 messages_per_sec: 0.0,
@@ -265,6 +272,7 @@ mod tests {
         assert!(text.contains("accord_build_info{version=\"1.2.3\",backend=\"embedded\"} 1\n"));
         assert!(text.contains("accord_actors{kind=\"channel\"} 4\n"));
         assert!(text.contains("accord_messages_created_total 10\n"));
+        assert!(text.contains("accord_sessions_dropped_backpressure_total 2\n"));
         assert!(text.contains("accord_store_read_latency_seconds 0.000500\n"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (name, value) = line.rsplit_once(' ').unwrap();
