@@ -246,6 +246,11 @@ pub enum FieldError {
     MaxLength {
         max: usize,
     },
+    MinLength {
+        min: usize,
+    },
+    /// Legacy discriminators: every tag of this name is in use.
+    TooManyUsers,
     NumberMin {
         min: i64,
     },
@@ -285,6 +290,8 @@ impl FieldError {
             Self::Required => "BASE_TYPE_REQUIRED",
             Self::BadLength { .. } => "BASE_TYPE_BAD_LENGTH",
             Self::MaxLength { .. } => "BASE_TYPE_MAX_LENGTH",
+            Self::MinLength { .. } => "BASE_TYPE_MIN_LENGTH",
+            Self::TooManyUsers => "USERNAME_TOO_MANY_USERS",
             Self::NumberMin { .. } => "NUMBER_TYPE_MIN",
             Self::NumberMax { .. } => "NUMBER_TYPE_MAX",
             Self::BadType { .. } => "BASE_TYPE_BAD_TYPE",
@@ -312,6 +319,7 @@ impl FieldError {
                 a.num("max", *max as i64);
             }
             Self::MaxLength { max } | Self::TooMany { max } => a.num("max", *max as i64),
+            Self::MinLength { min } => a.num("min", *min as i64),
             Self::NumberMin { min } => a.num("min", *min),
             Self::NumberMax { max } => a.num("max", *max),
             Self::PasswordTooShort { min } => a.num("min", *min as i64),

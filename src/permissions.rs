@@ -248,9 +248,16 @@ impl MemberContext<'_> {
         {
             perms = (perms & !o.deny) | o.allow;
         }
-        // Without VIEW_CHANNEL nothing else in the channel applies (Discord's implicit rule).
+        // Discord's implicit rules: without VIEW_CHANNEL nothing else in the channel applies;
+        // without SEND_MESSAGES the permissions that only qualify a sent message don't either.
         if !perms.contains(Permissions::VIEW_CHANNEL) {
             return Permissions::empty();
+        }
+        if !perms.contains(Permissions::SEND_MESSAGES) {
+            perms -= Permissions::SEND_TTS_MESSAGES
+                | Permissions::MENTION_EVERYONE
+                | Permissions::EMBED_LINKS
+                | Permissions::ATTACH_FILES;
         }
         if self.timed_out {
             perms & Permissions::TIMEOUT_ALLOWED
@@ -375,5 +382,132 @@ mod tests {
         assert_eq!(c.guild_permissions(), Permissions::TIMEOUT_ALLOWED);
         assert!(require(c.channel_permissions(&[]), Permissions::SEND_MESSAGES).is_err());
         assert!(require(c.channel_permissions(&[]), Permissions::VIEW_CHANNEL).is_ok());
+    }
+
+    /// One row per rule: (everyone, role perms, overwrites, owner?, timed out?, expected check).
+    #[test]
+    fn rule_table() {
+        let none: [PermissionOverwrite; 0] = [];
+        let deny_send = [PermissionOverwrite {
+            id: G.0,
+            kind: OverwriteKind::Role,
+            allow: Permissions::empty(),
+            deny: Permissions::SEND_MESSAGES,
+        }];
+        let allow_send_for_mod = [
+            PermissionOverwrite {
+                id: G.0,
+                kind: OverwriteKind::Role,
+                allow: Permissions::empty(),
+                deny: Permissions::SEND_MESSAGES,
+            },
+            PermissionOverwrite {
+                id: MOD.0,
+                kind: OverwriteKind::Role,
+                allow: Permissions::SEND_MESSAGES,
+                deny: Permissions::empty(),
+            },
+        ];
+        type Check = fn(Permissions) -> bool;
+        /// (name, @everyone, role, overwrites, owner, timed out, check)
+        type Case<'a> = (
+            &'a str,
+            Permissions,
+            Permissions,
+            &'a [PermissionOverwrite],
+            bool,
+            bool,
+            Check,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "owner gets all",
+                Permissions::empty(),
+                Permissions::empty(),
+                &none,
+                true,
+                false,
+                |p| p == Permissions::all(),
+            ),
+            (
+                "everyone is the base",
+                Permissions::DEFAULT_EVERYONE,
+                Permissions::empty(),
+                &none,
+                false,
+                false,
+                |p| p.contains(Permissions::SEND_MESSAGES),
+            ),
+            (
+                "roles add",
+                Permissions::empty() | Permissions::VIEW_CHANNEL,
+                Permissions::KICK_MEMBERS,
+                &none,
+                false,
+                false,
+                |p| p.contains(Permissions::KICK_MEMBERS),
+            ),
+            (
+                "administrator gets all",
+                Permissions::empty(),
+                Permissions::ADMINISTRATOR,
+                &deny_send,
+                false,
+                false,
+                |p| p == Permissions::all(),
+            ),
+            (
+                "everyone overwrite denies",
+                Permissions::DEFAULT_EVERYONE,
+                Permissions::empty(),
+                &deny_send,
+                false,
+                false,
+                |p| !p.contains(Permissions::SEND_MESSAGES),
+            ),
+            (
+                "role overwrite re-allows",
+                Permissions::DEFAULT_EVERYONE,
+                Permissions::empty(),
+                &allow_send_for_mod,
+                false,
+                false,
+                |p| p.contains(Permissions::SEND_MESSAGES),
+            ),
+            (
+                "no send → no attach/embed/@everyone",
+                Permissions::DEFAULT_EVERYONE,
+                Permissions::empty(),
+                &deny_send,
+                false,
+                false,
+                |p| {
+                    !p.intersects(
+                        Permissions::ATTACH_FILES
+                            | Permissions::EMBED_LINKS
+                            | Permissions::MENTION_EVERYONE,
+                    )
+                },
+            ),
+            (
+                "timed out → read only",
+                Permissions::DEFAULT_EVERYONE,
+                Permissions::MANAGE_MESSAGES,
+                &none,
+                false,
+                true,
+                |p| p == Permissions::TIMEOUT_ALLOWED,
+            ),
+        ];
+        for (name, everyone, role, overwrites, owner, timed_out, check) in cases {
+            let roles = [(MOD, role)];
+            let mut c = ctx(&roles);
+            c.everyone = everyone;
+            c.timed_out = timed_out;
+            if owner {
+                c.user_id = OWNER;
+            }
+            assert!(check(c.channel_permissions(overwrites)), "{name}");
+        }
     }
 }

@@ -747,3 +747,63 @@ async fn instance_endpoints() {
         .unwrap();
     assert!(wk["api"].as_str().unwrap().ends_with("/api/v9"));
 }
+
+#[tokio::test]
+async fn field_errors_in_the_second_language() {
+    let t = common::start().await;
+    let r = t
+        .req_with(Method::POST, "/auth/register", None, Some(json!({"username": "a", "email": "a@example.com", "password": "long enough pw", "date_of_birth": "2000-01-01"})), &[("x-discord-locale", "de")])
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["message"], "Ungültiger Formularinhalt");
+    let e = &r.body["errors"]["username"]["_errors"][0];
+    assert_eq!(e["code"], "BASE_TYPE_BAD_LENGTH");
+    assert_eq!(e["message"], "Muss zwischen 2 und 32 Zeichen lang sein.");
+}
+
+/// A configuration stored by an older version (missing keys) gains the new keys with their
+/// defaults on the next start; values already stored are kept.
+#[tokio::test]
+async fn stored_config_gains_new_keys_and_keeps_values() {
+    let t = common::start().await;
+    let dir = t.stop().await;
+    {
+        // Simulate an older version's stored config: drop a key, change a value.
+        let store = accord::open_store(&accord::StoreChoice::Embedded {
+            data_dir: dir.path().to_path_buf(),
+            durability: accord::store::Durability::Immediate,
+        })
+        .await
+        .unwrap();
+        let mut stored: serde_json::Value =
+            serde_json::from_str(&store.get_config().await.unwrap().unwrap()).unwrap();
+        stored["limits"]["rate"]
+            .as_object_mut()
+            .unwrap()
+            .remove("route_window_secs");
+        stored["gateway"]
+            .as_object_mut()
+            .unwrap()
+            .remove("max_guilds_per_shard");
+        stored["limits"]["message"]["max_characters"] = json!(1234);
+        store.put_config(&stored.to_string()).await.unwrap();
+        store.flush().await.unwrap();
+    }
+    let t = common::start_in(dir).await;
+    let c = t.srv().app.config().get();
+    assert_eq!(c.limits.message.max_characters, 1234, "stored value kept");
+    let raw: serde_json::Value =
+        serde_json::from_str(&t.srv().app.store().get_config().await.unwrap().unwrap()).unwrap();
+    assert_eq!(
+        raw["limits"]["rate"]["route_window_secs"],
+        json!(
+            accord::config::Config::default()
+                .limits
+                .rate
+                .route_window_secs
+        ),
+        "new key written with its default"
+    );
+    assert_eq!(raw["gateway"]["max_guilds_per_shard"], json!(2500));
+    assert_eq!(raw["limits"]["message"]["max_characters"], 1234);
+}

@@ -1451,3 +1451,139 @@ async fn role_mentions_ping_only_mentionable_roles() {
     assert_eq!(roles, want, "MENTION_EVERYONE pings any role");
     assert_eq!(by_alice["mention_everyone"], true);
 }
+
+/// twilight-model (strict serde) parses what the new routes and events send.
+#[tokio::test]
+async fn shapes_parse_with_twilight() {
+    use twilight_model::gateway::payload::incoming::{
+        GuildAuditLogEntryCreate, GuildEmojisUpdate, ReactionRemoveAll, ReactionRemoveEmoji,
+    };
+    use twilight_model::guild::audit_log::AuditLog;
+    use twilight_model::guild::widget::{GuildWidget, GuildWidgetSettings};
+    use twilight_model::guild::{Emoji, GuildPreview, GuildPrune, Member};
+    use twilight_model::voice::VoiceRegion;
+
+    fn parse<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> T {
+        serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{what}: {e}\n{v}"))
+    }
+
+    let s = setup().await;
+    let (t, g, c) = (&s.t, &s.guild, &s.channel);
+    let mut gw = gateway(t, &s.alice, 1).await;
+    let emoji = t
+        .post(
+            &format!("/guilds/{g}/emojis"),
+            &s.alice,
+            json!({"name": "shape", "image": png_data_uri(16, 16)}),
+        )
+        .await;
+    parse::<Emoji>(&emoji.body, "emoji");
+    parse::<GuildEmojisUpdate>(
+        &gw.event("GUILD_EMOJIS_UPDATE").await,
+        "GUILD_EMOJIS_UPDATE",
+    );
+    parse::<Vec<Emoji>>(
+        &t.get(&format!("/guilds/{g}/emojis"), &s.alice).await.body,
+        "emoji list",
+    );
+    parse::<GuildPreview>(
+        &t.get(&format!("/guilds/{g}/preview"), &s.alice).await.body,
+        "preview",
+    );
+    parse::<GuildPrune>(
+        &t.get(&format!("/guilds/{g}/prune"), &s.alice).await.body,
+        "prune",
+    );
+    parse::<Vec<Member>>(
+        &t.get(&format!("/guilds/{g}/members/search?query=b"), &s.alice)
+            .await
+            .body,
+        "member search",
+    );
+    parse::<Vec<VoiceRegion>>(
+        &t.get(&format!("/guilds/{g}/regions"), &s.alice).await.body,
+        "regions",
+    );
+    let widget = t
+        .patch(
+            &format!("/guilds/{g}/widget"),
+            &s.alice,
+            // twilight requires a channel here (Discord documents it as nullable).
+            json!({"enabled": true, "channel_id": c}),
+        )
+        .await;
+    parse::<GuildWidgetSettings>(&widget.body, "widget settings");
+    parse::<GuildWidget>(
+        &t.req(Method::GET, &format!("/guilds/{g}/widget.json"), None, None)
+            .await
+            .body,
+        "widget.json",
+    );
+    let m = post_message(t, &s.bob, c, "shapes").await;
+    put(
+        t,
+        &format!("/channels/{c}/messages/{m}/reactions/%F0%9F%91%8D/@me"),
+        &s.bob,
+        json!({}),
+    )
+    .await;
+    t.delete(
+        &format!("/channels/{c}/messages/{m}/reactions/%F0%9F%91%8D"),
+        &s.alice,
+    )
+    .await;
+    parse::<ReactionRemoveEmoji>(
+        &gw.event("MESSAGE_REACTION_REMOVE_EMOJI").await,
+        "MESSAGE_REACTION_REMOVE_EMOJI",
+    );
+    put(
+        t,
+        &format!("/channels/{c}/messages/{m}/reactions/%F0%9F%91%8D/@me"),
+        &s.bob,
+        json!({}),
+    )
+    .await;
+    t.delete(&format!("/channels/{c}/messages/{m}/reactions"), &s.alice)
+        .await;
+    parse::<ReactionRemoveAll>(
+        &gw.event("MESSAGE_REACTION_REMOVE_ALL").await,
+        "MESSAGE_REACTION_REMOVE_ALL",
+    );
+    // Several kinds of entries, then the whole log.
+    t.patch(
+        &format!("/guilds/{g}"),
+        &s.alice,
+        json!({"name": "Shapes", "description": "d"}),
+    )
+    .await;
+    t.post(
+        &format!("/guilds/{g}/roles"),
+        &s.alice,
+        json!({"name": "r", "color": 255}),
+    )
+    .await;
+    put(
+        t,
+        &format!("/channels/{c}/permissions/{g}"),
+        &s.alice,
+        json!({"type": 0, "deny": "2048"}),
+    )
+    .await;
+    put(
+        t,
+        &format!("/guilds/{g}/bans/{}", s.bob_id),
+        &s.alice,
+        json!({}),
+    )
+    .await;
+    parse::<GuildAuditLogEntryCreate>(
+        &gw.event("GUILD_AUDIT_LOG_ENTRY_CREATE").await,
+        "GUILD_AUDIT_LOG_ENTRY_CREATE",
+    );
+    let log = t
+        .get(&format!("/guilds/{g}/audit-logs"), &s.alice)
+        .await
+        .body;
+    let parsed: AuditLog = parse(&log, "audit log");
+    assert!(parsed.entries.len() >= 5, "{log}");
+}

@@ -540,6 +540,36 @@ impl State {
         }
     }
 
+    /// Of the roles a message mentions, those that ping: roles of this guild that are
+    /// mentionable, or any of its roles when the author has MENTION_EVERYONE (the guild actor
+    /// knows the roles). None in DMs.
+    async fn pinging_roles(
+        &self,
+        author: UserId,
+        roles: Vec<RoleId>,
+    ) -> Result<Vec<RoleId>, ApiError> {
+        if roles.is_empty() {
+            return Ok(roles);
+        }
+        let Some(g) = &self.guild else {
+            return Ok(Vec::new());
+        };
+        match g
+            .call(
+                |port| GuildMsg::MentionableRoles {
+                    user: author,
+                    roles,
+                    reply: port,
+                },
+                None,
+            )
+            .await
+        {
+            Ok(ractor::rpc::CallResult::Success(r)) => Ok(r),
+            _ => Err(ApiError::internal("guild actor unavailable")),
+        }
+    }
+
     /// Slowmode (`rate_limit_per_user`): one message per interval per member; MANAGE_MESSAGES
     /// and MANAGE_CHANNELS are exempt. Fails with 20016 and the seconds left.
     fn check_slowmode(&mut self, author: UserId, perms: Permissions) -> Result<(), ApiError> {
@@ -729,30 +759,7 @@ impl State {
                 mention_roles.retain(|r| allowed.contains(r));
             }
         }
-        // Role mentions ping only roles that exist here and are mentionable (any role with
-        // MENTION_EVERYONE); the guild actor knows the roles.
-        if !mention_roles.is_empty() {
-            mention_roles = match &self.guild {
-                None => Vec::new(),
-                Some(g) => {
-                    let roles = mention_roles.clone();
-                    match g
-                        .call(
-                            |port| GuildMsg::MentionableRoles {
-                                user: author,
-                                roles,
-                                reply: port,
-                            },
-                            None,
-                        )
-                        .await
-                    {
-                        Ok(ractor::rpc::CallResult::Success(r)) => r,
-                        _ => return Err(ApiError::internal("guild actor unavailable")),
-                    }
-                }
-            };
-        }
+        let mention_roles = self.pinging_roles(author, mention_roles).await?;
         let mut kind = 0;
         let mut reference = None;
         if let Some(mut r) = body.message_reference
@@ -925,7 +932,7 @@ impl State {
             let (mentions, roles) = parse_mentions(&content);
             m.content = content;
             m.mentions = mentions;
-            m.mention_roles = roles;
+            m.mention_roles = self.pinging_roles(m.author_id, roles).await?;
         }
         if let Some(embeds) = body.embeds {
             m.embeds = embeds.unwrap_or_default();
@@ -988,11 +995,17 @@ impl State {
         let config = self.services.config.get();
         ids.sort();
         ids.dedup();
-        if ids.len() < 2 || ids.len() > config.limits.message.max_bulk_delete as usize {
-            return Err(ApiError::coded(
-                axum::http::StatusCode::BAD_REQUEST,
-                50016,
-                "too-many-messages-to-delete",
+        if ids.len() < 2 {
+            return Err(FieldErrors::single(
+                "messages",
+                FieldError::MinLength { min: 2 },
+            ));
+        }
+        if ids.len() > config.limits.message.max_bulk_delete as usize {
+            let max = config.limits.message.max_bulk_delete as usize;
+            return Err(FieldErrors::single(
+                "messages",
+                FieldError::MaxLength { max },
             ));
         }
         let oldest = Timestamp::now().millis()

@@ -2,6 +2,7 @@
 //! discovery, and the gateway WebSocket on `/` (same port).
 
 pub mod extract;
+pub mod openapi;
 pub mod routes;
 
 use std::time::Duration;

@@ -160,8 +160,12 @@ async fn register(
                 ));
             }
             Err(StoreError::Conflict("username")) if attempt + 1 < attempts => continue,
-            Err(StoreError::Conflict("username")) => {
+            // Unique usernames: the name is taken. Discriminators: no free tag was found.
+            Err(StoreError::Conflict("username")) if reg.unique_usernames => {
                 return Err(FieldErrors::single("username", FieldError::UsernameTaken));
+            }
+            Err(StoreError::Conflict("username")) => {
+                return Err(FieldErrors::single("username", FieldError::TooManyUsers));
             }
             Err(e) => return Err(e.into()),
         }

@@ -30,4 +30,8 @@ pub fn routes() -> Router<App> {
         .merge(gateway::routes())
         .merge(policies::routes())
         .merge(admin::routes())
+        .route(
+            "/openapi.json",
+            axum::routing::get(super::openapi::document),
+        )
 }

@@ -1,0 +1,955 @@
+//! `GET /api/openapi.json` (and `/api/v{6..10}/openapi.json`): an OpenAPI 3.1 description of
+//! every REST route: path, method, summary, tag, authentication, path parameters and, for the
+//! routes that take one, the request body.
+//!
+//! **Why a hand-written table and not utoipa.** utoipa would need a `#[utoipa::path(...)]`
+//! attribute on every handler (about 140, in files several people edit at once), `ToSchema`
+//! derives on every body and on the id newtypes, and a proc-macro build on a two-core machine;
+//! and it would still not notice a handler nobody annotated. Here each route is one row of
+//! [`TAGS`] (method, path, summary, auth, optional body schema), grouped by tag, and turned into
+//! JSON with `serde_json`. What keeps the rows honest is the drift test below: it reads the
+//! `.route("…", get(…).post(…))` registrations in `src/api/routes/**/*.rs` with a small Rust
+//! tokenizer (so rustfmt's line breaks, comments and `axum::routing::patch(...)` forms don't
+//! matter) and fails, listing each side's extras, when the registered (method, path) pairs and
+//! the table differ. It also checks each row's auth and body against its handler's signature
+//! (a `Caller` extractor means a token is required, a `Json` extractor means a body).
+//!
+//! Tags follow the route modules of `src/api/routes/` (the top-level resources): a route is
+//! tagged like the module that registers it, so `/channels/{id}/webhooks` is under `webhooks`.
+//! Body schemas are deliberately coarse: the main ones (register, login, guild, channel and
+//! message create, webhook execute) list their key properties, the others are `type: object`.
+
+use std::collections::HashSet;
+
+use axum::extract::{OriginalUri, State};
+use serde_json::{Map, Value, json};
+
+use crate::api::extract::Json;
+use crate::app::App;
+
+/// An HTTP method as routes register it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    /// The lowercase name OpenAPI uses as the operation key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "get",
+            Method::Post => "post",
+            Method::Put => "put",
+            Method::Patch => "patch",
+            Method::Delete => "delete",
+        }
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// No `Authorization` header (public, or the secret is in the path, as for webhook tokens).
+    None,
+    /// A user token, or `Bot <token>`.
+    Token,
+    /// A token of an instance admin.
+    Admin,
+}
+
+/// The request body a route takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    Register,
+    Login,
+    GuildCreate,
+    ChannelCreate,
+    /// JSON, or `multipart/form-data` with `payload_json` and `files[n]`.
+    MessageCreate,
+    /// Like [`Body::MessageCreate`], plus `username`/`avatar_url`.
+    WebhookExecute,
+    /// Some JSON object (not described further).
+    Object,
+    /// A JSON array of objects (the reorder routes).
+    Array,
+}
+
+impl Body {
+    fn schema_name(self) -> Option<&'static str> {
+        match self {
+            Body::Register => Some("RegisterBody"),
+            Body::Login => Some("LoginBody"),
+            Body::GuildCreate => Some("GuildCreate"),
+            Body::ChannelCreate => Some("ChannelCreate"),
+            Body::MessageCreate => Some("MessageCreate"),
+            Body::WebhookExecute => Some("WebhookExecute"),
+            Body::Object | Body::Array => None,
+        }
+    }
+
+    fn request_body(self) -> Value {
+        let schema = match (self.schema_name(), self) {
+            (Some(name), _) => json!({"$ref": format!("#/components/schemas/{name}")}),
+            (None, Body::Array) => json!({"type": "array", "items": {"type": "object"}}),
+            (None, _) => json!({"type": "object"}),
+        };
+        let mut content = Map::new();
+        content.insert("application/json".into(), json!({"schema": schema}));
+        if matches!(self, Body::MessageCreate | Body::WebhookExecute) {
+            content.insert(
+                "multipart/form-data".into(),
+                json!({"schema": {"$ref": "#/components/schemas/MessageMultipart"}}),
+            );
+        }
+        json!({"required": true, "content": content})
+    }
+}
+
+/// One REST route: one row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: Method,
+    /// As registered with axum (relative to `/api`), `{param}` style as OpenAPI's.
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub auth: Auth,
+    pub body: Option<Body>,
+}
+
+impl Route {
+    const fn new(method: Method, path: &'static str, summary: &'static str) -> Route {
+        Route {
+            method,
+            path,
+            summary,
+            auth: Auth::Token,
+            body: None,
+        }
+    }
+
+    /// Needs no `Authorization` header.
+    const fn open(mut self) -> Route {
+        self.auth = Auth::None;
+        self
+    }
+
+    /// Instance admins only.
+    const fn admin(mut self) -> Route {
+        self.auth = Auth::Admin;
+        self
+    }
+
+    const fn body(mut self, body: Body) -> Route {
+        self.body = Some(body);
+        self
+    }
+}
+
+const fn get(path: &'static str, summary: &'static str) -> Route {
+    Route::new(Method::Get, path, summary)
+}
+const fn post(path: &'static str, summary: &'static str) -> Route {
+    Route::new(Method::Post, path, summary)
+}
+const fn put(path: &'static str, summary: &'static str) -> Route {
+    Route::new(Method::Put, path, summary)
+}
+const fn patch(path: &'static str, summary: &'static str) -> Route {
+    Route::new(Method::Patch, path, summary)
+}
+const fn delete(path: &'static str, summary: &'static str) -> Route {
+    Route::new(Method::Delete, path, summary)
+}
+
+/// A tag (top-level resource) and its routes.
+pub struct Tag {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub routes: &'static [Route],
+}
+
+use Body::{Array, Object};
+
+/// Every REST route, by tag. The drift test fails when this and the router disagree.
+pub const TAGS: &[Tag] = &[
+    Tag {
+        name: "auth",
+        description: "Registration, login and logout",
+        routes: &[
+            post("/auth/register", "Register an account and get its token")
+                .open()
+                .body(Body::Register),
+            post(
+                "/auth/login",
+                "Log in with email (or username) and password",
+            )
+            .open()
+            .body(Body::Login),
+            post("/auth/logout", "Revoke the current token"),
+            get(
+                "/auth/location-metadata",
+                "Consent requirements shown before registering",
+            )
+            .open(),
+        ],
+    },
+    Tag {
+        name: "users",
+        description: "The current user, other users, DMs, relationships and settings",
+        routes: &[
+            get("/users/@me", "Get the current user"),
+            patch("/users/@me", "Modify the current user").body(Object),
+            get("/users/@me/guilds", "List the current user's guilds"),
+            delete("/users/@me/guilds/{guild_id}", "Leave a guild"),
+            get(
+                "/users/@me/guilds/{guild_id}/member",
+                "Get the current user's member object in a guild",
+            ),
+            get(
+                "/users/@me/channels",
+                "List the current user's DMs and group DMs",
+            ),
+            post("/users/@me/channels", "Open a DM or create a group DM").body(Object),
+            get("/users/{user_id}", "Get a user"),
+            get(
+                "/users/{user_id}/profile",
+                "Get a user's profile and mutual guilds (`@me` for oneself)",
+            ),
+            get(
+                "/users/@me/relationships",
+                "List friends, blocks and requests",
+            ),
+            post(
+                "/users/@me/relationships",
+                "Send a friend request by username",
+            )
+            .body(Object),
+            put(
+                "/users/@me/relationships/{user_id}",
+                "Add a friend, accept a request or block a user",
+            )
+            .body(Object),
+            delete(
+                "/users/@me/relationships/{user_id}",
+                "Remove a friend, a request or a block",
+            ),
+            get("/users/@me/settings", "Get the current user's settings"),
+            patch("/users/@me/settings", "Modify the current user's settings").body(Object),
+        ],
+    },
+    Tag {
+        name: "guilds",
+        description: "Guilds, members, roles, bans, emojis and guild settings",
+        routes: &[
+            post("/guilds", "Create a guild").body(Body::GuildCreate),
+            get("/guilds/{guild_id}", "Get a guild"),
+            patch("/guilds/{guild_id}", "Modify a guild").body(Object),
+            delete("/guilds/{guild_id}", "Delete a guild (owner only)"),
+            post(
+                "/guilds/{guild_id}/delete",
+                "Delete a guild (owner only; the client's form)",
+            ),
+            get("/guilds/{guild_id}/channels", "List a guild's channels"),
+            post("/guilds/{guild_id}/channels", "Create a guild channel").body(Body::ChannelCreate),
+            patch(
+                "/guilds/{guild_id}/channels",
+                "Reorder or re-parent guild channels",
+            )
+            .body(Array),
+            get("/guilds/{guild_id}/members", "List guild members"),
+            get(
+                "/guilds/{guild_id}/members/search",
+                "Search guild members by name",
+            ),
+            patch(
+                "/guilds/{guild_id}/members/@me",
+                "Modify the current member (nickname)",
+            )
+            .body(Object),
+            get("/guilds/{guild_id}/members/{user_id}", "Get a guild member"),
+            patch(
+                "/guilds/{guild_id}/members/{user_id}",
+                "Modify a guild member",
+            )
+            .body(Object),
+            delete("/guilds/{guild_id}/members/{user_id}", "Kick a member"),
+            put(
+                "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+                "Give a member a role",
+            ),
+            delete(
+                "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+                "Take a role from a member",
+            ),
+            get("/guilds/{guild_id}/roles", "List a guild's roles"),
+            post("/guilds/{guild_id}/roles", "Create a role").body(Object),
+            patch("/guilds/{guild_id}/roles", "Reorder roles").body(Array),
+            patch("/guilds/{guild_id}/roles/{role_id}", "Modify a role").body(Object),
+            delete("/guilds/{guild_id}/roles/{role_id}", "Delete a role"),
+            get("/guilds/{guild_id}/bans", "List a guild's bans"),
+            get("/guilds/{guild_id}/bans/{user_id}", "Get a ban"),
+            put("/guilds/{guild_id}/bans/{user_id}", "Ban a user").body(Object),
+            delete("/guilds/{guild_id}/bans/{user_id}", "Lift a ban"),
+            get("/guilds/{guild_id}/emojis", "List a guild's emojis"),
+            post("/guilds/{guild_id}/emojis", "Create an emoji").body(Object),
+            get("/guilds/{guild_id}/emojis/{emoji_id}", "Get an emoji"),
+            patch("/guilds/{guild_id}/emojis/{emoji_id}", "Modify an emoji").body(Object),
+            delete("/guilds/{guild_id}/emojis/{emoji_id}", "Delete an emoji"),
+            get(
+                "/guilds/{guild_id}/audit-logs",
+                "Read the guild's audit log",
+            ),
+            get("/guilds/{guild_id}/preview", "Get a guild's public preview"),
+            get(
+                "/guilds/{guild_id}/prune",
+                "Count the members a prune would remove",
+            ),
+            post("/guilds/{guild_id}/prune", "Prune inactive members"),
+            get(
+                "/guilds/{guild_id}/regions",
+                "List the guild's voice regions",
+            ),
+            get(
+                "/guilds/{guild_id}/vanity-url",
+                "Get the guild's vanity invite",
+            ),
+            patch(
+                "/guilds/{guild_id}/vanity-url",
+                "Set the guild's vanity invite",
+            )
+            .body(Object),
+            get(
+                "/guilds/{guild_id}/widget",
+                "Get the guild's widget settings",
+            ),
+            patch(
+                "/guilds/{guild_id}/widget",
+                "Modify the guild's widget settings",
+            )
+            .body(Object),
+            get(
+                "/guilds/{guild_id}/widget.json",
+                "Get the guild's public widget",
+            )
+            .open(),
+        ],
+    },
+    Tag {
+        name: "channels",
+        description: "Channels, messages, reactions, pins, permissions and typing",
+        routes: &[
+            get("/channels/{channel_id}", "Get a channel"),
+            patch("/channels/{channel_id}", "Modify a channel").body(Object),
+            delete("/channels/{channel_id}", "Delete a channel or close a DM"),
+            get("/channels/{channel_id}/messages", "List messages"),
+            post("/channels/{channel_id}/messages", "Send a message").body(Body::MessageCreate),
+            post(
+                "/channels/{channel_id}/messages/bulk-delete",
+                "Delete several messages",
+            )
+            .body(Object),
+            post(
+                "/channels/{channel_id}/messages/bulk_delete",
+                "Delete several messages (older spelling)",
+            )
+            .body(Object),
+            get(
+                "/channels/{channel_id}/messages/{message_id}",
+                "Get a message",
+            ),
+            patch(
+                "/channels/{channel_id}/messages/{message_id}",
+                "Edit a message",
+            )
+            .body(Object),
+            delete(
+                "/channels/{channel_id}/messages/{message_id}",
+                "Delete a message",
+            ),
+            post(
+                "/channels/{channel_id}/messages/{message_id}/ack",
+                "Mark the channel read up to a message",
+            )
+            .body(Object),
+            delete(
+                "/channels/{channel_id}/messages/{message_id}/reactions",
+                "Remove all reactions from a message",
+            ),
+            get(
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}",
+                "List the users who reacted with an emoji",
+            ),
+            delete(
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}",
+                "Remove all reactions of one emoji",
+            ),
+            put(
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+                "React to a message",
+            ),
+            delete(
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+                "Remove one's own reaction",
+            ),
+            delete(
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/{user_id}",
+                "Remove another user's reaction",
+            ),
+            put(
+                "/channels/{channel_id}/permissions/{overwrite_id}",
+                "Set a permission overwrite",
+            )
+            .body(Object),
+            delete(
+                "/channels/{channel_id}/permissions/{overwrite_id}",
+                "Delete a permission overwrite",
+            ),
+            get("/channels/{channel_id}/pins", "List pinned messages"),
+            put("/channels/{channel_id}/pins/{message_id}", "Pin a message"),
+            delete(
+                "/channels/{channel_id}/pins/{message_id}",
+                "Unpin a message",
+            ),
+            get(
+                "/channels/{channel_id}/messages/pins",
+                "List pinned messages (paginated form)",
+            ),
+            put(
+                "/channels/{channel_id}/messages/pins/{message_id}",
+                "Pin a message (newer form)",
+            ),
+            delete(
+                "/channels/{channel_id}/messages/pins/{message_id}",
+                "Unpin a message (newer form)",
+            ),
+            put(
+                "/channels/{channel_id}/recipients/{user_id}",
+                "Add a user to a group DM",
+            )
+            .body(Object),
+            delete(
+                "/channels/{channel_id}/recipients/{user_id}",
+                "Remove a user from a group DM",
+            ),
+            post(
+                "/channels/{channel_id}/typing",
+                "Trigger the typing indicator",
+            ),
+        ],
+    },
+    Tag {
+        name: "invites",
+        description: "Invites",
+        routes: &[
+            get("/invites/{code}", "Resolve an invite").open(),
+            post("/invites/{code}", "Accept an invite (join its guild)"),
+            delete("/invites/{code}", "Delete an invite"),
+            get("/guilds/{guild_id}/invites", "List a guild's invites"),
+            get("/channels/{channel_id}/invites", "List a channel's invites"),
+            post("/channels/{channel_id}/invites", "Create an invite").body(Object),
+        ],
+    },
+    Tag {
+        name: "webhooks",
+        description: "Webhooks: managed with a token, executed with the webhook's own token",
+        routes: &[
+            get(
+                "/channels/{channel_id}/webhooks",
+                "List a channel's webhooks",
+            ),
+            post("/channels/{channel_id}/webhooks", "Create a webhook").body(Object),
+            get("/guilds/{guild_id}/webhooks", "List a guild's webhooks"),
+            get("/webhooks/{webhook_id}", "Get a webhook"),
+            patch("/webhooks/{webhook_id}", "Modify a webhook").body(Object),
+            delete("/webhooks/{webhook_id}", "Delete a webhook"),
+            get(
+                "/webhooks/{webhook_id}/{token}",
+                "Get a webhook by its token",
+            )
+            .open(),
+            patch(
+                "/webhooks/{webhook_id}/{token}",
+                "Modify a webhook by its token",
+            )
+            .open()
+            .body(Object),
+            delete(
+                "/webhooks/{webhook_id}/{token}",
+                "Delete a webhook by its token",
+            )
+            .open(),
+            post(
+                "/webhooks/{webhook_id}/{token}",
+                "Execute a webhook (post a message)",
+            )
+            .open()
+            .body(Body::WebhookExecute),
+            get(
+                "/webhooks/{webhook_id}/{token}/messages/{message_id}",
+                "Get a message the webhook sent",
+            )
+            .open(),
+            patch(
+                "/webhooks/{webhook_id}/{token}/messages/{message_id}",
+                "Edit a message the webhook sent",
+            )
+            .open()
+            .body(Object),
+            delete(
+                "/webhooks/{webhook_id}/{token}/messages/{message_id}",
+                "Delete a message the webhook sent",
+            )
+            .open(),
+        ],
+    },
+    Tag {
+        name: "applications",
+        description: "Applications and their bot users",
+        routes: &[
+            get("/applications", "List the current user's applications"),
+            post("/applications", "Create an application").body(Object),
+            get("/applications/@me", "Get the bot's own application"),
+            get(
+                "/oauth2/applications/@me",
+                "Get the bot's own application (OAuth2 form)",
+            ),
+            get("/applications/{application_id}", "Get an application"),
+            patch("/applications/{application_id}", "Modify an application").body(Object),
+            delete("/applications/{application_id}", "Delete an application"),
+            post(
+                "/applications/{application_id}/delete",
+                "Delete an application (the client's form)",
+            ),
+            post(
+                "/applications/{application_id}/bot",
+                "Create the application's bot user",
+            ),
+            post(
+                "/applications/{application_id}/bot/reset",
+                "Reset the bot's token",
+            ),
+        ],
+    },
+    Tag {
+        name: "oauth2",
+        description: "OAuth2 bot authorization",
+        routes: &[
+            get(
+                "/oauth2/authorize",
+                "Describe an authorization request (application, bot, guilds)",
+            ),
+            post("/oauth2/authorize", "Authorize a bot into a guild").body(Object),
+        ],
+    },
+    Tag {
+        name: "gateway",
+        description: "Where the gateway WebSocket is",
+        routes: &[
+            get("/gateway", "Get the gateway URL"),
+            get(
+                "/gateway/bot",
+                "Get the gateway URL, recommended shards and session limits",
+            ),
+        ],
+    },
+    Tag {
+        name: "policies",
+        description: "Instance information and health",
+        routes: &[
+            get("/policies/instance", "Instance information").open(),
+            get(
+                "/policies/instance/",
+                "Instance information (trailing slash)",
+            )
+            .open(),
+            get("/policies/instance/domains", "The instance's public URLs").open(),
+            get("/policies/instance/limits", "The instance's limits").open(),
+            get("/pong", "x").open(),
+            get("/openapi.json", "This document").open(),
+        ],
+    },
+    Tag {
+        name: "admin",
+        description: "Instance administration (instance admins only)",
+        routes: &[
+            get("/admin/health", "Instance health and counters").admin(),
+            get("/admin/config", "Get the live configuration").admin(),
+            patch("/admin/config", "Patch the live configuration")
+                .admin()
+                .body(Object),
+            get("/admin/users", "Search users").admin(),
+            get("/admin/users/{user_id}", "Get a user with admin details").admin(),
+            patch(
+                "/admin/users/{user_id}",
+                "Modify a user (admin, disabled, ...)",
+            )
+            .admin()
+            .body(Object),
+            get("/admin/guilds/{guild_id}", "Get a guild with admin details").admin(),
+            delete("/admin/guilds/{guild_id}", "Delete a guild").admin(),
+            get("/admin/audit-log", "Read the instance audit log").admin(),
+        ],
+    },
+];
+
+/// Every route of [`TAGS`] with its tag.
+pub fn routes() -> impl Iterator<Item = (&'static str, &'static Route)> {
+    TAGS.iter()
+        .flat_map(|t| t.routes.iter().map(move |r| (t.name, r)))
+}
+
+/// `GET /openapi.json`; the server URL follows the version prefix the document was fetched under.
+pub async fn document(State(app): State<App>, OriginalUri(uri): OriginalUri) -> Json<Value> {
+    let prefix = uri
+        .path()
+        .strip_suffix("/openapi.json")
+        .and_then(|p| p.strip_prefix("/api"))
+        .unwrap_or("");
+    let mut doc = spec();
+    doc["servers"] = json!([{"url": format!("{}{prefix}", app.api_endpoint())}]);
+    Json(doc)
+}
+
+/// The document without `servers` (that depends on the request).
+pub fn spec() -> Value {
+    let mut paths = Map::new();
+    let mut taken = HashSet::new();
+    for (tag, route) in routes() {
+        let id = operation_id(route, &mut taken);
+        let item = paths
+            .entry(route.path.to_string())
+            .or_insert_with(|| json!({"parameters": path_parameters(route.path)}));
+        if let Some(item) = item.as_object_mut() {
+            item.insert(route.method.as_str().into(), operation(tag, route, id));
+        }
+    }
+    for item in paths.values_mut() {
+        if item["parameters"].as_array().is_some_and(|p| p.is_empty())
+            && let Some(item) = item.as_object_mut()
+        {
+            item.remove("parameters");
+        }
+    }
+    let tags: Vec<Value> = TAGS
+        .iter()
+        .map(|t| json!({"name": t.name, "description": t.description}))
+        .collect();
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Accord API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Accord's Discord-compatible REST API. Served under `/api` (newest) \
+                and `/api/v6` … `/api/v10`; paths here are relative to the server URL. Errors \
+                are Discord-shaped: `{code, message, errors?}`.",
+            "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
+        },
+        "tags": tags,
+        "security": [{"token": []}],
+        "paths": paths,
+        "components": components(),
+    })
+}
+
+/// `postChannelsChannelIdMessages`; a second route with the same letters (`bulk-delete` and
+/// `bulk_delete`) gets a number.
+fn operation_id(route: &Route, taken: &mut HashSet<String>) -> String {
+    let words: String = route
+        .path
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let mut c = s.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    let base = format!("{}{words}", route.method.as_str());
+    let mut id = base.clone();
+    let mut n = 1;
+    while !taken.insert(id.clone()) {
+        n += 1;
+        id = format!("{base}{n}");
+    }
+    id
+}
+
+fn operation(tag: &str, route: &Route, operation_id: String) -> Value {
+    let mut op = json!({
+        "summary": route.summary,
+        "operationId": operation_id,
+        "tags": [tag],
+        "responses": {
+            "2XX": {"description": "Success (a JSON body, or none for 204)"},
+            "default": {"$ref": "#/components/responses/Error"},
+        },
+    });
+    match route.auth {
+        Auth::None => op["security"] = json!([]),
+        Auth::Token => op["security"] = json!([{"token": []}]),
+        Auth::Admin => {
+            op["security"] = json!([{"token": []}]);
+            op["description"] = json!("Instance admins only (403 for other users).");
+        }
+    }
+    if let Some(body) = route.body {
+        op["requestBody"] = body.request_body();
+    }
+    op
+}
+
+fn path_parameters(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| {
+            let (schema, description) = if name.ends_with("_id") {
+                (
+                    json!({"$ref": "#/components/schemas/Snowflake"}),
+                    format!("The {} (a snowflake)", name.replace('_', " ")),
+                )
+            } else {
+                let description = match name {
+                    "code" => "The invite code (or vanity code)",
+                    "token" => "The webhook's token",
+                    "emoji" => "A Unicode emoji, or `name:id` for a custom emoji (URL-encoded)",
+                    _ => "A path segment",
+                };
+                (json!({"type": "string"}), description.to_string())
+            };
+            json!({
+                "name": name,
+                "in": "path",
+                "required": true,
+                "description": description,
+                "schema": schema,
+            })
+        })
+        .collect()
+}
+
+fn components() -> Value {
+    let snowflake = json!({"$ref": "#/components/schemas/Snowflake"});
+    json!({
+        "securitySchemes": {
+            "token": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`Bot <token>` for bots; the bare token for users (as \
+                    `POST /auth/login` returns it).",
+            },
+        },
+        "responses": {
+            "Error": {
+                "description": "An error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        },
+        "schemas": {
+            "Snowflake": {
+                "type": "string",
+                "format": "snowflake",
+                "description": "A 64-bit id as a decimal string",
+                "examples": ["175928847299117063"],
+            },
+            "Error": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "integer"},
+                    "message": {"type": "string"},
+                    "errors": {"type": "object", "description": "Field errors, by path"},
+                },
+                "required": ["code", "message"],
+            },
+            "RegisterBody": {
+                "type": "object",
+                "properties": {
+                    "username": {"type": "string"},
+                    "global_name": {"type": "string"},
+                    "email": {"type": "string", "format": "email"},
+                    "password": {"type": "string"},
+                    "date_of_birth": {"type": "string", "format": "date"},
+                    "consent": {"type": "boolean"},
+                    "invite": {"type": ["string", "null"]},
+                },
+            },
+            "LoginBody": {
+                "type": "object",
+                "properties": {
+                    "login": {"type": "string", "description": "Email (or username)"},
+                    "email": {"type": "string", "format": "email"},
+                    "password": {"type": "string"},
+                    "undelete": {"type": "boolean"},
+                },
+                "required": ["password"],
+            },
+            "GuildCreate": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "icon": {"type": ["string", "null"], "description": "A data URI"},
+                    "region": {"type": ["string", "null"]},
+                    "verification_level": {"type": "integer"},
+                    "default_message_notifications": {"type": "integer"},
+                    "explicit_content_filter": {"type": "integer"},
+                    "roles": {"type": "array", "items": {"type": "object"}},
+                    "channels": {"type": "array", "items": {"$ref": "#/components/schemas/ChannelCreate"}},
+                    "afk_channel_id": snowflake,
+                    "afk_timeout": {"type": "integer"},
+                    "system_channel_id": snowflake,
+                    "system_channel_flags": {"type": "integer"},
+                },
+                "required": ["name"],
+            },
+            "ChannelCreate": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "type": {"type": "integer", "description": "0 text, 2 voice, 4 category, …"},
+                    "topic": {"type": ["string", "null"]},
+                    "position": {"type": "integer"},
+                    "parent_id": snowflake,
+                    "nsfw": {"type": "boolean"},
+                    "rate_limit_per_user": {"type": "integer"},
+                    "bitrate": {"type": "integer"},
+                    "user_limit": {"type": "integer"},
+                    "permission_overwrites": {"type": "array", "items": {"type": "object"}},
+                },
+                "required": ["name"],
+            },
+            "MessageCreate": {
+                "type": "object",
+                "properties": {
+                    "content": {"type": "string"},
+                    "nonce": {"type": ["string", "integer"]},
+                    "tts": {"type": "boolean"},
+                    "embeds": {"type": "array", "items": {"type": "object"}},
+                    "allowed_mentions": {"type": "object"},
+                    "message_reference": {
+                        "type": "object",
+                        "properties": {
+                            "message_id": snowflake,
+                            "channel_id": snowflake,
+                            "guild_id": snowflake,
+                            "fail_if_not_exists": {"type": "boolean"},
+                        },
+                    },
+                    "components": {"type": "array", "items": {"type": "object"}},
+                    "sticker_ids": {"type": "array", "items": snowflake},
+                    "attachments": {"type": "array", "items": {"type": "object"}},
+                    "flags": {"type": "integer"},
+                    "enforce_nonce": {"type": "boolean"},
+                },
+            },
+            "WebhookExecute": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/MessageCreate"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "username": {"type": "string", "description": "Author name for this message"},
+                            "avatar_url": {"type": "string", "format": "uri"},
+                        },
+                    },
+                ],
+            },
+            "MessageMultipart": {
+                "type": "object",
+                "description": "`payload_json` (the JSON body) and files under `files[n]` \
+                    (also `file`, `fileN`).",
+                "properties": {
+                    "payload_json": {"type": "string", "contentMediaType": "application/json"},
+                },
+                "patternProperties": {
+                    "^files\\[[0-9]+\\]$": {"type": "string", "contentMediaType": "application/octet-stream"},
+                },
+            },
+        },
+    })
+}
+
+#[cfg(test)]
+mod drift;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let doc = spec();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for r in found {
+            let pointer = r.strip_prefix('#').expect("local reference");
+            assert!(doc.pointer(pointer).is_some(), "dangling $ref {r}");
+        }
+    }
+
+    #[test]
+    fn operations_are_complete() {
+        let doc = spec();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut ids = HashSet::new();
+        let mut count = 0;
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            assert!(path.starts_with('/'), "{path}");
+            let declared: HashSet<&str> = item["parameters"]
+                .as_array()
+                .map(|p| p.iter().filter_map(|p| p["name"].as_str()).collect())
+                .unwrap_or_default();
+            let in_path: HashSet<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            assert_eq!(declared, in_path, "{path}");
+            for (method, op) in item.as_object().expect("path item") {
+                if method == "parameters" {
+                    continue;
+                }
+                count += 1;
+                assert!(
+                    ids.insert(op["operationId"].as_str().expect("operationId").to_string()),
+                    "duplicate operationId at {method} {path}"
+                );
+                assert!(!op["summary"].as_str().unwrap_or("").is_empty());
+                assert_eq!(op["tags"].as_array().map(Vec::len), Some(1));
+                assert!(op["security"].is_array(), "{method} {path}");
+            }
+        }
+        assert_eq!(count, routes().count());
+        let login = &doc["paths"]["/auth/login"]["post"];
+        assert_eq!(login["security"], json!([]));
+        let send = &doc["paths"]["/channels/{channel_id}/messages"]["post"];
+        assert_eq!(send["security"], json!([{"token": []}]));
+        assert_eq!(
+            send["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/MessageCreate"
+        );
+        assert_eq!(
+            doc["paths"]["/guilds/{guild_id}"]["parameters"][0]["schema"]["$ref"],
+            "#/components/schemas/Snowflake"
+        );
+    }
+}
