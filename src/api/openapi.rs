@@ -308,7 +308,7 @@ pub const TAGS: &[Tag] = &[
                 "/guilds/{guild_id}/prune",
                 "Count the members a prune would remove",
             ),
-            post("/guilds/{guild_id}/prune", "Prune inactive members"),
+            post("/guilds/{guild_id}/prune", "Prune inactive members").body(Object),
             get(
                 "/guilds/{guild_id}/regions",
                 "List the guild's voice regions",
@@ -549,7 +549,7 @@ pub const TAGS: &[Tag] = &[
         name: "gateway",
         description: "Where the gateway WebSocket is",
         routes: &[
-            get("/gateway", "Get the gateway URL"),
+            get("/gateway", "Get the gateway URL").open(),
             get(
                 "/gateway/bot",
                 "Get the gateway URL, recommended shards and session limits",
@@ -568,7 +568,7 @@ pub const TAGS: &[Tag] = &[
             .open(),
             get("/policies/instance/domains", "The instance's public URLs").open(),
             get("/policies/instance/limits", "The instance's limits").open(),
-            get("/pong", "x").open(),
+            get("/ping", "Liveness check and instance summary").open(),
             get("/openapi.json", "This document").open(),
         ],
     },

@@ -298,10 +298,10 @@ pub async fn run(app: App, mut connection: Connection, mut machine: SessionMachi
     };
     let span = tracing::info_span!("session", id = %s.id, user = %s.user.id);
     let _guard = span.enter();
-    let mut frames = vec![s.frame("READY", &encode(&ready.ready))];
+    let mut frames = vec![s.frame("READY", encode(&ready.ready))];
     if s.intents.contains(Intents::GUILDS) {
         for g in &ready.guild_creates {
-            frames.push(s.frame("GUILD_CREATE", &encode(g)));
+            frames.push(s.frame("GUILD_CREATE", encode(g)));
         }
     }
     if connection.send_all(&frames).await.is_ok() {
@@ -333,10 +333,11 @@ fn encode(v: &Value) -> Bytes {
 
 impl Session {
     /// Numbers a dispatch and keeps it for replay.
-    fn frame(&mut self, name: &str, data: &[u8]) -> Bytes {
+    fn frame(&mut self, name: &'static str, data: Bytes) -> Bytes {
         self.seq += 1;
-        let f = payload::dispatch_frame(self.seq, name, data);
-        self.buffer.push(self.seq, f.clone());
+        let f = payload::dispatch_frame(self.seq, name, &data);
+        // The buffer keeps the (shared) data, not this session's copy of the frame.
+        self.buffer.push(self.seq, name, data);
         f
     }
 
@@ -344,7 +345,7 @@ impl Session {
         let data = ev
             .payload_for(self.user.id, self.user.bot, self.intents)
             .clone();
-        self.frame(ev.name, &data)
+        self.frame(ev.name, data)
     }
 
     async fn connected(
@@ -480,7 +481,7 @@ impl Session {
         if a.machine.resumed().is_err() {
             return Err(true);
         }
-        let resumed = self.frame("RESUMED", b"{}");
+        let resumed = self.frame("RESUMED", Bytes::from_static(b"{}"));
         let sent = async {
             a.connection.send_all(&missed).await?;
             a.connection.send(&resumed).await
@@ -558,7 +559,7 @@ impl Session {
             if let Some(n) = &req.nonce {
                 chunk["nonce"] = json!(n);
             }
-            let f = self.frame("GUILD_MEMBERS_CHUNK", &encode(&chunk));
+            let f = self.frame("GUILD_MEMBERS_CHUNK", encode(&chunk));
             connection
                 .send(&f)
                 .await

@@ -265,7 +265,10 @@ impl SessionMachine {
 /// are the exact `Bytes` that were sent (sequence number included), shared, not copied.
 #[derive(Debug, Clone)]
 pub struct ReplayBuffer {
-    frames: VecDeque<(u64, Bytes)>,
+    /// `(seq, event name, event data)`: the data is the event's shared encoding (a refcount,
+    /// not a copy), so thousands of sessions buffering the same events cost pointers, not
+    /// payloads. Frames are rebuilt around it only when a RESUME asks for them.
+    frames: VecDeque<(u64, &'static str, Bytes)>,
     max_frames: usize,
     max_bytes: usize,
     bytes: usize,
@@ -276,10 +279,10 @@ pub struct ReplayBuffer {
 }
 
 impl ReplayBuffer {
-    /// A buffer keeping at most `max_frames` frames and `max_bytes` bytes of them.
+    /// A buffer keeping at most `max_frames` events and `max_bytes` bytes of event data.
     pub fn new(max_frames: usize, max_bytes: usize) -> Self {
         Self {
-            frames: VecDeque::with_capacity(max_frames.min(1024)),
+            frames: VecDeque::with_capacity(max_frames.min(64)),
             max_frames,
             max_bytes,
             bytes: 0,
@@ -288,34 +291,39 @@ impl ReplayBuffer {
         }
     }
 
-    /// Record the frame sent with sequence number `seq`. Sequence numbers must increase; a
-    /// frame whose `seq` is not above the last one is refused (returns false).
-    pub fn push(&mut self, seq: u64, frame: Bytes) -> bool {
+    /// Record the event sent with sequence number `seq`. Sequence numbers must increase; an
+    /// event whose `seq` is not above the last one is refused (returns false).
+    pub fn push(&mut self, seq: u64, name: &'static str, data: Bytes) -> bool {
         if seq <= self.last_seq {
             return false;
         }
         self.last_seq = seq;
-        self.bytes += frame.len();
-        self.frames.push_back((seq, frame));
+        self.bytes += data.len();
+        self.frames.push_back((seq, name, data));
         while self.frames.len() > self.max_frames || self.bytes > self.max_bytes {
-            let Some((evicted, frame)) = self.frames.pop_front() else {
+            let Some((evicted, _, data)) = self.frames.pop_front() else {
                 break;
             };
-            self.bytes -= frame.len();
+            self.bytes -= data.len();
             self.evicted_through = evicted;
         }
         true
     }
 
-    /// The frames after `seq` (the last one the client received), oldest first, or `None`
-    /// when they cannot all be replayed: some were evicted, or `seq` is ahead of anything
-    /// this session sent. Either way the server answers INVALID_SESSION(false).
+    /// The dispatch frames after `seq` (the last one the client received), oldest first, or
+    /// `None` when they cannot all be replayed: some were evicted, or `seq` is ahead of
+    /// anything this session sent. Either way the server answers INVALID_SESSION(false).
     pub fn since(&self, seq: u64) -> Option<Vec<Bytes>> {
         if seq < self.evicted_through || seq > self.last_seq {
             return None;
         }
-        let start = self.frames.partition_point(|(s, _)| *s <= seq);
-        Some(self.frames.range(start..).map(|(_, f)| f.clone()).collect())
+        let start = self.frames.partition_point(|(s, _, _)| *s <= seq);
+        Some(
+            self.frames
+                .range(start..)
+                .map(|(s, name, data)| super::payload::dispatch_frame(*s, name, data))
+                .collect(),
+        )
     }
 
     /// The highest sequence number recorded (0 before any dispatch).
@@ -323,17 +331,17 @@ impl ReplayBuffer {
         self.last_seq
     }
 
-    /// Frames held.
+    /// Events held.
     pub fn len(&self) -> usize {
         self.frames.len()
     }
 
-    /// Whether no frame is held.
+    /// Whether no event is held.
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty()
     }
 
-    /// Bytes held.
+    /// Bytes of event data held (shared encodings counted in full: a safe upper bound).
     pub fn byte_len(&self) -> usize {
         self.bytes
     }
@@ -342,7 +350,6 @@ impl ReplayBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::payload::dispatch_frame;
     use serde_json::json;
 
     const INTERVAL: Duration = Duration::from_secs(40);
@@ -598,7 +605,7 @@ mod tests {
     ) -> ReplayBuffer {
         let mut b = ReplayBuffer::new(max_frames, max_bytes);
         for s in seqs {
-            assert!(b.push(s, dispatch_frame(s, "MESSAGE_CREATE", b"{}")));
+            assert!(b.push(s, "MESSAGE_CREATE", Bytes::from_static(b"{}")));
         }
         b
     }
@@ -640,7 +647,7 @@ mod tests {
 
     #[test]
     fn replay_bounded_by_bytes() {
-        let one = dispatch_frame(1, "MESSAGE_CREATE", b"{}").len();
+        let one = b"{}".len();
         let b = filled(100, one * 2 + 1, 1..=5);
         assert_eq!(b.len(), 2);
         assert!(b.byte_len() <= one * 2 + 1);
@@ -648,7 +655,7 @@ mod tests {
         assert_eq!(b.since(2), None);
         // A frame bigger than the whole budget is evicted at once.
         let mut b = ReplayBuffer::new(10, 4);
-        b.push(1, Bytes::from_static(b"0123456789"));
+        b.push(1, "X", Bytes::from_static(b"0123456789"));
         assert!(b.is_empty());
         assert_eq!(b.since(0), None);
         assert_eq!(b.since(1), Some(vec![]));
@@ -657,9 +664,9 @@ mod tests {
     #[test]
     fn replay_refuses_non_increasing_seq() {
         let mut b = filled(10, usize::MAX, 1..=3);
-        assert!(!b.push(3, Bytes::from_static(b"{}")));
-        assert!(!b.push(2, Bytes::from_static(b"{}")));
-        assert!(b.push(7, Bytes::from_static(b"{}")));
+        assert!(!b.push(3, "X", Bytes::from_static(b"{}")));
+        assert!(!b.push(2, "X", Bytes::from_static(b"{}")));
+        assert!(b.push(7, "X", Bytes::from_static(b"{}")));
         assert_eq!(b.since(3).unwrap().len(), 1);
     }
 }
