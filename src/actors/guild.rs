@@ -1164,10 +1164,14 @@ impl State {
         g.insert("unavailable".into(), json!(false));
         let joined = self.members.get(&user).map(|m| m.joined_at);
         g.insert("joined_at".into(), json!(joined));
-        g.insert(
-            "presences".into(),
-            Value::Array(self.presences.values().cloned().collect()),
-        );
+        // Presences of the members included above, not of everyone online: a large guild's
+        // GUILD_CREATE (built once per identifying session) must not grow with its online count.
+        let presences: Vec<Value> = if large {
+            self.presences.get(&user).cloned().into_iter().collect()
+        } else {
+            self.presences.values().cloned().collect()
+        };
+        g.insert("presences".into(), Value::Array(presences));
         g.insert(
             "voice_states".into(),
             Value::Array(self.voice_states.values().cloned().collect()),

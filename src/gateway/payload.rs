@@ -46,7 +46,7 @@ pub struct InboundFrame {
 }
 
 impl InboundFrame {
-    /// Parse a text (or decompressed binary) WebSocket message.
+    /// Parse a text (or decompressed binary) WebSocket message (with simd-json).
     pub fn parse(frame: &[u8]) -> Result<Self, serde_json::Error> {
         // serde's derived struct visitor also accepts a JSON array (`[1, 2]` as op 1, d 2);
         // a gateway payload is an object, so refuse anything else up front.
@@ -55,7 +55,9 @@ impl InboundFrame {
                 "a gateway payload must be a JSON object",
             ));
         }
-        serde_json::from_slice(frame)
+        // simd-json parses in place, so it gets its own copy of the (small) frame.
+        let mut buf = frame.to_vec();
+        simd_json::serde::from_slice(&mut buf).map_err(serde::de::Error::custom)
     }
 
     /// The opcode, if it is one Discord defines.
