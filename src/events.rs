@@ -1,7 +1,7 @@
 //! Gateway dispatch events as they leave an actor: named, encoded once, shared by every
 //! recipient session (`Arc<Dispatch>`), with the intent that gates them precomputed.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -22,31 +22,20 @@ pub struct Dispatch {
     pub redacted: Option<Redacted>,
 }
 
+/// The MESSAGE_CONTENT-less variant, built only when a session first needs it: most guilds
+/// have no bot lacking the intent, so the common path encodes a message exactly once.
 #[derive(Debug)]
 pub struct Redacted {
-    pub data: Bytes,
+    data: OnceLock<Bytes>,
     pub exempt: Vec<UserId>,
 }
 
-impl Dispatch {
-    pub fn new(name: &'static str, data: &impl Serialize, in_guild: bool) -> Arc<Self> {
-        Arc::new(Self {
-            name,
-            data: encode(data),
-            intent: intent_for_event(name, in_guild),
-            redacted: None,
-        })
-    }
-
-    /// A message event; in guilds also prepares the redacted variant for MESSAGE_CONTENT.
-    pub fn message(
-        name: &'static str,
-        message: &serde_json::Value,
-        in_guild: bool,
-        exempt: Vec<UserId>,
-    ) -> Arc<Self> {
-        let redacted = in_guild.then(|| {
-            let mut m = message.clone();
+impl Redacted {
+    fn bytes(&self, full: &Bytes) -> &Bytes {
+        self.data.get_or_init(|| {
+            let Ok(mut m) = serde_json::from_slice::<serde_json::Value>(full) else {
+                return full.clone();
+            };
             if let Some(obj) = m.as_object_mut() {
                 for (k, empty) in [
                     ("content", serde_json::json!("")),
@@ -59,11 +48,30 @@ impl Dispatch {
                     }
                 }
             }
-            Redacted {
-                data: encode(&m),
-                exempt,
-            }
-        });
+            encode(&m)
+        })
+    }
+}
+
+impl Dispatch {
+    pub fn new(name: &'static str, data: &impl Serialize, in_guild: bool) -> Arc<Self> {
+        Arc::new(Self {
+            name,
+            data: encode(data),
+            intent: intent_for_event(name, in_guild),
+            redacted: None,
+        })
+    }
+
+    /// A message event; in guilds it can also produce the variant for bots without
+    /// MESSAGE_CONTENT (see [`Redacted`]).
+    pub fn message(
+        name: &'static str,
+        message: &serde_json::Value,
+        in_guild: bool,
+        exempt: Vec<UserId>,
+    ) -> Arc<Self> {
+        let redacted = in_guild.then(|| Redacted { data: OnceLock::new(), exempt });
         Arc::new(Self {
             name,
             data: encode(message),
@@ -80,7 +88,7 @@ impl Dispatch {
                     && !intents.contains(Intents::MESSAGE_CONTENT)
                     && !r.exempt.contains(&user) =>
             {
-                &r.data
+                r.bytes(&self.data)
             }
             _ => &self.data,
         }
