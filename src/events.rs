@@ -71,7 +71,10 @@ impl Dispatch {
         in_guild: bool,
         exempt: Vec<UserId>,
     ) -> Arc<Self> {
-        let redacted = in_guild.then(|| Redacted { data: OnceLock::new(), exempt });
+        let redacted = in_guild.then(|| Redacted {
+            data: OnceLock::new(),
+            exempt,
+        });
         Arc::new(Self {
             name,
             data: encode(message),
