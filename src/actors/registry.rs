@@ -107,43 +107,59 @@ impl Registry {
     }
 }
 
+/// Spawns `actor` linked to the supervisor when there is one (tests may run without).
+macro_rules! spawn_supervised {
+    ($services:expr, $actor:expr, $args:expr) => {
+        match $services.registry.supervisor.get() {
+            Some(sup) => Actor::spawn_linked(None, $actor, $args, sup.clone()).await,
+            None => Actor::spawn(None, $actor, $args).await,
+        }
+        .map(|(actor, _)| actor)
+        .map_err(ApiError::internal)
+    };
+}
+
+/// The live actor in `map` for `id`, or a new one from `spawn` — exactly one spawn however many
+/// callers race (they share a `OnceCell`). A passivated or failed actor the supervisor has not
+/// forgotten yet is replaced; a failed spawn leaves no slot behind.
+async fn get_or_spawn<K, M, F, Fut>(
+    map: &DashMap<K, Slot<M>>,
+    id: K,
+    spawn: F,
+) -> Result<ActorRef<M>, ApiError>
+where
+    K: Eq + std::hash::Hash + Copy,
+    M: ractor::Message,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<ActorRef<M>, ApiError>>,
+{
+    if let Some(existing) = map.get(&id).and_then(|s| s.get().cloned()) {
+        if alive(existing.get_status()) {
+            return Ok(existing);
+        }
+        let dead = existing.get_id();
+        map.remove_if(&id, |_, s| s.get().is_some_and(|a| a.get_id() == dead));
+    }
+    let slot = map.entry(id).or_default().clone();
+    let result = slot.get_or_try_init(spawn).await.cloned();
+    if result.is_err() {
+        map.remove_if(&id, |_, s| Arc::ptr_eq(s, &slot));
+    }
+    result
+}
+
 impl Services {
     /// The guild's actor, spawned from the store on first use. `Unknown Guild` if it doesn't exist.
     pub async fn guild(self: &Arc<Self>, id: GuildId) -> Result<ActorRef<GuildMsg>, ApiError> {
-        if let Some(existing) = self.registry.running_guild(id) {
-            if alive(existing.get_status()) {
-                return Ok(existing);
-            }
-            // Passivated or failed and not yet forgotten by the supervisor: replace it.
-            let dead = existing.get_id();
-            self.registry
-                .guilds
-                .remove_if(&id, |_, s| s.get().is_some_and(|a| a.get_id() == dead));
-        }
-        let slot = self.registry.guilds.entry(id).or_default().clone();
-        let result = slot
-            .get_or_try_init(|| async {
-                let state = self
-                    .store
-                    .load_guild(id)
-                    .await?
-                    .ok_or(ApiError::Unknown(Unknown::Guild))?;
-                let args = (self.clone(), state);
-                let (actor, _) = match self.registry.supervisor.get() {
-                    Some(sup) => Actor::spawn_linked(None, GuildActor, args, sup.clone()).await,
-                    None => Actor::spawn(None, GuildActor, args).await,
-                }
-                .map_err(ApiError::internal)?;
-                Ok::<_, ApiError>(actor)
-            })
-            .await
-            .cloned();
-        if result.is_err() {
-            self.registry
-                .guilds
-                .remove_if(&id, |_, s| Arc::ptr_eq(s, &slot));
-        }
-        result
+        get_or_spawn(&self.registry.guilds, id, || async {
+            let state = self
+                .store
+                .load_guild(id)
+                .await?
+                .ok_or(ApiError::Unknown(Unknown::Guild))?;
+            spawn_supervised!(self, GuildActor, (self.clone(), state))
+        })
+        .await
     }
 
     /// The channel's actor (guild channels and DMs alike). `Unknown Channel` if it doesn't exist.
@@ -151,75 +167,29 @@ impl Services {
         self: &Arc<Self>,
         id: ChannelId,
     ) -> Result<ActorRef<ChannelMsg>, ApiError> {
-        if let Some(existing) = self.registry.running_channel(id) {
-            if alive(existing.get_status()) {
-                return Ok(existing);
-            }
-            let dead = existing.get_id();
-            self.registry
-                .channels
-                .remove_if(&id, |_, s| s.get().is_some_and(|a| a.get_id() == dead));
-        }
-        let slot = self.registry.channels.entry(id).or_default().clone();
-        let result = slot
-            .get_or_try_init(|| async {
-                let record = self
-                    .store
-                    .get_channel(id)
-                    .await?
-                    .ok_or(ApiError::Unknown(Unknown::Channel))?;
-                let guild = match record.guild_id {
-                    Some(g) => Some(self.guild(g).await?),
-                    None => None,
-                };
-                let args = (self.clone(), record, guild);
-                let (actor, _) = match self.registry.supervisor.get() {
-                    Some(sup) => Actor::spawn_linked(None, ChannelActor, args, sup.clone()).await,
-                    None => Actor::spawn(None, ChannelActor, args).await,
-                }
-                .map_err(ApiError::internal)?;
-                Ok::<_, ApiError>(actor)
-            })
-            .await
-            .cloned();
-        if result.is_err() {
-            self.registry
-                .channels
-                .remove_if(&id, |_, s| Arc::ptr_eq(s, &slot));
-        }
-        result
+        get_or_spawn(&self.registry.channels, id, || async {
+            let record = self
+                .store
+                .get_channel(id)
+                .await?
+                .ok_or(ApiError::Unknown(Unknown::Channel))?;
+            let guild = match record.guild_id {
+                Some(g) => Some(self.guild(g).await?),
+                None => None,
+            };
+            spawn_supervised!(self, ChannelActor, (self.clone(), record, guild))
+        })
+        .await
     }
 
     /// The user's actor (relationships, settings, read states), spawned from the store on first
     /// use. `Unknown User` if the account doesn't exist.
     pub async fn user(self: &Arc<Self>, id: UserId) -> Result<ActorRef<UserMsg>, ApiError> {
-        if let Some(existing) = self.registry.running_user(id) {
-            if alive(existing.get_status()) {
-                return Ok(existing);
-            }
-            let dead = existing.get_id();
-            self.registry.remove_user(id, dead);
-        }
-        let slot = self.registry.users.entry(id).or_default().clone();
-        let result = slot
-            .get_or_try_init(|| async {
-                let state = super::user::load(self, id).await?;
-                let args = (self.clone(), state);
-                let (actor, _) = match self.registry.supervisor.get() {
-                    Some(sup) => Actor::spawn_linked(None, UserActor, args, sup.clone()).await,
-                    None => Actor::spawn(None, UserActor, args).await,
-                }
-                .map_err(ApiError::internal)?;
-                Ok::<_, ApiError>(actor)
-            })
-            .await
-            .cloned();
-        if result.is_err() {
-            self.registry
-                .users
-                .remove_if(&id, |_, s| Arc::ptr_eq(s, &slot));
-        }
-        result
+        get_or_spawn(&self.registry.users, id, || async {
+            let state = super::user::load(self, id).await?;
+            spawn_supervised!(self, UserActor, (self.clone(), state))
+        })
+        .await
     }
 }
 
