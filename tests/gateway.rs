@@ -474,3 +474,40 @@ async fn presence_and_voice_states() {
         }
     }
 }
+
+#[tokio::test]
+async fn member_list_subscriptions_ops_14_and_37() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let (guild, channel) = t.guild(&alice, "Sidebar").await;
+    let inv = t
+        .post(&format!("/channels/{channel}/invites"), &alice, json!({}))
+        .await;
+    t.post(
+        &format!("/invites/{}", inv.body["code"].as_str().unwrap()),
+        &bob,
+        json!({}),
+    )
+    .await;
+    let mut gw = Gateway::connect(&t.gateway_url("v=9"), false).await;
+    // A user client: no intents field.
+    assert_eq!(gw.recv().await["op"], 10);
+    gw.send(json!({"op": 2, "d": {"token": alice, "capabilities": 16381, "properties": {"os": "Linux", "browser": "Firefox"}}})).await;
+    gw.event("READY").await;
+    gw.send(json!({"op": 14, "d": {"guild_id": guild, "typing": true, "activities": true, "threads": true, "channels": {channel.clone(): [[0, 99]]}}})).await;
+    let list = gw.event("GUILD_MEMBER_LIST_UPDATE").await;
+    assert_eq!(list["guild_id"], guild);
+    assert_eq!(list["member_count"], 2);
+    assert_eq!(list["online_count"], 1, "only alice has a session");
+    let items = list["ops"][0]["items"].as_array().unwrap();
+    assert_eq!(list["ops"][0]["op"], "SYNC");
+    assert_eq!(items[0]["group"]["id"], "online");
+    assert_eq!(items[1]["member"]["user"]["username"], "alice");
+    assert_eq!(items[2]["group"]["id"], "offline");
+    assert_eq!(items[3]["member"]["user"]["username"], "bob");
+    // The bulk form.
+    gw.send(json!({"op": 37, "d": {"subscriptions": {guild.clone(): {"channels": {channel.clone(): [[0, 1]]}}}}})).await;
+    let list = gw.event("GUILD_MEMBER_LIST_UPDATE").await;
+    assert_eq!(list["ops"][0]["items"].as_array().unwrap().len(), 2);
+}

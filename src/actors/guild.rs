@@ -46,6 +46,13 @@ pub enum GuildMsg {
     /// A session comes online: returns the GUILD_CREATE payload (None: not a member).
     Subscribe(SessionHandle, RpcReplyPort<Option<Value>>),
     Unsubscribe(SessionKey),
+    /// The member list sidebar (ops 14/37): the `GUILD_MEMBER_LIST_UPDATE` payload with one SYNC
+    /// op per requested range.
+    MemberList {
+        user: UserId,
+        ranges: Vec<[usize; 2]>,
+        reply: Reply<Value>,
+    },
     /// Periodic: passivate when idle (no sessions, no requests for `actors.idle_passivate_secs`).
     Tick,
     /// Fault injection for the supervision test: the handler panics mid-request.
@@ -538,6 +545,17 @@ impl Actor for GuildActor {
                     let _ = port.send(payload);
                 }
                 GuildMsg::Tick => {}
+                GuildMsg::MemberList {
+                    user,
+                    ranges,
+                    reply: r,
+                } => {
+                    let v = match st.member_guard(user) {
+                        Ok(()) => st.member_list(ranges).await,
+                        Err(e) => Err(e),
+                    };
+                    reply(r, v);
+                }
                 #[cfg(feature = "fault-injection")]
                 GuildMsg::InjectPanic(_reply) => panic!("injected fault"),
                 GuildMsg::Unsubscribe(key) => {
@@ -1244,6 +1262,73 @@ impl State {
             self.voice_states.remove(&user);
         }
         self.dispatch("VOICE_STATE_UPDATE", &data, None);
+    }
+
+    /// Discord's member list as user clients render it: an "online" group then an "offline"
+    /// group (hoisted-role groups are not built), members ordered by id within a group. Only
+    /// the requested ranges are resolved to user objects.
+    async fn member_list(&self, ranges: Vec<[usize; 2]>) -> Result<Value, ApiError> {
+        let online_of = |u: &UserId| {
+            self.presences
+                .get(u)
+                .is_some_and(|p| p["status"].as_str().is_some_and(|s| s != "offline"))
+        };
+        let mut online: Vec<UserId> = self
+            .members
+            .keys()
+            .copied()
+            .filter(|u| online_of(u))
+            .collect();
+        let mut offline: Vec<UserId> = self
+            .members
+            .keys()
+            .copied()
+            .filter(|u| !online_of(u))
+            .collect();
+        online.sort();
+        offline.sort();
+        // Items: group header, its members, next group header, its members.
+        enum Item {
+            Group(&'static str, usize),
+            Member(UserId),
+        }
+        let mut items = Vec::with_capacity(self.members.len() + 2);
+        items.push(Item::Group("online", online.len()));
+        items.extend(online.iter().map(|u| Item::Member(*u)));
+        items.push(Item::Group("offline", offline.len()));
+        items.extend(offline.iter().map(|u| Item::Member(*u)));
+        let mut ops = Vec::new();
+        for [start, end] in ranges.into_iter().take(5) {
+            let end = end.min(start + 199);
+            let mut out = Vec::new();
+            for item in items.iter().skip(start).take(end.saturating_sub(start) + 1) {
+                match item {
+                    Item::Group(id, count) => {
+                        out.push(json!({"group": {"id": id, "count": count}}))
+                    }
+                    Item::Member(u) => {
+                        let Some(m) = self.members.get(u) else {
+                            continue;
+                        };
+                        let mut v = self.member_json(m).await?;
+                        let presence = self.presences.get(u).cloned().unwrap_or_else(|| {
+                            json!({"user": {"id": u}, "status": "offline", "activities": [], "client_status": {}})
+                        });
+                        v["presence"] = presence;
+                        out.push(json!({ "member": v }));
+                    }
+                }
+            }
+            ops.push(json!({"op": "SYNC", "range": [start, end], "items": out}));
+        }
+        Ok(json!({
+            "guild_id": self.id(),
+            "id": "everyone",
+            "member_count": self.members.len(),
+            "online_count": online.len(),
+            "groups": [{"id": "online", "count": online.len()}, {"id": "offline", "count": offline.len()}],
+            "ops": ops,
+        }))
     }
 
     async fn subscribe_user(&mut self, user: UserId) {

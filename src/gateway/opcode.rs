@@ -34,8 +34,13 @@ pub enum OpCode {
     Hello = 10,
     /// Acknowledges a heartbeat (server → client).
     HeartbeatAck = 11,
+    /// User clients' "lazy request" for a guild's member list sidebar (Discord's client and
+    /// Spacebar's send it; undocumented for bots) (client → server).
+    GuildSubscriptions = 14,
     /// Ask for the soundboard sounds of guilds (client → server).
     RequestSoundboardSounds = 31,
+    /// The bulk form of op 14: subscriptions for several guilds at once (client → server).
+    GuildSubscriptionsBulk = 37,
 }
 
 impl OpCode {
@@ -56,11 +61,13 @@ impl OpCode {
                 | Self::Resume
                 | Self::RequestGuildMembers
                 | Self::RequestSoundboardSounds
+                | Self::GuildSubscriptions
+                | Self::GuildSubscriptionsBulk
         )
     }
 }
 
-/// The integer is not an opcode Discord defines (5 and 12–30 are gaps).
+/// The integer is not an opcode Discord defines (5, 12–13, 15–30 and 32–36 are gaps here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("unknown gateway opcode {0}")]
 pub struct UnknownOpCode(pub u64);
@@ -81,7 +88,9 @@ impl TryFrom<u8> for OpCode {
             9 => Self::InvalidSession,
             10 => Self::Hello,
             11 => Self::HeartbeatAck,
+            14 => Self::GuildSubscriptions,
             31 => Self::RequestSoundboardSounds,
+            37 => Self::GuildSubscriptionsBulk,
             other => return Err(UnknownOpCode(u64::from(other))),
         })
     }
@@ -121,7 +130,7 @@ impl<'de> Deserialize<'de> for OpCode {
 mod tests {
     use super::*;
 
-    const ALL: [OpCode; 12] = [
+    const ALL: [OpCode; 14] = [
         OpCode::Dispatch,
         OpCode::Heartbeat,
         OpCode::Identify,
@@ -134,12 +143,14 @@ mod tests {
         OpCode::Hello,
         OpCode::HeartbeatAck,
         OpCode::RequestSoundboardSounds,
+        OpCode::GuildSubscriptions,
+        OpCode::GuildSubscriptionsBulk,
     ];
 
     #[test]
     fn discord_values() {
         let codes: Vec<u8> = ALL.iter().map(|op| op.code()).collect();
-        assert_eq!(codes, [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 31]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 31, 14, 37]);
     }
 
     #[test]
@@ -169,6 +180,6 @@ mod tests {
             .filter(|op| op.is_client_sendable())
             .map(|op| op.code())
             .collect();
-        assert_eq!(sendable, [1, 2, 3, 4, 6, 8, 31]);
+        assert_eq!(sendable, [1, 2, 3, 4, 6, 8, 31, 14, 37]);
     }
 }

@@ -83,6 +83,8 @@ pub enum Command {
     RequestGuildMembers(RequestGuildMembers),
     /// Op 31.
     RequestSoundboardSounds(RequestSoundboardSounds),
+    /// Op 14 or 37, normalized to `{guild_id: {"channels": {channel_id: [[start, end], …]}}}`.
+    GuildSubscriptions(Value),
 }
 
 impl Command {
@@ -96,6 +98,7 @@ impl Command {
             Self::Resume(_) => OpCode::Resume,
             Self::RequestGuildMembers(_) => OpCode::RequestGuildMembers,
             Self::RequestSoundboardSounds(_) => OpCode::RequestSoundboardSounds,
+            Self::GuildSubscriptions(_) => OpCode::GuildSubscriptions,
         }
     }
 }
@@ -155,6 +158,29 @@ pub fn decode_command(frame: &[u8]) -> Result<Command, DecodeError> {
         OpCode::RequestSoundboardSounds => {
             Command::RequestSoundboardSounds(serde_json::from_value(frame.d).map_err(data)?)
         }
+        // Op 14 carries one guild (`guild_id` + its subscription), op 37 a map of them.
+        OpCode::GuildSubscriptions => {
+            let mut d = frame.d;
+            let guild = d.get("guild_id").cloned().unwrap_or(Value::Null);
+            let Some(guild) = guild
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| guild.as_u64().map(|g| g.to_string()))
+            else {
+                return Err(data(serde::de::Error::custom("guild_id is required")));
+            };
+            if let Some(o) = d.as_object_mut() {
+                o.remove("guild_id");
+            }
+            Command::GuildSubscriptions(serde_json::json!({ guild: d }))
+        }
+        OpCode::GuildSubscriptionsBulk => Command::GuildSubscriptions(
+            frame
+                .d
+                .get("subscriptions")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({})),
+        ),
         OpCode::Dispatch
         | OpCode::Reconnect
         | OpCode::InvalidSession

@@ -425,6 +425,12 @@ impl Session {
                         }
                         Action::PresenceUpdate(p) => self.presence(p),
                         Action::VoiceStateUpdate(v) => self.voice(v),
+                        Action::GuildSubscriptions(subs) => {
+                            if let Err(code) = self.member_lists(connection, subs).await {
+                                connection.close_raw(code.code(), code.reason()).await;
+                                return Disconnect::End;
+                            }
+                        }
                         // Soundboard requests have nothing to answer with (no sounds).
                         _ => {}
                     },
@@ -560,6 +566,50 @@ impl Session {
                 chunk["nonce"] = json!(n);
             }
             let f = self.frame("GUILD_MEMBERS_CHUNK", encode(&chunk));
+            connection
+                .send(&f)
+                .await
+                .map_err(|_| CloseCode::UnknownError)?;
+        }
+        Ok(())
+    }
+
+    /// Ops 14/37: one GUILD_MEMBER_LIST_UPDATE per subscribed guild, for the ranges of its
+    /// first subscribed channel (the list is the guild's, not filtered per channel).
+    async fn member_lists(
+        &mut self,
+        connection: &mut Connection,
+        subs: Value,
+    ) -> Result<(), CloseCode> {
+        let Some(guilds) = subs.as_object() else {
+            return Ok(());
+        };
+        for (guild, sub) in guilds.iter().take(10) {
+            let Ok(guild) = guild.parse::<GuildId>() else {
+                continue;
+            };
+            let ranges: Vec<[usize; 2]> = sub["channels"]
+                .as_object()
+                .and_then(|c| c.values().next())
+                .and_then(|r| serde_json::from_value(r.clone()).ok())
+                .unwrap_or_default();
+            if ranges.is_empty() {
+                continue;
+            }
+            let Ok(actor) = self.app.services.guild(guild).await else {
+                continue;
+            };
+            let user = self.user.id;
+            let Ok(list) = ask(&self.app.services, &actor, |reply| GuildMsg::MemberList {
+                user,
+                ranges,
+                reply,
+            })
+            .await
+            else {
+                continue;
+            };
+            let f = self.frame("GUILD_MEMBER_LIST_UPDATE", encode(&list));
             connection
                 .send(&f)
                 .await

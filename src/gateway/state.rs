@@ -70,6 +70,8 @@ pub enum Action {
     RequestGuildMembers(RequestGuildMembers),
     /// Send SOUNDBOARD_SOUNDS events.
     RequestSoundboardSounds(RequestSoundboardSounds),
+    /// Answer member-list subscriptions (ops 14/37) with GUILD_MEMBER_LIST_UPDATE.
+    GuildSubscriptions(serde_json::Value),
     /// Close the connection with this code; the machine is now [`SessionPhase::Closed`].
     Close(CloseCode),
     /// Nothing to do (input after the connection was closed).
@@ -251,6 +253,7 @@ impl SessionMachine {
                 Command::VoiceStateUpdate(v) => Action::VoiceStateUpdate(v),
                 Command::RequestGuildMembers(r) => Action::RequestGuildMembers(r),
                 Command::RequestSoundboardSounds(r) => Action::RequestSoundboardSounds(r),
+                Command::GuildSubscriptions(s) => Action::GuildSubscriptions(s),
                 // Handled by the arms above; kept total without a panic.
                 Command::Heartbeat(_) | Command::Identify(_) | Command::Resume(_) => Action::Ignore,
             },
