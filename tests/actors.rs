@@ -121,15 +121,7 @@ async fn revoking_view_channel_stops_the_events() {
     let alice = t.register("alice").await;
     let bob = t.register("bob").await;
     let (guild, general) = t.guild(&alice, "Secrets").await;
-    let inv = t
-        .post(&format!("/channels/{general}/invites"), &alice, json!({}))
-        .await;
-    t.post(
-        &format!("/invites/{}", inv.body["code"].as_str().unwrap()),
-        &bob,
-        json!({}),
-    )
-    .await;
+    t.join_via_invite(&alice, &general, &bob).await;
     let other = t
         .post(
             &format!("/guilds/{guild}/channels"),

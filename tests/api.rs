@@ -472,15 +472,7 @@ async fn roles_grant_permissions() {
     let alice = t.register("alice").await;
     let bob = t.register("bob").await;
     let (guild, channel) = t.guild(&alice, "Roles").await;
-    let inv = t
-        .post(&format!("/channels/{channel}/invites"), &alice, json!({}))
-        .await;
-    t.post(
-        &format!("/invites/{}", inv.body["code"].as_str().unwrap()),
-        &bob,
-        json!({}),
-    )
-    .await;
+    t.join_via_invite(&alice, &channel, &bob).await;
     let bob_id = t.me(&bob).await["id"].as_str().unwrap().to_string();
 
     assert_eq!(

@@ -274,15 +274,7 @@ async fn dm_and_member_events() {
     .await;
 
     // Bob joins via invite: Alice sees GUILD_MEMBER_ADD, Bob gets GUILD_CREATE.
-    let inv = t
-        .post(&format!("/channels/{channel}/invites"), &alice, json!({}))
-        .await;
-    t.post(
-        &format!("/invites/{}", inv.body["code"].as_str().unwrap()),
-        &bob,
-        json!({}),
-    )
-    .await;
+    t.join_via_invite(&alice, &channel, &bob).await;
     let add = a.event("GUILD_MEMBER_ADD").await;
     assert_eq!(add["user"]["username"], "bob");
     assert_eq!(add["guild_id"], guild);
@@ -414,15 +406,7 @@ async fn presence_and_voice_states() {
     let alice = t.register("alice").await;
     let bob = t.register("bob").await;
     let (guild, channel) = t.guild(&alice, "Presence").await;
-    let inv = t
-        .post(&format!("/channels/{channel}/invites"), &alice, json!({}))
-        .await;
-    t.post(
-        &format!("/invites/{}", inv.body["code"].as_str().unwrap()),
-        &bob,
-        json!({}),
-    )
-    .await;
+    t.join_via_invite(&alice, &channel, &bob).await;
     let voice = t
         .get(&format!("/guilds/{guild}/channels"), &alice)
         .await
@@ -481,15 +465,7 @@ async fn member_list_subscriptions_ops_14_and_37() {
     let alice = t.register("alice").await;
     let bob = t.register("bob").await;
     let (guild, channel) = t.guild(&alice, "Sidebar").await;
-    let inv = t
-        .post(&format!("/channels/{channel}/invites"), &alice, json!({}))
-        .await;
-    t.post(
-        &format!("/invites/{}", inv.body["code"].as_str().unwrap()),
-        &bob,
-        json!({}),
-    )
-    .await;
+    t.join_via_invite(&alice, &channel, &bob).await;
     let mut gw = Gateway::connect(&t.gateway_url("v=9"), false).await;
     // A user client: no intents field.
     assert_eq!(gw.recv().await["op"], 10);

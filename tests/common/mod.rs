@@ -176,6 +176,19 @@ impl TestServer {
         (id, text)
     }
 
+    /// `joiner` joins the guild of `channel` through a fresh invite made by `inviter`.
+    pub async fn join_via_invite(&self, inviter: &str, channel: &str, joiner: &str) {
+        let inv = self
+            .post(&format!("/channels/{channel}/invites"), inviter, json!({}))
+            .await;
+        assert_eq!(inv.status, 200, "invite: {}", inv.body);
+        let code = inv.body["code"].as_str().expect("invite code");
+        let joined = self
+            .post(&format!("/invites/{code}"), joiner, json!({}))
+            .await;
+        assert_eq!(joined.status, 200, "join: {}", joined.body);
+    }
+
     /// Makes the user an instance admin, as `accord admin grant` does.
     pub async fn make_admin(&self, token: &str) {
         let me = self.me(token).await;
