@@ -88,7 +88,8 @@ async fn actor_fanout(n: usize) -> Vec<Duration> {
             Intents::GUILDS | Intents::GUILD_MESSAGES | Intents::MESSAGE_CONTENT,
             1024,
         );
-        let _ = actor.call(|port| GuildMsg::Subscribe(h, port), None).await;
+        let _ =
+            accord::actors::mailbox::call(&actor, |port| GuildMsg::Subscribe(h, port), None).await;
         receivers.push(rx);
     }
     let done = Arc::new(Done {
@@ -102,10 +103,13 @@ async fn actor_fanout(n: usize) -> Vec<Duration> {
         done.left.store(n, Ordering::Release);
         let start = Instant::now();
         let event = Dispatch::message("MESSAGE_CREATE", &message, true, vec![]);
-        let _ = actor.cast(GuildMsg::Fanout {
-            event,
-            channel: Some(channel),
-        });
+        let _ = accord::actors::tell(
+            &actor,
+            GuildMsg::Fanout {
+                event,
+                channel: Some(channel),
+            },
+        );
         wait_all(&done).await;
         samples.push(start.elapsed());
     }

@@ -212,3 +212,60 @@ async fn a_client_that_stops_reading_is_disconnected() {
     .await;
     assert!(drained.is_ok(), "connection was not closed");
 }
+
+#[tokio::test]
+async fn metrics_report_mailbox_depth_of_a_stalled_guild_actor() {
+    let t = common::start().await;
+    let alice = t.register("stalls").await;
+    t.make_admin(&alice).await;
+    let (g, _) = t.guild(&alice, "Busy").await;
+    // Relationships live in the user's actor: this spawns it.
+    assert_eq!(t.get("/users/@me/relationships", &alice).await.status, 200);
+    let services = &t.srv().app.services;
+    let actor = services.guild(g.parse().unwrap()).await.unwrap();
+    // The actor sleeps in its handler; what arrives meanwhile waits in its mailbox.
+    accord::actors::tell(&actor, GuildMsg::InjectStall(Duration::from_secs(2))).unwrap();
+    for _ in 0..5 {
+        accord::actors::tell(&actor, GuildMsg::InjectStall(Duration::ZERO)).unwrap();
+    }
+    let scrape = || async {
+        let text = t
+            .http
+            .get(format!("{}/metrics", t.srv().url()))
+            .header("authorization", format!("Bearer {alice}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let gauge = |name: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{name} missing in {text}"))
+        };
+        (
+            gauge("accord_mailbox_depth{kind=\"guild\"}"),
+            gauge("accord_actors{kind=\"user\"}"),
+        )
+    };
+    let (depth, users) = scrape().await;
+    assert!(depth >= 5, "guild mailbox depth {depth}");
+    assert!(users >= 1, "the registered user's actor is live");
+    // Once the stall ends the queue drains (other tests in this process may add their own
+    // in-flight messages, so "drained" means: below what we queued).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (depth, _) = scrape().await;
+        if depth < 5 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "mailbox never drained"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    t.stop().await;
+}

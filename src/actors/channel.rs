@@ -130,6 +130,10 @@ pub enum ChannelMsg {
     },
 }
 
+impl super::mailbox::Counted for ChannelMsg {
+    const KIND: super::mailbox::Kind = super::mailbox::Kind::Channel;
+}
+
 /// Body of `POST /channels/{id}/messages` (JSON part). Every field Discord documents is
 /// accepted; those we do not act on yet are ignored rather than refused.
 #[derive(Debug, Default, Deserialize)]
@@ -265,6 +269,7 @@ impl Actor for ChannelActor {
         msg: ChannelMsg,
         st: &mut State,
     ) -> Result<(), ActorProcessingErr> {
+        super::mailbox::received::<ChannelMsg>();
         if matches!(msg, ChannelMsg::Tick) {
             if super::idle_for(st.last_activity, &st.services) {
                 tracing::debug!("idle; passivating (reloads from the store on next use)");
@@ -431,16 +436,16 @@ impl State {
         let access = match &self.guild {
             Some(g) => {
                 let channel = self.channel.id;
-                match g
-                    .call(
-                        |port| GuildMsg::Access {
-                            channel,
-                            user,
-                            reply: port,
-                        },
-                        None,
-                    )
-                    .await
+                match crate::actors::mailbox::call(
+                    g,
+                    |port| GuildMsg::Access {
+                        channel,
+                        user,
+                        reply: port,
+                    },
+                    None,
+                )
+                .await
                 {
                     Ok(ractor::rpc::CallResult::Success(a)) => a,
                     _ => return Err(ApiError::internal("guild actor unavailable")),
@@ -527,10 +532,13 @@ impl State {
     fn fanout(&self, event: Arc<Dispatch>) {
         match &self.guild {
             Some(g) => {
-                let _ = g.cast(GuildMsg::Fanout {
-                    event,
-                    channel: Some(self.channel.id),
-                });
+                let _ = crate::actors::tell(
+                    g,
+                    GuildMsg::Fanout {
+                        event,
+                        channel: Some(self.channel.id),
+                    },
+                );
             }
             None => {
                 for r in &self.channel.recipient_ids {
@@ -554,16 +562,16 @@ impl State {
         let Some(g) = &self.guild else {
             return Ok(Vec::new());
         };
-        match g
-            .call(
-                |port| GuildMsg::MentionableRoles {
-                    user: author,
-                    roles,
-                    reply: port,
-                },
-                None,
-            )
-            .await
+        match crate::actors::mailbox::call(
+            g,
+            |port| GuildMsg::MentionableRoles {
+                user: author,
+                roles,
+                reply: port,
+            },
+            None,
+        )
+        .await
         {
             Ok(ractor::rpc::CallResult::Success(r)) => Ok(r),
             _ => Err(ApiError::internal("guild actor unavailable")),

@@ -58,6 +58,9 @@ pub enum GuildMsg {
     /// Fault injection for the supervision test: the handler panics mid-request.
     #[cfg(feature = "fault-injection")]
     InjectPanic(Reply<()>),
+    /// Test hook: the actor sleeps this long inside its handler, so its mailbox fills up.
+    #[cfg(feature = "fault-injection")]
+    InjectStall(std::time::Duration),
     /// Op 3 from a member's session: `{status, activities, ...}`.
     Presence {
         user: UserId,
@@ -341,6 +344,10 @@ pub enum GuildMsg {
     },
 }
 
+impl super::mailbox::Counted for GuildMsg {
+    const KIND: super::mailbox::Kind = super::mailbox::Kind::Guild;
+}
+
 /// Body of `PATCH /guilds/{id}`; absent and `null` fields are left alone (where Discord allows
 /// `null` to clear, the double option distinguishes).
 #[derive(Debug, Default, Deserialize)]
@@ -509,6 +516,7 @@ impl Actor for GuildActor {
         msg: GuildMsg,
         st: &mut State,
     ) -> Result<(), ActorProcessingErr> {
+        super::mailbox::received::<GuildMsg>();
         let msg = match msg {
             GuildMsg::WithReason { reason, msg } => {
                 st.audit_reason = reason;
@@ -558,6 +566,8 @@ impl Actor for GuildActor {
                 }
                 #[cfg(feature = "fault-injection")]
                 GuildMsg::InjectPanic(_reply) => panic!("injected fault"),
+                #[cfg(feature = "fault-injection")]
+                GuildMsg::InjectStall(d) => tokio::time::sleep(d).await,
                 GuildMsg::Unsubscribe(key) => {
                     if let Some(s) = st.online.remove(&key) {
                         let user = s.user_id;
@@ -1386,7 +1396,7 @@ impl State {
     fn invalidate_permissions(&self, user: Option<UserId>) {
         for id in self.channels.keys() {
             if let Some(actor) = self.services.registry.running_channel(*id) {
-                let _ = actor.cast(ChannelMsg::InvalidatePermissions(user));
+                let _ = crate::actors::tell(&actor, ChannelMsg::InvalidatePermissions(user));
             }
         }
     }
@@ -1492,7 +1502,7 @@ impl State {
         }
         for id in self.channels.keys() {
             if let Some(actor) = self.services.registry.running_channel(*id) {
-                let _ = actor.cast(ChannelMsg::Deleted);
+                let _ = crate::actors::tell(&actor, ChannelMsg::Deleted);
             }
             self.services.registry.remove_channel(*id);
         }
@@ -1661,9 +1671,9 @@ impl State {
         let v = c.to_json(None);
         self.channels.insert(id, c.clone());
         if let Some(actor) = self.services.registry.running_channel(id) {
-            let _ = actor.cast(ChannelMsg::Updated(Box::new(c)));
+            let _ = crate::actors::tell(&actor, ChannelMsg::Updated(Box::new(c)));
             if overwrites_changed {
-                let _ = actor.cast(ChannelMsg::InvalidatePermissions(None));
+                let _ = crate::actors::tell(&actor, ChannelMsg::InvalidatePermissions(None));
             }
         }
         self.dispatch("CHANNEL_UPDATE", &v, None);
@@ -1694,7 +1704,7 @@ impl State {
             self.services.store.put_channel(c).await?;
         }
         if let Some(actor) = self.services.registry.running_channel(id) {
-            let _ = actor.cast(ChannelMsg::Deleted);
+            let _ = crate::actors::tell(&actor, ChannelMsg::Deleted);
         }
         self.services.registry.remove_channel(id);
         Ok(v)

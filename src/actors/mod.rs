@@ -8,6 +8,7 @@
 
 pub mod channel;
 pub mod guild;
+pub mod mailbox;
 pub mod registry;
 pub mod sessions;
 pub mod supervisor;
@@ -24,6 +25,7 @@ use crate::error::ApiError;
 use crate::id::SnowflakeGenerator;
 use crate::store::DynStore;
 
+pub use mailbox::tell;
 pub use registry::Registry;
 pub use sessions::{SessionHandle, SessionRegistry};
 pub use users::UserDirectory;
@@ -50,14 +52,14 @@ impl Services {
         })
     }
 
-    fn call_timeout(&self) -> Duration {
+    pub(crate) fn call_timeout(&self) -> Duration {
         Duration::from_millis(self.config.get().actors.call_timeout_ms)
     }
 }
 
 /// Sends `tick()` to the actor periodically (half the live idle timeout, within 0.2–30 s) until
 /// it stops, so idle actors can passivate. A config change applies from the next period.
-pub(crate) fn start_idle_ticker<M: ractor::Message>(
+pub(crate) fn start_idle_ticker<M: mailbox::Counted>(
     me: &ActorRef<M>,
     services: Arc<Services>,
     tick: fn() -> M,
@@ -77,7 +79,7 @@ pub(crate) fn start_idle_ticker<M: ractor::Message>(
                 (idle as f64 / 2.0).clamp(0.2, 30.0)
             };
             tokio::time::sleep(Duration::from_secs_f64(period)).await;
-            if me.cast(tick()).is_err() {
+            if mailbox::tell(&me, tick()).is_err() {
                 break;
             }
         }
@@ -101,10 +103,10 @@ pub async fn ask<M, T>(
     make: impl FnOnce(Reply<T>) -> M,
 ) -> Result<T, ApiError>
 where
-    M: ractor::Message,
+    M: mailbox::Counted,
     T: Send + 'static,
 {
-    match actor.call(make, Some(services.call_timeout())).await {
+    match mailbox::call(actor, make, Some(services.call_timeout())).await {
         Ok(ractor::rpc::CallResult::Success(result)) => result,
         Ok(ractor::rpc::CallResult::Timeout) => Err(ApiError::internal(format!(
             "actor {} timed out",

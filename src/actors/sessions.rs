@@ -141,6 +141,11 @@ impl SessionHandle {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+
+    /// Events queued and not yet written to the socket.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
 }
 
 /// All live sessions by user: used for user-scoped events (DMs, USER_UPDATE, GUILD_CREATE after a
@@ -186,6 +191,20 @@ impl SessionRegistry {
 
     pub fn total(&self) -> usize {
         self.by_user.iter().map(|e| e.len()).sum()
+    }
+
+    /// Events queued across all sessions, and the deepest single queue (for `/metrics`; walks
+    /// every session, so it is for scrapes, not hot paths).
+    pub fn queue_depths(&self) -> (usize, usize) {
+        self.by_user
+            .iter()
+            .flat_map(|e| {
+                e.value()
+                    .iter()
+                    .map(SessionHandle::queued)
+                    .collect::<Vec<_>>()
+            })
+            .fold((0, 0), |(sum, max), q| (sum + q, max.max(q)))
     }
 
     /// Ends every session of `user` (connected or parked): used when an administrator disables

@@ -70,6 +70,10 @@ pub enum UserMsg {
     Tick,
 }
 
+impl super::mailbox::Counted for UserMsg {
+    const KIND: super::mailbox::Kind = super::mailbox::Kind::User;
+}
+
 /// What the other side of a relationship did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeerChange {
@@ -130,9 +134,7 @@ pub async fn ready_parts(services: &Arc<Services>, id: UserId) -> Option<ReadyPa
             return None;
         }
     };
-    match actor
-        .call(UserMsg::Ready, Some(services.call_timeout()))
-        .await
+    match crate::actors::mailbox::call(&actor, UserMsg::Ready, Some(services.call_timeout())).await
     {
         Ok(ractor::rpc::CallResult::Success(parts)) => Some(parts),
         _ => {
@@ -218,6 +220,7 @@ impl Actor for UserActor {
         msg: UserMsg,
         st: &mut State,
     ) -> Result<(), ActorProcessingErr> {
+        super::mailbox::received::<UserMsg>();
         let span = tracing::debug_span!("user", id = %st.user.id);
         let _enter = span.enter();
         if !matches!(msg, UserMsg::Tick) {
@@ -377,12 +380,14 @@ impl State {
     async fn tell(&self, peer: UserId, change: PeerChange) {
         match self.services.user(peer).await {
             Ok(actor) => {
-                if actor
-                    .cast(UserMsg::Peer {
+                if crate::actors::tell(
+                    &actor,
+                    UserMsg::Peer {
                         from: self.me(),
                         change,
-                    })
-                    .is_err()
+                    },
+                )
+                .is_err()
                 {
                     tracing::warn!(%peer, ?change, "peer user actor gone; its side stays as stored");
                 }

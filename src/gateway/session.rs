@@ -126,9 +126,12 @@ pub async fn identify(
         let Ok(actor) = app.services.guild(id).await else {
             continue;
         };
-        let subscribed = actor
-            .call(|port| GuildMsg::Subscribe(handle.clone(), port), None)
-            .await;
+        let subscribed = crate::actors::mailbox::call(
+            &actor,
+            |port| GuildMsg::Subscribe(handle.clone(), port),
+            Some(app.services.call_timeout()),
+        )
+        .await;
         if let Ok(ractor::rpc::CallResult::Success(Some(payload))) = subscribed {
             guilds.push(id);
             guild_creates.push(payload);
@@ -624,10 +627,13 @@ impl Session {
             json!({"status": p.status, "activities": p.activities, "since": p.since, "afk": p.afk});
         for g in self.guilds.iter().copied() {
             if let Some(actor) = self.app.services.registry.running_guild(g) {
-                let _ = actor.cast(GuildMsg::Presence {
-                    user: self.user.id,
-                    presence: presence.clone(),
-                });
+                let _ = crate::actors::tell(
+                    &actor,
+                    GuildMsg::Presence {
+                        user: self.user.id,
+                        presence: presence.clone(),
+                    },
+                );
             }
         }
     }
@@ -637,11 +643,14 @@ impl Session {
         let Some(guild) = v.guild_id else { return };
         if let Some(actor) = self.app.services.registry.running_guild(guild) {
             let state = json!({"channel_id": v.channel_id, "self_mute": v.self_mute, "self_deaf": v.self_deaf});
-            let _ = actor.cast(GuildMsg::VoiceState {
-                user: self.user.id,
-                session_id: self.id.clone(),
-                state,
-            });
+            let _ = crate::actors::tell(
+                &actor,
+                GuildMsg::VoiceState {
+                    user: self.user.id,
+                    session_id: self.id.clone(),
+                    state,
+                },
+            );
         }
     }
 
@@ -653,7 +662,7 @@ impl Session {
             .remove(self.user.id, self.handle.key);
         for g in &self.guilds {
             if let Some(actor) = self.app.services.registry.running_guild(*g) {
-                let _ = actor.cast(GuildMsg::Unsubscribe(self.handle.key));
+                let _ = crate::actors::tell(&actor, GuildMsg::Unsubscribe(self.handle.key));
             }
         }
         tracing::info!("session ended");

@@ -75,9 +75,9 @@ impl State {
         let id = c.id;
         self.channels.insert(id, c.clone());
         if let Some(actor) = self.services.registry.running_channel(id) {
-            let _ = actor.cast(ChannelMsg::Updated(Box::new(c)));
+            let _ = crate::actors::tell(&actor, ChannelMsg::Updated(Box::new(c)));
             if overwrites_changed {
-                let _ = actor.cast(ChannelMsg::InvalidatePermissions(None));
+                let _ = crate::actors::tell(&actor, ChannelMsg::InvalidatePermissions(None));
             }
         }
         self.dispatch("CHANNEL_UPDATE", &v, Some(id));

@@ -246,7 +246,7 @@
       $("h-sessions").textContent = `${h.sessions.online} (${h.sessions.resumable} resumable)`;
       $("h-mps").textContent = rate(h.rates.messages_per_sec);
       $("h-eps").textContent = rate(h.rates.events_per_sec);
-      $("h-actors").textContent = `${h.actors.guild} guild · ${h.actors.channel} channel · ${h.actors.session} session`;
+      $("h-actors").textContent = `${h.actors.guild} guild · ${h.actors.channel} channel · ${h.actors.user} user · ${h.actors.session} session`;
       $("h-store").textContent = h.store.ok
         ? `${h.store.backend}, read in ${h.store.latency_ms.toFixed(2)} ms`
         : `${h.store.backend}: read FAILED`;

@@ -30,8 +30,7 @@ pub async fn invite_json(app: &App, invite: &InviteRecord) -> Result<Value, ApiE
     let guild = match invite.guild_id {
         Some(g) => {
             let actor = app.services.guild(g).await?;
-            let preview = actor
-                .call(GuildMsg::Preview, None)
+            let preview = crate::actors::mailbox::call(&actor, GuildMsg::Preview, None)
                 .await
                 .map_err(ApiError::internal)?;
             match preview {
@@ -96,21 +95,21 @@ async fn accept(
     let invite = usable(&app, &code).await?;
     let guild = invite.guild_id.ok_or(ApiError::Unknown(Unknown::Invite))?;
     let actor = app.services.guild(guild).await?;
-    let already = actor
-        .call(
-            |reply| GuildMsg::Permissions {
-                user: caller.user_id,
-                reply,
-            },
-            None,
-        )
-        .await
-        .ok()
-        .and_then(|r| match r {
-            ractor::rpc::CallResult::Success(p) => p,
-            _ => None,
-        })
-        .is_some();
+    let already = crate::actors::mailbox::call(
+        &actor,
+        |reply| GuildMsg::Permissions {
+            user: caller.user_id,
+            reply,
+        },
+        None,
+    )
+    .await
+    .ok()
+    .and_then(|r| match r {
+        ractor::rpc::CallResult::Success(p) => p,
+        _ => None,
+    })
+    .is_some();
     let invite = if already {
         invite
     } else {
@@ -135,8 +134,7 @@ async fn guild_permissions(
     user: crate::id::UserId,
 ) -> Result<Permissions, ApiError> {
     let actor = app.services.guild(guild).await?;
-    match actor
-        .call(|reply| GuildMsg::Permissions { user, reply }, None)
+    match crate::actors::mailbox::call(&actor, |reply| GuildMsg::Permissions { user, reply }, None)
         .await
     {
         Ok(ractor::rpc::CallResult::Success(Some(p))) => Ok(p),
@@ -170,10 +168,13 @@ async fn delete(
         // To the sessions that may see the invite's channel (GUILD_INVITES intent).
         let data = json!({"channel_id": invite.channel_id, "guild_id": guild, "code": invite.code});
         let actor = app.services.guild(guild).await?;
-        let _ = actor.cast(GuildMsg::Fanout {
-            event: crate::events::Dispatch::new("INVITE_DELETE", &data, true),
-            channel: Some(invite.channel_id),
-        });
+        let _ = crate::actors::tell(
+            &actor,
+            GuildMsg::Fanout {
+                event: crate::events::Dispatch::new("INVITE_DELETE", &data, true),
+                channel: Some(invite.channel_id),
+            },
+        );
     }
     Ok(Json(v))
 }

@@ -88,16 +88,16 @@ async fn channel_access(
         "cannot-execute-on-dm",
     ))?;
     let actor = app.services.guild(guild).await?;
-    match actor
-        .call(
-            |reply| GuildMsg::Access {
-                channel,
-                user: caller.user_id,
-                reply,
-            },
-            None,
-        )
-        .await
+    match crate::actors::mailbox::call(
+        &actor,
+        |reply| GuildMsg::Access {
+            channel,
+            user: caller.user_id,
+            reply,
+        },
+        None,
+    )
+    .await
     {
         Ok(ractor::rpc::CallResult::Success(a)) => Ok((guild, a.permissions)),
         _ => Err(ApiError::internal("guild actor unavailable")),
@@ -113,10 +113,13 @@ async fn announce(app: &App, w: &WebhookRecord) {
             &json!({"guild_id": g, "channel_id": w.channel_id}),
             true,
         );
-        let _ = actor.cast(GuildMsg::Fanout {
-            event,
-            channel: Some(w.channel_id),
-        });
+        let _ = crate::actors::tell(
+            &actor,
+            GuildMsg::Fanout {
+                event,
+                channel: Some(w.channel_id),
+            },
+        );
     }
 }
 
@@ -223,15 +226,15 @@ async fn guild_webhooks(
     Path(guild): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = app.services.guild(guild).await?;
-    let perms = match actor
-        .call(
-            |reply| GuildMsg::Permissions {
-                user: caller.user_id,
-                reply,
-            },
-            None,
-        )
-        .await
+    let perms = match crate::actors::mailbox::call(
+        &actor,
+        |reply| GuildMsg::Permissions {
+            user: caller.user_id,
+            reply,
+        },
+        None,
+    )
+    .await
     {
         Ok(ractor::rpc::CallResult::Success(Some(p))) => p,
         Ok(ractor::rpc::CallResult::Success(None)) => {

@@ -12,6 +12,7 @@ use axum::routing::get;
 use serde::Serialize;
 
 use super::require_admin;
+use crate::actors::mailbox::{self, Kind};
 use crate::api::extract::Json;
 use crate::app::App;
 use crate::auth::Caller;
@@ -30,9 +31,11 @@ pub struct Health {
     pub started_at: Timestamp,
     pub store: StoreHealth,
     pub sessions: Sessions,
-    /// Live actors by kind: `guild`, `channel`, `session` (gateway sessions are tasks fed by
-    /// bounded queues, counted here as the actors they are in the design).
+    /// Live actors by kind: `guild`, `channel`, `user`, `session` (gateway sessions are tasks fed
+    /// by bounded queues, counted here as the actors they are in the design).
     pub actors: Actors,
+    /// Messages waiting in actor mailboxes and session queues.
+    pub mailboxes: Mailboxes,
     pub counters: Counters,
     /// The latest rates (the last point of `history`; zero before there are two samples).
     pub rates: Rates,
@@ -60,7 +63,20 @@ pub struct Sessions {
 pub struct Actors {
     pub guild: usize,
     pub channel: usize,
+    pub user: usize,
     pub session: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Mailboxes {
+    /// Messages sent to guild actors and not yet handled, summed over all guild actors.
+    pub guild: u64,
+    pub channel: u64,
+    pub user: u64,
+    /// Events queued for gateway sessions and not yet written, summed over all sessions.
+    pub session: usize,
+    /// The deepest single session queue (a slow client nearing its overflow limit).
+    pub session_max: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,6 +97,8 @@ pub async fn gather(app: &App, sample: bool) -> Health {
     }
     let online = app.services.sessions.total();
     let (guild, channel) = app.services.registry.live_counts();
+    let user = app.services.registry.live_users();
+    let (session_queued, session_max) = app.services.sessions.queue_depths();
     let history = if sample {
         metrics::sample(online as u64)
     } else {
@@ -114,7 +132,15 @@ pub async fn gather(app: &App, sample: bool) -> Health {
         actors: Actors {
             guild,
             channel,
+            user,
             session: online,
+        },
+        mailboxes: Mailboxes {
+            guild: mailbox::depth(Kind::Guild),
+            channel: mailbox::depth(Kind::Channel),
+            user: mailbox::depth(Kind::User),
+            session: session_queued,
+            session_max,
         },
         counters: Counters::now(),
         rates,
@@ -195,8 +221,26 @@ pub fn render_prometheus(h: &Health) -> String {
         &[
             ("{kind=\"guild\"}", h.actors.guild.to_string()),
             ("{kind=\"channel\"}", h.actors.channel.to_string()),
+            ("{kind=\"user\"}", h.actors.user.to_string()),
             ("{kind=\"session\"}", h.actors.session.to_string()),
         ],
+    );
+    metric(
+        "accord_mailbox_depth",
+        "gauge",
+        "Messages queued for actors of a kind and not yet handled (sessions: events not yet written).",
+        &[
+            ("{kind=\"guild\"}", h.mailboxes.guild.to_string()),
+            ("{kind=\"channel\"}", h.mailboxes.channel.to_string()),
+            ("{kind=\"user\"}", h.mailboxes.user.to_string()),
+            ("{kind=\"session\"}", h.mailboxes.session.to_string()),
+        ],
+    );
+    metric(
+        "accord_session_queue_max",
+        "gauge",
+        "Events queued for the most backed-up gateway session.",
+        &[("", h.mailboxes.session_max.to_string())],
     );
     metric(
         "accord_messages_created_total",
@@ -255,7 +299,15 @@ mod tests {
             actors: Actors {
                 guild: 1,
                 channel: 4,
+                user: 2,
                 session: 3,
+            },
+            mailboxes: Mailboxes {
+                guild: 7,
+                channel: 0,
+                user: 0,
+                session: 12,
+                session_max: 9,
             },
             counters: Counters {
                 messages_created: 10,
@@ -271,6 +323,10 @@ mod tests {
         let text = render_prometheus(&h);
         assert!(text.contains("accord_build_info{version=\"1.2.3\",backend=\"embedded\"} 1\n"));
         assert!(text.contains("accord_actors{kind=\"channel\"} 4\n"));
+        assert!(text.contains("accord_actors{kind=\"user\"} 2\n"));
+        assert!(text.contains("accord_mailbox_depth{kind=\"guild\"} 7\n"));
+        assert!(text.contains("accord_mailbox_depth{kind=\"session\"} 12\n"));
+        assert!(text.contains("accord_session_queue_max 9\n"));
         assert!(text.contains("accord_messages_created_total 10\n"));
         assert!(text.contains("accord_sessions_dropped_backpressure_total 2\n"));
         assert!(text.contains("accord_store_read_latency_seconds 0.000500\n"));

@@ -47,17 +47,17 @@ async fn channel_permissions(
         "cannot-execute-on-dm",
     ))?;
     let actor = app.services.guild(guild).await?;
-    let access = actor
-        .call(
-            |reply| GuildMsg::Access {
-                channel: id,
-                user: caller.user_id,
-                reply,
-            },
-            None,
-        )
-        .await
-        .map_err(ApiError::internal)?;
+    let access = crate::actors::mailbox::call(
+        &actor,
+        |reply| GuildMsg::Access {
+            channel: id,
+            user: caller.user_id,
+            reply,
+        },
+        None,
+    )
+    .await
+    .map_err(ApiError::internal)?;
     match access {
         ractor::rpc::CallResult::Success(a) => Ok((guild, a.permissions)),
         _ => Err(ApiError::internal("guild actor unavailable")),
@@ -120,10 +120,13 @@ async fn create(
             Ok(()) => {
                 let v = invite_json(&app, &invite).await?;
                 let actor = app.services.guild(guild).await?;
-                let _ = actor.cast(GuildMsg::Fanout {
-                    event: crate::events::Dispatch::new("INVITE_CREATE", &v, true),
-                    channel: Some(id),
-                });
+                let _ = crate::actors::tell(
+                    &actor,
+                    GuildMsg::Fanout {
+                        event: crate::events::Dispatch::new("INVITE_CREATE", &v, true),
+                        channel: Some(id),
+                    },
+                );
                 return Ok(Json(v));
             }
             Err(StoreError::Conflict(_)) => continue,

@@ -137,8 +137,7 @@ async fn create(
     app.store().create_guild(&state).await?;
     tracing::info!(guild = %id, owner = %caller.user_id, "guild created");
     let actor = app.services.guild(id).await?;
-    actor
-        .cast(GuildMsg::SubscribeUser(caller.user_id))
+    crate::actors::tell(&actor, GuildMsg::SubscribeUser(caller.user_id))
         .map_err(ApiError::internal)?;
     let v = ask(&app.services, &actor, |reply| GuildMsg::Get {
         user: caller.user_id,

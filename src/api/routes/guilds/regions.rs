@@ -35,16 +35,16 @@ async fn regions(
     Path(id): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = app.services.guild(id).await?;
-    let member = actor
-        .call(
-            |reply| GuildMsg::Permissions {
-                user: caller.user_id,
-                reply,
-            },
-            None,
-        )
-        .await
-        .map_err(ApiError::internal)?;
+    let member = crate::actors::mailbox::call(
+        &actor,
+        |reply| GuildMsg::Permissions {
+            user: caller.user_id,
+            reply,
+        },
+        None,
+    )
+    .await
+    .map_err(ApiError::internal)?;
     match member {
         ractor::rpc::CallResult::Success(Some(_)) => Ok(Json(voice_regions())),
         ractor::rpc::CallResult::Success(None) => Err(ApiError::Unknown(Unknown::Guild)),
