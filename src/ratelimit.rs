@@ -209,10 +209,12 @@ pub async fn middleware(State(app): State<App>, mut request: Request, next: Next
     if caller.admin && rate.admins_exempt {
         return next.run(request).await;
     }
-    // Global: per user per second.
+    // Bots and users have their own figures.
+    let tier = rate.tier(caller.bot);
+    // Global: per account per second.
     let global = app.ratelimits.hit(
         &format!("g:{}", caller.user_id),
-        rate.global_per_second,
+        tier.global_per_second,
         Duration::from_secs(1),
         now,
     );
@@ -224,9 +226,9 @@ pub async fn middleware(State(app): State<App>, mut request: Request, next: Next
     }
     let major = major_of(&template, &path);
     let (limit, window) = if method == Method::POST && route == "/channels/{channel_id}/messages" {
-        (rate.message_create_count, rate.message_create_window_secs)
+        (tier.message_create_count, tier.message_create_window_secs)
     } else {
-        (rate.route_count, rate.route_window_secs)
+        (tier.route_count, tier.route_window_secs)
     };
     let window = Duration::from_secs(u64::from(window.max(1)));
     let bucket = bucket_hash(&route, &method);

@@ -126,3 +126,54 @@ async fn global_and_ip_limits_and_admin_exemption() {
     }
     assert_eq!(codes, [200, 429, 429]);
 }
+
+#[tokio::test]
+async fn bots_have_their_own_limits() {
+    let t = common::start().await;
+    let owner = t.register("botmaker").await;
+    let app = t
+        .post("/applications", &owner, json!({"name": "Fast Bot"}))
+        .await;
+    let app_id = app.body["id"].as_str().unwrap().to_string();
+    let bot = t
+        .post(&format!("/applications/{app_id}/bot"), &owner, json!({}))
+        .await;
+    let bot = format!("Bot {}", bot.body["token"].as_str().unwrap());
+    // Users: 2 requests per route window; bots: 4.
+    t.srv()
+        .app
+        .config()
+        .apply_patch(
+            t.srv().app.store().as_ref(),
+            &json!({"limits": {"rate": {"route_count": 2, "route_window_secs": 60, "bot": {"route_count": 4, "route_window_secs": 60}}}}),
+        )
+        .await
+        .unwrap();
+    let statuses = |token: String| {
+        let t = &t;
+        async move {
+            let mut out = Vec::new();
+            let mut limits = Vec::new();
+            for _ in 0..5 {
+                let r = t
+                    .http
+                    .get(t.url("/users/@me"))
+                    .header("authorization", &token)
+                    .send()
+                    .await
+                    .unwrap();
+                if let Some(l) = r.headers().get("x-ratelimit-limit") {
+                    limits.push(l.to_str().unwrap().to_string());
+                }
+                out.push(r.status().as_u16());
+            }
+            (out, limits)
+        }
+    };
+    let (user, user_limits) = statuses(owner.clone()).await;
+    assert_eq!(user, [200, 200, 429, 429, 429]);
+    assert!(user_limits.iter().all(|l| l == "2"), "{user_limits:?}");
+    let (bot, bot_limits) = statuses(bot).await;
+    assert_eq!(bot, [200, 200, 200, 200, 429]);
+    assert!(bot_limits.iter().all(|l| l == "4"), "{bot_limits:?}");
+}

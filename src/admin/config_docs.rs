@@ -30,6 +30,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "limits.rate",
         "Rate limits: Discord-style per-route buckets, a global per-user limit, per-IP limits for unauthenticated routes.",
     ),
+    (
+        "limits.rate.bot",
+        "Rate limits for bot accounts, in place of the per-account figures above.",
+    ),
     ("register", "Who may register, and what they must provide."),
     (
         "security",
@@ -161,7 +165,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "limits.rate.global_per_second",
-        "Requests per second per user or bot, across all routes.",
+        "Requests per second per user account, across all routes (bots: `limits.rate.bot`).",
     ),
     (
         "limits.rate.ip_count",
@@ -190,6 +194,26 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "limits.rate.admins_exempt",
         "Instance administrators skip rate limits.",
+    ),
+    (
+        "limits.rate.bot.global_per_second",
+        "Requests per second per bot account, across all routes (Discord: 50).",
+    ),
+    (
+        "limits.rate.bot.route_count",
+        "Requests per window per bot in one route bucket.",
+    ),
+    (
+        "limits.rate.bot.route_window_secs",
+        "Window of a bot's per-route limit, in seconds.",
+    ),
+    (
+        "limits.rate.bot.message_create_count",
+        "Messages one bot may send per window in one channel.",
+    ),
+    (
+        "limits.rate.bot.message_create_window_secs",
+        "Window of a bot's message send limit, in seconds.",
     ),
     (
         "register.allow_new_registration",

@@ -215,6 +215,65 @@ pub struct RateLimits {
     pub message_create_window_secs: u32,
     /// Instance admins skip rate limits.
     pub admins_exempt: bool,
+    /// Limits for bot accounts (`Authorization: Bot …`), which replace the user figures above
+    /// for them. Discord gives bots a global 50 requests/s and the same per-route buckets.
+    pub bot: BotRateLimits,
+}
+
+/// The per-account limits that differ between bots and users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BotRateLimits {
+    pub global_per_second: u32,
+    pub route_count: u32,
+    pub route_window_secs: u32,
+    pub message_create_count: u32,
+    pub message_create_window_secs: u32,
+}
+
+impl Default for BotRateLimits {
+    fn default() -> Self {
+        Self {
+            global_per_second: 50,
+            route_count: 20,
+            route_window_secs: 1,
+            message_create_count: 5,
+            message_create_window_secs: 5,
+        }
+    }
+}
+
+/// The limits that apply to one account: the user or the bot figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateTier {
+    pub global_per_second: u32,
+    pub route_count: u32,
+    pub route_window_secs: u32,
+    pub message_create_count: u32,
+    pub message_create_window_secs: u32,
+}
+
+impl RateLimits {
+    pub fn tier(&self, bot: bool) -> RateTier {
+        if bot {
+            let b = &self.bot;
+            RateTier {
+                global_per_second: b.global_per_second,
+                route_count: b.route_count,
+                route_window_secs: b.route_window_secs,
+                message_create_count: b.message_create_count,
+                message_create_window_secs: b.message_create_window_secs,
+            }
+        } else {
+            RateTier {
+                global_per_second: self.global_per_second,
+                route_count: self.route_count,
+                route_window_secs: self.route_window_secs,
+                message_create_count: self.message_create_count,
+                message_create_window_secs: self.message_create_window_secs,
+            }
+        }
+    }
 }
 
 impl Default for RateLimits {
@@ -229,6 +288,7 @@ impl Default for RateLimits {
             message_create_count: 5,
             message_create_window_secs: 5,
             admins_exempt: true,
+            bot: BotRateLimits::default(),
         }
     }
 }

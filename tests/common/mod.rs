@@ -49,7 +49,7 @@ pub async fn wrap(server: Server) -> TestServer {
             &json!({
                 "security": {"argon2_memory_kib": 64, "argon2_iterations": 1},
                 "gateway": {"identify_max_concurrency": 1000, "max_sessions_per_user": 1000},
-                "limits": {"rate": {"global_per_second": 10000, "route_count": 10000, "message_create_count": 10000, "ip_count": 10000}},
+                "limits": {"rate": {"global_per_second": 10000, "route_count": 10000, "message_create_count": 10000, "ip_count": 10000, "bot": {"global_per_second": 10000, "route_count": 10000, "message_create_count": 10000}}},
             }),
         )
         .await
