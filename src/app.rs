@@ -19,6 +19,8 @@ pub struct AppState {
     pub cdn: crate::cdn::Cdn,
     /// The address the server actually bound (derives public URLs left empty in config).
     pub bound: SocketAddr,
+    /// The CDN's own listener, if it has one (`server.cdn_listen`).
+    pub cdn_bound: Option<SocketAddr>,
     pub started: Instant,
     /// Flips to true when the server begins shutting down; sessions watch it to say goodbye.
     pub shutdown: watch::Receiver<bool>,
@@ -58,7 +60,7 @@ impl AppState {
     pub fn cdn_endpoint(&self) -> String {
         let c = self.config().get();
         if c.server.cdn_endpoint.is_empty() {
-            format!("http://{}", self.bound)
+            format!("http://{}", self.cdn_bound.unwrap_or(self.bound))
         } else {
             c.server.cdn_endpoint.clone()
         }

@@ -62,6 +62,8 @@ pub struct ServeOptions {
     pub store: StoreChoice,
     /// Overrides `server.listen` from the stored configuration (tests use `127.0.0.1:0`).
     pub listen: Option<String>,
+    /// Overrides `server.cdn_listen`: serve the CDN on its own listener.
+    pub cdn_listen: Option<String>,
 }
 
 pub async fn open_store(choice: &StoreChoice) -> anyhow::Result<DynStore> {
@@ -154,9 +156,12 @@ fn cdn_root(choice: &StoreChoice, configured: &str) -> PathBuf {
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
+    /// The CDN's own listener, when `server.cdn_listen` asked for one.
+    pub cdn_addr: Option<SocketAddr>,
     pub app: App,
     shutdown: watch::Sender<bool>,
     http: JoinHandle<std::io::Result<()>>,
+    cdn_http: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 /// Starts the server and returns once it listens.
@@ -177,6 +182,21 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
+    let cdn_listen = options
+        .cdn_listen
+        .unwrap_or_else(|| config.get().server.cdn_listen.clone());
+    let cdn_listener = match cdn_listen.trim() {
+        "" => None,
+        at => Some(
+            TcpListener::bind(at)
+                .await
+                .with_context(|| format!("binding the CDN listener {at}"))?,
+        ),
+    };
+    let cdn_addr = cdn_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let app: App = Arc::new(AppState {
         auth: Auth::new(secret, store.clone(), config.clone()),
@@ -185,12 +205,33 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         ratelimits: Default::default(),
         cdn: cdn::Cdn::new(cdn_root(&options.store, &config.get().cdn.root)),
         bound: addr,
+        cdn_bound: cdn_addr,
         started: Instant::now(),
         shutdown: shutdown_rx.clone(),
     });
-    let router = api::router(app.clone());
-    let mut stop = shutdown_rx;
-    let http = tokio::spawn(async move {
+    let http = serve_http(listener, api::router(app.clone()), shutdown_rx.clone());
+    tracing::info!(%addr, "listening");
+    let cdn_http = cdn_listener.map(|l| {
+        tracing::info!(addr = ?cdn_addr, "CDN listening");
+        serve_http(l, api::cdn_router(app.clone()), shutdown_rx)
+    });
+    Ok(Server {
+        addr,
+        cdn_addr,
+        app,
+        shutdown,
+        http,
+        cdn_http,
+    })
+}
+
+/// Serves `router` on `listener` until `stop` turns true, then drains in-flight requests.
+fn serve_http(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<std::io::Result<()>> {
+    tokio::spawn(async move {
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -199,13 +240,6 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
             let _ = stop.wait_for(|s| *s).await;
         })
         .await
-    });
-    tracing::info!(%addr, "listening");
-    Ok(Server {
-        addr,
-        app,
-        shutdown,
-        http,
     })
 }
 
@@ -218,11 +252,13 @@ impl Server {
     /// makes every acknowledged write durable.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        match tokio::time::timeout(std::time::Duration::from_secs(10), self.http).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "http server error during shutdown"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "http task failed"),
-            Err(_) => tracing::warn!("http server did not drain in 10 s"),
+        for http in std::iter::once(self.http).chain(self.cdn_http) {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), http).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => tracing::warn!(error = %e, "http server error during shutdown"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "http task failed"),
+                Err(_) => tracing::warn!("http server did not drain in 10 s"),
+            }
         }
         let wait = Some(std::time::Duration::from_secs(5));
         for cell in self.app.services.registry.all_cells() {

@@ -60,6 +60,9 @@ enum Command {
         /// Listen address; overrides `server.listen` of the stored configuration.
         #[arg(long, env = "ACCORD_LISTEN")]
         listen: Option<String>,
+        /// Serve the CDN on its own address; overrides `server.cdn_listen`.
+        #[arg(long, env = "ACCORD_CDN_LISTEN")]
+        cdn_listen: Option<String>,
     },
     /// Instance administration from the command line.
     Admin {
@@ -107,10 +110,15 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Serve { store, listen } => {
+        Command::Serve {
+            store,
+            listen,
+            cdn_listen,
+        } => {
             serve(ServeOptions {
                 store: store.choice(),
                 listen,
+                cdn_listen,
             })
             .await
         }
@@ -129,8 +137,11 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let server = accord::start(options).await?;
+    let cdn = server
+        .cdn_addr
+        .map_or_else(|| server.url(), |a| format!("http://{a}"));
     println!(
-        "Accord is serving {} (API: {}/api, gateway: ws://{})",
+        "Accord is serving {} (API: {}/api, gateway: ws://{}, CDN: {cdn})",
         server.url(),
         server.url(),
         server.addr

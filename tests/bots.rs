@@ -298,3 +298,77 @@ async fn attachments_and_avatars_on_the_cdn() {
         .await;
     assert_eq!(g.body["icon"], hash.as_str());
 }
+
+#[tokio::test]
+async fn the_cdn_can_have_its_own_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = accord::start(accord::ServeOptions {
+        store: accord::StoreChoice::Embedded {
+            data_dir: dir.path().to_path_buf(),
+            durability: accord::store::Durability::Eventual,
+        },
+        listen: Some("127.0.0.1:0".into()),
+        cdn_listen: Some("127.0.0.1:0".into()),
+    })
+    .await
+    .unwrap();
+    let cdn = server.cdn_addr.expect("a CDN listener");
+    assert_ne!(cdn, server.addr);
+    let t = common::wrap(server).await;
+    let token = t.register("cdnuser").await;
+    let (_, channel) = t.guild(&token, "Split").await;
+    let form = reqwest::multipart::Form::new()
+        .text("payload_json", json!({"content": "file"}).to_string())
+        .part(
+            "files[0]",
+            reqwest::multipart::Part::bytes(b"split listener".to_vec()).file_name("a.txt"),
+        );
+    let m: serde_json::Value = t
+        .http
+        .post(t.url(&format!("/channels/{channel}/messages")))
+        .header("authorization", &token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = m["attachments"][0]["url"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with(&format!("http://{cdn}/attachments/")),
+        "attachment URLs point at the CDN listener: {url}"
+    );
+    let got = t.http.get(&url).send().await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(&got.bytes().await.unwrap()[..], b"split listener");
+    // The API port no longer serves files, and the CDN port serves nothing but files.
+    let path = url.strip_prefix(&format!("http://{cdn}")).unwrap();
+    let on_api = t
+        .http
+        .get(format!("{}{path}", t.srv().url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_api.status(), 404);
+    let api_on_cdn = t
+        .http
+        .get(format!("http://{cdn}/api/v10/users/@me"))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api_on_cdn.status(), 404);
+    // The instance tells clients where the CDN is.
+    let domains = t
+        .http
+        .get(t.url("/policies/instance/domains"))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(domains["cdn"], format!("http://{cdn}"));
+    t.stop().await;
+}

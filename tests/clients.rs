@@ -369,6 +369,7 @@ async fn discord_js_on_scylla_body() {
             keyspace: keyspace.clone(),
         },
         listen: Some("127.0.0.1:0".into()),
+        cdn_listen: None,
     })
     .await
     .unwrap_or_else(|e| panic!("server on Scylla at {nodes:?}: {e:#}"));

@@ -28,6 +28,7 @@ async fn scylla_server() -> Option<common::TestServer> {
             keyspace,
         },
         listen: Some("127.0.0.1:0".into()),
+        cdn_listen: None,
     })
     .await
     .expect("server starts on the CQL backend");

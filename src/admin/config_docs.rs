@@ -99,6 +99,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "Public gateway URL without query string; empty = derived.",
     ),
     (
+        "server.cdn_listen",
+        "A separate listen address for the CDN (files, avatars, icons); empty serves it on `server.listen`. Takes effect at the next start.",
+    ),
+    (
         "server.cdn_endpoint",
         "Public CDN base URL; empty = derived.",
     ),

@@ -37,8 +37,14 @@ pub fn router(app: App) -> Router {
     let router = router
         .route("/.well-known/spacebar", get(well_known))
         .route("/metrics", get(routes::admin::health::prometheus))
-        .merge(crate::admin::routes())
-        .merge(crate::cdn::routes::routes())
+        .merge(crate::admin::routes());
+    // The CDN is served here unless it has a listener of its own (see `cdn_router`).
+    let router = if app.cdn_bound.is_none() {
+        router.merge(crate::cdn::routes::routes())
+    } else {
+        router
+    };
+    let router = router
         .route("/", get(crate::gateway::server::root))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), limits))
@@ -51,6 +57,16 @@ pub fn router(app: App) -> Router {
         &tower::util::MapRequestLayer::new(decode_at_sign),
         router,
     ))
+}
+
+/// The CDN alone, for its own listener (`server.cdn_listen`): files, avatars, icons, emojis,
+/// stickers — what Discord serves from `cdn.discordapp.com`.
+pub fn cdn_router(app: App) -> Router {
+    crate::cdn::routes::routes()
+        .fallback(not_found)
+        .layer(middleware::from_fn(crate::i18n::locale_middleware))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
 }
 
 /// `%40me` → `@me` in the path, before routing. discord.js percent-encodes an explicit `@me`

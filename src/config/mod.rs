@@ -74,6 +74,9 @@ pub struct Server {
     pub gateway_endpoint: String,
     /// Public CDN base URL; empty = derived.
     pub cdn_endpoint: String,
+    /// A separate listen address for the CDN (files, avatars, icons); empty = the CDN is served
+    /// on `listen` with everything else. Read at start, like `listen`.
+    pub cdn_listen: String,
     /// Largest request body accepted, in bytes (uploads are limited by `cdn.max_upload_bytes`).
     pub max_body_bytes: usize,
     /// A request that takes longer than this is answered 408/500 instead of hanging.
@@ -87,6 +90,7 @@ impl Default for Server {
             api_endpoint: String::new(),
             gateway_endpoint: String::new(),
             cdn_endpoint: String::new(),
+            cdn_listen: String::new(),
             max_body_bytes: 1024 * 1024,
             request_timeout_ms: 30_000,
         }

@@ -29,6 +29,7 @@ pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
             durability: Durability::Eventual,
         },
         listen: Some("127.0.0.1:0".into()),
+        cdn_listen: None,
     })
     .await
     .expect("server starts");
