@@ -19,16 +19,27 @@ macro_rules! statements {
 
         impl Statements {
             pub async fn prepare(session: &Session) -> StoreResult<Self> {
-                // All at once: a few dozen round trips in flight together, once per process.
-                // Each future is boxed: inline, a hundred of them overflow a 2 MiB thread stack.
-                let ($($name,)*) = futures::try_join!(
+                // All at once: a hundred round trips in flight together, once per process. A
+                // `Vec` of boxed futures, not `try_join!`: the macro's state for over a hundred
+                // futures overflowed a 2 MiB thread stack in debug builds.
+                let futures: Vec<Pending<'_>> = vec![
                     $(Box::pin(prepare(session, $cql, stringify!($name))),)*
-                )?;
-                Ok(Self { $($name,)* })
+                ];
+                let mut prepared = futures::future::try_join_all(futures).await?.into_iter();
+                Ok(Self {
+                    $($name: prepared
+                        .next()
+                        .ok_or_else(|| be("fewer prepared statements than statements"))?,)*
+                })
             }
         }
     };
 }
+
+/// One statement being prepared.
+type Pending<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = StoreResult<PreparedStatement>> + Send + 'a>,
+>;
 
 async fn prepare(session: &Session, cql: &str, name: &str) -> StoreResult<PreparedStatement> {
     let mut statement = session
