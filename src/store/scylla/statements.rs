@@ -163,6 +163,15 @@ statements! {
     emoji_del = "DELETE FROM emojis WHERE guild_id = ? AND emoji_id = ?";
     emojis_of_guild = "SELECT data FROM emojis WHERE guild_id = ?";
     emojis_del_guild = "DELETE FROM emojis WHERE guild_id = ?";
+    // guild stickers (and the sticker -> guild index)
+    sticker_put = "INSERT INTO stickers (guild_id, sticker_id, data) VALUES (?, ?, ?)";
+    sticker_get = "SELECT data FROM stickers WHERE guild_id = ? AND sticker_id = ?";
+    sticker_del = "DELETE FROM stickers WHERE guild_id = ? AND sticker_id = ?";
+    stickers_of_guild = "SELECT sticker_id, data FROM stickers WHERE guild_id = ?";
+    stickers_del_guild = "DELETE FROM stickers WHERE guild_id = ?";
+    sticker_index_put = "INSERT INTO stickers_by_id (sticker_id, guild_id) VALUES (?, ?)";
+    sticker_index_del = "DELETE FROM stickers_by_id WHERE sticker_id = ?";
+    sticker_guild = "SELECT guild_id FROM stickers_by_id WHERE sticker_id = ?";
     guild_audit_put = "INSERT INTO guild_audit_log (guild_id, id, data) VALUES (?, ?, ?)";
     guild_audit_below =
         "SELECT data FROM guild_audit_log WHERE guild_id = ? AND id < ? AND id >= ? LIMIT ?";
