@@ -28,6 +28,7 @@ pub enum Unknown {
     Webhook,
     Ban,
     Sticker,
+    StickerPack,
     Interaction,
 }
 
@@ -49,6 +50,7 @@ impl Unknown {
             Self::Webhook => 10015,
             Self::Ban => 10026,
             Self::Sticker => 10060,
+            Self::StickerPack => 10061,
             Self::Interaction => 10062,
         }
     }
@@ -70,6 +72,7 @@ impl Unknown {
             Self::Webhook => "unknown-webhook",
             Self::Ban => "unknown-ban",
             Self::Sticker => "unknown-sticker",
+            Self::StickerPack => "unknown-sticker-pack",
             Self::Interaction => "unknown-interaction",
         }
     }

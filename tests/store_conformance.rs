@@ -95,6 +95,7 @@ conformance!(
     create_guild_with_bans,
     audit_log_pages_newest_first,
     emojis_put_list_delete,
+    stickers_put_list_get_delete,
     guild_audit_log_per_guild,
     applications_crud,
     webhooks_crud,
@@ -353,7 +354,7 @@ fn message(id: MessageId, channel: ChannelId, author: UserId, content: &str) -> 
         kind: 0,
         flags: 0,
         message_reference: None,
-        sticker_ids: vec![],
+        sticker_items: vec![],
     }
 }
 
@@ -1729,6 +1730,81 @@ async fn emojis_put_list_delete(s: &dyn Store) {
     assert_eq!(s.guild_emojis(g).await.unwrap(), vec![second]);
     s.delete_guild(g).await.unwrap();
     assert!(s.guild_emojis(g).await.unwrap().is_empty());
+}
+
+/// Guild stickers: upsert, list in id order, lookup by id alone (any guild), delete, and removal
+/// with the guild (the id lookup too).
+async fn stickers_put_list_get_delete(s: &dyn Store) {
+    use accord::id::StickerId;
+    use accord::model::{StickerFormat, StickerRecord};
+    let owner = uid();
+    let (a, b) = (guild_state(owner), guild_state(owner));
+    s.create_guild(&a).await.unwrap();
+    s.create_guild(&b).await.unwrap();
+    let g = a.guild.id;
+    assert!(s.guild_stickers(g).await.unwrap().is_empty());
+    let sticker = |guild: GuildId, name: &str, format_type| StickerRecord {
+        id: StickerId::new(next_id()),
+        guild_id: guild,
+        name: name.into(),
+        description: Some("a description".into()),
+        tags: "wave".into(),
+        format_type,
+        available: true,
+        user_id: Some(owner),
+        sort_value: None,
+    };
+    let first = sticker(g, "first", StickerFormat::Png);
+    let second = sticker(g, "second", StickerFormat::Lottie);
+    let elsewhere = sticker(b.guild.id, "elsewhere", StickerFormat::Gif);
+    s.put_sticker(&second).await.unwrap();
+    s.put_sticker(&first).await.unwrap();
+    s.put_sticker(&elsewhere).await.unwrap();
+    assert_eq!(
+        s.guild_stickers(g).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    assert_eq!(
+        s.guild_stickers(b.guild.id).await.unwrap(),
+        vec![elsewhere.clone()]
+    );
+    // By id alone, whichever guild it belongs to.
+    assert_eq!(s.get_sticker(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        s.get_sticker(elsewhere.id).await.unwrap(),
+        Some(elsewhere.clone())
+    );
+    assert_eq!(
+        s.get_sticker(StickerId::new(next_id())).await.unwrap(),
+        None
+    );
+
+    let mut renamed = first.clone();
+    renamed.name = "renamed".into();
+    renamed.description = None;
+    renamed.tags = "smile".into();
+    s.put_sticker(&renamed).await.unwrap();
+    assert_eq!(
+        s.get_sticker(first.id).await.unwrap(),
+        Some(renamed.clone())
+    );
+    assert_eq!(
+        s.guild_stickers(g).await.unwrap(),
+        vec![renamed.clone(), second.clone()]
+    );
+
+    s.delete_sticker(g, renamed.id).await.unwrap();
+    s.delete_sticker(g, StickerId::new(next_id()))
+        .await
+        .unwrap(); // unknown: no error
+    assert_eq!(s.get_sticker(renamed.id).await.unwrap(), None);
+    assert_eq!(s.guild_stickers(g).await.unwrap(), vec![second.clone()]);
+
+    s.delete_guild(g).await.unwrap();
+    assert!(s.guild_stickers(g).await.unwrap().is_empty());
+    assert_eq!(s.get_sticker(second.id).await.unwrap(), None);
+    // The other guild's sticker is untouched.
+    assert_eq!(s.get_sticker(elsewhere.id).await.unwrap(), Some(elsewhere));
 }
 
 /// A guild's audit log: newest first, `before` exclusive, per guild, 45-day retention, removed

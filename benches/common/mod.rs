@@ -43,7 +43,7 @@ pub fn record(id: u64, channel: u64, content: &str) -> MessageRecord {
         kind: 0,
         flags: 0,
         message_reference: None,
-        sticker_ids: vec![],
+        sticker_items: vec![],
     }
 }
 

@@ -17,7 +17,7 @@ use super::guild::{Access, GuildMsg};
 use super::{Reply, Services, reply};
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
-use crate::id::{MessageId, RoleId, Snowflake, UserId};
+use crate::id::{MessageId, RoleId, UserId};
 use crate::model::message::{MessageReference, ReactionRecord};
 use crate::model::{ChannelKind, ChannelRecord, MessageRecord, Timestamp};
 use crate::permissions::{Permissions, require};
@@ -147,7 +147,7 @@ pub struct MessageCreate {
     pub allowed_mentions: Option<AllowedMentions>,
     pub message_reference: Option<MessageReference>,
     pub components: Option<Vec<Value>>,
-    pub sticker_ids: Option<Vec<Snowflake>>,
+    pub sticker_ids: Option<Vec<crate::id::StickerId>>,
     pub flags: Option<u64>,
     pub enforce_nonce: Option<bool>,
     pub attachments: Option<Vec<Value>>,
@@ -578,6 +578,26 @@ impl State {
         }
     }
 
+    /// A message's `sticker_ids` as `sticker_items`: the guild actor owns the stickers; in a DM
+    /// no guild sticker may be sent.
+    async fn sticker_items(
+        &self,
+        ids: Vec<crate::id::StickerId>,
+    ) -> Result<Vec<crate::model::StickerItem>, ApiError> {
+        let Some(first) = ids.first() else {
+            return Ok(Vec::new());
+        };
+        match &self.guild {
+            Some(g) => {
+                super::ask(&self.services, g, |reply| {
+                    GuildMsg::Stickers(super::guild::StickerMsg::ForMessage { ids, reply })
+                })
+                .await
+            }
+            None => Err(super::guild::foreign_sticker(&self.services, *first).await),
+        }
+    }
+
     /// Slowmode (`rate_limit_per_user`): one message per interval per member; MANAGE_MESSAGES
     /// and MANAGE_CHANNELS are exempt. Fails with 20016 and the seconds left.
     fn check_slowmode(&mut self, author: UserId, perms: Permissions) -> Result<(), ApiError> {
@@ -729,13 +749,22 @@ impl State {
             );
         }
         let stickers = body.sticker_ids.unwrap_or_default();
+        if stickers.len() > super::guild::MAX_MESSAGE_STICKERS {
+            errs.add(
+                "sticker_ids",
+                FieldError::TooMany {
+                    max: super::guild::MAX_MESSAGE_STICKERS,
+                },
+            );
+        }
         errs.into_result()?;
+        let sticker_items = self.sticker_items(stickers).await?;
         if !body.uploaded.is_empty() {
             require(perms, Permissions::ATTACH_FILES)?;
         }
         if content.trim().is_empty()
             && embeds.is_empty()
-            && stickers.is_empty()
+            && sticker_items.is_empty()
             && body.poll.is_none()
             && body.uploaded.is_empty()
         {
@@ -835,7 +864,7 @@ impl State {
             kind,
             flags: body.flags.unwrap_or(0) & (1 << 2 | 1 << 12),
             message_reference: reference,
-            sticker_ids: stickers.into_iter().map(Into::into).collect(),
+            sticker_items,
         };
         self.services.store.insert_message(&message).await?;
         crate::metrics::message_created();

@@ -15,12 +15,17 @@ mod emojis;
 mod layout;
 mod moderation;
 mod settings;
+mod stickers;
 
 pub use audit::AuditLogQuery;
 pub use emojis::{EmojiCreate, EmojiPatch, validate_name as validate_emoji_name};
 pub use layout::{ChannelPosition, OverwriteBody, RolePosition};
 pub use moderation::MAX_BAN_DELETE_SECONDS;
 pub use settings::WidgetPatch;
+pub use stickers::{
+    MAX_MESSAGE_STICKERS, StickerCreate, StickerMsg, StickerPatch, foreign_sticker,
+    validate_fields as validate_sticker_fields,
+};
 
 use super::channel::ChannelMsg;
 use super::sessions::{SessionHandle, SessionKey};
@@ -29,7 +34,8 @@ use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
 use crate::id::{ChannelId, EmojiId, GuildId, RoleId, Snowflake, UserId};
 use crate::model::{
-    ChannelKind, ChannelRecord, EmojiRecord, GuildRecord, MemberRecord, Role, Timestamp,
+    ChannelKind, ChannelRecord, EmojiRecord, GuildRecord, MemberRecord, Role, StickerRecord,
+    Timestamp,
 };
 use crate::permissions::{MemberContext, PermissionOverwrite, Permissions, require};
 use crate::store::{BanRecord, GuildState};
@@ -337,6 +343,8 @@ pub enum GuildMsg {
         id: EmojiId,
         reply: Reply<()>,
     },
+    /// Guild stickers (see [`StickerMsg`]).
+    Stickers(StickerMsg),
     /// An event from a channel actor, for the sessions that may see `channel`.
     Fanout {
         event: Arc<Dispatch>,
@@ -469,6 +477,8 @@ pub struct State {
     last_activity: std::time::Instant,
     /// Custom emojis (loaded from the store when the actor starts).
     emojis: Vec<EmojiRecord>,
+    /// Stickers (loaded from the store when the actor starts).
+    stickers: Vec<StickerRecord>,
     /// The `X-Audit-Log-Reason` of the request being handled (see `GuildMsg::WithReason`).
     audit_reason: Option<String>,
 }
@@ -484,7 +494,10 @@ impl Actor for GuildActor {
         (services, s): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         tracing::debug!(guild = %s.guild.id, members = s.members.len(), "guild actor started");
-        let emojis = services.store.guild_emojis(s.guild.id).await?;
+        let (emojis, stickers) = futures::try_join!(
+            services.store.guild_emojis(s.guild.id),
+            services.store.guild_stickers(s.guild.id),
+        )?;
         Ok(State {
             services,
             guild: s.guild,
@@ -497,6 +510,7 @@ impl Actor for GuildActor {
             voice_states: HashMap::new(),
             last_activity: std::time::Instant::now(),
             emojis,
+            stickers,
             audit_reason: None,
         })
     }
@@ -1024,6 +1038,7 @@ impl Actor for GuildActor {
                 GuildMsg::DeleteEmoji { user, id, reply: r } => {
                     reply(r, st.delete_emoji(user, id).await)
                 }
+                GuildMsg::Stickers(m) => st.handle_sticker(m).await,
             }
         }
         .instrument(span)
@@ -1142,6 +1157,7 @@ impl State {
             g.insert("roles".into(), json!(self.roles));
         }
         g.insert("emojis".into(), self.emojis_json());
+        g.insert("stickers".into(), self.stickers_json());
         g.insert("approximate_member_count".into(), json!(self.members.len()));
         Value::Object(g)
     }
@@ -1156,6 +1172,7 @@ impl State {
         let mut g = self.guild.to_json();
         g.insert("roles".into(), json!(self.roles));
         g.insert("emojis".into(), self.emojis_json());
+        g.insert("stickers".into(), self.stickers_json());
         let mut channels: Vec<&ChannelRecord> = self
             .channels
             .values()

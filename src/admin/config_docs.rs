@@ -138,6 +138,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("limits.guild.max_members", "Members per guild."),
     ("limits.guild.max_emojis", "Custom emojis per guild."),
+    ("limits.guild.max_stickers", "Stickers per guild."),
+    (
+        "limits.guild.max_sticker_size",
+        "Largest sticker file (PNG, APNG, GIF or Lottie JSON), in bytes.",
+    ),
     ("limits.guild.max_invites", "Active invites per guild."),
     ("limits.guild.min_name", "Shortest guild name."),
     ("limits.guild.max_name", "Longest guild name."),

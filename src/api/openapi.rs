@@ -72,6 +72,8 @@ pub enum Body {
     MessageCreate,
     /// Like [`Body::MessageCreate`], plus `username`/`avatar_url`.
     WebhookExecute,
+    /// `multipart/form-data` only: `name`, `description`, `tags` and the sticker `file`.
+    StickerCreate,
     /// Some JSON object (not described further).
     Object,
     /// A JSON array of objects (the reorder routes).
@@ -87,6 +89,7 @@ impl Body {
             Body::ChannelCreate => Some("ChannelCreate"),
             Body::MessageCreate => Some("MessageCreate"),
             Body::WebhookExecute => Some("WebhookExecute"),
+            Body::StickerCreate => Some("StickerMultipart"),
             Body::Object | Body::Array => None,
         }
     }
@@ -98,6 +101,10 @@ impl Body {
             (None, _) => json!({"type": "object"}),
         };
         let mut content = Map::new();
+        if self == Body::StickerCreate {
+            content.insert("multipart/form-data".into(), json!({"schema": schema}));
+            return json!({"required": true, "content": content});
+        }
         content.insert("application/json".into(), json!({"schema": schema}));
         if matches!(self, Body::MessageCreate | Body::WebhookExecute) {
             content.insert(
@@ -243,7 +250,7 @@ pub const TAGS: &[Tag] = &[
     },
     Tag {
         name: "guilds",
-        description: "Guilds, members, roles, bans, emojis and guild settings",
+        description: "Guilds, members, roles, bans, emojis, stickers and guild settings",
         routes: &[
             post("/guilds", "Create a guild").body(Body::GuildCreate),
             get("/guilds/{guild_id}", "Get a guild"),
@@ -299,6 +306,21 @@ pub const TAGS: &[Tag] = &[
             get("/guilds/{guild_id}/emojis/{emoji_id}", "Get an emoji"),
             patch("/guilds/{guild_id}/emojis/{emoji_id}", "Modify an emoji").body(Object),
             delete("/guilds/{guild_id}/emojis/{emoji_id}", "Delete an emoji"),
+            get("/guilds/{guild_id}/stickers", "List a guild's stickers"),
+            post("/guilds/{guild_id}/stickers", "Upload a sticker").body(Body::StickerCreate),
+            get(
+                "/guilds/{guild_id}/stickers/{sticker_id}",
+                "Get a guild sticker",
+            ),
+            patch(
+                "/guilds/{guild_id}/stickers/{sticker_id}",
+                "Modify a guild sticker",
+            )
+            .body(Object),
+            delete(
+                "/guilds/{guild_id}/stickers/{sticker_id}",
+                "Delete a guild sticker",
+            ),
             get(
                 "/guilds/{guild_id}/audit-logs",
                 "Read the guild's audit log",
@@ -451,6 +473,21 @@ pub const TAGS: &[Tag] = &[
             get("/guilds/{guild_id}/invites", "List a guild's invites"),
             get("/channels/{channel_id}/invites", "List a channel's invites"),
             post("/channels/{channel_id}/invites", "Create an invite").body(Object),
+        ],
+    },
+    Tag {
+        name: "stickers",
+        description: "Stickers by id and Discord's standard sticker packs (none here)",
+        routes: &[
+            get("/stickers/{sticker_id}", "Get any guild's sticker by id"),
+            get(
+                "/sticker-packs",
+                "List the standard sticker packs (always empty here)",
+            ),
+            get(
+                "/sticker-packs/{pack_id}",
+                "Get a standard sticker pack (always 10061 here)",
+            ),
         ],
     },
     Tag {
@@ -857,6 +894,18 @@ fn components() -> Value {
                         },
                     },
                 ],
+            },
+            "StickerMultipart": {
+                "type": "object",
+                "description": "A sticker upload; the format (PNG, APNG, GIF or Lottie JSON) \
+                    is read from the file's bytes.",
+                "properties": {
+                    "name": {"type": "string", "minLength": 2, "maxLength": 30},
+                    "description": {"type": "string", "maxLength": 100},
+                    "tags": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+                },
+                "required": ["name", "tags", "file"],
             },
             "MessageMultipart": {
                 "type": "object",

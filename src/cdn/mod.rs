@@ -1,6 +1,7 @@
 //! The CDN: files on the local filesystem under one root, served by the same binary.
 //!
 //! - message attachments: `/attachments/{channel_id}/{attachment_id}/{filename}`
+//! - sticker files (PNG, APNG, GIF, Lottie JSON): `/stickers/{sticker_id}.{ext}`
 //! - images from data URIs (avatars, banners, guild icons, webhook avatars):
 //!   `/{kind}/{owner_id}/{hash}.{ext}`, resized on request with `?size=`.
 //!
@@ -8,6 +9,7 @@
 //! root (see [`sanitize_filename`] and its test).
 
 pub mod routes;
+pub mod sticker;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

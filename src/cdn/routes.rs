@@ -1,4 +1,5 @@
-//! Serving CDN files: `GET /attachments/...` and `GET /{avatars,icons,...}/{id}/{hash}.{ext}`.
+//! Serving CDN files: `GET /attachments/...`, `GET /emojis/{id}.{ext}`, `GET /stickers/{id}.{ext}`
+//! and `GET /{avatars,icons,...}/{id}/{hash}.{ext}`.
 
 use axum::Router;
 use axum::extract::State;
@@ -11,7 +12,8 @@ use super::{ImageKind, content_type_for, inspect_image, resize};
 use crate::api::extract::{Path, Query};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::id::{AttachmentId, ChannelId, Snowflake};
+use crate::id::{AttachmentId, ChannelId, Snowflake, StickerId};
+use crate::model::StickerFormat;
 
 pub fn routes() -> Router<App> {
     let mut router = Router::new()
@@ -19,7 +21,8 @@ pub fn routes() -> Router<App> {
             "/attachments/{channel_id}/{attachment_id}/{filename}",
             get(attachment),
         )
-        .route("/emojis/{file}", get(emoji));
+        .route("/emojis/{file}", get(emoji))
+        .route("/stickers/{file}", get(sticker));
     for kind in [
         "avatars",
         "banners",
@@ -88,9 +91,51 @@ async fn emoji(State(app): State<App>, Path(file): Path<String>) -> Result<Respo
     Ok(file_response(bytes, ct))
 }
 
+/// `GET /stickers/{id}.{png,gif,json}`: a sticker by id, the URL Discord clients build from
+/// `format_type`, served with the stored file's content type. `?size=` scales a static PNG down
+/// (APNG, GIF and Lottie are served as stored: resizing would drop the animation).
+async fn sticker(
+    State(app): State<App>,
+    Path(file): Path<String>,
+    Query(q): Query<SizeQuery>,
+) -> Result<Response, ApiError> {
+    let id: StickerId = file
+        .split_once('.')
+        .map_or(file.as_str(), |(id, _)| id)
+        .parse()
+        .map_err(|_| ApiError::NotFound)?;
+    let (bytes, ct) = app.cdn.get_sticker(id).await.ok_or(ApiError::NotFound)?;
+    if let Some(size) = q.size {
+        check_size(size)?;
+        if super::sticker::detect(&bytes) == Ok(StickerFormat::Png) {
+            let original = bytes.clone();
+            if let Some(small) = tokio::task::spawn_blocking(move || resize(&original, size))
+                .await
+                .map_err(ApiError::internal)?
+            {
+                return Ok(file_response(small, "image/png"));
+            }
+        }
+    }
+    Ok(file_response(bytes, ct))
+}
+
 #[derive(Debug, Deserialize)]
 struct SizeQuery {
     size: Option<u32>,
+}
+
+/// Discord's `?size=`: a power of two from 16 to 4096.
+fn check_size(size: u32) -> Result<(), ApiError> {
+    if (16..=4096).contains(&size) && size.is_power_of_two() {
+        Ok(())
+    } else {
+        Err(ApiError::coded(
+            axum::http::StatusCode::BAD_REQUEST,
+            50035,
+            "invalid-form-body",
+        ))
+    }
 }
 
 async fn image(
@@ -107,13 +152,7 @@ async fn image(
         .await
         .ok_or(ApiError::NotFound)?;
     if let Some(size) = q.size {
-        if !(16..=4096).contains(&size) || !size.is_power_of_two() {
-            return Err(ApiError::coded(
-                axum::http::StatusCode::BAD_REQUEST,
-                50035,
-                "invalid-form-body",
-            ));
-        }
+        check_size(size)?;
         let original = bytes.clone();
         if let Some(small) = tokio::task::spawn_blocking(move || resize(&original, size))
             .await

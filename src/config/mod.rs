@@ -136,6 +136,10 @@ pub struct GuildLimits {
     pub max_channels: u32,
     pub max_members: u32,
     pub max_emojis: u32,
+    /// Stickers per guild (Discord's unboosted 5).
+    pub max_stickers: u32,
+    /// Largest sticker file, in bytes (Discord's 512 KiB).
+    pub max_sticker_size: usize,
     pub max_invites: u32,
     pub min_name: u32,
     pub max_name: u32,
@@ -148,6 +152,8 @@ impl Default for GuildLimits {
             max_channels: 500,
             max_members: 250_000,
             max_emojis: 50,
+            max_stickers: 5,
+            max_sticker_size: 512 * 1024,
             max_invites: 1000,
             min_name: 2,
             max_name: 100,

@@ -63,7 +63,9 @@ pub struct MessageRecord {
     pub kind: u8,
     pub flags: u64,
     pub message_reference: Option<MessageReference>,
-    pub sticker_ids: Vec<crate::id::StickerId>,
+    /// The stickers sent with the message, as they were then (`sticker_items` on the wire).
+    #[serde(default)]
+    pub sticker_items: Vec<super::StickerItem>,
 }
 
 impl MessageRecord {
@@ -128,6 +130,12 @@ impl MessageRecord {
                 obj.insert(
                     "message_reference".into(),
                     serde_json::to_value(r).unwrap_or_default(),
+                );
+            }
+            if !self.sticker_items.is_empty() {
+                obj.insert(
+                    "sticker_items".into(),
+                    serde_json::to_value(&self.sticker_items).unwrap_or_default(),
                 );
             }
             if let Some(g) = self.guild_id {

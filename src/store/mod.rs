@@ -12,12 +12,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::id::{
-    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, UserId, WebhookId,
+    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId, UserId,
+    WebhookId,
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
-    MessageRecord, ReadStateRecord, RelationshipRecord, Role, UserRecord, UserSettings,
-    WebhookRecord,
+    MessageRecord, ReadStateRecord, RelationshipRecord, Role, StickerRecord, UserRecord,
+    UserSettings, WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -276,6 +277,16 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_emoji(&self, guild: GuildId, id: EmojiId) -> StoreResult<()>;
     /// A guild's emojis, in id order.
     async fn guild_emojis(&self, guild: GuildId) -> StoreResult<Vec<EmojiRecord>>;
+
+    // --- guild stickers (loaded by the guild actor when it starts; removed with the guild)
+    /// Inserts or replaces a sticker (and the sticker → guild index).
+    async fn put_sticker(&self, sticker: &StickerRecord) -> StoreResult<()>;
+    async fn delete_sticker(&self, guild: GuildId, id: StickerId) -> StoreResult<()>;
+    /// A guild's stickers, in id order.
+    async fn guild_stickers(&self, guild: GuildId) -> StoreResult<Vec<StickerRecord>>;
+    /// Any guild's sticker by id alone (`GET /stickers/{id}`, stickers sent in messages), through
+    /// the sticker → guild index.
+    async fn get_sticker(&self, id: StickerId) -> StoreResult<Option<StickerRecord>>;
 
     // --- guild audit log (moderation actions of one guild; removed with the guild)
     async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()>;

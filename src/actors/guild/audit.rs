@@ -32,6 +32,9 @@ pub const ROLE_DELETE: u16 = 32;
 pub const EMOJI_CREATE: u16 = 60;
 pub const EMOJI_UPDATE: u16 = 61;
 pub const EMOJI_DELETE: u16 = 62;
+pub const STICKER_CREATE: u16 = 90;
+pub const STICKER_UPDATE: u16 = 91;
+pub const STICKER_DELETE: u16 = 92;
 
 /// Query of `GET /guilds/{id}/audit-logs`.
 #[derive(Debug, Default, Deserialize)]

@@ -44,7 +44,7 @@ pub fn validate_name(errs: &mut FieldErrors, name: &str) {
     }
 }
 
-const EXPRESSIONS: Permissions = Permissions::from_bits_truncate(
+pub(super) const EXPRESSIONS: Permissions = Permissions::from_bits_truncate(
     Permissions::CREATE_GUILD_EXPRESSIONS.bits() | Permissions::MANAGE_GUILD_EXPRESSIONS.bits(),
 );
 

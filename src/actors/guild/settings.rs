@@ -66,7 +66,7 @@ impl State {
             "description": g.description,
             "features": g.features,
             "emojis": self.emojis_json(),
-            "stickers": [],
+            "stickers": self.stickers_json(),
             "approximate_member_count": self.members.len(),
             "approximate_presence_count": self.presence_count(),
         }))

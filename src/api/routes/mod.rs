@@ -10,6 +10,7 @@ pub mod guilds;
 pub mod invites;
 pub mod oauth2;
 pub mod policies;
+pub mod stickers;
 pub mod users;
 pub mod webhooks;
 
@@ -27,6 +28,7 @@ pub fn routes() -> Router<App> {
         .merge(guilds::routes())
         .merge(channels::routes())
         .merge(invites::routes())
+        .merge(stickers::routes())
         .merge(gateway::routes())
         .merge(policies::routes())
         .merge(admin::routes())

@@ -6,6 +6,7 @@
 //! commit. Concurrent writers share one fsync, so durability does not cost throughput. Reads use
 //! MVCC read transactions directly from the caller and never wait for the writer.
 
+mod stickers;
 mod tables;
 mod user_data;
 mod writer;
@@ -24,12 +25,13 @@ use super::{
     StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, UserId, WebhookId,
+    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId, UserId,
+    WebhookId,
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
-    MessageRecord, ReadStateRecord, RelationshipRecord, Role, UserRecord, UserSettings,
-    WebhookRecord,
+    MessageRecord, ReadStateRecord, RelationshipRecord, Role, StickerRecord, UserRecord,
+    UserSettings, WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -371,6 +373,14 @@ impl Store for EmbeddedStore {
                 remove_range(
                     &mut txn.open_table(EMOJIS).map_err(be)?,
                     (g, 0)..=(g, u64::MAX),
+                )?;
+                let stickers = remove_range(
+                    &mut txn.open_table(STICKERS).map_err(be)?,
+                    (g, 0)..=(g, u64::MAX),
+                )?;
+                stickers::unindex_stickers(
+                    &mut txn.open_table(STICKERS_BY_ID).map_err(be)?,
+                    &stickers,
                 )?;
                 remove_range(
                     &mut txn.open_table(GUILD_AUDIT_LOG).map_err(be)?,
@@ -1010,6 +1020,22 @@ impl Store for EmbeddedStore {
         let txn = self.read()?;
         let g = guild.get();
         values_in(&txn.open_table(EMOJIS).map_err(be)?, (g, 0)..=(g, u64::MAX))
+    }
+
+    async fn put_sticker(&self, sticker: &StickerRecord) -> StoreResult<()> {
+        self.put_sticker_impl(sticker).await
+    }
+
+    async fn delete_sticker(&self, guild: GuildId, id: StickerId) -> StoreResult<()> {
+        self.delete_sticker_impl(guild, id).await
+    }
+
+    async fn guild_stickers(&self, guild: GuildId) -> StoreResult<Vec<StickerRecord>> {
+        self.guild_stickers_impl(guild)
+    }
+
+    async fn get_sticker(&self, id: StickerId) -> StoreResult<Option<StickerRecord>> {
+        self.get_sticker_impl(id)
     }
 
     async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()> {

@@ -45,6 +45,10 @@ pub const READ_STATES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new
 
 /// A guild's custom emojis: (guild, emoji) → record.
 pub const EMOJIS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("emojis");
+/// A guild's stickers: (guild, sticker) → record.
+pub const STICKERS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("stickers");
+/// Sticker → its guild, for lookups by id alone (`GET /stickers/{id}`).
+pub const STICKERS_BY_ID: TableDefinition<u64, u64> = TableDefinition::new("stickers_by_id");
 /// A guild's audit log: (guild, entry id) → entry (key order is time order).
 pub const GUILD_AUDIT_LOG: TableDefinition<(u64, u64), &[u8]> =
     TableDefinition::new("guild_audit_log");
@@ -68,6 +72,8 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(INVITES_BY_GUILD).map_err(be)?;
     txn.open_table(AUDIT_LOG).map_err(be)?;
     txn.open_table(EMOJIS).map_err(be)?;
+    txn.open_table(STICKERS).map_err(be)?;
+    txn.open_table(STICKERS_BY_ID).map_err(be)?;
     txn.open_table(GUILD_AUDIT_LOG).map_err(be)?;
     txn.open_table(APPLICATIONS).map_err(be)?;
     txn.open_table(APPLICATIONS_BY_OWNER).map_err(be)?;

@@ -35,6 +35,7 @@
 mod guild_extras;
 mod schema;
 mod statements;
+mod stickers;
 mod user_data;
 
 use std::collections::HashSet;
@@ -63,12 +64,13 @@ use super::{
     StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, UserId, WebhookId,
+    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId, UserId,
+    WebhookId,
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
-    MessageRecord, ReadStateRecord, RelationshipRecord, Role, Timestamp, UserRecord, UserSettings,
-    WebhookRecord,
+    MessageRecord, ReadStateRecord, RelationshipRecord, Role, StickerRecord, Timestamp, UserRecord,
+    UserSettings, WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -762,6 +764,7 @@ impl Store for ScyllaStore {
             self.exec(&self.st.guild_channels_del_guild, (g,)),
             self.exec(&self.st.guild_invites_del_guild, (g,)),
             self.exec(&self.st.emojis_del_guild, (g,)),
+            self.delete_guild_stickers(id),
             self.exec(&self.st.guild_audit_del_guild, (g,)),
         )?;
         self.exec(&self.st.guild_del, (g,)).await
@@ -1248,6 +1251,22 @@ impl Store for ScyllaStore {
 
     async fn guild_emojis(&self, guild: GuildId) -> StoreResult<Vec<EmojiRecord>> {
         self.guild_emojis_impl(guild).await
+    }
+
+    async fn put_sticker(&self, sticker: &StickerRecord) -> StoreResult<()> {
+        self.put_sticker_impl(sticker).await
+    }
+
+    async fn delete_sticker(&self, guild: GuildId, id: StickerId) -> StoreResult<()> {
+        self.delete_sticker_impl(guild, id).await
+    }
+
+    async fn guild_stickers(&self, guild: GuildId) -> StoreResult<Vec<StickerRecord>> {
+        self.guild_stickers_impl(guild).await
+    }
+
+    async fn get_sticker(&self, id: StickerId) -> StoreResult<Option<StickerRecord>> {
+        self.get_sticker_impl(id).await
     }
 
     async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()> {

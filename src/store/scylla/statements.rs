@@ -19,16 +19,27 @@ macro_rules! statements {
 
         impl Statements {
             pub async fn prepare(session: &Session) -> StoreResult<Self> {
-                // All at once: a few dozen round trips in flight together, once per process.
-                // Each future is boxed: inline, a hundred of them overflow a 2 MiB thread stack.
-                let ($($name,)*) = futures::try_join!(
+                // All at once: a hundred round trips in flight together, once per process. A
+                // `Vec` of boxed futures, not `try_join!`: the macro's state for over a hundred
+                // futures overflowed a 2 MiB thread stack in debug builds.
+                let futures: Vec<Pending<'_>> = vec![
                     $(Box::pin(prepare(session, $cql, stringify!($name))),)*
-                )?;
-                Ok(Self { $($name,)* })
+                ];
+                let mut prepared = futures::future::try_join_all(futures).await?.into_iter();
+                Ok(Self {
+                    $($name: prepared
+                        .next()
+                        .ok_or_else(|| be("fewer prepared statements than statements"))?,)*
+                })
             }
         }
     };
 }
+
+/// One statement being prepared.
+type Pending<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = StoreResult<PreparedStatement>> + Send + 'a>,
+>;
 
 async fn prepare(session: &Session, cql: &str, name: &str) -> StoreResult<PreparedStatement> {
     let mut statement = session
@@ -152,6 +163,15 @@ statements! {
     emoji_del = "DELETE FROM emojis WHERE guild_id = ? AND emoji_id = ?";
     emojis_of_guild = "SELECT data FROM emojis WHERE guild_id = ?";
     emojis_del_guild = "DELETE FROM emojis WHERE guild_id = ?";
+    // guild stickers (and the sticker -> guild index)
+    sticker_put = "INSERT INTO stickers (guild_id, sticker_id, data) VALUES (?, ?, ?)";
+    sticker_get = "SELECT data FROM stickers WHERE guild_id = ? AND sticker_id = ?";
+    sticker_del = "DELETE FROM stickers WHERE guild_id = ? AND sticker_id = ?";
+    stickers_of_guild = "SELECT sticker_id, data FROM stickers WHERE guild_id = ?";
+    stickers_del_guild = "DELETE FROM stickers WHERE guild_id = ?";
+    sticker_index_put = "INSERT INTO stickers_by_id (sticker_id, guild_id) VALUES (?, ?)";
+    sticker_index_del = "DELETE FROM stickers_by_id WHERE sticker_id = ?";
+    sticker_guild = "SELECT guild_id FROM stickers_by_id WHERE sticker_id = ?";
     guild_audit_put = "INSERT INTO guild_audit_log (guild_id, id, data) VALUES (?, ?, ?)";
     guild_audit_below =
         "SELECT data FROM guild_audit_log WHERE guild_id = ? AND id < ? AND id >= ? LIMIT ?";

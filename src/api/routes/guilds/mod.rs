@@ -9,6 +9,7 @@ pub mod preview;
 pub mod prune;
 pub mod regions;
 pub mod roles;
+pub mod stickers;
 pub mod vanity_url;
 pub mod widget;
 
@@ -41,6 +42,7 @@ pub fn routes() -> Router<App> {
         .merge(roles::routes())
         .merge(bans::routes())
         .merge(emojis::routes())
+        .merge(stickers::routes())
         .merge(prune::routes())
         .merge(audit_logs::routes())
         .merge(vanity_url::routes())
