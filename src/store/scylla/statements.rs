@@ -20,11 +20,19 @@ macro_rules! statements {
         impl Statements {
             pub async fn prepare(session: &Session) -> StoreResult<Self> {
                 // All at once: a few dozen round trips in flight together, once per process.
-                // Each future is boxed: inline, a hundred of them overflow a 2 MiB thread stack.
-                let ($($name,)*) = futures::try_join!(
-                    $(Box::pin(prepare(session, $cql, stringify!($name))),)*
-                )?;
-                Ok(Self { $($name,)* })
+                // Through a `Vec` (`try_join_all`), not `try_join!`: the macro's state and poll
+                // frame grow with the statement count and, past about 120 statements, overflow a
+                // 2 MiB thread stack in debug builds even with every future boxed.
+                let prepared = futures::future::try_join_all(vec![
+                    $(prepare(session, $cql, stringify!($name)),)*
+                ])
+                .await?;
+                let mut prepared = prepared.into_iter();
+                Ok(Self {
+                    $($name: prepared
+                        .next()
+                        .ok_or_else(|| be(concat!("statement missing: ", stringify!($name))))?,)*
+                })
             }
         }
     };
@@ -136,6 +144,16 @@ statements! {
     guild_invite_del = "DELETE FROM invites_by_guild WHERE guild_id = ? AND code = ?";
     guild_invites = "SELECT code FROM invites_by_guild WHERE guild_id = ?";
     guild_invites_del_guild = "DELETE FROM invites_by_guild WHERE guild_id = ?";
+
+    // guild templates
+    template_get = "SELECT data FROM templates WHERE code = ?";
+    template_create = "INSERT INTO templates (code, data) VALUES (?, ?) IF NOT EXISTS";
+    template_cas = "UPDATE templates SET data = ? WHERE code = ? IF data = ?";
+    template_del = "DELETE FROM templates WHERE code = ? IF EXISTS";
+    guild_template_put = "INSERT INTO templates_by_guild (guild_id, code) VALUES (?, ?)";
+    guild_template_del = "DELETE FROM templates_by_guild WHERE guild_id = ? AND code = ?";
+    guild_templates = "SELECT code FROM templates_by_guild WHERE guild_id = ?";
+    guild_templates_del_guild = "DELETE FROM templates_by_guild WHERE guild_id = ?";
 
     // relationships, settings, read states (the user actor's records)
     relationship_put = "INSERT INTO relationships (user_id, peer_id, data) VALUES (?, ?, ?)";
