@@ -28,6 +28,7 @@ pub enum Unknown {
     Webhook,
     Ban,
     Sticker,
+    GuildTemplate,
     Interaction,
 }
 
@@ -48,6 +49,7 @@ impl Unknown {
             Self::Emoji => 10014,
             Self::Webhook => 10015,
             Self::Ban => 10026,
+            Self::GuildTemplate => 10057,
             Self::Sticker => 10060,
             Self::Interaction => 10062,
         }
@@ -70,6 +72,7 @@ impl Unknown {
             Self::Webhook => "unknown-webhook",
             Self::Ban => "unknown-ban",
             Self::Sticker => "unknown-sticker",
+            Self::GuildTemplate => "unknown-guild-template",
             Self::Interaction => "unknown-interaction",
         }
     }
