@@ -29,6 +29,7 @@ pub enum Unknown {
     Ban,
     Sticker,
     StickerPack,
+    GuildTemplate,
     Interaction,
 }
 
@@ -49,6 +50,7 @@ impl Unknown {
             Self::Emoji => 10014,
             Self::Webhook => 10015,
             Self::Ban => 10026,
+            Self::GuildTemplate => 10057,
             Self::Sticker => 10060,
             Self::StickerPack => 10061,
             Self::Interaction => 10062,
@@ -73,6 +75,7 @@ impl Unknown {
             Self::Ban => "unknown-ban",
             Self::Sticker => "unknown-sticker",
             Self::StickerPack => "unknown-sticker-pack",
+            Self::GuildTemplate => "unknown-guild-template",
             Self::Interaction => "unknown-interaction",
         }
     }

@@ -20,9 +20,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use accord::id::{ChannelId, GuildId, MessageId, RoleId, Snowflake, UserId};
 use accord::model::channel::ChannelKind;
 use accord::model::message::{Attachment, MessageReference, ReactionRecord};
+use accord::model::template::{TemplateChannel, TemplateOverwrite, TemplateRole};
 use accord::model::{
-    ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role, Timestamp,
-    UserRecord,
+    ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role, TemplateRecord,
+    TemplateSnapshot, Timestamp, UserRecord,
 };
 use accord::permissions::{OverwriteKind, PermissionOverwrite, Permissions};
 use accord::store::{BanRecord, GuildState, MessagePage, Store, StoreError};
@@ -101,7 +102,9 @@ conformance!(
     webhooks_crud,
     relationships_both_sides,
     user_settings_round_trip,
-    read_states_per_channel;
+    read_states_per_channel,
+    templates_lifecycle,
+    templates_counting_is_atomic;
     embedded_gaps:
 );
 
@@ -2038,4 +2041,200 @@ async fn webhooks_crud(s: &dyn Store) {
     assert!(s.get_webhook(w1.id).await.unwrap().is_none());
     assert!(s.webhooks_of_channel(c1).await.unwrap().is_empty());
     assert_eq!(s.webhooks_of_guild(g).await.unwrap(), vec![moved]);
+}
+
+fn template(code: &str, guild: GuildId, name: &str) -> TemplateRecord {
+    TemplateRecord {
+        code: code.to_string(),
+        name: name.to_string(),
+        description: Some("a template".into()),
+        usage_count: 0,
+        creator_id: uid(),
+        created_at: Timestamp::from_millis(1_700_000_000_000),
+        updated_at: Timestamp::from_millis(1_700_000_000_000),
+        source_guild_id: guild,
+        serialized_source_guild: TemplateSnapshot {
+            name: "source".into(),
+            description: None,
+            region: None,
+            verification_level: 1,
+            default_message_notifications: 0,
+            explicit_content_filter: 0,
+            preferred_locale: "en-US".into(),
+            afk_timeout: 300,
+            afk_channel_id: None,
+            system_channel_id: Some(2),
+            system_channel_flags: 0,
+            icon_hash: None,
+            roles: vec![
+                TemplateRole {
+                    id: 0,
+                    name: "@everyone".into(),
+                    permissions: Permissions::VIEW_CHANNEL,
+                    color: 0,
+                    hoist: false,
+                    mentionable: false,
+                    icon: None,
+                    unicode_emoji: None,
+                },
+                TemplateRole {
+                    id: 1,
+                    name: "mods".into(),
+                    permissions: Permissions::MANAGE_MESSAGES,
+                    color: 0x3498db,
+                    hoist: true,
+                    mentionable: true,
+                    icon: None,
+                    unicode_emoji: None,
+                },
+            ],
+            channels: vec![
+                TemplateChannel {
+                    id: 1,
+                    kind: 4,
+                    name: Some("Text".into()),
+                    position: 0,
+                    topic: None,
+                    bitrate: 64_000,
+                    user_limit: 0,
+                    nsfw: false,
+                    rate_limit_per_user: 0,
+                    parent_id: None,
+                    permission_overwrites: vec![],
+                },
+                TemplateChannel {
+                    id: 2,
+                    kind: 0,
+                    name: Some("general".into()),
+                    position: 1,
+                    topic: Some("hi".into()),
+                    bitrate: 64_000,
+                    user_limit: 0,
+                    nsfw: false,
+                    rate_limit_per_user: 5,
+                    parent_id: Some(1),
+                    permission_overwrites: vec![TemplateOverwrite {
+                        id: 1,
+                        kind: OverwriteKind::Role,
+                        allow: Permissions::SEND_MESSAGES,
+                        deny: Permissions::empty(),
+                    }],
+                },
+            ],
+        },
+    }
+}
+
+/// Guild templates: create (unique codes), get, list by guild, use counting, update (which keeps
+/// the stored use count), delete, and removal with their guild.
+async fn templates_lifecycle(s: &dyn Store) {
+    let (g, other_g) = (gid(), gid());
+    let a = template("tpl-life-a", g, "first");
+    let b = template("tpl-life-b", g, "second");
+    let elsewhere = template("tpl-life-c", other_g, "elsewhere");
+    for t in [&a, &b, &elsewhere] {
+        s.create_template(t).await.unwrap();
+    }
+    assert_eq!(s.get_template("tpl-life-a").await.unwrap(), Some(a.clone()));
+    assert_eq!(s.get_template("tpl-life-nope").await.unwrap(), None);
+
+    // Codes are unique: the clash is refused and changes nothing.
+    let clash = template("tpl-life-a", other_g, "clash");
+    assert_conflict(s.create_template(&clash).await, "template_code");
+    assert_eq!(s.get_template("tpl-life-a").await.unwrap(), Some(a.clone()));
+    assert_eq!(
+        s.guild_templates(other_g).await.unwrap(),
+        vec![elsewhere.clone()]
+    );
+    assert_eq!(
+        sorted(&s.guild_templates(g).await.unwrap(), |t| t.code.clone()),
+        vec![a.clone(), b.clone()]
+    );
+    assert!(s.guild_templates(gid()).await.unwrap().is_empty());
+
+    // Uses are counted.
+    for n in 1..=2 {
+        let used = s.use_template("tpl-life-a").await.unwrap().expect("exists");
+        assert_eq!(used.usage_count, n);
+    }
+    assert_eq!(s.use_template("tpl-life-nope").await.unwrap(), None);
+
+    // An update replaces everything but the count (the caller's copy still says 0 uses).
+    let mut synced = a.clone();
+    synced.name = "renamed".into();
+    synced.description = None;
+    synced.updated_at = Timestamp::from_millis(1_700_000_500_000);
+    synced.serialized_source_guild.name = "source, later".into();
+    synced.serialized_source_guild.channels.pop();
+    let after = s.update_template(&synced).await.unwrap().expect("exists");
+    let expected = TemplateRecord {
+        usage_count: 2,
+        ..synced.clone()
+    };
+    assert_eq!(after, expected);
+    assert_eq!(s.get_template("tpl-life-a").await.unwrap(), Some(expected));
+    let ghost = template("tpl-life-ghost", g, "ghost");
+    assert_eq!(s.update_template(&ghost).await.unwrap(), None);
+    assert_eq!(
+        s.get_template("tpl-life-ghost").await.unwrap(),
+        None,
+        "no upsert"
+    );
+
+    // Delete: gone everywhere; twice is fine; the code can be taken again.
+    s.delete_template("tpl-life-a").await.unwrap();
+    assert_eq!(s.get_template("tpl-life-a").await.unwrap(), None);
+    assert_eq!(s.use_template("tpl-life-a").await.unwrap(), None);
+    assert_eq!(s.guild_templates(g).await.unwrap(), vec![b.clone()]);
+    s.delete_template("tpl-life-a").await.unwrap();
+    s.delete_template("tpl-life-nope").await.unwrap();
+    let again = template("tpl-life-a", other_g, "again");
+    s.create_template(&again).await.unwrap();
+    assert_eq!(
+        sorted(&s.guild_templates(other_g).await.unwrap(), |t| t
+            .code
+            .clone()),
+        vec![again, elsewhere.clone()]
+    );
+
+    // Deleting a guild removes its templates, and only its own.
+    let owner = uid();
+    let state = guild_state(owner);
+    let k = state.guild.id;
+    s.create_guild(&state).await.unwrap();
+    let doomed = template("tpl-life-doomed", k, "doomed");
+    s.create_template(&doomed).await.unwrap();
+    assert_eq!(s.guild_templates(k).await.unwrap(), vec![doomed]);
+    s.delete_guild(k).await.unwrap();
+    assert_eq!(s.get_template("tpl-life-doomed").await.unwrap(), None);
+    assert!(s.guild_templates(k).await.unwrap().is_empty());
+    assert_eq!(s.get_template("tpl-life-b").await.unwrap(), Some(b));
+}
+
+/// Concurrent uses and a concurrent sync of one template: every use is counted once and the
+/// sync's changes land (compare-and-set on Scylla, one write transaction each embedded).
+async fn templates_counting_is_atomic(s: &dyn Store) {
+    let code = "tpl-atomic";
+    let t = template(code, gid(), "atomic");
+    s.create_template(&t).await.unwrap();
+    let mut synced = t.clone();
+    synced.name = "synced".into();
+    let (uses, update) = futures::join!(
+        futures::future::join_all((0..10).map(|_| s.use_template(code))),
+        s.update_template(&synced),
+    );
+    let mut counts: Vec<u32> = uses
+        .into_iter()
+        .map(|r| r.unwrap().expect("exists").usage_count)
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=10).collect::<Vec<u32>>(),
+        "each use counted once"
+    );
+    assert_eq!(update.unwrap().expect("exists").name, "synced");
+    let stored = s.get_template(code).await.unwrap().expect("exists");
+    assert_eq!(stored.usage_count, 10);
+    assert_eq!(stored.name, "synced");
 }

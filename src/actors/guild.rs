@@ -11,13 +11,16 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 mod audit;
+pub mod blueprint;
 mod emojis;
 mod layout;
 mod moderation;
 mod settings;
 mod stickers;
+mod templates;
 
 pub use audit::AuditLogQuery;
+pub use blueprint::{ChannelCreateWithId, GuildBlueprint, RoleCreateWithId};
 pub use emojis::{EmojiCreate, EmojiPatch, validate_name as validate_emoji_name};
 pub use layout::{ChannelPosition, OverwriteBody, RolePosition};
 pub use moderation::MAX_BAN_DELETE_SECONDS;
@@ -26,6 +29,7 @@ pub use stickers::{
     MAX_MESSAGE_STICKERS, StickerCreate, StickerMsg, StickerPatch, foreign_sticker,
     validate_fields as validate_sticker_fields,
 };
+pub use templates::{TemplateCreate, TemplatePatch, template_json};
 
 use super::channel::ChannelMsg;
 use super::sessions::{SessionHandle, SessionKey};
@@ -35,7 +39,7 @@ use crate::events::Dispatch;
 use crate::id::{ChannelId, EmojiId, GuildId, RoleId, Snowflake, UserId};
 use crate::model::{
     ChannelKind, ChannelRecord, EmojiRecord, GuildRecord, MemberRecord, Role, StickerRecord,
-    Timestamp,
+    TemplateSnapshot, Timestamp,
 };
 use crate::permissions::{MemberContext, PermissionOverwrite, Permissions, require};
 use crate::store::{BanRecord, GuildState};
@@ -345,6 +349,39 @@ pub enum GuildMsg {
     },
     /// Guild stickers (see [`StickerMsg`]).
     Stickers(StickerMsg),
+    /// `GET /guilds/{id}/templates`.
+    ListTemplates {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// `POST /guilds/{id}/templates`.
+    CreateTemplate {
+        user: UserId,
+        body: TemplateCreate,
+        reply: Reply<Value>,
+    },
+    /// `PUT /guilds/{id}/templates/{code}`: a fresh snapshot.
+    SyncTemplate {
+        user: UserId,
+        code: String,
+        reply: Reply<Value>,
+    },
+    /// `PATCH /guilds/{id}/templates/{code}`.
+    UpdateTemplate {
+        user: UserId,
+        code: String,
+        patch: TemplatePatch,
+        reply: Reply<Value>,
+    },
+    /// `DELETE /guilds/{id}/templates/{code}`.
+    DeleteTemplate {
+        user: UserId,
+        code: String,
+        reply: Reply<Value>,
+    },
+    /// The guild as a template would record it now (no membership needed: anyone may read a
+    /// template by code, and its `is_dirty` compares against this).
+    TemplateSnapshot(Reply<TemplateSnapshot>),
     /// An event from a channel actor, for the sessions that may see `channel`.
     Fanout {
         event: Arc<Dispatch>,
@@ -1039,6 +1076,31 @@ impl Actor for GuildActor {
                     reply(r, st.delete_emoji(user, id).await)
                 }
                 GuildMsg::Stickers(m) => st.handle_sticker(m).await,
+                GuildMsg::ListTemplates { user, reply: r } => {
+                    reply(r, st.list_templates(user).await)
+                }
+                GuildMsg::CreateTemplate {
+                    user,
+                    body,
+                    reply: r,
+                } => reply(r, st.create_template(user, body).await),
+                GuildMsg::SyncTemplate {
+                    user,
+                    code,
+                    reply: r,
+                } => reply(r, st.sync_template(user, &code).await),
+                GuildMsg::UpdateTemplate {
+                    user,
+                    code,
+                    patch,
+                    reply: r,
+                } => reply(r, st.update_template(user, &code, patch).await),
+                GuildMsg::DeleteTemplate {
+                    user,
+                    code,
+                    reply: r,
+                } => reply(r, st.delete_template(user, &code).await),
+                GuildMsg::TemplateSnapshot(r) => reply(r, Ok(st.snapshot())),
             }
         }
         .instrument(span)
@@ -2171,8 +2233,9 @@ impl State {
     }
 }
 
-/// Builds a new guild's initial state (owner member, @everyone, default channels), as
-/// `POST /guilds` does. Pure, so it is unit-tested.
+/// Builds a new guild's initial state (owner member, @everyone, default channels or the given
+/// ones, whose `parent_id`s may refer to each other as `1..n` in list order). The full form, with
+/// roles and settings, is [`blueprint::build`].
 pub fn new_guild_state(
     services: &Services,
     owner: UserId,
@@ -2180,100 +2243,23 @@ pub fn new_guild_state(
     icon: Option<String>,
     channels: Vec<ChannelCreate>,
 ) -> GuildState {
-    let config = services.config.get();
-    let defaults = &config.defaults.guild;
-    let id: GuildId = services.ids.next();
-    let everyone = Role {
-        id: id.everyone_role(),
-        name: "@everyone".into(),
-        color: 0,
-        hoist: false,
-        icon: None,
-        unicode_emoji: None,
-        position: 0,
-        permissions: Permissions::DEFAULT_EVERYONE,
-        managed: false,
-        mentionable: false,
-        flags: 0,
-        tags: None,
-    };
-    let mut records = Vec::new();
-    if channels.is_empty() {
-        let mut text = ChannelRecord::new(services.ids.next(), ChannelKind::GuildText, Some(id));
-        text.name = Some(defaults.text_channel_name.clone());
-        let mut voice = ChannelRecord::new(services.ids.next(), ChannelKind::GuildVoice, Some(id));
-        voice.name = Some(defaults.voice_channel_name.clone());
-        voice.bitrate = Some(64_000);
-        voice.user_limit = Some(0);
-        records.push(text);
-        records.push(voice);
-    } else {
-        // Discord lets a create body reference its own channels by placeholder ids
-        // (`parent_id` of a channel pointing at a category's `id` in the same body).
-        let mut placeholder: HashMap<ChannelId, ChannelId> = HashMap::new();
-        for (i, c) in channels.into_iter().enumerate() {
-            let kind = ChannelKind::try_from(c.kind.unwrap_or(0))
-                .ok()
-                .filter(|k| k.is_guild())
-                .unwrap_or(ChannelKind::GuildText);
-            let mut r = ChannelRecord::new(services.ids.next(), kind, Some(id));
-            r.name = Some(c.name.unwrap_or_else(|| defaults.text_channel_name.clone()));
-            r.topic = c.topic;
-            r.position = c.position.unwrap_or(i as i32);
-            r.parent_id = c.parent_id.and_then(|p| placeholder.get(&p).copied());
-            r.nsfw = c.nsfw.unwrap_or(false);
-            if let Some(p) = c.permission_overwrites {
-                r.permission_overwrites = p;
-            }
-            if matches!(kind, ChannelKind::GuildVoice | ChannelKind::GuildStageVoice) {
-                r.bitrate = Some(64_000);
-                r.user_limit = Some(0);
-            }
-            placeholder.insert(ChannelId::new(i as u64 + 1), r.id);
-            records.push(r);
-        }
-    }
-    let system_channel = records
-        .iter()
-        .find(|c| c.kind == ChannelKind::GuildText)
-        .map(|c| c.id);
-    let guild = GuildRecord {
-        id,
-        name,
-        icon,
-        splash: None,
-        discovery_splash: None,
-        banner: None,
-        description: None,
-        owner_id: owner,
-        region: None,
-        afk_channel_id: None,
-        afk_timeout: defaults.afk_timeout,
-        widget_enabled: false,
-        widget_channel_id: None,
-        verification_level: 0,
-        default_message_notifications: defaults.default_message_notifications,
-        explicit_content_filter: defaults.explicit_content_filter,
-        features: Vec::new(),
-        mfa_level: 0,
-        system_channel_id: system_channel,
-        system_channel_flags: 0,
-        rules_channel_id: None,
-        public_updates_channel_id: None,
-        safety_alerts_channel_id: None,
-        vanity_url_code: None,
-        premium_tier: 0,
-        premium_subscription_count: 0,
-        preferred_locale: defaults.preferred_locale.clone(),
-        nsfw_level: 0,
-        premium_progress_bar_enabled: false,
-        max_members: config.limits.guild.max_members,
-    };
-    GuildState {
-        guild,
-        roles: vec![everyone],
-        channels: records,
-        members: vec![MemberRecord::new(id, owner)],
-        bans: Vec::new(),
-    }
+    let channels = channels
+        .into_iter()
+        .enumerate()
+        .map(|(i, channel)| ChannelCreateWithId {
+            id: Some(Snowflake::new(i as u64 + 1)),
+            channel,
+        })
+        .collect();
+    let mut state = blueprint::build(
+        services,
+        owner,
+        GuildBlueprint {
+            name,
+            channels,
+            ..GuildBlueprint::default()
+        },
+    );
+    state.guild.icon = icon;
+    state
 }

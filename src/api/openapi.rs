@@ -250,7 +250,7 @@ pub const TAGS: &[Tag] = &[
     },
     Tag {
         name: "guilds",
-        description: "Guilds, members, roles, bans, emojis, stickers and guild settings",
+        description: "Guilds, members, roles, bans, emojis, stickers, templates and guild settings",
         routes: &[
             post("/guilds", "Create a guild").body(Body::GuildCreate),
             get("/guilds/{guild_id}", "Get a guild"),
@@ -358,6 +358,23 @@ pub const TAGS: &[Tag] = &[
                 "Get the guild's public widget",
             )
             .open(),
+            get("/guilds/templates/{code}", "Get a guild template").open(),
+            post("/guilds/templates/{code}", "Create a guild from a template").body(Object),
+            get("/guilds/{guild_id}/templates", "List a guild's templates"),
+            post("/guilds/{guild_id}/templates", "Create a guild template").body(Object),
+            put(
+                "/guilds/{guild_id}/templates/{code}",
+                "Sync a template with its guild",
+            ),
+            patch(
+                "/guilds/{guild_id}/templates/{code}",
+                "Modify a guild template",
+            )
+            .body(Object),
+            delete(
+                "/guilds/{guild_id}/templates/{code}",
+                "Delete a guild template",
+            ),
         ],
     },
     Tag {
@@ -751,6 +768,7 @@ fn path_parameters(path: &str) -> Vec<Value> {
                 )
             } else {
                 let description = match name {
+                    "code" if path.contains("/templates/") => "The template code",
                     "code" => "The invite code (or vanity code)",
                     "token" => "The webhook's token",
                     "emoji" => "A Unicode emoji, or `name:id` for a custom emoji (URL-encoded)",

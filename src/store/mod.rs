@@ -17,8 +17,8 @@ use crate::id::{
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
-    MessageRecord, ReadStateRecord, RelationshipRecord, Role, StickerRecord, UserRecord,
-    UserSettings, WebhookRecord,
+    MessageRecord, ReadStateRecord, RelationshipRecord, Role, StickerRecord, TemplateRecord,
+    UserRecord, UserSettings, WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -175,7 +175,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_guild(&self, state: &GuildState) -> StoreResult<()>;
     async fn update_guild(&self, guild: &GuildRecord) -> StoreResult<()>;
     async fn load_guild(&self, id: GuildId) -> StoreResult<Option<GuildState>>;
-    /// Removes the guild and everything under it (roles, channels, members, invites, bans).
+    /// Removes the guild and everything under it (roles, channels, members, invites, bans,
+    /// templates).
     async fn delete_guild(&self, id: GuildId) -> StoreResult<()>;
 
     async fn put_role(&self, guild: GuildId, role: &Role) -> StoreResult<()>;
@@ -223,6 +224,23 @@ pub trait Store: Send + Sync + 'static {
     /// Counts one use; returns the invite after the use, or None when it is gone or used up.
     async fn use_invite(&self, code: &str) -> StoreResult<Option<InviteRecord>>;
     async fn delete_invite(&self, code: &str) -> StoreResult<()>;
+
+    // --- guild templates (code → template, plus the guild → codes index)
+    /// `Conflict("template_code")` when the code exists.
+    async fn create_template(&self, template: &TemplateRecord) -> StoreResult<()>;
+    async fn get_template(&self, code: &str) -> StoreResult<Option<TemplateRecord>>;
+    /// The templates made from a guild.
+    async fn guild_templates(&self, guild: GuildId) -> StoreResult<Vec<TemplateRecord>>;
+    /// Replaces a template's name, description, snapshot and `updated_at`, keeping the stored
+    /// `usage_count` (a use counted meanwhile is not lost); returns the template after the
+    /// change, or None when it is gone.
+    async fn update_template(
+        &self,
+        template: &TemplateRecord,
+    ) -> StoreResult<Option<TemplateRecord>>;
+    /// Counts one use; returns the template after it, or None when it is gone.
+    async fn use_template(&self, code: &str) -> StoreResult<Option<TemplateRecord>>;
+    async fn delete_template(&self, code: &str) -> StoreResult<()>;
 
     // --- applications (bots)
     /// Inserts or replaces an application (and the owner → applications index).

@@ -8,6 +8,7 @@
 
 mod stickers;
 mod tables;
+mod templates;
 mod user_data;
 mod writer;
 
@@ -30,8 +31,8 @@ use crate::id::{
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
-    MessageRecord, ReadStateRecord, RelationshipRecord, Role, StickerRecord, UserRecord,
-    UserSettings, WebhookRecord,
+    MessageRecord, ReadStateRecord, RelationshipRecord, Role, StickerRecord, TemplateRecord,
+    UserRecord, UserSettings, WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -410,6 +411,7 @@ impl Store for EmbeddedStore {
                 for code in codes {
                     invites.remove(code.as_str()).map_err(be)?;
                 }
+                templates::delete_guild_templates(txn, g)?;
                 Ok(())
             })
             .await
@@ -919,6 +921,33 @@ impl Store for EmbeddedStore {
                 Ok(())
             })
             .await
+    }
+
+    async fn create_template(&self, template: &TemplateRecord) -> StoreResult<()> {
+        self.create_template_impl(template).await
+    }
+
+    async fn get_template(&self, code: &str) -> StoreResult<Option<TemplateRecord>> {
+        self.get_template_impl(code)
+    }
+
+    async fn guild_templates(&self, guild: GuildId) -> StoreResult<Vec<TemplateRecord>> {
+        self.guild_templates_impl(guild)
+    }
+
+    async fn update_template(
+        &self,
+        template: &TemplateRecord,
+    ) -> StoreResult<Option<TemplateRecord>> {
+        self.update_template_impl(template).await
+    }
+
+    async fn use_template(&self, code: &str) -> StoreResult<Option<TemplateRecord>> {
+        self.use_template_impl(code).await
+    }
+
+    async fn delete_template(&self, code: &str) -> StoreResult<()> {
+        self.delete_template_impl(code).await
     }
 
     async fn insert_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {

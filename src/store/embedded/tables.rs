@@ -24,6 +24,10 @@ pub const MESSAGES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("m
 pub const INVITES: TableDefinition<&str, &[u8]> = TableDefinition::new("invites");
 pub const INVITES_BY_GUILD: TableDefinition<(u64, String), ()> =
     TableDefinition::new("invites_by_guild");
+/// Guild templates by code, and the codes of each guild.
+pub const TEMPLATES: TableDefinition<&str, &[u8]> = TableDefinition::new("templates");
+pub const TEMPLATES_BY_GUILD: TableDefinition<(u64, String), ()> =
+    TableDefinition::new("templates_by_guild");
 /// Administrator actions by entry id (a snowflake, so key order is time order).
 pub const AUDIT_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_log");
 
@@ -70,6 +74,8 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(MESSAGES).map_err(be)?;
     txn.open_table(INVITES).map_err(be)?;
     txn.open_table(INVITES_BY_GUILD).map_err(be)?;
+    txn.open_table(TEMPLATES).map_err(be)?;
+    txn.open_table(TEMPLATES_BY_GUILD).map_err(be)?;
     txn.open_table(AUDIT_LOG).map_err(be)?;
     txn.open_table(EMOJIS).map_err(be)?;
     txn.open_table(STICKERS).map_err(be)?;
@@ -101,7 +107,8 @@ pub fn remove_range<V: redb::Value + 'static>(
     Ok(keys)
 }
 
-/// Removes every invite index entry of one guild and returns the codes.
+/// Removes every entry of one guild from a `(guild, code)` index (invites, templates) and
+/// returns the codes.
 pub fn remove_invite_codes(
     table: &mut Table<'_, (u64, String), ()>,
     guild: u64,

@@ -10,11 +10,11 @@
 //!   first, issuing one `LIMIT`ed query per bucket until the page is full.
 //! - **Lookups** another key needs are denormalized tables written with the record: users by email
 //!   and by username, guilds by user, a guild's channels (with a copy of the record, so loading a
-//!   guild reads partitions, not rows), private channels by recipient, invites by guild. Multi-row
-//!   writes that must stay in step are logged batches.
-//! - **Uniqueness** (email, `username#discriminator`, invite code) is claimed with lightweight
-//!   transactions (`IF NOT EXISTS`), released with `DELETE … IF user_id = ?`; invite uses are
-//!   counted by compare-and-set on the record. Those tables are only written with LWTs (mixing LWT
+//!   guild reads partitions, not rows), private channels by recipient, invites and templates by
+//!   guild. Multi-row writes that must stay in step are logged batches.
+//! - **Uniqueness** (email, `username#discriminator`, invite and template codes) is claimed with
+//!   lightweight transactions (`IF NOT EXISTS`), released with `DELETE … IF user_id = ?`; invite
+//!   and template uses are counted by compare-and-set on the record. Those tables are only written with LWTs (mixing LWT
 //!   and plain writes on one row is unsafe). A claim that finds its own user id already there
 //!   counts as won, so a retried create/update is idempotent.
 //! - **No `ALLOW FILTERING`**, no secondary indexes: every query names its partition.
@@ -36,6 +36,7 @@ mod guild_extras;
 mod schema;
 mod statements;
 mod stickers;
+mod templates;
 mod user_data;
 
 use std::collections::HashSet;
@@ -69,8 +70,8 @@ use crate::id::{
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
-    MessageRecord, ReadStateRecord, RelationshipRecord, Role, StickerRecord, Timestamp, UserRecord,
-    UserSettings, WebhookRecord,
+    MessageRecord, ReadStateRecord, RelationshipRecord, Role, StickerRecord, TemplateRecord,
+    Timestamp, UserRecord, UserSettings, WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -757,6 +758,7 @@ impl Store for ScyllaStore {
                 .collect::<Vec<_>>(),
         )
         .await?;
+        self.delete_guild_templates(id).await?;
         futures::try_join!(
             self.exec(&self.st.roles_del_guild, (g,)),
             self.exec(&self.st.bans_del_guild, (g,)),
@@ -1048,6 +1050,33 @@ impl Store for ScyllaStore {
                 .await?;
         }
         Ok(())
+    }
+
+    async fn create_template(&self, template: &TemplateRecord) -> StoreResult<()> {
+        self.create_template_impl(template).await
+    }
+
+    async fn get_template(&self, code: &str) -> StoreResult<Option<TemplateRecord>> {
+        self.get_template_impl(code).await
+    }
+
+    async fn guild_templates(&self, guild: GuildId) -> StoreResult<Vec<TemplateRecord>> {
+        self.guild_templates_impl(guild).await
+    }
+
+    async fn update_template(
+        &self,
+        template: &TemplateRecord,
+    ) -> StoreResult<Option<TemplateRecord>> {
+        self.update_template_impl(template).await
+    }
+
+    async fn use_template(&self, code: &str) -> StoreResult<Option<TemplateRecord>> {
+        self.use_template_impl(code).await
+    }
+
+    async fn delete_template(&self, code: &str) -> StoreResult<()> {
+        self.delete_template_impl(code).await
     }
 
     async fn put_application(&self, app: &ApplicationRecord) -> StoreResult<()> {

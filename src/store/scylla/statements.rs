@@ -148,6 +148,16 @@ statements! {
     guild_invites = "SELECT code FROM invites_by_guild WHERE guild_id = ?";
     guild_invites_del_guild = "DELETE FROM invites_by_guild WHERE guild_id = ?";
 
+    // guild templates
+    template_get = "SELECT data FROM templates WHERE code = ?";
+    template_create = "INSERT INTO templates (code, data) VALUES (?, ?) IF NOT EXISTS";
+    template_cas = "UPDATE templates SET data = ? WHERE code = ? IF data = ?";
+    template_del = "DELETE FROM templates WHERE code = ? IF EXISTS";
+    guild_template_put = "INSERT INTO templates_by_guild (guild_id, code) VALUES (?, ?)";
+    guild_template_del = "DELETE FROM templates_by_guild WHERE guild_id = ? AND code = ?";
+    guild_templates = "SELECT code FROM templates_by_guild WHERE guild_id = ?";
+    guild_templates_del_guild = "DELETE FROM templates_by_guild WHERE guild_id = ?";
+
     // relationships, settings, read states (the user actor's records)
     relationship_put = "INSERT INTO relationships (user_id, peer_id, data) VALUES (?, ?, ?)";
     relationship_del = "DELETE FROM relationships WHERE user_id = ? AND peer_id = ?";

@@ -10,6 +10,7 @@ pub mod prune;
 pub mod regions;
 pub mod roles;
 pub mod stickers;
+pub mod templates;
 pub mod vanity_url;
 pub mod widget;
 
@@ -21,12 +22,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::actors::ask;
-use crate::actors::guild::{ChannelCreate, GuildMsg, GuildPatch, new_guild_state};
+use crate::actors::guild::blueprint::{self, GuildBlueprint};
+use crate::actors::guild::{ChannelCreateWithId, GuildMsg, GuildPatch, RoleCreateWithId};
 use crate::api::extract::{AuditReason, Json, Path, Query};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, FieldErrors};
-use crate::id::{ChannelId, GuildId};
+use crate::id::{GuildId, Snowflake, UserId};
 use crate::validate;
 
 pub fn routes() -> Router<App> {
@@ -49,6 +51,7 @@ pub fn routes() -> Router<App> {
         .merge(widget::routes())
         .merge(preview::routes())
         .merge(regions::routes())
+        .merge(templates::routes())
 }
 
 /// Discord's create-guild body. Every documented field is accepted (client libraries send
@@ -57,11 +60,14 @@ pub fn routes() -> Router<App> {
 pub struct GuildCreate {
     pub name: Option<String>,
     pub region: Option<String>,
+    /// A data URI.
     pub icon: Option<String>,
     pub verification_level: Option<u8>,
     pub default_message_notifications: Option<u8>,
     pub explicit_content_filter: Option<u8>,
-    pub roles: Option<Vec<Value>>,
+    /// The first is @everyone's; `id`s are placeholders the channels' overwrites refer to.
+    pub roles: Option<Vec<RoleCreateWithId>>,
+    /// `id`s are placeholders `parent_id`, `afk_channel_id` and `system_channel_id` refer to.
     pub channels: Option<Vec<ChannelCreateWithId>>,
     pub afk_channel_id: Option<Value>,
     pub afk_timeout: Option<u32>,
@@ -70,83 +76,97 @@ pub struct GuildCreate {
     pub guild_template_code: Option<String>,
 }
 
-/// A channel in a create body may carry a placeholder `id` that others' `parent_id` refer to.
-#[derive(Debug, Deserialize)]
-pub struct ChannelCreateWithId {
-    pub id: Option<ChannelId>,
-    #[serde(flatten)]
-    pub channel: ChannelCreate,
+impl GuildCreate {
+    fn into_blueprint(self) -> GuildBlueprint {
+        // A placeholder reference is a number or a numeric string; anything else refers to nothing.
+        let placeholder =
+            |v: Option<Value>| v.and_then(|v| serde_json::from_value::<Snowflake>(v).ok());
+        GuildBlueprint {
+            name: self.name.unwrap_or_default(),
+            description: None,
+            region: self.region,
+            verification_level: self.verification_level,
+            default_message_notifications: self.default_message_notifications,
+            explicit_content_filter: self.explicit_content_filter,
+            preferred_locale: None,
+            afk_timeout: self.afk_timeout,
+            system_channel_flags: self.system_channel_flags,
+            roles: self.roles.unwrap_or_default(),
+            channels: self.channels.unwrap_or_default(),
+            afk_channel_id: placeholder(self.afk_channel_id),
+            system_channel_id: placeholder(self.system_channel_id).map(Some),
+        }
+    }
 }
 
 /// `POST /guilds`
 async fn create(
     State(app): State<App>,
     caller: Caller,
-    Json(body): Json<GuildCreate>,
+    Json(mut body): Json<GuildCreate>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let icon = body.icon.take();
+    let v = create_guild(&app, caller.user_id, body.into_blueprint(), icon).await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// Creates a guild owned by `owner` from a blueprint: the one path behind `POST /guilds` and
+/// `POST /guilds/templates/{code}`. Checks the name, roles and channels (50035) and the owner's
+/// guild limit (30001), stores the icon (a data URI), writes the guild, starts its actor and
+/// sends GUILD_CREATE to the owner's sessions. Returns the guild object.
+pub async fn create_guild(
+    app: &App,
+    owner: UserId,
+    mut blueprint: GuildBlueprint,
+    icon: Option<String>,
+) -> Result<Value, ApiError> {
     let config = app.config().get();
-    let name = body.name.unwrap_or_default().trim().to_string();
+    blueprint.name = blueprint.name.trim().to_string();
     let mut errs = FieldErrors::default();
-    if name.is_empty() {
+    if blueprint.name.is_empty() {
         errs.add("name", FieldError::Required);
     } else {
         validate::length(
             &mut errs,
             "name",
-            &name,
+            &blueprint.name,
             config.limits.guild.min_name,
             config.limits.guild.max_name,
         );
     }
+    blueprint.validate(
+        &mut errs,
+        &config.limits.guild,
+        config.limits.channel.max_name,
+    );
     errs.into_result()?;
-    if app.store().guilds_of_user(caller.user_id).await?.len()
-        >= config.limits.user.max_guilds as usize
-    {
+    if app.store().guilds_of_user(owner).await?.len() >= config.limits.user.max_guilds as usize {
         return Err(ApiError::coded(
             StatusCode::BAD_REQUEST,
             30001,
             "max-guilds-reached",
         ));
     }
-    // Placeholder ids in the body are renumbered 1..n in order, so parent references resolve.
-    let channels = body.channels.unwrap_or_default();
-    let positions: Vec<Option<ChannelId>> = channels.iter().map(|c| c.id).collect();
-    let channels: Vec<ChannelCreate> = channels
-        .into_iter()
-        .map(|c| {
-            let mut c = c.channel;
-            c.parent_id = c
-                .parent_id
-                .and_then(|p| positions.iter().position(|x| *x == Some(p)))
-                .map(|i| ChannelId::new(i as u64 + 1));
-            c
-        })
-        .collect();
-    let mut state = new_guild_state(&app.services, caller.user_id, name, None, channels);
-    if let Some(v) = body.verification_level {
-        state.guild.verification_level = v.min(4);
-    }
-    if let Some(v) = body.default_message_notifications {
-        state.guild.default_message_notifications = v.min(1);
-    }
-    if let Some(v) = body.explicit_content_filter {
-        state.guild.explicit_content_filter = v.min(2);
-    }
-    if let Some(t) = body.afk_timeout {
-        state.guild.afk_timeout = t;
-    }
+    let mut state = blueprint::build(&app.services, owner, blueprint);
     let id = state.guild.id;
+    if let Some(uri) = icon.filter(|i| !i.is_empty()) {
+        let max = config.cdn.max_avatar_bytes;
+        let hash = app
+            .cdn
+            .put_image_data_uri(crate::cdn::ImageKind::Icon, id.0, &uri, max)
+            .await
+            .map_err(|e| crate::cdn::field_error("icon", e, max))?;
+        state.guild.icon = Some(hash);
+    }
     app.store().create_guild(&state).await?;
-    tracing::info!(guild = %id, owner = %caller.user_id, "guild created");
+    tracing::info!(guild = %id, owner = %owner, "guild created");
     let actor = app.services.guild(id).await?;
-    crate::actors::tell(&actor, GuildMsg::SubscribeUser(caller.user_id))
-        .map_err(ApiError::internal)?;
-    let v = ask(&app.services, &actor, |reply| GuildMsg::Get {
-        user: caller.user_id,
+    crate::actors::tell(&actor, GuildMsg::SubscribeUser(owner)).map_err(ApiError::internal)?;
+    ask(&app.services, &actor, |reply| GuildMsg::Get {
+        user: owner,
         reply,
     })
-    .await?;
-    Ok((StatusCode::CREATED, Json(v)))
+    .await
 }
 
 #[derive(Debug, Deserialize)]
