@@ -4,6 +4,7 @@
 
 pub mod application;
 pub mod channel;
+pub mod connection;
 pub mod emoji;
 pub mod guild;
 pub mod invite;
@@ -13,12 +14,14 @@ pub mod read_state;
 pub mod relationship;
 pub mod role;
 pub mod settings;
+pub mod team;
 pub mod timestamp;
 pub mod user;
 pub mod webhook;
 
 pub use application::ApplicationRecord;
 pub use channel::{ChannelKind, ChannelRecord};
+pub use connection::ConnectedAccountRecord;
 pub use emoji::EmojiRecord;
 pub use guild::GuildRecord;
 pub use invite::InviteRecord;
@@ -28,6 +31,7 @@ pub use read_state::ReadStateRecord;
 pub use relationship::{RelationshipKind, RelationshipRecord};
 pub use role::Role;
 pub use settings::UserSettings;
+pub use team::{MembershipState, TeamMemberRecord, TeamRecord, TeamRole};
 pub use timestamp::Timestamp;
 pub use user::{PublicUser, UserRecord};
 pub use webhook::{WebhookAuthor, WebhookRecord};
