@@ -370,10 +370,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "connections.providers.*.client_secret",
         "OAuth2 client secret (stays on the server).",
     ),
-    (
-        "connections.providers.*.scopes",
-        "OAuth2 scopes asked for.",
-    ),
+    ("connections.providers.*.scopes", "OAuth2 scopes asked for."),
     (
         "connections.providers.*.id_field",
         "Dotted path of the account id in the user-info JSON (e.g. `id`, `data.0.id`).",
@@ -562,7 +559,10 @@ mod tests {
         let s = sections();
         assert_eq!(s[0].path, "general");
         for (pattern, _) in SECTIONS {
-            assert!(s.iter().any(|s| path_matches(pattern, &s.path)), "{pattern}");
+            assert!(
+                s.iter().any(|s| path_matches(pattern, &s.path)),
+                "{pattern}"
+            );
         }
         // A map section appears once per key of the defaults, each described.
         let github = s

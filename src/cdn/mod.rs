@@ -48,6 +48,7 @@ pub enum ImageKind {
     Emoji,
     Sticker,
     AppIcon,
+    TeamIcon,
 }
 
 impl ImageKind {
@@ -60,6 +61,7 @@ impl ImageKind {
             Self::Emoji => "emojis",
             Self::Sticker => "stickers",
             Self::AppIcon => "app-icons",
+            Self::TeamIcon => "team-icons",
         }
     }
 
@@ -72,6 +74,7 @@ impl ImageKind {
             "emojis" => Self::Emoji,
             "stickers" => Self::Sticker,
             "app-icons" => Self::AppIcon,
+            "team-icons" => Self::TeamIcon,
             _ => return None,
         })
     }

@@ -143,8 +143,14 @@ mod tests {
         };
         assert!(errs.get("connections.providers.github.client_id").is_some());
         assert!(errs.get("connections.providers.github.token_url").is_some());
-        assert!(errs.get("connections.providers.github.token_auth").is_some());
-        assert!(errs.get("connections.providers.github.authorize_url").is_none());
+        assert!(
+            errs.get("connections.providers.github.token_auth")
+                .is_some()
+        );
+        assert!(
+            errs.get("connections.providers.github.authorize_url")
+                .is_none()
+        );
 
         let mut c = Config::default();
         c.connections

@@ -11,6 +11,7 @@ use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
 use crate::api::extract::{Json, Query};
 use crate::api::routes::applications::application_json;
+use crate::api::routes::teams::access::application_access;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
@@ -48,7 +49,9 @@ async fn bot_application(
         .get_application(id)
         .await?
         .ok_or(ApiError::Unknown(Unknown::Application))?;
-    if !a.bot_public && a.owner_id != caller.user_id {
+    // A private bot: its owner, or any member of the team that owns it (Discord lets read-only
+    // members add private team bots).
+    if !a.bot_public && application_access(app, caller, &a).await?.is_none() {
         return Err(ApiError::coded(
             axum::http::StatusCode::FORBIDDEN,
             50001,
