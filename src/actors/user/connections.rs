@@ -1,7 +1,7 @@
 //! The user's connected accounts (GitHub, GitLab…): listed, linked (after the route finished the
 //! provider's OAuth2 exchange, which does network I/O and so stays out of the actor), edited and
-//! removed. Every change reaches the user's sessions as USER_CONNECTIONS_UPDATE, which, as on
-//! Discord, carries no data: clients refetch `GET /users/@me/connections`.
+//! removed. Every change reaches the user's sessions as USER_CONNECTIONS_UPDATE with an empty
+//! object (Spacebar sends it so too): the event says "refetch `GET /users/@me/connections`".
 
 use axum::http::StatusCode;
 use serde::Deserialize;
