@@ -277,6 +277,32 @@ async fn team_roles_govern_the_application() {
         );
     }
 
+    // A private team bot: any member may add it to a guild, a stranger may not; the
+    // authorization page doesn't show the team's members.
+    let private = t
+        .patch(
+            &format!("/applications/{app_id}"),
+            &dev,
+            json!({"bot_public": false}),
+        )
+        .await;
+    assert_eq!(private.body["bot_public"], false);
+    let page = t
+        .get(
+            &format!("/oauth2/authorize?client_id={app_id}&scope=bot"),
+            &reader,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body["application"].get("team").is_none());
+    let r = t
+        .get(
+            &format!("/oauth2/authorize?client_id={app_id}&scope=bot"),
+            &stranger,
+        )
+        .await;
+    assert_eq!((r.status, r.body["code"].clone()), (403, json!(50001)));
+
     // Promoted to admin: manages the bot and the team, but deleting stays the owner's.
     let promoted = t
         .patch(

@@ -88,8 +88,13 @@ async fn show(
         }
     }
     let user = app.services.users.public(caller.user_id).await?;
+    // Anyone may look at a public bot's authorization page: its team's member list stays private.
+    let mut application = application_json(&app, &a).await?;
+    if let Some(obj) = application.as_object_mut() {
+        obj.remove("team");
+    }
     let mut v = json!({
-        "application": application_json(&app, &a).await?,
+        "application": application,
         "user": user,
         "guilds": guilds,
         "authorized": false,
