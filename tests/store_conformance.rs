@@ -104,7 +104,9 @@ conformance!(
     user_settings_round_trip,
     read_states_per_channel,
     templates_lifecycle,
-    templates_counting_is_atomic;
+    templates_counting_is_atomic,
+    teams_and_members,
+    connected_accounts_per_user;
     embedded_gaps:
 );
 
@@ -2237,4 +2239,146 @@ async fn templates_counting_is_atomic(s: &dyn Store) {
     let stored = s.get_template(code).await.unwrap().expect("exists");
     assert_eq!(stored.usage_count, 10);
     assert_eq!(stored.name, "synced");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Developer teams and connected accounts
+
+/// Teams: put/get, members with both states, the user → teams index following joins and
+/// removals, and a delete that takes the members and index entries with it.
+async fn teams_and_members(s: &dyn Store) {
+    use accord::id::TeamId;
+    use accord::model::{MembershipState, TeamMemberRecord, TeamRecord, TeamRole};
+    let (owner, dev, other) = (uid(), uid(), uid());
+    let team = TeamRecord {
+        id: TeamId::new(next_id()),
+        name: "Crew".into(),
+        icon: None,
+        owner_user_id: owner,
+    };
+    let second = TeamRecord {
+        id: TeamId::new(next_id()),
+        name: "Other".into(),
+        icon: Some("abc".into()),
+        owner_user_id: owner,
+    };
+    assert_eq!(s.get_team(team.id).await.unwrap(), None);
+    assert!(s.teams_of_user(owner).await.unwrap().is_empty());
+    s.put_team(&team).await.unwrap();
+    s.put_team(&second).await.unwrap();
+    assert_eq!(s.get_team(team.id).await.unwrap(), Some(team.clone()));
+
+    let member = |t: &TeamRecord, user: UserId, state, role| TeamMemberRecord {
+        team_id: t.id,
+        user_id: user,
+        membership_state: state,
+        role,
+    };
+    let m_owner = member(&team, owner, MembershipState::Accepted, TeamRole::Admin);
+    let m_dev = member(&team, dev, MembershipState::Invited, TeamRole::Developer);
+    s.put_team_member(&m_owner).await.unwrap();
+    s.put_team_member(&m_dev).await.unwrap();
+    s.put_team_member(&member(
+        &second,
+        owner,
+        MembershipState::Accepted,
+        TeamRole::Admin,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        sorted(&s.team_members(team.id).await.unwrap(), |m| m.user_id),
+        sorted(&[m_owner.clone(), m_dev.clone()], |m| m.user_id)
+    );
+    assert_eq!(
+        sorted(&s.teams_of_user(owner).await.unwrap(), |t| *t),
+        sorted(&[team.id, second.id], |t| *t)
+    );
+    assert_eq!(s.teams_of_user(dev).await.unwrap(), vec![team.id]);
+    assert!(s.teams_of_user(other).await.unwrap().is_empty());
+
+    // Accepting replaces the record; renaming the team replaces it too.
+    let accepted = TeamMemberRecord {
+        membership_state: MembershipState::Accepted,
+        role: TeamRole::ReadOnly,
+        ..m_dev.clone()
+    };
+    s.put_team_member(&accepted).await.unwrap();
+    let renamed = TeamRecord {
+        name: "Crew 2".into(),
+        ..team.clone()
+    };
+    s.put_team(&renamed).await.unwrap();
+    assert_eq!(s.get_team(team.id).await.unwrap(), Some(renamed));
+    assert!(s.team_members(team.id).await.unwrap().contains(&accepted));
+
+    // Removing a member removes the index entry, nothing else.
+    s.delete_team_member(team.id, dev).await.unwrap();
+    assert_eq!(
+        s.team_members(team.id).await.unwrap(),
+        vec![m_owner.clone()]
+    );
+    assert!(s.teams_of_user(dev).await.unwrap().is_empty());
+    s.delete_team_member(team.id, dev).await.unwrap();
+
+    // Deleting the team takes its members and their index entries; other teams stay.
+    s.put_team_member(&accepted).await.unwrap();
+    s.delete_team(team.id).await.unwrap();
+    assert_eq!(s.get_team(team.id).await.unwrap(), None);
+    assert!(s.team_members(team.id).await.unwrap().is_empty());
+    assert!(s.teams_of_user(dev).await.unwrap().is_empty());
+    assert_eq!(s.teams_of_user(owner).await.unwrap(), vec![second.id]);
+    assert_eq!(s.team_members(second.id).await.unwrap().len(), 1);
+}
+
+/// Connected accounts: keyed (user, kind, account id), listed per user in (kind, id) order,
+/// replaced in place, deleted one by one; the access token round-trips (it is server-side data).
+async fn connected_accounts_per_user(s: &dyn Store) {
+    use accord::model::ConnectedAccountRecord;
+    let (a, b) = (uid(), uid());
+    assert!(s.connections_of(a).await.unwrap().is_empty());
+    let account = |user: UserId, kind: &str, id: &str| ConnectedAccountRecord {
+        user_id: user,
+        kind: kind.into(),
+        id: id.into(),
+        name: format!("{kind}-{id}"),
+        verified: true,
+        visibility: 0,
+        show_activity: false,
+        friend_sync: false,
+        revoked: false,
+        integrations: vec![],
+        access_token: Some("secret".into()),
+    };
+    let gh = account(a, "github", "42");
+    let gl = account(a, "gitlab", "7");
+    let gh2 = account(a, "github", "43");
+    let theirs = account(b, "github", "42");
+    for r in [&gl, &gh2, &gh, &theirs] {
+        s.put_connection(r).await.unwrap();
+    }
+    assert_eq!(
+        s.connections_of(a).await.unwrap(),
+        vec![gh.clone(), gh2.clone(), gl.clone()],
+        "ordered by (kind, id)"
+    );
+    assert_eq!(s.connections_of(b).await.unwrap(), vec![theirs.clone()]);
+
+    let public = ConnectedAccountRecord {
+        visibility: 1,
+        name: "renamed".into(),
+        access_token: None,
+        ..gh.clone()
+    };
+    s.put_connection(&public).await.unwrap();
+    assert_eq!(s.connections_of(a).await.unwrap()[0], public);
+
+    s.delete_connection(a, "github", "42").await.unwrap();
+    assert_eq!(s.connections_of(a).await.unwrap(), vec![gh2, gl]);
+    assert_eq!(
+        s.connections_of(b).await.unwrap(),
+        vec![theirs],
+        "another user's account with the same id stays"
+    );
+    s.delete_connection(a, "github", "42").await.unwrap();
 }

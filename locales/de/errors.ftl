@@ -73,6 +73,17 @@ incoming-friend-requests-disabled = Eingehende Freundschaftsanfragen sind deakti
 unknown-discord-tag = Es gibt keinen Benutzer mit diesem DiscordTag
 max-friends-reached = Maximale Anzahl an Freunden erreicht
 
+# Teams und verknüpfte Konten
+invalid-account-type = Ungültiger Kontotyp
+bots-cannot-use-endpoint = Bots können diesen Endpunkt nicht verwenden
+team-owner-cannot-leave = Der Team-Besitzer kann das Team nicht verlassen oder entfernt werden; übertrage das Team zuerst.
+team-has-applications = Dem Team gehören noch Anwendungen; lösche sie zuerst.
+application-already-in-team = Diese Anwendung gehört bereits einem Team.
+unknown-provider = Unbekannter Anbieter
+unknown-connection = Unbekannte Verknüpfung
+invalid-oauth-state = Ungültiger OAuth2-Status
+invalid-oauth-token = Ungültiges OAuth2-Zugangstoken
+
 ## Feldfehler
 BASE_TYPE_REQUIRED = Dieses Feld ist erforderlich
 BASE_TYPE_BAD_LENGTH = Muss zwischen { $min } und { $max } Zeichen lang sein.

@@ -74,6 +74,17 @@ incoming-friend-requests-disabled = Incoming friend requests disabled
 unknown-discord-tag = No users with DiscordTag exist
 max-friends-reached = Maximum number of friends reached
 
+# Teams and connected accounts
+invalid-account-type = Invalid account type
+bots-cannot-use-endpoint = Bots cannot use this endpoint
+team-owner-cannot-leave = The team owner cannot leave or be removed; transfer the team first.
+team-has-applications = The team still owns applications; delete them first.
+application-already-in-team = This application already belongs to a team.
+unknown-provider = Unknown provider
+unknown-connection = Unknown connection
+invalid-oauth-state = Invalid OAuth2 state
+invalid-oauth-token = Invalid OAuth2 access token provided
+
 ## Field errors (Discord's codes)
 BASE_TYPE_REQUIRED = This field is required
 BASE_TYPE_BAD_LENGTH = Must be between { $min } and { $max } in length.

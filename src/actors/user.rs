@@ -1,6 +1,6 @@
-//! `UserActor`: owns one user's relationships, client settings and read states, and sends the
-//! user-scoped events about them (RELATIONSHIP_ADD/REMOVE, USER_SETTINGS_UPDATE, MESSAGE_ACK) to
-//! that user's sessions.
+//! `UserActor`: owns one user's relationships, client settings, read states and connected
+//! accounts, and sends the user-scoped events about them (RELATIONSHIP_ADD/REMOVE,
+//! USER_SETTINGS_UPDATE, MESSAGE_ACK, USER_CONNECTIONS_UPDATE) to that user's sessions.
 //!
 //! A relationship has two sides, each owned by its user's actor: a friend request is `Outgoing`
 //! on the sender's side and `Incoming` on the receiver's. The actor that acts changes its own side
@@ -13,6 +13,10 @@
 //!
 //! Idle user actors (no request for `actors.idle_passivate_secs` and no live session) stop; the
 //! next request spawns a fresh one from the store.
+
+mod connections;
+
+pub use connections::ConnectionPatch;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +31,8 @@ use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
 use crate::id::{ChannelId, MessageId, UserId};
 use crate::model::{
-    ReadStateRecord, RelationshipKind, RelationshipRecord, UserRecord, UserSettings,
+    ConnectedAccountRecord, ReadStateRecord, RelationshipKind, RelationshipRecord, UserRecord,
+    UserSettings,
 };
 
 pub enum UserMsg {
@@ -66,6 +71,28 @@ pub enum UserMsg {
         mention_count: Option<u32>,
         reply: Reply<Value>,
     },
+    /// `GET /users/@me/connections`: every connected account (the owner's view).
+    Connections(Reply<Value>),
+    /// The connected accounts others may see (profile `connected_accounts`).
+    PublicConnections(Reply<Value>),
+    /// `POST /connections/{type}/callback`, after the provider's OAuth2 exchange succeeded.
+    LinkConnection {
+        account: Box<ConnectedAccountRecord>,
+        reply: Reply<Value>,
+    },
+    /// `PATCH /users/@me/connections/{type}/{id}`.
+    UpdateConnection {
+        kind: String,
+        id: String,
+        patch: ConnectionPatch,
+        reply: Reply<Value>,
+    },
+    /// `DELETE /users/@me/connections/{type}/{id}`.
+    RemoveConnection {
+        kind: String,
+        id: String,
+        reply: Reply<()>,
+    },
     /// Timer: stop when idle.
     Tick,
 }
@@ -101,6 +128,7 @@ pub struct UserState {
     pub relationships: Vec<RelationshipRecord>,
     pub settings: Option<UserSettings>,
     pub read_states: Vec<ReadStateRecord>,
+    pub connections: Vec<ConnectedAccountRecord>,
 }
 
 /// Loads a user's state; `Unknown User` when the account doesn't exist.
@@ -111,16 +139,18 @@ pub async fn load(services: &Services, id: UserId) -> Result<UserState, ApiError
         .await?
         .ok_or(ApiError::Unknown(Unknown::User))?;
     let store = &services.store;
-    let (relationships, settings, read_states) = tokio::try_join!(
+    let (relationships, settings, read_states, connections) = tokio::try_join!(
         store.relationships_of(id),
         store.get_user_settings(id),
         store.read_states_of(id),
+        store.connections_of(id),
     )?;
     Ok(UserState {
         user,
         relationships,
         settings,
         read_states,
+        connections,
     })
 }
 
@@ -178,6 +208,8 @@ pub struct State {
     /// None until the user first changes a setting: the configured defaults apply.
     settings: Option<UserSettings>,
     read_states: HashMap<ChannelId, ReadStateRecord>,
+    /// Connected accounts, ordered by (type, id).
+    connections: Vec<ConnectedAccountRecord>,
     /// Counts acknowledgements in this actor's life (MESSAGE_ACK's `version`).
     ack_version: u64,
     last_used: Instant,
@@ -209,6 +241,7 @@ impl Actor for UserActor {
                 .into_iter()
                 .map(|r| (r.channel_id, r))
                 .collect(),
+            connections: s.connections,
             ack_version: 0,
             last_used: Instant::now(),
         })
@@ -256,6 +289,20 @@ impl Actor for UserActor {
                 mention_count,
                 reply: r,
             } => reply(r, st.ack(channel, message, mention_count).await),
+            UserMsg::Connections(r) => reply(r, Ok(st.connections_json())),
+            UserMsg::PublicConnections(r) => reply(r, Ok(st.public_connections_json())),
+            UserMsg::LinkConnection { account, reply: r } => {
+                reply(r, st.link_connection(*account).await)
+            }
+            UserMsg::UpdateConnection {
+                kind,
+                id,
+                patch,
+                reply: r,
+            } => reply(r, st.update_connection(&kind, &id, patch).await),
+            UserMsg::RemoveConnection { kind, id, reply: r } => {
+                reply(r, st.remove_connection(&kind, &id).await)
+            }
             UserMsg::Tick => {
                 if st.services.sessions.count_of(st.user.id) == 0
                     && super::idle_for(st.last_used, &st.services)

@@ -2,7 +2,8 @@
 //! view model built from it and `Config::default()`.
 //!
 //! A test keeps [`KEYS`] complete: adding a config key without describing it here fails it.
-//! The order of the tables is the order of the editor.
+//! The order of the tables is the order of the editor. A `*` segment stands for any key of a
+//! map section (`connections.providers.*.enabled` describes every provider's `enabled`).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -50,6 +51,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("defaults.user", "What new accounts start with."),
     ("defaults.guild", "What new guilds start with."),
     ("actors", "Actor runtime tuning."),
+    (
+        "connections.providers.*",
+        "A third-party account provider users may link (Discord's connections), keyed by connection type. OAuth2 authorization code flow; enable it after registering an OAuth2 application with the provider. Add another with a PATCH of `connections.providers.<type>`.",
+    ),
 ];
 
 /// Every key (dotted path) with a one-line description.
@@ -370,7 +375,73 @@ pub const KEYS: &[(&str, &str)] = &[
         "actors.call_timeout_ms",
         "How long a request waits for an actor's answer.",
     ),
+    (
+        "connections.providers.*.enabled",
+        "Users may link this provider (disabled providers answer Unknown Provider).",
+    ),
+    (
+        "connections.providers.*.name",
+        "Display name of the provider.",
+    ),
+    (
+        "connections.providers.*.authorize_url",
+        "The provider's OAuth2 authorization endpoint (the user is sent there).",
+    ),
+    (
+        "connections.providers.*.token_url",
+        "The provider's OAuth2 token endpoint (the server exchanges the code there).",
+    ),
+    (
+        "connections.providers.*.userinfo_url",
+        "Read with the access token to learn the linked account's id and name.",
+    ),
+    (
+        "connections.providers.*.client_id",
+        "OAuth2 client id of this instance's application at the provider.",
+    ),
+    (
+        "connections.providers.*.client_secret",
+        "OAuth2 client secret (stays on the server).",
+    ),
+    ("connections.providers.*.scopes", "OAuth2 scopes asked for."),
+    (
+        "connections.providers.*.id_field",
+        "Dotted path of the account id in the user-info JSON (e.g. `id`, `data.0.id`).",
+    ),
+    (
+        "connections.providers.*.name_field",
+        "Dotted path of the account name in the user-info JSON (the id when absent).",
+    ),
+    (
+        "connections.providers.*.redirect_uri",
+        "Where the provider returns the browser; empty means `{web base}/connections/{type}`.",
+    ),
+    (
+        "connections.providers.*.token_auth",
+        "How the server authenticates at the token endpoint: `body` (form fields) or `basic` (HTTP Basic).",
+    ),
 ];
+
+/// Whether a dotted pattern of [`KEYS`]/[`SECTIONS`] (`*` = any one segment) names `path`.
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    let (mut p, mut q) = (pattern.split('.'), path.split('.'));
+    loop {
+        match (p.next(), q.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == "*" || a == b => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Every key of the defaults with its description, wildcards expanded, in editor order.
+pub fn keys() -> Vec<(String, &'static str)> {
+    sections()
+        .into_iter()
+        .flat_map(|s| s.fields)
+        .filter_map(|f| describe_key(&f.path).map(|d| (f.path, d)))
+        .collect()
+}
 
 /// The input an editor field gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -408,7 +479,9 @@ pub struct Section {
 }
 
 pub fn describe_key(path: &str) -> Option<&'static str> {
-    KEYS.iter().find(|(p, _)| *p == path).map(|(_, d)| *d)
+    KEYS.iter()
+        .find(|(p, _)| path_matches(p, path))
+        .map(|(_, d)| *d)
 }
 
 fn html_id(path: &str) -> String {
@@ -443,7 +516,7 @@ pub fn sections() -> Vec<Section> {
         .unwrap_or_default();
     let position = |path: &str| {
         KEYS.iter()
-            .position(|(p, _)| *p == path)
+            .position(|(p, _)| path_matches(p, path))
             .unwrap_or(usize::MAX)
     };
     let mut leaves: Vec<(String, Value)> = defaults;
@@ -468,7 +541,7 @@ pub fn sections() -> Vec<Section> {
                 id: html_id(parent),
                 description: SECTIONS
                     .iter()
-                    .find(|(p, _)| *p == parent)
+                    .find(|(p, _)| path_matches(p, parent))
                     .map(|(_, d)| d.to_string())
                     .unwrap_or_default(),
                 fields: vec![field],
@@ -478,7 +551,7 @@ pub fn sections() -> Vec<Section> {
     let order = |path: &str| {
         SECTIONS
             .iter()
-            .position(|(p, _)| *p == path)
+            .position(|(p, _)| path_matches(p, path))
             .unwrap_or(usize::MAX)
     };
     sections.sort_by_key(|s| order(&s.path));
@@ -502,13 +575,13 @@ mod tests {
             );
             let (section, _) = path.rsplit_once('.').unwrap();
             assert!(
-                SECTIONS.iter().any(|(p, _)| *p == section),
+                SECTIONS.iter().any(|(p, _)| path_matches(p, section)),
                 "config section `{section}` is missing from src/admin/config_docs.rs SECTIONS"
             );
         }
         for (path, _) in KEYS {
             assert!(
-                leaves.iter().any(|l| l == path),
+                leaves.iter().any(|l| path_matches(path, l)),
                 "`{path}` is described but is not a config key"
             );
         }
@@ -518,7 +591,21 @@ mod tests {
     fn sections_follow_the_tables() {
         let s = sections();
         assert_eq!(s[0].path, "general");
-        assert_eq!(s.len(), SECTIONS.len());
+        for (pattern, _) in SECTIONS {
+            assert!(
+                s.iter().any(|s| path_matches(pattern, &s.path)),
+                "{pattern}"
+            );
+        }
+        // A map section appears once per key of the defaults, each described.
+        let github = s
+            .iter()
+            .find(|s| s.path == "connections.providers.github")
+            .unwrap();
+        assert!(github.description.contains("provider"));
+        assert_eq!(github.fields[0].key, "enabled");
+        assert!(path_matches("a.*.c", "a.b.c"));
+        assert!(!path_matches("a.*", "a.b.c") && !path_matches("a.*.c", "a.b"));
         let message = s.iter().find(|s| s.path == "limits.message").unwrap();
         let f = &message.fields[0];
         assert_eq!(f.path, "limits.message.max_characters");
@@ -535,6 +622,6 @@ mod tests {
         assert_eq!(admins.kind, Kind::List);
         assert_eq!(admins.default, "(none)");
         let total: usize = s.iter().map(|s| s.fields.len()).sum();
-        assert_eq!(total, KEYS.len());
+        assert_eq!(total, keys().len());
     }
 }

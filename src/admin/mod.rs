@@ -250,7 +250,7 @@ mod tests {
     #[test]
     fn config_page_has_a_labelled_input_per_key() {
         let html = render_page(Page::Config, "x").unwrap();
-        for (path, _) in config_docs::KEYS {
+        for (path, _) in config_docs::keys() {
             let id = format!("cfg-{}", path.replace('.', "-"));
             assert!(
                 html.contains(&format!(r#"<label for="{id}">"#)),

@@ -246,6 +246,19 @@ pub const TAGS: &[Tag] = &[
             ),
             get("/users/@me/settings", "Get the current user's settings"),
             patch("/users/@me/settings", "Modify the current user's settings").body(Object),
+            get(
+                "/users/@me/connections",
+                "List the current user's connected accounts",
+            ),
+            patch(
+                "/users/@me/connections/{connection_type}/{connection_id}",
+                "Modify a connected account (visibility, activity, friend sync)",
+            )
+            .body(Object),
+            delete(
+                "/users/@me/connections/{connection_type}/{connection_id}",
+                "Remove a connected account",
+            ),
         ],
     },
     Tag {
@@ -586,6 +599,64 @@ pub const TAGS: &[Tag] = &[
                 "/applications/{application_id}/bot/reset",
                 "Reset the bot's token",
             ),
+            post(
+                "/applications/{application_id}/transfer",
+                "Transfer an application to a team",
+            )
+            .body(Object),
+        ],
+    },
+    Tag {
+        name: "teams",
+        description: "Developer teams: members with roles, team-owned applications",
+        routes: &[
+            get(
+                "/teams",
+                "List the current user's teams (invitations included)",
+            ),
+            post("/teams", "Create a team").body(Object),
+            get("/teams/{team_id}", "Get a team"),
+            patch("/teams/{team_id}", "Modify a team (name, icon, owner)").body(Object),
+            delete("/teams/{team_id}", "Delete a team"),
+            post(
+                "/teams/{team_id}/delete",
+                "Delete a team (the client's form)",
+            ),
+            get(
+                "/teams/{team_id}/applications",
+                "List a team's applications",
+            ),
+            get("/teams/{team_id}/members", "List a team's members"),
+            post("/teams/{team_id}/members", "Invite a user to a team").body(Object),
+            put(
+                "/teams/{team_id}/members/@me",
+                "Accept an invitation to a team",
+            ),
+            delete(
+                "/teams/{team_id}/members/@me",
+                "Leave a team or decline an invitation",
+            ),
+            patch(
+                "/teams/{team_id}/members/{user_id}",
+                "Change a team member's role",
+            )
+            .body(Object),
+            delete("/teams/{team_id}/members/{user_id}", "Remove a team member"),
+        ],
+    },
+    Tag {
+        name: "connections",
+        description: "Linking third-party accounts through the provider's OAuth2 flow",
+        routes: &[
+            get(
+                "/connections/{connection_type}/authorize",
+                "Get the provider's authorization URL (with a signed state)",
+            ),
+            post(
+                "/connections/{connection_type}/callback",
+                "Link the account the provider authorized",
+            )
+            .body(Object),
         ],
     },
     Tag {

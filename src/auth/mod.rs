@@ -67,6 +67,16 @@ impl Auth {
         self.signer.issue(user.id, user.token_generation)
     }
 
+    /// Signs a value handed to a client for one purpose (see [`TokenSigner::sign`]).
+    pub fn sign(&self, purpose: &str, payload: &str) -> String {
+        self.signer.sign(purpose, payload)
+    }
+
+    /// The payload of a value signed by [`Auth::sign`] for `purpose`, if authentic.
+    pub fn verify_signed(&self, purpose: &str, signed: &str) -> Option<String> {
+        self.signer.verify_signed(purpose, signed)
+    }
+
     /// Checks a token from `Authorization` (bare, `Bot …` or `Bearer …`) or IDENTIFY.
     /// The signature check is pure; the account status comes from the cache (one store read per
     /// user per process lifetime).

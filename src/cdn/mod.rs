@@ -50,6 +50,7 @@ pub enum ImageKind {
     Emoji,
     Sticker,
     AppIcon,
+    TeamIcon,
 }
 
 impl ImageKind {
@@ -62,6 +63,7 @@ impl ImageKind {
             Self::Emoji => "emojis",
             Self::Sticker => "stickers",
             Self::AppIcon => "app-icons",
+            Self::TeamIcon => "team-icons",
         }
     }
 
@@ -74,6 +76,7 @@ impl ImageKind {
             "emojis" => Self::Emoji,
             "stickers" => Self::Sticker,
             "app-icons" => Self::AppIcon,
+            "team-icons" => Self::TeamIcon,
             _ => return None,
         })
     }

@@ -31,6 +31,7 @@ pub fn routes() -> Router<App> {
         "emojis",
         "stickers",
         "app-icons",
+        "team-icons",
     ] {
         router = router.route(
             &format!("/{kind}/{{owner_id}}/{{file}}"),

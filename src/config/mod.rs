@@ -13,6 +13,8 @@ mod validate;
 pub use live::{ConfigError, LiveConfig};
 pub use merge::{add_missing_keys, changed_leaves, flatten, merge_patch};
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// The whole instance configuration. Every section defaults field by field, so a stored or
@@ -29,6 +31,7 @@ pub struct Config {
     pub cdn: Cdn,
     pub defaults: Defaults,
     pub actors: Actors,
+    pub connections: Connections,
 }
 
 /// What the instance says about itself (instance policy routes, admin dashboard).
@@ -485,6 +488,122 @@ impl Default for Actors {
             idle_passivate_secs: 600,
             channel_cache_messages: 100,
             call_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Third-party accounts users may link to their profile (Discord's connections), each through
+/// the provider's OAuth2 authorization-code flow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Connections {
+    /// Providers by connection type: the key (`github`) is the `{type}` of
+    /// `/connections/{type}/authorize` and the connection's `type`. Lowercase letters, digits,
+    /// `-` and `_`. Common providers are present but disabled: an operator enables one after
+    /// registering an OAuth2 application with it.
+    pub providers: BTreeMap<String, ConnectionProvider>,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        let provider = |name: &str, authorize: &str, token: &str, userinfo: &str, scope: &str| {
+            ConnectionProvider {
+                name: name.into(),
+                authorize_url: authorize.into(),
+                token_url: token.into(),
+                userinfo_url: userinfo.into(),
+                scopes: vec![scope.into()],
+                ..ConnectionProvider::default()
+            }
+        };
+        let providers = BTreeMap::from([
+            (
+                "github".to_string(),
+                ConnectionProvider {
+                    name_field: "login".into(),
+                    ..provider(
+                        "GitHub",
+                        "https://github.com/login/oauth/authorize",
+                        "https://github.com/login/oauth/access_token",
+                        "https://api.github.com/user",
+                        "read:user",
+                    )
+                },
+            ),
+            (
+                "gitlab".to_string(),
+                ConnectionProvider {
+                    name_field: "username".into(),
+                    ..provider(
+                        "GitLab",
+                        "https://gitlab.com/oauth/authorize",
+                        "https://gitlab.com/oauth/token",
+                        "https://gitlab.com/api/v4/user",
+                        "read_user",
+                    )
+                },
+            ),
+            (
+                "reddit".to_string(),
+                ConnectionProvider {
+                    token_auth: "basic".into(),
+                    ..provider(
+                        "Reddit",
+                        "https://www.reddit.com/api/v1/authorize",
+                        "https://www.reddit.com/api/v1/access_token",
+                        "https://oauth.reddit.com/api/v1/me",
+                        "identity",
+                    )
+                },
+            ),
+        ]);
+        Self { providers }
+    }
+}
+
+/// One OAuth2 provider: where to send the user, where to exchange the code, and which fields of
+/// its user-info JSON hold the account's id and name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConnectionProvider {
+    /// Only enabled providers can be linked; the others answer Unknown Provider.
+    pub enabled: bool,
+    /// Display name (`GitHub`).
+    pub name: String,
+    pub authorize_url: String,
+    pub token_url: String,
+    /// Read with the access token (`Authorization: Bearer …`) to learn who linked.
+    pub userinfo_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scopes: Vec<String>,
+    /// Dotted path of the account id in the user-info JSON (`id`, `data.0.id`).
+    pub id_field: String,
+    /// Dotted path of the account name (`login`); the id when absent.
+    pub name_field: String,
+    /// Where the provider sends the browser back; empty: `{web base}/connections/{type}`, the
+    /// client page that posts the code to `/connections/{type}/callback`, as Discord's does.
+    pub redirect_uri: String,
+    /// How the client authenticates at `token_url`: `body` (client_id/client_secret form
+    /// fields) or `basic` (HTTP Basic, e.g. Reddit).
+    pub token_auth: String,
+}
+
+impl Default for ConnectionProvider {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            name: String::new(),
+            authorize_url: String::new(),
+            token_url: String::new(),
+            userinfo_url: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            scopes: Vec::new(),
+            id_field: "id".into(),
+            name_field: "name".into(),
+            redirect_uri: String::new(),
+            token_auth: "body".into(),
         }
     }
 }

@@ -67,5 +67,98 @@ pub(super) fn validate(c: &Config) -> Result<(), ApiError> {
     if c.general.node_id > 31 {
         errs.add("general.node_id", FieldError::NumberMax { max: 31 });
     }
+    connection_providers(c, &mut errs);
     errs.into_result()
+}
+
+/// Provider keys are URL path segments and config path segments; an enabled provider needs
+/// everything the OAuth2 flow uses.
+fn connection_providers(c: &Config, errs: &mut FieldErrors) {
+    for (key, p) in &c.connections.providers {
+        let path = format!("connections.providers.{key}");
+        let key_ok = (1..=32).contains(&key.len())
+            && key
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '_');
+        if !key_ok {
+            errs.add(
+                &path,
+                FieldError::BadType {
+                    expected: "a key of 1-32 lowercase letters, digits, '-' or '_'".into(),
+                },
+            );
+            continue;
+        }
+        if !matches!(p.token_auth.as_str(), "body" | "basic") {
+            errs.add(
+                &format!("{path}.token_auth"),
+                FieldError::Choice {
+                    allowed: "body, basic".into(),
+                },
+            );
+        }
+        if !p.redirect_uri.is_empty() && !is_http_url(&p.redirect_uri) {
+            errs.add(&format!("{path}.redirect_uri"), FieldError::InvalidUrl);
+        }
+        if !p.enabled {
+            continue;
+        }
+        for (field, value) in [
+            ("authorize_url", &p.authorize_url),
+            ("token_url", &p.token_url),
+            ("userinfo_url", &p.userinfo_url),
+        ] {
+            if value.is_empty() {
+                errs.add(&format!("{path}.{field}"), FieldError::Required);
+            } else if !is_http_url(value) {
+                errs.add(&format!("{path}.{field}"), FieldError::InvalidUrl);
+            }
+        }
+        for (field, value) in [("client_id", &p.client_id), ("id_field", &p.id_field)] {
+            if value.trim().is_empty() {
+                errs.add(&format!("{path}.{field}"), FieldError::Required);
+            }
+        }
+    }
+}
+
+fn is_http_url(s: &str) -> bool {
+    reqwest::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_providers_are_checked_when_enabled() {
+        let mut c = Config::default();
+        assert!(validate(&c).is_ok(), "the disabled defaults are valid");
+        let github = c.connections.providers.get_mut("github").unwrap();
+        github.enabled = true;
+        github.token_url = "ftp://example.com/token".into();
+        github.token_auth = "digest".into();
+        let Err(ApiError::InvalidFormBody(errs)) = validate(&c) else {
+            panic!("an enabled provider without client_id is refused");
+        };
+        assert!(errs.get("connections.providers.github.client_id").is_some());
+        assert!(errs.get("connections.providers.github.token_url").is_some());
+        assert!(
+            errs.get("connections.providers.github.token_auth")
+                .is_some()
+        );
+        assert!(
+            errs.get("connections.providers.github.authorize_url")
+                .is_none()
+        );
+
+        let mut c = Config::default();
+        c.connections
+            .providers
+            .insert("Bad.Key".into(), Default::default());
+        let Err(ApiError::InvalidFormBody(errs)) = validate(&c) else {
+            panic!("a key with a dot is refused");
+        };
+        assert!(errs.get("connections.providers.Bad.Key").is_some());
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod application;
 pub mod channel;
+pub mod connection;
 pub mod emoji;
 pub mod guild;
 pub mod invite;
@@ -14,6 +15,7 @@ pub mod relationship;
 pub mod role;
 pub mod settings;
 pub mod sticker;
+pub mod team;
 pub mod template;
 pub mod timestamp;
 pub mod user;
@@ -21,6 +23,7 @@ pub mod webhook;
 
 pub use application::ApplicationRecord;
 pub use channel::{ChannelKind, ChannelRecord};
+pub use connection::ConnectedAccountRecord;
 pub use emoji::EmojiRecord;
 pub use guild::GuildRecord;
 pub use invite::InviteRecord;
@@ -31,6 +34,7 @@ pub use relationship::{RelationshipKind, RelationshipRecord};
 pub use role::Role;
 pub use settings::UserSettings;
 pub use sticker::{StickerFormat, StickerItem, StickerRecord};
+pub use team::{MembershipState, TeamMemberRecord, TeamRecord, TeamRole};
 pub use template::{TemplateRecord, TemplateSnapshot};
 pub use timestamp::Timestamp;
 pub use user::{PublicUser, UserRecord};

@@ -12,13 +12,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::id::{
-    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId, UserId,
-    WebhookId,
+    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId, TeamId,
+    UserId, WebhookId,
 };
 use crate::model::{
-    ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
-    MessageRecord, ReadStateRecord, RelationshipRecord, Role, StickerRecord, TemplateRecord,
-    UserRecord, UserSettings, WebhookRecord,
+    ApplicationRecord, ChannelRecord, ConnectedAccountRecord, EmojiRecord, GuildRecord,
+    InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord, Role,
+    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, UserRecord, UserSettings,
+    WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -249,6 +250,20 @@ pub trait Store: Send + Sync + 'static {
     async fn applications_of_owner(&self, owner: UserId) -> StoreResult<Vec<ApplicationRecord>>;
     async fn delete_application(&self, id: ApplicationId) -> StoreResult<()>;
 
+    // --- developer teams (rare writes; a team's members are one partition/range)
+    /// Inserts or replaces a team.
+    async fn put_team(&self, team: &TeamRecord) -> StoreResult<()>;
+    async fn get_team(&self, id: TeamId) -> StoreResult<Option<TeamRecord>>;
+    /// Removes the team, its members and their user → teams index entries.
+    async fn delete_team(&self, id: TeamId) -> StoreResult<()>;
+    /// Inserts or replaces a member (and the user → teams index).
+    async fn put_team_member(&self, member: &TeamMemberRecord) -> StoreResult<()>;
+    async fn delete_team_member(&self, team: TeamId, user: UserId) -> StoreResult<()>;
+    /// A team's members (invited and accepted), in user id order.
+    async fn team_members(&self, team: TeamId) -> StoreResult<Vec<TeamMemberRecord>>;
+    /// The teams a user is on (invited or accepted), in team id order.
+    async fn teams_of_user(&self, user: UserId) -> StoreResult<Vec<TeamId>>;
+
     // --- webhooks
     /// Inserts or replaces a webhook (and its channel and guild indexes, moved if it moved).
     async fn put_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()>;
@@ -283,6 +298,13 @@ pub trait Store: Send + Sync + 'static {
     // --- user settings (one document per user; None until first changed)
     async fn get_user_settings(&self, user: UserId) -> StoreResult<Option<UserSettings>>;
     async fn put_user_settings(&self, user: UserId, settings: &UserSettings) -> StoreResult<()>;
+
+    // --- connected accounts (third-party accounts a user linked; the user actor's records)
+    /// Inserts or replaces the account `(user, kind, id)`.
+    async fn put_connection(&self, account: &ConnectedAccountRecord) -> StoreResult<()>;
+    async fn delete_connection(&self, user: UserId, kind: &str, id: &str) -> StoreResult<()>;
+    /// A user's connected accounts, ordered by (kind, id).
+    async fn connections_of(&self, user: UserId) -> StoreResult<Vec<ConnectedAccountRecord>>;
 
     // --- read states (the last message a user read, per channel)
     /// Inserts or replaces the user's read state of the channel.

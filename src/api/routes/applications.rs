@@ -9,10 +9,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::extract::{Json, Path};
+use crate::api::routes::teams::access::{Access, application_for, require, team_view};
+use crate::api::routes::teams::team_json;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
-use crate::id::ApplicationId;
+use crate::id::{ApplicationId, TeamId};
 use crate::model::application::flags;
 use crate::model::{ApplicationRecord, UserRecord};
 use crate::store::StoreError;
@@ -33,11 +35,26 @@ pub fn routes() -> Router<App> {
             "/applications/{application_id}/bot/reset",
             post(reset_token),
         )
+        .route("/applications/{application_id}/transfer", post(transfer))
 }
 
-/// Discord's application object.
+/// Discord's application object. A team's application has the `team` (with its members) and,
+/// as its `owner`, the team's pseudo-user.
 pub async fn application_json(app: &App, a: &ApplicationRecord) -> Result<Value, ApiError> {
-    let owner = app.services.users.public(a.owner_id).await?;
+    let team = match a.team_id {
+        Some(id) => app.store().get_team(id).await?,
+        None => None,
+    };
+    let (owner, team) = match team {
+        Some(team) => {
+            let members = app.store().team_members(team.id).await?;
+            (team.pseudo_user(), team_json(app, &team, &members).await?)
+        }
+        None => (
+            json!(app.services.users.public(a.owner_id).await?),
+            Value::Null,
+        ),
+    };
     let mut v = json!({
         "id": a.id,
         "name": a.name,
@@ -50,7 +67,7 @@ pub async fn application_json(app: &App, a: &ApplicationRecord) -> Result<Value,
         "verify_key": a.verify_key,
         "flags": a.flags,
         "owner": owner,
-        "team": null,
+        "team": team,
         "redirect_uris": a.redirect_uris,
         "interactions_endpoint_url": a.interactions_endpoint_url,
         "terms_of_service_url": a.terms_of_service_url,
@@ -66,23 +83,27 @@ pub async fn application_json(app: &App, a: &ApplicationRecord) -> Result<Value,
     Ok(v)
 }
 
-/// An application the caller owns (bots own nothing here).
-async fn owned(
-    app: &App,
-    caller: Caller,
-    id: ApplicationId,
-) -> Result<ApplicationRecord, ApiError> {
-    match app.store().get_application(id).await? {
-        Some(a) if a.owner_id == caller.user_id => Ok(a),
-        _ => Err(ApiError::Unknown(Unknown::Application)),
-    }
-}
-
-/// `GET /applications`: the caller's applications.
+/// `GET /applications`: the caller's applications and those of the teams they are an accepted
+/// member of.
 async fn list(State(app): State<App>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let mut apps = app.store().applications_of_owner(caller.user_id).await?;
+    for team in app.store().teams_of_user(caller.user_id).await? {
+        let Ok(view) = team_view(&app, team, caller.user_id).await else {
+            continue;
+        };
+        if view.access().is_some() {
+            apps.extend(
+                app.store()
+                    .applications_of_owner(view.team.pseudo_user_id())
+                    .await?,
+            );
+        }
+    }
+    apps.sort_by_key(|a| a.id);
+    apps.dedup_by_key(|a| a.id);
     let mut out = Vec::new();
-    for a in app.store().applications_of_owner(caller.user_id).await? {
-        out.push(application_json(&app, &a).await?);
+    for a in &apps {
+        out.push(application_json(&app, a).await?);
     }
     Ok(Json(Value::Array(out)))
 }
@@ -91,10 +112,11 @@ async fn list(State(app): State<App>, caller: Caller) -> Result<Json<Value>, Api
 pub struct ApplicationCreate {
     pub name: Option<String>,
     pub description: Option<String>,
-    pub team_id: Option<Value>,
+    pub team_id: Option<TeamId>,
 }
 
-/// `POST /applications`
+/// `POST /applications` (with `team_id`, owned by that team: the caller must be one of its
+/// admins)
 async fn create(
     State(app): State<App>,
     caller: Caller,
@@ -111,6 +133,14 @@ async fn create(
         validate::length(&mut errs, "name", &name, 2, 32);
     }
     errs.into_result()?;
+    let team = match body.team_id {
+        Some(id) => {
+            let view = team_view(&app, id, caller.user_id).await?;
+            require(view.access(), Access::Admin)?;
+            Some(view.team)
+        }
+        None => None,
+    };
     let mut key = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut key);
     let a = ApplicationRecord {
@@ -118,8 +148,8 @@ async fn create(
         name,
         description: body.description.unwrap_or_default(),
         icon: None,
-        owner_id: caller.user_id,
-        team_id: None,
+        owner_id: team.as_ref().map_or(caller.user_id, |t| t.pseudo_user_id()),
+        team_id: team.as_ref().map(|t| t.id),
         bot_user_id: None,
         bot_public: true,
         bot_require_code_grant: false,
@@ -154,7 +184,7 @@ async fn get_one(
     caller: Caller,
     Path(id): Path<ApplicationId>,
 ) -> Result<Json<Value>, ApiError> {
-    let a = owned(&app, caller, id).await?;
+    let a = application_for(&app, caller, id, Access::ReadOnly).await?;
     Ok(Json(application_json(&app, &a).await?))
 }
 
@@ -177,14 +207,15 @@ pub struct ApplicationPatch {
     pub privacy_policy_url: Option<Option<String>>,
 }
 
-/// `PATCH /applications/{id}` (owner only). Only the intent flags are owner-settable.
+/// `PATCH /applications/{id}` (the owner, or a team developer). Only the intent flags are
+/// settable.
 async fn update(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<ApplicationId>,
     Json(body): Json<ApplicationPatch>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut a = owned(&app, caller, id).await?;
+    let mut a = application_for(&app, caller, id, Access::Developer).await?;
     let mut errs = FieldErrors::default();
     if let Some(n) = body.name {
         validate::length(&mut errs, "name", n.trim(), 2, 32);
@@ -231,13 +262,14 @@ async fn update(
     Ok(Json(application_json(&app, &a).await?))
 }
 
-/// `DELETE /applications/{id}`: removes the application and disables its bot account.
+/// `DELETE /applications/{id}`: removes the application and disables its bot account. The
+/// owner only (of a team's application: the team owner), a destructive action.
 async fn delete(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<ApplicationId>,
 ) -> Result<StatusCode, ApiError> {
-    let a = owned(&app, caller, id).await?;
+    let a = application_for(&app, caller, id, Access::Owner).await?;
     if let Some(bot) = a.bot_user_id
         && let Some(user) = app.services.users.get(bot).await?
     {
@@ -253,13 +285,13 @@ async fn delete(
 }
 
 /// `POST /applications/{id}/bot`: creates the bot user (same id as the application) and returns
-/// its token — shown once; `bot/reset` makes a new one.
+/// its token — shown once; `bot/reset` makes a new one. The owner or a team developer.
 async fn create_bot(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<ApplicationId>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut a = owned(&app, caller, id).await?;
+    let mut a = application_for(&app, caller, id, Access::Developer).await?;
     if a.bot_user_id.is_some() {
         return Err(ApiError::coded(
             StatusCode::BAD_REQUEST,
@@ -325,13 +357,14 @@ async fn create_bot(
     Ok(Json(v))
 }
 
-/// `POST /applications/{id}/bot/reset`: revokes the bot's tokens and returns a new one.
+/// `POST /applications/{id}/bot/reset`: revokes the bot's tokens and returns a new one. The
+/// owner or a team developer (Discord lets developers reset bot tokens; read-only members not).
 async fn reset_token(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<ApplicationId>,
 ) -> Result<Json<Value>, ApiError> {
-    let a = owned(&app, caller, id).await?;
+    let a = application_for(&app, caller, id, Access::Developer).await?;
     let bot = a.bot_user_id.ok_or(ApiError::Unknown(Unknown::User))?;
     let user = app
         .services
@@ -346,4 +379,41 @@ async fn reset_token(
     let token = app.auth.issue(&user);
     app.services.users.updated(user);
     Ok(Json(json!({"token": token})))
+}
+
+#[derive(Debug, Deserialize)]
+struct Transfer {
+    team_id: Option<TeamId>,
+    /// Discord's MFA code; accepted and ignored (no MFA here).
+    #[allow(dead_code)]
+    code: Option<String>,
+}
+
+/// `POST /applications/{id}/transfer {team_id}`: the owner of an application hands it to a team
+/// they administer. As on Discord this can't be undone: the application's `owner` becomes the
+/// team's pseudo-user and its members get access by role; the team owner is its owner from then.
+async fn transfer(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<ApplicationId>,
+    Json(body): Json<Transfer>,
+) -> Result<Json<Value>, ApiError> {
+    let mut a = application_for(&app, caller, id, Access::Owner).await?;
+    let team_id = body
+        .team_id
+        .ok_or_else(|| FieldErrors::single("team_id", FieldError::Required))?;
+    if a.team_id.is_some() {
+        return Err(ApiError::coded(
+            StatusCode::BAD_REQUEST,
+            0,
+            "application-already-in-team",
+        ));
+    }
+    let view = team_view(&app, team_id, caller.user_id).await?;
+    require(view.access(), Access::Admin)?;
+    a.team_id = Some(team_id);
+    a.owner_id = view.team.pseudo_user_id();
+    app.store().put_application(&a).await?;
+    tracing::info!(application = %id, team = %team_id, "application transferred to a team");
+    Ok(Json(application_json(&app, &a).await?))
 }

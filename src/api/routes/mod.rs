@@ -5,12 +5,14 @@ pub mod admin;
 pub mod applications;
 pub mod auth;
 pub mod channels;
+pub mod connections;
 pub mod gateway;
 pub mod guilds;
 pub mod invites;
 pub mod oauth2;
 pub mod policies;
 pub mod stickers;
+pub mod teams;
 pub mod users;
 pub mod webhooks;
 
@@ -23,6 +25,8 @@ pub fn routes() -> Router<App> {
         .merge(auth::routes())
         .merge(applications::routes())
         .merge(oauth2::routes())
+        .merge(teams::routes())
+        .merge(connections::routes())
         .merge(users::routes())
         .merge(webhooks::routes())
         .merge(guilds::routes())

@@ -11,6 +11,7 @@ use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
 use crate::api::extract::{Json, Query};
 use crate::api::routes::applications::application_json;
+use crate::api::routes::teams::access::application_access;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
@@ -48,7 +49,9 @@ async fn bot_application(
         .get_application(id)
         .await?
         .ok_or(ApiError::Unknown(Unknown::Application))?;
-    if !a.bot_public && a.owner_id != caller.user_id {
+    // A private bot: its owner, or any member of the team that owns it (Discord lets read-only
+    // members add private team bots).
+    if !a.bot_public && application_access(app, caller, &a).await?.is_none() {
         return Err(ApiError::coded(
             axum::http::StatusCode::FORBIDDEN,
             50001,
@@ -85,8 +88,13 @@ async fn show(
         }
     }
     let user = app.services.users.public(caller.user_id).await?;
+    // Anyone may look at a public bot's authorization page: its team's member list stays private.
+    let mut application = application_json(&app, &a).await?;
+    if let Some(obj) = application.as_object_mut() {
+        obj.remove("team");
+    }
     let mut v = json!({
-        "application": application_json(&app, &a).await?,
+        "application": application,
         "user": user,
         "guilds": guilds,
         "authorized": false,

@@ -1,6 +1,7 @@
 //! `/users/*`: the current user, other users, the user's guilds and DMs. Relationships,
-//! settings and profiles live beside this file (`users/`).
+//! settings, connected accounts and profiles live beside this file (`users/`).
 
+pub mod connections;
 pub mod profile;
 pub mod relationships;
 pub mod settings;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<App> {
         .merge(relationships::routes())
         .merge(settings::routes())
         .merge(profile::routes())
+        .merge(connections::routes())
 }
 
 /// `GET /users/@me`

@@ -8,6 +8,7 @@
 
 mod stickers;
 mod tables;
+mod teams;
 mod templates;
 mod user_data;
 mod writer;
@@ -26,13 +27,14 @@ use super::{
     StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId, UserId,
-    WebhookId,
+    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId, TeamId,
+    UserId, WebhookId,
 };
 use crate::model::{
-    ApplicationRecord, ChannelRecord, EmojiRecord, GuildRecord, InviteRecord, MemberRecord,
-    MessageRecord, ReadStateRecord, RelationshipRecord, Role, StickerRecord, TemplateRecord,
-    UserRecord, UserSettings, WebhookRecord,
+    ApplicationRecord, ChannelRecord, ConnectedAccountRecord, EmojiRecord, GuildRecord,
+    InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord, Role,
+    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, UserRecord, UserSettings,
+    WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -1017,6 +1019,46 @@ impl Store for EmbeddedStore {
 
     async fn read_states_of(&self, user: UserId) -> StoreResult<Vec<ReadStateRecord>> {
         self.read_states_of_impl(user)
+    }
+
+    async fn put_connection(&self, account: &ConnectedAccountRecord) -> StoreResult<()> {
+        self.put_connection_impl(account).await
+    }
+
+    async fn delete_connection(&self, user: UserId, kind: &str, id: &str) -> StoreResult<()> {
+        self.delete_connection_impl(user, kind, id).await
+    }
+
+    async fn connections_of(&self, user: UserId) -> StoreResult<Vec<ConnectedAccountRecord>> {
+        self.connections_of_impl(user)
+    }
+
+    async fn put_team(&self, team: &TeamRecord) -> StoreResult<()> {
+        self.put_team_impl(team).await
+    }
+
+    async fn get_team(&self, id: TeamId) -> StoreResult<Option<TeamRecord>> {
+        self.get_team_impl(id)
+    }
+
+    async fn delete_team(&self, id: TeamId) -> StoreResult<()> {
+        self.delete_team_impl(id).await
+    }
+
+    async fn put_team_member(&self, member: &TeamMemberRecord) -> StoreResult<()> {
+        self.put_team_member_impl(member).await
+    }
+
+    async fn delete_team_member(&self, team: TeamId, user: UserId) -> StoreResult<()> {
+        self.delete_team_member_impl(team, user).await
+    }
+
+    async fn team_members(&self, team: TeamId) -> StoreResult<Vec<TeamMemberRecord>> {
+        self.team_members_impl(team)
+    }
+
+    async fn teams_of_user(&self, user: UserId) -> StoreResult<Vec<TeamId>> {
+        self.teams_of_user_impl(user)
     }
 
     async fn put_emoji(&self, emoji: &EmojiRecord) -> StoreResult<()> {

@@ -47,6 +47,16 @@ pub const USER_SETTINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("use
 /// A user's read states: (user, channel) → record.
 pub const READ_STATES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("read_states");
 
+/// Developer teams by id.
+pub const TEAMS: TableDefinition<u64, &[u8]> = TableDefinition::new("teams");
+/// A team's members: (team, user) → record.
+pub const TEAM_MEMBERS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("team_members");
+/// The teams a user is on: (user, team).
+pub const TEAMS_BY_USER: TableDefinition<(u64, u64), ()> = TableDefinition::new("teams_by_user");
+/// A user's connected accounts: (user, kind, provider account id) → record.
+pub const CONNECTIONS: TableDefinition<(u64, String, String), &[u8]> =
+    TableDefinition::new("connections");
+
 /// A guild's custom emojis: (guild, emoji) → record.
 pub const EMOJIS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("emojis");
 /// A guild's stickers: (guild, sticker) → record.
@@ -89,6 +99,10 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(RELATIONSHIPS).map_err(be)?;
     txn.open_table(USER_SETTINGS).map_err(be)?;
     txn.open_table(READ_STATES).map_err(be)?;
+    txn.open_table(TEAMS).map_err(be)?;
+    txn.open_table(TEAM_MEMBERS).map_err(be)?;
+    txn.open_table(TEAMS_BY_USER).map_err(be)?;
+    txn.open_table(CONNECTIONS).map_err(be)?;
     Ok(())
 }
 

@@ -1,10 +1,10 @@
-//! The user actor's records in the embedded store: relationships, settings and read states, each
-//! keyed by user first so one range scan lists a user's records.
+//! The user actor's records in the embedded store: relationships, settings, read states and
+//! connected accounts, each keyed by user first so one range scan lists a user's records.
 
-use super::tables::{READ_STATES, RELATIONSHIPS, USER_SETTINGS};
+use super::tables::{CONNECTIONS, READ_STATES, RELATIONSHIPS, USER_SETTINGS};
 use super::{EmbeddedStore, be, dec, enc, values_in};
 use crate::id::UserId;
-use crate::model::{ReadStateRecord, RelationshipRecord, UserSettings};
+use crate::model::{ConnectedAccountRecord, ReadStateRecord, RelationshipRecord, UserSettings};
 use crate::store::StoreResult;
 
 impl EmbeddedStore {
@@ -105,5 +105,57 @@ impl EmbeddedStore {
         let table = txn.open_table(READ_STATES).map_err(be)?;
         let u = user.get();
         values_in(&table, (u, 0)..=(u, u64::MAX))
+    }
+
+    pub(super) async fn put_connection_impl(&self, a: &ConnectedAccountRecord) -> StoreResult<()> {
+        let (key, bytes) = ((a.user_id.get(), a.kind.clone(), a.id.clone()), enc(a)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(CONNECTIONS)
+                    .map_err(be)?
+                    .insert(key, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    pub(super) async fn delete_connection_impl(
+        &self,
+        user: UserId,
+        kind: &str,
+        id: &str,
+    ) -> StoreResult<()> {
+        let key = (user.get(), kind.to_string(), id.to_string());
+        self.writer
+            .write(move |txn| {
+                txn.open_table(CONNECTIONS)
+                    .map_err(be)?
+                    .remove(key)
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    pub(super) fn connections_of_impl(
+        &self,
+        user: UserId,
+    ) -> StoreResult<Vec<ConnectedAccountRecord>> {
+        let txn = self.read()?;
+        let table = txn.open_table(CONNECTIONS).map_err(be)?;
+        let u = user.get();
+        let mut out = Vec::new();
+        for entry in table
+            .range((u, String::new(), String::new())..)
+            .map_err(be)?
+        {
+            let (key, value) = entry.map_err(be)?;
+            if key.value().0 != u {
+                break;
+            }
+            out.push(dec(value.value())?);
+        }
+        Ok(out)
     }
 }

@@ -167,6 +167,23 @@ statements! {
     settings_put = "INSERT INTO user_settings (user_id, data) VALUES (?, ?)";
     read_state_put = "INSERT INTO read_states (user_id, channel_id, data) VALUES (?, ?, ?)";
     read_states_of = "SELECT data FROM read_states WHERE user_id = ?";
+    connection_put =
+        "INSERT INTO connected_accounts (user_id, kind, account_id, data) VALUES (?, ?, ?, ?)";
+    connection_del =
+        "DELETE FROM connected_accounts WHERE user_id = ? AND kind = ? AND account_id = ?";
+    connections_of = "SELECT data FROM connected_accounts WHERE user_id = ?";
+
+    // developer teams
+    team_put = "INSERT INTO teams (id, data) VALUES (?, ?)";
+    team_get = "SELECT data FROM teams WHERE id = ?";
+    team_del = "DELETE FROM teams WHERE id = ?";
+    team_member_put = "INSERT INTO team_members (team_id, user_id, data) VALUES (?, ?, ?)";
+    team_member_del = "DELETE FROM team_members WHERE team_id = ? AND user_id = ?";
+    team_members_del = "DELETE FROM team_members WHERE team_id = ?";
+    team_members_of = "SELECT data FROM team_members WHERE team_id = ?";
+    team_of_user_put = "INSERT INTO teams_by_user (user_id, team_id) VALUES (?, ?)";
+    team_of_user_del = "DELETE FROM teams_by_user WHERE user_id = ? AND team_id = ?";
+    teams_of_user = "SELECT team_id FROM teams_by_user WHERE user_id = ?";
 
     // guild emojis and guild audit log
     emoji_put = "INSERT INTO emojis (guild_id, emoji_id, data) VALUES (?, ?, ?)";

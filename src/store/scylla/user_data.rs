@@ -1,9 +1,9 @@
-//! The user actor's records on ScyllaDB: relationships, settings and read states, each
-//! partitioned by user, so a user's records are one partition read.
+//! The user actor's records on ScyllaDB: relationships, settings, read states and connected
+//! accounts, each partitioned by user, so a user's records are one partition read.
 
 use super::{ScyllaStore, decode_all, enc, n};
 use crate::id::UserId;
-use crate::model::{ReadStateRecord, RelationshipRecord, UserSettings};
+use crate::model::{ConnectedAccountRecord, ReadStateRecord, RelationshipRecord, UserSettings};
 use crate::store::StoreResult;
 
 impl ScyllaStore {
@@ -77,6 +77,33 @@ impl ScyllaStore {
     ) -> StoreResult<Vec<ReadStateRecord>> {
         let rows: Vec<(Option<String>,)> =
             self.scan(&self.st.read_states_of, (n(user.get()),)).await?;
+        decode_all(rows.into_iter().map(|(d,)| d))
+    }
+
+    pub(super) async fn put_connection_impl(&self, a: &ConnectedAccountRecord) -> StoreResult<()> {
+        self.exec(
+            &self.st.connection_put,
+            (n(a.user_id.get()), a.kind.as_str(), a.id.as_str(), enc(a)?),
+        )
+        .await
+    }
+
+    pub(super) async fn delete_connection_impl(
+        &self,
+        user: UserId,
+        kind: &str,
+        id: &str,
+    ) -> StoreResult<()> {
+        self.exec(&self.st.connection_del, (n(user.get()), kind, id))
+            .await
+    }
+
+    pub(super) async fn connections_of_impl(
+        &self,
+        user: UserId,
+    ) -> StoreResult<Vec<ConnectedAccountRecord>> {
+        let rows: Vec<(Option<String>,)> =
+            self.scan(&self.st.connections_of, (n(user.get()),)).await?;
         decode_all(rows.into_iter().map(|(d,)| d))
     }
 }

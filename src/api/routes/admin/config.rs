@@ -25,6 +25,19 @@ async fn get_config(State(app): State<App>, caller: Caller) -> Result<Json<Value
     ))
 }
 
+/// Secrets (a connection provider's `client_secret`) are recorded as changed, not by value: the
+/// audit log outlives the secret and is read by every admin.
+fn redact(mut change: AuditChange) -> AuditChange {
+    if change.key.ends_with(".client_secret") {
+        for v in [&mut change.old, &mut change.new] {
+            if v.as_str().is_some_and(|s| !s.is_empty()) {
+                *v = Value::String("[redacted]".into());
+            }
+        }
+    }
+    change
+}
+
 /// A JSON merge patch (RFC 7396) over the current configuration. Validated as a whole; on
 /// success it is stored and swapped in atomically, an audit log entry records every changed key
 /// (old → new), and the new configuration is returned.
@@ -43,7 +56,7 @@ async fn patch_config(
     let new = serde_json::to_value(&*new).map_err(ApiError::internal)?;
     let changes: Vec<AuditChange> = changed_leaves(&old, &new)
         .into_iter()
-        .map(|(key, old, new)| AuditChange { key, old, new })
+        .map(|(key, old, new)| redact(AuditChange { key, old, new }))
         .collect();
     tracing::info!(
         keys = ?changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),

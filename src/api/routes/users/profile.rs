@@ -1,5 +1,5 @@
-//! `/users/{id}/profile`: a user's profile (bio, pronouns, accent colour) and the guilds the
-//! caller shares with them.
+//! `/users/{id}/profile`: a user's profile (bio, pronouns, accent colour), the accounts they
+//! show, and the guilds the caller shares with them.
 
 use axum::Router;
 use axum::extract::State;
@@ -73,6 +73,9 @@ async fn profile(
             mutual_guilds.push(json!({"id": g, "nick": nick}));
         }
     }
+    // Accounts the target chose to show (visibility 1), as Discord's partial connections.
+    let target_actor = app.services.user(target).await?;
+    let connected_accounts = ask(&app.services, &target_actor, UserMsg::PublicConnections).await?;
     let mut public = json!(user.public());
     public["bio"] = json!(user.bio);
     Ok(Json(json!({
@@ -85,7 +88,7 @@ async fn profile(
             "theme_colors": null,
         },
         "mutual_guilds": mutual_guilds,
-        "connected_accounts": [],
+        "connected_accounts": connected_accounts,
         "premium_type": null,
         "premium_since": null,
         "premium_guild_since": null,
