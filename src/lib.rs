@@ -54,7 +54,23 @@ pub enum StoreChoice {
     Scylla {
         nodes: Vec<String>,
         keyspace: String,
+        /// CQL replication map for a keyspace that doesn't exist yet.
+        replication: String,
+        consistency: config::bootstrap::Consistency,
     },
+}
+
+impl StoreChoice {
+    /// A Scylla cluster with the default replication (RF 1, for tests and single nodes) and
+    /// `LOCAL_QUORUM`.
+    pub fn scylla(nodes: Vec<String>, keyspace: String) -> Self {
+        Self::Scylla {
+            nodes,
+            keyspace,
+            replication: store::scylla::DEFAULT_REPLICATION.into(),
+            consistency: config::bootstrap::Consistency::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -82,9 +98,15 @@ pub async fn open_store(choice: &StoreChoice) -> anyhow::Result<DynStore> {
             .await??;
             Arc::new(store)
         }
-        StoreChoice::Scylla { nodes, keyspace } => {
-            Arc::new(store::scylla::ScyllaStore::connect(nodes, keyspace).await?)
-        }
+        StoreChoice::Scylla {
+            nodes,
+            keyspace,
+            replication,
+            consistency,
+        } => Arc::new(
+            store::scylla::ScyllaStore::connect_with(nodes, keyspace, replication, *consistency)
+                .await?,
+        ),
     })
 }
 

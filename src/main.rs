@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use accord::config::bootstrap::{Bootstrap, Consistency, DatabaseKind, Overrides};
 use accord::store::Durability;
 use accord::{ServeOptions, StoreChoice};
 
@@ -20,34 +21,47 @@ struct Cli {
     command: Command,
 }
 
+/// Which database: the bootstrap file's `[database]` section (see `config::bootstrap`), with
+/// these flags on top. Unset flags leave the file's value (or the default).
 #[derive(clap::Args, Clone)]
 struct StoreArgs {
-    /// Directory of the embedded store.
-    #[arg(long, env = "ACCORD_DATA_DIR", default_value = "./data")]
-    data_dir: PathBuf,
-    /// How the embedded store acknowledges writes.
-    #[arg(long, env = "ACCORD_DURABILITY", value_enum, default_value_t = Durability::Immediate)]
-    durability: Durability,
-    /// Use ScyllaDB/Cassandra instead of the embedded store (comma-separated `host:port`).
+    /// Bootstrap file with the `[database]` section [default: ./accord.toml when it exists].
+    #[arg(long, env = "ACCORD_CONFIG")]
+    config: Option<PathBuf>,
+    /// `embedded` (default) or `scylla`.
+    #[arg(long, env = "ACCORD_DATABASE_KIND", value_enum)]
+    database: Option<DatabaseKind>,
+    /// Directory of the embedded store [default: ./data].
+    #[arg(long, env = "ACCORD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// How the embedded store acknowledges writes [default: immediate].
+    #[arg(long, env = "ACCORD_DURABILITY", value_enum)]
+    durability: Option<Durability>,
+    /// ScyllaDB/Cassandra nodes (comma-separated `host:port`); selects Scylla unless
+    /// `--database` says otherwise.
     #[arg(long, env = "ACCORD_SCYLLA_NODES", value_delimiter = ',')]
     scylla_nodes: Vec<String>,
-    #[arg(long, env = "ACCORD_SCYLLA_KEYSPACE", default_value = "accord")]
-    scylla_keyspace: String,
+    /// Keyspace [default: accord].
+    #[arg(long, env = "ACCORD_SCYLLA_KEYSPACE")]
+    scylla_keyspace: Option<String>,
+    /// Consistency of reads and writes [default: local-quorum].
+    #[arg(long, env = "ACCORD_SCYLLA_CONSISTENCY", value_enum)]
+    scylla_consistency: Option<Consistency>,
 }
 
 impl StoreArgs {
-    fn choice(&self) -> StoreChoice {
-        if self.scylla_nodes.is_empty() {
-            StoreChoice::Embedded {
+    fn choice(&self) -> anyhow::Result<StoreChoice> {
+        let file = Bootstrap::load(self.config.as_deref())?;
+        file.database
+            .with(Overrides {
+                kind: self.database,
                 data_dir: self.data_dir.clone(),
                 durability: self.durability,
-            }
-        } else {
-            StoreChoice::Scylla {
                 nodes: self.scylla_nodes.clone(),
                 keyspace: self.scylla_keyspace.clone(),
-            }
-        }
+                consistency: self.scylla_consistency,
+            })
+            .choice()
     }
 }
 
@@ -116,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
             cdn_listen,
         } => {
             serve(ServeOptions {
-                store: store.choice(),
+                store: store.choice()?,
                 listen,
                 cdn_listen,
             })
@@ -173,7 +187,7 @@ async fn shutdown_signal() {
 }
 
 async fn grant(store: StoreArgs, account: &str) -> anyhow::Result<()> {
-    let store = accord::open_store(&store.choice()).await?;
+    let store = accord::open_store(&store.choice()?).await?;
     let user = if account.contains('@') {
         store.user_by_email(&account.to_lowercase()).await?
     } else {

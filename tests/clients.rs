@@ -364,10 +364,7 @@ async fn discord_js_on_scylla_body() {
         rand::random::<u32>()
     );
     let server = accord::start(ServeOptions {
-        store: StoreChoice::Scylla {
-            nodes: nodes.clone(),
-            keyspace: keyspace.clone(),
-        },
+        store: StoreChoice::scylla(nodes.clone(), keyspace.clone()),
         listen: Some("127.0.0.1:0".into()),
         cdn_listen: None,
     })

@@ -23,10 +23,7 @@ async fn scylla_server() -> Option<common::TestServer> {
         rand::random::<u32>()
     );
     let server = accord::start(ServeOptions {
-        store: StoreChoice::Scylla {
-            nodes: nodes.split(',').map(str::to_string).collect(),
-            keyspace,
-        },
+        store: StoreChoice::scylla(nodes.split(',').map(str::to_string).collect(), keyspace),
         listen: Some("127.0.0.1:0".into()),
         cdn_listen: None,
     })

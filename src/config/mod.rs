@@ -6,6 +6,7 @@
 //! configuration is read through [`LiveConfig::get`], an atomic snapshot: code reads it where it uses
 //! it, so an admin's change applies to the very next request.
 
+pub mod bootstrap;
 mod live;
 mod merge;
 mod validate;

@@ -224,6 +224,26 @@ fn text(s: impl Into<String>) -> CqlValue {
     CqlValue::Text(s.into())
 }
 
+fn cql_consistency(c: crate::config::bootstrap::Consistency) -> Consistency {
+    use crate::config::bootstrap::Consistency as C;
+    match c {
+        C::One => Consistency::One,
+        C::LocalOne => Consistency::LocalOne,
+        C::Quorum => Consistency::Quorum,
+        C::LocalQuorum => Consistency::LocalQuorum,
+        C::All => Consistency::All,
+    }
+}
+
+/// Datacenter-local levels keep lightweight transactions local too.
+fn serial_consistency(c: crate::config::bootstrap::Consistency) -> SerialConsistency {
+    use crate::config::bootstrap::Consistency as C;
+    match c {
+        C::LocalOne | C::LocalQuorum => SerialConsistency::LocalSerial,
+        C::One | C::Quorum | C::All => SerialConsistency::Serial,
+    }
+}
+
 impl ScyllaStore {
     /// Connects to `nodes` (`host:port`), creates `keyspace` (SimpleStrategy, RF 1) and the tables
     /// of `schema.cql` if missing, and prepares every statement.
@@ -239,13 +259,30 @@ impl ScyllaStore {
         keyspace: &str,
         replication: &str,
     ) -> Result<Self, StoreError> {
+        Self::connect_with(
+            nodes,
+            keyspace,
+            replication,
+            crate::config::bootstrap::Consistency::default(),
+        )
+        .await
+    }
+
+    /// Like [`ScyllaStore::connect_with_replication`], with the consistency of every statement
+    /// (`database.consistency`); lightweight transactions use the matching serial level.
+    pub async fn connect_with(
+        nodes: &[String],
+        keyspace: &str,
+        replication: &str,
+        consistency: crate::config::bootstrap::Consistency,
+    ) -> Result<Self, StoreError> {
         if nodes.is_empty() {
             return Err(StoreError::Backend("no Scylla nodes configured".into()));
         }
         let keyspace = schema::checked_keyspace(keyspace)?;
         let profile = ExecutionProfile::builder()
-            .consistency(Consistency::LocalQuorum)
-            .serial_consistency(Some(SerialConsistency::LocalSerial))
+            .consistency(cql_consistency(consistency))
+            .serial_consistency(Some(serial_consistency(consistency)))
             .request_timeout(Some(Duration::from_secs(20)))
             .build();
         let session = SessionBuilder::new()
