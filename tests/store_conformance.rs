@@ -100,6 +100,7 @@ conformance!(
     guild_audit_log_per_guild,
     applications_crud,
     webhooks_crud,
+    webhooks_following_a_channel,
     relationships_both_sides,
     user_settings_round_trip,
     read_states_per_channel,
@@ -2017,6 +2018,8 @@ async fn webhooks_crud(s: &dyn Store) {
         token: "t".into(),
         creator_id: uid(),
         application_id: None,
+        source_guild_id: None,
+        source_channel_id: None,
     };
     let (w1, w2) = (hook(next_id(), c1), hook(next_id(), c1));
     assert!(s.get_webhook(w1.id).await.unwrap().is_none());
@@ -2043,6 +2046,77 @@ async fn webhooks_crud(s: &dyn Store) {
     assert!(s.get_webhook(w1.id).await.unwrap().is_none());
     assert!(s.webhooks_of_channel(c1).await.unwrap().is_empty());
     assert_eq!(s.webhooks_of_guild(g).await.unwrap(), vec![moved]);
+}
+
+/// Channel follower webhooks: found by the channel they follow (not by plain webhooks, not
+/// after a delete, moved when the source changes), and records stored before the source fields
+/// existed still load.
+async fn webhooks_following_a_channel(s: &dyn Store) {
+    use accord::id::WebhookId;
+    use accord::model::WebhookRecord;
+    let (source_guild, source, other_source) = (gid(), cid(), cid());
+    let follower = |target: ChannelId, from: ChannelId| WebhookRecord {
+        id: WebhookId::new(next_id()),
+        kind: WebhookRecord::CHANNEL_FOLLOWER,
+        guild_id: Some(gid()),
+        channel_id: target,
+        name: "Source guild".into(),
+        avatar: None,
+        token: String::new(),
+        creator_id: uid(),
+        application_id: None,
+        source_guild_id: Some(source_guild),
+        source_channel_id: Some(from),
+    };
+    let (f1, f2) = (follower(cid(), source), follower(cid(), source));
+    let plain = WebhookRecord {
+        kind: WebhookRecord::INCOMING,
+        token: "t".into(),
+        source_guild_id: None,
+        source_channel_id: None,
+        ..follower(source, source)
+    };
+    assert!(s.webhooks_following(source).await.unwrap().is_empty());
+    for w in [&f1, &f2, &plain] {
+        s.put_webhook(w).await.unwrap();
+    }
+    assert_eq!(s.get_webhook(f1.id).await.unwrap(), Some(f1.clone()));
+    assert_eq!(
+        sorted(&s.webhooks_following(source).await.unwrap(), |w| w.id),
+        sorted(&[f1.clone(), f2.clone()], |w| w.id)
+    );
+    assert_eq!(
+        s.webhooks_of_channel(f1.channel_id).await.unwrap(),
+        vec![f1.clone()]
+    );
+    // Re-pointed at another source: the index follows.
+    let moved = WebhookRecord {
+        source_channel_id: Some(other_source),
+        ..f2.clone()
+    };
+    s.put_webhook(&moved).await.unwrap();
+    assert_eq!(
+        s.webhooks_following(source).await.unwrap(),
+        vec![f1.clone()]
+    );
+    assert_eq!(
+        s.webhooks_following(other_source).await.unwrap(),
+        vec![moved.clone()]
+    );
+    s.delete_webhook(f1.id).await.unwrap();
+    assert!(s.webhooks_following(source).await.unwrap().is_empty());
+    s.delete_webhook(moved.id).await.unwrap();
+    assert!(s.webhooks_following(other_source).await.unwrap().is_empty());
+    assert_eq!(s.get_webhook(plain.id).await.unwrap(), Some(plain.clone()));
+
+    // A record written before channel following existed (no source fields) still decodes.
+    let old: WebhookRecord = serde_json::from_value(serde_json::json!({
+        "id": "41", "type": 1, "guild_id": "42", "channel_id": "43", "name": "old",
+        "avatar": null, "token": "t", "creator_id": "44", "application_id": null,
+    }))
+    .unwrap();
+    assert_eq!(old.source_channel_id, None);
+    assert_eq!(old.source_guild_id, None);
 }
 
 fn template(code: &str, guild: GuildId, name: &str) -> TemplateRecord {

@@ -63,6 +63,8 @@ invalid-asset = Ungültige Datei
 asset-too-large = Die Datei lässt sich nicht unter die maximale Größe verkleinern
 max-recipients-reached = Maximale Anzahl an Empfängern erreicht (10)
 invalid-channel-type = Diese Aktion ist für diesen Kanaltyp nicht möglich
+already-crossposted = Diese Nachricht wurde bereits veröffentlicht
+cannot-execute-on-system-message = Diese Aktion ist für Systemnachrichten nicht möglich
 
 # Beziehungen
 cannot-act-on-self = Diese Aktion kannst du nicht an dir selbst ausführen

@@ -64,6 +64,8 @@ invalid-asset = Invalid Asset
 asset-too-large = Failed to resize asset below the maximum size
 max-recipients-reached = Maximum number of recipients reached (10)
 invalid-channel-type = Cannot execute action on this channel type
+already-crossposted = This message has already been crossposted
+cannot-execute-on-system-message = Cannot execute action on a system message
 
 # Relationships
 cannot-act-on-self = You cannot perform this action on yourself

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 mod cleanup;
+pub mod crosspost;
 mod recipients;
 
 use super::guild::{Access, GuildMsg};
@@ -122,6 +123,15 @@ pub enum ChannelMsg {
     Deleted,
     /// Periodic: passivate when idle for `actors.idle_passivate_secs`.
     Tick,
+    /// `POST /channels/{id}/messages/{message}/crosspost` (announcement channels).
+    Crosspost {
+        user: UserId,
+        id: MessageId,
+        reply: Reply<Value>,
+    },
+    /// From an announcement channel's actor: a crosspost arriving through one of this channel's
+    /// follower webhooks.
+    ReceiveCrosspost(Box<crosspost::Crosspost>),
     /// A webhook acting in this channel (its token was checked by the route).
     AsWebhook {
         webhook: Box<crate::model::WebhookRecord>,
@@ -391,6 +401,14 @@ impl Actor for ChannelActor {
                     op,
                     reply: r,
                 } => reply(r, st.as_webhook(*webhook, op).await),
+                ChannelMsg::Crosspost { user, id, reply: r } => {
+                    reply(r, st.crosspost(user, id).await)
+                }
+                ChannelMsg::ReceiveCrosspost(post) => {
+                    if let Err(e) = st.receive_crosspost(*post).await {
+                        tracing::warn!(error = %e, "could not deliver a crosspost");
+                    }
+                }
                 ChannelMsg::Deleted => me.stop(Some("channel deleted".into())),
             }
         }

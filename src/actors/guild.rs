@@ -19,7 +19,7 @@ mod settings;
 mod stickers;
 mod templates;
 
-pub use audit::AuditLogQuery;
+pub use audit::{AuditLogQuery, WEBHOOK_CREATE, WEBHOOK_DELETE};
 pub use blueprint::{ChannelCreateWithId, GuildBlueprint, RoleCreateWithId};
 pub use emojis::{EmojiCreate, EmojiPatch, validate_name as validate_emoji_name};
 pub use layout::{ChannelPosition, OverwriteBody, RolePosition};
@@ -382,6 +382,16 @@ pub enum GuildMsg {
     /// The guild as a template would record it now (no membership needed: anyone may read a
     /// template by code, and its `is_dirty` compares against this).
     TemplateSnapshot(Reply<TemplateSnapshot>),
+    /// An audit log entry for a write whose state lives outside this actor (webhooks are kept
+    /// in the store by their routes): `before`/`after` become the entry's `changes`. Sent with
+    /// the request's reason (`with_reason`).
+    RecordAudit {
+        user: UserId,
+        action_type: u16,
+        target: Option<Snowflake>,
+        before: Option<Value>,
+        after: Option<Value>,
+    },
     /// An event from a channel actor, for the sessions that may see `channel`.
     Fanout {
         event: Arc<Dispatch>,
@@ -436,6 +446,10 @@ pub struct ChannelCreate {
 #[derive(Debug, Default, Deserialize)]
 pub struct ChannelPatch {
     pub name: Option<String>,
+    /// Only text ↔ announcement (0 ↔ 5), as on Discord (which also wants the guild's NEWS
+    /// feature; any guild may here).
+    #[serde(rename = "type")]
+    pub kind: Option<u8>,
     #[serde(default, deserialize_with = "double_option")]
     pub topic: Option<Option<String>>,
     pub position: Option<i32>,
@@ -979,6 +993,16 @@ impl Actor for GuildActor {
                     }
                 }
                 GuildMsg::Fanout { event, channel } => st.broadcast(&event, channel),
+                GuildMsg::RecordAudit {
+                    user,
+                    action_type,
+                    target,
+                    before,
+                    after,
+                } => {
+                    st.audit_change(user, action_type, target, before, after)
+                        .await
+                }
                 // Unwrapped above; a nested wrapper is refused rather than recursed into.
                 GuildMsg::WithReason { msg, .. } => drop(msg),
                 GuildMsg::MentionableRoles {
@@ -1717,7 +1741,23 @@ impl State {
             patch.topic.as_ref().and_then(|t| t.as_deref()),
             parent,
         );
+        let text_or_news =
+            |k: ChannelKind| matches!(k, ChannelKind::GuildText | ChannelKind::GuildAnnouncement);
+        let kind = match patch.kind.map(ChannelKind::try_from) {
+            None => c.kind,
+            Some(Ok(k)) if k == c.kind || text_or_news(k) && text_or_news(c.kind) => k,
+            Some(_) => {
+                errs.add(
+                    "type",
+                    FieldError::Choice {
+                        allowed: "0, 5".into(),
+                    },
+                );
+                c.kind
+            }
+        };
         errs.into_result()?;
+        c.kind = kind;
         if let Some(n) = patch.name {
             c.name = Some(n.trim().to_string());
         }

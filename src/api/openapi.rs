@@ -392,7 +392,7 @@ pub const TAGS: &[Tag] = &[
     },
     Tag {
         name: "channels",
-        description: "Channels, messages, reactions, pins, permissions and typing",
+        description: "Channels, messages, reactions, pins, permissions, typing and announcement following",
         routes: &[
             get("/channels/{channel_id}", "Get a channel"),
             patch("/channels/{channel_id}", "Modify a channel").body(Object),
@@ -421,6 +421,10 @@ pub const TAGS: &[Tag] = &[
             delete(
                 "/channels/{channel_id}/messages/{message_id}",
                 "Delete a message",
+            ),
+            post(
+                "/channels/{channel_id}/messages/{message_id}/crosspost",
+                "Publish an announcement channel message to its followers",
             ),
             post(
                 "/channels/{channel_id}/messages/{message_id}/ack",
@@ -491,6 +495,11 @@ pub const TAGS: &[Tag] = &[
                 "/channels/{channel_id}/typing",
                 "Trigger the typing indicator",
             ),
+            post(
+                "/channels/{channel_id}/followers",
+                "Follow an announcement channel into a text channel",
+            )
+            .body(Object),
         ],
     },
     Tag {

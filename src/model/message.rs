@@ -107,7 +107,7 @@ impl MessageRecord {
             "mentions": mentions,
             "mention_roles": self.mention_roles,
             "attachments": self.attachments,
-            "embeds": self.embeds,
+            "embeds": self.embeds.iter().map(embed_json).collect::<Vec<_>>(),
             "pinned": self.pinned,
             "type": self.kind,
             "flags": self.flags,
@@ -147,6 +147,16 @@ impl MessageRecord {
         }
         v
     }
+}
+
+/// An embed as Discord returns it: `type` defaults to `rich` (clients send embeds without it;
+/// strict client models, twilight's among them, require it).
+fn embed_json(embed: &serde_json::Value) -> serde_json::Value {
+    let mut e = embed.clone();
+    if let Some(o) = e.as_object_mut() {
+        o.entry("type").or_insert_with(|| "rich".into());
+    }
+    e
 }
 
 /// `{"id": null, "name": "👍"}` for unicode, `{"id": "…", "name": "x"}` for custom `x:id`.

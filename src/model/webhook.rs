@@ -2,7 +2,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::{ApplicationId, ChannelId, GuildId, UserId, WebhookId};
 
-/// An incoming webhook: posts into its channel with its token, no user account involved.
+/// A webhook: posts into its channel with no user account involved — an incoming webhook with
+/// its token, a channel follower webhook with the crossposts of the channel it follows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookRecord {
     pub id: WebhookId,
@@ -18,6 +19,19 @@ pub struct WebhookRecord {
     /// Who created it.
     pub creator_id: UserId,
     pub application_id: Option<ApplicationId>,
+    /// Channel follower webhooks (type 2): the announcement channel they relay, and its guild.
+    /// Absent on records stored before channel following existed, hence the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_guild_id: Option<GuildId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_channel_id: Option<ChannelId>,
+}
+
+impl WebhookRecord {
+    /// Incoming webhooks (1) are executed with their token; channel follower webhooks (2) have
+    /// none and only receive crossposts.
+    pub const INCOMING: u8 = 1;
+    pub const CHANNEL_FOLLOWER: u8 = 2;
 }
 
 /// How a webhook message shows its author (the per-message `username`/`avatar_url` overrides).

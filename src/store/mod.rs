@@ -265,11 +265,15 @@ pub trait Store: Send + Sync + 'static {
     async fn teams_of_user(&self, user: UserId) -> StoreResult<Vec<TeamId>>;
 
     // --- webhooks
-    /// Inserts or replaces a webhook (and its channel and guild indexes, moved if it moved).
+    /// Inserts or replaces a webhook (and its channel, guild and source channel indexes, moved if
+    /// it moved).
     async fn put_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()>;
     async fn get_webhook(&self, id: WebhookId) -> StoreResult<Option<WebhookRecord>>;
     async fn webhooks_of_channel(&self, channel: ChannelId) -> StoreResult<Vec<WebhookRecord>>;
     async fn webhooks_of_guild(&self, guild: GuildId) -> StoreResult<Vec<WebhookRecord>>;
+    /// The channel follower webhooks relaying an announcement channel (by their
+    /// `source_channel_id`), wherever they post: a crosspost is delivered through each.
+    async fn webhooks_following(&self, source: ChannelId) -> StoreResult<Vec<WebhookRecord>>;
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()>;
 
     // --- audit log (administrator actions; rare writes, read newest first)

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::actors::ask;
 use crate::actors::channel::{ChannelMsg, MessageCreate, MessageEdit, WebhookOp};
 use crate::actors::guild::GuildMsg;
-use crate::api::extract::{Json, Path, Query};
+use crate::api::extract::{AuditReason, Json, Path, Query};
 use crate::api::routes::channels::{guild_of, upload, visible_channel};
 use crate::app::App;
 use crate::auth::Caller;
@@ -50,8 +50,13 @@ pub fn routes() -> Router<App> {
         )
 }
 
-/// Discord's webhook object; the token only for those who may manage it.
-async fn webhook_json(app: &App, w: &WebhookRecord, with_token: bool) -> Result<Value, ApiError> {
+/// Discord's webhook object; the token only for those who may manage it. A channel follower
+/// webhook has no token; it names the guild and channel it follows instead.
+pub(crate) async fn webhook_json(
+    app: &App,
+    w: &WebhookRecord,
+    with_token: bool,
+) -> Result<Value, ApiError> {
     let user = app.services.users.public(w.creator_id).await?;
     let mut v = json!({
         "id": w.id,
@@ -63,7 +68,12 @@ async fn webhook_json(app: &App, w: &WebhookRecord, with_token: bool) -> Result<
         "avatar": w.avatar,
         "application_id": w.application_id,
     });
-    if with_token {
+    if w.kind == WebhookRecord::CHANNEL_FOLLOWER {
+        if let Some(source) = followed_source(app, w).await {
+            v["source_guild"] = source.0;
+            v["source_channel"] = source.1;
+        }
+    } else if with_token {
         v["token"] = json!(w.token);
         v["url"] = json!(format!(
             "{}/webhooks/{}/{}",
@@ -75,8 +85,28 @@ async fn webhook_json(app: &App, w: &WebhookRecord, with_token: bool) -> Result<
     Ok(v)
 }
 
+/// A follower webhook's `source_guild` `{id, name, icon}` and `source_channel` `{id, name}`, as
+/// they are now (None once the source is gone).
+async fn followed_source(app: &App, w: &WebhookRecord) -> Option<(Value, Value)> {
+    let channel = app
+        .store()
+        .get_channel(w.source_channel_id?)
+        .await
+        .ok()
+        .flatten()?;
+    let guild = app.services.guild(w.source_guild_id?).await.ok()?;
+    let preview = match crate::actors::mailbox::call(&guild, GuildMsg::Preview, None).await {
+        Ok(ractor::rpc::CallResult::Success(v)) => v,
+        _ => return None,
+    };
+    Some((
+        json!({"id": preview["id"], "name": preview["name"], "icon": preview["icon"]}),
+        json!({"id": channel.id, "name": channel.name}),
+    ))
+}
+
 /// The caller's permissions in a guild channel (webhooks live only in guild channels).
-async fn channel_access(
+pub(crate) async fn channel_access(
     app: &App,
     caller: Caller,
     channel: ChannelId,
@@ -104,7 +134,42 @@ async fn channel_access(
     }
 }
 
-async fn announce(app: &App, w: &WebhookRecord) {
+/// Records a webhook's creation or deletion in its guild's audit log (the changes Discord lists:
+/// name, type, channel, avatar).
+pub(crate) async fn audit(
+    app: &App,
+    caller: Caller,
+    w: &WebhookRecord,
+    action_type: u16,
+    reason: Option<String>,
+) {
+    let Some(guild) = w.guild_id else { return };
+    let Ok(actor) = app.services.guild(guild).await else {
+        return;
+    };
+    let value = json!({
+        "name": w.name,
+        "type": w.kind,
+        "channel_id": w.channel_id,
+        "avatar_hash": w.avatar,
+    });
+    let (before, after) = if action_type == crate::actors::guild::WEBHOOK_DELETE {
+        (Some(value), None)
+    } else {
+        (None, Some(value))
+    };
+    let msg = GuildMsg::RecordAudit {
+        user: caller.user_id,
+        action_type,
+        target: Some(w.id.snowflake()),
+        before,
+        after,
+    };
+    let _ = crate::actors::tell(&actor, msg.with_reason(reason));
+}
+
+/// WEBHOOKS_UPDATE to the members who may see the webhook's channel.
+pub(crate) async fn announce(app: &App, w: &WebhookRecord) {
     if let Some(g) = w.guild_id
         && let Ok(actor) = app.services.guild(g).await
     {
@@ -165,6 +230,7 @@ async fn create(
     State(app): State<App>,
     caller: Caller,
     Path(channel): Path<ChannelId>,
+    AuditReason(reason): AuditReason,
     Json(body): Json<WebhookBody>,
 ) -> Result<Json<Value>, ApiError> {
     let (guild, perms) = channel_access(&app, caller, channel).await?;
@@ -197,10 +263,20 @@ async fn create(
         token: base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token),
         creator_id: caller.user_id,
         application_id: None,
+        source_guild_id: None,
+        source_channel_id: None,
     };
     store_avatar(&app, w.id, body.avatar, &mut w.avatar).await?;
     app.store().put_webhook(&w).await?;
     announce(&app, &w).await;
+    audit(
+        &app,
+        caller,
+        &w,
+        crate::actors::guild::WEBHOOK_CREATE,
+        reason,
+    )
+    .await;
     Ok(Json(webhook_json(&app, &w, true).await?))
 }
 
@@ -264,8 +340,9 @@ async fn managed(app: &App, caller: Caller, id: WebhookId) -> Result<WebhookReco
 async fn by_token(app: &App, id: WebhookId, token: &str) -> Result<WebhookRecord, ApiError> {
     match app.store().get_webhook(id).await? {
         // Constant-time comparison would be nicer; tokens are 272 random bits, so a timing
-        // side channel over the network is not a practical attack on them.
-        Some(w) if w.token == token => Ok(w),
+        // side channel over the network is not a practical attack on them. Channel follower
+        // webhooks have no token and cannot be executed.
+        Some(w) if !w.token.is_empty() && w.token == token => Ok(w),
         _ => Err(ApiError::Unknown(Unknown::Webhook)),
     }
 }
@@ -333,14 +410,24 @@ async fn update(
     Ok(Json(apply_update(&app, w, body, Some(caller)).await?))
 }
 
+/// `DELETE /webhooks/{id}` (MANAGE_WEBHOOKS). Deleting a channel follower webhook unfollows.
 async fn delete(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<WebhookId>,
+    AuditReason(reason): AuditReason,
 ) -> Result<StatusCode, ApiError> {
     let w = managed(&app, caller, id).await?;
     app.store().delete_webhook(id).await?;
     announce(&app, &w).await;
+    audit(
+        &app,
+        caller,
+        &w,
+        crate::actors::guild::WEBHOOK_DELETE,
+        reason,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -546,10 +546,14 @@ impl Store for EmbeddedStore {
                 hooks.insert(id, bytes.as_slice()).map_err(be)?;
                 let mut by_channel = txn.open_table(WEBHOOKS_BY_CHANNEL).map_err(be)?;
                 let mut by_guild = txn.open_table(WEBHOOKS_BY_GUILD).map_err(be)?;
+                let mut by_source = txn.open_table(WEBHOOKS_BY_SOURCE).map_err(be)?;
                 if let Some(old) = old {
                     by_channel.remove((old.channel_id.get(), id)).map_err(be)?;
                     if let Some(g) = old.guild_id {
                         by_guild.remove((g.get(), id)).map_err(be)?;
+                    }
+                    if let Some(c) = old.source_channel_id {
+                        by_source.remove((c.get(), id)).map_err(be)?;
                     }
                 }
                 by_channel
@@ -557,6 +561,9 @@ impl Store for EmbeddedStore {
                     .map_err(be)?;
                 if let Some(g) = w.guild_id {
                     by_guild.insert((g.get(), id), ()).map_err(be)?;
+                }
+                if let Some(c) = w.source_channel_id {
+                    by_source.insert((c.get(), id), ()).map_err(be)?;
                 }
                 Ok(())
             })
@@ -574,6 +581,10 @@ impl Store for EmbeddedStore {
 
     async fn webhooks_of_guild(&self, guild: GuildId) -> StoreResult<Vec<WebhookRecord>> {
         self.webhooks_in(WEBHOOKS_BY_GUILD, guild.get())
+    }
+
+    async fn webhooks_following(&self, source: ChannelId) -> StoreResult<Vec<WebhookRecord>> {
+        self.webhooks_in(WEBHOOKS_BY_SOURCE, source.get())
     }
 
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()> {
@@ -598,6 +609,12 @@ impl Store for EmbeddedStore {
                         txn.open_table(WEBHOOKS_BY_GUILD)
                             .map_err(be)?
                             .remove((g.get(), id))
+                            .map_err(be)?;
+                    }
+                    if let Some(c) = old.source_channel_id {
+                        txn.open_table(WEBHOOKS_BY_SOURCE)
+                            .map_err(be)?
+                            .remove((c.get(), id))
                             .map_err(be)?;
                     }
                 }

@@ -39,6 +39,9 @@ pub const WEBHOOKS_BY_CHANNEL: TableDefinition<(u64, u64), ()> =
     TableDefinition::new("webhooks_by_channel");
 pub const WEBHOOKS_BY_GUILD: TableDefinition<(u64, u64), ()> =
     TableDefinition::new("webhooks_by_guild");
+/// Channel follower webhooks by the announcement channel they follow: (source channel, webhook).
+pub const WEBHOOKS_BY_SOURCE: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("webhooks_by_source");
 
 /// A user's relationships: (user, peer) → record (the user's side).
 pub const RELATIONSHIPS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("relationships");
@@ -96,6 +99,7 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(WEBHOOKS).map_err(be)?;
     txn.open_table(WEBHOOKS_BY_CHANNEL).map_err(be)?;
     txn.open_table(WEBHOOKS_BY_GUILD).map_err(be)?;
+    txn.open_table(WEBHOOKS_BY_SOURCE).map_err(be)?;
     txn.open_table(RELATIONSHIPS).map_err(be)?;
     txn.open_table(USER_SETTINGS).map_err(be)?;
     txn.open_table(READ_STATES).map_err(be)?;

@@ -1202,6 +1202,10 @@ impl Store for ScyllaStore {
                 self.exec(&self.st.webhook_of_guild_del, (n(g.get()), id))
                     .await?;
             }
+            if let Some(c) = old.source_channel_id {
+                self.exec(&self.st.webhook_of_source_del, (n(c.get()), id))
+                    .await?;
+            }
         }
         self.exec(&self.st.webhook_put, (id, enc(webhook)?)).await?;
         self.exec(
@@ -1211,6 +1215,10 @@ impl Store for ScyllaStore {
         .await?;
         if let Some(g) = webhook.guild_id {
             self.exec(&self.st.webhook_of_guild_put, (n(g.get()), id))
+                .await?;
+        }
+        if let Some(c) = webhook.source_channel_id {
+            self.exec(&self.st.webhook_of_source_put, (n(c.get()), id))
                 .await?;
         }
         Ok(())
@@ -1254,6 +1262,23 @@ impl Store for ScyllaStore {
             .collect())
     }
 
+    async fn webhooks_following(&self, source: ChannelId) -> StoreResult<Vec<WebhookRecord>> {
+        let ids: Vec<(i64,)> = self
+            .scan(&self.st.webhooks_of_source, (n(source.get()),))
+            .await?;
+        let found = Self::all(
+            ids.iter()
+                .map(|(id,)| self.get_webhook(WebhookId::new(*id as u64)))
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .flatten()
+            .filter(|w| w.source_channel_id == Some(source))
+            .collect())
+    }
+
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()> {
         if let Some(old) = self.get_webhook(id).await? {
             self.exec(
@@ -1263,6 +1288,10 @@ impl Store for ScyllaStore {
             .await?;
             if let Some(g) = old.guild_id {
                 self.exec(&self.st.webhook_of_guild_del, (n(g.get()), n(id.get())))
+                    .await?;
+            }
+            if let Some(c) = old.source_channel_id {
+                self.exec(&self.st.webhook_of_source_del, (n(c.get()), n(id.get())))
                     .await?;
             }
         }

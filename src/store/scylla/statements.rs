@@ -72,6 +72,9 @@ statements! {
     webhook_of_guild_put = "INSERT INTO webhooks_by_guild (guild_id, webhook_id) VALUES (?, ?)";
     webhook_of_guild_del = "DELETE FROM webhooks_by_guild WHERE guild_id = ? AND webhook_id = ?";
     webhooks_of_guild = "SELECT webhook_id FROM webhooks_by_guild WHERE guild_id = ?";
+    webhook_of_source_put = "INSERT INTO webhooks_by_source_channel (source_channel_id, webhook_id) VALUES (?, ?)";
+    webhook_of_source_del = "DELETE FROM webhooks_by_source_channel WHERE source_channel_id = ? AND webhook_id = ?";
+    webhooks_of_source = "SELECT webhook_id FROM webhooks_by_source_channel WHERE source_channel_id = ?";
 
     // config
     config_get = "SELECT json FROM config WHERE key = ?";

@@ -1,4 +1,4 @@
-//! `/channels/{id}/messages`: send, read, edit, delete messages.
+//! `/channels/{id}/messages`: send, read, edit, delete and crosspost messages.
 
 use axum::Router;
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -31,6 +31,10 @@ pub fn routes() -> Router<App> {
         .route(
             "/channels/{channel_id}/messages/{message_id}",
             get(get_message).patch(edit).delete(delete),
+        )
+        .route(
+            "/channels/{channel_id}/messages/{message_id}/crosspost",
+            post(crosspost),
         )
 }
 
@@ -186,4 +190,23 @@ async fn bulk_delete(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /channels/{id}/messages/{message}/crosspost`: publishes a message of an announcement
+/// channel to the channels following it (your own with SEND_MESSAGES, others' with
+/// MANAGE_MESSAGES). Answers the message, now flagged CROSSPOSTED; 40033 when it already was.
+async fn crosspost(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, message)): Path<(ChannelId, MessageId)>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = app.services.channel(id).await?;
+    Ok(Json(
+        ask(&app.services, &actor, |reply| ChannelMsg::Crosspost {
+            user: caller.user_id,
+            id: message,
+            reply,
+        })
+        .await?,
+    ))
 }

@@ -1,7 +1,8 @@
-//! `/channels/{id}`: read, update, delete a channel. Messages, reactions, pins, typing and
-//! invites live beside this file.
+//! `/channels/{id}`: read, update, delete a channel. Messages, reactions, pins, typing,
+//! invites and followers live beside this file.
 
 pub mod ack;
+pub mod followers;
 pub mod invites;
 pub mod messages;
 pub mod permissions;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<App> {
         .merge(pins::routes())
         .merge(typing::routes())
         .merge(invites::routes())
+        .merge(followers::routes())
 }
 
 /// The channel as the caller sees it (fails like Discord when they can't).
