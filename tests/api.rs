@@ -799,3 +799,92 @@ async fn stored_config_gains_new_keys_and_keeps_values() {
     assert_eq!(raw["gateway"]["max_guilds_per_shard"], json!(2500));
     assert_eq!(raw["limits"]["message"]["max_characters"], 1234);
 }
+
+#[tokio::test]
+async fn replies_carry_the_message_they_answer() {
+    let t = common::start().await;
+    let alice = t.register("asker").await;
+    let bob = t.register("answerer").await;
+    let (_, channel) = t.guild(&alice, "Replies").await;
+    t.join_via_invite(&alice, &channel, &bob).await;
+    let question = t
+        .post(
+            &format!("/channels/{channel}/messages"),
+            &alice,
+            json!({"content": "what time is it?"}),
+        )
+        .await;
+    let qid = question.body["id"].as_str().unwrap().to_string();
+    let reply = t
+        .post(
+            &format!("/channels/{channel}/messages"),
+            &bob,
+            json!({"content": "noon", "message_reference": {"message_id": qid}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["type"], 19);
+    assert_eq!(reply.body["message_reference"]["message_id"], qid.as_str());
+    assert_eq!(
+        reply.body["message_reference"]["channel_id"],
+        channel.as_str()
+    );
+    assert_eq!(reply.body["referenced_message"]["id"], qid.as_str());
+    assert_eq!(
+        reply.body["referenced_message"]["content"],
+        "what time is it?"
+    );
+    assert_eq!(
+        reply.body["mentions"][0]["username"], "asker",
+        "the replied-to author is mentioned by default"
+    );
+    let rid = reply.body["id"].as_str().unwrap().to_string();
+    let fetched = t
+        .get(&format!("/channels/{channel}/messages/{rid}"), &alice)
+        .await;
+    assert_eq!(
+        fetched.body["referenced_message"]["content"],
+        "what time is it?"
+    );
+    // Without a ping for the replied-to author.
+    let quiet = t
+        .post(
+            &format!("/channels/{channel}/messages"),
+            &bob,
+            json!({"content": "shh", "message_reference": {"message_id": qid}, "allowed_mentions": {"replied_user": false}}),
+        )
+        .await;
+    assert_eq!(quiet.body["mentions"], json!([]));
+    // A missing target is refused when asked, ignored otherwise.
+    let missing = t
+        .post(
+            &format!("/channels/{channel}/messages"),
+            &bob,
+            json!({"content": "?", "message_reference": {"message_id": "1234567890", "fail_if_not_exists": true}}),
+        )
+        .await;
+    assert_eq!(missing.status, 400, "{}", missing.body);
+    assert_eq!(missing.body["code"], 50035);
+    // The original deleted: the reply still says what it answered, with a null message.
+    assert_eq!(
+        t.delete(&format!("/channels/{channel}/messages/{qid}"), &alice)
+            .await
+            .status,
+        204
+    );
+    let after = t
+        .get(&format!("/channels/{channel}/messages/{rid}"), &alice)
+        .await;
+    assert_eq!(after.body["message_reference"]["message_id"], qid.as_str());
+    assert!(after.body["referenced_message"].is_null(), "{}", after.body);
+    let page = t
+        .get(&format!("/channels/{channel}/messages?limit=10"), &alice)
+        .await;
+    assert!(
+        page.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == rid.as_str() && m["referenced_message"].is_null())
+    );
+}

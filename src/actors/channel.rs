@@ -510,7 +510,28 @@ impl State {
         Ok(c.to_json(recipients.as_deref()))
     }
 
+    /// The message as Discord shows it; a reply (type 19) carries the message it answers as
+    /// `referenced_message` (`null` once that one is deleted), one level deep like Discord.
     async fn render(&self, m: &MessageRecord, me: Option<UserId>) -> Result<Value, ApiError> {
+        let mut v = self.render_one(m, me).await?;
+        if m.kind == 19
+            && let Some(r) = &m.message_reference
+            && let Some(target) = r.message_id
+            && r.channel_id.is_none_or(|c| c == self.channel.id)
+        {
+            let referenced = match self.find(target).await {
+                Ok(t) => self.render_one(&t, me).await?,
+                Err(ApiError::Unknown(_)) => Value::Null,
+                Err(e) => return Err(e),
+            };
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("referenced_message".into(), referenced);
+            }
+        }
+        Ok(v)
+    }
+
+    async fn render_one(&self, m: &MessageRecord, me: Option<UserId>) -> Result<Value, ApiError> {
         let author = match (&m.webhook_id, &m.webhook_author) {
             // Webhook messages show the webhook (or the per-message override) as a bot author.
             (Some(w), Some(a)) => crate::model::PublicUser {
