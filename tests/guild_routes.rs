@@ -1587,3 +1587,52 @@ async fn shapes_parse_with_twilight() {
     let parsed: AuditLog = parse(&log, "audit log");
     assert!(parsed.entries.len() >= 5, "{log}");
 }
+
+#[tokio::test]
+async fn concurrent_role_grants_on_one_member_all_land() {
+    let t = common::start().await;
+    let owner = t.register("granter").await;
+    let member = t.register("grantee").await;
+    let (guild, channel) = t.guild(&owner, "Grants").await;
+    t.join_via_invite(&owner, &channel, &member).await;
+    let member_id = t.me(&member).await["id"].as_str().unwrap().to_string();
+    let mut roles = Vec::new();
+    for i in 0..8 {
+        let r = t
+            .post(
+                &format!("/guilds/{guild}/roles"),
+                &owner,
+                json!({"name": format!("r{i}")}),
+            )
+            .await;
+        roles.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    let grants = roles.iter().map(|r| {
+        let path = format!("/guilds/{guild}/members/{member_id}/roles/{r}");
+        let t = &t;
+        let owner = &owner;
+        async move { t.req(Method::PUT, &path, Some(owner), None).await }
+    });
+    for r in futures::future::join_all(grants).await {
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+    let m = t
+        .get(&format!("/guilds/{guild}/members/{member_id}"), &owner)
+        .await;
+    let mut have: Vec<String> = serde_json::from_value(m.body["roles"].clone()).unwrap();
+    have.sort();
+    roles.sort();
+    assert_eq!(have, roles, "no grant undid another");
+    // And concurrent removals likewise.
+    let removals = roles.iter().take(4).map(|r| {
+        let path = format!("/guilds/{guild}/members/{member_id}/roles/{r}");
+        let t = &t;
+        let owner = &owner;
+        async move { t.req(Method::DELETE, &path, Some(owner), None).await }
+    });
+    futures::future::join_all(removals).await;
+    let m = t
+        .get(&format!("/guilds/{guild}/members/{member_id}"), &owner)
+        .await;
+    assert_eq!(m.body["roles"].as_array().unwrap().len(), 4);
+}

@@ -173,6 +173,14 @@ pub enum GuildMsg {
         patch: MemberPatch,
         reply: Reply<Value>,
     },
+    /// `PUT`/`DELETE /guilds/{id}/members/{user}/roles/{role}`: one role added or removed.
+    ChangeMemberRole {
+        by: UserId,
+        target: UserId,
+        role: RoleId,
+        add: bool,
+        reply: Reply<Value>,
+    },
     ListRoles {
         user: UserId,
         reply: Reply<Value>,
@@ -870,21 +878,37 @@ impl Actor for GuildActor {
                     target,
                     patch,
                     reply: r,
+                } => st.update_member_audited(by, target, patch, r).await,
+                GuildMsg::ChangeMemberRole {
+                    by,
+                    target,
+                    role,
+                    add,
+                    reply: r,
                 } => {
-                    let action = if patch.roles.is_some() {
-                        audit::MEMBER_ROLE_UPDATE
-                    } else {
-                        audit::MEMBER_UPDATE
-                    };
-                    let before = st.member_value(target);
-                    let v = st.update_member(by, target, patch).await;
-                    let ok = v.is_ok();
-                    reply(r, v);
-                    if ok {
-                        let after = st.member_value(target);
-                        if before != after {
-                            let t = Some(target.snowflake());
-                            st.audit_change(by, action, t, before, after).await;
+                    // Read-modify-write of the role list inside the actor: concurrent
+                    // PUT/DELETE of different roles on one member can't undo each other.
+                    let current = st.member_guard(by).and_then(|()| {
+                        st.members
+                            .get(&target)
+                            .map(|m| m.roles.clone())
+                            .ok_or(ApiError::Unknown(Unknown::Member))
+                    });
+                    match current {
+                        Err(e) => reply(r, Err(e)),
+                        Ok(mut roles) => {
+                            if add {
+                                if !roles.contains(&role) {
+                                    roles.push(role);
+                                }
+                            } else {
+                                roles.retain(|x| *x != role);
+                            }
+                            let patch = MemberPatch {
+                                roles: Some(roles),
+                                ..MemberPatch::default()
+                            };
+                            st.update_member_audited(by, target, patch, r).await;
                         }
                     }
                 }
@@ -2000,6 +2024,32 @@ impl State {
                 .filter_map(|u| self.members.get(&u.id).map(|m| m.to_json(u)))
                 .collect(),
         ))
+    }
+
+    /// [`Self::update_member`], answered, then recorded in the audit log when it changed anything.
+    async fn update_member_audited(
+        &mut self,
+        by: UserId,
+        target: UserId,
+        patch: MemberPatch,
+        r: Reply<Value>,
+    ) {
+        let action = if patch.roles.is_some() {
+            audit::MEMBER_ROLE_UPDATE
+        } else {
+            audit::MEMBER_UPDATE
+        };
+        let before = self.member_value(target);
+        let v = self.update_member(by, target, patch).await;
+        let ok = v.is_ok();
+        reply(r, v);
+        if ok {
+            let after = self.member_value(target);
+            if before != after {
+                let t = Some(target.snowflake());
+                self.audit_change(by, action, t, before, after).await;
+            }
+        }
     }
 
     async fn update_member(

@@ -200,30 +200,12 @@ async fn change_role(
     reason: Option<String>,
 ) -> Result<StatusCode, ApiError> {
     let actor = app.services.guild(id).await?;
-    let member = ask(&app.services, &actor, |reply| GuildMsg::GetMember {
-        user: caller.user_id,
-        target,
-        reply,
-    })
-    .await?;
-    let mut roles: Vec<RoleId> =
-        serde_json::from_value(member["roles"].clone()).map_err(ApiError::internal)?;
-    if add {
-        if !roles.contains(&role) {
-            roles.push(role);
-        }
-    } else {
-        roles.retain(|r| *r != role);
-    }
-    let patch = MemberPatch {
-        roles: Some(roles),
-        ..MemberPatch::default()
-    };
     ask(&app.services, &actor, |reply| {
-        GuildMsg::UpdateMember {
+        GuildMsg::ChangeMemberRole {
             by: caller.user_id,
             target,
-            patch,
+            role,
+            add,
             reply,
         }
         .with_reason(reason)
