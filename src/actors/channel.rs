@@ -865,6 +865,8 @@ impl State {
             flags: body.flags.unwrap_or(0) & (1 << 2 | 1 << 12),
             message_reference: reference,
             sticker_items,
+            application_id: None,
+            interaction: None,
         };
         self.services.store.insert_message(&message).await?;
         crate::metrics::message_created();
