@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 mod cleanup;
+mod interaction;
 mod recipients;
+
+pub use interaction::{InteractionOp, InteractionStamp, Target as InteractionTarget};
 
 use super::guild::{Access, GuildMsg};
 use super::{Reply, Services, reply};
@@ -128,6 +131,13 @@ pub enum ChannelMsg {
         op: WebhookOp,
         reply: Reply<Value>,
     },
+    /// An application answering one of its interactions here (the route checked the
+    /// interaction token): the response, follow-ups, and edits/deletes of those.
+    AsApplication {
+        target: Box<interaction::Target>,
+        op: InteractionOp,
+        reply: Reply<Value>,
+    },
 }
 
 impl super::mailbox::Counted for ChannelMsg {
@@ -161,6 +171,9 @@ pub struct MessageCreate {
     /// Set when a webhook posts: its id and the author shown.
     #[serde(skip)]
     pub webhook: Option<(crate::id::WebhookId, crate::model::WebhookAuthor)>,
+    /// Set when an application answers an interaction (see [`InteractionStamp`]).
+    #[serde(skip)]
+    pub interaction: Option<InteractionStamp>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -206,6 +219,8 @@ pub struct State {
     /// Slowmode: when each member last sent a message here (entries older than the channel's
     /// `rate_limit_per_user` are dropped as the map grows).
     last_sent: HashMap<UserId, tokio::time::Instant>,
+    /// Ephemeral interaction messages: shown to one user, never stored (see `interaction`).
+    ephemeral: HashMap<MessageId, interaction::Ephemeral>,
 }
 
 /// What a DM recipient may do.
@@ -251,6 +266,7 @@ impl Actor for ChannelActor {
             recent_is_all,
             last_activity: std::time::Instant::now(),
             last_sent: HashMap::new(),
+            ephemeral: HashMap::new(),
         })
     }
 
@@ -271,7 +287,9 @@ impl Actor for ChannelActor {
     ) -> Result<(), ActorProcessingErr> {
         super::mailbox::received::<ChannelMsg>();
         if matches!(msg, ChannelMsg::Tick) {
-            if super::idle_for(st.last_activity, &st.services) {
+            st.prune_ephemeral();
+            // Ephemeral messages live only here: keep the actor while it holds any.
+            if super::idle_for(st.last_activity, &st.services) && st.ephemeral.is_empty() {
                 tracing::debug!("idle; passivating (reloads from the store on next use)");
                 me.stop(Some("idle".into()));
             }
@@ -391,6 +409,11 @@ impl Actor for ChannelActor {
                     op,
                     reply: r,
                 } => reply(r, st.as_webhook(*webhook, op).await),
+                ChannelMsg::AsApplication {
+                    target,
+                    op,
+                    reply: r,
+                } => reply(r, st.as_application(*target, op).await),
                 ChannelMsg::Deleted => me.stop(Some("channel deleted".into())),
             }
         }
@@ -511,7 +534,11 @@ impl State {
             _ => self.services.users.public(m.author_id).await?,
         };
         let mentions = self.services.users.public_many(&m.mentions).await?;
-        Ok(m.to_json(&author, &mentions, me))
+        let mut v = m.to_json(&author, &mentions, me);
+        if let Some(i) = &m.interaction {
+            interaction::stamp_json(&self.services, i, &mut v).await?;
+        }
+        Ok(v)
     }
 
     async fn find(&self, id: MessageId) -> Result<MessageRecord, ApiError> {
@@ -700,6 +727,17 @@ impl State {
         body: MessageCreate,
     ) -> Result<Value, ApiError> {
         let perms = self.view(author).await?;
+        self.post_message(author, perms, body).await
+    }
+
+    /// Creates a message of `author`, who has `perms` here (checked by the caller: their own
+    /// permissions, or what a webhook or an interaction response may do).
+    async fn post_message(
+        &mut self,
+        author: UserId,
+        perms: Permissions,
+        body: MessageCreate,
+    ) -> Result<Value, ApiError> {
         if !self.channel.kind.is_text() {
             return Err(ApiError::coded(
                 axum::http::StatusCode::BAD_REQUEST,
@@ -762,11 +800,15 @@ impl State {
         if !body.uploaded.is_empty() {
             require(perms, Permissions::ATTACH_FILES)?;
         }
+        let stamp = body.interaction;
+        // A deferred response starts as an empty "thinking…" message.
+        let loading = stamp.as_ref().is_some_and(|s| s.loading);
         if content.trim().is_empty()
             && embeds.is_empty()
             && sticker_items.is_empty()
             && body.poll.is_none()
             && body.uploaded.is_empty()
+            && !loading
         {
             return Err(ApiError::coded(
                 axum::http::StatusCode::BAD_REQUEST,
@@ -799,7 +841,7 @@ impl State {
         let mention_roles = self.pinging_roles(author, mention_roles).await?;
         let mut kind = 0;
         let mut reference = None;
-        if let Some(mut r) = body.message_reference
+        if let Some(mut r) = body.message_reference.filter(|_| stamp.is_none())
             && let Some(target) = r.message_id
         {
             let target_channel = r.channel_id.unwrap_or(self.channel.id);
@@ -841,7 +883,10 @@ impl State {
             let existing = existing.clone();
             return self.render(&existing, Some(author)).await;
         }
-        self.check_slowmode(author, perms)?;
+        // Interaction responses are not subject to slowmode.
+        if stamp.is_none() {
+            self.check_slowmode(author, perms)?;
+        }
         let webhook = body.webhook.clone();
         let message = MessageRecord {
             id: self.services.ids.next(),
@@ -867,6 +912,10 @@ impl State {
             sticker_items,
             application_id: None,
             interaction: None,
+        };
+        let message = match stamp {
+            Some(stamp) => return self.post_interaction_message(message, stamp).await,
+            None => message,
         };
         self.services.store.insert_message(&message).await?;
         crate::metrics::message_created();
@@ -947,7 +996,7 @@ impl State {
         body: MessageEdit,
     ) -> Result<Value, ApiError> {
         let perms = self.view(user).await?;
-        let mut m = self.find(id).await?;
+        let m = self.find(id).await?;
         let own = m.author_id == user;
         if !own && (body.content.is_some() || body.embeds.is_some()) {
             return Err(ApiError::coded(
@@ -959,6 +1008,28 @@ impl State {
         if !own {
             require(perms, Permissions::MANAGE_MESSAGES)?;
         }
+        let m = self.apply_edit(m, body).await?;
+        self.services.store.update_message(&m).await?;
+        self.replace_cached(&m);
+        let v = self.render(&m, None).await?;
+        let mut exempt = m.mentions.clone();
+        exempt.push(m.author_id);
+        self.fanout(Dispatch::message(
+            "MESSAGE_UPDATE",
+            &v,
+            self.in_guild(),
+            exempt,
+        ));
+        self.render(&m, Some(user)).await
+    }
+
+    /// A message with an edit applied (validated, mentions re-parsed, marked edited); not
+    /// stored yet.
+    async fn apply_edit(
+        &self,
+        mut m: MessageRecord,
+        body: MessageEdit,
+    ) -> Result<MessageRecord, ApiError> {
         let max = self.services.config.get().limits.message.max_characters as usize;
         if let Some(content) = body.content {
             let content = content.unwrap_or_default();
@@ -981,18 +1052,7 @@ impl State {
             m.flags = (m.flags & !(1 << 2)) | (flags & (1 << 2));
         }
         m.edited_timestamp = Some(Timestamp::now());
-        self.services.store.update_message(&m).await?;
-        self.replace_cached(&m);
-        let v = self.render(&m, None).await?;
-        let mut exempt = m.mentions.clone();
-        exempt.push(m.author_id);
-        self.fanout(Dispatch::message(
-            "MESSAGE_UPDATE",
-            &v,
-            self.in_guild(),
-            exempt,
-        ));
-        self.render(&m, Some(user)).await
+        Ok(m)
     }
 
     async fn delete(&mut self, user: UserId, id: MessageId) -> Result<(), ApiError> {
@@ -1008,6 +1068,11 @@ impl State {
             }
             require(perms, Permissions::MANAGE_MESSAGES)?;
         }
+        self.remove_message(id).await
+    }
+
+    /// Deletes a stored message and tells everyone who sees the channel.
+    async fn remove_message(&mut self, id: MessageId) -> Result<(), ApiError> {
         self.services
             .store
             .delete_messages(self.channel.id, &[id])

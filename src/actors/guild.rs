@@ -387,6 +387,9 @@ pub enum GuildMsg {
         event: Arc<Dispatch>,
         channel: Option<ChannelId>,
     },
+    /// An event for one member's sessions subscribed to this guild — with sharding, only the
+    /// shard that has the guild (INTERACTION_CREATE to a bot).
+    FanoutTo { event: Arc<Dispatch>, user: UserId },
 }
 
 impl super::mailbox::Counted for GuildMsg {
@@ -979,6 +982,13 @@ impl Actor for GuildActor {
                     }
                 }
                 GuildMsg::Fanout { event, channel } => st.broadcast(&event, channel),
+                GuildMsg::FanoutTo { event, user } => {
+                    for session in st.online.values().filter(|s| s.user_id == user) {
+                        if session.wants(&event) {
+                            session.deliver(&event);
+                        }
+                    }
+                }
                 // Unwrapped above; a nested wrapper is refused rather than recursed into.
                 GuildMsg::WithReason { msg, .. } => drop(msg),
                 GuildMsg::MentionableRoles {
