@@ -1574,7 +1574,11 @@ fn command(
         kind,
         name: name.into(),
         name_localizations: None,
-        description: if kind == 1 { format!("{name} it") } else { String::new() },
+        description: if kind == 1 {
+            format!("{name} it")
+        } else {
+            String::new()
+        },
         description_localizations: None,
         options: vec![serde_json::json!({"type": 3, "name": "text", "description": "what"})],
         default_member_permissions: None,
@@ -1591,22 +1595,34 @@ fn command(
 /// application never sees another's.
 async fn commands_scopes_upsert_rename_delete(s: &dyn Store) {
     use accord::id::ApplicationId;
-    let (app, other_app, g) = (ApplicationId::new(next_id()), ApplicationId::new(next_id()), gid());
+    let (app, other_app, g) = (
+        ApplicationId::new(next_id()),
+        ApplicationId::new(next_id()),
+        gid(),
+    );
     let ping = command(app, None, 1, "ping");
     assert!(s.get_command(app, ping.id).await.unwrap().is_none());
     assert_eq!(s.put_command(&ping).await.unwrap(), ping);
-    assert_eq!(s.get_command(app, ping.id).await.unwrap(), Some(ping.clone()));
+    assert_eq!(
+        s.get_command(app, ping.id).await.unwrap(),
+        Some(ping.clone())
+    );
     assert!(s.get_command(other_app, ping.id).await.unwrap().is_none());
     let guild_ping = command(app, Some(g), 1, "ping");
     let user_ping = command(app, None, 2, "ping");
     s.put_command(&guild_ping).await.unwrap();
     s.put_command(&user_ping).await.unwrap();
-    s.put_command(&command(other_app, None, 1, "ping")).await.unwrap();
+    s.put_command(&command(other_app, None, 1, "ping"))
+        .await
+        .unwrap();
     assert_eq!(
         s.commands_of(app, None).await.unwrap(),
         vec![ping.clone(), user_ping.clone()]
     );
-    assert_eq!(s.commands_of(app, Some(g)).await.unwrap(), vec![guild_ping.clone()]);
+    assert_eq!(
+        s.commands_of(app, Some(g)).await.unwrap(),
+        vec![guild_ping.clone()]
+    );
     assert!(s.commands_of(app, Some(gid())).await.unwrap().is_empty());
 
     // Upsert: same scope, type and name under a new id keeps the first id.
@@ -1626,7 +1642,10 @@ async fn commands_scopes_upsert_rename_delete(s: &dyn Store) {
         ..stored.clone()
     };
     assert_eq!(s.put_command(&renamed).await.unwrap(), renamed);
-    assert_eq!(s.get_command(app, ping.id).await.unwrap(), Some(renamed.clone()));
+    assert_eq!(
+        s.get_command(app, ping.id).await.unwrap(),
+        Some(renamed.clone())
+    );
     let fresh = command(app, None, 1, "ping");
     assert_eq!(s.put_command(&fresh).await.unwrap().id, fresh.id);
     assert_eq!(
@@ -1680,7 +1699,10 @@ async fn commands_bulk_replace(s: &dyn Store) {
     );
     assert!(s.get_command(app, c.id).await.unwrap().is_none());
     assert_eq!(s.get_command(app, b.id).await.unwrap(), Some(b2.clone()));
-    assert_eq!(s.commands_of(app, Some(g)).await.unwrap(), vec![in_guild.clone()]);
+    assert_eq!(
+        s.commands_of(app, Some(g)).await.unwrap(),
+        vec![in_guild.clone()]
+    );
     // A freed name can be taken again, under a new id.
     let beta = command(app, None, 1, "beta");
     assert_eq!(s.put_command(&beta).await.unwrap().id, beta.id);

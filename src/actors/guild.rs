@@ -389,7 +389,10 @@ pub enum GuildMsg {
     },
     /// An event for one member's sessions subscribed to this guild — with sharding, only the
     /// shard that has the guild (INTERACTION_CREATE to a bot).
-    FanoutTo { event: Arc<Dispatch>, user: UserId },
+    FanoutTo {
+        event: Arc<Dispatch>,
+        user: UserId,
+    },
 }
 
 impl super::mailbox::Counted for GuildMsg {

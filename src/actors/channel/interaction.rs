@@ -125,10 +125,9 @@ impl State {
                 let v = self.render(&m, None).await?;
                 if ephemeral {
                     let to = self.ephemeral_recipient(&m);
-                    self.services.sessions.send_to_user(
-                        to,
-                        &Dispatch::new("MESSAGE_UPDATE", &v, self.in_guild()),
-                    );
+                    self.services
+                        .sessions
+                        .send_to_user(to, &Dispatch::new("MESSAGE_UPDATE", &v, self.in_guild()));
                     if let Some(e) = self.ephemeral.get_mut(&id) {
                         e.record = m;
                     }
@@ -216,10 +215,9 @@ impl State {
         let v = self.render(&message, None).await?;
         if stamp.ephemeral {
             self.prune_ephemeral();
-            self.services.sessions.send_to_user(
-                to,
-                &Dispatch::new("MESSAGE_CREATE", &v, self.in_guild()),
-            );
+            self.services
+                .sessions
+                .send_to_user(to, &Dispatch::new("MESSAGE_CREATE", &v, self.in_guild()));
             self.ephemeral.insert(
                 message.id,
                 Ephemeral {

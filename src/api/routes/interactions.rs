@@ -27,9 +27,7 @@ use crate::actors::ask;
 use crate::actors::channel::{
     ChannelMsg, InteractionOp, InteractionStamp, InteractionTarget, MessageCreate,
 };
-use crate::actors::interactions::{
-    ACK_DEADLINE, AckError, Interaction, Phase, TOKEN_LIFETIME,
-};
+use crate::actors::interactions::{ACK_DEADLINE, AckError, Interaction, Phase, TOKEN_LIFETIME};
 use crate::api::extract::{Json, Path, Query, lenient_bool};
 use crate::api::routes::channels::upload;
 use crate::app::App;

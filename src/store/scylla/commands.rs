@@ -52,10 +52,12 @@ impl ScyllaStore {
     }
 
     async fn command_place(&self, app: u64, id: u64) -> StoreResult<Option<Place>> {
-        let rows: Vec<(Option<i64>, Option<i32>, Option<String>)> = self
-            .rows(&self.st.cmd_index_get, (n(app), n(id)))
-            .await?;
-        Ok(rows.into_iter().next().and_then(|(g, k, name)| Some((g?, k?, name?))))
+        let rows: Vec<(Option<i64>, Option<i32>, Option<String>)> =
+            self.rows(&self.st.cmd_index_get, (n(app), n(id))).await?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|(g, k, name)| Some((g?, k?, name?))))
     }
 
     /// The id and record at one place, if any.
@@ -91,7 +93,12 @@ impl ScyllaStore {
             let (g, kind, name) = old;
             batches.push(
                 &self.st.cmd_del,
-                vec![big(app), CqlValue::BigInt(g), CqlValue::Int(kind), text(name)],
+                vec![
+                    big(app),
+                    CqlValue::BigInt(g),
+                    CqlValue::Int(kind),
+                    text(name),
+                ],
             );
         }
         self.push_command(&mut batches, &stored, enc(&stored)?);

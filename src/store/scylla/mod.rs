@@ -67,13 +67,13 @@ use super::{
     StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId, TeamId,
-    UserId, WebhookId,
+    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId,
+    TeamId, UserId, WebhookId,
 };
 use crate::model::{
-    ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord, GuildRecord,
-    InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord, Role,
-    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, Timestamp, UserRecord,
+    ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
+    GuildRecord, InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord,
+    Role, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, Timestamp, UserRecord,
     UserSettings, WebhookRecord,
 };
 

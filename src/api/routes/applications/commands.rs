@@ -348,14 +348,21 @@ async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut errs = FieldErrors::default();
     let id = app.services.ids.next();
-    let record = build(&mut errs, "", scope, body, None, id, app.services.ids.next());
+    let record = build(
+        &mut errs,
+        "",
+        scope,
+        body,
+        None,
+        id,
+        app.services.ids.next(),
+    );
     errs.into_result()?;
     let existing = app.store().commands_of(scope.app.id, scope.guild).await?;
     let same = existing
         .iter()
         .any(|c| c.kind == record.kind && c.name == record.name);
-    if !same && existing.iter().filter(|c| c.kind == record.kind).count() >= limit_of(record.kind)
-    {
+    if !same && existing.iter().filter(|c| c.kind == record.kind).count() >= limit_of(record.kind) {
         return Err(ApiError::coded(
             StatusCode::BAD_REQUEST,
             30032,
@@ -391,7 +398,10 @@ async fn update(
         .into_iter()
         .any(|c| c.id != id && c.kind == record.kind && c.name == record.name);
     if taken {
-        return Err(FieldErrors::single("name", FieldError::CommandNameDuplicate));
+        return Err(FieldErrors::single(
+            "name",
+            FieldError::CommandNameDuplicate,
+        ));
     }
     let record = CommandRecord {
         version: app.services.ids.next(),
@@ -418,19 +428,24 @@ async fn overwrite(
     let mut records: Vec<CommandRecord> = Vec::with_capacity(bodies.len());
     for (i, body) in bodies.into_iter().enumerate() {
         let prefix = i.to_string();
-        let by_id = body
-            .id
-            .and_then(|id| existing.iter().find(|c| c.id == id));
+        let by_id = body.id.and_then(|id| existing.iter().find(|c| c.id == id));
         let body_kind = body.kind.unwrap_or(kind::CHAT_INPUT);
-        let by_name = body.name.as_deref().and_then(|n| {
-            existing
-                .iter()
-                .find(|c| c.kind == body_kind && c.name == n)
-        });
+        let by_name = body
+            .name
+            .as_deref()
+            .and_then(|n| existing.iter().find(|c| c.kind == body_kind && c.name == n));
         let base = by_id.or(by_name);
         let id = base.map_or_else(|| app.services.ids.next(), |b| b.id);
         // Edits start from nothing: a bulk overwrite describes each command in full.
-        let mut record = build(&mut errs, &prefix, scope, body, None, id, app.services.ids.next());
+        let mut record = build(
+            &mut errs,
+            &prefix,
+            scope,
+            body,
+            None,
+            id,
+            app.services.ids.next(),
+        );
         if let Some(b) = base.filter(|b| same_content(&record, b)) {
             record.version = b.version;
         }

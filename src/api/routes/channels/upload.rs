@@ -48,7 +48,10 @@ pub async fn callback_from_multipart(
     let mut kind = 0;
     let body = from_multipart(app, channel, multipart, |bytes| {
         let v: Value = parse_json(bytes)?;
-        kind = v["type"].as_u64().and_then(|k| u8::try_from(k).ok()).unwrap_or(0);
+        kind = v["type"]
+            .as_u64()
+            .and_then(|k| u8::try_from(k).ok())
+            .unwrap_or(0);
         match v.get("data").filter(|d| !d.is_null()) {
             Some(d) => serde_json::from_value(d.clone()).map_err(|_| ApiError::InvalidJson),
             None => Ok(MessageCreate::default()),

@@ -65,12 +65,8 @@ pub async fn execute(
         let m = Multipart::from_request(request, app)
             .await
             .map_err(|_| ApiError::InvalidJson)?;
-        crate::api::routes::channels::upload::message_from_multipart(
-            app,
-            interaction.channel_id,
-            m,
-        )
-        .await?
+        crate::api::routes::channels::upload::message_from_multipart(app, interaction.channel_id, m)
+            .await?
     } else {
         Json::<MessageCreate>::from_request(request, app).await?.0
     };
@@ -99,7 +95,12 @@ pub async fn edit_message(
     body: MessageEdit,
 ) -> Result<Value, ApiError> {
     let (interaction, _) = answered(app, application(id), token)?;
-    run(app, &interaction, InteractionOp::Edit(message, Box::new(body))).await
+    run(
+        app,
+        &interaction,
+        InteractionOp::Edit(message, Box::new(body)),
+    )
+    .await
 }
 
 /// `DELETE /webhooks/{application}/{token}/messages/{id}` with an interaction token.

@@ -230,7 +230,7 @@ async fn resolve(
     target_message: Option<MessageId>,
     errs: &mut FieldErrors,
 ) -> Result<Value, ApiError> {
-    let guild = place.guild.as_ref().and_then(guild_of);
+    let guild = guild_of(&place.channel);
     let mut users = Map::new();
     let mut members = Map::new();
     let mut roles = Map::new();
@@ -377,9 +377,12 @@ pub async fn invoke(
         .filter(|c| body.data.kind.is_none_or(|k| k == c.kind))
         .ok_or(ApiError::Unknown(Unknown::ApplicationCommand))?;
     let place = place(&app, caller.user_id, body.channel_id, &command, bot).await?;
-    let guild = place.guild.as_ref().and_then(guild_of);
+    let guild = guild_of(&place.channel);
     if body.guild_id.is_some() && body.guild_id != guild {
-        return Err(FieldErrors::single("guild_id", FieldError::InvalidSnowflake));
+        return Err(FieldErrors::single(
+            "guild_id",
+            FieldError::InvalidSnowflake,
+        ));
     }
 
     // Options (slash commands) or the target (user and message commands).
@@ -464,11 +467,19 @@ pub async fn invoke(
     match (guild, &place.guild) {
         (Some(g), Some(gj)) => {
             v["guild_id"] = json!(g);
-            v["guild"] = json!({"id": g, "locale": gj["preferred_locale"], "features": gj["features"]});
+            v["guild"] =
+                json!({"id": g, "locale": gj["preferred_locale"], "features": gj["features"]});
             v["guild_locale"] = gj["preferred_locale"].clone();
-            v["member"] = member_json(&app, g, body.channel_id, caller.user_id, caller.user_id, true)
-                .await?
-                .ok_or(ApiError::Unknown(Unknown::Member))?;
+            v["member"] = member_json(
+                &app,
+                g,
+                body.channel_id,
+                caller.user_id,
+                caller.user_id,
+                true,
+            )
+            .await?
+            .ok_or(ApiError::Unknown(Unknown::Member))?;
         }
         _ => v["user"] = json!(user.public()),
     }

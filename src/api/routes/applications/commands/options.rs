@@ -149,7 +149,10 @@ fn level(errs: &mut FieldErrors, path: &str, options: &[Value], at: Level) -> Ve
         } else {
             values = true;
         }
-        let required = obj.get("required").and_then(Value::as_bool).unwrap_or(false);
+        let required = obj
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         if required && optional_seen {
             errs.add(
                 &path_of(&p, "required"),
@@ -383,9 +386,7 @@ fn invoke_level(
 ) -> Vec<Value> {
     let mut out = Vec::new();
     let find = |name: &str| defs.iter().find(|d| d["name"].as_str() == Some(name));
-    let subs_here = defs
-        .iter()
-        .any(|d| d["type"].as_u64().is_some_and(is_sub));
+    let subs_here = defs.iter().any(|d| d["type"].as_u64().is_some_and(is_sub));
     if subs_here && given.len() != 1 {
         errs.add(path, FieldError::Required);
         return out;
@@ -406,7 +407,14 @@ fn invoke_level(
             used.push(name.to_string());
             let inner_defs = def["options"].as_array().cloned().unwrap_or_default();
             let inner = g["options"].as_array().cloned().unwrap_or_default();
-            let inner = invoke_level(errs, &path_of(&p, "options"), &inner_defs, &inner, used, refs);
+            let inner = invoke_level(
+                errs,
+                &path_of(&p, "options"),
+                &inner_defs,
+                &inner,
+                used,
+                refs,
+            );
             out.push(json!({"name": name, "type": kind, "options": inner}));
             continue;
         }
@@ -428,7 +436,10 @@ fn invoke_level(
                     ROLE => &mut refs.roles,
                     MENTIONABLE => &mut refs.mentionables,
                     _ => {
-                        errs.add(&path_of(&p, "value"), FieldError::InteractionTypeUnsupported);
+                        errs.add(
+                            &path_of(&p, "value"),
+                            FieldError::InteractionTypeUnsupported,
+                        );
                         continue;
                     }
                 };
@@ -481,10 +492,24 @@ mod tests {
 
     #[test]
     fn names_follow_discords_rule() {
-        for ok in ["ping", "a", "echo-2", "über_cmd", "日本語", "x".repeat(32).as_str()] {
+        for ok in [
+            "ping",
+            "a",
+            "echo-2",
+            "über_cmd",
+            "日本語",
+            "x".repeat(32).as_str(),
+        ] {
             assert!(chat_input_name_ok(ok), "{ok}");
         }
-        for bad in ["", "Ping", "with space", "emoji😀", "x".repeat(33).as_str(), "a.b"] {
+        for bad in [
+            "",
+            "Ping",
+            "with space",
+            "emoji😀",
+            "x".repeat(33).as_str(),
+            "a.b",
+        ] {
             assert!(!chat_input_name_ok(bad), "{bad}");
         }
     }
@@ -516,9 +541,17 @@ mod tests {
         );
         assert!(errs.get("options.1.name").is_some(), "duplicate");
         assert!(errs.get("options.1.required").is_some(), "order");
-        assert!(errs.get("options").is_some(), "subcommands mixed with values");
-        assert!(errs.get("options.2.options.0.type").is_some(), "nested subcommand");
-        assert!(errs.get("options.3.name").is_some() && errs.get("options.3.description").is_some());
+        assert!(
+            errs.get("options").is_some(),
+            "subcommands mixed with values"
+        );
+        assert!(
+            errs.get("options.2.options.0.type").is_some(),
+            "nested subcommand"
+        );
+        assert!(
+            errs.get("options.3.name").is_some() && errs.get("options.3.description").is_some()
+        );
         assert!(errs.get("options.4.choices.0.value").is_some());
     }
 
@@ -533,20 +566,38 @@ mod tests {
             &mut errs,
             "data.options",
             &defs,
-            &[json!({"type": 3, "name": "text", "value": "hi"}), json!({"type": 6, "name": "who", "value": 42})],
+            &[
+                json!({"type": 3, "name": "text", "value": "hi"}),
+                json!({"type": 6, "name": "who", "value": 42}),
+            ],
         );
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(inv.options[1]["value"], "42");
         assert_eq!(inv.refs.users, vec![Snowflake::new(42)]);
         let mut errs = FieldErrors::default();
-        invocation(&mut errs, "data.options", &defs, &[json!({"name": "who", "value": "x"})]);
+        invocation(
+            &mut errs,
+            "data.options",
+            &defs,
+            &[json!({"name": "who", "value": "x"})],
+        );
         assert!(errs.get("data.options.0.value").is_some());
-        assert!(errs.get("data.options.text").is_some(), "required option missing");
+        assert!(
+            errs.get("data.options.text").is_some(),
+            "required option missing"
+        );
         let mut errs = FieldErrors::default();
-        invocation(&mut errs, "data.options", &defs, &[json!({"name": "text", "value": "toolong"})]);
+        invocation(
+            &mut errs,
+            "data.options",
+            &defs,
+            &[json!({"name": "text", "value": "toolong"})],
+        );
         assert!(errs.get("data.options.0.value").is_some(), "max_length");
 
-        let subs = [json!({"type": 1, "name": "add", "description": "a", "options": [{"type": 4, "name": "n", "description": "n", "required": true}]})];
+        let subs = [
+            json!({"type": 1, "name": "add", "description": "a", "options": [{"type": 4, "name": "n", "description": "n", "required": true}]}),
+        ];
         let mut errs = FieldErrors::default();
         let inv = invocation(
             &mut errs,
