@@ -52,11 +52,8 @@ pub enum Phase {
     Pending,
     /// A callback is being carried out (a second one is refused).
     Responding,
-    /// Answered; `original` is the response message (None for PONG).
-    Acknowledged {
-        original: Option<MessageId>,
-        ephemeral: bool,
-    },
+    /// Answered; `original` is the response message.
+    Acknowledged { original: Option<MessageId> },
 }
 
 /// Why a callback can't start.
@@ -236,10 +233,7 @@ mod tests {
         // A refused response frees the slot again.
         reg.finish_response(i.id, None);
         assert!(reg.begin_response(i.id, &i.token).is_ok());
-        let done = Phase::Acknowledged {
-            original: None,
-            ephemeral: false,
-        };
+        let done = Phase::Acknowledged { original: None };
         reg.finish_response(i.id, Some(done));
         assert_eq!(reg.expire_unanswered(i.id).map(|i| i.id), None);
         assert_eq!(

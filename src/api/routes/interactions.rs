@@ -208,13 +208,9 @@ async fn callback(
         }
     };
     let original: Option<MessageId> = serde_json::from_value(message["id"].clone()).ok();
-    app.services.interactions.finish_response(
-        id,
-        Some(Phase::Acknowledged {
-            original,
-            ephemeral,
-        }),
-    );
+    app.services
+        .interactions
+        .finish_response(id, Some(Phase::Acknowledged { original }));
     tell_user(&app, &interaction, "INTERACTION_SUCCESS");
     if q.with_response != Some(true) {
         return Ok(StatusCode::NO_CONTENT.into_response());
