@@ -31,6 +31,7 @@ pub enum Unknown {
     StickerPack,
     GuildTemplate,
     Interaction,
+    ApplicationCommand,
 }
 
 impl Unknown {
@@ -54,6 +55,7 @@ impl Unknown {
             Self::Sticker => 10060,
             Self::StickerPack => 10061,
             Self::Interaction => 10062,
+            Self::ApplicationCommand => 10063,
         }
     }
 
@@ -77,6 +79,7 @@ impl Unknown {
             Self::StickerPack => "unknown-sticker-pack",
             Self::GuildTemplate => "unknown-guild-template",
             Self::Interaction => "unknown-interaction",
+            Self::ApplicationCommand => "unknown-application-command",
         }
     }
 }
@@ -288,6 +291,16 @@ pub enum FieldError {
         max: usize,
     },
     InvalidUrl,
+    /// An application command or option name outside Discord's rules.
+    CommandNameInvalid,
+    /// Two commands (or two options of one level) with the same name.
+    CommandNameDuplicate,
+    /// A required option after an optional one.
+    CommandOptionsRequiredOrder,
+    /// Subcommands mixed with other option types on one level.
+    CommandOptionsTypeMix,
+    /// An interaction (callback) type this server does not handle.
+    InteractionTypeUnsupported,
 }
 
 impl FieldError {
@@ -314,6 +327,11 @@ impl FieldError {
             Self::Choice { .. } => "BASE_TYPE_CHOICES",
             Self::TooMany { .. } => "BASE_TYPE_MAX_ITEMS",
             Self::InvalidUrl => "URL_TYPE_INVALID_URL",
+            Self::CommandNameInvalid => "APPLICATION_COMMAND_INVALID_NAME",
+            Self::CommandNameDuplicate => "APPLICATION_COMMANDS_DUPLICATE_NAME",
+            Self::CommandOptionsRequiredOrder => "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+            Self::CommandOptionsTypeMix => "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+            Self::InteractionTypeUnsupported => "INTERACTION_TYPE_UNSUPPORTED",
         }
     }
 

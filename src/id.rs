@@ -150,6 +150,10 @@ typed_id!(
     AttachmentId,
     AuditLogEntryId,
     TeamId,
+    /// An application command (slash, user or message command).
+    CommandId,
+    /// One use of an application command (lives in memory, see `actors::interactions`).
+    InteractionId,
 );
 
 impl GuildId {

@@ -99,6 +99,8 @@ conformance!(
     stickers_put_list_get_delete,
     guild_audit_log_per_guild,
     applications_crud,
+    commands_scopes_upsert_rename_delete,
+    commands_bulk_replace,
     webhooks_crud,
     webhooks_following_a_channel,
     relationships_both_sides,
@@ -361,6 +363,8 @@ fn message(id: MessageId, channel: ChannelId, author: UserId, content: &str) -> 
         flags: 0,
         message_reference: None,
         sticker_items: vec![],
+        application_id: None,
+        interaction: None,
     }
 }
 
@@ -1556,6 +1560,158 @@ async fn flush_keeps_everything(s: &dyn Store) {
     assert_eq!(s.get_user(owner.id).await.unwrap(), Some(owner));
     assert!(s.load_guild(state.guild.id).await.unwrap().is_some());
     assert_eq!(s.get_message(m.channel_id, m.id).await.unwrap(), Some(m));
+}
+
+fn command(
+    app: accord::id::ApplicationId,
+    guild: Option<GuildId>,
+    kind: u8,
+    name: &str,
+) -> accord::model::CommandRecord {
+    accord::model::CommandRecord {
+        id: accord::id::CommandId::new(next_id()),
+        application_id: app,
+        guild_id: guild,
+        kind,
+        name: name.into(),
+        name_localizations: None,
+        description: if kind == 1 {
+            format!("{name} it")
+        } else {
+            String::new()
+        },
+        description_localizations: None,
+        options: vec![serde_json::json!({"type": 3, "name": "text", "description": "what"})],
+        default_member_permissions: None,
+        dm_permission: true,
+        contexts: None,
+        integration_types: vec![0],
+        nsfw: false,
+        version: Snowflake::new(next_id()),
+    }
+}
+
+/// Commands: scopes (global, per guild) and types are separate; a second command of a taken
+/// name replaces the first under its id (upsert); a rename frees the old name; delete; one
+/// application never sees another's.
+async fn commands_scopes_upsert_rename_delete(s: &dyn Store) {
+    use accord::id::ApplicationId;
+    let (app, other_app, g) = (
+        ApplicationId::new(next_id()),
+        ApplicationId::new(next_id()),
+        gid(),
+    );
+    let ping = command(app, None, 1, "ping");
+    assert!(s.get_command(app, ping.id).await.unwrap().is_none());
+    assert_eq!(s.put_command(&ping).await.unwrap(), ping);
+    assert_eq!(
+        s.get_command(app, ping.id).await.unwrap(),
+        Some(ping.clone())
+    );
+    assert!(s.get_command(other_app, ping.id).await.unwrap().is_none());
+    let guild_ping = command(app, Some(g), 1, "ping");
+    let user_ping = command(app, None, 2, "ping");
+    s.put_command(&guild_ping).await.unwrap();
+    s.put_command(&user_ping).await.unwrap();
+    s.put_command(&command(other_app, None, 1, "ping"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.commands_of(app, None).await.unwrap(),
+        vec![ping.clone(), user_ping.clone()]
+    );
+    assert_eq!(
+        s.commands_of(app, Some(g)).await.unwrap(),
+        vec![guild_ping.clone()]
+    );
+    assert!(s.commands_of(app, Some(gid())).await.unwrap().is_empty());
+
+    // Upsert: same scope, type and name under a new id keeps the first id.
+    let again = accord::model::CommandRecord {
+        description: "newer".into(),
+        ..command(app, None, 1, "ping")
+    };
+    let stored = s.put_command(&again).await.unwrap();
+    assert_eq!(stored.id, ping.id);
+    assert_eq!(stored.description, "newer");
+    assert!(s.get_command(app, again.id).await.unwrap().is_none());
+    assert_eq!(s.commands_of(app, None).await.unwrap().len(), 2);
+
+    // Rename by id: the old name is free again.
+    let renamed = accord::model::CommandRecord {
+        name: "pong".into(),
+        ..stored.clone()
+    };
+    assert_eq!(s.put_command(&renamed).await.unwrap(), renamed);
+    assert_eq!(
+        s.get_command(app, ping.id).await.unwrap(),
+        Some(renamed.clone())
+    );
+    let fresh = command(app, None, 1, "ping");
+    assert_eq!(s.put_command(&fresh).await.unwrap().id, fresh.id);
+    assert_eq!(
+        s.commands_of(app, None).await.unwrap(),
+        vec![renamed.clone(), user_ping.clone(), fresh.clone()]
+    );
+
+    s.delete_command(app, renamed.id).await.unwrap();
+    assert!(s.get_command(app, renamed.id).await.unwrap().is_none());
+    assert_eq!(
+        s.commands_of(app, None).await.unwrap(),
+        vec![user_ping.clone(), fresh.clone()]
+    );
+    // Deleting what is gone, or another application's id, changes nothing.
+    s.delete_command(app, renamed.id).await.unwrap();
+    s.delete_command(other_app, fresh.id).await.unwrap();
+    assert_eq!(s.commands_of(app, None).await.unwrap().len(), 2);
+    assert_eq!(s.commands_of(other_app, None).await.unwrap().len(), 1);
+}
+
+/// Bulk overwrite: the scope ends up with exactly the given commands (kept, changed, new), the
+/// rest of it is gone, other scopes are untouched.
+async fn commands_bulk_replace(s: &dyn Store) {
+    use accord::id::ApplicationId;
+    let (app, g) = (ApplicationId::new(next_id()), gid());
+    let (a, b, c) = (
+        command(app, None, 1, "alpha"),
+        command(app, None, 1, "beta"),
+        command(app, None, 3, "Gamma Quote"),
+    );
+    let in_guild = command(app, Some(g), 1, "alpha");
+    for x in [&a, &b, &c, &in_guild] {
+        s.put_command(x).await.unwrap();
+    }
+    let a2 = accord::model::CommandRecord {
+        description: "changed".into(),
+        ..a.clone()
+    };
+    // `beta` renamed under its id, `delta` new, `Gamma Quote` dropped.
+    let b2 = accord::model::CommandRecord {
+        name: "beta2".into(),
+        ..b.clone()
+    };
+    let d = command(app, None, 1, "delta");
+    s.replace_commands(app, None, &[a2.clone(), b2.clone(), d.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.commands_of(app, None).await.unwrap(),
+        vec![a2.clone(), b2.clone(), d.clone()]
+    );
+    assert!(s.get_command(app, c.id).await.unwrap().is_none());
+    assert_eq!(s.get_command(app, b.id).await.unwrap(), Some(b2.clone()));
+    assert_eq!(
+        s.commands_of(app, Some(g)).await.unwrap(),
+        vec![in_guild.clone()]
+    );
+    // A freed name can be taken again, under a new id.
+    let beta = command(app, None, 1, "beta");
+    assert_eq!(s.put_command(&beta).await.unwrap().id, beta.id);
+    // Replacing with nothing empties the scope.
+    s.replace_commands(app, None, &[]).await.unwrap();
+    assert!(s.commands_of(app, None).await.unwrap().is_empty());
+    assert!(s.get_command(app, a.id).await.unwrap().is_none());
+    assert_eq!(s.commands_of(app, Some(g)).await.unwrap().len(), 1);
 }
 
 /// Applications: put/get, the owner index (including an ownership transfer), delete.

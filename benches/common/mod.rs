@@ -44,6 +44,8 @@ pub fn record(id: u64, channel: u64, content: &str) -> MessageRecord {
         flags: 0,
         message_reference: None,
         sticker_items: vec![],
+        application_id: None,
+        interaction: None,
     }
 }
 

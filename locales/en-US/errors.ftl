@@ -30,6 +30,10 @@ unknown-sticker = Unknown Sticker
 unknown-sticker-pack = Unknown Sticker Pack
 unknown-guild-template = Unknown Guild Template
 unknown-interaction = Unknown interaction
+unknown-application-command = Unknown application command
+max-application-commands = Maximum number of application commands reached
+interaction-already-acknowledged = Interaction has already been acknowledged.
+invalid-webhook-token = Invalid Webhook Token
 empty-message = Cannot send an empty message
 max-guilds = Maximum number of guilds reached ({ $max })
 max-guilds-reached = Maximum number of guilds reached
@@ -109,6 +113,11 @@ DATE_OF_BIRTH_UNDERAGE = You need to be { $age } or older to use this instance.
 DATE_TYPE_PARSE = Could not parse the date. Should be ISO8601 (YYYY-MM-DD).
 BASE_TYPE_CHOICES = Value must be one of { $allowed }.
 URL_TYPE_INVALID_URL = Not a well formed URL.
+APPLICATION_COMMAND_INVALID_NAME = Command name is invalid
+APPLICATION_COMMANDS_DUPLICATE_NAME = Application command names must be unique
+APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID = Required options must be placed before non-required options
+APPLICATION_COMMAND_OPTIONS_TYPE_INVALID = Sub-command and sub-command group option types are mutually exclusive to all other types
+INTERACTION_TYPE_UNSUPPORTED = This interaction type is not supported here.
 
 ## Used only by the fallback test
 only-in-english-test-key = English only

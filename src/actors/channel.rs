@@ -12,7 +12,10 @@ use tracing::Instrument;
 
 mod cleanup;
 pub mod crosspost;
+mod interaction;
 mod recipients;
+
+pub use interaction::{InteractionOp, InteractionStamp, Target as InteractionTarget};
 
 use super::guild::{Access, GuildMsg};
 use super::{Reply, Services, reply};
@@ -138,6 +141,13 @@ pub enum ChannelMsg {
         op: WebhookOp,
         reply: Reply<Value>,
     },
+    /// An application answering one of its interactions here (the route checked the
+    /// interaction token): the response, follow-ups, and edits/deletes of those.
+    AsApplication {
+        target: Box<interaction::Target>,
+        op: InteractionOp,
+        reply: Reply<Value>,
+    },
 }
 
 impl super::mailbox::Counted for ChannelMsg {
@@ -171,6 +181,9 @@ pub struct MessageCreate {
     /// Set when a webhook posts: its id and the author shown.
     #[serde(skip)]
     pub webhook: Option<(crate::id::WebhookId, crate::model::WebhookAuthor)>,
+    /// Set when an application answers an interaction (see [`InteractionStamp`]).
+    #[serde(skip)]
+    pub interaction: Option<InteractionStamp>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -216,6 +229,8 @@ pub struct State {
     /// Slowmode: when each member last sent a message here (entries older than the channel's
     /// `rate_limit_per_user` are dropped as the map grows).
     last_sent: HashMap<UserId, tokio::time::Instant>,
+    /// Ephemeral interaction messages: shown to one user, never stored (see `interaction`).
+    ephemeral: HashMap<MessageId, interaction::Ephemeral>,
 }
 
 /// What a DM recipient may do.
@@ -261,6 +276,7 @@ impl Actor for ChannelActor {
             recent_is_all,
             last_activity: std::time::Instant::now(),
             last_sent: HashMap::new(),
+            ephemeral: HashMap::new(),
         })
     }
 
@@ -281,7 +297,9 @@ impl Actor for ChannelActor {
     ) -> Result<(), ActorProcessingErr> {
         super::mailbox::received::<ChannelMsg>();
         if matches!(msg, ChannelMsg::Tick) {
-            if super::idle_for(st.last_activity, &st.services) {
+            st.prune_ephemeral();
+            // Ephemeral messages live only here: keep the actor while it holds any.
+            if super::idle_for(st.last_activity, &st.services) && st.ephemeral.is_empty() {
                 tracing::debug!("idle; passivating (reloads from the store on next use)");
                 me.stop(Some("idle".into()));
             }
@@ -409,6 +427,11 @@ impl Actor for ChannelActor {
                         tracing::warn!(error = %e, "could not deliver a crosspost");
                     }
                 }
+                ChannelMsg::AsApplication {
+                    target,
+                    op,
+                    reply: r,
+                } => reply(r, st.as_application(*target, op).await),
                 ChannelMsg::Deleted => me.stop(Some("channel deleted".into())),
             }
         }
@@ -550,7 +573,11 @@ impl State {
             _ => self.services.users.public(m.author_id).await?,
         };
         let mentions = self.services.users.public_many(&m.mentions).await?;
-        Ok(m.to_json(&author, &mentions, me))
+        let mut v = m.to_json(&author, &mentions, me);
+        if let Some(i) = &m.interaction {
+            interaction::stamp_json(&self.services, i, &mut v).await?;
+        }
+        Ok(v)
     }
 
     async fn find(&self, id: MessageId) -> Result<MessageRecord, ApiError> {
@@ -739,6 +766,17 @@ impl State {
         body: MessageCreate,
     ) -> Result<Value, ApiError> {
         let perms = self.view(author).await?;
+        self.post_message(author, perms, body).await
+    }
+
+    /// Creates a message of `author`, who has `perms` here (checked by the caller: their own
+    /// permissions, or what a webhook or an interaction response may do).
+    async fn post_message(
+        &mut self,
+        author: UserId,
+        perms: Permissions,
+        body: MessageCreate,
+    ) -> Result<Value, ApiError> {
         if !self.channel.kind.is_text() {
             return Err(ApiError::coded(
                 axum::http::StatusCode::BAD_REQUEST,
@@ -801,11 +839,15 @@ impl State {
         if !body.uploaded.is_empty() {
             require(perms, Permissions::ATTACH_FILES)?;
         }
+        let stamp = body.interaction;
+        // A deferred response starts as an empty "thinking…" message.
+        let loading = stamp.as_ref().is_some_and(|s| s.loading);
         if content.trim().is_empty()
             && embeds.is_empty()
             && sticker_items.is_empty()
             && body.poll.is_none()
             && body.uploaded.is_empty()
+            && !loading
         {
             return Err(ApiError::coded(
                 axum::http::StatusCode::BAD_REQUEST,
@@ -838,7 +880,7 @@ impl State {
         let mention_roles = self.pinging_roles(author, mention_roles).await?;
         let mut kind = 0;
         let mut reference = None;
-        if let Some(mut r) = body.message_reference
+        if let Some(mut r) = body.message_reference.filter(|_| stamp.is_none())
             && let Some(target) = r.message_id
         {
             let target_channel = r.channel_id.unwrap_or(self.channel.id);
@@ -880,7 +922,10 @@ impl State {
             let existing = existing.clone();
             return self.render(&existing, Some(author)).await;
         }
-        self.check_slowmode(author, perms)?;
+        // Interaction responses are not subject to slowmode.
+        if stamp.is_none() {
+            self.check_slowmode(author, perms)?;
+        }
         let webhook = body.webhook.clone();
         let message = MessageRecord {
             id: self.services.ids.next(),
@@ -904,6 +949,12 @@ impl State {
             flags: body.flags.unwrap_or(0) & (1 << 2 | 1 << 12),
             message_reference: reference,
             sticker_items,
+            application_id: None,
+            interaction: None,
+        };
+        let message = match stamp {
+            Some(stamp) => return self.post_interaction_message(message, stamp).await,
+            None => message,
         };
         self.services.store.insert_message(&message).await?;
         crate::metrics::message_created();
@@ -984,7 +1035,7 @@ impl State {
         body: MessageEdit,
     ) -> Result<Value, ApiError> {
         let perms = self.view(user).await?;
-        let mut m = self.find(id).await?;
+        let m = self.find(id).await?;
         let own = m.author_id == user;
         if !own && (body.content.is_some() || body.embeds.is_some()) {
             return Err(ApiError::coded(
@@ -996,6 +1047,28 @@ impl State {
         if !own {
             require(perms, Permissions::MANAGE_MESSAGES)?;
         }
+        let m = self.apply_edit(m, body).await?;
+        self.services.store.update_message(&m).await?;
+        self.replace_cached(&m);
+        let v = self.render(&m, None).await?;
+        let mut exempt = m.mentions.clone();
+        exempt.push(m.author_id);
+        self.fanout(Dispatch::message(
+            "MESSAGE_UPDATE",
+            &v,
+            self.in_guild(),
+            exempt,
+        ));
+        self.render(&m, Some(user)).await
+    }
+
+    /// A message with an edit applied (validated, mentions re-parsed, marked edited); not
+    /// stored yet.
+    async fn apply_edit(
+        &self,
+        mut m: MessageRecord,
+        body: MessageEdit,
+    ) -> Result<MessageRecord, ApiError> {
         let max = self.services.config.get().limits.message.max_characters as usize;
         if let Some(content) = body.content {
             let content = content.unwrap_or_default();
@@ -1018,18 +1091,7 @@ impl State {
             m.flags = (m.flags & !(1 << 2)) | (flags & (1 << 2));
         }
         m.edited_timestamp = Some(Timestamp::now());
-        self.services.store.update_message(&m).await?;
-        self.replace_cached(&m);
-        let v = self.render(&m, None).await?;
-        let mut exempt = m.mentions.clone();
-        exempt.push(m.author_id);
-        self.fanout(Dispatch::message(
-            "MESSAGE_UPDATE",
-            &v,
-            self.in_guild(),
-            exempt,
-        ));
-        self.render(&m, Some(user)).await
+        Ok(m)
     }
 
     async fn delete(&mut self, user: UserId, id: MessageId) -> Result<(), ApiError> {
@@ -1045,6 +1107,11 @@ impl State {
             }
             require(perms, Permissions::MANAGE_MESSAGES)?;
         }
+        self.remove_message(id).await
+    }
+
+    /// Deletes a stored message and tells everyone who sees the channel.
+    async fn remove_message(&mut self, id: MessageId) -> Result<(), ApiError> {
         self.services
             .store
             .delete_messages(self.channel.id, &[id])

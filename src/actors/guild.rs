@@ -405,6 +405,12 @@ pub enum GuildMsg {
         event: Arc<Dispatch>,
         channel: Option<ChannelId>,
     },
+    /// An event for one member's sessions subscribed to this guild — with sharding, only the
+    /// shard that has the guild (INTERACTION_CREATE to a bot).
+    FanoutTo {
+        event: Arc<Dispatch>,
+        user: UserId,
+    },
 }
 
 impl super::mailbox::Counted for GuildMsg {
@@ -1026,6 +1032,13 @@ impl Actor for GuildActor {
                 } => {
                     st.audit_change(user, action_type, target, before, after)
                         .await
+                }
+                GuildMsg::FanoutTo { event, user } => {
+                    for session in st.online.values().filter(|s| s.user_id == user) {
+                        if session.wants(&event) {
+                            session.deliver(&event);
+                        }
+                    }
                 }
                 // Unwrapped above; a nested wrapper is refused rather than recursed into.
                 GuildMsg::WithReason { msg, .. } => drop(msg),

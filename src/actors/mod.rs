@@ -8,6 +8,7 @@
 
 pub mod channel;
 pub mod guild;
+pub mod interactions;
 pub mod mailbox;
 pub mod registry;
 pub mod sessions;
@@ -38,6 +39,8 @@ pub struct Services {
     pub users: UserDirectory,
     pub sessions: SessionRegistry,
     pub registry: Registry,
+    /// Live interactions (in memory, 15 minutes each).
+    pub interactions: interactions::InteractionRegistry,
 }
 
 impl Services {
@@ -49,6 +52,7 @@ impl Services {
             ids,
             sessions: SessionRegistry::default(),
             registry: Registry::default(),
+            interactions: interactions::InteractionRegistry::default(),
         })
     }
 

@@ -613,6 +613,93 @@ pub const TAGS: &[Tag] = &[
                 "Transfer an application to a team",
             )
             .body(Object),
+            get(
+                "/applications/{application_id}/commands",
+                "List the application's global commands",
+            ),
+            post(
+                "/applications/{application_id}/commands",
+                "Create a global command (a taken name is overwritten)",
+            )
+            .body(Object),
+            put(
+                "/applications/{application_id}/commands",
+                "Replace all global commands",
+            )
+            .body(Array),
+            get(
+                "/applications/{application_id}/commands/{command_id}",
+                "Get a global command",
+            ),
+            patch(
+                "/applications/{application_id}/commands/{command_id}",
+                "Edit a global command",
+            )
+            .body(Object),
+            delete(
+                "/applications/{application_id}/commands/{command_id}",
+                "Delete a global command",
+            ),
+            get(
+                "/applications/{application_id}/guilds/{guild_id}/commands",
+                "List the application's commands in a guild",
+            ),
+            post(
+                "/applications/{application_id}/guilds/{guild_id}/commands",
+                "Create a guild command (a taken name is overwritten)",
+            )
+            .body(Object),
+            put(
+                "/applications/{application_id}/guilds/{guild_id}/commands",
+                "Replace all commands of a guild",
+            )
+            .body(Array),
+            get(
+                "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}",
+                "Get a guild command",
+            ),
+            patch(
+                "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}",
+                "Edit a guild command",
+            )
+            .body(Object),
+            delete(
+                "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}",
+                "Delete a guild command",
+            ),
+        ],
+    },
+    Tag {
+        name: "interactions",
+        description: "Invoking application commands, answering them, follow-ups by interaction token",
+        routes: &[
+            post(
+                "/interactions",
+                "Invoke an application command (the bot gets INTERACTION_CREATE)",
+            )
+            .body(Object),
+            post(
+                "/interactions/{interaction_id}/{interaction_token}/callback",
+                "Answer an interaction (4 message, 5 deferred)",
+            )
+            .open()
+            .body(Body::MessageCreate),
+            get(
+                "/webhooks/{webhook_id}/{token}/messages/@original",
+                "Get an interaction's response",
+            )
+            .open(),
+            patch(
+                "/webhooks/{webhook_id}/{token}/messages/@original",
+                "Edit an interaction's response",
+            )
+            .open()
+            .body(Object),
+            delete(
+                "/webhooks/{webhook_id}/{token}/messages/@original",
+                "Delete an interaction's response",
+            )
+            .open(),
         ],
     },
     Tag {

@@ -66,6 +66,12 @@ pub struct MessageRecord {
     /// The stickers sent with the message, as they were then (`sticker_items` on the wire).
     #[serde(default)]
     pub sticker_items: Vec<super::StickerItem>,
+    /// The application whose interaction this message answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<crate::id::ApplicationId>,
+    /// The interaction this message answers (`interaction_metadata` on the wire).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<super::MessageInteraction>,
 }
 
 impl MessageRecord {
@@ -142,6 +148,12 @@ impl MessageRecord {
                 obj.insert(
                     "guild_id".into(),
                     serde_json::to_value(g).unwrap_or_default(),
+                );
+            }
+            if let Some(a) = self.application_id {
+                obj.insert(
+                    "application_id".into(),
+                    serde_json::to_value(a).unwrap_or_default(),
                 );
             }
         }

@@ -4,6 +4,7 @@
 
 pub mod application;
 pub mod channel;
+pub mod command;
 pub mod connection;
 pub mod emoji;
 pub mod guild;
@@ -23,6 +24,7 @@ pub mod webhook;
 
 pub use application::ApplicationRecord;
 pub use channel::{ChannelKind, ChannelRecord};
+pub use command::{CommandRecord, MessageInteraction};
 pub use connection::ConnectedAccountRecord;
 pub use emoji::EmojiRecord;
 pub use guild::GuildRecord;

@@ -12,13 +12,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::id::{
-    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId, TeamId,
-    UserId, WebhookId,
+    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId,
+    TeamId, UserId, WebhookId,
 };
 use crate::model::{
-    ApplicationRecord, ChannelRecord, ConnectedAccountRecord, EmojiRecord, GuildRecord,
-    InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord, Role,
-    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, UserRecord, UserSettings,
+    ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
+    GuildRecord, InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord,
+    Role, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, UserRecord, UserSettings,
     WebhookRecord,
 };
 
@@ -249,6 +249,33 @@ pub trait Store: Send + Sync + 'static {
     async fn get_application(&self, id: ApplicationId) -> StoreResult<Option<ApplicationRecord>>;
     async fn applications_of_owner(&self, owner: UserId) -> StoreResult<Vec<ApplicationRecord>>;
     async fn delete_application(&self, id: ApplicationId) -> StoreResult<()>;
+
+    // --- application commands (a scope is one application's global commands, `guild` None, or
+    // its commands in one guild; a command's name is unique per scope and type)
+    /// Inserts or replaces the command with this id, or — when another command of its scope
+    /// already has its type and name — replaces that one, keeping that one's id (Discord's
+    /// upsert). Returns the command as stored.
+    async fn put_command(&self, command: &CommandRecord) -> StoreResult<CommandRecord>;
+    async fn get_command(
+        &self,
+        app: ApplicationId,
+        id: CommandId,
+    ) -> StoreResult<Option<CommandRecord>>;
+    /// The commands of one scope, in id order.
+    async fn commands_of(
+        &self,
+        app: ApplicationId,
+        guild: Option<GuildId>,
+    ) -> StoreResult<Vec<CommandRecord>>;
+    /// Makes `commands` (names unique per type, all of this scope) the scope's whole set: every
+    /// other command of the scope is removed (bulk overwrite).
+    async fn replace_commands(
+        &self,
+        app: ApplicationId,
+        guild: Option<GuildId>,
+        commands: &[CommandRecord],
+    ) -> StoreResult<()>;
+    async fn delete_command(&self, app: ApplicationId, id: CommandId) -> StoreResult<()>;
 
     // --- developer teams (rare writes; a team's members are one partition/range)
     /// Inserts or replaces a team.

@@ -162,6 +162,8 @@ impl State {
                 fail_if_not_exists: false,
             }),
             sticker_items: source.sticker_items,
+            application_id: None,
+            interaction: None,
         };
         self.services.store.insert_message(&message).await?;
         crate::metrics::message_created();

@@ -1,5 +1,7 @@
 //! `/applications/*`: developer applications and their bot users.
 
+pub mod commands;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -36,6 +38,7 @@ pub fn routes() -> Router<App> {
             post(reset_token),
         )
         .route("/applications/{application_id}/transfer", post(transfer))
+        .merge(commands::routes())
 }
 
 /// Discord's application object. A team's application has the `team` (with its members) and,

@@ -8,6 +8,7 @@ pub mod channels;
 pub mod connections;
 pub mod gateway;
 pub mod guilds;
+pub mod interactions;
 pub mod invites;
 pub mod oauth2;
 pub mod policies;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<App> {
         .merge(connections::routes())
         .merge(users::routes())
         .merge(webhooks::routes())
+        .merge(interactions::routes())
         .merge(guilds::routes())
         .merge(channels::routes())
         .merge(invites::routes())

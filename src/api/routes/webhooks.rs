@@ -1,6 +1,7 @@
 //! Webhooks: `/channels/{id}/webhooks`, `/guilds/{id}/webhooks`, `/webhooks/{id}` (managed with
 //! MANAGE_WEBHOOKS) and `/webhooks/{id}/{token}` (the token is the credential: execute, read,
-//! edit and delete the webhook and its own messages).
+//! edit and delete the webhook and its own messages). The same paths with an application id
+//! and an interaction token are interaction follow-ups (see `interactions::followups`).
 
 use axum::Router;
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -14,8 +15,10 @@ use serde_json::{Value, json};
 use crate::actors::ask;
 use crate::actors::channel::{ChannelMsg, MessageCreate, MessageEdit, WebhookOp};
 use crate::actors::guild::GuildMsg;
+use crate::actors::interactions::is_interaction_token;
 use crate::api::extract::{AuditReason, Json, Path, Query};
 use crate::api::routes::channels::{guild_of, upload, visible_channel};
+use crate::api::routes::interactions;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::cdn::ImageKind;
@@ -488,6 +491,9 @@ async fn execute(
     Query(q): Query<ExecuteQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
+    if is_interaction_token(&token) {
+        return interactions::execute(&app, id, &token, request).await;
+    }
     let w = by_token(&app, id, &token).await?;
     if q.thread_id.is_some() {
         return Err(ApiError::Unknown(Unknown::Channel));
@@ -542,6 +548,11 @@ async fn get_message(
     State(app): State<App>,
     Path((id, token, message)): Path<(WebhookId, String, MessageId)>,
 ) -> Result<Json<Value>, ApiError> {
+    if is_interaction_token(&token) {
+        return Ok(Json(
+            interactions::get_message(&app, id, &token, message).await?,
+        ));
+    }
     let w = by_token(&app, id, &token).await?;
     Ok(Json(run(&app, w, WebhookOp::Get(message)).await?))
 }
@@ -551,6 +562,11 @@ async fn edit_message(
     Path((id, token, message)): Path<(WebhookId, String, MessageId)>,
     Json(body): Json<MessageEdit>,
 ) -> Result<Json<Value>, ApiError> {
+    if is_interaction_token(&token) {
+        return Ok(Json(
+            interactions::edit_message(&app, id, &token, message, body).await?,
+        ));
+    }
     let w = by_token(&app, id, &token).await?;
     Ok(Json(
         run(&app, w, WebhookOp::Edit(message, Box::new(body))).await?,
@@ -561,6 +577,10 @@ async fn delete_message(
     State(app): State<App>,
     Path((id, token, message)): Path<(WebhookId, String, MessageId)>,
 ) -> Result<StatusCode, ApiError> {
+    if is_interaction_token(&token) {
+        interactions::delete_message(&app, id, &token, message).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let w = by_token(&app, id, &token).await?;
     run(&app, w, WebhookOp::Delete(message)).await?;
     Ok(StatusCode::NO_CONTENT)

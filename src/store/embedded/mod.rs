@@ -6,6 +6,7 @@
 //! commit. Concurrent writers share one fsync, so durability does not cost throughput. Reads use
 //! MVCC read transactions directly from the caller and never wait for the writer.
 
+mod commands;
 mod stickers;
 mod tables;
 mod teams;
@@ -27,13 +28,13 @@ use super::{
     StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId, TeamId,
-    UserId, WebhookId,
+    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId,
+    TeamId, UserId, WebhookId,
 };
 use crate::model::{
-    ApplicationRecord, ChannelRecord, ConnectedAccountRecord, EmojiRecord, GuildRecord,
-    InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord, Role,
-    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, UserRecord, UserSettings,
+    ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
+    GuildRecord, InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord,
+    Role, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, UserRecord, UserSettings,
     WebhookRecord,
 };
 
@@ -490,6 +491,39 @@ impl Store for EmbeddedStore {
             out.push(GuildId::new(entry.map_err(be)?.0.value().1));
         }
         Ok(out)
+    }
+
+    async fn put_command(&self, command: &CommandRecord) -> StoreResult<CommandRecord> {
+        self.put_command_impl(command).await
+    }
+
+    async fn get_command(
+        &self,
+        app: ApplicationId,
+        id: CommandId,
+    ) -> StoreResult<Option<CommandRecord>> {
+        self.get_command_impl(app, id)
+    }
+
+    async fn commands_of(
+        &self,
+        app: ApplicationId,
+        guild: Option<GuildId>,
+    ) -> StoreResult<Vec<CommandRecord>> {
+        self.commands_of_impl(app, guild)
+    }
+
+    async fn replace_commands(
+        &self,
+        app: ApplicationId,
+        guild: Option<GuildId>,
+        commands: &[CommandRecord],
+    ) -> StoreResult<()> {
+        self.replace_commands_impl(app, guild, commands).await
+    }
+
+    async fn delete_command(&self, app: ApplicationId, id: CommandId) -> StoreResult<()> {
+        self.delete_command_impl(app, id).await
     }
 
     async fn put_application(&self, app: &ApplicationRecord) -> StoreResult<()> {

@@ -34,6 +34,12 @@ pub const AUDIT_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_l
 pub const APPLICATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("applications");
 pub const APPLICATIONS_BY_OWNER: TableDefinition<(u64, u64), ()> =
     TableDefinition::new("applications_by_owner");
+/// Application commands: (application, command) → record.
+pub const COMMANDS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("commands");
+/// A scope's command names: (application, guild or 0, type, name) → command id. One range scan
+/// lists a scope, and the key keeps names unique per scope and type.
+pub const COMMAND_NAMES: TableDefinition<(u64, u64, u8, String), u64> =
+    TableDefinition::new("command_names");
 pub const WEBHOOKS: TableDefinition<u64, &[u8]> = TableDefinition::new("webhooks");
 pub const WEBHOOKS_BY_CHANNEL: TableDefinition<(u64, u64), ()> =
     TableDefinition::new("webhooks_by_channel");
@@ -97,6 +103,8 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(APPLICATIONS).map_err(be)?;
     txn.open_table(APPLICATIONS_BY_OWNER).map_err(be)?;
     txn.open_table(WEBHOOKS).map_err(be)?;
+    txn.open_table(COMMANDS).map_err(be)?;
+    txn.open_table(COMMAND_NAMES).map_err(be)?;
     txn.open_table(WEBHOOKS_BY_CHANNEL).map_err(be)?;
     txn.open_table(WEBHOOKS_BY_GUILD).map_err(be)?;
     txn.open_table(WEBHOOKS_BY_SOURCE).map_err(be)?;

@@ -32,6 +32,7 @@
 //! Reads use `LOCAL_QUORUM`, LWTs `LOCAL_SERIAL`; writes carry client-side monotonic timestamps so a
 //! delete followed by a re-insert from this process is ordered.
 
+mod commands;
 mod guild_extras;
 mod schema;
 mod statements;
@@ -66,13 +67,13 @@ use super::{
     StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, ChannelId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId, TeamId,
-    UserId, WebhookId,
+    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId,
+    TeamId, UserId, WebhookId,
 };
 use crate::model::{
-    ApplicationRecord, ChannelRecord, ConnectedAccountRecord, EmojiRecord, GuildRecord,
-    InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord, Role,
-    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, Timestamp, UserRecord,
+    ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
+    GuildRecord, InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord,
+    Role, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, Timestamp, UserRecord,
     UserSettings, WebhookRecord,
 };
 
@@ -1116,6 +1117,39 @@ impl Store for ScyllaStore {
 
     async fn delete_template(&self, code: &str) -> StoreResult<()> {
         self.delete_template_impl(code).await
+    }
+
+    async fn put_command(&self, command: &CommandRecord) -> StoreResult<CommandRecord> {
+        self.put_command_impl(command).await
+    }
+
+    async fn get_command(
+        &self,
+        app: ApplicationId,
+        id: CommandId,
+    ) -> StoreResult<Option<CommandRecord>> {
+        self.get_command_impl(app, id).await
+    }
+
+    async fn commands_of(
+        &self,
+        app: ApplicationId,
+        guild: Option<GuildId>,
+    ) -> StoreResult<Vec<CommandRecord>> {
+        self.commands_of_impl(app, guild).await
+    }
+
+    async fn replace_commands(
+        &self,
+        app: ApplicationId,
+        guild: Option<GuildId>,
+        commands: &[CommandRecord],
+    ) -> StoreResult<()> {
+        self.replace_commands_impl(app, guild, commands).await
+    }
+
+    async fn delete_command(&self, app: ApplicationId, id: CommandId) -> StoreResult<()> {
+        self.delete_command_impl(app, id).await
     }
 
     async fn put_application(&self, app: &ApplicationRecord) -> StoreResult<()> {

@@ -62,6 +62,15 @@ statements! {
     app_of_owner_del = "DELETE FROM applications_by_owner WHERE owner_id = ? AND application_id = ?";
     apps_of_owner = "SELECT application_id FROM applications_by_owner WHERE owner_id = ?";
 
+    // application commands (a scope's rows by (kind, name), and the id -> scope index)
+    cmd_put = "INSERT INTO application_commands (application_id, guild_id, kind, name, command_id, data) VALUES (?, ?, ?, ?, ?, ?)";
+    cmd_by_name = "SELECT command_id, data FROM application_commands WHERE application_id = ? AND guild_id = ? AND kind = ? AND name = ?";
+    cmd_del = "DELETE FROM application_commands WHERE application_id = ? AND guild_id = ? AND kind = ? AND name = ?";
+    cmds_of_scope = "SELECT kind, name, command_id, data FROM application_commands WHERE application_id = ? AND guild_id = ?";
+    cmd_index_put = "INSERT INTO application_commands_by_id (application_id, command_id, guild_id, kind, name) VALUES (?, ?, ?, ?, ?)";
+    cmd_index_get = "SELECT guild_id, kind, name FROM application_commands_by_id WHERE application_id = ? AND command_id = ?";
+    cmd_index_del = "DELETE FROM application_commands_by_id WHERE application_id = ? AND command_id = ?";
+
     // webhooks
     webhook_get = "SELECT data FROM webhooks WHERE id = ?";
     webhook_put = "INSERT INTO webhooks (id, data) VALUES (?, ?)";

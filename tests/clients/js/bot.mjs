@@ -11,7 +11,16 @@
 // line; any failure makes the exit code non-zero. Set ACCORD_DEBUG=1 for discord.js debug output.
 
 import { readFileSync } from 'node:fs';
-import { ChannelType, Client, EmbedBuilder, Events, GatewayIntentBits, PermissionFlagsBits } from 'discord.js';
+import {
+  ApplicationCommandOptionType,
+  ChannelType,
+  Client,
+  EmbedBuilder,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  PermissionFlagsBits,
+} from 'discord.js';
 
 const LIB = 'discord.js';
 const STEP_TIMEOUT_MS = Number(process.env.ACCORD_STEP_TIMEOUT_MS ?? 20_000);
@@ -335,6 +344,63 @@ await step('nickname and fetches', ['guild cache'], async () => {
   assert(channels.has(sc.channel_id), 'channels fetch');
   const app = await client.application.fetch();
   assert(app.id === sc.application_id, 'application fetch');
+});
+
+await step('slash commands', ['guild cache'], async () => {
+  // Registration the way bots do it: bulk overwrite of the global commands, one guild command.
+  const global = await client.application.commands.set([{ name: 'hello', description: 'Says hello' }]);
+  assert(global.size === 1 && global.first().name === 'hello', `global commands: ${[...global.values()].map((c) => c.name)}`);
+  const cmd = await client.application.commands.create(
+    {
+      name: 'echo',
+      description: 'Says it back',
+      options: [{ type: ApplicationCommandOptionType.String, name: 'text', description: 'What to say', required: true }],
+    },
+    sc.guild_id,
+  );
+  const fetched = await client.application.commands.fetch({ guildId: sc.guild_id });
+  assert(fetched.has(cmd.id), 'guild command missing from fetch');
+
+  // The bot answers like a typical command handler: defer, edit the reply, follow up
+  // ephemerally.
+  const handled = new Promise((resolve, reject) => {
+    const onInteraction = async (interaction) => {
+      if (!interaction.isChatInputCommand() || interaction.commandName !== 'echo') return;
+      client.off(Events.InteractionCreate, onInteraction);
+      try {
+        assert(interaction.guildId === sc.guild_id, `interaction guild ${interaction.guildId}`);
+        assert(interaction.user.id === sc.user_id, `interaction user ${interaction.user.id}`);
+        assert(interaction.memberPermissions?.has(PermissionFlagsBits.UseApplicationCommands), 'member permissions');
+        const text = interaction.options.getString('text', true);
+        await interaction.deferReply();
+        const edited = await interaction.editReply(`you said: ${text}`);
+        assert(edited.content === `you said: ${text}`, `editReply content ${edited.content}`);
+        const follow = await interaction.followUp({ content: 'just for you', flags: MessageFlags.Ephemeral });
+        assert(follow.flags.has(MessageFlags.Ephemeral), 'follow-up not ephemeral');
+        const original = await interaction.fetchReply();
+        resolve(original);
+      } catch (e) {
+        reject(e);
+      }
+    };
+    client.on(Events.InteractionCreate, onInteraction);
+  });
+  const invoked = await api('POST', '/interactions', sc.user_token, {
+    type: 2,
+    application_id: sc.application_id,
+    guild_id: sc.guild_id,
+    channel_id: sc.channel_id,
+    session_id: 'acceptance',
+    nonce: String(Date.now()),
+    data: { id: cmd.id, name: 'echo', type: 1, version: cmd.version, options: [{ type: 3, name: 'text', value: 'hi' }] },
+  });
+  assert(invoked.status === 204, `POST /interactions: ${invoked.status} ${JSON.stringify(invoked.body)}`);
+  const original = await withTimeout(handled, STEP_TIMEOUT_MS, 'the command handler');
+  const fromRest = await api('GET', `/channels/${sc.channel_id}/messages/${original.id}`, sc.user_token);
+  assert(fromRest.status === 200, `GET response: ${fromRest.status}`);
+  assert(fromRest.body.content === 'you said: hi', `response content over REST: ${fromRest.body.content}`);
+  assert(fromRest.body.interaction_metadata?.user?.id === sc.user_id, 'response lacks interaction_metadata');
+  await client.application.commands.delete(cmd.id, sc.guild_id);
 });
 
 await step('no library errors or warnings', ['ready'], async () => {

@@ -33,7 +33,39 @@ fn file_index(name: &str) -> Option<usize> {
 pub async fn message_from_multipart(
     app: &App,
     channel: ChannelId,
+    multipart: Multipart,
+) -> Result<MessageCreate, ApiError> {
+    from_multipart(app, channel, multipart, parse_json).await
+}
+
+/// An interaction callback sent as `multipart/form-data`: `payload_json` is `{type, data}` with
+/// the message in `data`; files as for messages. Returns the callback type and the message.
+pub async fn callback_from_multipart(
+    app: &App,
+    channel: ChannelId,
+    multipart: Multipart,
+) -> Result<(u8, MessageCreate), ApiError> {
+    let mut kind = 0;
+    let body = from_multipart(app, channel, multipart, |bytes| {
+        let v: Value = parse_json(bytes)?;
+        kind = v["type"]
+            .as_u64()
+            .and_then(|k| u8::try_from(k).ok())
+            .unwrap_or(0);
+        match v.get("data").filter(|d| !d.is_null()) {
+            Some(d) => serde_json::from_value(d.clone()).map_err(|_| ApiError::InvalidJson),
+            None => Ok(MessageCreate::default()),
+        }
+    })
+    .await?;
+    Ok((kind, body))
+}
+
+async fn from_multipart(
+    app: &App,
+    channel: ChannelId,
     mut multipart: Multipart,
+    mut payload: impl FnMut(&[u8]) -> Result<MessageCreate, ApiError>,
 ) -> Result<MessageCreate, ApiError> {
     let config = app.config().get();
     let max_file = config.cdn.max_upload_bytes;
@@ -48,7 +80,7 @@ pub async fn message_from_multipart(
         let name = field.name().unwrap_or("").to_string();
         if name == "payload_json" {
             let text = field.bytes().await.map_err(|_| ApiError::InvalidJson)?;
-            body = parse_json(&text)?;
+            body = payload(&text)?;
             continue;
         }
         if let Some(index) = file_index(&name) {
