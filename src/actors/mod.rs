@@ -59,6 +59,17 @@ impl Services {
     pub(crate) fn call_timeout(&self) -> Duration {
         Duration::from_millis(self.config.get().actors.call_timeout_ms)
     }
+
+    /// Asks the guild's actor (spawned from the store on first use; `Unknown Guild` if the guild
+    /// doesn't exist): what nearly every guild route does.
+    pub async fn ask_guild<T: Send + 'static>(
+        self: &Arc<Self>,
+        id: crate::id::GuildId,
+        make: impl FnOnce(Reply<T>) -> guild::GuildMsg,
+    ) -> Result<T, ApiError> {
+        let actor = self.guild(id).await?;
+        ask(self, &actor, make).await
+    }
 }
 
 /// Sends `tick()` to the actor periodically (half the live idle timeout, within 0.2–30 s) until

@@ -153,16 +153,16 @@ async fn authorize(
                 .and_then(Permissions::parse_lenient)
         })
         .unwrap_or_default();
-    let actor = app.services.guild(guild).await?;
     let name = a.name.clone();
-    ask(&app.services, &actor, |reply| GuildMsg::AddBot {
-        by: caller.user_id,
-        bot,
-        name,
-        permissions,
-        reply,
-    })
-    .await?;
+    app.services
+        .ask_guild(guild, |reply| GuildMsg::AddBot {
+            by: caller.user_id,
+            bot,
+            name,
+            permissions,
+            reply,
+        })
+        .await?;
     tracing::info!(%guild, bot = %bot, "bot added to guild");
     Ok(Json(
         json!({"location": q.redirect_uri.unwrap_or_else(|| format!("{}/oauth2/authorized", app.api_endpoint()))}),

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::actors::ask;
 use crate::actors::guild::{GuildMsg, StickerMsg};
 use crate::api::extract::{Json, Path};
 use crate::app::App;
@@ -33,16 +32,16 @@ async fn get_sticker(
         .get_sticker(id)
         .await?
         .ok_or(ApiError::Unknown(Unknown::Sticker))?;
-    let actor = app.services.guild(sticker.guild_id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::Stickers(StickerMsg::Lookup {
-                user: caller.user_id,
-                id,
-                reply,
+        app.services
+            .ask_guild(sticker.guild_id, |reply| {
+                GuildMsg::Stickers(StickerMsg::Lookup {
+                    user: caller.user_id,
+                    id,
+                    reply,
+                })
             })
-        })
-        .await?,
+            .await?,
     ))
 }
 

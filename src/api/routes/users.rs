@@ -266,14 +266,14 @@ async fn leave_guild(
     caller: Caller,
     Path(id): Path<GuildId>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| GuildMsg::RemoveMember {
-        by: caller.user_id,
-        target: caller.user_id,
-        kick: false,
-        reply,
-    })
-    .await?;
+    app.services
+        .ask_guild(id, |reply| GuildMsg::RemoveMember {
+            by: caller.user_id,
+            target: caller.user_id,
+            kick: false,
+            reply,
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -283,14 +283,14 @@ async fn my_member(
     caller: Caller,
     Path(id): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::GetMember {
-            user: caller.user_id,
-            target: caller.user_id,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::GetMember {
+                user: caller.user_id,
+                target: caller.user_id,
+                reply,
+            })
+            .await?,
     ))
 }
 

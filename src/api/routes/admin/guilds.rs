@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 
 use super::audit::record;
 use super::require_admin;
-use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
 use crate::api::extract::{Json, Path, Query};
 use crate::app::App;
@@ -27,8 +26,7 @@ pub fn routes() -> Router<App> {
 }
 
 async fn info(app: &App, id: GuildId) -> Result<Value, ApiError> {
-    let actor = app.services.guild(id).await?;
-    let mut v = ask(&app.services, &actor, GuildMsg::AdminInfo).await?;
+    let mut v = app.services.ask_guild(id, GuildMsg::AdminInfo).await?;
     let owner: Option<UserId> = serde_json::from_value(v["owner_id"].clone()).ok();
     if let Some(owner) = owner {
         v["owner"] = json!(app.services.users.public(owner).await?);
@@ -63,8 +61,7 @@ async fn delete_guild(
 ) -> Result<StatusCode, ApiError> {
     require_admin(&caller)?;
     let before = info(&app, id).await?;
-    let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, GuildMsg::AdminDelete).await?;
+    app.services.ask_guild(id, GuildMsg::AdminDelete).await?;
     tracing::info!(name = %before["name"], "guild deleted by an instance administrator");
     let summary = json!({
         "name": before["name"],

@@ -84,18 +84,18 @@ async fn update(
             "cannot-execute-on-dm",
         ));
     };
-    let actor = app.services.guild(guild).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::UpdateChannel {
-                user: caller.user_id,
-                channel: id,
-                patch,
-                reply,
-            }
-            .with_reason(reason)
-        })
-        .await?,
+        app.services
+            .ask_guild(guild, |reply| {
+                GuildMsg::UpdateChannel {
+                    user: caller.user_id,
+                    channel: id,
+                    patch,
+                    reply,
+                }
+                .with_reason(reason)
+            })
+            .await?,
     ))
 }
 

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::put;
 
-use crate::actors::ask;
 use crate::actors::guild::{GuildMsg, OverwriteBody};
 use crate::api::extract::{AuditReason, Json, Path};
 use crate::api::routes::channels::{guild_of, visible_channel};
@@ -42,18 +41,18 @@ async fn set(
     Json(body): Json<OverwriteBody>,
 ) -> Result<StatusCode, ApiError> {
     let guild = owning_guild(&app, caller.user_id, id).await?;
-    let actor = app.services.guild(guild).await?;
-    ask(&app.services, &actor, |reply| {
-        GuildMsg::PutOverwrite {
-            user: caller.user_id,
-            channel: id,
-            target,
-            body,
-            reply,
-        }
-        .with_reason(reason)
-    })
-    .await?;
+    app.services
+        .ask_guild(guild, |reply| {
+            GuildMsg::PutOverwrite {
+                user: caller.user_id,
+                channel: id,
+                target,
+                body,
+                reply,
+            }
+            .with_reason(reason)
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -65,16 +64,16 @@ async fn remove(
     AuditReason(reason): AuditReason,
 ) -> Result<StatusCode, ApiError> {
     let guild = owning_guild(&app, caller.user_id, id).await?;
-    let actor = app.services.guild(guild).await?;
-    ask(&app.services, &actor, |reply| {
-        GuildMsg::DeleteOverwrite {
-            user: caller.user_id,
-            channel: id,
-            target,
-            reply,
-        }
-        .with_reason(reason)
-    })
-    .await?;
+    app.services
+        .ask_guild(guild, |reply| {
+            GuildMsg::DeleteOverwrite {
+                user: caller.user_id,
+                channel: id,
+                target,
+                reply,
+            }
+            .with_reason(reason)
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

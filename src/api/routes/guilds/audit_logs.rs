@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::routing::get;
 use serde_json::Value;
 
-use crate::actors::ask;
 use crate::actors::guild::{AuditLogQuery, GuildMsg};
 use crate::api::extract::{Json, Path, Query};
 use crate::app::App;
@@ -37,13 +36,13 @@ async fn list(
             },
         ));
     }
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::AuditLog {
-            user: caller.user_id,
-            query,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::AuditLog {
+                user: caller.user_id,
+                query,
+                reply,
+            })
+            .await?,
     ))
 }

@@ -7,7 +7,6 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
 use crate::api::extract::{AuditReason, Json, Path};
 use crate::app::App;
@@ -36,13 +35,13 @@ async fn list(
     caller: Caller,
     Path(id): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::ListBans {
-            user: caller.user_id,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::ListBans {
+                user: caller.user_id,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -52,14 +51,14 @@ async fn get_ban(
     caller: Caller,
     Path((id, target)): Path<(GuildId, UserId)>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::GetBan {
-            user: caller.user_id,
-            target,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::GetBan {
+                user: caller.user_id,
+                target,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -93,18 +92,18 @@ async fn ban(
         (None, None) => 0,
     };
     let reason = header_reason.clone().or(body.reason);
-    let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| {
-        GuildMsg::Ban {
-            by: caller.user_id,
-            target,
-            reason,
-            delete_message_seconds,
-            reply,
-        }
-        .with_reason(header_reason)
-    })
-    .await?;
+    app.services
+        .ask_guild(id, |reply| {
+            GuildMsg::Ban {
+                by: caller.user_id,
+                target,
+                reason,
+                delete_message_seconds,
+                reply,
+            }
+            .with_reason(header_reason)
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -114,15 +113,15 @@ async fn unban(
     Path((id, target)): Path<(GuildId, UserId)>,
     AuditReason(reason): AuditReason,
 ) -> Result<StatusCode, ApiError> {
-    let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| {
-        GuildMsg::Unban {
-            by: caller.user_id,
-            target,
-            reply,
-        }
-        .with_reason(reason)
-    })
-    .await?;
+    app.services
+        .ask_guild(id, |reply| {
+            GuildMsg::Unban {
+                by: caller.user_id,
+                target,
+                reply,
+            }
+            .with_reason(reason)
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::Value;
 
-use crate::actors::ask;
 use crate::actors::guild::{ChannelCreate, ChannelPosition, GuildMsg};
 use crate::api::extract::{AuditReason, Json, Path};
 use crate::app::App;
@@ -27,13 +26,13 @@ async fn list(
     caller: Caller,
     Path(id): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::ListChannels {
-            user: caller.user_id,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::ListChannels {
+                user: caller.user_id,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -45,16 +44,17 @@ async fn create(
     AuditReason(reason): AuditReason,
     Json(body): Json<ChannelCreate>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let actor = app.services.guild(id).await?;
-    let v = ask(&app.services, &actor, |reply| {
-        GuildMsg::CreateChannel {
-            user: caller.user_id,
-            body,
-            reply,
-        }
-        .with_reason(reason)
-    })
-    .await?;
+    let v = app
+        .services
+        .ask_guild(id, |reply| {
+            GuildMsg::CreateChannel {
+                user: caller.user_id,
+                body,
+                reply,
+            }
+            .with_reason(reason)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -67,15 +67,15 @@ async fn reorder(
     AuditReason(reason): AuditReason,
     Json(moves): Json<Vec<ChannelPosition>>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| {
-        GuildMsg::ReorderChannels {
-            user: caller.user_id,
-            moves,
-            reply,
-        }
-        .with_reason(reason)
-    })
-    .await?;
+    app.services
+        .ask_guild(id, |reply| {
+            GuildMsg::ReorderChannels {
+                user: caller.user_id,
+                moves,
+                reply,
+            }
+            .with_reason(reason)
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

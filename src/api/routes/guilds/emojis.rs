@@ -41,13 +41,13 @@ async fn list(
     caller: Caller,
     Path(id): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::ListEmojis {
-            user: caller.user_id,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::ListEmojis {
+                user: caller.user_id,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -57,14 +57,14 @@ async fn get_emoji(
     caller: Caller,
     Path((id, emoji)): Path<(GuildId, EmojiId)>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::GetEmoji {
-            user: caller.user_id,
-            id: emoji,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::GetEmoji {
+                user: caller.user_id,
+                id: emoji,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -133,18 +133,18 @@ async fn update(
     AuditReason(reason): AuditReason,
     Json(patch): Json<EmojiPatch>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::UpdateEmoji {
-                user: caller.user_id,
-                id: emoji,
-                patch,
-                reply,
-            }
-            .with_reason(reason)
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::UpdateEmoji {
+                    user: caller.user_id,
+                    id: emoji,
+                    patch,
+                    reply,
+                }
+                .with_reason(reason)
+            })
+            .await?,
     ))
 }
 
@@ -155,15 +155,15 @@ async fn delete(
     Path((id, emoji)): Path<(GuildId, EmojiId)>,
     AuditReason(reason): AuditReason,
 ) -> Result<StatusCode, ApiError> {
-    let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| {
-        GuildMsg::DeleteEmoji {
-            user: caller.user_id,
-            id: emoji,
-            reply,
-        }
-        .with_reason(reason)
-    })
-    .await?;
+    app.services
+        .ask_guild(id, |reply| {
+            GuildMsg::DeleteEmoji {
+                user: caller.user_id,
+                id: emoji,
+                reply,
+            }
+            .with_reason(reason)
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

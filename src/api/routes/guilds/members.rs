@@ -7,7 +7,6 @@ use axum::routing::{get, put};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::actors::ask;
 use crate::actors::guild::{GuildMsg, MemberPatch};
 use crate::api::extract::{AuditReason, Json, Path, Query};
 use crate::app::App;
@@ -46,16 +45,16 @@ async fn list(
     Path(id): Path<GuildId>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     let (limit, after) = (q.limit.unwrap_or(1), q.after.unwrap_or_default());
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::ListMembers {
-            user: caller.user_id,
-            limit,
-            after,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::ListMembers {
+                user: caller.user_id,
+                limit,
+                after,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -90,15 +89,15 @@ async fn search(
             FieldError::NumberMax { max: 1000 },
         ));
     }
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::SearchMembers {
-            user: caller.user_id,
-            query,
-            limit,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::SearchMembers {
+                user: caller.user_id,
+                query,
+                limit,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -108,14 +107,14 @@ async fn get_member(
     caller: Caller,
     Path((id, target)): Path<(GuildId, UserId)>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::GetMember {
-            user: caller.user_id,
-            target,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::GetMember {
+                user: caller.user_id,
+                target,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -127,17 +126,17 @@ async fn update_member(
     patch: MemberPatch,
     reason: Option<String>,
 ) -> Result<Value, ApiError> {
-    let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| {
-        GuildMsg::UpdateMember {
-            by,
-            target,
-            patch,
-            reply,
-        }
-        .with_reason(reason)
-    })
-    .await
+    app.services
+        .ask_guild(id, |reply| {
+            GuildMsg::UpdateMember {
+                by,
+                target,
+                patch,
+                reply,
+            }
+            .with_reason(reason)
+        })
+        .await
 }
 
 /// `PATCH /guilds/{id}/members/{user}`
@@ -176,17 +175,17 @@ async fn kick(
     Path((id, target)): Path<(GuildId, UserId)>,
     AuditReason(reason): AuditReason,
 ) -> Result<StatusCode, ApiError> {
-    let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| {
-        GuildMsg::RemoveMember {
-            by: caller.user_id,
-            target,
-            kick: true,
-            reply,
-        }
-        .with_reason(reason)
-    })
-    .await?;
+    app.services
+        .ask_guild(id, |reply| {
+            GuildMsg::RemoveMember {
+                by: caller.user_id,
+                target,
+                kick: true,
+                reply,
+            }
+            .with_reason(reason)
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -199,18 +198,18 @@ async fn change_role(
     add: bool,
     reason: Option<String>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| {
-        GuildMsg::ChangeMemberRole {
-            by: caller.user_id,
-            target,
-            role,
-            add,
-            reply,
-        }
-        .with_reason(reason)
-    })
-    .await?;
+    app.services
+        .ask_guild(id, |reply| {
+            GuildMsg::ChangeMemberRole {
+                by: caller.user_id,
+                target,
+                role,
+                add,
+                reply,
+            }
+            .with_reason(reason)
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

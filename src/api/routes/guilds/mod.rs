@@ -204,7 +204,6 @@ async fn update(
     AuditReason(reason): AuditReason,
     Json(mut patch): Json<GuildPatch>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     // An icon arrives as a data URI; the CDN stores it and the guild keeps its hash.
     if let Some(Some(uri)) = &patch.icon {
         let max = app.config().get().cdn.max_avatar_bytes;
@@ -216,15 +215,16 @@ async fn update(
         patch.icon = Some(Some(hash));
     }
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::Update {
-                user: caller.user_id,
-                patch,
-                reply,
-            }
-            .with_reason(reason)
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::Update {
+                    user: caller.user_id,
+                    patch,
+                    reply,
+                }
+                .with_reason(reason)
+            })
+            .await?,
     ))
 }
 
@@ -234,11 +234,11 @@ async fn delete(
     caller: Caller,
     Path(id): Path<GuildId>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| GuildMsg::Delete {
-        user: caller.user_id,
-        reply,
-    })
-    .await?;
+    app.services
+        .ask_guild(id, |reply| GuildMsg::Delete {
+            user: caller.user_id,
+            reply,
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::routing::get;
 use serde_json::Value;
 
-use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
 use crate::api::extract::{Json, Path};
 use crate::app::App;
@@ -23,12 +22,12 @@ async fn preview(
     caller: Caller,
     Path(id): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::PreviewFor {
-            user: caller.user_id,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::PreviewFor {
+                user: caller.user_id,
+                reply,
+            })
+            .await?,
     ))
 }

@@ -7,7 +7,6 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
 use crate::api::extract::{AuditReason, Json, Path, Query};
 use crate::app::App;
@@ -56,17 +55,17 @@ async fn count(
     Query(q): Query<CountQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let include_roles = roles_of_query(q.include_roles.as_deref())?;
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::Prune {
-            user: caller.user_id,
-            days: q.days.unwrap_or(7),
-            include_roles,
-            begin: false,
-            compute_prune_count: true,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::Prune {
+                user: caller.user_id,
+                days: q.days.unwrap_or(7),
+                include_roles,
+                begin: false,
+                compute_prune_count: true,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -79,19 +78,19 @@ async fn begin(
     AuditReason(reason): AuditReason,
     Json(body): Json<BeginBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::Prune {
-                user: caller.user_id,
-                days: body.days.unwrap_or(7),
-                include_roles: body.include_roles.unwrap_or_default(),
-                begin: true,
-                compute_prune_count: body.compute_prune_count.unwrap_or(true),
-                reply,
-            }
-            .with_reason(reason)
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::Prune {
+                    user: caller.user_id,
+                    days: body.days.unwrap_or(7),
+                    include_roles: body.include_roles.unwrap_or_default(),
+                    begin: true,
+                    compute_prune_count: body.compute_prune_count.unwrap_or(true),
+                    reply,
+                }
+                .with_reason(reason)
+            })
+            .await?,
     ))
 }

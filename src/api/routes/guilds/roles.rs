@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::routing::{get, patch};
 use serde_json::Value;
 
-use crate::actors::ask;
 use crate::actors::guild::{GuildMsg, RolePatch, RolePosition};
 use crate::api::extract::{AuditReason, Json, Path};
 use crate::app::App;
@@ -31,13 +30,13 @@ async fn list(
     caller: Caller,
     Path(id): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::ListRoles {
-            user: caller.user_id,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::ListRoles {
+                user: caller.user_id,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -48,17 +47,17 @@ async fn create(
     AuditReason(reason): AuditReason,
     Json(body): Json<RolePatch>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::CreateRole {
-                user: caller.user_id,
-                body,
-                reply,
-            }
-            .with_reason(reason)
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::CreateRole {
+                    user: caller.user_id,
+                    body,
+                    reply,
+                }
+                .with_reason(reason)
+            })
+            .await?,
     ))
 }
 
@@ -71,17 +70,17 @@ async fn reorder(
     AuditReason(reason): AuditReason,
     Json(moves): Json<Vec<RolePosition>>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::ReorderRoles {
-                user: caller.user_id,
-                moves,
-                reply,
-            }
-            .with_reason(reason)
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::ReorderRoles {
+                    user: caller.user_id,
+                    moves,
+                    reply,
+                }
+                .with_reason(reason)
+            })
+            .await?,
     ))
 }
 
@@ -92,18 +91,18 @@ async fn update(
     AuditReason(reason): AuditReason,
     Json(body): Json<RolePatch>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::UpdateRole {
-                user: caller.user_id,
-                role,
-                body,
-                reply,
-            }
-            .with_reason(reason)
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::UpdateRole {
+                    user: caller.user_id,
+                    role,
+                    body,
+                    reply,
+                }
+                .with_reason(reason)
+            })
+            .await?,
     ))
 }
 
@@ -113,15 +112,15 @@ async fn delete(
     Path((id, role)): Path<(GuildId, RoleId)>,
     AuditReason(reason): AuditReason,
 ) -> Result<StatusCode, ApiError> {
-    let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| {
-        GuildMsg::DeleteRole {
-            user: caller.user_id,
-            role,
-            reply,
-        }
-        .with_reason(reason)
-    })
-    .await?;
+    app.services
+        .ask_guild(id, |reply| {
+            GuildMsg::DeleteRole {
+                user: caller.user_id,
+                role,
+                reply,
+            }
+            .with_reason(reason)
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

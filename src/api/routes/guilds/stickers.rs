@@ -36,15 +36,15 @@ async fn list(
     caller: Caller,
     Path(id): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::Stickers(StickerMsg::List {
-                user: caller.user_id,
-                reply,
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::Stickers(StickerMsg::List {
+                    user: caller.user_id,
+                    reply,
+                })
             })
-        })
-        .await?,
+            .await?,
     ))
 }
 
@@ -54,16 +54,16 @@ async fn get_sticker(
     caller: Caller,
     Path((id, sticker)): Path<(GuildId, StickerId)>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::Stickers(StickerMsg::Get {
-                user: caller.user_id,
-                id: sticker,
-                reply,
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::Stickers(StickerMsg::Get {
+                    user: caller.user_id,
+                    id: sticker,
+                    reply,
+                })
             })
-        })
-        .await?,
+            .await?,
     ))
 }
 
@@ -237,18 +237,18 @@ async fn update(
     AuditReason(reason): AuditReason,
     Json(patch): Json<StickerPatch>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::Stickers(StickerMsg::Update {
-                user: caller.user_id,
-                id: sticker,
-                patch,
-                reply,
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::Stickers(StickerMsg::Update {
+                    user: caller.user_id,
+                    id: sticker,
+                    patch,
+                    reply,
+                })
+                .with_reason(reason)
             })
-            .with_reason(reason)
-        })
-        .await?,
+            .await?,
     ))
 }
 
@@ -260,15 +260,15 @@ async fn delete(
     Path((id, sticker)): Path<(GuildId, StickerId)>,
     AuditReason(reason): AuditReason,
 ) -> Result<StatusCode, ApiError> {
-    let actor = app.services.guild(id).await?;
-    ask(&app.services, &actor, |reply| {
-        GuildMsg::Stickers(StickerMsg::Delete {
-            user: caller.user_id,
-            id: sticker,
-            reply,
+    app.services
+        .ask_guild(id, |reply| {
+            GuildMsg::Stickers(StickerMsg::Delete {
+                user: caller.user_id,
+                id: sticker,
+                reply,
+            })
+            .with_reason(reason)
         })
-        .with_reason(reason)
-    })
-    .await?;
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -94,14 +94,11 @@ async fn list(
     caller: Caller,
     Path(id): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     let user = caller.user_id;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::ListTemplates {
-            user,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::ListTemplates { user, reply })
+            .await?,
     ))
 }
 
@@ -113,15 +110,11 @@ async fn create(
     Path(id): Path<GuildId>,
     Json(body): Json<TemplateCreate>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     let user = caller.user_id;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::CreateTemplate {
-            user,
-            body,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::CreateTemplate { user, body, reply })
+            .await?,
     ))
 }
 
@@ -131,15 +124,11 @@ async fn sync(
     caller: Caller,
     Path((id, code)): Path<(GuildId, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     let user = caller.user_id;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::SyncTemplate {
-            user,
-            code,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::SyncTemplate { user, code, reply })
+            .await?,
     ))
 }
 
@@ -151,16 +140,16 @@ async fn update(
     Path((id, code)): Path<(GuildId, String)>,
     Json(patch): Json<TemplatePatch>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     let user = caller.user_id;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::UpdateTemplate {
-            user,
-            code,
-            patch,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::UpdateTemplate {
+                user,
+                code,
+                patch,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -170,14 +159,10 @@ async fn delete(
     caller: Caller,
     Path((id, code)): Path<(GuildId, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     let user = caller.user_id;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::DeleteTemplate {
-            user,
-            code,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::DeleteTemplate { user, code, reply })
+            .await?,
     ))
 }

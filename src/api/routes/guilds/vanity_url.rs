@@ -6,7 +6,6 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
 use crate::api::extract::{AuditReason, Json, Path};
 use crate::app::App;
@@ -29,13 +28,13 @@ async fn get_vanity(
     caller: Caller,
     Path(id): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::GetVanity {
-            user: caller.user_id,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::GetVanity {
+                user: caller.user_id,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -48,16 +47,16 @@ async fn set(
     AuditReason(reason): AuditReason,
     Json(body): Json<VanityBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::SetVanity {
-                user: caller.user_id,
-                code: body.code,
-                reply,
-            }
-            .with_reason(reason)
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::SetVanity {
+                    user: caller.user_id,
+                    code: body.code,
+                    reply,
+                }
+                .with_reason(reason)
+            })
+            .await?,
     ))
 }

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::routing::get;
 use serde_json::Value;
 
-use crate::actors::ask;
 use crate::actors::guild::{GuildMsg, WidgetPatch};
 use crate::api::extract::{AuditReason, Json, Path};
 use crate::app::App;
@@ -25,13 +24,13 @@ async fn settings(
     caller: Caller,
     Path(id): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| GuildMsg::GetWidget {
-            user: caller.user_id,
-            reply,
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| GuildMsg::GetWidget {
+                user: caller.user_id,
+                reply,
+            })
+            .await?,
     ))
 }
 
@@ -43,17 +42,17 @@ async fn update(
     AuditReason(reason): AuditReason,
     Json(patch): Json<WidgetPatch>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| {
-            GuildMsg::SetWidget {
-                user: caller.user_id,
-                patch,
-                reply,
-            }
-            .with_reason(reason)
-        })
-        .await?,
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::SetWidget {
+                    user: caller.user_id,
+                    patch,
+                    reply,
+                }
+                .with_reason(reason)
+            })
+            .await?,
     ))
 }
 
@@ -62,8 +61,7 @@ async fn widget_json(
     State(app): State<App>,
     Path(id): Path<GuildId>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = app.services.guild(id).await?;
     Ok(Json(
-        ask(&app.services, &actor, GuildMsg::WidgetJson).await?,
+        app.services.ask_guild(id, GuildMsg::WidgetJson).await?,
     ))
 }
