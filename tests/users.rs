@@ -659,3 +659,74 @@ async fn own_member_and_profiles() {
         10013
     );
 }
+
+#[tokio::test]
+async fn mentions_and_dms_count_as_unread_mentions_until_acked() {
+    let t = common::start().await;
+    let alice = t.register("pinger").await;
+    let bob = t.register("pinged").await;
+    let (_, channel) = t.guild(&alice, "Pings").await;
+    t.join_via_invite(&alice, &channel, &bob).await;
+    let bob_id = t.me(&bob).await["id"].as_str().unwrap().to_string();
+    let dm = t
+        .post(
+            "/users/@me/channels",
+            &alice,
+            json!({"recipient_id": bob_id}),
+        )
+        .await;
+    let dm = dm.body["id"].as_str().unwrap().to_string();
+    let mut last = String::new();
+    for content in [
+        format!("hey <@{bob_id}>"),
+        "no ping".into(),
+        format!("<@!{bob_id}> again"),
+    ] {
+        let m = t
+            .post(
+                &format!("/channels/{channel}/messages"),
+                &alice,
+                json!({"content": content}),
+            )
+            .await;
+        last = m.body["id"].as_str().unwrap().to_string();
+    }
+    t.post(
+        &format!("/channels/{dm}/messages"),
+        &alice,
+        json!({"content": "psst"}),
+    )
+    .await;
+    // Counting happens off the send path: poll READY until it shows.
+    let counts = |ready: &serde_json::Value| {
+        let entries = ready["read_state"]["entries"].as_array().unwrap().clone();
+        let count = |c: &str| {
+            entries
+                .iter()
+                .find(|e| e["id"] == c)
+                .map_or(0, |e| e["mention_count"].as_u64().unwrap())
+        };
+        (count(&channel), count(&dm))
+    };
+    let mut seen = (0, 0);
+    for _ in 0..50 {
+        let mut g = Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+        seen = counts(&g.identify(&bob, 1).await);
+        if seen == (2, 1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, (2, 1), "two pings in the guild channel, one DM");
+    // Reading the channel clears its count.
+    let ack = t
+        .post(
+            &format!("/channels/{channel}/messages/{last}/ack"),
+            &bob,
+            json!({}),
+        )
+        .await;
+    assert_eq!(ack.status, 200, "{}", ack.body);
+    let mut g = Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    assert_eq!(counts(&g.identify(&bob, 1).await), (0, 1));
+}

@@ -506,6 +506,43 @@ impl State {
     }
 
     /// Fails like Discord: not a member → Unknown Channel; member without VIEW → Missing Access.
+    /// Raises the unread-mention count of everyone the message pings: mentioned users who can
+    /// see this channel, or in a DM every other recipient (Discord counts every DM as a mention).
+    /// The user actors do the counting; this only tells them, off the actor's path.
+    async fn count_mentions(&mut self, m: &MessageRecord) {
+        let mut users = Vec::new();
+        if self.in_guild() {
+            for u in m.mentions.iter().copied().filter(|u| *u != m.author_id) {
+                if self.view(u).await.is_ok() {
+                    users.push(u);
+                }
+            }
+        } else {
+            users.extend(
+                self.channel
+                    .recipient_ids
+                    .iter()
+                    .copied()
+                    .filter(|u| *u != m.author_id),
+            );
+        }
+        if users.is_empty() {
+            return;
+        }
+        let services = self.services.clone();
+        let (channel, message) = (m.channel_id, m.id);
+        tokio::spawn(async move {
+            for u in users {
+                if let Ok(actor) = services.user(u).await {
+                    let _ = crate::actors::tell(
+                        &actor,
+                        super::user::UserMsg::Mentioned { channel, message },
+                    );
+                }
+            }
+        });
+    }
+
     async fn view(&mut self, user: UserId) -> Result<Permissions, ApiError> {
         let a = self.permissions(user).await?;
         if !a.member {
@@ -958,6 +995,7 @@ impl State {
         };
         self.services.store.insert_message(&message).await?;
         crate::metrics::message_created();
+        self.count_mentions(&message).await;
         if self.channel.rate_limit_per_user > 0 {
             self.last_sent.insert(author, tokio::time::Instant::now());
         }

@@ -71,6 +71,12 @@ pub enum UserMsg {
         mention_count: Option<u32>,
         reply: Reply<Value>,
     },
+    /// A message in `channel` mentioned this user (or was a DM to them): the channel's unread
+    /// mention count goes up, unless the user already read past it.
+    Mentioned {
+        channel: ChannelId,
+        message: MessageId,
+    },
     /// `GET /users/@me/connections`: every connected account (the owner's view).
     Connections(Reply<Value>),
     /// The connected accounts others may see (profile `connected_accounts`).
@@ -289,6 +295,11 @@ impl Actor for UserActor {
                 mention_count,
                 reply: r,
             } => reply(r, st.ack(channel, message, mention_count).await),
+            UserMsg::Mentioned { channel, message } => {
+                if let Err(e) = st.mentioned(channel, message).await {
+                    tracing::warn!(error = %e, %channel, "could not count a mention");
+                }
+            }
             UserMsg::Connections(r) => reply(r, Ok(st.connections_json())),
             UserMsg::PublicConnections(r) => reply(r, Ok(st.public_connections_json())),
             UserMsg::LinkConnection { account, reply: r } => {
@@ -617,6 +628,29 @@ impl State {
             return Ok(v);
         }
         Ok(self.settings_json())
+    }
+
+    /// Counts an unread mention (what READY's `read_state` reports as `mention_count`, the red
+    /// badge clients show). A message the user already acknowledged (ack raced ahead) is not
+    /// counted.
+    async fn mentioned(&mut self, channel: ChannelId, message: MessageId) -> Result<(), ApiError> {
+        let mut record = self
+            .read_states
+            .get(&channel)
+            .cloned()
+            .unwrap_or(ReadStateRecord {
+                user_id: self.me(),
+                channel_id: channel,
+                last_message_id: MessageId::new(0),
+                mention_count: 0,
+            });
+        if message <= record.last_message_id {
+            return Ok(());
+        }
+        record.mention_count = record.mention_count.saturating_add(1);
+        self.services.store.put_read_state(&record).await?;
+        self.read_states.insert(channel, record);
+        Ok(())
     }
 
     async fn ack(
