@@ -5,6 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,7 +20,7 @@ use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
 use crate::id::{MessageId, RoleId, UserId};
 use crate::model::message::{MessageReference, ReactionRecord};
-use crate::model::{ChannelKind, ChannelRecord, MessageRecord, Timestamp};
+use crate::model::{ChannelKind, ChannelRecord, MessageRecord, PublicUser, Timestamp};
 use crate::permissions::{Permissions, require};
 use crate::store::MessagePage;
 
@@ -28,16 +29,18 @@ pub enum ChannelMsg {
         user: UserId,
         reply: Reply<Value>,
     },
+    /// Replies with the message object, serialized (the same bytes as its MESSAGE_CREATE).
     CreateMessage {
         author: UserId,
         body: Box<MessageCreate>,
-        reply: Reply<Value>,
+        reply: Reply<Bytes>,
     },
+    /// Replies with the JSON array of messages, serialized.
     ListMessages {
         user: UserId,
         page: MessagePage,
         limit: usize,
-        reply: Reply<Value>,
+        reply: Reply<Bytes>,
     },
     GetMessage {
         user: UserId,
@@ -400,6 +403,26 @@ impl Actor for ChannelActor {
     }
 }
 
+/// Webhook messages show the webhook (or the per-message override) as a bot author.
+fn webhook_author(m: &MessageRecord) -> Option<PublicUser> {
+    let (Some(w), Some(a)) = (&m.webhook_id, &m.webhook_author) else {
+        return None;
+    };
+    Some(PublicUser {
+        id: UserId(w.0),
+        username: a.username.clone(),
+        discriminator: "0000".into(),
+        global_name: None,
+        avatar: a.avatar.clone(),
+        banner: None,
+        accent_color: None,
+        bot: true,
+        system: false,
+        public_flags: 0,
+        avatar_decoration_data: None,
+    })
+}
+
 /// `<@123>`, `<@!123>` → user ids; `<@&123>` → role ids.
 fn parse_mentions(content: &str) -> (Vec<UserId>, Vec<RoleId>) {
     let (mut users, mut roles) = (Vec::new(), Vec::new());
@@ -493,25 +516,24 @@ impl State {
     }
 
     async fn render(&self, m: &MessageRecord, me: Option<UserId>) -> Result<Value, ApiError> {
-        let author = match (&m.webhook_id, &m.webhook_author) {
-            // Webhook messages show the webhook (or the per-message override) as a bot author.
-            (Some(w), Some(a)) => crate::model::PublicUser {
-                id: UserId(w.0),
-                username: a.username.clone(),
-                discriminator: "0000".into(),
-                global_name: None,
-                avatar: a.avatar.clone(),
-                banner: None,
-                accent_color: None,
-                bot: true,
-                system: false,
-                public_flags: 0,
-                avatar_decoration_data: None,
-            },
-            _ => self.services.users.public(m.author_id).await?,
+        let author = match webhook_author(m) {
+            Some(a) => a,
+            None => self.services.users.public(m.author_id).await?,
         };
         let mentions = self.services.users.public_many(&m.mentions).await?;
         Ok(m.to_json(&author, &mentions, me))
+    }
+
+    /// [`State::render`] straight to bytes, for the REST reply and the gateway event.
+    async fn render_bytes(&self, m: &MessageRecord, me: Option<UserId>) -> Result<Bytes, ApiError> {
+        let author = match webhook_author(m) {
+            Some(a) => a,
+            None => self.services.users.public(m.author_id).await?,
+        };
+        let mentions = self.services.users.public_many(&m.mentions).await?;
+        serde_json::to_vec(&m.view(&author, &mentions, me))
+            .map(Bytes::from)
+            .map_err(ApiError::internal)
     }
 
     async fn find(&self, id: MessageId) -> Result<MessageRecord, ApiError> {
@@ -670,7 +692,8 @@ impl State {
                 };
                 let author = body.webhook.take().map_or(author, |(_, a)| a);
                 body.webhook = Some((webhook.id, author));
-                self.create_message(me, *body).await
+                let bytes = self.create_message(me, *body).await?;
+                serde_json::from_slice(&bytes).map_err(ApiError::internal)
             }
             WebhookOp::Get(id) => {
                 let m = self.find(id).await?;
@@ -698,7 +721,7 @@ impl State {
         &mut self,
         author: UserId,
         body: MessageCreate,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Bytes, ApiError> {
         let perms = self.view(author).await?;
         if !self.channel.kind.is_text() {
             return Err(ApiError::coded(
@@ -839,7 +862,7 @@ impl State {
         {
             // Discord's enforce_nonce: a retried send returns the message already created.
             let existing = existing.clone();
-            return self.render(&existing, Some(author)).await;
+            return self.render_bytes(&existing, Some(author)).await;
         }
         self.check_slowmode(author, perms)?;
         let webhook = body.webhook.clone();
@@ -871,12 +894,12 @@ impl State {
         if self.channel.rate_limit_per_user > 0 {
             self.last_sent.insert(author, tokio::time::Instant::now());
         }
-        let v = self.render(&message, None).await?;
+        let v = self.render_bytes(&message, None).await?;
         let mut exempt = message.mentions.clone();
         exempt.push(author);
-        self.fanout(Dispatch::message(
+        self.fanout(Dispatch::message_encoded(
             "MESSAGE_CREATE",
-            &v,
+            v.clone(),
             self.in_guild(),
             exempt,
         ));
@@ -889,53 +912,78 @@ impl State {
         user: UserId,
         page: MessagePage,
         limit: usize,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Bytes, ApiError> {
         let perms = self.view(user).await?;
         if !perms.contains(Permissions::READ_MESSAGE_HISTORY) {
-            return Ok(json!([]));
+            return Ok(Bytes::from_static(b"[]"));
         }
         let limit = limit.clamp(1, 100);
-        let messages: Vec<MessageRecord> = match page {
+        // Cached messages are rendered where they lie; only a store read owns its records.
+        let fetched: Vec<MessageRecord>;
+        let messages: Vec<&MessageRecord> = match page {
             MessagePage::Latest if limit <= self.recent.len() || self.recent_is_all => {
-                self.recent.iter().take(limit).cloned().collect()
+                self.recent.iter().take(limit).collect()
             }
             MessagePage::Before(before)
                 if self.recent_is_all || self.recent.back().is_some_and(|m| m.id < before) =>
             {
-                let cached: Vec<MessageRecord> = self
+                let cached: Vec<&MessageRecord> = self
                     .recent
                     .iter()
                     .filter(|m| m.id < before)
                     .take(limit)
-                    .cloned()
                     .collect();
                 if cached.len() == limit || self.recent_is_all {
                     cached
                 } else {
-                    self.services
+                    fetched = self
+                        .services
                         .store
                         .messages_page(self.channel.id, page, limit)
-                        .await?
+                        .await?;
+                    fetched.iter().collect()
                 }
             }
             _ => {
-                self.services
+                fetched = self
+                    .services
                     .store
                     .messages_page(self.channel.id, page, limit)
-                    .await?
+                    .await?;
+                fetched.iter().collect()
             }
         };
         let mut ids: Vec<UserId> = messages.iter().map(|m| m.author_id).collect();
         ids.extend(messages.iter().flat_map(|m| m.mentions.iter().copied()));
         ids.sort();
         ids.dedup();
-        // Warm the directory with one batched read, then render from memory.
-        self.services.users.public_many(&ids).await?;
-        let mut out = Vec::with_capacity(messages.len());
-        for m in &messages {
-            out.push(self.render(m, Some(user)).await?);
+        // One batched directory read resolves every author and mention of the page.
+        let users: HashMap<UserId, PublicUser> = ids
+            .iter()
+            .copied()
+            .zip(self.services.users.public_many(&ids).await?)
+            .collect();
+        let mut out = Vec::with_capacity(messages.len() * 768 + 2);
+        out.push(b'[');
+        for (i, m) in messages.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let webhook = webhook_author(m);
+            let author = match (&webhook, users.get(&m.author_id)) {
+                (Some(a), _) | (None, Some(a)) => a,
+                (None, None) => return Err(ApiError::internal("message author not resolved")),
+            };
+            let mentions: Vec<PublicUser> = m
+                .mentions
+                .iter()
+                .filter_map(|u| users.get(u).cloned())
+                .collect();
+            serde_json::to_writer(&mut out, &m.view(author, &mentions, Some(user)))
+                .map_err(ApiError::internal)?;
         }
-        Ok(Value::Array(out))
+        out.push(b']');
+        Ok(Bytes::from(out))
     }
 
     async fn edit(
