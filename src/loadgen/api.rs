@@ -61,6 +61,32 @@ impl Api {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Result<Resp, reqwest::Error> {
+        self.request(method, path, token, body, true).await
+    }
+
+    /// [`Api::call`] for a measured request whose successful answer is not looked at: the body
+    /// is read in full but parsed only when the status is not a success (a 429's `retry_after`,
+    /// a failure's message; `body` is `null` otherwise). The client shares the CPU with the
+    /// server under test, and decoding 50-message history pages it throws away took a good
+    /// part of it.
+    pub async fn call_measured(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Resp, reqwest::Error> {
+        self.request(method, path, token, body, false).await
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        parse_success: bool,
+    ) -> Result<Resp, reqwest::Error> {
         let mut r = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             r = r.header("authorization", t);
@@ -71,7 +97,7 @@ impl Api {
         let resp = r.send().await?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await?;
-        let body = if bytes.is_empty() {
+        let body = if bytes.is_empty() || (!parse_success && (200..300).contains(&status)) {
             Value::Null
         } else {
             serde_json::from_slice(&bytes)

@@ -82,7 +82,7 @@ pub async fn run(
                 };
                 let t0 = Instant::now();
                 match api
-                    .call(method, path, Some(&client.token), body.as_ref())
+                    .call_measured(method, path, Some(&client.token), body.as_ref())
                     .await
                 {
                     Ok(r) if r.ok() => recorder.latency(
