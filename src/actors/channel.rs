@@ -201,14 +201,38 @@ pub struct State {
     channel: ChannelRecord,
     guild: Option<ActorRef<GuildMsg>>,
     access: HashMap<UserId, Access>,
-    /// Newest messages, newest first.
-    recent: VecDeque<MessageRecord>,
+    /// Newest messages, newest first, with their rendered JSON once known.
+    recent: VecDeque<Cached>,
     /// True when `recent` holds the channel's whole history (a small channel).
     recent_is_all: bool,
     last_activity: std::time::Instant,
     /// Slowmode: when each member last sent a message here (entries older than the channel's
     /// `rate_limit_per_user` are dropped as the map grows).
     last_sent: HashMap<UserId, tokio::time::Instant>,
+}
+
+/// A message of the in-memory window, and its JSON once rendered: a history read of the newest
+/// page then copies bytes instead of serializing 50 messages again. The JSON is only kept for a
+/// message without reactions (their `me` differs per reader) and is only used while the user
+/// directory's generation is the one it was rendered under (author and mentions are baked in).
+/// Replacing the record (edit, reaction, pin) drops it.
+struct Cached {
+    record: MessageRecord,
+    json: Option<(u64, Bytes)>,
+}
+
+impl Cached {
+    fn new(record: MessageRecord) -> Self {
+        Self { record, json: None }
+    }
+
+    /// The rendered JSON, if still valid under directory generation `generation`.
+    fn json(&self, generation: u64) -> Option<&Bytes> {
+        self.json
+            .as_ref()
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, b)| b)
+    }
 }
 
 /// What a DM recipient may do.
@@ -234,12 +258,14 @@ impl Actor for ChannelActor {
         (services, channel, guild): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         let keep = services.config.get().actors.channel_cache_messages;
-        let recent: VecDeque<MessageRecord> = if channel.kind.is_text() && keep > 0 {
+        let recent: VecDeque<Cached> = if channel.kind.is_text() && keep > 0 {
             services
                 .store
                 .messages_page(channel.id, MessagePage::Latest, keep.min(100))
                 .await?
-                .into()
+                .into_iter()
+                .map(Cached::new)
+                .collect()
         } else {
             VecDeque::new()
         };
@@ -511,7 +537,11 @@ impl State {
             )
         };
         let mut c = self.channel.clone();
-        c.last_message_id = self.recent.front().map(|m| m.id).or(c.last_message_id);
+        c.last_message_id = self
+            .recent
+            .front()
+            .map(|m| m.record.id)
+            .or(c.last_message_id);
         Ok(c.to_json(recipients.as_deref()))
     }
 
@@ -537,8 +567,8 @@ impl State {
     }
 
     async fn find(&self, id: MessageId) -> Result<MessageRecord, ApiError> {
-        if let Some(m) = self.recent.iter().find(|m| m.id == id) {
-            return Ok(m.clone());
+        if let Some(m) = self.recent.iter().find(|m| m.record.id == id) {
+            return Ok(m.record.clone());
         }
         if self.recent_is_all {
             return Err(ApiError::Unknown(Unknown::Message));
@@ -646,9 +676,11 @@ impl State {
         }
     }
 
-    fn remember(&mut self, m: MessageRecord) {
+    /// Adds a new message to the window, with its JSON when it renders alike for every reader.
+    fn remember(&mut self, m: MessageRecord, json: Option<(u64, Bytes)>) {
         let keep = self.services.config.get().actors.channel_cache_messages;
-        self.recent.push_front(m);
+        let json = json.filter(|_| m.renders_alike_for_everyone());
+        self.recent.push_front(Cached { record: m, json });
         if self.recent.len() > keep {
             self.recent.pop_back();
             self.recent_is_all = false;
@@ -656,8 +688,8 @@ impl State {
     }
 
     fn replace_cached(&mut self, m: &MessageRecord) {
-        if let Some(slot) = self.recent.iter_mut().find(|x| x.id == m.id) {
-            *slot = m.clone();
+        if let Some(slot) = self.recent.iter_mut().find(|x| x.record.id == m.id) {
+            *slot = Cached::new(m.clone());
         }
     }
 
@@ -858,6 +890,7 @@ impl State {
             && let Some(existing) = self
                 .recent
                 .iter()
+                .map(|c| &c.record)
                 .find(|m| m.author_id == author && m.nonce.as_ref() == Some(nonce))
         {
             // Discord's enforce_nonce: a retried send returns the message already created.
@@ -894,6 +927,8 @@ impl State {
         if self.channel.rate_limit_per_user > 0 {
             self.last_sent.insert(author, tokio::time::Instant::now());
         }
+        // Read before the users are: a directory change in between makes this render stale.
+        let generation = self.services.users.generation();
         let v = self.render_bytes(&message, None).await?;
         let mut exempt = message.mentions.clone();
         exempt.push(author);
@@ -903,7 +938,7 @@ impl State {
             self.in_guild(),
             exempt,
         ));
-        self.remember(message);
+        self.remember(message, Some((generation, v.clone())));
         Ok(v)
     }
 
@@ -918,57 +953,64 @@ impl State {
             return Ok(Bytes::from_static(b"[]"));
         }
         let limit = limit.clamp(1, 100);
-        // Cached messages are rendered where they lie; only a store read owns its records.
-        let fetched: Vec<MessageRecord>;
-        let messages: Vec<&MessageRecord> = match page {
+        // A page from the window is a list of positions in it (their JSON may be cached there);
+        // only a store read owns its records.
+        let page_of = |positions: Vec<usize>| (positions, Vec::new());
+        let (positions, fetched): (Vec<usize>, Vec<MessageRecord>) = match page {
             MessagePage::Latest if limit <= self.recent.len() || self.recent_is_all => {
-                self.recent.iter().take(limit).collect()
+                page_of((0..self.recent.len().min(limit)).collect())
             }
             MessagePage::Before(before)
-                if self.recent_is_all || self.recent.back().is_some_and(|m| m.id < before) =>
+                if self.recent_is_all
+                    || self.recent.back().is_some_and(|m| m.record.id < before) =>
             {
-                let cached: Vec<&MessageRecord> = self
-                    .recent
-                    .iter()
-                    .filter(|m| m.id < before)
+                let cached: Vec<usize> = (0..self.recent.len())
+                    .filter(|i| self.recent[*i].record.id < before)
                     .take(limit)
                     .collect();
                 if cached.len() == limit || self.recent_is_all {
-                    cached
+                    page_of(cached)
                 } else {
-                    fetched = self
+                    let page = self
                         .services
                         .store
                         .messages_page(self.channel.id, page, limit)
                         .await?;
-                    fetched.iter().collect()
+                    (Vec::new(), page)
                 }
             }
             _ => {
-                fetched = self
+                let page = self
                     .services
                     .store
                     .messages_page(self.channel.id, page, limit)
                     .await?;
-                fetched.iter().collect()
+                (Vec::new(), page)
             }
         };
-        let mut ids: Vec<UserId> = messages.iter().map(|m| m.author_id).collect();
-        ids.extend(messages.iter().flat_map(|m| m.mentions.iter().copied()));
+        // Read before the users are: a directory change in between makes these renders stale.
+        let generation = self.services.users.generation();
+        let to_render: Vec<&MessageRecord> = positions
+            .iter()
+            .map(|i| &self.recent[*i])
+            .filter(|c| c.json(generation).is_none())
+            .map(|c| &c.record)
+            .chain(fetched.iter())
+            .collect();
+        let mut ids: Vec<UserId> = to_render.iter().map(|m| m.author_id).collect();
+        ids.extend(to_render.iter().flat_map(|m| m.mentions.iter().copied()));
         ids.sort();
         ids.dedup();
         // One batched directory read resolves every author and mention of the page.
-        let users: HashMap<UserId, PublicUser> = ids
-            .iter()
-            .copied()
-            .zip(self.services.users.public_many(&ids).await?)
-            .collect();
-        let mut out = Vec::with_capacity(messages.len() * 768 + 2);
-        out.push(b'[');
-        for (i, m) in messages.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
+        let users: HashMap<UserId, PublicUser> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            ids.iter()
+                .copied()
+                .zip(self.services.users.public_many(&ids).await?)
+                .collect()
+        };
+        let render = |m: &MessageRecord, out: &mut Vec<u8>| -> Result<(), ApiError> {
             let webhook = webhook_author(m);
             let author = match (&webhook, users.get(&m.author_id)) {
                 (Some(a), _) | (None, Some(a)) => a,
@@ -979,8 +1021,31 @@ impl State {
                 .iter()
                 .filter_map(|u| users.get(u).cloned())
                 .collect();
-            serde_json::to_writer(&mut out, &m.view(author, &mentions, Some(user)))
-                .map_err(ApiError::internal)?;
+            serde_json::to_writer(out, &m.view(author, &mentions, Some(user)))
+                .map_err(ApiError::internal)
+        };
+        let mut out = Vec::with_capacity((positions.len() + fetched.len()) * 768 + 2);
+        out.push(b'[');
+        for (n, i) in positions.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let slot = &mut self.recent[*i];
+            if let Some(json) = slot.json(generation) {
+                out.extend_from_slice(json);
+                continue;
+            }
+            let start = out.len();
+            render(&slot.record, &mut out)?;
+            if slot.record.renders_alike_for_everyone() {
+                slot.json = Some((generation, Bytes::copy_from_slice(&out[start..])));
+            }
+        }
+        for (n, m) in fetched.iter().enumerate() {
+            if n > 0 || !positions.is_empty() {
+                out.push(b',');
+            }
+            render(m, &mut out)?;
         }
         out.push(b']');
         Ok(Bytes::from(out))
@@ -1058,7 +1123,7 @@ impl State {
             .store
             .delete_messages(self.channel.id, &[id])
             .await?;
-        self.recent.retain(|x| x.id != id);
+        self.recent.retain(|x| x.record.id != id);
         let mut data = json!({"id": id, "channel_id": self.channel.id});
         if let Some(g) = self.channel.guild_id {
             data["guild_id"] = json!(g);
@@ -1109,7 +1174,7 @@ impl State {
             .store
             .delete_messages(self.channel.id, &ids)
             .await?;
-        self.recent.retain(|m| !ids.contains(&m.id));
+        self.recent.retain(|m| !ids.contains(&m.record.id));
         let data =
             json!({"ids": ids, "channel_id": self.channel.id, "guild_id": self.channel.guild_id});
         self.fanout(Dispatch::new("MESSAGE_DELETE_BULK", &data, true));

@@ -85,6 +85,11 @@ impl MessageRecord {
         serde_json::to_value(self.view(author, mentions, me)).unwrap_or_default()
     }
 
+    /// Whether every reader sees the same JSON: nothing depends on `me` (no reactions).
+    pub fn renders_alike_for_everyone(&self) -> bool {
+        self.reactions.iter().all(|r| r.user_ids.is_empty())
+    }
+
     /// The message object borrowed from this record, to serialize straight to bytes (a history
     /// page of 50 messages then allocates no intermediate tree).
     pub fn view<'a>(
