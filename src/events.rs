@@ -71,13 +71,24 @@ impl Dispatch {
         in_guild: bool,
         exempt: Vec<UserId>,
     ) -> Arc<Self> {
+        Self::message_encoded(name, encode(message), in_guild, exempt)
+    }
+
+    /// [`Dispatch::message`] for a message object already serialized (the same bytes the
+    /// REST reply carries, so a message is encoded once for both).
+    pub fn message_encoded(
+        name: &'static str,
+        data: Bytes,
+        in_guild: bool,
+        exempt: Vec<UserId>,
+    ) -> Arc<Self> {
         let redacted = in_guild.then(|| Redacted {
             data: OnceLock::new(),
             exempt,
         });
         Arc::new(Self {
             name,
-            data: encode(message),
+            data,
             intent: intent_for_event(name, in_guild),
             redacted,
         })

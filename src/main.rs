@@ -10,6 +10,12 @@ use accord::config::bootstrap::{Bootstrap, Consistency, DatabaseKind, Overrides}
 use accord::store::Durability;
 use accord::{ServeOptions, StoreChoice};
 
+/// mimalloc instead of glibc's malloc when built with `--features mimalloc`: see the comment on
+/// the dependency in Cargo.toml.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "accord",

@@ -888,3 +888,53 @@ async fn replies_carry_the_message_they_answer() {
             .any(|m| m["id"] == rid.as_str() && m["referenced_message"].is_null())
     );
 }
+
+/// History pages are served from the channel's rendered-JSON cache; it must not outlive what
+/// it baked in: a renamed author shows the new name, a reacted message shows `me` per reader,
+/// an edit shows the new content.
+#[tokio::test]
+async fn history_shows_renames_reactions_and_edits_of_cached_messages() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let (guild, channel) = t.guild(&alice, "cache").await;
+    let bob = t.register("bob").await;
+    t.join_via_invite(&alice, &channel, &bob).await;
+    let _ = guild;
+    let path = format!("/channels/{channel}/messages");
+    let posted = t.post(&path, &alice, json!({"content": "one"})).await;
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    let mid = posted.body["id"].as_str().unwrap().to_string();
+    t.post(&path, &bob, json!({"content": "two"})).await;
+    let page = |body: &serde_json::Value| body.as_array().unwrap().clone();
+
+    // Twice, so the second read comes from the cache; both equal the created objects.
+    let first = t.get(&format!("{path}?limit=10"), &alice).await;
+    let second = t.get(&format!("{path}?limit=10"), &alice).await;
+    assert_eq!(first.body, second.body);
+    assert_eq!(page(&second.body)[1], posted.body);
+
+    let renamed = t
+        .patch("/users/@me", &alice, json!({"global_name": "Alice A."}))
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let after = t.get(&format!("{path}?limit=10"), &bob).await;
+    assert_eq!(page(&after.body)[1]["author"]["global_name"], "Alice A.");
+
+    let react = format!("{path}/{mid}/reactions/%F0%9F%91%8D/@me");
+    assert_eq!(
+        t.req(Method::PUT, &react, Some(&bob), None).await.status,
+        204
+    );
+    let for_bob = t.get(&format!("{path}?limit=10"), &bob).await;
+    let for_alice = t.get(&format!("{path}?limit=10"), &alice).await;
+    assert_eq!(page(&for_bob.body)[1]["reactions"][0]["me"], true);
+    assert_eq!(page(&for_alice.body)[1]["reactions"][0]["me"], false);
+
+    let edited = t
+        .patch(&format!("{path}/{mid}"), &alice, json!({"content": "uno"}))
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    let last = t.get(&format!("{path}?limit=10"), &bob).await;
+    assert_eq!(page(&last.body)[1]["content"], "uno");
+    assert_eq!(page(&last.body)[0]["content"], "two");
+}

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -23,7 +24,7 @@ use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
 use crate::id::{MessageId, RoleId, UserId};
 use crate::model::message::{MessageReference, ReactionRecord};
-use crate::model::{ChannelKind, ChannelRecord, MessageRecord, Timestamp};
+use crate::model::{ChannelKind, ChannelRecord, MessageRecord, PublicUser, Timestamp};
 use crate::permissions::{Permissions, require};
 use crate::store::MessagePage;
 
@@ -32,16 +33,18 @@ pub enum ChannelMsg {
         user: UserId,
         reply: Reply<Value>,
     },
+    /// Replies with the message object, serialized (the same bytes as its MESSAGE_CREATE).
     CreateMessage {
         author: UserId,
         body: Box<MessageCreate>,
-        reply: Reply<Value>,
+        reply: Reply<Bytes>,
     },
+    /// Replies with the JSON array of messages, serialized.
     ListMessages {
         user: UserId,
         page: MessagePage,
         limit: usize,
-        reply: Reply<Value>,
+        reply: Reply<Bytes>,
     },
     GetMessage {
         user: UserId,
@@ -221,8 +224,8 @@ pub struct State {
     channel: ChannelRecord,
     guild: Option<ActorRef<GuildMsg>>,
     access: HashMap<UserId, Access>,
-    /// Newest messages, newest first.
-    recent: VecDeque<MessageRecord>,
+    /// Newest messages, newest first, with their rendered JSON once known.
+    recent: VecDeque<Cached>,
     /// True when `recent` holds the channel's whole history (a small channel).
     recent_is_all: bool,
     last_activity: std::time::Instant,
@@ -231,6 +234,30 @@ pub struct State {
     last_sent: HashMap<UserId, tokio::time::Instant>,
     /// Ephemeral interaction messages: shown to one user, never stored (see `interaction`).
     ephemeral: HashMap<MessageId, interaction::Ephemeral>,
+}
+
+/// A message of the in-memory window, and its JSON once rendered: a history read of the newest
+/// page then copies bytes instead of serializing 50 messages again. The JSON is only kept for a
+/// message without reactions (their `me` differs per reader) and is only used while the user
+/// directory's generation is the one it was rendered under (author and mentions are baked in).
+/// Replacing the record (edit, reaction, pin) drops it.
+struct Cached {
+    record: MessageRecord,
+    json: Option<(u64, Bytes)>,
+}
+
+impl Cached {
+    fn new(record: MessageRecord) -> Self {
+        Self { record, json: None }
+    }
+
+    /// The rendered JSON, if still valid under directory generation `generation`.
+    fn json(&self, generation: u64) -> Option<&Bytes> {
+        self.json
+            .as_ref()
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, b)| b)
+    }
 }
 
 /// What a DM recipient may do.
@@ -256,12 +283,14 @@ impl Actor for ChannelActor {
         (services, channel, guild): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         let keep = services.config.get().actors.channel_cache_messages;
-        let recent: VecDeque<MessageRecord> = if channel.kind.is_text() && keep > 0 {
+        let recent: VecDeque<Cached> = if channel.kind.is_text() && keep > 0 {
             services
                 .store
                 .messages_page(channel.id, MessagePage::Latest, keep.min(100))
                 .await?
-                .into()
+                .into_iter()
+                .map(Cached::new)
+                .collect()
         } else {
             VecDeque::new()
         };
@@ -441,6 +470,26 @@ impl Actor for ChannelActor {
     }
 }
 
+/// Webhook messages show the webhook (or the per-message override) as a bot author.
+fn webhook_author(m: &MessageRecord) -> Option<PublicUser> {
+    let (Some(w), Some(a)) = (&m.webhook_id, &m.webhook_author) else {
+        return None;
+    };
+    Some(PublicUser {
+        id: UserId(w.0),
+        username: a.username.clone(),
+        discriminator: "0000".into(),
+        global_name: None,
+        avatar: a.avatar.clone(),
+        banner: None,
+        accent_color: None,
+        bot: true,
+        system: false,
+        public_flags: 0,
+        avatar_decoration_data: None,
+    })
+}
+
 /// `<@123>`, `<@!123>` → user ids; `<@&123>` → role ids.
 fn parse_mentions(content: &str) -> (Vec<UserId>, Vec<RoleId>) {
     let (mut users, mut roles) = (Vec::new(), Vec::new());
@@ -566,7 +615,11 @@ impl State {
             )
         };
         let mut c = self.channel.clone();
-        c.last_message_id = self.recent.front().map(|m| m.id).or(c.last_message_id);
+        c.last_message_id = self
+            .recent
+            .front()
+            .map(|m| m.record.id)
+            .or(c.last_message_id);
         Ok(c.to_json(recipients.as_deref()))
     }
 
@@ -592,22 +645,9 @@ impl State {
     }
 
     async fn render_one(&self, m: &MessageRecord, me: Option<UserId>) -> Result<Value, ApiError> {
-        let author = match (&m.webhook_id, &m.webhook_author) {
-            // Webhook messages show the webhook (or the per-message override) as a bot author.
-            (Some(w), Some(a)) => crate::model::PublicUser {
-                id: UserId(w.0),
-                username: a.username.clone(),
-                discriminator: "0000".into(),
-                global_name: None,
-                avatar: a.avatar.clone(),
-                banner: None,
-                accent_color: None,
-                bot: true,
-                system: false,
-                public_flags: 0,
-                avatar_decoration_data: None,
-            },
-            _ => self.services.users.public(m.author_id).await?,
+        let author = match webhook_author(m) {
+            Some(a) => a,
+            None => self.services.users.public(m.author_id).await?,
         };
         let mentions = self.services.users.public_many(&m.mentions).await?;
         let mut v = m.to_json(&author, &mentions, me);
@@ -617,9 +657,26 @@ impl State {
         Ok(v)
     }
 
+    /// [`State::render`] straight to bytes, for the REST reply and the gateway event.
+    async fn render_bytes(&self, m: &MessageRecord, me: Option<UserId>) -> Result<Bytes, ApiError> {
+        if m.shows_other_records() {
+            return serde_json::to_vec(&self.render(m, me).await?)
+                .map(Bytes::from)
+                .map_err(ApiError::internal);
+        }
+        let author = match webhook_author(m) {
+            Some(a) => a,
+            None => self.services.users.public(m.author_id).await?,
+        };
+        let mentions = self.services.users.public_many(&m.mentions).await?;
+        serde_json::to_vec(&m.view(&author, &mentions, me))
+            .map(Bytes::from)
+            .map_err(ApiError::internal)
+    }
+
     async fn find(&self, id: MessageId) -> Result<MessageRecord, ApiError> {
-        if let Some(m) = self.recent.iter().find(|m| m.id == id) {
-            return Ok(m.clone());
+        if let Some(m) = self.recent.iter().find(|m| m.record.id == id) {
+            return Ok(m.record.clone());
         }
         if self.recent_is_all {
             return Err(ApiError::Unknown(Unknown::Message));
@@ -727,9 +784,11 @@ impl State {
         }
     }
 
-    fn remember(&mut self, m: MessageRecord) {
+    /// Adds a new message to the window, with its JSON when it renders alike for every reader.
+    fn remember(&mut self, m: MessageRecord, json: Option<(u64, Bytes)>) {
         let keep = self.services.config.get().actors.channel_cache_messages;
-        self.recent.push_front(m);
+        let json = json.filter(|_| m.renders_alike_for_everyone());
+        self.recent.push_front(Cached { record: m, json });
         if self.recent.len() > keep {
             self.recent.pop_back();
             self.recent_is_all = false;
@@ -737,8 +796,8 @@ impl State {
     }
 
     fn replace_cached(&mut self, m: &MessageRecord) {
-        if let Some(slot) = self.recent.iter_mut().find(|x| x.id == m.id) {
-            *slot = m.clone();
+        if let Some(slot) = self.recent.iter_mut().find(|x| x.record.id == m.id) {
+            *slot = Cached::new(m.clone());
         }
     }
 
@@ -773,7 +832,8 @@ impl State {
                 };
                 let author = body.webhook.take().map_or(author, |(_, a)| a);
                 body.webhook = Some((webhook.id, author));
-                self.create_message(me, *body).await
+                let bytes = self.create_message(me, *body).await?;
+                serde_json::from_slice(&bytes).map_err(ApiError::internal)
             }
             WebhookOp::Get(id) => {
                 let m = self.find(id).await?;
@@ -801,7 +861,7 @@ impl State {
         &mut self,
         author: UserId,
         body: MessageCreate,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Bytes, ApiError> {
         let perms = self.view(author).await?;
         self.post_message(author, perms, body).await
     }
@@ -813,7 +873,7 @@ impl State {
         author: UserId,
         perms: Permissions,
         body: MessageCreate,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Bytes, ApiError> {
         if !self.channel.kind.is_text() {
             return Err(ApiError::coded(
                 axum::http::StatusCode::BAD_REQUEST,
@@ -953,11 +1013,12 @@ impl State {
             && let Some(existing) = self
                 .recent
                 .iter()
+                .map(|c| &c.record)
                 .find(|m| m.author_id == author && m.nonce.as_ref() == Some(nonce))
         {
             // Discord's enforce_nonce: a retried send returns the message already created.
             let existing = existing.clone();
-            return self.render(&existing, Some(author)).await;
+            return self.render_bytes(&existing, Some(author)).await;
         }
         // Interaction responses are not subject to slowmode.
         if stamp.is_none() {
@@ -990,7 +1051,12 @@ impl State {
             interaction: None,
         };
         let message = match stamp {
-            Some(stamp) => return self.post_interaction_message(message, stamp).await,
+            Some(stamp) => {
+                let v = self.post_interaction_message(message, stamp).await?;
+                return serde_json::to_vec(&v)
+                    .map(Bytes::from)
+                    .map_err(ApiError::internal);
+            }
             None => message,
         };
         self.services.store.insert_message(&message).await?;
@@ -999,16 +1065,19 @@ impl State {
         if self.channel.rate_limit_per_user > 0 {
             self.last_sent.insert(author, tokio::time::Instant::now());
         }
-        let v = self.render(&message, None).await?;
+        // Read before the users are: a directory change in between makes this render stale.
+        let generation = self.services.users.generation();
+        let v = self.render_bytes(&message, None).await?;
         let mut exempt = message.mentions.clone();
         exempt.push(author);
-        self.fanout(Dispatch::message(
+        self.fanout(Dispatch::message_encoded(
             "MESSAGE_CREATE",
-            &v,
+            v.clone(),
             self.in_guild(),
             exempt,
         ));
-        self.remember(message);
+        let json = (!message.shows_other_records()).then(|| (generation, v.clone()));
+        self.remember(message, json);
         Ok(v)
     }
 
@@ -1017,53 +1086,126 @@ impl State {
         user: UserId,
         page: MessagePage,
         limit: usize,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Bytes, ApiError> {
         let perms = self.view(user).await?;
         if !perms.contains(Permissions::READ_MESSAGE_HISTORY) {
-            return Ok(json!([]));
+            return Ok(Bytes::from_static(b"[]"));
         }
         let limit = limit.clamp(1, 100);
-        let messages: Vec<MessageRecord> = match page {
+        // A page from the window is a list of positions in it (their JSON may be cached there);
+        // only a store read owns its records.
+        let page_of = |positions: Vec<usize>| (positions, Vec::new());
+        let (positions, fetched): (Vec<usize>, Vec<MessageRecord>) = match page {
             MessagePage::Latest if limit <= self.recent.len() || self.recent_is_all => {
-                self.recent.iter().take(limit).cloned().collect()
+                page_of((0..self.recent.len().min(limit)).collect())
             }
             MessagePage::Before(before)
-                if self.recent_is_all || self.recent.back().is_some_and(|m| m.id < before) =>
+                if self.recent_is_all
+                    || self.recent.back().is_some_and(|m| m.record.id < before) =>
             {
-                let cached: Vec<MessageRecord> = self
-                    .recent
-                    .iter()
-                    .filter(|m| m.id < before)
+                let cached: Vec<usize> = (0..self.recent.len())
+                    .filter(|i| self.recent[*i].record.id < before)
                     .take(limit)
-                    .cloned()
                     .collect();
                 if cached.len() == limit || self.recent_is_all {
-                    cached
+                    page_of(cached)
                 } else {
-                    self.services
+                    let page = self
+                        .services
                         .store
                         .messages_page(self.channel.id, page, limit)
-                        .await?
+                        .await?;
+                    (Vec::new(), page)
                 }
             }
             _ => {
-                self.services
+                let page = self
+                    .services
                     .store
                     .messages_page(self.channel.id, page, limit)
-                    .await?
+                    .await?;
+                (Vec::new(), page)
             }
         };
-        let mut ids: Vec<UserId> = messages.iter().map(|m| m.author_id).collect();
-        ids.extend(messages.iter().flat_map(|m| m.mentions.iter().copied()));
+        // Read before the users are: a directory change in between makes these renders stale.
+        let generation = self.services.users.generation();
+        let to_render: Vec<&MessageRecord> = positions
+            .iter()
+            .map(|i| &self.recent[*i])
+            .filter(|c| c.json(generation).is_none())
+            .map(|c| &c.record)
+            .chain(fetched.iter())
+            .collect();
+        let mut ids: Vec<UserId> = to_render.iter().map(|m| m.author_id).collect();
+        ids.extend(to_render.iter().flat_map(|m| m.mentions.iter().copied()));
         ids.sort();
         ids.dedup();
-        // Warm the directory with one batched read, then render from memory.
-        self.services.users.public_many(&ids).await?;
-        let mut out = Vec::with_capacity(messages.len());
-        for m in &messages {
-            out.push(self.render(m, Some(user)).await?);
+        // One batched directory read resolves every author and mention of the page.
+        let users: HashMap<UserId, PublicUser> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            ids.iter()
+                .copied()
+                .zip(self.services.users.public_many(&ids).await?)
+                .collect()
+        };
+        let render = |m: &MessageRecord, out: &mut Vec<u8>| -> Result<(), ApiError> {
+            let webhook = webhook_author(m);
+            let author = match (&webhook, users.get(&m.author_id)) {
+                (Some(a), _) | (None, Some(a)) => a,
+                (None, None) => return Err(ApiError::internal("message author not resolved")),
+            };
+            let mentions: Vec<PublicUser> = m
+                .mentions
+                .iter()
+                .filter_map(|u| users.get(u).cloned())
+                .collect();
+            serde_json::to_writer(out, &m.view(author, &mentions, Some(user)))
+                .map_err(ApiError::internal)
+        };
+        // Replies and interaction responses show other records: rendered one by one.
+        let mut special: HashMap<MessageId, Vec<u8>> = HashMap::new();
+        for m in positions
+            .iter()
+            .map(|i| &self.recent[*i].record)
+            .chain(fetched.iter())
+            .filter(|m| m.shows_other_records())
+        {
+            let v = self.render(m, Some(user)).await?;
+            special.insert(m.id, serde_json::to_vec(&v).map_err(ApiError::internal)?);
         }
-        Ok(Value::Array(out))
+        let mut out = Vec::with_capacity((positions.len() + fetched.len()) * 768 + 2);
+        out.push(b'[');
+        for (n, i) in positions.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let slot = &mut self.recent[*i];
+            if let Some(json) = special.get(&slot.record.id) {
+                out.extend_from_slice(json);
+                continue;
+            }
+            if let Some(json) = slot.json(generation) {
+                out.extend_from_slice(json);
+                continue;
+            }
+            let start = out.len();
+            render(&slot.record, &mut out)?;
+            if slot.record.renders_alike_for_everyone() && !slot.record.shows_other_records() {
+                slot.json = Some((generation, Bytes::copy_from_slice(&out[start..])));
+            }
+        }
+        for (n, m) in fetched.iter().enumerate() {
+            if n > 0 || !positions.is_empty() {
+                out.push(b',');
+            }
+            match special.get(&m.id) {
+                Some(json) => out.extend_from_slice(json),
+                None => render(m, &mut out)?,
+            }
+        }
+        out.push(b']');
+        Ok(Bytes::from(out))
     }
 
     async fn edit(
@@ -1154,7 +1296,7 @@ impl State {
             .store
             .delete_messages(self.channel.id, &[id])
             .await?;
-        self.recent.retain(|x| x.id != id);
+        self.recent.retain(|x| x.record.id != id);
         let mut data = json!({"id": id, "channel_id": self.channel.id});
         if let Some(g) = self.channel.guild_id {
             data["guild_id"] = json!(g);
@@ -1205,7 +1347,7 @@ impl State {
             .store
             .delete_messages(self.channel.id, &ids)
             .await?;
-        self.recent.retain(|m| !ids.contains(&m.id));
+        self.recent.retain(|m| !ids.contains(&m.record.id));
         let data =
             json!({"ids": ids, "channel_id": self.channel.id, "guild_id": self.channel.guild_id});
         self.fanout(Dispatch::new("MESSAGE_DELETE_BULK", &data, true));

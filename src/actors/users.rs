@@ -2,6 +2,7 @@
 //! the store twice for the same user. Writers (PATCH /users/@me, admin) update it after the store.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use dashmap::DashMap;
 
@@ -12,6 +13,10 @@ use crate::store::{DynStore, StoreResult};
 pub struct UserDirectory {
     store: DynStore,
     cache: DashMap<UserId, Arc<UserRecord>>,
+    /// Bumped after every change to `cache`: whoever keeps something rendered from these users
+    /// (a channel's cached message JSON) reads it before reading the users and renders again
+    /// when it has moved.
+    generation: AtomicU64,
 }
 
 impl UserDirectory {
@@ -19,6 +24,7 @@ impl UserDirectory {
         Self {
             store,
             cache: DashMap::new(),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -31,6 +37,7 @@ impl UserDirectory {
         };
         let record = Arc::new(record);
         self.cache.insert(id, record.clone());
+        self.bump();
         Ok(Some(record))
     }
 
@@ -64,6 +71,7 @@ impl UserDirectory {
             for u in self.store.get_users(&missing).await? {
                 self.cache.insert(u.id, Arc::new(u));
             }
+            self.bump();
         }
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -75,5 +83,17 @@ impl UserDirectory {
     /// Records a change already persisted to the store.
     pub fn updated(&self, user: UserRecord) {
         self.cache.insert(user.id, Arc::new(user));
+        self.bump();
+    }
+
+    /// The current generation; see the field. Read it before the users a render uses.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// After a change to the cache (never before: a reader could pair old data with the new
+    /// generation).
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
     }
 }

@@ -108,7 +108,7 @@ impl State {
             });
             self.fanout(Dispatch::new("MESSAGE_DELETE_BULK", &data, true));
         }
-        self.recent.retain(|m| !doomed.contains(&m.id));
+        self.recent.retain(|m| !doomed.contains(&m.record.id));
         Ok(doomed.len())
     }
 }

@@ -174,7 +174,7 @@ impl State {
             self.in_guild(),
             Vec::new(),
         ));
-        self.remember(message);
+        self.remember(message, None);
         Ok(())
     }
 }

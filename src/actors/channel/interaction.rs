@@ -111,8 +111,10 @@ impl State {
     ) -> Result<Value, ApiError> {
         match op {
             InteractionOp::Create(body) => {
-                self.post_message(target.bot, RESPONSE_PERMISSIONS, *body)
-                    .await
+                let bytes = self
+                    .post_message(target.bot, RESPONSE_PERMISSIONS, *body)
+                    .await?;
+                serde_json::from_slice(&bytes).map_err(ApiError::internal)
             }
             InteractionOp::Get(id) => {
                 let (m, _) = self.interaction_message(target.interaction, id).await?;
@@ -237,7 +239,7 @@ impl State {
             self.in_guild(),
             exempt,
         ));
-        self.remember(message);
+        self.remember(message, None);
         Ok(v)
     }
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::actors::ask;
 use crate::actors::channel::{ChannelMsg, MessageCreate, MessageEdit};
-use crate::api::extract::{Json, Path, Query};
+use crate::api::extract::{Json, Path, Query, RawJson};
 use crate::api::routes::channels::upload;
 use crate::app::App;
 use crate::auth::Caller;
@@ -52,7 +52,7 @@ async fn list(
     caller: Caller,
     Path(id): Path<ChannelId>,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<RawJson, ApiError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
         return Err(FieldErrors::single(
@@ -67,7 +67,7 @@ async fn list(
         _ => MessagePage::Latest,
     };
     let actor = app.services.channel(id).await?;
-    Ok(Json(
+    Ok(RawJson(
         ask(&app.services, &actor, |reply| ChannelMsg::ListMessages {
             user: caller.user_id,
             page,
@@ -85,7 +85,7 @@ async fn create(
     caller: Caller,
     Path(id): Path<ChannelId>,
     request: Request,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<RawJson, ApiError> {
     let actor = app.services.channel(id).await?;
     let is_multipart = request
         .headers()
@@ -114,7 +114,7 @@ async fn create(
             app.cdn.delete_attachment(id, a).await;
         }
     }
-    Ok(Json(result?))
+    Ok(RawJson(result?))
 }
 
 /// `GET /channels/{id}/messages/{message}`
