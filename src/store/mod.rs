@@ -145,7 +145,9 @@ pub enum Durability {
     /// fsync before acknowledging (group-committed across concurrent writers). Survives power loss.
     #[default]
     Immediate,
-    /// Acknowledge after the OS has the write; fsync in the background. Survives a process crash.
+    /// redb's eventual durability: meant to acknowledge without waiting for the disk (surviving a
+    /// process crash, not power loss). Note: on Linux redb still issues `fdatasync` per commit in
+    /// this mode, so today it measures like `Immediate` (see BENCHMARKS.md, REST section).
     Eventual,
 }
 
