@@ -106,6 +106,7 @@ async fn update(
     ))
 }
 
+/// `DELETE /guilds/{id}/roles/{role}` (MANAGE_ROLES, below the caller's highest role): 204.
 async fn delete(
     State(app): State<App>,
     caller: Caller,
