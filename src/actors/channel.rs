@@ -14,6 +14,7 @@ use tracing::Instrument;
 mod cleanup;
 pub mod crosspost;
 mod interaction;
+mod pipeline;
 mod recipients;
 
 pub use interaction::{InteractionOp, InteractionStamp, Target as InteractionTarget};
@@ -129,6 +130,9 @@ pub enum ChannelMsg {
     Deleted,
     /// Periodic: passivate when idle for `actors.idle_passivate_secs`.
     Tick,
+    /// From the write pipeline: a write failed, so the in-memory state holds something the
+    /// store doesn't. The actor drains the pipeline and stops; the next request reloads it.
+    WriteFailed,
     /// `POST /channels/{id}/messages/{message}/crosspost` (announcement channels).
     Crosspost {
         user: UserId,
@@ -234,6 +238,8 @@ pub struct State {
     last_sent: HashMap<UserId, tokio::time::Instant>,
     /// Ephemeral interaction messages: shown to one user, never stored (see `interaction`).
     ephemeral: HashMap<MessageId, interaction::Ephemeral>,
+    /// Writes in flight, and the replies and events waiting for them (see `pipeline`).
+    pipeline: pipeline::Pipeline,
 }
 
 /// A message of the in-memory window, and its JSON once rendered: a history read of the newest
@@ -279,7 +285,7 @@ impl Actor for ChannelActor {
 
     async fn pre_start(
         &self,
-        _me: ActorRef<ChannelMsg>,
+        me: ActorRef<ChannelMsg>,
         (services, channel, guild): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         let keep = services.config.get().actors.channel_cache_messages;
@@ -296,6 +302,12 @@ impl Actor for ChannelActor {
         };
         let recent_is_all = recent.len() < keep.min(100);
         tracing::debug!(channel = %channel.id, cached = recent.len(), "channel actor started");
+        let pipeline = pipeline::Pipeline::start(
+            move || {
+                let _ = crate::actors::tell(&me, ChannelMsg::WriteFailed);
+            },
+            tracing::debug_span!("channel.pipeline", id = %channel.id),
+        );
         Ok(State {
             services,
             channel,
@@ -306,7 +318,19 @@ impl Actor for ChannelActor {
             last_activity: std::time::Instant::now(),
             last_sent: HashMap::new(),
             ephemeral: HashMap::new(),
+            pipeline,
         })
+    }
+
+    /// Every reply and event the actor queued goes out (or fails) before it is gone: shutdown
+    /// flushes the store right after the actors stop.
+    async fn post_stop(
+        &self,
+        _me: ActorRef<ChannelMsg>,
+        st: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        st.pipeline.close().await;
+        Ok(())
     }
 
     async fn post_start(
@@ -328,10 +352,22 @@ impl Actor for ChannelActor {
         if matches!(msg, ChannelMsg::Tick) {
             st.prune_ephemeral();
             // Ephemeral messages live only here: keep the actor while it holds any.
-            if super::idle_for(st.last_activity, &st.services) && st.ephemeral.is_empty() {
+            if super::idle_for(st.last_activity, &st.services)
+                && st.ephemeral.is_empty()
+                && st.pipeline.is_idle()
+            {
                 tracing::debug!("idle; passivating (reloads from the store on next use)");
+                st.pipeline.close().await;
                 me.stop(Some("idle".into()));
             }
+            return Ok(());
+        }
+        if matches!(msg, ChannelMsg::WriteFailed) {
+            // Drained while still running, so the registry spawns the successor (which loads
+            // from the store) only after every write this actor started has landed or failed.
+            tracing::warn!(channel = %st.channel.id, "a write failed; reloading from the store");
+            st.pipeline.close().await;
+            me.stop(Some("write failed".into()));
             return Ok(());
         }
         st.last_activity = std::time::Instant::now();
@@ -343,19 +379,25 @@ impl Actor for ChannelActor {
                         Ok(_) => st.channel_json().await,
                         Err(e) => Err(e),
                     };
-                    reply(r, v);
+                    st.reply(r, v);
                 }
                 ChannelMsg::CreateMessage {
                     author,
                     body,
                     reply: r,
-                } => reply(r, st.create_message(author, *body).await),
+                } => {
+                    let v = st.create_message(author, *body).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::ListMessages {
                     user,
                     page,
                     limit,
                     reply: r,
-                } => reply(r, st.list(user, page, limit).await),
+                } => {
+                    let v = st.list(user, page, limit).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::GetMessage { user, id, reply: r } => {
                     let v = async {
                         let perms = st.view(user).await?;
@@ -364,23 +406,33 @@ impl Actor for ChannelActor {
                         st.render(&m, Some(user)).await
                     }
                     .await;
-                    reply(r, v);
+                    st.reply(r, v);
                 }
                 ChannelMsg::EditMessage {
                     user,
                     id,
                     body,
                     reply: r,
-                } => reply(r, st.edit(user, id, *body).await),
+                } => {
+                    let v = st.edit(user, id, *body).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::DeleteMessage { user, id, reply: r } => {
-                    reply(r, st.delete(user, id).await)
+                    let v = st.delete(user, id).await;
+                    st.reply(r, v)
                 }
                 ChannelMsg::BulkDelete {
                     user,
                     ids,
                     reply: r,
-                } => reply(r, st.bulk_delete(user, ids).await),
-                ChannelMsg::Typing { user, reply: r } => reply(r, st.typing(user).await),
+                } => {
+                    let v = st.bulk_delete(user, ids).await;
+                    st.reply(r, v)
+                }
+                ChannelMsg::Typing { user, reply: r } => {
+                    let v = st.typing(user).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::React {
                     user,
                     id,
@@ -388,7 +440,10 @@ impl Actor for ChannelActor {
                     add,
                     target,
                     reply: r,
-                } => reply(r, st.react(user, id, emoji, add, target).await),
+                } => {
+                    let v = st.react(user, id, emoji, add, target).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::ListReactions {
                     user,
                     id,
@@ -407,15 +462,21 @@ impl Actor for ChannelActor {
                         Ok(json!(st.services.users.public_many(&ids).await?))
                     }
                     .await;
-                    reply(r, v);
+                    st.reply(r, v);
                 }
                 ChannelMsg::Pin {
                     user,
                     id,
                     pinned,
                     reply: r,
-                } => reply(r, st.pin(user, id, pinned).await),
-                ChannelMsg::ListPins { user, reply: r } => reply(r, st.list_pins(user).await),
+                } => {
+                    let v = st.pin(user, id, pinned).await;
+                    st.reply(r, v)
+                }
+                ChannelMsg::ListPins { user, reply: r } => {
+                    let v = st.list_pins(user).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::InvalidatePermissions(None) => st.access.clear(),
                 ChannelMsg::InvalidatePermissions(Some(user)) => {
                     st.access.remove(&user);
@@ -425,31 +486,47 @@ impl Actor for ChannelActor {
                     id,
                     emoji,
                     reply: r,
-                } => reply(r, st.clear_reactions(user, id, emoji).await),
+                } => {
+                    let v = st.clear_reactions(user, id, emoji).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::PurgeAuthor {
                     author,
                     since,
                     reply: r,
-                } => reply(r, st.purge_author(author, since).await),
+                } => {
+                    let v = st.purge_author(author, since).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::AddRecipient {
                     user,
                     target,
                     reply: r,
-                } => reply(r, st.add_recipient(user, target).await),
+                } => {
+                    let v = st.add_recipient(user, target).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::RemoveRecipient {
                     user,
                     target,
                     reply: r,
-                } => reply(r, st.remove_recipient(user, target).await),
+                } => {
+                    let v = st.remove_recipient(user, target).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::Updated(record) => st.channel = *record,
-                ChannelMsg::Tick => {}
+                ChannelMsg::Tick | ChannelMsg::WriteFailed => {}
                 ChannelMsg::AsWebhook {
                     webhook,
                     op,
                     reply: r,
-                } => reply(r, st.as_webhook(*webhook, op).await),
+                } => {
+                    let v = st.as_webhook(*webhook, op).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::Crosspost { user, id, reply: r } => {
-                    reply(r, st.crosspost(user, id).await)
+                    let v = st.crosspost(user, id).await;
+                    st.reply(r, v)
                 }
                 ChannelMsg::ReceiveCrosspost(post) => {
                     if let Err(e) = st.receive_crosspost(*post).await {
@@ -460,8 +537,14 @@ impl Actor for ChannelActor {
                     target,
                     op,
                     reply: r,
-                } => reply(r, st.as_application(*target, op).await),
-                ChannelMsg::Deleted => me.stop(Some("channel deleted".into())),
+                } => {
+                    let v = st.as_application(*target, op).await;
+                    st.reply(r, v)
+                }
+                ChannelMsg::Deleted => {
+                    st.pipeline.close().await;
+                    me.stop(Some("channel deleted".into()));
+                }
             }
         }
         .instrument(span)
@@ -580,15 +663,21 @@ impl State {
         }
         let services = self.services.clone();
         let (channel, message) = (m.channel_id, m.id);
-        tokio::spawn(async move {
-            for u in users {
-                if let Ok(actor) = services.user(u).await {
-                    let _ = crate::actors::tell(
-                        &actor,
-                        super::user::UserMsg::Mentioned { channel, message },
-                    );
-                }
+        // Counted once the message is durable (never for one a failed write lost).
+        self.pipeline.then(move |ok| {
+            if !ok {
+                return;
             }
+            tokio::spawn(async move {
+                for u in users {
+                    if let Ok(actor) = services.user(u).await {
+                        let _ = crate::actors::tell(
+                            &actor,
+                            super::user::UserMsg::Mentioned { channel, message },
+                        );
+                    }
+                }
+            });
         });
     }
 
@@ -688,24 +777,80 @@ impl State {
             .ok_or(ApiError::Unknown(Unknown::Message))
     }
 
-    /// Sends an event to everyone who may see this channel.
+    /// Sends an event to everyone who may see this channel, once every write queued before it
+    /// is durable (dropped if one of them failed).
     fn fanout(&self, event: Arc<Dispatch>) {
         match &self.guild {
             Some(g) => {
-                let _ = crate::actors::tell(
-                    g,
-                    GuildMsg::Fanout {
-                        event,
-                        channel: Some(self.channel.id),
-                    },
-                );
+                let (g, channel) = (g.clone(), self.channel.id);
+                self.pipeline.then(move |ok| {
+                    if ok {
+                        let _ = crate::actors::tell(
+                            &g,
+                            GuildMsg::Fanout {
+                                event,
+                                channel: Some(channel),
+                            },
+                        );
+                    }
+                });
             }
-            None => {
-                for r in &self.channel.recipient_ids {
-                    self.services.sessions.send_to_user(*r, &event);
+            None => self.send_to_users(self.channel.recipient_ids.clone(), event),
+        }
+    }
+
+    /// Sends an event to these users' sessions, in order with every other event and reply of
+    /// this channel (after the writes queued before it are durable).
+    fn send_to_users(&self, users: Vec<UserId>, event: Arc<Dispatch>) {
+        let services = self.services.clone();
+        self.pipeline.then(move |ok| {
+            if ok {
+                for u in users {
+                    services.sessions.send_to_user(u, &event);
                 }
             }
-        }
+        });
+    }
+
+    /// [`State::send_to_users`] for one user.
+    fn send_to_user(&self, user: UserId, event: &Arc<Dispatch>) {
+        self.send_to_users(vec![user], event.clone());
+    }
+
+    /// Answers a request once everything queued before the answer is durable: a reply is an
+    /// acknowledgement (of a write, or of what a read saw), so it never overtakes a write.
+    fn reply<T: Send + 'static>(&self, port: super::Reply<T>, value: Result<T, ApiError>) {
+        self.pipeline.then(move |ok| {
+            let value = if ok {
+                value
+            } else {
+                Err(ApiError::internal(
+                    "an earlier write of this channel failed",
+                ))
+            };
+            reply(port, value);
+        });
+    }
+
+    /// Stores a new message alongside the writes already running (see `pipeline`).
+    fn persist_new(&self, m: &MessageRecord) -> Result<(), ApiError> {
+        let (store, m) = (self.services.store.clone(), m.clone());
+        self.pipeline
+            .start_write(async move { store.insert_message(&m).await })
+    }
+
+    /// Stores a changed message after every earlier write of this channel is done.
+    fn persist_changed(&self, m: &MessageRecord) -> Result<(), ApiError> {
+        let (store, m) = (self.services.store.clone(), m.clone());
+        self.pipeline
+            .deferred_write(async move { store.update_message(&m).await })
+    }
+
+    /// Deletes stored messages after every earlier write of this channel is done.
+    fn persist_deleted(&self, ids: &[MessageId]) -> Result<(), ApiError> {
+        let (store, channel, ids) = (self.services.store.clone(), self.channel.id, ids.to_vec());
+        self.pipeline
+            .deferred_write(async move { store.delete_messages(channel, &ids).await })
     }
 
     /// Of the roles a message mentions, those that ping: roles of this guild that are
@@ -1059,15 +1204,17 @@ impl State {
             }
             None => message,
         };
-        self.services.store.insert_message(&message).await?;
+        // Rendered before the write starts: past this point nothing fails, so the window never
+        // lacks a message the store gets. Read before the users are: a directory change in
+        // between makes this render stale.
+        let generation = self.services.users.generation();
+        let v = self.render_bytes(&message, None).await?;
+        self.persist_new(&message)?;
         crate::metrics::message_created();
         self.count_mentions(&message).await;
         if self.channel.rate_limit_per_user > 0 {
             self.last_sent.insert(author, tokio::time::Instant::now());
         }
-        // Read before the users are: a directory change in between makes this render stale.
-        let generation = self.services.users.generation();
-        let v = self.render_bytes(&message, None).await?;
         let mut exempt = message.mentions.clone();
         exempt.push(author);
         self.fanout(Dispatch::message_encoded(
@@ -1228,9 +1375,11 @@ impl State {
             require(perms, Permissions::MANAGE_MESSAGES)?;
         }
         let m = self.apply_edit(m, body).await?;
-        self.services.store.update_message(&m).await?;
-        self.replace_cached(&m);
+        // Rendered before the write starts, so a failed render leaves store and window alike.
         let v = self.render(&m, None).await?;
+        let theirs = self.render(&m, Some(user)).await?;
+        self.persist_changed(&m)?;
+        self.replace_cached(&m);
         let mut exempt = m.mentions.clone();
         exempt.push(m.author_id);
         self.fanout(Dispatch::message(
@@ -1239,7 +1388,7 @@ impl State {
             self.in_guild(),
             exempt,
         ));
-        self.render(&m, Some(user)).await
+        Ok(theirs)
     }
 
     /// A message with an edit applied (validated, mentions re-parsed, marked edited); not
@@ -1292,10 +1441,7 @@ impl State {
 
     /// Deletes a stored message and tells everyone who sees the channel.
     async fn remove_message(&mut self, id: MessageId) -> Result<(), ApiError> {
-        self.services
-            .store
-            .delete_messages(self.channel.id, &[id])
-            .await?;
+        self.persist_deleted(&[id])?;
         self.recent.retain(|x| x.record.id != id);
         let mut data = json!({"id": id, "channel_id": self.channel.id});
         if let Some(g) = self.channel.guild_id {
@@ -1343,10 +1489,7 @@ impl State {
                 "too-many-messages-to-delete",
             ));
         }
-        self.services
-            .store
-            .delete_messages(self.channel.id, &ids)
-            .await?;
+        self.persist_deleted(&ids)?;
         self.recent.retain(|m| !ids.contains(&m.record.id));
         let data =
             json!({"ids": ids, "channel_id": self.channel.id, "guild_id": self.channel.guild_id});
@@ -1425,7 +1568,7 @@ impl State {
         if !changed {
             return Ok(());
         }
-        self.services.store.update_message(&m).await?;
+        self.persist_changed(&m)?;
         self.replace_cached(&m);
         let mut data = json!({
             "user_id": who,
@@ -1472,7 +1615,7 @@ impl State {
             }
         }
         m.pinned = pinned;
-        self.services.store.update_message(&m).await?;
+        self.persist_changed(&m)?;
         self.replace_cached(&m);
         let now = Timestamp::now();
         if pinned {

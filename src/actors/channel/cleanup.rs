@@ -43,7 +43,7 @@ impl State {
         if m.reactions.len() == before {
             return Ok(());
         }
-        self.services.store.update_message(&m).await?;
+        self.persist_changed(&m)?;
         self.replace_cached(&m);
         let mut data = json!({
             "channel_id": self.channel.id,
@@ -97,10 +97,7 @@ impl State {
             return Ok(0);
         }
         for chunk in doomed.chunks(100) {
-            self.services
-                .store
-                .delete_messages(self.channel.id, chunk)
-                .await?;
+            self.persist_deleted(chunk)?;
             let data = json!({
                 "ids": chunk,
                 "channel_id": self.channel.id,

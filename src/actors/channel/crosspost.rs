@@ -71,9 +71,11 @@ impl State {
             ));
         }
         m.flags |= CROSSPOSTED;
-        self.services.store.update_message(&m).await?;
-        self.replace_cached(&m);
+        // Rendered before the write starts, so a failed render leaves store and window alike.
         let v = self.render(&m, None).await?;
+        let theirs = self.render(&m, Some(user)).await?;
+        self.persist_changed(&m)?;
+        self.replace_cached(&m);
         self.fanout(Dispatch::message(
             "MESSAGE_UPDATE",
             &v,
@@ -83,7 +85,7 @@ impl State {
         if let Err(e) = self.deliver(&m).await {
             tracing::warn!(error = %e, message = %m.id, "crosspost delivery failed");
         }
-        self.render(&m, Some(user)).await
+        Ok(theirs)
     }
 
     /// Hands the message to each follower webhook's channel actor (a `tell`: each target writes
@@ -115,7 +117,14 @@ impl State {
                         message: message.clone(),
                         author: author.clone(),
                     });
-                    let _ = crate::actors::tell(&target, ChannelMsg::ReceiveCrosspost(post));
+                    // Delivered once the source's own write is durable (not at all if it
+                    // failed), in order with this channel's other events.
+                    self.pipeline.then(move |ok| {
+                        if ok {
+                            let _ =
+                                crate::actors::tell(&target, ChannelMsg::ReceiveCrosspost(post));
+                        }
+                    });
                 }
                 Err(ApiError::Unknown(Unknown::Channel | Unknown::Guild)) => {
                     tracing::debug!(webhook = %webhook.id, "follower channel gone; removing");
@@ -165,9 +174,9 @@ impl State {
             application_id: None,
             interaction: None,
         };
-        self.services.store.insert_message(&message).await?;
-        crate::metrics::message_created();
         let v = self.render(&message, None).await?;
+        self.persist_new(&message)?;
+        crate::metrics::message_created();
         self.fanout(Dispatch::message(
             "MESSAGE_CREATE",
             &v,

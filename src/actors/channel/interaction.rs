@@ -127,14 +127,12 @@ impl State {
                 let v = self.render(&m, None).await?;
                 if ephemeral {
                     let to = self.ephemeral_recipient(&m);
-                    self.services
-                        .sessions
-                        .send_to_user(to, &Dispatch::new("MESSAGE_UPDATE", &v, self.in_guild()));
+                    self.send_to_user(to, &Dispatch::new("MESSAGE_UPDATE", &v, self.in_guild()));
                     if let Some(e) = self.ephemeral.get_mut(&id) {
                         e.record = m;
                     }
                 } else {
-                    self.services.store.update_message(&m).await?;
+                    self.persist_changed(&m)?;
                     self.replace_cached(&m);
                     let mut exempt = m.mentions.clone();
                     exempt.push(m.author_id);
@@ -155,7 +153,7 @@ impl State {
                     if let Some(g) = self.channel.guild_id {
                         data["guild_id"] = json!(g);
                     }
-                    self.services.sessions.send_to_user(
+                    self.send_to_user(
                         self.ephemeral_recipient(&m),
                         &Dispatch::new("MESSAGE_DELETE", &data, self.in_guild()),
                     );
@@ -217,9 +215,7 @@ impl State {
         let v = self.render(&message, None).await?;
         if stamp.ephemeral {
             self.prune_ephemeral();
-            self.services
-                .sessions
-                .send_to_user(to, &Dispatch::new("MESSAGE_CREATE", &v, self.in_guild()));
+            self.send_to_user(to, &Dispatch::new("MESSAGE_CREATE", &v, self.in_guild()));
             self.ephemeral.insert(
                 message.id,
                 Ephemeral {
@@ -229,7 +225,7 @@ impl State {
             );
             return Ok(v);
         }
-        self.services.store.insert_message(&message).await?;
+        self.persist_new(&message)?;
         crate::metrics::message_created();
         let mut exempt = message.mentions.clone();
         exempt.push(message.author_id);

@@ -47,10 +47,9 @@ impl State {
         Ok(self.channel.to_json(Some(&users)))
     }
 
+    /// In order with the channel's other events (see `pipeline`).
     fn send_to_recipients(&self, event: &std::sync::Arc<Dispatch>) {
-        for r in &self.channel.recipient_ids {
-            self.services.sessions.send_to_user(*r, event);
-        }
+        self.send_to_users(self.channel.recipient_ids.clone(), event.clone());
     }
 
     pub(super) async fn add_recipient(
@@ -82,12 +81,10 @@ impl State {
         let data = json!({"channel_id": self.channel.id, "user": added});
         let event = Dispatch::new("CHANNEL_RECIPIENT_ADD", &data, false);
         for r in self.channel.recipient_ids.iter().filter(|r| **r != target) {
-            self.services.sessions.send_to_user(*r, &event);
+            self.send_to_user(*r, &event);
         }
         let theirs = self.json_for(target).await?;
-        self.services
-            .sessions
-            .send_to_user(target, &Dispatch::new("CHANNEL_CREATE", &theirs, false));
+        self.send_to_user(target, &Dispatch::new("CHANNEL_CREATE", &theirs, false));
         Ok(())
     }
 
@@ -117,15 +114,11 @@ impl State {
         let removed = self.services.users.public(target).await?;
         let data = json!({"channel_id": self.channel.id, "user": removed});
         self.send_to_recipients(&Dispatch::new("CHANNEL_RECIPIENT_REMOVE", &data, false));
-        self.services
-            .sessions
-            .send_to_user(target, &Dispatch::new("CHANNEL_DELETE", &gone, false));
+        self.send_to_user(target, &Dispatch::new("CHANNEL_DELETE", &gone, false));
         if owner_changed {
             for r in self.channel.recipient_ids.clone() {
                 let v = self.json_for(r).await?;
-                self.services
-                    .sessions
-                    .send_to_user(r, &Dispatch::new("CHANNEL_UPDATE", &v, false));
+                self.send_to_user(r, &Dispatch::new("CHANNEL_UPDATE", &v, false));
             }
         }
         Ok(())
