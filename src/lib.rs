@@ -49,6 +49,8 @@ pub enum StoreChoice {
     Embedded {
         data_dir: PathBuf,
         durability: Durability,
+        /// When `Eventual` writes are fsynced (ignored under `Immediate`).
+        eventual_flush: store::EventualFlush,
     },
     /// A ScyllaDB (or Cassandra) cluster.
     Scylla {
@@ -87,13 +89,14 @@ pub async fn open_store(choice: &StoreChoice) -> anyhow::Result<DynStore> {
         StoreChoice::Embedded {
             data_dir,
             durability,
+            eventual_flush,
         } => {
             std::fs::create_dir_all(data_dir)
                 .with_context(|| format!("creating {}", data_dir.display()))?;
             let dir = data_dir.clone();
-            let durability = *durability;
+            let (durability, flush) = (*durability, *eventual_flush);
             let store = tokio::task::spawn_blocking(move || {
-                store::embedded::EmbeddedStore::open(&dir, durability)
+                store::embedded::EmbeddedStore::open_with(&dir, durability, flush)
             })
             .await??;
             Arc::new(store)

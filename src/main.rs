@@ -43,6 +43,10 @@ struct StoreArgs {
     /// How the embedded store acknowledges writes [default: immediate].
     #[arg(long, env = "ACCORD_DURABILITY", value_enum)]
     durability: Option<Durability>,
+    /// With `--durability eventual`: longest time, in ms, before an acknowledged write is
+    /// fsynced (a crash or power failure loses at most about this much) [default: 100].
+    #[arg(long, env = "ACCORD_EVENTUAL_FLUSH_MS")]
+    eventual_flush_ms: Option<u64>,
     /// ScyllaDB/Cassandra nodes (comma-separated `host:port`); selects Scylla unless
     /// `--database` says otherwise.
     #[arg(long, env = "ACCORD_SCYLLA_NODES", value_delimiter = ',')]
@@ -63,6 +67,7 @@ impl StoreArgs {
                 kind: self.database,
                 data_dir: self.data_dir.clone(),
                 durability: self.durability,
+                eventual_flush_ms: self.eventual_flush_ms,
                 nodes: self.scylla_nodes.clone(),
                 keyspace: self.scylla_keyspace.clone(),
                 consistency: self.scylla_consistency,

@@ -764,6 +764,7 @@ async fn stored_config_gains_new_keys_and_keeps_values() {
         let store = accord::open_store(&accord::StoreChoice::Embedded {
             data_dir: dir.path().to_path_buf(),
             durability: accord::store::Durability::Immediate,
+            eventual_flush: Default::default(),
         })
         .await
         .unwrap();

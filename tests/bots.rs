@@ -306,6 +306,7 @@ async fn the_cdn_can_have_its_own_listener() {
         store: accord::StoreChoice::Embedded {
             data_dir: dir.path().to_path_buf(),
             durability: accord::store::Durability::Eventual,
+            eventual_flush: Default::default(),
         },
         listen: Some("127.0.0.1:0".into()),
         cdn_listen: Some("127.0.0.1:0".into()),

@@ -23,8 +23,8 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::StoreChoice;
-use crate::store::Durability;
 use crate::store::scylla::DEFAULT_REPLICATION;
+use crate::store::{Durability, EventualFlush};
 
 /// The file read when `--config` is not given (absent is fine: defaults apply).
 pub const DEFAULT_PATH: &str = "accord.toml";
@@ -62,6 +62,8 @@ pub struct Database {
     pub kind: DatabaseKind,
     pub data_dir: PathBuf,
     pub durability: Durability,
+    /// With eventual durability: the most milliseconds an acknowledged write waits for fsync.
+    pub eventual_flush_ms: u64,
     pub nodes: Vec<String>,
     pub keyspace: String,
     /// CQL replication map used when the keyspace is created.
@@ -75,6 +77,7 @@ impl Default for Database {
             kind: DatabaseKind::Embedded,
             data_dir: PathBuf::from("./data"),
             durability: Durability::Immediate,
+            eventual_flush_ms: EventualFlush::DEFAULT_INTERVAL_MS,
             nodes: Vec::new(),
             keyspace: "accord".into(),
             replication: DEFAULT_REPLICATION.into(),
@@ -89,6 +92,7 @@ pub struct Overrides {
     pub kind: Option<DatabaseKind>,
     pub data_dir: Option<PathBuf>,
     pub durability: Option<Durability>,
+    pub eventual_flush_ms: Option<u64>,
     pub nodes: Vec<String>,
     pub keyspace: Option<String>,
     pub consistency: Option<Consistency>,
@@ -133,6 +137,9 @@ impl Database {
         if let Some(d) = o.durability {
             self.durability = d;
         }
+        if let Some(ms) = o.eventual_flush_ms {
+            self.eventual_flush_ms = ms;
+        }
         if let Some(k) = o.keyspace {
             self.keyspace = k;
         }
@@ -147,6 +154,7 @@ impl Database {
             DatabaseKind::Embedded => StoreChoice::Embedded {
                 data_dir: self.data_dir.clone(),
                 durability: self.durability,
+                eventual_flush: EventualFlush::every_ms(self.eventual_flush_ms),
             },
             DatabaseKind::Scylla => {
                 anyhow::ensure!(
@@ -174,7 +182,7 @@ mod tests {
         assert_eq!(db, Database::default());
         assert!(matches!(
             db.choice().unwrap(),
-            StoreChoice::Embedded { ref data_dir, durability: Durability::Immediate }
+            StoreChoice::Embedded { ref data_dir, durability: Durability::Immediate, .. }
                 if data_dir == Path::new("./data")
         ));
     }

@@ -145,10 +145,45 @@ pub enum Durability {
     /// fsync before acknowledging (group-committed across concurrent writers). Survives power loss.
     #[default]
     Immediate,
-    /// redb's eventual durability: meant to acknowledge without waiting for the disk (surviving a
-    /// process crash, not power loss). Note: on Linux redb still issues `fdatasync` per commit in
-    /// this mode, so today it measures like `Immediate` (see BENCHMARKS.md, REST section).
+    /// Acknowledge without waiting for the disk: batches commit without fsync, and a background
+    /// fsynced commit makes them durable at most [`EventualFlush::interval`] (default 100 ms)
+    /// after the first of them, or after [`EventualFlush::commits`] of them. **What is lost**:
+    /// on power failure, on a kernel crash **and on a process crash (kill -9, OOM kill)**, the
+    /// writes acknowledged since the last durable commit — at most about one interval's worth.
+    /// redb reopens at its last durable commit, consistent (never a torn write). A clean
+    /// shutdown (SIGTERM/ctrl-c, or dropping the store) makes everything durable first.
+    /// redb's own `Eventual` level is not used: on Linux it still fdatasyncs every commit.
     Eventual,
+}
+
+/// When `Durability::Eventual` writes become durable: whichever bound is reached first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventualFlush {
+    /// Longest time an acknowledged write waits for its fsync.
+    pub interval: std::time::Duration,
+    /// Most commits (batches) made without fsync in a row.
+    pub commits: u32,
+}
+
+impl EventualFlush {
+    /// 100 ms: at most a tenth of a second of acknowledged writes at risk, ten fsyncs a second.
+    pub const DEFAULT_INTERVAL_MS: u64 = 100;
+    /// 1,000 batches (each up to 512 writes) between fsyncs at most.
+    pub const DEFAULT_COMMITS: u32 = 1_000;
+
+    /// `interval_ms` milliseconds (0 counts as 1), the default commit bound.
+    pub fn every_ms(interval_ms: u64) -> Self {
+        Self {
+            interval: std::time::Duration::from_millis(interval_ms.max(1)),
+            commits: Self::DEFAULT_COMMITS,
+        }
+    }
+}
+
+impl Default for EventualFlush {
+    fn default() -> Self {
+        Self::every_ms(Self::DEFAULT_INTERVAL_MS)
+    }
 }
 
 #[async_trait]

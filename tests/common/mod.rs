@@ -27,6 +27,7 @@ pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
         store: StoreChoice::Embedded {
             data_dir: dir.path().to_path_buf(),
             durability: Durability::Eventual,
+            eventual_flush: Default::default(),
         },
         listen: Some("127.0.0.1:0".into()),
         cdn_listen: None,

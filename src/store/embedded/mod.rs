@@ -24,8 +24,8 @@ use serde::de::DeserializeOwned;
 use self::tables::*;
 use self::writer::Writer;
 use super::{
-    AuditEntry, BanRecord, Durability, GuildAuditEntry, GuildState, MessagePage, Store, StoreError,
-    StoreResult, username_key,
+    AuditEntry, BanRecord, Durability, EventualFlush, GuildAuditEntry, GuildState, MessagePage,
+    Store, StoreError, StoreResult, username_key,
 };
 use crate::id::{
     ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId,
@@ -56,15 +56,25 @@ fn be<E: std::fmt::Display>(e: E) -> StoreError {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) `dir/accord.redb`.
+    /// Opens (or creates) `dir/accord.redb`; eventual durability flushes on the default bounds.
     pub fn open(dir: &Path, durability: Durability) -> StoreResult<Self> {
+        Self::open_with(dir, durability, EventualFlush::default())
+    }
+
+    /// Opens (or creates) `dir/accord.redb`; `flush` bounds how long `Eventual` writes wait for
+    /// their fsync.
+    pub fn open_with(
+        dir: &Path,
+        durability: Durability,
+        flush: EventualFlush,
+    ) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(be)?;
         let db = Database::create(dir.join("accord.redb")).map_err(be)?;
         let txn = db.begin_write().map_err(be)?;
         tables::create_all(&txn)?;
         txn.commit().map_err(be)?;
         let db = std::sync::Arc::new(db);
-        let writer = Writer::start(db.clone(), durability);
+        let writer = Writer::start(db.clone(), durability, flush);
         Ok(Self { db, writer })
     }
 
