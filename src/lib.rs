@@ -16,11 +16,13 @@ pub mod gateway;
 pub mod i18n;
 pub mod id;
 pub mod loadgen;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod permissions;
 pub mod ratelimit;
 pub mod store;
+pub mod telemetry;
 pub mod validate;
 
 use std::net::SocketAddr;
@@ -234,6 +236,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         started: Instant::now(),
         shutdown: shutdown_rx.clone(),
     });
+    memory::spawn(app.services.clone(), shutdown_rx.clone());
     let http = serve_http(listener, api::router(app.clone()), shutdown_rx.clone());
     tracing::info!(%addr, "listening");
     let cdn_http = cdn_listener.map(|l| {

@@ -23,6 +23,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "A self-hostable, Discord-compatible chat server"
 )]
 struct Cli {
+    /// Log lines as `pretty` (human-readable) or `json` (one object a line, for production);
+    /// `RUST_LOG` sets what is logged.
+    #[arg(
+        long,
+        global = true,
+        env = "ACCORD_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty"
+    )]
+    log_format: accord::telemetry::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -128,13 +138,9 @@ enum ConfigCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,ractor=warn")),
-        )
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    accord::telemetry::init(cli.log_format)?;
+    match cli.command {
         Command::Serve {
             store,
             listen,

@@ -46,7 +46,7 @@ pub struct Services {
 impl Services {
     pub fn new(config: Arc<LiveConfig>, store: DynStore, ids: SnowflakeGenerator) -> Arc<Self> {
         Arc::new(Self {
-            users: UserDirectory::new(store.clone()),
+            users: UserDirectory::new(store.clone(), config.clone()),
             config,
             store,
             ids,

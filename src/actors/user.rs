@@ -25,6 +25,7 @@ use std::time::Instant;
 use axum::http::StatusCode;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::{Map, Value, json};
+use tracing::Instrument;
 
 use super::{Reply, Services, ask, reply};
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
@@ -162,13 +163,21 @@ pub async fn load(services: &Services, id: UserId) -> Result<UserState, ApiError
 
 /// READY's user parts from the user's actor; None (logged) when it is unavailable, so READY
 /// still goes out with empty lists.
+///
+/// From the user's actor when it is running (it may hold changes in flight); otherwise built
+/// from the store with the same loader, without starting an actor: an actor per online user
+/// would cost every idle session a task, a ticker and four channels for as long as it is
+/// online. A change that lands after this read reaches the session as its event, because the
+/// session is registered before READY is built.
 pub async fn ready_parts(services: &Arc<Services>, id: UserId) -> Option<ReadyParts> {
-    let actor = match services.user(id).await {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::warn!(user = %id, error = ?e, "READY without relationships/settings");
-            return None;
-        }
+    let Some(actor) = services.registry.running_user(id) else {
+        return match load(services, id).await {
+            Ok(loaded) => Some(State::new(services.clone(), loaded).ready().await),
+            Err(e) => {
+                tracing::warn!(user = %id, error = ?e, "READY without relationships/settings");
+                None
+            }
+        };
     };
     match crate::actors::mailbox::call(&actor, UserMsg::Ready, Some(services.call_timeout())).await
     {
@@ -233,7 +242,95 @@ impl Actor for UserActor {
     ) -> Result<State, ActorProcessingErr> {
         tracing::debug!(user = %s.user.id, relationships = s.relationships.len(), "user actor started");
         super::start_idle_ticker(&me, services.clone(), || UserMsg::Tick);
-        Ok(State {
+        Ok(State::new(services, s))
+    }
+
+    async fn handle(
+        &self,
+        me: ActorRef<UserMsg>,
+        msg: UserMsg,
+        st: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        super::mailbox::received::<UserMsg>();
+        let span = tracing::debug_span!("user", id = %st.user.id);
+        async move {
+            if !matches!(msg, UserMsg::Tick) {
+                st.last_used = Instant::now();
+            }
+            match msg {
+                UserMsg::Ready(port) => {
+                    let parts = st.ready().await;
+                    let _ = port.send(parts);
+                }
+                UserMsg::Relationships(r) => reply(r, st.relationships_json().await),
+                UserMsg::Relate {
+                    target,
+                    kind,
+                    reply: r,
+                } => reply(r, st.relate(target, kind).await),
+                UserMsg::Unrelate { target, reply: r } => reply(r, st.unrelate(target).await),
+                UserMsg::Peer { from, change } => {
+                    if let Err(e) = st.peer(from, change).await {
+                        tracing::warn!(peer = %from, ?change, error = ?e, "applying a peer's relationship change failed");
+                    }
+                }
+                UserMsg::Relationship { other, reply: r } => {
+                    reply(r, Ok(st.relationships.get(&other).map(|r| r.kind)));
+                }
+                UserMsg::Settings(r) => reply(r, Ok(st.settings_json())),
+                UserMsg::UpdateSettings { patch, reply: r } => {
+                    reply(r, st.update_settings(patch).await)
+                }
+                UserMsg::Ack {
+                    channel,
+                    message,
+                    mention_count,
+                    reply: r,
+                } => reply(r, st.ack(channel, message, mention_count).await),
+                UserMsg::Mentioned { channel, message } => {
+                    if let Err(e) = st.mentioned(channel, message).await {
+                        tracing::warn!(error = %e, %channel, "could not count a mention");
+                    }
+                }
+                UserMsg::Connections(r) => reply(r, Ok(st.connections_json())),
+                UserMsg::PublicConnections(r) => reply(r, Ok(st.public_connections_json())),
+                UserMsg::LinkConnection { account, reply: r } => {
+                    reply(r, st.link_connection(*account).await)
+                }
+                UserMsg::UpdateConnection {
+                    kind,
+                    id,
+                    patch,
+                    reply: r,
+                } => reply(r, st.update_connection(&kind, &id, patch).await),
+                UserMsg::RemoveConnection { kind, id, reply: r } => {
+                    reply(r, st.remove_connection(&kind, &id).await)
+                }
+                UserMsg::Tick => {
+                    // Idle is idle, online or not: READY and user events don't need a live
+                    // actor (see `ready_parts`), and the next request respawns it from the store.
+                    if super::idle_for(st.last_used, &st.services) {
+                        // Leave the registry first, so new requests spawn a fresh actor instead of
+                        // reaching this stopping one.
+                        st.services.registry.remove_user(st.user.id, me.get_id());
+                        me.stop(Some("idle".into()));
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await;
+        Ok(())
+    }
+}
+
+fn coded(code: u32, key: &'static str) -> ApiError {
+    ApiError::coded(StatusCode::BAD_REQUEST, code, key)
+}
+
+impl State {
+    fn new(services: Arc<Services>, s: UserState) -> Self {
+        Self {
             services,
             user: s.user,
             relationships: s
@@ -250,90 +347,9 @@ impl Actor for UserActor {
             connections: s.connections,
             ack_version: 0,
             last_used: Instant::now(),
-        })
+        }
     }
 
-    async fn handle(
-        &self,
-        me: ActorRef<UserMsg>,
-        msg: UserMsg,
-        st: &mut State,
-    ) -> Result<(), ActorProcessingErr> {
-        super::mailbox::received::<UserMsg>();
-        let span = tracing::debug_span!("user", id = %st.user.id);
-        let _enter = span.enter();
-        if !matches!(msg, UserMsg::Tick) {
-            st.last_used = Instant::now();
-        }
-        match msg {
-            UserMsg::Ready(port) => {
-                let parts = st.ready().await;
-                let _ = port.send(parts);
-            }
-            UserMsg::Relationships(r) => reply(r, st.relationships_json().await),
-            UserMsg::Relate {
-                target,
-                kind,
-                reply: r,
-            } => reply(r, st.relate(target, kind).await),
-            UserMsg::Unrelate { target, reply: r } => reply(r, st.unrelate(target).await),
-            UserMsg::Peer { from, change } => {
-                if let Err(e) = st.peer(from, change).await {
-                    tracing::warn!(peer = %from, ?change, error = ?e, "applying a peer's relationship change failed");
-                }
-            }
-            UserMsg::Relationship { other, reply: r } => {
-                reply(r, Ok(st.relationships.get(&other).map(|r| r.kind)));
-            }
-            UserMsg::Settings(r) => reply(r, Ok(st.settings_json())),
-            UserMsg::UpdateSettings { patch, reply: r } => {
-                reply(r, st.update_settings(patch).await)
-            }
-            UserMsg::Ack {
-                channel,
-                message,
-                mention_count,
-                reply: r,
-            } => reply(r, st.ack(channel, message, mention_count).await),
-            UserMsg::Mentioned { channel, message } => {
-                if let Err(e) = st.mentioned(channel, message).await {
-                    tracing::warn!(error = %e, %channel, "could not count a mention");
-                }
-            }
-            UserMsg::Connections(r) => reply(r, Ok(st.connections_json())),
-            UserMsg::PublicConnections(r) => reply(r, Ok(st.public_connections_json())),
-            UserMsg::LinkConnection { account, reply: r } => {
-                reply(r, st.link_connection(*account).await)
-            }
-            UserMsg::UpdateConnection {
-                kind,
-                id,
-                patch,
-                reply: r,
-            } => reply(r, st.update_connection(&kind, &id, patch).await),
-            UserMsg::RemoveConnection { kind, id, reply: r } => {
-                reply(r, st.remove_connection(&kind, &id).await)
-            }
-            UserMsg::Tick => {
-                if st.services.sessions.count_of(st.user.id) == 0
-                    && super::idle_for(st.last_used, &st.services)
-                {
-                    // Leave the registry first, so new requests spawn a fresh actor instead of
-                    // reaching this stopping one.
-                    st.services.registry.remove_user(st.user.id, me.get_id());
-                    me.stop(Some("idle".into()));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-fn coded(code: u32, key: &'static str) -> ApiError {
-    ApiError::coded(StatusCode::BAD_REQUEST, code, key)
-}
-
-impl State {
     fn me(&self) -> UserId {
         self.user.id
     }

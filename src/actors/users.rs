@@ -1,17 +1,23 @@
 //! A read-through cache of user accounts, so rendering a message author or a member never hits
 //! the store twice for the same user. Writers (PATCH /users/@me, admin) update it after the store.
+//!
+//! Bounded by `actors.user_cache_entries`: past it, arbitrary entries (the map's hash order, in
+//! effect random) are dropped, so an instance's memory doesn't grow with every account it has
+//! ever rendered. Dropping an entry changes no data, so it doesn't move the generation.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dashmap::DashMap;
 
+use crate::config::LiveConfig;
 use crate::id::UserId;
 use crate::model::{PublicUser, UserRecord};
 use crate::store::{DynStore, StoreResult};
 
 pub struct UserDirectory {
     store: DynStore,
+    config: Arc<LiveConfig>,
     cache: DashMap<UserId, Arc<UserRecord>>,
     /// Bumped after every change to `cache`: whoever keeps something rendered from these users
     /// (a channel's cached message JSON) reads it before reading the users and renders again
@@ -20,9 +26,10 @@ pub struct UserDirectory {
 }
 
 impl UserDirectory {
-    pub fn new(store: DynStore) -> Self {
+    pub fn new(store: DynStore, config: Arc<LiveConfig>) -> Self {
         Self {
             store,
+            config,
             cache: DashMap::new(),
             generation: AtomicU64::new(0),
         }
@@ -36,6 +43,7 @@ impl UserDirectory {
             return Ok(None);
         };
         let record = Arc::new(record);
+        self.make_room(1);
         self.cache.insert(id, record.clone());
         self.bump();
         Ok(Some(record))
@@ -68,6 +76,7 @@ impl UserDirectory {
             .filter(|id| !self.cache.contains_key(id))
             .collect();
         if !missing.is_empty() {
+            self.make_room(missing.len());
             for u in self.store.get_users(&missing).await? {
                 self.cache.insert(u.id, Arc::new(u));
             }
@@ -84,6 +93,25 @@ impl UserDirectory {
     pub fn updated(&self, user: UserRecord) {
         self.cache.insert(user.id, Arc::new(user));
         self.bump();
+    }
+
+    /// Drops entries until `incoming` more fit under the configured bound (an eighth of the
+    /// bound at a time, so eviction is rare rather than on every insert).
+    fn make_room(&self, incoming: usize) {
+        let max = self.config.get().actors.user_cache_entries.max(1);
+        if self.cache.len() + incoming <= max {
+            return;
+        }
+        let drop_n = (self.cache.len() + incoming - max).max(max / 8);
+        let victims: Vec<UserId> = self.cache.iter().take(drop_n).map(|e| *e.key()).collect();
+        for id in victims {
+            self.cache.remove(&id);
+        }
+    }
+
+    /// Entries held (for tests and health figures).
+    pub fn cached(&self) -> usize {
+        self.cache.len()
     }
 
     /// The current generation; see the field. Read it before the users a render uses.

@@ -376,6 +376,14 @@ pub const KEYS: &[(&str, &str)] = &[
         "How long a request waits for an actor's answer.",
     ),
     (
+        "actors.trim_memory_secs",
+        "At most this often (s), freed memory goes back to the OS after load falls; 0 = never.",
+    ),
+    (
+        "actors.user_cache_entries",
+        "User accounts kept in memory for rendering authors and members.",
+    ),
+    (
         "connections.providers.*.enabled",
         "Users may link this provider (disabled providers answer Unknown Provider).",
     ),

@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod openapi;
 pub mod routes;
+pub mod trace;
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body_util::Limited;
 use serde_json::json;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
@@ -50,7 +52,11 @@ pub fn router(app: App) -> Router {
         .layer(middleware::from_fn_with_state(app.clone(), limits))
         .layer(middleware::from_fn(crate::i18n::locale_middleware))
         .layer(DefaultBodyLimit::disable())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(trace::RequestSpan))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(
+            trace::CountingRequestId::default(),
+        ))
         .with_state(app);
     // Routing sees the path after `decode_at_sign`: a rewrite must wrap the whole router.
     Router::new().fallback_service(tower::Layer::layer(
@@ -65,7 +71,11 @@ pub fn cdn_router(app: App) -> Router {
     crate::cdn::routes::routes()
         .fallback(not_found)
         .layer(middleware::from_fn(crate::i18n::locale_middleware))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(trace::RequestSpan))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(
+            trace::CountingRequestId::default(),
+        ))
         .with_state(app)
 }
 

@@ -481,6 +481,11 @@ pub struct Actors {
     pub channel_cache_messages: usize,
     /// How long a REST handler waits for an actor's answer.
     pub call_timeout_ms: u64,
+    /// At most this often (seconds), freed heap memory is handed back to the OS once load
+    /// (sessions, actors) has fallen; 0 = never. glibc builds only (src/memory.rs).
+    pub trim_memory_secs: u64,
+    /// User accounts kept in memory for rendering authors and members (read-through cache).
+    pub user_cache_entries: usize,
 }
 
 impl Default for Actors {
@@ -489,6 +494,8 @@ impl Default for Actors {
             idle_passivate_secs: 600,
             channel_cache_messages: 100,
             call_timeout_ms: 10_000,
+            trim_memory_secs: 10,
+            user_cache_entries: 100_000,
         }
     }
 }

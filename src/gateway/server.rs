@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use dashmap::DashMap;
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 use super::close::CloseCode;
 use super::compress::Compression;
@@ -32,7 +33,9 @@ pub struct Attach {
 /// Gateway-wide state: sessions that may be resumed, by their wire `session_id`.
 #[derive(Default)]
 pub struct Gateway {
-    pub resumable: DashMap<String, mpsc::Sender<Attach>>,
+    /// Boxed: a tokio channel allocates its first block of 32 slots up front, and an `Attach`
+    /// slot is hundreds of bytes — 32 of them per idle session was ~10 KiB for nothing.
+    pub resumable: DashMap<String, mpsc::Sender<Box<Attach>>>,
     next_key: AtomicU64,
 }
 
@@ -86,20 +89,25 @@ pub async fn root(State(app): State<App>, request: Request) -> Response {
             return ApiError::NotFound.into_response();
         }
     };
-    tokio::spawn(async move {
-        match upgrade.await {
-            Ok(ws) => {
-                let max = app.config().get().gateway.max_payload_bytes;
-                let connection = Connection::new(ws, compression, max);
-                if !version_ok {
-                    connection.close(CloseCode::InvalidApiVersion).await;
-                    return;
+    // Its own root span: the HTTP request's span ends with the upgrade response.
+    let span = tracing::debug_span!(parent: None, "gateway");
+    tokio::spawn(
+        async move {
+            match upgrade.await {
+                Ok(ws) => {
+                    let max = app.config().get().gateway.max_payload_bytes;
+                    let connection = Connection::new(ws, compression, max);
+                    if !version_ok {
+                        connection.close(CloseCode::InvalidApiVersion).await;
+                        return;
+                    }
+                    handshake(app, connection).await;
                 }
-                handshake(app, connection).await;
+                Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
             }
-            Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
-    });
+        .instrument(span),
+    );
     response.into_response()
 }
 
@@ -205,12 +213,12 @@ pub async fn handshake(app: App, mut connection: Connection) {
                     continue;
                 };
                 let (refused_tx, refused_rx) = oneshot::channel();
-                let attach = Attach {
+                let attach = Box::new(Attach {
                     connection,
                     machine,
                     resume,
                     refused: refused_tx,
-                };
+                });
                 if let Err(mpsc::error::SendError(a)) = target.send(attach).await {
                     // The session ended between lookup and attach.
                     connection = a.connection;

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use rand::RngCore;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::close::CloseCode;
 use super::connection::{Connection, Inbound};
@@ -218,7 +219,7 @@ pub async fn identify(
             })
             .collect(),
     );
-    tracing::info!(user = %user.id, session = %session_id, guilds = guilds.len(), "session identified");
+    tracing::debug!(user = %user.id, session = %session_id, guilds = guilds.len(), "session identified");
     Ok(Ready {
         user,
         intents,
@@ -265,7 +266,7 @@ struct Session {
     guilds: Vec<GuildId>,
     seq: u64,
     buffer: ReplayBuffer,
-    attach: mpsc::Receiver<Attach>,
+    attach: mpsc::Receiver<Box<Attach>>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -299,35 +300,47 @@ pub async fn run(app: App, mut connection: Connection, mut machine: SessionMachi
         buffer: ReplayBuffer::new(config.gateway.resume_buffer_events, 16 * 1024 * 1024),
         attach,
     };
-    let span = tracing::info_span!("session", id = %s.id, user = %s.user.id);
-    let _guard = span.enter();
-    let mut frames = vec![s.frame("READY", encode(&ready.ready))];
-    if s.intents.contains(Intents::GUILDS) {
-        for g in &ready.guild_creates {
-            frames.push(s.frame("GUILD_CREATE", encode(g)));
+    // A root span (no parent), attached with `Instrument`: a log line carries this session and
+    // nothing of the connection or request that happened to create it.
+    let span = tracing::info_span!(parent: None, "session", id = %s.id, user = %s.user.id);
+    let (ready_data, guild_creates) = (ready.ready, ready.guild_creates);
+    async move {
+        // Built, sent and dropped here: nothing of READY stays in the session's state but what
+        // the replay buffer keeps (until a heartbeat shows the client has it).
+        let mut frames = vec![s.frame("READY", encode(&ready_data))];
+        drop(ready_data);
+        if s.intents.contains(Intents::GUILDS) {
+            for g in &guild_creates {
+                frames.push(s.frame("GUILD_CREATE", encode(g)));
+            }
         }
-    }
-    if connection.send_all(&frames).await.is_ok() {
-        loop {
-            match s.connected(&mut connection, &mut machine).await {
-                Disconnect::End => break,
-                Disconnect::Resumable => {
-                    // Release the socket before parking: a client that got our close frame
-                    // (e.g. the `ws` package under discord.js) waits for the TCP connection to
-                    // end before it reconnects, for up to 30 s.
-                    drop(connection);
-                    match s.parked().await {
-                        Some((c, m)) => {
-                            connection = c;
-                            machine = m;
+        drop(guild_creates);
+        let sent = connection.send_all(&frames).await.is_ok();
+        drop(frames);
+        if sent {
+            loop {
+                match s.connected(&mut connection, &mut machine).await {
+                    Disconnect::End => break,
+                    Disconnect::Resumable => {
+                        // Release the socket before parking: a client that got our close frame
+                        // (e.g. the `ws` package under discord.js) waits for the TCP connection to
+                        // end before it reconnects, for up to 30 s.
+                        drop(connection);
+                        match s.parked().await {
+                            Some((c, m)) => {
+                                connection = c;
+                                machine = m;
+                            }
+                            None => break,
                         }
-                        None => break,
                     }
                 }
             }
         }
+        s.end();
     }
-    s.end();
+    .instrument(span)
+    .await;
 }
 
 fn encode(v: &Value) -> Bytes {
@@ -409,8 +422,11 @@ impl Session {
                         return if matches!(code, Some(1000 | 1001)) { Disconnect::End } else { Disconnect::Resumable };
                     }
                     Inbound::Message(frame) => match machine.on_frame(&frame, now()) {
-                        Action::HeartbeatAck if connection.send(&payload::heartbeat_ack()).await.is_err() => {
-                            return Disconnect::Resumable;
+                        Action::HeartbeatAck => {
+                            self.buffer.acknowledge(machine.heartbeat_seq());
+                            if connection.send(&payload::heartbeat_ack()).await.is_err() {
+                                return Disconnect::Resumable;
+                            }
                         }
                         Action::RequestGuildMembers(req) => {
                             if let Err(code) = self.request_members(connection, req).await {
@@ -499,7 +515,7 @@ impl Session {
         if sent.is_err() {
             return Err(true);
         }
-        tracing::info!(replayed = missed.len(), "session resumed");
+        tracing::debug!(replayed = missed.len(), "session resumed");
         Ok(())
     }
 
@@ -665,6 +681,6 @@ impl Session {
                 let _ = crate::actors::tell(&actor, GuildMsg::Unsubscribe(self.handle.key));
             }
         }
-        tracing::info!("session ended");
+        tracing::debug!("session ended");
     }
 }

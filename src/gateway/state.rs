@@ -113,6 +113,9 @@ pub struct SessionMachine {
     phase: SessionPhase,
     limits: SessionLimits,
     last_heartbeat: Instant,
+    /// The sequence number the client's last heartbeat carried: it has received every dispatch
+    /// up to it, so none of those can be asked for by a RESUME (its `seq` only grows).
+    heartbeat_seq: u64,
     window_start: Instant,
     frames_in_window: u32,
 }
@@ -125,9 +128,15 @@ impl SessionMachine {
             phase: SessionPhase::AwaitingIdentify,
             limits,
             last_heartbeat: now,
+            heartbeat_seq: 0,
             window_start: now,
             frames_in_window: 0,
         }
+    }
+
+    /// The highest sequence number a heartbeat of this connection acknowledged (0: none yet).
+    pub fn heartbeat_seq(&self) -> u64 {
+        self.heartbeat_seq
     }
 
     /// The current phase.
@@ -226,8 +235,9 @@ impl SessionMachine {
             (P::Closed, _) => Action::Ignore,
             // Allowed in every open phase, before IDENTIFY too (discord.py heartbeats as soon
             // as HELLO arrives).
-            (_, Command::Heartbeat(_)) => {
+            (_, Command::Heartbeat(seq)) => {
                 self.last_heartbeat = now;
+                self.heartbeat_seq = self.heartbeat_seq.max(seq.unwrap_or(0));
                 Action::HeartbeatAck
             }
             (P::AwaitingIdentify, Command::Identify(identify)) => match identify.validate() {
@@ -285,7 +295,8 @@ impl ReplayBuffer {
     /// A buffer keeping at most `max_frames` events and `max_bytes` bytes of event data.
     pub fn new(max_frames: usize, max_bytes: usize) -> Self {
         Self {
-            frames: VecDeque::with_capacity(max_frames.min(64)),
+            // Grows with use and shrinks on acknowledgement: idle sessions hold next to nothing.
+            frames: VecDeque::new(),
             max_frames,
             max_bytes,
             bytes: 0,
@@ -327,6 +338,26 @@ impl ReplayBuffer {
                 .map(|(s, name, data)| super::payload::dispatch_frame(*s, name, data))
                 .collect(),
         )
+    }
+
+    /// Drops the events up to `seq`, which the client acknowledged by heartbeat, and gives back
+    /// the space: an idle session then holds no copy of READY or GUILD_CREATE, and a busy one
+    /// only what arrived since its last heartbeat. A RESUME from before `seq` is refused, as
+    /// for an eviction (a client's resume `seq` never goes below what it heartbeated).
+    pub fn acknowledge(&mut self, seq: u64) {
+        let seq = seq.min(self.last_seq);
+        if seq <= self.evicted_through {
+            return;
+        }
+        while self.frames.front().is_some_and(|(s, _, _)| *s <= seq) {
+            if let Some((_, _, data)) = self.frames.pop_front() {
+                self.bytes -= data.len();
+            }
+        }
+        self.evicted_through = seq;
+        if self.frames.capacity() > 16 && self.frames.len() < self.frames.capacity() / 4 {
+            self.frames.shrink_to(self.frames.len().max(8) * 2);
+        }
     }
 
     /// The highest sequence number recorded (0 before any dispatch).
@@ -622,6 +653,45 @@ mod tests {
                     .unwrap()
             })
             .collect()
+    }
+
+    #[test]
+    fn acknowledged_events_are_dropped_and_later_ones_replayed() {
+        let mut b = ReplayBuffer::new(1000, 1 << 20);
+        for s in 1..=200u64 {
+            b.push(s, "MESSAGE_CREATE", Bytes::from_static(b"{}"));
+        }
+        b.acknowledge(150);
+        assert_eq!(b.len(), 50);
+        assert!(b.frames.capacity() < 256, "space given back");
+        assert!(b.since(149).is_none(), "before the acknowledged seq");
+        assert_eq!(
+            seqs(&b.since(150).unwrap()),
+            (151..=200).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            seqs(&b.since(190).unwrap()),
+            (191..=200).collect::<Vec<_>>()
+        );
+        // An older or bogus acknowledgement changes nothing it shouldn't.
+        b.acknowledge(10);
+        assert_eq!(b.len(), 50);
+        b.acknowledge(10_000);
+        assert_eq!(b.len(), 0);
+        assert_eq!(b.since(200).unwrap().len(), 0);
+        b.push(201, "TYPING_START", Bytes::from_static(b"{}"));
+        assert_eq!(seqs(&b.since(200).unwrap()), vec![201]);
+    }
+
+    #[test]
+    fn heartbeats_record_the_acknowledged_seq() {
+        let t = Instant::now();
+        let mut m = SessionMachine::new(SessionLimits::default(), t);
+        assert_eq!(m.heartbeat_seq(), 0);
+        m.on_command(Command::Heartbeat(Some(7)), t);
+        m.on_command(Command::Heartbeat(Some(3)), t);
+        m.on_command(Command::Heartbeat(None), t);
+        assert_eq!(m.heartbeat_seq(), 7);
     }
 
     #[test]
