@@ -159,6 +159,7 @@ async fn scenarios_run_unchanged_against_the_baseline() {
     let mut c = Common::new(server.url(), out.path());
     c.label = "baseline".into();
     c.server_pid = Some(std::process::id());
+    c.after_secs = 0.2;
     let r = loadgen::run(&c, &Scenario::Fanout(fanout_args(16, 20)))
         .await
         .expect("fanout");

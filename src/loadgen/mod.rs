@@ -290,7 +290,7 @@ fn write_results(common: &Common, report: &Report, recorder: &Recorder) -> anyho
         if let Some(series) = &report.soak
             && let Err(e) = plot::panels(
                 &common.out.join(format!("{stem}-series.png")),
-                &title,
+                &format!("{} {}", common.label, report.scenario),
                 &series.panels(),
             )
         {

@@ -163,6 +163,9 @@ pub async fn run(
     recorder.start_phase();
     let started = Instant::now();
     let deadline = started + secs(args.duration_secs());
+    // The sampler stops (with a last sample) before the sessions are told to close, so the
+    // last sample still shows the load, not the shutdown.
+    let (sampler_stop_tx, sampler_stop) = watch::channel(false);
     let sampler = tokio::spawn(sample_loop(Sampler {
         pid: common.server_pid,
         log: args.server_log.clone(),
@@ -171,7 +174,7 @@ pub async fn run(
         recorder: recorder.clone(),
         tally: tally.clone(),
         every: secs(args.sample_secs.max(0.2)),
-        stop: stop.clone(),
+        stop: sampler_stop,
         started,
     }));
     let churn = tokio::spawn(churn(
@@ -211,9 +214,10 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(30), actions.join_all()).await;
     let elapsed = started.elapsed().as_secs_f64();
 
+    let _ = sampler_stop_tx.send(true);
+    let samples = sampler.await.unwrap_or_default();
     let _ = stop_tx.send(true);
     churn.abort();
-    let samples = sampler.await.unwrap_or_default();
     let all_members = futures::future::join_all(members);
     let _ = tokio::time::timeout(Duration::from_secs(20), all_members).await;
     let memory = match memory {
