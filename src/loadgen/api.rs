@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 pub struct Api {
     http: reqwest::Client,
     base: String,
+    /// The server's root URL (for `/metrics`, outside `/api`).
+    root: String,
 }
 
 /// One answer: status and body (JSON, or a string when it was not JSON).
@@ -50,7 +52,21 @@ impl Api {
         Ok(Self {
             http,
             base: format!("{}/api/v10", url.trim_end_matches('/')),
+            root: url.trim_end_matches('/').to_string(),
         })
+    }
+
+    /// `GET /metrics` (Prometheus text) with an admin token as a Bearer credential, the way
+    /// Prometheus is configured to scrape it.
+    pub async fn metrics(&self, admin_token: &str) -> anyhow::Result<String> {
+        let r = self
+            .http
+            .get(format!("{}/metrics", self.root))
+            .header("authorization", format!("Bearer {admin_token}"))
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "GET /metrics: {}", r.status());
+        Ok(r.text().await?)
     }
 
     /// One request; transport errors are errors, every HTTP status is an answer.

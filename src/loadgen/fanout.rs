@@ -1,7 +1,8 @@
 //! `loadgen fanout`: one guild with N online sessions; messages posted over REST at a fixed
 //! rate (open loop: a slow answer does not delay the next post). Every delivered MESSAGE_CREATE
 //! gives the time from the POST being sent to the event being received; delivered is compared
-//! with expected (successful posts × sessions open), so nothing may be lost.
+//! with expected (successful posts × sessions open), so nothing may be lost. With
+//! `--server-pid` the server's memory is reported before, at peak and `--after-secs` after.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use tokio::sync::watch;
 
 use super::api::{Api, run_tag};
 use super::gateway::{self, Ctx, Tally};
+use super::procstat::MemoryWatch;
 use super::{Common, Recorder, Report, gateway_url, marker, secs};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -70,8 +72,11 @@ pub async fn run(
         recorder: recorder.clone(),
         tally: tally.clone(),
         stop,
+        retry: common.retry_policy(),
     };
+    let memory = MemoryWatch::start(common.server_pid);
     let open_started = Instant::now();
+    let opened_us = recorder.now_us();
     let handles = gateway::open_sessions(&ctx, tokens, common.connect_rate).await;
     gateway::wait_settled(&tally, n as u64, Instant::now() + Duration::from_secs(120)).await;
     let open_secs = open_started.elapsed().as_secs_f64();
@@ -121,11 +126,16 @@ pub async fn run(
     }
     let elapsed = started.elapsed().as_secs_f64();
     gateway::stop_sessions(&stop_tx, handles).await;
+    let memory = match memory {
+        Some(w) => Some(w.finish(secs(common.after_secs)).await),
+        None => None,
+    };
 
     let delivered = recorder.get("delivered_create");
     let expected = expected.load(Ordering::Relaxed);
     let sent = recorder.get("post");
     let mut figures = BTreeMap::new();
+    tally.storm_figures(opened_us, n as u64, &mut figures);
     figures.insert(
         "sessions_ready".into(),
         tally.ready.load(Ordering::Relaxed) as f64,
@@ -156,6 +166,8 @@ pub async fn run(
         figures,
         latency_us: recorder.percentiles(),
         timeline: recorder.timeline(),
+        memory,
+        soak: None,
     })
 }
 

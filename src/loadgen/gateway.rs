@@ -5,16 +5,19 @@
 //! latency marker (`lg <seq> <µs>`) by substring search, so the client's CPU goes to the
 //! socket rather than to JSON trees.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
+use super::retry::{AttemptError, RetryPolicy};
 use super::{Recorder, parse_marker};
 
 pub const GUILDS: u64 = 1;
@@ -23,7 +26,7 @@ pub const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
 pub const GUILD_MESSAGE_TYPING: u64 = 1 << 11;
 pub const MESSAGE_CONTENT: u64 = 1 << 15;
 
-/// How long a session may take from connect to READY (+ GUILD_CREATEs).
+/// How long one attempt may take from connect to READY (+ GUILD_CREATEs).
 const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Session counts shared by a run's sessions and its driver.
@@ -31,15 +34,66 @@ const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Tally {
     /// Sessions that reached READY (and their GUILD_CREATEs).
     pub ready: AtomicU64,
-    /// Sessions that never got there (connect error, closed, timeout).
+    /// Sessions that never got there (fatal close, attempts exhausted).
     pub failed: AtomicU64,
     /// Sessions open right now (ready and not closed).
     pub alive: AtomicU64,
+    /// Reconnects after a failed attempt, over all sessions.
+    pub retries: AtomicU64,
+    /// Sessions that needed at least one retry.
+    pub retried_sessions: AtomicU64,
+    /// µs on the recorder's clock of the first READY, plus one (0: none yet).
+    first_ready_us: AtomicU64,
+    /// µs on the recorder's clock of the latest READY.
+    last_ready_us: AtomicU64,
 }
 
 impl Tally {
     pub fn settled(&self) -> u64 {
         self.ready.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed)
+    }
+
+    fn mark_ready(&self, now_us: u64) {
+        let _ = self.first_ready_us.compare_exchange(
+            0,
+            now_us.saturating_add(1),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        self.last_ready_us.fetch_max(now_us, Ordering::Relaxed);
+    }
+
+    /// When the first session became READY (µs on the recorder's clock).
+    pub fn first_ready_us(&self) -> Option<u64> {
+        self.first_ready_us.load(Ordering::Relaxed).checked_sub(1)
+    }
+
+    /// When the latest session became READY (µs on the recorder's clock).
+    pub fn last_ready_us(&self) -> Option<u64> {
+        self.first_ready_us()
+            .map(|_| self.last_ready_us.load(Ordering::Relaxed))
+    }
+
+    /// The identify-storm figures of a run whose sessions started opening at `opened_us`:
+    /// retries, first READY and (when every one of `n` sessions got there) time to all READY.
+    pub fn storm_figures(&self, opened_us: u64, n: u64, figures: &mut BTreeMap<String, f64>) {
+        let secs = |us: u64| us.saturating_sub(opened_us) as f64 / 1e6;
+        figures.insert(
+            "identify_retries".into(),
+            self.retries.load(Ordering::Relaxed) as f64,
+        );
+        figures.insert(
+            "sessions_retried".into(),
+            self.retried_sessions.load(Ordering::Relaxed) as f64,
+        );
+        if let Some(first) = self.first_ready_us() {
+            figures.insert("first_ready_secs".into(), secs(first));
+        }
+        if self.ready.load(Ordering::Relaxed) >= n
+            && let Some(last) = self.last_ready_us()
+        {
+            figures.insert("all_ready_secs".into(), secs(last));
+        }
     }
 }
 
@@ -51,10 +105,43 @@ pub struct Ctx {
     pub recorder: Recorder,
     pub tally: Arc<Tally>,
     pub stop: watch::Receiver<bool>,
+    /// How a failed attempt to reach READY is retried.
+    pub retry: RetryPolicy,
 }
 
-type Ws =
+pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// An identified (or resumed) session's connection and what it needs to resume later.
+pub struct Identified {
+    pub ws: Ws,
+    pub heartbeat: Duration,
+    pub session_id: String,
+    /// READY's `resume_gateway_url` (no query string), where a RESUME goes.
+    pub resume_url: String,
+    /// The last sequence number received.
+    pub seq: Option<u64>,
+}
+
+/// What a running session can be told to do besides stopping (the soak's churn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmd {
+    /// Close with 1000 (the session ends on the server) and IDENTIFY anew.
+    Reconnect,
+    /// Drop the socket without a close frame and RESUME on `resume_gateway_url`.
+    Resume,
+}
+
+/// How [`hold`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldEnd {
+    /// The run told the session to stop; it closed with 1000.
+    Stopped,
+    /// The server closed or dropped the connection (or sent RECONNECT / INVALID_SESSION).
+    Dropped,
+    /// A command arrived; the connection is untouched and the caller acts on it.
+    Command(Cmd),
+}
 
 /// Opens `tokens.len()` sessions at `rate` per second (one task each) and returns their
 /// handles; sessions run until `ctx.stop` turns true.
@@ -92,48 +179,75 @@ pub async fn stop_sessions(stop: &watch::Sender<bool>, handles: Vec<tokio::task:
 }
 
 async fn session(ctx: Ctx, token: String) {
-    let started = Instant::now();
-    let mut ws = match tokio::time::timeout(IDENTIFY_TIMEOUT, handshake(&ctx, &token)).await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => {
-            tracing::debug!(error = %e, "session failed to identify");
-            fail(&ctx, "identify_failed");
-            return;
-        }
-        Err(_) => {
-            fail(&ctx, "identify_timeout");
-            return;
-        }
+    let Some(mut s) = identify(&ctx, &token).await else {
+        ctx.tally.failed.fetch_add(1, Ordering::Relaxed);
+        return;
     };
-    let (ws_conn, interval) = &mut ws;
-    ctx.recorder.latency(
-        "identify",
-        u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-    );
     ctx.tally.ready.fetch_add(1, Ordering::Relaxed);
+    ctx.tally.mark_ready(ctx.recorder.now_us());
     ctx.tally.alive.fetch_add(1, Ordering::Relaxed);
-    let dropped = hold(&ctx, ws_conn, *interval).await;
+    let end = hold(&ctx, &mut s, None).await;
     ctx.tally.alive.fetch_sub(1, Ordering::Relaxed);
-    if dropped {
+    if end == HoldEnd::Dropped {
         ctx.recorder.count("session_dropped", 1);
     }
 }
 
-fn fail(ctx: &Ctx, what: &'static str) {
-    ctx.tally.failed.fetch_add(1, Ordering::Relaxed);
-    ctx.recorder.count(what, 1);
+/// Connects and identifies, retrying as discord.js does ([`RetryPolicy`]), until READY and
+/// the GUILD_CREATEs it announces. Records the `identify` latency from the first attempt
+/// (retries included) and counts retries by cause; `None` when a fatal close ended it, the
+/// attempts ran out or the run was told to stop.
+pub async fn identify(ctx: &Ctx, token: &str) -> Option<Identified> {
+    let started = Instant::now();
+    let mut attempt = 1;
+    loop {
+        let result = match tokio::time::timeout(IDENTIFY_TIMEOUT, handshake(ctx, token)).await {
+            Ok(r) => r,
+            Err(_) => Err(AttemptError::Timeout),
+        };
+        let err = match result {
+            Ok(s) => {
+                ctx.recorder.latency(
+                    "identify",
+                    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                );
+                if attempt > 1 {
+                    ctx.tally.retried_sessions.fetch_add(1, Ordering::Relaxed);
+                }
+                return Some(s);
+            }
+            Err(e) => e,
+        };
+        if *ctx.stop.borrow() {
+            return None;
+        }
+        if !ctx.retry.again(attempt, &err) {
+            tracing::debug!(error = %err, attempt, "session failed to identify");
+            ctx.recorder.count(
+                if err.retryable() {
+                    "identify_gave_up"
+                } else {
+                    "identify_fatal"
+                },
+                1,
+            );
+            return None;
+        }
+        ctx.recorder.count(err.kind(), 1);
+        ctx.tally.retries.fetch_add(1, Ordering::Relaxed);
+        let wait = ctx.retry.delay(attempt, rand::random::<f64>());
+        let mut stop = ctx.stop.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = super::stopped(&mut stop) => return None,
+        }
+        attempt += 1;
+    }
 }
 
-/// Connect, HELLO, IDENTIFY, READY and one GUILD_CREATE per guild READY lists.
-async fn handshake(ctx: &Ctx, token: &str) -> anyhow::Result<(Ws, Duration)> {
-    let config = WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0);
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async_with_config(ctx.url.as_str(), Some(config), true).await?;
-    let hello = next_json(&mut ws).await?;
-    anyhow::ensure!(hello["op"] == 10, "expected HELLO, got {hello}");
-    let interval = hello["d"]["heartbeat_interval"].as_u64().unwrap_or(41_250);
+/// One attempt: connect, HELLO, IDENTIFY, READY and one GUILD_CREATE per guild READY lists.
+async fn handshake(ctx: &Ctx, token: &str) -> Result<Identified, AttemptError> {
+    let (mut ws, heartbeat) = connect(&ctx.url).await?;
     let identify = json!({"op": 2, "d": {
         "token": token,
         "intents": ctx.intents,
@@ -143,18 +257,30 @@ async fn handshake(ctx: &Ctx, token: &str) -> anyhow::Result<(Ws, Duration)> {
     }});
     ws.send(Message::Text(identify.to_string().into())).await?;
     let mut waiting_guilds: Option<usize> = None;
+    let mut session_id = String::new();
+    let mut resume_url = String::new();
+    let mut seq = None;
     loop {
         let v = next_json(&mut ws).await?;
+        if let Some(s) = v["s"].as_u64() {
+            seq = Some(s);
+        }
         match (v["op"].as_u64(), v["t"].as_str()) {
             (Some(0), Some("READY")) => {
                 waiting_guilds = Some(v["d"]["guilds"].as_array().map_or(0, |g| g.len()));
+                session_id = v["d"]["session_id"].as_str().unwrap_or_default().into();
+                resume_url = v["d"]["resume_gateway_url"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into();
             }
             (Some(0), Some("GUILD_CREATE")) => {
                 if let Some(n) = &mut waiting_guilds {
                     *n = n.saturating_sub(1);
                 }
             }
-            (Some(9), _) => anyhow::bail!("invalid session"),
+            (Some(9), _) => return Err(AttemptError::InvalidSession),
+            (Some(7), _) => return Err(AttemptError::Reconnect),
             (Some(1), _) => {
                 ws.send(Message::Text(r#"{"op":1,"d":null}"#.into()))
                     .await?;
@@ -162,31 +288,128 @@ async fn handshake(ctx: &Ctx, token: &str) -> anyhow::Result<(Ws, Duration)> {
             _ => {}
         }
         if waiting_guilds == Some(0) {
-            return Ok((ws, Duration::from_millis(interval.max(100))));
+            return Ok(Identified {
+                ws,
+                heartbeat,
+                session_id,
+                resume_url,
+                seq,
+            });
         }
     }
 }
 
-async fn next_json(ws: &mut Ws) -> anyhow::Result<Value> {
+/// Connects and reads HELLO; returns the socket and the heartbeat interval.
+async fn connect(url: &str) -> Result<(Ws, Duration), AttemptError> {
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
+    // Anything failing before the upgrade completes is a failed connect (refused, reset, an
+    // HTTP error answer), whatever tungstenite calls it.
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+        .await
+        .map_err(|e| AttemptError::Connect(e.to_string()))?;
+    let hello = next_json(&mut ws).await?;
+    if hello["op"] != 10 {
+        return Err(AttemptError::Protocol(format!(
+            "expected HELLO, got {hello}"
+        )));
+    }
+    let interval = hello["d"]["heartbeat_interval"].as_u64().unwrap_or(41_250);
+    Ok((ws, Duration::from_millis(interval.max(100))))
+}
+
+/// Drops the connection without a close frame (as a network failure would) and RESUMEs on
+/// the session's `resume_gateway_url`: the events missed meanwhile are replayed, then RESUMED.
+/// Returns the resumed session and how many events were replayed.
+pub async fn drop_and_resume(
+    ctx: &Ctx,
+    token: &str,
+    s: Identified,
+) -> Result<(Identified, u64), AttemptError> {
+    let Identified {
+        ws,
+        session_id,
+        resume_url,
+        mut seq,
+        ..
+    } = s;
+    // No close frame: the server parks the session for its resume window.
+    drop(ws);
+    let base = if resume_url.is_empty() {
+        ctx.url.split('?').next().unwrap_or_default().to_string()
+    } else {
+        resume_url.clone()
+    };
+    let url = format!("{}/?v=10&encoding=json", base.trim_end_matches('/'));
+    let (mut ws, heartbeat) = connect(&url).await?;
+    let resume = json!({"op": 6, "d": {
+        "token": token, "session_id": session_id, "seq": seq,
+    }});
+    ws.send(Message::Text(resume.to_string().into())).await?;
+    let mut replayed = 0;
+    loop {
+        let v = next_json(&mut ws).await?;
+        if let Some(n) = v["s"].as_u64() {
+            seq = Some(n);
+        }
+        match (v["op"].as_u64(), v["t"].as_str()) {
+            (Some(0), Some("RESUMED")) => break,
+            (Some(0), _) => replayed += 1,
+            (Some(9), _) => return Err(AttemptError::InvalidSession),
+            (Some(7), _) => return Err(AttemptError::Reconnect),
+            (Some(1), _) => {
+                ws.send(Message::Text(r#"{"op":1,"d":null}"#.into()))
+                    .await?;
+            }
+            _ => {}
+        }
+    }
+    let resumed = Identified {
+        ws,
+        heartbeat,
+        session_id,
+        resume_url,
+        seq,
+    };
+    Ok((resumed, replayed))
+}
+
+async fn next_json(ws: &mut Ws) -> Result<Value, AttemptError> {
     loop {
         match ws.next().await {
-            Some(Ok(Message::Text(t))) => return Ok(serde_json::from_str(t.as_str())?),
-            Some(Ok(Message::Binary(b))) => return Ok(serde_json::from_slice(&b)?),
-            Some(Ok(Message::Close(f))) => anyhow::bail!("closed: {f:?}"),
+            Some(Ok(Message::Text(t))) => {
+                return serde_json::from_str(t.as_str())
+                    .map_err(|e| AttemptError::Protocol(e.to_string()));
+            }
+            Some(Ok(Message::Binary(b))) => {
+                return serde_json::from_slice(&b)
+                    .map_err(|e| AttemptError::Protocol(e.to_string()));
+            }
+            Some(Ok(Message::Close(f))) => {
+                // A close frame without a code is 1005 ("no status received").
+                return Err(AttemptError::Closed(f.map_or(1005, |f| u16::from(f.code))));
+            }
             Some(Ok(_)) => continue,
             Some(Err(e)) => return Err(e.into()),
-            None => anyhow::bail!("connection ended"),
+            None => return Err(AttemptError::Abnormal),
         }
     }
 }
 
-/// Heartbeats and event accounting. Returns true when the server dropped the session.
-async fn hold(ctx: &Ctx, ws: &mut Ws, interval: Duration) -> bool {
+/// Heartbeats and event accounting until the run stops, the server drops the session, or
+/// (when `cmds` is given) a command arrives.
+pub async fn hold(
+    ctx: &Ctx,
+    s: &mut Identified,
+    mut cmds: Option<&mut mpsc::Receiver<Cmd>>,
+) -> HoldEnd {
     let mut stop = ctx.stop.clone();
+    let interval = s.heartbeat;
     // First beat at a random point of the interval, as Discord asks (spreads the load).
     let jitter = interval.mul_f64(rand::random::<f64>());
     let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + jitter, interval);
-    let mut seq: Option<u64> = None;
+    let ws = &mut s.ws;
     loop {
         tokio::select! {
             msg = ws.next() => {
@@ -196,32 +419,63 @@ async fn hold(ctx: &Ctx, ws: &mut Ws, interval: Duration) -> bool {
                         Ok(s) => s.into(),
                         Err(_) => continue,
                     },
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return !*ctx.stop.borrow(),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return dropped_or_stopped(ctx),
                     Some(Ok(_)) => continue,
                 };
                 let raw = text.as_str();
-                if let Some(s) = field_u64(raw, "\"s\":") {
-                    seq = Some(s);
+                if let Some(n) = field_u64(raw, "\"s\":") {
+                    s.seq = Some(n);
                 }
                 match field_u64(raw, "\"op\":") {
                     Some(0) => observe(ctx, raw),
-                    Some(1) if send_heartbeat(ws, seq).await.is_err() => {
-                        return !*ctx.stop.borrow();
+                    Some(1) if send_heartbeat(ws, s.seq).await.is_err() => {
+                        return dropped_or_stopped(ctx);
                     }
-                    Some(7) | Some(9) => return true,
+                    Some(7) | Some(9) => return HoldEnd::Dropped,
                     _ => {}
                 }
             }
             _ = beat.tick() => {
-                if send_heartbeat(ws, seq).await.is_err() {
-                    return !*ctx.stop.borrow();
+                if send_heartbeat(ws, s.seq).await.is_err() {
+                    return dropped_or_stopped(ctx);
                 }
             }
+            Some(cmd) = next_cmd(&mut cmds) => return HoldEnd::Command(cmd),
             _ = super::stopped(&mut stop) => {
-                let _ = ws.close(None).await;
-                return false;
+                close_normally(ws).await;
+                return HoldEnd::Stopped;
             }
         }
+    }
+}
+
+/// Closes with 1000: the session ends on the server at once (as discord.js's `destroy()`
+/// does). A close frame without a code would leave it parked for RESUME for the server's
+/// resume window, holding its memory.
+pub async fn close_normally(ws: &mut Ws) {
+    let frame = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), ws.close(Some(frame))).await;
+}
+
+fn dropped_or_stopped(ctx: &Ctx) -> HoldEnd {
+    if *ctx.stop.borrow() {
+        HoldEnd::Stopped
+    } else {
+        HoldEnd::Dropped
+    }
+}
+
+/// The next command, or never when there is no command channel (or it is closed).
+async fn next_cmd(cmds: &mut Option<&mut mpsc::Receiver<Cmd>>) -> Option<Cmd> {
+    match cmds {
+        Some(rx) => match rx.recv().await {
+            Some(c) => Some(c),
+            None => futures::future::pending().await,
+        },
+        None => futures::future::pending().await,
     }
 }
 

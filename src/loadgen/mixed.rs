@@ -49,23 +49,32 @@ pub struct Args {
     pub seed: u64,
 }
 
-const EMOJI: &[&str] = &["👍", "❤", "😂", "🎉", "🔥", "👀", "✅", "🚀"];
+pub(crate) const EMOJI: &[&str] = &["👍", "❤", "😂", "🎉", "🔥", "👀", "✅", "🚀"];
 
-struct Guild {
-    channel: String,
-    members: Vec<User>,
+pub(crate) struct Guild {
+    pub(crate) channel: String,
+    pub(crate) members: Vec<User>,
     /// Sessions that see this guild's events.
-    sessions: u64,
+    pub(crate) sessions: u64,
 }
 
 #[derive(Default)]
-struct State {
+pub(crate) struct State {
     /// Each member's last message (guild, member) → id, for edits.
     last_own: HashMap<(usize, usize), String>,
     /// Each guild's newest message, for reactions.
     latest: HashMap<usize, String>,
     /// (message, guild, member, emoji) already added: a repeat sends no event.
     reacted: HashSet<(String, usize, usize, usize)>,
+}
+
+impl State {
+    /// Forgets reactions to messages that are no longer any guild's newest (reactions only go
+    /// to the newest), so a long run (the soak) doesn't grow the load generator's memory.
+    pub(crate) fn prune(&mut self) {
+        let latest: HashSet<&String> = self.latest.values().collect();
+        self.reacted.retain(|(m, ..)| latest.contains(m));
+    }
 }
 
 pub async fn run(
@@ -132,6 +141,7 @@ pub async fn run(
         recorder: recorder.clone(),
         tally: tally.clone(),
         stop,
+        retry: common.retry_policy(),
     };
     let handles = gateway::open_sessions(&ctx, tokens, common.connect_rate).await;
     gateway::wait_settled(
@@ -230,18 +240,20 @@ pub async fn run(
         figures,
         latency_us: recorder.percentiles(),
         timeline: recorder.timeline(),
+        memory: None,
+        soak: None,
     })
 }
 
 #[derive(Debug, Clone)]
-enum Action {
+pub(crate) enum Action {
     Message,
     Typing,
     React { message: String, emoji: usize },
     Edit { message: String },
 }
 
-fn choose(state: &State, roll: u32, g: usize, m: usize, emoji: usize) -> Action {
+pub(crate) fn choose(state: &State, roll: u32, g: usize, m: usize, emoji: usize) -> Action {
     match roll {
         0..60 => Action::Message,
         60..75 => Action::Typing,
@@ -267,7 +279,7 @@ fn choose(state: &State, roll: u32, g: usize, m: usize, emoji: usize) -> Action 
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn act(
+pub(crate) async fn act(
     api: &Api,
     recorder: &Recorder,
     state: &Mutex<State>,

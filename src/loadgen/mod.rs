@@ -5,7 +5,9 @@
 //! [`sessions`] (idle identified gateway sessions, memory per session), [`fanout`] (one guild,
 //! N online sessions, MESSAGE_CREATE delivery latency), [`rest`] (K concurrent clients posting
 //! and reading history) and [`mixed`] (many small guilds, some large; messages, typing,
-//! reactions, edits). Every run is bounded by a count and a time, prints progress to stderr,
+//! reactions, edits) and [`soak`] (a modest mixed load for minutes with sessions coming and
+//! going and resuming, the server's memory, descriptors, log, actors and latencies sampled over
+//! time with a flatness verdict per series). Every run is bounded by a count and a time, prints progress to stderr,
 //! and writes a JSON result file plus PNG plots ([`plot`]). [`baseline`] is a minimal raw
 //! fastwebsockets broadcast server that answers the same calls, the ceiling for ratios.
 //!
@@ -17,9 +19,12 @@ pub mod fanout;
 pub mod gateway;
 pub mod mixed;
 pub mod plot;
+pub mod procstat;
 pub mod record;
 pub mod rest;
+pub mod retry;
 pub mod sessions;
+pub mod soak;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,6 +33,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Serialize;
 
+pub use procstat::{Memory, rss_kib};
 pub use record::{Percentiles, Recorder};
 
 /// Options every scenario shares.
@@ -42,10 +48,20 @@ pub struct Common {
     /// settings and counts 429s.
     #[arg(long, global = true, env = "ACCORD_LOADGEN_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
-    /// The server's process id: its resident memory (VmRSS from /proc/<pid>/status) is sampled
-    /// before and after sessions open.
+    /// The server's process id: its resident memory (VmRSS from /proc/<pid>/status) is read
+    /// before the load, sampled every 250 ms for the peak, and read again `--after-secs` after
+    /// the load (sessions, fanout, soak; the soak also counts its open descriptors).
     #[arg(long, global = true)]
     pub server_pid: Option<u32>,
+    /// Seconds to wait with every session closed before the last memory reading (with
+    /// `--server-pid`): does the memory come back?
+    #[arg(long, global = true, default_value_t = 60.0)]
+    pub after_secs: f64,
+    /// Attempts per session to reach READY: a failed connection or a retryable close is
+    /// retried with a jittered exponential backoff (1 s doubling to 15 s), as discord.js does.
+    /// 1 = no retry.
+    #[arg(long, global = true, default_value_t = 6)]
+    pub identify_attempts: u32,
     /// Directory for the JSON result and PNG plots.
     #[arg(long, global = true, default_value = "loadgen-results")]
     pub out: PathBuf,
@@ -77,6 +93,8 @@ impl Common {
             url: url.into(),
             admin_token: None,
             server_pid: None,
+            after_secs: 60.0,
+            identify_attempts: 6,
             out: out.into(),
             label: "accord".into(),
             sessions_per_user: 1,
@@ -84,6 +102,14 @@ impl Common {
             connect_rate: 500.0,
             quiet: true,
             no_plots: false,
+        }
+    }
+
+    /// How sessions retry a failed identify.
+    pub fn retry_policy(&self) -> retry::RetryPolicy {
+        retry::RetryPolicy {
+            max_attempts: self.identify_attempts.max(1),
+            ..retry::RetryPolicy::default()
         }
     }
 }
@@ -99,6 +125,9 @@ pub enum Scenario {
     Rest(rest::Args),
     /// Many small guilds and some large ones: messages, typing, reactions, edits.
     Mixed(mixed::Args),
+    /// A modest mixed load for minutes, sessions reconnecting and resuming; the server's
+    /// memory, descriptors, log, actors and latencies over time, with a flatness verdict.
+    Soak(soak::Args),
 }
 
 impl Scenario {
@@ -108,6 +137,7 @@ impl Scenario {
             Scenario::Fanout(_) => "fanout",
             Scenario::Rest(_) => "rest",
             Scenario::Mixed(_) => "mixed",
+            Scenario::Soak(_) => "soak",
         }
     }
 }
@@ -145,6 +175,12 @@ pub struct Report {
     pub latency_us: BTreeMap<String, Percentiles>,
     /// Per-second counts over the measured phase.
     pub timeline: Vec<BTreeMap<String, u64>>,
+    /// The server's memory before, at peak and after the load (with `--server-pid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+    /// The soak's time series and flatness verdicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soak: Option<soak::Series>,
 }
 
 impl Report {
@@ -166,6 +202,7 @@ pub async fn run(common: &Common, scenario: &Scenario) -> anyhow::Result<Report>
         Scenario::Fanout(a) => fanout::run(common, a, &api, &recorder).await,
         Scenario::Rest(a) => rest::run(common, a, &api, &recorder).await,
         Scenario::Mixed(a) => mixed::run(common, a, &api, &recorder).await,
+        Scenario::Soak(a) => soak::run(common, a, &api, &recorder).await,
     };
     if let Some(p) = progress {
         p.abort();
@@ -219,6 +256,14 @@ fn print_summary(r: &Report) {
             p.max as f64 / 1000.0
         );
     }
+    if let Some(m) = &r.memory {
+        println!("  {}", m.line());
+    }
+    if let Some(s) = &r.soak {
+        for v in &s.verdicts {
+            println!("  {}", v.line());
+        }
+    }
 }
 
 fn write_results(common: &Common, report: &Report, recorder: &Recorder) -> anyhow::Result<()> {
@@ -241,6 +286,15 @@ fn write_results(common: &Common, report: &Report, recorder: &Recorder) -> anyho
             &recorder.histograms(),
         ) {
             eprintln!("loadgen: latency plot skipped: {e}");
+        }
+        if let Some(series) = &report.soak
+            && let Err(e) = plot::panels(
+                &common.out.join(format!("{stem}-series.png")),
+                &format!("{} {}", common.label, report.scenario),
+                &series.panels(),
+            )
+        {
+            eprintln!("loadgen: series plot skipped: {e}");
         }
         if let Err(e) = plot::throughput(
             &common.out.join(format!("{stem}-throughput.png")),
@@ -288,15 +342,6 @@ pub fn gateway_url(base: &str) -> String {
         .trim_start_matches("http://")
         .trim_start_matches("https://");
     format!("ws://{host}/?v=10&encoding=json")
-}
-
-/// Resident memory of a process in KiB (Linux `/proc/<pid>/status`).
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Resolves once `stop` is (or becomes) true; also when its sender is gone.

@@ -204,3 +204,66 @@ pub fn throughput(
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
+
+/// One small chart per series against minutes (the soak's time series), three to a row: the
+/// series have different units and scales, and a flat line is what each panel should show.
+pub fn panels(
+    path: &Path,
+    title: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> anyhow::Result<()> {
+    let series: Vec<&(String, Vec<(f64, f64)>)> =
+        series.iter().filter(|(_, pts)| !pts.is_empty()).collect();
+    anyhow::ensure!(!series.is_empty(), "no series");
+    anyhow::ensure!(
+        font_ready(),
+        "no TrueType font found (set ACCORD_PLOT_FONT)"
+    );
+    const COLS: usize = 3;
+    let rows = series.len().div_ceil(COLS);
+    let height = u32::try_from(rows).unwrap_or(1).saturating_mul(220) + 40;
+    let root = BitMapBackend::new(path, (1200, height)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(&format!("{title}: over time"), ("sans-serif", 18))?;
+    let areas = root.split_evenly((rows, COLS));
+    let max_x = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))
+        .fold(0.0f64, f64::max)
+        .max(0.1);
+    for (i, ((name, pts), area)) in series.iter().map(|s| (&s.0, &s.1)).zip(&areas).enumerate() {
+        let lo = pts.iter().map(|(_, y)| *y).fold(f64::MAX, f64::min);
+        let hi = pts.iter().map(|(_, y)| *y).fold(f64::MIN, f64::max);
+        // Zero-based unless that flattens the line into the top (then a 10 % margin around it).
+        let (y0, y1) = if lo >= 0.0 && lo < hi * 0.5 {
+            (0.0, hi * 1.1)
+        } else {
+            let pad = ((hi - lo) * 0.1).max(hi.abs() * 0.05).max(1e-3);
+            (lo - pad, hi + pad)
+        };
+        let color = Palette99::pick(i).to_rgba();
+        let mut chart = ChartBuilder::on(area)
+            .caption(name.as_str(), ("sans-serif", 14))
+            .margin(8)
+            .x_label_area_size(25)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..max_x, y0..y1)?;
+        chart
+            .configure_mesh()
+            .x_labels(6)
+            .y_labels(5)
+            .x_desc("minutes")
+            .y_label_formatter(&|y| {
+                if y.abs() >= 10_000.0 {
+                    format!("{:.0}k", y / 1000.0)
+                } else {
+                    format!("{y:.1}")
+                }
+            })
+            .draw()?;
+        chart.draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))?;
+    }
+    root.present()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

@@ -47,6 +47,9 @@ struct Inner {
     /// One map per second since `phase_start`; empty until the measured phase starts.
     timeline: Vec<BTreeMap<&'static str, u64>>,
     phase_start: Option<Instant>,
+    /// Histograms of the current sampling interval (the soak's per-interval p99s); `None`
+    /// unless [`Recorder::enable_windows`] was called, so other scenarios pay nothing.
+    window: Option<BTreeMap<&'static str, Histogram<u64>>>,
 }
 
 /// Shared by every task of a run.
@@ -111,8 +114,43 @@ impl Recorder {
         if let Some(h) = g.hists.get_mut(name) {
             h.saturating_record(us.clamp(1, MAX_US));
         }
+        if let Some(w) = &mut g.window {
+            if !w.contains_key(name)
+                && let Ok(h) = Histogram::new_with_bounds(1, MAX_US, 3)
+            {
+                w.insert(name, h);
+            }
+            if let Some(h) = w.get_mut(name) {
+                h.saturating_record(us.clamp(1, MAX_US));
+            }
+        }
         *g.counters.entry(name).or_default() += 1;
         tick(&mut g, name, 1);
+    }
+
+    /// Starts keeping per-interval histograms besides the run's (see [`Recorder::take_window`]).
+    pub fn enable_windows(&self) {
+        let mut g = self.inner.lock();
+        if g.window.is_none() {
+            g.window = Some(BTreeMap::new());
+        }
+    }
+
+    /// The percentiles of the latencies recorded since the last call, and a fresh interval.
+    pub fn take_window(&self) -> BTreeMap<String, Percentiles> {
+        let mut g = self.inner.lock();
+        let Some(w) = &mut g.window else {
+            return BTreeMap::new();
+        };
+        let out = w
+            .iter()
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(k, h)| (k.to_string(), Percentiles::of(h)))
+            .collect();
+        for h in w.values_mut() {
+            h.reset();
+        }
+        out
     }
 
     pub fn get(&self, name: &str) -> u64 {
@@ -210,5 +248,23 @@ mod tests {
         assert!(p.p99 >= 985, "{p:?}");
         assert_eq!(r.get("errors"), 2);
         assert_eq!(r.timeline()[0]["x"], 1000);
+    }
+
+    #[test]
+    fn windows_reset_per_interval() {
+        let r = Recorder::new();
+        r.latency("x", 5);
+        assert!(r.take_window().is_empty(), "windows are off by default");
+        r.enable_windows();
+        for us in 1..=100 {
+            r.latency("x", us);
+        }
+        let w = r.take_window();
+        assert_eq!(w["x"].count, 100);
+        assert!(r.take_window().is_empty());
+        r.latency("x", 7000);
+        let max = r.take_window()["x"].max;
+        assert!((7000..7010).contains(&max), "{max}");
+        assert_eq!(r.percentiles()["x"].count, 102);
     }
 }

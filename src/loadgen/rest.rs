@@ -136,5 +136,7 @@ pub async fn run(
         figures,
         latency_us: recorder.percentiles(),
         timeline: recorder.timeline(),
+        memory: None,
+        soak: None,
     })
 }

@@ -1,5 +1,8 @@
 //! `loadgen sessions`: open N identified gateway sessions at a rate, hold them with heartbeats,
-//! report the identify rate, failures and (with `--server-pid`) the server's RSS per session.
+//! report the identify rate, failures and (with `--server-pid`) the server's RSS per session,
+//! its peak, and whether it comes back once the sessions are closed (`--after-secs`). Sessions
+//! that fail before READY retry as discord.js does; the run reports the retries, first READY and
+//! the time until every session was READY.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,6 +14,7 @@ use tokio::sync::watch;
 
 use super::api::{Api, run_tag};
 use super::gateway::{self, Ctx, Tally};
+use super::procstat::MemoryWatch;
 use super::{Common, Recorder, Report, gateway_url, rss_kib, secs};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -44,6 +48,7 @@ pub async fn run(
     let tokens: Vec<String> = (0..n).map(|i| users[i / per_user].token.clone()).collect();
 
     let rss_before = common.server_pid.and_then(rss_kib);
+    let memory = MemoryWatch::start(common.server_pid);
     let own_before = rss_kib(std::process::id());
     let (stop_tx, stop) = watch::channel(false);
     let tally = Arc::new(Tally::default());
@@ -53,9 +58,11 @@ pub async fn run(
         recorder: recorder.clone(),
         tally: tally.clone(),
         stop,
+        retry: common.retry_policy(),
     };
     recorder.start_phase();
     let started = Instant::now();
+    let opened_us = recorder.now_us();
     let deadline = started + secs(args.duration);
     let handles = gateway::open_sessions(&ctx, tokens, common.connect_rate).await;
     gateway::wait_settled(&tally, n as u64, deadline).await;
@@ -73,8 +80,13 @@ pub async fn run(
     let own_held = rss_kib(std::process::id());
     let elapsed = started.elapsed().as_secs_f64();
     gateway::stop_sessions(&stop_tx, handles).await;
+    let memory = match memory {
+        Some(w) => Some(w.finish(secs(common.after_secs)).await),
+        None => None,
+    };
 
     let mut figures = BTreeMap::new();
+    tally.storm_figures(opened_us, n as u64, &mut figures);
     figures.insert("sessions_ready".into(), ready as f64);
     figures.insert("sessions_alive_at_end".into(), alive as f64);
     figures.insert(
@@ -114,5 +126,7 @@ pub async fn run(
         figures,
         latency_us: recorder.percentiles(),
         timeline: recorder.timeline(),
+        memory,
+        soak: None,
     })
 }
