@@ -33,9 +33,16 @@ async fn spawn_server(dir: &std::path::Path) -> (tokio::process::Child, String) 
             "127.0.0.1:0",
             "--durability",
             "immediate",
+            // scripts/test exports ACCORD_SCYLLA_NODES for the Scylla tests; this one is about
+            // the embedded store's durability.
+            "--database",
+            "embedded",
         ])
         .arg("--data-dir")
         .arg(dir)
+        .env_remove("ACCORD_SCYLLA_NODES")
+        .env_remove("ACCORD_DATABASE_KIND")
+        .env_remove("ACCORD_CONFIG")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
