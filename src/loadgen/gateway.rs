@@ -25,6 +25,9 @@ pub const GUILD_MESSAGES: u64 = 1 << 9;
 pub const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
 pub const GUILD_MESSAGE_TYPING: u64 = 1 << 11;
 pub const MESSAGE_CONTENT: u64 = 1 << 15;
+/// What the mixed and soak scenarios listen to: guilds, messages, reactions, typing, content.
+pub const MESSAGE_TRAFFIC: u64 =
+    GUILDS | GUILD_MESSAGES | GUILD_MESSAGE_REACTIONS | GUILD_MESSAGE_TYPING | MESSAGE_CONTENT;
 
 /// How long one attempt may take from connect to READY (+ GUILD_CREATEs).
 const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -261,10 +264,7 @@ async fn handshake(ctx: &Ctx, token: &str) -> Result<Identified, AttemptError> {
     let mut resume_url = String::new();
     let mut seq = None;
     loop {
-        let v = next_json(&mut ws).await?;
-        if let Some(s) = v["s"].as_u64() {
-            seq = Some(s);
-        }
+        let v = next_handshake_frame(&mut ws, &mut seq).await?;
         match (v["op"].as_u64(), v["t"].as_str()) {
             (Some(0), Some("READY")) => {
                 waiting_guilds = Some(v["d"]["guilds"].as_array().map_or(0, |g| g.len()));
@@ -278,12 +278,6 @@ async fn handshake(ctx: &Ctx, token: &str) -> Result<Identified, AttemptError> {
                 if let Some(n) = &mut waiting_guilds {
                     *n = n.saturating_sub(1);
                 }
-            }
-            (Some(9), _) => return Err(AttemptError::InvalidSession),
-            (Some(7), _) => return Err(AttemptError::Reconnect),
-            (Some(1), _) => {
-                ws.send(Message::Text(r#"{"op":1,"d":null}"#.into()))
-                    .await?;
             }
             _ => {}
         }
@@ -349,19 +343,10 @@ pub async fn drop_and_resume(
     ws.send(Message::Text(resume.to_string().into())).await?;
     let mut replayed = 0;
     loop {
-        let v = next_json(&mut ws).await?;
-        if let Some(n) = v["s"].as_u64() {
-            seq = Some(n);
-        }
+        let v = next_handshake_frame(&mut ws, &mut seq).await?;
         match (v["op"].as_u64(), v["t"].as_str()) {
             (Some(0), Some("RESUMED")) => break,
             (Some(0), _) => replayed += 1,
-            (Some(9), _) => return Err(AttemptError::InvalidSession),
-            (Some(7), _) => return Err(AttemptError::Reconnect),
-            (Some(1), _) => {
-                ws.send(Message::Text(r#"{"op":1,"d":null}"#.into()))
-                    .await?;
-            }
             _ => {}
         }
     }
@@ -373,6 +358,27 @@ pub async fn drop_and_resume(
         seq,
     };
     Ok((resumed, replayed))
+}
+
+/// The next payload during IDENTIFY or RESUME, with the sequence number noted and the control
+/// ops handled as discord.js does: INVALID_SESSION and RECONNECT end the attempt, a heartbeat
+/// request is answered at once.
+async fn next_handshake_frame(ws: &mut Ws, seq: &mut Option<u64>) -> Result<Value, AttemptError> {
+    loop {
+        let v = next_json(ws).await?;
+        if let Some(s) = v["s"].as_u64() {
+            *seq = Some(s);
+        }
+        match v["op"].as_u64() {
+            Some(9) => return Err(AttemptError::InvalidSession),
+            Some(7) => return Err(AttemptError::Reconnect),
+            Some(1) => {
+                ws.send(Message::Text(r#"{"op":1,"d":null}"#.into()))
+                    .await?;
+            }
+            _ => return Ok(v),
+        }
+    }
 }
 
 async fn next_json(ws: &mut Ws) -> Result<Value, AttemptError> {

@@ -130,11 +130,7 @@ pub async fn run(
     let tally = Arc::new(Tally::default());
     let ctx = Ctx {
         url: gateway_url(&common.url),
-        intents: gateway::GUILDS
-            | gateway::GUILD_MESSAGES
-            | gateway::GUILD_MESSAGE_REACTIONS
-            | gateway::GUILD_MESSAGE_TYPING
-            | gateway::MESSAGE_CONTENT,
+        intents: gateway::MESSAGE_TRAFFIC,
         recorder: recorder.clone(),
         tally: tally.clone(),
         stop: stop.clone(),
