@@ -6,11 +6,11 @@ mod common;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use accord::gateway::compress::{ZlibStream, compress_payload};
+use accord::gateway::compress::{DeflateSize, ZlibStream, compress_payload};
 
 fn compression(c: &mut Criterion) {
     let frame = common::frame();
-    let mut z = ZlibStream::new();
+    let mut z = ZlibStream::new(DeflateSize::default()).unwrap();
     let first = z.compress(&frame).unwrap().len();
     let warm = z.compress(&frame).unwrap().len();
     eprintln!(
@@ -21,11 +21,16 @@ fn compression(c: &mut Criterion) {
     let mut g = c.benchmark_group("zlib_stream");
     g.throughput(Throughput::Bytes(frame.len() as u64));
     g.bench_function("compress_event", |b| {
-        let mut z = ZlibStream::new();
+        let mut z = ZlibStream::new(DeflateSize::default()).unwrap();
         b.iter(|| z.compress(black_box(&frame)).unwrap())
     });
     g.bench_function("new_stream+first_event", |b| {
-        b.iter(|| ZlibStream::new().compress(black_box(&frame)).unwrap())
+        b.iter(|| {
+            ZlibStream::new(DeflateSize::default())
+                .unwrap()
+                .compress(black_box(&frame))
+                .unwrap()
+        })
     });
     g.bench_function("one_shot_payload", |b| {
         b.iter(|| compress_payload(black_box(&frame)).unwrap())

@@ -323,6 +323,18 @@ pub const KEYS: &[(&str, &str)] = &[
         "A bot in more guilds than this per shard must shard (closed with 4011 otherwise).",
     ),
     (
+        "gateway.zlib_level",
+        "zlib-stream deflate level, 0-9, for new gateway connections.",
+    ),
+    (
+        "gateway.zlib_window_bits",
+        "zlib-stream history window of 2^bits bytes, 9-15, for new connections. Memory per zlib-stream connection is about 2^(bits+2) + 2^(mem_level+9) bytes + 6 KiB.",
+    ),
+    (
+        "gateway.zlib_mem_level",
+        "zlib-stream memory level, 1-9 (hash table and symbol buffer), for new connections.",
+    ),
+    (
         "cdn.root",
         "Directory of stored files; empty = <data dir>/cdn (embedded store) or ./cdn. Read at the next start.",
     ),

@@ -382,6 +382,12 @@ pub struct Gateway {
     pub max_sessions_per_user: u32,
     /// A bot in more guilds than this must shard (close 4011 otherwise).
     pub max_guilds_per_shard: u32,
+    /// zlib-stream deflate level (0–9) for new connections.
+    pub zlib_level: u8,
+    /// zlib-stream history window, `2^bits` bytes (9–15), for new connections.
+    pub zlib_window_bits: u8,
+    /// zlib-stream memory level (1–9: hash table and symbol buffer) for new connections.
+    pub zlib_mem_level: u8,
 }
 
 impl Default for Gateway {
@@ -398,6 +404,11 @@ impl Default for Gateway {
             default_large_threshold: 50,
             max_sessions_per_user: 20,
             max_guilds_per_shard: 2500,
+            // ~24 KiB per zlib-stream connection instead of zlib's 262 KiB at (15, 8), for
+            // 1.5× the compressed bytes on gateway traffic (BENCHMARKS.md, "zlib-stream").
+            zlib_level: 6,
+            zlib_window_bits: 12,
+            zlib_mem_level: 2,
         }
     }
 }

@@ -64,6 +64,21 @@ pub(super) fn validate(c: &Config) -> Result<(), ApiError> {
             },
         );
     }
+    let mut within = |path: &str, value: u8, min: u8, max: u8| {
+        if value < min {
+            errs.add(path, FieldError::NumberMin { min: min.into() });
+        } else if value > max {
+            errs.add(path, FieldError::NumberMax { max: max.into() });
+        }
+    };
+    within("gateway.zlib_level", c.gateway.zlib_level, 0, 9);
+    within(
+        "gateway.zlib_window_bits",
+        c.gateway.zlib_window_bits,
+        9,
+        15,
+    );
+    within("gateway.zlib_mem_level", c.gateway.zlib_mem_level, 1, 9);
     if c.general.node_id > 31 {
         errs.add("general.node_id", FieldError::NumberMax { max: 31 });
     }

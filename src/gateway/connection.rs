@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::close::CloseCode;
-use super::compress::{Compression, ZlibStream};
+use super::compress::{Compression, DeflateSize, ZlibStream};
 
 type Io = TokioIo<Upgraded>;
 
@@ -28,7 +28,9 @@ pub enum Inbound {
 }
 
 pub struct Connection {
-    inbound: mpsc::Receiver<Inbound>,
+    /// Boxed slots: a tokio channel allocates a block of 32 slots up front, and an idle
+    /// connection should not hold 32 inline `Inbound`s (1 KiB) for a heartbeat every 41 s.
+    inbound: mpsc::Receiver<Box<Inbound>>,
     writer: WebSocketWrite<WriteHalf<Io>>,
     zlib: Option<ZlibStream>,
     /// IDENTIFY's `compress: true`: each payload is its own zlib stream (binary frames).
@@ -38,14 +40,28 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(mut ws: WebSocket<Io>, compression: Compression, max_message_bytes: usize) -> Self {
+    /// Wraps an upgraded socket. A zlib-stream connection whose deflate stream cannot be
+    /// created (zlib out of memory) falls back to plain text frames, which every client reads.
+    pub fn new(
+        mut ws: WebSocket<Io>,
+        compression: Compression,
+        deflate: DeflateSize,
+        max_message_bytes: usize,
+    ) -> Self {
         ws.set_auto_close(false);
         ws.set_auto_pong(false);
         ws.set_max_message_size(max_message_bytes);
         let (read, writer) = ws.split(tokio::io::split);
         let (tx, inbound) = mpsc::channel(32);
         let reader = tokio::spawn(read_loop(FragmentCollectorRead::new(read), tx));
-        let zlib = matches!(compression, Compression::ZlibStream).then(ZlibStream::new);
+        let zlib = match compression {
+            Compression::ZlibStream => ZlibStream::new(deflate)
+                .inspect_err(
+                    |e| tracing::warn!(error = %e, "zlib-stream unavailable; sending text"),
+                )
+                .ok(),
+            Compression::None => None,
+        };
         Self {
             inbound,
             writer,
@@ -64,7 +80,10 @@ impl Connection {
 
     /// The next thing the client did. Cancel-safe (an mpsc receive).
     pub async fn recv(&mut self) -> Inbound {
-        self.inbound.recv().await.unwrap_or(Inbound::Closed(None))
+        self.inbound
+            .recv()
+            .await
+            .map_or(Inbound::Closed(None), |inbound| *inbound)
     }
 
     /// Writes one gateway frame (JSON), compressed when the connection asked for zlib-stream.
@@ -129,7 +148,7 @@ impl Drop for Connection {
     }
 }
 
-async fn read_loop(mut read: FragmentCollectorRead<ReadHalf<Io>>, tx: mpsc::Sender<Inbound>) {
+async fn read_loop(mut read: FragmentCollectorRead<ReadHalf<Io>>, tx: mpsc::Sender<Box<Inbound>>) {
     loop {
         // Auto-pong and auto-close are off, so the reader never has to write.
         let frame = read
@@ -142,7 +161,7 @@ async fn read_loop(mut read: FragmentCollectorRead<ReadHalf<Io>>, tx: mpsc::Send
                 WsOp::Close => {
                     let code = (f.payload.len() >= 2)
                         .then(|| u16::from_be_bytes([f.payload[0], f.payload[1]]));
-                    let _ = tx.send(Inbound::Closed(code)).await;
+                    let _ = tx.send(Box::new(Inbound::Closed(code))).await;
                     return;
                 }
                 WsOp::Pong | WsOp::Continuation => continue,
@@ -151,11 +170,11 @@ async fn read_loop(mut read: FragmentCollectorRead<ReadHalf<Io>>, tx: mpsc::Send
                 tracing::debug!(error = %e, "gateway read ended");
                 let code = matches!(e, WebSocketError::FrameTooLarge)
                     .then_some(CloseCode::DecodeError.code());
-                let _ = tx.send(Inbound::Closed(code)).await;
+                let _ = tx.send(Box::new(Inbound::Closed(code))).await;
                 return;
             }
         };
-        if tx.send(msg).await.is_err() {
+        if tx.send(Box::new(msg)).await.is_err() {
             return;
         }
     }

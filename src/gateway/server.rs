@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use super::close::CloseCode;
-use super::compress::Compression;
+use super::compress::{Compression, DeflateSize};
 use super::connection::{Connection, Inbound};
 use super::payload::{self, Resume};
 use super::session;
@@ -95,8 +95,15 @@ pub async fn root(State(app): State<App>, request: Request) -> Response {
         async move {
             match upgrade.await {
                 Ok(ws) => {
-                    let max = app.config().get().gateway.max_payload_bytes;
-                    let connection = Connection::new(ws, compression, max);
+                    let config = app.config().get();
+                    let deflate = DeflateSize {
+                        level: config.gateway.zlib_level,
+                        window_bits: config.gateway.zlib_window_bits,
+                        mem_level: config.gateway.zlib_mem_level,
+                    };
+                    let max = config.gateway.max_payload_bytes;
+                    drop(config);
+                    let connection = Connection::new(ws, compression, deflate, max);
                     if !version_ok {
                         connection.close(CloseCode::InvalidApiVersion).await;
                         return;
@@ -141,16 +148,32 @@ pub fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// HELLO, then wait for IDENTIFY or RESUME (heartbeats are answered meanwhile).
-pub async fn handshake(app: App, mut connection: Connection) {
-    let limits = limits(&app);
+/// HELLO, IDENTIFY or RESUME, then the session for an IDENTIFY.
+///
+/// The negotiation runs in its own (boxed, short-lived) future: this task is allocated at the
+/// size of its largest state and lives as long as the session, so nothing of the handshake
+/// (IDENTIFY's payload, the resume hand-off) may stay inline beside the session's state.
+pub async fn handshake(app: App, connection: Connection) {
+    if let Some((connection, machine, ready)) = Box::pin(negotiate(&app, connection)).await {
+        session::run(app, connection, machine, ready).await;
+    }
+}
+
+/// HELLO, then wait for IDENTIFY or RESUME (heartbeats are answered meanwhile). Returns what
+/// a new session needs after a successful IDENTIFY; `None` when the connection was closed or
+/// handed to the session it resumed.
+async fn negotiate(
+    app: &App,
+    mut connection: Connection,
+) -> Option<(Connection, SessionMachine, session::Ready)> {
+    let limits = limits(app);
     let mut machine = SessionMachine::new(limits, now());
     if connection
         .send(&payload::hello(limits.heartbeat_interval.as_millis() as u64))
         .await
         .is_err()
     {
-        return;
+        return None;
     }
     loop {
         let deadline = tokio::time::Instant::from_std(machine.heartbeat_deadline_at());
@@ -159,7 +182,7 @@ pub async fn handshake(app: App, mut connection: Connection) {
             _ = tokio::time::sleep_until(deadline) => {
                 if let Some(Action::Close(code)) = machine.check_heartbeat(now()) {
                     connection.close(code).await;
-                    return;
+                    return None;
                 }
                 continue;
             }
@@ -170,28 +193,27 @@ pub async fn handshake(app: App, mut connection: Connection) {
                 let _ = connection.pong(p).await;
                 continue;
             }
-            Inbound::Closed(_) => return,
+            Inbound::Closed(_) => return None,
         };
         match machine.on_frame(&frame, now()) {
             Action::HeartbeatAck if connection.send(&payload::heartbeat_ack()).await.is_err() => {
-                return;
+                return None;
             }
             Action::Identify { identify, intents } => {
                 if identify.compress == Some(true) {
                     connection.enable_payload_compression();
                 }
-                match session::identify(&app, &identify, intents).await {
+                match session::identify(app, &identify, intents).await {
                     Ok(ready) => {
                         if machine.ready().is_err() {
                             connection.close(CloseCode::UnknownError).await;
-                            return;
+                            return None;
                         }
-                        session::run(app, connection, machine, ready).await;
-                        return;
+                        return Some((connection, machine, ready));
                     }
                     Err(code) => {
                         connection.close(code).await;
-                        return;
+                        return None;
                     }
                 }
             }
@@ -208,7 +230,7 @@ pub async fn handshake(app: App, mut connection: Connection) {
                         .await
                         .is_err()
                     {
-                        return;
+                        return None;
                     }
                     continue;
                 };
@@ -229,7 +251,7 @@ pub async fn handshake(app: App, mut connection: Connection) {
                         .await
                         .is_err()
                     {
-                        return;
+                        return None;
                     }
                     continue;
                 }
@@ -240,14 +262,45 @@ pub async fn handshake(app: App, mut connection: Connection) {
                         machine = m;
                     }
                     // Accepted: the session owns the connection now.
-                    Err(_) => return,
+                    Err(_) => return None,
                 }
             }
             Action::Close(code) => {
                 connection.close(code).await;
-                return;
+                return None;
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+
+    fn future_size2<A, B, F: Future>(_: fn(A, B) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    fn future_size4<A, B, C, D, F: Future>(_: fn(A, B, C, D) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// A gateway connection's task is allocated at the size of its largest state and lives as
+    /// long as the session: idle-session memory depends on IDENTIFY, RESUME and the rare ops
+    /// being boxed rather than inline. (The bound holds for debug builds, whose futures are the
+    /// larger ones.)
+    #[test]
+    fn a_connections_task_stays_small() {
+        let handshake = future_size2(super::handshake);
+        let run = future_size4(super::session::run);
+        eprintln!(
+            "handshake future {handshake} B, session future {run} B (Ready {} B, SessionMachine {} B, Connection {} B)",
+            std::mem::size_of::<super::session::Ready>(),
+            std::mem::size_of::<super::SessionMachine>(),
+            std::mem::size_of::<super::Connection>(),
+        );
+        assert!(handshake <= 4096, "handshake future is {handshake} B");
+        assert!(run <= 4096, "session future is {run} B");
     }
 }

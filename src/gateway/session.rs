@@ -317,6 +317,9 @@ pub async fn run(app: App, mut connection: Connection, mut machine: SessionMachi
         drop(guild_creates);
         let sent = connection.send_all(&frames).await.is_ok();
         drop(frames);
+        // A client that resumes knows the session id, so it has READY: only what came after
+        // READY can need a replay, and READY (often the largest frame) is not kept for it.
+        s.buffer.acknowledge(1);
         if sent {
             loop {
                 match s.connected(&mut connection, &mut machine).await {
@@ -326,7 +329,7 @@ pub async fn run(app: App, mut connection: Connection, mut machine: SessionMachi
                         // (e.g. the `ws` package under discord.js) waits for the TCP connection to
                         // end before it reconnects, for up to 30 s.
                         drop(connection);
-                        match s.parked().await {
+                        match Box::pin(s.parked()).await {
                             Some((c, m)) => {
                                 connection = c;
                                 machine = m;
@@ -428,8 +431,10 @@ impl Session {
                                 return Disconnect::Resumable;
                             }
                         }
+                        // Boxed, like every rare branch here: a future's size is that of its
+                        // largest state, and this task lives as long as the session does.
                         Action::RequestGuildMembers(req) => {
-                            if let Err(code) = self.request_members(connection, req).await {
+                            if let Err(code) = Box::pin(self.request_members(connection, req)).await {
                                 connection.close_raw(code.code(), code.reason()).await;
                                 return Disconnect::End;
                             }
@@ -445,7 +450,7 @@ impl Session {
                         Action::PresenceUpdate(p) => self.presence(p),
                         Action::VoiceStateUpdate(v) => self.voice(v),
                         Action::GuildSubscriptions(subs) => {
-                            if let Err(code) = self.member_lists(connection, subs).await {
+                            if let Err(code) = Box::pin(self.member_lists(connection, subs)).await {
                                 connection.close_raw(code.code(), code.reason()).await;
                                 return Disconnect::End;
                             }
@@ -477,7 +482,7 @@ impl Session {
                 }
                 attach = self.attach.recv() => {
                     let mut a = attach?;
-                    match self.try_resume(&mut a).await {
+                    match Box::pin(self.try_resume(&mut a)).await {
                         Ok(()) => return Some((a.connection, a.machine)),
                         Err(keep_parked) => {
                             let _ = a.connection.send(&payload::invalid_session(false)).await;

@@ -355,7 +355,10 @@ impl ReplayBuffer {
             }
         }
         self.evicted_through = seq;
-        if self.frames.capacity() > 16 && self.frames.len() < self.frames.capacity() / 4 {
+        if self.frames.is_empty() {
+            // An idle session's usual state after a heartbeat: hold no slots at all.
+            self.frames = VecDeque::new();
+        } else if self.frames.capacity() > 16 && self.frames.len() < self.frames.capacity() / 4 {
             self.frames.shrink_to(self.frames.len().max(8) * 2);
         }
     }
