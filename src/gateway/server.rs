@@ -17,7 +17,7 @@ use super::compress::Compression;
 use super::connection::{Connection, Inbound};
 use super::payload::{self, Resume};
 use super::session;
-use super::state::{Action, SessionLimits, SessionMachine};
+use super::state::{Action, SessionLimits, SessionMachine, SessionPhase};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -82,6 +82,8 @@ pub async fn root(State(app): State<App>, request: Request) -> Response {
         .as_deref()
         .is_none_or(|v| v.parse::<u8>().is_ok_and(|v| (6..=10).contains(&v)));
     let mut request = request;
+    // The socket's place among the unauthenticated connections, given up at READY/RESUMED.
+    let tag = request.extensions_mut().remove::<crate::net::ConnTag>();
     let (response, upgrade) = match fastwebsockets::upgrade::upgrade(&mut request) {
         Ok(r) => r,
         Err(e) => {
@@ -101,7 +103,7 @@ pub async fn root(State(app): State<App>, request: Request) -> Response {
                         connection.close(CloseCode::InvalidApiVersion).await;
                         return;
                     }
-                    handshake(app, connection).await;
+                    handshake(app, connection, tag).await;
                 }
                 Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
             }
@@ -133,7 +135,8 @@ pub fn limits(app: &App) -> SessionLimits {
     let c = app.config().get();
     SessionLimits {
         heartbeat_interval: Duration::from_millis(c.gateway.heartbeat_interval_ms),
-        ..SessionLimits::default()
+        max_frames_per_window: c.gateway.max_payloads_per_window,
+        rate_window: Duration::from_secs(c.gateway.rate_window_secs),
     }
 }
 
@@ -141,9 +144,19 @@ pub fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// HELLO, then wait for IDENTIFY or RESUME (heartbeats are answered meanwhile).
-pub async fn handshake(app: App, mut connection: Connection) {
+/// HELLO, then wait for IDENTIFY or RESUME (heartbeats are answered meanwhile), for at most
+/// `gateway.identify_timeout_ms`: heartbeating alone does not keep a connection that never
+/// identifies. `tag` is the socket's connection entry, marked authenticated once a session
+/// takes the socket.
+pub async fn handshake(app: App, mut connection: Connection, tag: Option<crate::net::ConnTag>) {
     let limits = limits(&app);
+    let identify_by = tokio::time::Instant::now()
+        + Duration::from_millis(app.config().get().gateway.identify_timeout_ms);
+    let authenticated = || {
+        if let Some(tag) = &tag {
+            tag.authenticated();
+        }
+    };
     let mut machine = SessionMachine::new(limits, now());
     if connection
         .send(&payload::hello(limits.heartbeat_interval.as_millis() as u64))
@@ -163,12 +176,24 @@ pub async fn handshake(app: App, mut connection: Connection) {
                 }
                 continue;
             }
+            _ = tokio::time::sleep_until(identify_by),
+                if machine.phase() == SessionPhase::AwaitingIdentify =>
+            {
+                tracing::debug!("no IDENTIFY in time; closing");
+                let _ = machine.close(CloseCode::SessionTimedOut);
+                connection.close(CloseCode::SessionTimedOut).await;
+                return;
+            }
         };
         let frame = match inbound {
             Inbound::Message(f) => f,
             Inbound::Ping(p) => {
                 let _ = connection.pong(p).await;
                 continue;
+            }
+            Inbound::TooLarge => {
+                connection.close(CloseCode::DecodeError).await;
+                return;
             }
             Inbound::Closed(_) => return,
         };
@@ -186,6 +211,7 @@ pub async fn handshake(app: App, mut connection: Connection) {
                             connection.close(CloseCode::UnknownError).await;
                             return;
                         }
+                        authenticated();
                         session::run(app, connection, machine, ready).await;
                         return;
                     }
@@ -240,7 +266,10 @@ pub async fn handshake(app: App, mut connection: Connection) {
                         machine = m;
                     }
                     // Accepted: the session owns the connection now.
-                    Err(_) => return,
+                    Err(_) => {
+                        authenticated();
+                        return;
+                    }
                 }
             }
             Action::Close(code) => {
