@@ -82,6 +82,42 @@ where
     }
 }
 
+/// A response body that holds `guard` until the body is written out (or dropped): a response
+/// still being sent keeps its connection busy, so a slow download is not taken for idleness.
+pub(super) struct Guarded<B, G> {
+    inner: B,
+    _guard: G,
+}
+
+impl<B, G> Guarded<B, G> {
+    pub(super) fn new(inner: B, guard: G) -> Self {
+        Self {
+            inner,
+            _guard: guard,
+        }
+    }
+}
+
+impl<B: Body + Unpin, G: Unpin> Body for Guarded<B, G> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

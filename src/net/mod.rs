@@ -167,8 +167,9 @@ async fn serve_connection(
         request.extensions_mut().insert(tag.clone());
         async move {
             let response = router.oneshot(request).await;
-            drop(in_flight);
+            // Busy until the body is sent: a large download on a slow link is not idleness.
             response
+                .map(|r| r.map(|body| axum::body::Body::new(body::Guarded::new(body, in_flight))))
         }
     });
     let conn = hyper::server::conn::http1::Builder::new()
@@ -202,8 +203,8 @@ async fn serve_connection(
     }
 }
 
-/// Marks a request in progress on its connection for as long as it lives (a request dropped
-/// mid-way, with its connection, ends too).
+/// Marks a request in progress on its connection for as long as it lives: until its response
+/// body is written out (a request dropped mid-way, with its connection, ends too).
 struct InFlight(Arc<ConnState>);
 
 impl InFlight {
