@@ -203,6 +203,34 @@ async fn slowloris_headers_are_cut_at_the_header_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_headers_get_431_and_close() {
+    let t = start(json!({})).await;
+    let addr = t.srv().addr;
+    let mut s = attacker_socket(addr).await.expect("connect");
+    s.write_all(b"GET /api/v10/gateway HTTP/1.1\r\nHost: x\r\nX-Pad: ")
+        .await
+        .expect("write");
+    // Far more than the 64 KiB buffer; the server stops reading long before the end.
+    let pad = vec![b'a'; 256 * 1024];
+    let started = Instant::now();
+    let _ = s.write_all(&pad).await;
+    let (closed, got) = until_closed(&mut s, SLACK)
+        .await
+        .expect("a connection with oversized headers stayed open");
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 431"),
+        "{text:.200}"
+    );
+    eprintln!(
+        "FIGURE oversized headers: 256 KiB of one header → {} and closed in {} ms",
+        if text.is_empty() { "reset" } else { "431" },
+        (closed - started).as_millis()
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_bodies_get_408_at_the_body_timeout() {
     let t = start(json!({"server": {"body_read_timeout_ms": 1000}})).await;
     let (token, _) = owner_with_channel(&t, "bodyowner").await;
@@ -265,25 +293,37 @@ async fn slow_bodies_get_408_at_the_body_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_keepalive_connections_are_closed() {
-    let t = start(json!({"server": {"keepalive_idle_timeout_ms": 1000}})).await;
+    // The idle limit is its own: longer than the header timeout, which an idle keep-alive
+    // connection (no byte of a next request yet) does not run into.
+    let t = start(
+        json!({"server": {"keepalive_idle_timeout_ms": 1500, "header_read_timeout_ms": 500}}),
+    )
+    .await;
     let addr = t.srv().addr;
     let mut s = attacker_socket(addr).await.expect("connect");
-    s.write_all(b"GET /api/v10/gateway HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("write");
     let mut buf = [0u8; 4096];
-    let n = s.read(&mut buf).await.expect("response");
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    for pause in [Duration::ZERO, Duration::from_millis(900)] {
+        tokio::time::sleep(pause).await;
+        s.write_all(b"GET /api/v10/gateway HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let n = s.read(&mut buf).await.expect("response");
+        assert!(
+            String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+            "served after {pause:?} idle"
+        );
+    }
     let answered = Instant::now();
-    let (closed, _) = until_closed(&mut s, Duration::from_secs(1) + SLACK)
+    let (closed, _) = until_closed(&mut s, Duration::from_millis(1500) + SLACK)
         .await
         .expect("an idle keep-alive connection stayed open");
     let idle = closed - answered;
     eprintln!(
-        "FIGURE idle keep-alive: closed {} ms after its last response (limit 1000 ms)",
+        "FIGURE idle keep-alive: a request after 900 ms idle served (header timeout 500 ms); \
+         closed {} ms after its last response (limit 1500 ms)",
         idle.as_millis()
     );
-    assert!(idle >= Duration::from_millis(900), "{idle:?}");
+    assert!(idle >= Duration::from_millis(1400), "{idle:?}");
     assert_eq!(t.srv().app.connections.stats().idle_closed, 1);
     t.stop().await;
 }

@@ -133,6 +133,7 @@ impl ConnectionTable {
             served: AtomicU32::new(0),
             idle_since_ms: AtomicU64::new(self.now_ms()),
             head_started_ms: AtomicU64::new(0),
+            request_ended: tokio::sync::Notify::new(),
         }))
     }
 }
@@ -151,6 +152,9 @@ pub struct ConnState {
     idle_since_ms: AtomicU64,
     /// When the first byte after `idle_since_ms` arrived (0: none yet).
     head_started_ms: AtomicU64,
+    /// Woken when a request ends, so the clock re-reads its deadline (it slept on a longer
+    /// one while the request was in progress).
+    pub(super) request_ended: tokio::sync::Notify,
 }
 
 /// Why the clock cut a connection.
@@ -195,6 +199,7 @@ impl ConnState {
             .store(self.table.now_ms(), Ordering::Relaxed);
         self.head_started_ms.store(0, Ordering::Relaxed);
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.request_ended.notify_one();
     }
 
     /// `Err` when the connection must be closed now; otherwise when to look again. A request in

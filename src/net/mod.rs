@@ -36,6 +36,12 @@ use tracing::Instrument;
 use crate::config::LiveConfig;
 use crate::error::ApiError;
 
+/// The most a connection buffers: request headers larger than this are answered 431 and the
+/// connection closed. hyper's default (~400 KiB) would let every unauthenticated connection
+/// the cap allows hold that much in half-sent headers; 64 KiB is twice what common proxies
+/// accept (nginx: 4 × 8 KiB) and more than any Discord client sends.
+const MAX_BUFFER_BYTES: usize = 64 * 1024;
+
 /// Serves `router` on `listener` until `stop` turns true, then stops accepting, lets in-flight
 /// requests finish and returns when every connection is closed (upgraded WebSockets excepted:
 /// the gateway says goodbye to those itself).
@@ -173,6 +179,7 @@ async fn serve_connection(
         }
     });
     let conn = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(MAX_BUFFER_BYTES)
         .serve_connection(io, service)
         .with_upgrades();
     let mut conn = std::pin::pin!(conn);
@@ -189,6 +196,9 @@ async fn serve_connection(
             _ = stop.wait_for(|s| *s), if !stopping => {
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
+            }
+            _ = state.request_ended.notified() => {
+                check_at = tokio::time::Instant::now();
             }
             _ = tokio::time::sleep_until(check_at) => {
                 match state.check(&config.get().server) {
