@@ -638,6 +638,41 @@ async fn op8_floods_get_rate_limited_then_4008() {
     t.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_floods_count_against_the_payload_limit() {
+    const WINDOW: usize = 30;
+    let t = start(json!({"gateway": {"max_payloads_per_window": WINDOW}})).await;
+    let (token, channel) = owner_with_channel(&t, "pingowner").await;
+    let mut normal = normal_gateway(&t, &token).await;
+    // Before IDENTIFY and after READY alike.
+    for identified in [false, true] {
+        let mut g = Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+        if identified {
+            g.identify(&token, 513).await;
+        } else {
+            g.recv().await;
+        }
+        for _ in 0..WINDOW + 1 {
+            g.ws.send(Message::Ping(b"flood".to_vec().into()))
+                .await
+                .expect("ping");
+        }
+        let code = loop {
+            match g.next().await {
+                Ok(_) => continue,
+                Err(code) => break code,
+            }
+        };
+        assert_eq!(code, Some(4008), "identified: {identified}");
+    }
+    still_receives(&t, &mut normal, &token, &channel).await;
+    eprintln!(
+        "FIGURE ping flood: {} pings → 4008, before IDENTIFY and after READY",
+        WINDOW + 1
+    );
+    t.stop().await;
+}
+
 /// Resident memory of this process (the server runs in it), in KiB.
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -188,6 +188,10 @@ pub async fn handshake(app: App, mut connection: Connection, tag: Option<crate::
         let frame = match inbound {
             Inbound::Message(f) => f,
             Inbound::Ping(p) => {
+                if let Some(Action::Close(code)) = machine.on_ping(now()) {
+                    connection.close(code).await;
+                    return;
+                }
                 let _ = connection.pong(p).await;
                 continue;
             }

@@ -419,6 +419,10 @@ impl Session {
                 }
                 inbound = connection.recv() => match inbound {
                     Inbound::Ping(p) => {
+                        if let Some(Action::Close(code)) = machine.on_ping(now()) {
+                            connection.close_raw(code.code(), code.reason()).await;
+                            return Disconnect::Resumable;
+                        }
                         let _ = connection.pong(p).await;
                     }
                     Inbound::TooLarge => {
