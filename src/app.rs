@@ -24,6 +24,8 @@ pub struct AppState {
     pub started: Instant,
     /// Flips to true when the server begins shutting down; sessions watch it to say goodbye.
     pub shutdown: watch::Receiver<bool>,
+    /// Open connections per IP and unauthenticated, and what the connection limits cut.
+    pub connections: Arc<crate::net::ConnectionTable>,
 }
 
 pub type App = Arc<AppState>;

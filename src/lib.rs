@@ -19,6 +19,7 @@ pub mod loadgen;
 pub mod memory;
 pub mod metrics;
 pub mod model;
+pub mod net;
 pub mod permissions;
 pub mod ratelimit;
 pub mod store;
@@ -235,13 +236,19 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         cdn_bound: cdn_addr,
         started: Instant::now(),
         shutdown: shutdown_rx.clone(),
+        connections: Default::default(),
     });
     memory::spawn(app.services.clone(), shutdown_rx.clone());
-    let http = serve_http(listener, api::router(app.clone()), shutdown_rx.clone());
+    let http = serve_http(
+        &app,
+        listener,
+        api::router(app.clone()),
+        shutdown_rx.clone(),
+    );
     tracing::info!(%addr, "listening");
     let cdn_http = cdn_listener.map(|l| {
         tracing::info!(addr = ?cdn_addr, "CDN listening");
-        serve_http(l, api::cdn_router(app.clone()), shutdown_rx)
+        serve_http(&app, l, api::cdn_router(app.clone()), shutdown_rx)
     });
     Ok(Server {
         addr,
@@ -253,22 +260,21 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
     })
 }
 
-/// Serves `router` on `listener` until `stop` turns true, then drains in-flight requests.
+/// Serves `router` on `listener` until `stop` turns true, then drains in-flight requests. Both
+/// listeners share one connection table: the per-IP and unauthenticated limits count across them.
 fn serve_http(
+    app: &App,
     listener: TcpListener,
     router: axum::Router,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> JoinHandle<std::io::Result<()>> {
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await
-    })
+    net::serve(
+        listener,
+        router,
+        app.services.config.clone(),
+        app.connections.clone(),
+        stop,
+    )
 }
 
 impl Server {

@@ -434,6 +434,7 @@ async fn dashboard_pages_are_served_from_the_binary() {
             .unwrap()
             .to_string();
         assert!(csp.contains("default-src 'none'"), "{csp}");
+        assert_security_headers(&r, path);
         assert!(
             r.headers()["content-type"]
                 .to_str()
@@ -446,6 +447,7 @@ async fn dashboard_pages_are_served_from_the_binary() {
     }
     let js = raw(&t, "/admin/assets/admin.js", None).await;
     assert_eq!(js.status(), 200);
+    assert_security_headers(&js, "admin.js");
     assert!(
         js.headers()["content-type"]
             .to_str()
@@ -455,4 +457,30 @@ async fn dashboard_pages_are_served_from_the_binary() {
     assert_eq!(raw(&t, "/admin/assets/admin.css", None).await.status(), 200);
     assert_eq!(raw(&t, "/admin/assets/nope.js", None).await.status(), 404);
     t.stop().await;
+}
+
+/// What every dashboard response must carry: no framing (clickjacking), no referrer, a CSP
+/// that loads only this server's own script, style and API.
+fn assert_security_headers(r: &reqwest::Response, what: &str) {
+    let h = r.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ] {
+        assert!(
+            csp.contains(directive),
+            "{what}: {directive} missing from {csp}"
+        );
+    }
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
+    assert_eq!(h["x-frame-options"], "DENY", "{what}");
+    assert_eq!(h["referrer-policy"], "no-referrer", "{what}");
+    assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
 }

@@ -160,6 +160,17 @@ impl SessionRegistry {
         self.by_user.entry(handle.user_id).or_default().push(handle);
     }
 
+    /// Adds the session unless its user already has `max` (checked and added under the
+    /// user's entry lock, so concurrent IDENTIFYs cannot together pass the limit).
+    pub fn try_add(&self, handle: SessionHandle, max: usize) -> bool {
+        let mut list = self.by_user.entry(handle.user_id).or_default();
+        if list.len() >= max {
+            return false;
+        }
+        list.push(handle);
+        true
+    }
+
     pub fn remove(&self, user: UserId, key: SessionKey) {
         if let dashmap::Entry::Occupied(mut e) = self.by_user.entry(user) {
             e.get_mut().retain(|h| h.key != key);
@@ -207,8 +218,9 @@ impl SessionRegistry {
             .fold((0, 0), |(sum, max), q| (sum + q, max.max(q)))
     }
 
-    /// Ends every session of `user` (connected or parked): used when an administrator disables
-    /// the account. Returns how many were told to close. A session that registers after this
+    /// Ends every session of `user` (connected or parked): used whenever the account's tokens
+    /// are revoked (disabled by an administrator, password change, logout, bot token reset),
+    /// since a session outlives the token it identified with. Returns how many were told to close. A session that registers after this
     /// call re-checks the account (see `gateway::session::identify`), so none slips through.
     pub fn disconnect_user(&self, user: UserId) -> usize {
         let handles = self.sessions_of(user);

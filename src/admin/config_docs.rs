@@ -120,6 +120,30 @@ pub const KEYS: &[(&str, &str)] = &[
         "A request taking longer than this is answered with an error.",
     ),
     (
+        "server.header_read_timeout_ms",
+        "A client must send complete request headers within this time of its first byte (a new connection: of connecting), or it is disconnected (slowloris).",
+    ),
+    (
+        "server.body_read_timeout_ms",
+        "A JSON request body must arrive in full within this time of its headers, or the request gets 408. Uploads are bounded by request_timeout_ms.",
+    ),
+    (
+        "server.keepalive_idle_timeout_ms",
+        "An idle keep-alive connection is closed after this.",
+    ),
+    (
+        "server.max_connections_per_ip",
+        "Open connections (HTTP and gateway) per client IP; 0 = no limit. Over it, new connections get 429 and are closed.",
+    ),
+    (
+        "server.per_ip_limit_exempt_loopback",
+        "Loopback (127.0.0.0/8, ::1) skips the per-IP limit: behind a reverse proxy on this host every client arrives from loopback.",
+    ),
+    (
+        "server.max_unauthenticated_connections",
+        "Connections that have neither made an authenticated request nor identified, across all clients; 0 = no limit. Over it, new connections get 503 and are closed.",
+    ),
+    (
         "limits.user.max_guilds",
         "Guilds one account may be a member of.",
     ),
@@ -333,6 +357,22 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "gateway.zlib_mem_level",
         "zlib-stream memory level, 1-9 (hash table and symbol buffer), for new connections.",
+    ),
+    (
+        "gateway.identify_timeout_ms",
+        "A connection that has not sent IDENTIFY or RESUME this long after HELLO is closed with 4009.",
+    ),
+    (
+        "gateway.max_payloads_per_window",
+        "Payloads a client may send per rate_window_secs before it is closed with 4008 (Discord: 120 per 60 s).",
+    ),
+    (
+        "gateway.rate_window_secs",
+        "The window of max_payloads_per_window.",
+    ),
+    (
+        "gateway.request_all_members_interval_secs",
+        "Op 8 for every member of a guild: once per guild per this many seconds per session, else a RATE_LIMITED dispatch (0 = no limit).",
     ),
     (
         "cdn.root",

@@ -24,6 +24,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .map_err(|e: BytesRejection| {
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::PayloadTooLarge
+                } else if crate::net::is_body_timeout(&e) {
+                    ApiError::coded(
+                        axum::http::StatusCode::REQUEST_TIMEOUT,
+                        0,
+                        "request-timeout",
+                    )
                 } else {
                     ApiError::InvalidJson
                 }
@@ -161,6 +167,7 @@ impl FromRequestParts<App> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
         if let Some(caller) = parts.extensions.get::<Caller>() {
+            crate::net::mark_authenticated(&parts.extensions);
             return Ok(*caller);
         }
         let raw = parts
@@ -170,6 +177,7 @@ impl FromRequestParts<App> for Caller {
             .ok_or(ApiError::Unauthorized)?;
         let caller = app.auth.authenticate(raw).await?;
         parts.extensions.insert(caller);
+        crate::net::mark_authenticated(&parts.extensions);
         Ok(caller)
     }
 }

@@ -146,7 +146,18 @@ async fn limits(State(app): State<App>, request: Request, next: Next) -> Respons
         return ApiError::PayloadTooLarge.into_response();
     }
     let is_upgrade = request.headers().contains_key(axum::http::header::UPGRADE);
-    let request = request.map(|body| axum::body::Body::new(Limited::new(body, max_body)));
+    // A body sent a byte at a time must still end in time; uploads may take the whole request.
+    let body_within = Duration::from_millis(if multipart {
+        server.request_timeout_ms
+    } else {
+        server.body_read_timeout_ms
+    });
+    let request = request.map(|body| {
+        axum::body::Body::new(Limited::new(
+            crate::net::DeadlineBody::new(body, body_within),
+            max_body,
+        ))
+    });
     if is_upgrade {
         // WebSocket upgrades live on; their limits are the gateway's own.
         return next.run(request).await;
@@ -157,7 +168,19 @@ async fn limits(State(app): State<App>, request: Request, next: Next) -> Respons
     )
     .await
     {
-        Ok(response) => response,
+        Ok(response) => {
+            if response.status() == axum::http::StatusCode::REQUEST_TIMEOUT {
+                app.connections.count_body_timeout();
+                // The rest of the body is not worth waiting for: no keep-alive after this.
+                let mut response = response;
+                response.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    axum::http::HeaderValue::from_static("close"),
+                );
+                return response;
+            }
+            response
+        }
         Err(_) => {
             tracing::warn!(timeout_ms = server.request_timeout_ms, "request timed out");
             ApiError::Internal.into_response()

@@ -85,6 +85,26 @@ pub struct Server {
     pub max_body_bytes: usize,
     /// A request that takes longer than this is answered 408/500 instead of hanging.
     pub request_timeout_ms: u64,
+    /// A client must send a request's complete headers within this time of its first byte (and
+    /// a new connection its first request's headers within this time of connecting), or the
+    /// connection is closed (slowloris).
+    pub header_read_timeout_ms: u64,
+    /// A JSON request body must arrive in full within this time of its headers, or the request
+    /// is answered 408 and the connection closed. Uploads (multipart) have `request_timeout_ms`.
+    pub body_read_timeout_ms: u64,
+    /// A keep-alive connection idle (no request in progress, no byte of a new one) for this
+    /// long is closed.
+    pub keepalive_idle_timeout_ms: u64,
+    /// Open connections (HTTP and gateway) from one IP address; 0 = no limit. Over it, a new
+    /// connection is answered 429 and closed.
+    pub max_connections_per_ip: u32,
+    /// Loopback addresses (127.0.0.0/8, ::1) skip the per-IP limit: behind a reverse proxy on
+    /// the same host every client arrives from loopback, and the proxy limits per client IP.
+    pub per_ip_limit_exempt_loopback: bool,
+    /// Connections that have not yet made an authenticated request or identified on the
+    /// gateway, across all clients; 0 = no limit. Over it, a new connection is answered 503
+    /// and closed.
+    pub max_unauthenticated_connections: u32,
 }
 
 impl Default for Server {
@@ -97,6 +117,12 @@ impl Default for Server {
             cdn_listen: String::new(),
             max_body_bytes: 1024 * 1024,
             request_timeout_ms: 30_000,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            keepalive_idle_timeout_ms: 60_000,
+            max_connections_per_ip: 256,
+            per_ip_limit_exempt_loopback: true,
+            max_unauthenticated_connections: 5_000,
         }
     }
 }
@@ -388,6 +414,16 @@ pub struct Gateway {
     pub zlib_window_bits: u8,
     /// zlib-stream memory level (1–9: hash table and symbol buffer) for new connections.
     pub zlib_mem_level: u8,
+    /// A connection that has not sent IDENTIFY or RESUME this long after HELLO is closed with
+    /// 4009, heartbeats or not.
+    pub identify_timeout_ms: u64,
+    /// Payloads a client may send per `rate_window_secs` before it is closed with 4008
+    /// (Discord: 120 per 60 s).
+    pub max_payloads_per_window: u32,
+    pub rate_window_secs: u64,
+    /// Op 8 asking for every member of a guild: once per guild per this many seconds per
+    /// session (Discord's limit); sooner is answered with a RATE_LIMITED dispatch. 0 = no limit.
+    pub request_all_members_interval_secs: u64,
 }
 
 impl Default for Gateway {
@@ -409,6 +445,10 @@ impl Default for Gateway {
             zlib_level: 6,
             zlib_window_bits: 12,
             zlib_mem_level: 2,
+            identify_timeout_ms: 30_000,
+            max_payloads_per_window: 120,
+            rate_window_secs: 60,
+            request_all_members_interval_secs: 30,
         }
     }
 }

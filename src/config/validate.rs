@@ -51,6 +51,27 @@ pub(super) fn validate(c: &Config) -> Result<(), ApiError> {
         c.security.argon2_memory_kib.into(),
         8,
     );
+    // Zero would close every connection at once (or never let a body through).
+    for (path, value) in [
+        (
+            "server.header_read_timeout_ms",
+            c.server.header_read_timeout_ms,
+        ),
+        ("server.body_read_timeout_ms", c.server.body_read_timeout_ms),
+        (
+            "server.keepalive_idle_timeout_ms",
+            c.server.keepalive_idle_timeout_ms,
+        ),
+        ("gateway.identify_timeout_ms", c.gateway.identify_timeout_ms),
+    ] {
+        at_least(path, value, 100);
+    }
+    at_least(
+        "gateway.max_payloads_per_window",
+        c.gateway.max_payloads_per_window.into(),
+        1,
+    );
+    at_least("gateway.rate_window_secs", c.gateway.rate_window_secs, 1);
     at_least(
         "server.max_body_bytes",
         c.server.max_body_bytes as u64,

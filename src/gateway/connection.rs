@@ -3,10 +3,7 @@
 //! connection while attached; on RESUME the connection moves to the session being resumed.
 
 use bytes::Bytes;
-use fastwebsockets::{
-    FragmentCollectorRead, Frame, OpCode as WsOp, Payload, WebSocket, WebSocketError,
-    WebSocketWrite,
-};
+use fastwebsockets::{Frame, OpCode as WsOp, Payload, WebSocket, WebSocketError, WebSocketWrite};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{ReadHalf, WriteHalf};
@@ -15,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::close::CloseCode;
 use super::compress::{Compression, DeflateSize, ZlibStream};
+use super::fragments::BoundedMessages;
 
 type Io = TokioIo<Upgraded>;
 
@@ -23,6 +21,8 @@ type Io = TokioIo<Upgraded>;
 pub enum Inbound {
     Message(Vec<u8>),
     Ping(Vec<u8>),
+    /// A message over `gateway.max_payload_bytes`: the server closes with 4002.
+    TooLarge,
     /// The client closed (with its close code, if any) or the socket failed.
     Closed(Option<u16>),
 }
@@ -53,7 +53,7 @@ impl Connection {
         ws.set_max_message_size(max_message_bytes);
         let (read, writer) = ws.split(tokio::io::split);
         let (tx, inbound) = mpsc::channel(32);
-        let reader = tokio::spawn(read_loop(FragmentCollectorRead::new(read), tx));
+        let reader = tokio::spawn(read_loop(BoundedMessages::new(read, max_message_bytes), tx));
         let zlib = match compression {
             Compression::ZlibStream => ZlibStream::new(deflate)
                 .inspect_err(
@@ -148,7 +148,7 @@ impl Drop for Connection {
     }
 }
 
-async fn read_loop(mut read: FragmentCollectorRead<ReadHalf<Io>>, tx: mpsc::Sender<Box<Inbound>>) {
+async fn read_loop(mut read: BoundedMessages<ReadHalf<Io>>, tx: mpsc::Sender<Box<Inbound>>) {
     loop {
         // Auto-pong and auto-close are off, so the reader never has to write.
         let frame = read
@@ -168,9 +168,12 @@ async fn read_loop(mut read: FragmentCollectorRead<ReadHalf<Io>>, tx: mpsc::Send
             },
             Err(e) => {
                 tracing::debug!(error = %e, "gateway read ended");
-                let code = matches!(e, WebSocketError::FrameTooLarge)
-                    .then_some(CloseCode::DecodeError.code());
-                let _ = tx.send(Box::new(Inbound::Closed(code))).await;
+                let _ = tx
+                    .send(Box::new(match e {
+                        WebSocketError::FrameTooLarge => Inbound::TooLarge,
+                        _ => Inbound::Closed(None),
+                    }))
+                    .await;
                 return;
             }
         };

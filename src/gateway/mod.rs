@@ -15,5 +15,6 @@ pub mod state;
 
 // The server side: accepting sockets and running sessions.
 pub mod connection;
+pub mod fragments;
 pub mod server;
 pub mod session;

@@ -17,7 +17,7 @@ use super::compress::{Compression, DeflateSize};
 use super::connection::{Connection, Inbound};
 use super::payload::{self, Resume};
 use super::session;
-use super::state::{Action, SessionLimits, SessionMachine};
+use super::state::{Action, SessionLimits, SessionMachine, SessionPhase};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -82,6 +82,8 @@ pub async fn root(State(app): State<App>, request: Request) -> Response {
         .as_deref()
         .is_none_or(|v| v.parse::<u8>().is_ok_and(|v| (6..=10).contains(&v)));
     let mut request = request;
+    // The socket's place among the unauthenticated connections, given up at READY/RESUMED.
+    let tag = request.extensions_mut().remove::<crate::net::ConnTag>();
     let (response, upgrade) = match fastwebsockets::upgrade::upgrade(&mut request) {
         Ok(r) => r,
         Err(e) => {
@@ -108,7 +110,7 @@ pub async fn root(State(app): State<App>, request: Request) -> Response {
                         connection.close(CloseCode::InvalidApiVersion).await;
                         return;
                     }
-                    handshake(app, connection).await;
+                    handshake(app, connection, tag).await;
                 }
                 Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
             }
@@ -140,7 +142,8 @@ pub fn limits(app: &App) -> SessionLimits {
     let c = app.config().get();
     SessionLimits {
         heartbeat_interval: Duration::from_millis(c.gateway.heartbeat_interval_ms),
-        ..SessionLimits::default()
+        max_frames_per_window: c.gateway.max_payloads_per_window,
+        rate_window: Duration::from_secs(c.gateway.rate_window_secs),
     }
 }
 
@@ -148,25 +151,37 @@ pub fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// HELLO, IDENTIFY or RESUME, then the session for an IDENTIFY.
+/// HELLO, IDENTIFY or RESUME, then the session for an IDENTIFY. `tag` is the socket's
+/// connection entry, marked authenticated once a session takes the socket.
 ///
 /// The negotiation runs in its own (boxed, short-lived) future: this task is allocated at the
 /// size of its largest state and lives as long as the session, so nothing of the handshake
 /// (IDENTIFY's payload, the resume hand-off) may stay inline beside the session's state.
-pub async fn handshake(app: App, connection: Connection) {
-    if let Some((connection, machine, ready)) = Box::pin(negotiate(&app, connection)).await {
+pub async fn handshake(app: App, connection: Connection, tag: Option<crate::net::ConnTag>) {
+    if let Some((connection, machine, ready)) =
+        Box::pin(negotiate(&app, connection, tag.as_ref())).await
+    {
         session::run(app, connection, machine, ready).await;
     }
 }
 
-/// HELLO, then wait for IDENTIFY or RESUME (heartbeats are answered meanwhile). Returns what
-/// a new session needs after a successful IDENTIFY; `None` when the connection was closed or
-/// handed to the session it resumed.
+/// HELLO, then wait for IDENTIFY or RESUME (heartbeats are answered meanwhile), for at most
+/// `gateway.identify_timeout_ms`: heartbeating alone does not keep a connection that never
+/// identifies. Returns what a new session needs after a successful IDENTIFY; `None` when the
+/// connection was closed or handed to the session it resumed.
 async fn negotiate(
     app: &App,
     mut connection: Connection,
+    tag: Option<&crate::net::ConnTag>,
 ) -> Option<(Connection, SessionMachine, session::Ready)> {
     let limits = limits(app);
+    let identify_by = tokio::time::Instant::now()
+        + Duration::from_millis(app.config().get().gateway.identify_timeout_ms);
+    let authenticated = || {
+        if let Some(tag) = tag {
+            tag.authenticated();
+        }
+    };
     let mut machine = SessionMachine::new(limits, now());
     if connection
         .send(&payload::hello(limits.heartbeat_interval.as_millis() as u64))
@@ -186,12 +201,28 @@ async fn negotiate(
                 }
                 continue;
             }
+            _ = tokio::time::sleep_until(identify_by),
+                if machine.phase() == SessionPhase::AwaitingIdentify =>
+            {
+                tracing::debug!("no IDENTIFY in time; closing");
+                let _ = machine.close(CloseCode::SessionTimedOut);
+                connection.close(CloseCode::SessionTimedOut).await;
+                return None;
+            }
         };
         let frame = match inbound {
             Inbound::Message(f) => f,
             Inbound::Ping(p) => {
+                if let Some(Action::Close(code)) = machine.on_ping(now()) {
+                    connection.close(code).await;
+                    return None;
+                }
                 let _ = connection.pong(p).await;
                 continue;
+            }
+            Inbound::TooLarge => {
+                connection.close(CloseCode::DecodeError).await;
+                return None;
             }
             Inbound::Closed(_) => return None,
         };
@@ -209,6 +240,7 @@ async fn negotiate(
                             connection.close(CloseCode::UnknownError).await;
                             return None;
                         }
+                        authenticated();
                         return Some((connection, machine, ready));
                     }
                     Err(code) => {
@@ -262,7 +294,10 @@ async fn negotiate(
                         machine = m;
                     }
                     // Accepted: the session owns the connection now.
-                    Err(_) => return None,
+                    Err(_) => {
+                        authenticated();
+                        return None;
+                    }
                 }
             }
             Action::Close(code) => {
@@ -278,7 +313,7 @@ async fn negotiate(
 mod tests {
     use std::future::Future;
 
-    fn future_size2<A, B, F: Future>(_: fn(A, B) -> F) -> usize {
+    fn future_size3<A, B, C, F: Future>(_: fn(A, B, C) -> F) -> usize {
         std::mem::size_of::<F>()
     }
 
@@ -292,7 +327,7 @@ mod tests {
     /// larger ones.)
     #[test]
     fn a_connections_task_stays_small() {
-        let handshake = future_size2(super::handshake);
+        let handshake = future_size3(super::handshake);
         let run = future_size4(super::session::run);
         eprintln!(
             "handshake future {handshake} B, session future {run} B (Ready {} B, SessionMachine {} B, Connection {} B)",

@@ -83,7 +83,8 @@ pub async fn identify(
         }
     }
     let config = app.config().get();
-    if app.services.sessions.count_of(user.id) >= config.gateway.max_sessions_per_user as usize {
+    let max_sessions = config.gateway.max_sessions_per_user as usize;
+    if app.services.sessions.count_of(user.id) >= max_sessions {
         return Err(CloseCode::RateLimited);
     }
     if user.bot {
@@ -98,7 +99,10 @@ pub async fn identify(
         config.gateway.session_queue_limit,
     );
     // Registered before subscribing to guilds: events from then on queue up behind READY.
-    app.services.sessions.add(handle.clone());
+    // The limit is checked again here, atomically: the check above is only the cheap early out.
+    if !app.services.sessions.try_add(handle.clone(), max_sessions) {
+        return Err(CloseCode::RateLimited);
+    }
     // An administrator may have disabled the account between the check above and this
     // registration; `disconnect_user` sees the session from now on, so check once more.
     if app.auth.authenticate(identify.bare_token()).await.is_err() {
@@ -382,8 +386,9 @@ impl Session {
                     return Disconnect::End;
                 }
                 _ = self.kill.wait() => {
-                    tracing::info!("account disabled by an administrator; closing the session");
-                    connection.close_raw(CloseCode::AuthenticationFailed.code(), "account disabled").await;
+                    tracing::info!("the account's tokens were revoked; closing the session");
+                    let code = CloseCode::AuthenticationFailed;
+                    connection.close_raw(code.code(), code.reason()).await;
                     return Disconnect::End;
                 }
                 _ = self.overflow.wait() => {
@@ -417,7 +422,17 @@ impl Session {
                 }
                 inbound = connection.recv() => match inbound {
                     Inbound::Ping(p) => {
+                        if let Some(Action::Close(code)) = machine.on_ping(now()) {
+                            connection.close_raw(code.code(), code.reason()).await;
+                            return Disconnect::Resumable;
+                        }
                         let _ = connection.pong(p).await;
+                    }
+                    Inbound::TooLarge => {
+                        // Discord's answer to an oversized payload; the client may resume.
+                        let code = CloseCode::DecodeError;
+                        connection.close_raw(code.code(), code.reason()).await;
+                        return Disconnect::Resumable;
                     }
                     Inbound::Closed(code) => {
                         tracing::debug!(?code, "client closed the connection");
@@ -539,7 +554,29 @@ impl Session {
             0 => 1000,
             n => n.min(1000) as usize,
         };
+        let interval = self
+            .app
+            .config()
+            .get()
+            .gateway
+            .request_all_members_interval_secs;
         for guild in req.guild_id.iter().copied() {
+            if everyone
+                && interval > 0
+                && let Some(retry_after) = self.members_rate_limited(guild, interval)
+            {
+                let mut meta = json!({"guild_id": guild});
+                if let Some(n) = &req.nonce {
+                    meta["nonce"] = json!(n);
+                }
+                let data = json!({"opcode": 8, "retry_after": retry_after, "meta": meta});
+                let f = self.frame("RATE_LIMITED", encode(&data));
+                connection
+                    .send(&f)
+                    .await
+                    .map_err(|_| CloseCode::UnknownError)?;
+                continue;
+            }
             let Ok(actor) = self.app.services.guild(guild).await else {
                 continue;
             };
@@ -596,6 +633,19 @@ impl Session {
                 .map_err(|_| CloseCode::UnknownError)?;
         }
         Ok(())
+    }
+
+    /// Discord's limit on asking for every member of a guild (op 8 with an empty query): once
+    /// per guild per `interval` seconds. Whole member lists are the costliest thing a client
+    /// can ask for by gateway. `Some(seconds to wait)` when this request is over it.
+    fn members_rate_limited(&self, guild: GuildId, interval: u64) -> Option<f64> {
+        let verdict = self.app.ratelimits.hit(
+            &format!("op8:{}:{guild}", self.id),
+            1,
+            Duration::from_secs(interval),
+            std::time::Instant::now(),
+        );
+        (!verdict.allowed).then_some(verdict.reset_after)
     }
 
     /// Ops 14/37: one GUILD_MEMBER_LIST_UPDATE per subscribed guild, for the ranges of its

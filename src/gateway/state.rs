@@ -175,6 +175,15 @@ impl SessionMachine {
         }
     }
 
+    /// A WebSocket ping arrived at `now`. Pings count against the same limit as payloads: each
+    /// costs the server a pong, so an uncounted ping flood would be free for the client.
+    pub fn on_ping(&mut self, now: Instant) -> Option<Action> {
+        if self.phase == SessionPhase::Closed || self.count_frame(now) {
+            return None;
+        }
+        Some(self.close(CloseCode::RateLimited))
+    }
+
     /// A decoded command arrived at `now` (for callers that decode themselves; no rate limit).
     pub fn on_command(&mut self, command: Command, now: Instant) -> Action {
         if self.phase == SessionPhase::Closed {
@@ -595,6 +604,17 @@ mod tests {
             Some(Action::Close(CloseCode::SessionTimedOut))
         );
         assert_eq!(m.phase(), SessionPhase::Closed);
+    }
+
+    #[test]
+    fn pings_count_against_the_rate_limit() {
+        let (mut m, t0) = machine();
+        for _ in 0..120 {
+            assert_eq!(m.on_ping(t0), None);
+        }
+        assert_eq!(m.on_ping(t0), Some(Action::Close(CloseCode::RateLimited)));
+        assert_eq!(m.phase(), SessionPhase::Closed);
+        assert_eq!(m.on_ping(t0), None, "closed: ignored");
     }
 
     #[test]

@@ -281,6 +281,7 @@ async fn delete(
         user.token_generation = user.token_generation.wrapping_add(1);
         app.store().update_user(&user).await?;
         app.auth.refresh(&user);
+        app.services.sessions.disconnect_user(user.id);
         app.services.users.updated(user);
     }
     app.store().delete_application(id).await?;
@@ -379,6 +380,8 @@ async fn reset_token(
     user.token_generation = user.token_generation.wrapping_add(1);
     app.store().update_user(&user).await?;
     app.auth.refresh(&user);
+    // The bot's gateway sessions were opened with the old token: they end with it.
+    app.services.sessions.disconnect_user(user.id);
     let token = app.auth.issue(&user);
     app.services.users.updated(user);
     Ok(Json(json!({"token": token})))

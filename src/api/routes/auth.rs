@@ -254,6 +254,7 @@ async fn logout(State(app): State<App>, caller: Caller) -> Result<StatusCode, Ap
     user.token_generation = user.token_generation.wrapping_add(1);
     app.store().update_user(&user).await?;
     app.auth.refresh(&user);
+    app.services.sessions.disconnect_user(user.id);
     app.services.users.updated(user);
     Ok(StatusCode::NO_CONTENT)
 }

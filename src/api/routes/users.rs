@@ -198,8 +198,10 @@ async fn update_me(
         .send_to_user(user.id, &Dispatch::new("USER_UPDATE", &private, false));
     let mut out = private;
     if user.token_generation != current.token_generation {
-        // The password change revoked old tokens; hand back a fresh one, as Discord does.
+        // The password change revoked old tokens; hand back a fresh one, as Discord does, and
+        // end the gateway sessions opened with the old ones (they would live on otherwise).
         out["token"] = json!(app.auth.issue(&user));
+        app.services.sessions.disconnect_user(user.id);
     }
     Ok(Json(out))
 }

@@ -41,6 +41,8 @@ pub struct Health {
     pub rates: Rates,
     /// Rates over time, oldest first (one point per sample, at most one per second).
     pub history: Vec<Point>,
+    /// Open HTTP/gateway connections and what the connection limits refused or cut.
+    pub connections: crate::net::ConnectionStats,
 }
 
 #[derive(Debug, Serialize)]
@@ -117,6 +119,7 @@ pub async fn gather(app: &App, sample: bool) -> Health {
     let uptime = app.started.elapsed();
     let started_at = Timestamp::from_millis(Timestamp::now().millis() - uptime.as_millis() as i64);
     Health {
+        connections: app.connections.stats(),
         version: env!("CARGO_PKG_VERSION"),
         uptime_secs: uptime.as_secs(),
         started_at,
@@ -195,6 +198,31 @@ pub fn render_prometheus(h: &Health) -> String {
             ),
             "1".into(),
         )],
+    );
+    let c = &h.connections;
+    metric(
+        "accord_connections_open",
+        "gauge",
+        "Open HTTP and gateway connections, and those not yet authenticated.",
+        &[
+            ("", c.open.to_string()),
+            ("{state=\"unauthenticated\"}", c.unauthenticated.to_string()),
+        ],
+    );
+    metric(
+        "accord_connections_limited_total",
+        "counter",
+        "Connections refused at accept (per-IP or unauthenticated cap) or cut (slow headers, idle keep-alive, slow body).",
+        &[
+            ("{reason=\"per_ip\"}", c.refused_per_ip.to_string()),
+            (
+                "{reason=\"unauthenticated\"}",
+                c.refused_unauthenticated.to_string(),
+            ),
+            ("{reason=\"header_timeout\"}", c.header_timeouts.to_string()),
+            ("{reason=\"idle\"}", c.idle_closed.to_string()),
+            ("{reason=\"body_timeout\"}", c.body_timeouts.to_string()),
+        ],
     );
     metric(
         "accord_uptime_seconds",
@@ -284,6 +312,7 @@ mod tests {
     #[test]
     fn prometheus_text_is_well_formed() {
         let h = Health {
+            connections: Default::default(),
             version: "1.2.3",
             uptime_secs: 5,
             started_at: Timestamp::from_millis(0),
