@@ -115,6 +115,20 @@ async fn fanout_scenario_delivers_every_message_to_every_session() {
     t.stop().await;
 }
 
+/// `--zlib-stream`: every session inflates its one deflate stream; nothing is lost and
+/// every event is still seen (the inflater keeps the stream's history across messages).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_over_zlib_stream_delivers_every_message() {
+    let (t, _out, mut c) = setup().await;
+    c.zlib_stream = true;
+    let r = loadgen::run(&c, &Scenario::Fanout(fanout_args(8, 20)))
+        .await
+        .expect("run");
+    check(&r);
+    assert_eq!(r.latency_us["delivered_create"].count, 8 * 20);
+    t.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_scenario_posts_and_reads_without_errors() {
     let (t, _out, c) = setup().await;
@@ -358,6 +372,7 @@ fn scripted_ctx(url: String) -> (Ctx, Arc<Tally>, tokio::sync::watch::Sender<boo
             base: Duration::from_millis(20),
             cap: Duration::from_millis(200),
         },
+        zlib_stream: false,
     };
     (ctx, tally, stop_tx)
 }

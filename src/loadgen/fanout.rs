@@ -73,6 +73,7 @@ pub async fn run(
         tally: tally.clone(),
         stop,
         retry: common.retry_policy(),
+        zlib_stream: common.zlib_stream,
     };
     let memory = MemoryWatch::start(common.server_pid);
     let open_started = Instant::now();

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
+use super::inflate::Inflater;
 use super::retry::{AttemptError, RetryPolicy};
 use super::{Recorder, parse_marker};
 
@@ -110,6 +111,8 @@ pub struct Ctx {
     pub stop: watch::Receiver<bool>,
     /// How a failed attempt to reach READY is retried.
     pub retry: RetryPolicy,
+    /// Ask for `compress=zlib-stream` and inflate what arrives.
+    pub zlib_stream: bool,
 }
 
 pub type Ws =
@@ -118,6 +121,8 @@ pub type Ws =
 /// An identified (or resumed) session's connection and what it needs to resume later.
 pub struct Identified {
     pub ws: Ws,
+    /// The connection's inflate stream when it uses zlib-stream.
+    pub inflate: Option<Box<Inflater>>,
     pub heartbeat: Duration,
     pub session_id: String,
     /// READY's `resume_gateway_url` (no query string), where a RESUME goes.
@@ -250,7 +255,7 @@ pub async fn identify(ctx: &Ctx, token: &str) -> Option<Identified> {
 
 /// One attempt: connect, HELLO, IDENTIFY, READY and one GUILD_CREATE per guild READY lists.
 async fn handshake(ctx: &Ctx, token: &str) -> Result<Identified, AttemptError> {
-    let (mut ws, heartbeat) = connect(&ctx.url).await?;
+    let (mut ws, mut inflate, heartbeat) = connect(&ctx.url, ctx.zlib_stream).await?;
     let identify = json!({"op": 2, "d": {
         "token": token,
         "intents": ctx.intents,
@@ -264,7 +269,7 @@ async fn handshake(ctx: &Ctx, token: &str) -> Result<Identified, AttemptError> {
     let mut resume_url = String::new();
     let mut seq = None;
     loop {
-        let v = next_handshake_frame(&mut ws, &mut seq).await?;
+        let v = next_handshake_frame(&mut ws, &mut inflate, &mut seq).await?;
         match (v["op"].as_u64(), v["t"].as_str()) {
             (Some(0), Some("READY")) => {
                 waiting_guilds = Some(v["d"]["guilds"].as_array().map_or(0, |g| g.len()));
@@ -284,6 +289,7 @@ async fn handshake(ctx: &Ctx, token: &str) -> Result<Identified, AttemptError> {
         if waiting_guilds == Some(0) {
             return Ok(Identified {
                 ws,
+                inflate,
                 heartbeat,
                 session_id,
                 resume_url,
@@ -294,23 +300,32 @@ async fn handshake(ctx: &Ctx, token: &str) -> Result<Identified, AttemptError> {
 }
 
 /// Connects and reads HELLO; returns the socket and the heartbeat interval.
-async fn connect(url: &str) -> Result<(Ws, Duration), AttemptError> {
+async fn connect(
+    url: &str,
+    zlib_stream: bool,
+) -> Result<(Ws, Option<Box<Inflater>>, Duration), AttemptError> {
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
         .write_buffer_size(0);
     // Anything failing before the upgrade completes is a failed connect (refused, reset, an
     // HTTP error answer), whatever tungstenite calls it.
+    let url = if zlib_stream {
+        format!("{url}&compress=zlib-stream")
+    } else {
+        url.to_string()
+    };
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
         .await
         .map_err(|e| AttemptError::Connect(e.to_string()))?;
-    let hello = next_json(&mut ws).await?;
+    let mut inflate = zlib_stream.then(Box::<Inflater>::default);
+    let hello = next_json(&mut ws, &mut inflate).await?;
     if hello["op"] != 10 {
         return Err(AttemptError::Protocol(format!(
             "expected HELLO, got {hello}"
         )));
     }
     let interval = hello["d"]["heartbeat_interval"].as_u64().unwrap_or(41_250);
-    Ok((ws, Duration::from_millis(interval.max(100))))
+    Ok((ws, inflate, Duration::from_millis(interval.max(100))))
 }
 
 /// Drops the connection without a close frame (as a network failure would) and RESUMEs on
@@ -336,14 +351,14 @@ pub async fn drop_and_resume(
         resume_url.clone()
     };
     let url = format!("{}/?v=10&encoding=json", base.trim_end_matches('/'));
-    let (mut ws, heartbeat) = connect(&url).await?;
+    let (mut ws, mut inflate, heartbeat) = connect(&url, ctx.zlib_stream).await?;
     let resume = json!({"op": 6, "d": {
         "token": token, "session_id": session_id, "seq": seq,
     }});
     ws.send(Message::Text(resume.to_string().into())).await?;
     let mut replayed = 0;
     loop {
-        let v = next_handshake_frame(&mut ws, &mut seq).await?;
+        let v = next_handshake_frame(&mut ws, &mut inflate, &mut seq).await?;
         match (v["op"].as_u64(), v["t"].as_str()) {
             (Some(0), Some("RESUMED")) => break,
             (Some(0), _) => replayed += 1,
@@ -352,6 +367,7 @@ pub async fn drop_and_resume(
     }
     let resumed = Identified {
         ws,
+        inflate,
         heartbeat,
         session_id,
         resume_url,
@@ -363,9 +379,13 @@ pub async fn drop_and_resume(
 /// The next payload during IDENTIFY or RESUME, with the sequence number noted and the control
 /// ops handled as discord.js does: INVALID_SESSION and RECONNECT end the attempt, a heartbeat
 /// request is answered at once.
-async fn next_handshake_frame(ws: &mut Ws, seq: &mut Option<u64>) -> Result<Value, AttemptError> {
+async fn next_handshake_frame(
+    ws: &mut Ws,
+    inflate: &mut Option<Box<Inflater>>,
+    seq: &mut Option<u64>,
+) -> Result<Value, AttemptError> {
     loop {
-        let v = next_json(ws).await?;
+        let v = next_json(ws, inflate).await?;
         if let Some(s) = v["s"].as_u64() {
             *seq = Some(s);
         }
@@ -381,7 +401,10 @@ async fn next_handshake_frame(ws: &mut Ws, seq: &mut Option<u64>) -> Result<Valu
     }
 }
 
-async fn next_json(ws: &mut Ws) -> Result<Value, AttemptError> {
+async fn next_json(
+    ws: &mut Ws,
+    inflate: &mut Option<Box<Inflater>>,
+) -> Result<Value, AttemptError> {
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(t))) => {
@@ -389,7 +412,11 @@ async fn next_json(ws: &mut Ws) -> Result<Value, AttemptError> {
                     .map_err(|e| AttemptError::Protocol(e.to_string()));
             }
             Some(Ok(Message::Binary(b))) => {
-                return serde_json::from_slice(&b)
+                let bytes = match inflate {
+                    Some(z) => z.inflate(&b).map_err(AttemptError::Protocol)?,
+                    None => &b[..],
+                };
+                return serde_json::from_slice(bytes)
                     .map_err(|e| AttemptError::Protocol(e.to_string()));
             }
             Some(Ok(Message::Close(f))) => {
@@ -421,10 +448,19 @@ pub async fn hold(
             msg = ws.next() => {
                 let text = match msg {
                     Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Binary(b))) => match String::from_utf8(b.to_vec()) {
-                        Ok(s) => s.into(),
-                        Err(_) => continue,
-                    },
+                    Some(Ok(Message::Binary(b))) => {
+                        let bytes = match s.inflate.as_deref_mut() {
+                            Some(z) => match z.inflate(&b) {
+                                Ok(bytes) => bytes,
+                                Err(_) => return HoldEnd::Dropped,
+                            },
+                            None => &b[..],
+                        };
+                        match std::str::from_utf8(bytes) {
+                            Ok(text) => text.to_owned().into(),
+                            Err(_) => continue,
+                        }
+                    }
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return dropped_or_stopped(ctx),
                     Some(Ok(_)) => continue,
                 };

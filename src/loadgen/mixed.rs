@@ -138,6 +138,7 @@ pub async fn run(
         tally: tally.clone(),
         stop,
         retry: common.retry_policy(),
+        zlib_stream: common.zlib_stream,
     };
     let handles = gateway::open_sessions(&ctx, tokens, common.connect_rate).await;
     gateway::wait_settled(

@@ -17,6 +17,7 @@ pub mod api;
 pub mod baseline;
 pub mod fanout;
 pub mod gateway;
+pub mod inflate;
 pub mod mixed;
 pub mod plot;
 pub mod procstat;
@@ -78,6 +79,10 @@ pub struct Common {
     /// Gateway sessions opened per second.
     #[arg(long, global = true, default_value_t = 500.0)]
     pub connect_rate: f64,
+    /// Sessions ask for `compress=zlib-stream` and inflate every message, as discord.js with
+    /// zlib-sync and discord.py do: what a compressed session costs the server.
+    #[arg(long, global = true)]
+    pub zlib_stream: bool,
     /// No progress lines on stderr.
     #[arg(long, global = true)]
     pub quiet: bool,
@@ -100,6 +105,7 @@ impl Common {
             sessions_per_user: 1,
             setup_concurrency: 16,
             connect_rate: 500.0,
+            zlib_stream: false,
             quiet: true,
             no_plots: false,
         }

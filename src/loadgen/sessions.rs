@@ -59,6 +59,7 @@ pub async fn run(
         tally: tally.clone(),
         stop,
         retry: common.retry_policy(),
+        zlib_stream: common.zlib_stream,
     };
     recorder.start_phase();
     let started = Instant::now();

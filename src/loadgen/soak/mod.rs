@@ -135,6 +135,7 @@ pub async fn run(
         tally: tally.clone(),
         stop: stop.clone(),
         retry: common.retry_policy(),
+        zlib_stream: common.zlib_stream,
     };
     let opened_us = recorder.now_us();
     let mut members = Vec::with_capacity(all.len());
