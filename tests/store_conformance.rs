@@ -1160,6 +1160,7 @@ async fn messages_crud(s: &dyn Store) {
         content_type: Some("image/png".into()),
         width: Some(16),
         height: Some(16),
+        description: Some("a tiny square".into()),
     }];
     m1.embeds = vec![serde_json::json!({"title": "t", "fields": [{"name": "n", "value": "v"}]})];
     m1.nonce = Some(serde_json::json!("nonce-1"));
@@ -2107,6 +2108,8 @@ async fn user_settings_round_trip(s: &dyn Store) {
 
     let mut settings = UserSettings::with_defaults("de", "light");
     settings.developer_mode = true;
+    settings.contact_sync_enabled = true;
+    settings.gateway_connected = true;
     settings.custom_status = Some(CustomStatus {
         text: Some("busy".into()),
         emoji_name: Some("🔥".into()),

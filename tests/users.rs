@@ -420,6 +420,26 @@ async fn settings_round_trip_with_event_and_ready() {
     assert_eq!(s.body["developer_mode"], false);
     assert_eq!(s.body["custom_status"], Value::Null);
     assert_eq!(s.body["friend_source_flags"]["all"], true);
+    // The whole object Spacebar serves, with Discord's defaults (libraries written for
+    // Spacebar parse it strictly).
+    let defaults = json!({
+        "afk_timeout": 600, "allow_accessibility_detection": false, "animate_emoji": true,
+        "animate_stickers": 0, "contact_sync_enabled": false, "convert_emoticons": true,
+        "custom_status": null, "default_guilds_restricted": false,
+        "detect_platform_accounts": true, "developer_mode": false, "disable_games_tab": false,
+        "enable_tts_command": true, "explicit_content_filter": 1, "friend_discovery_flags": 0,
+        "friend_source_flags": {"all": true, "mutual_friends": true, "mutual_guilds": true},
+        "gateway_connected": false, "gif_auto_play": true, "guild_folders": [],
+        "guild_positions": [], "inline_attachment_media": true, "inline_embed_media": true,
+        "locale": "en-US", "message_display_compact": false,
+        "native_phone_integration_enabled": true, "render_embeds": true,
+        "render_reactions": true, "restricted_guilds": [], "show_current_game": true,
+        "status": "online", "stream_notifications_enabled": true, "theme": "dark",
+        "timezone_offset": 0, "view_nsfw_guilds": true,
+    });
+    for (key, value) in defaults.as_object().unwrap() {
+        assert_eq!(&s.body[key], value, "default of {key}");
+    }
 
     let (mut gw, ready) = connect(&t, &alice).await;
     assert_eq!(ready["user_settings"]["theme"], "dark");
@@ -432,6 +452,8 @@ async fn settings_round_trip_with_event_and_ready() {
                 "developer_mode": true,
                 "status": "dnd",
                 "custom_status": {"text": "busy", "emoji_name": "🔥"},
+                "contact_sync_enabled": true,
+                "afk_timeout": 300,
                 "locale": null,
                 "not_a_setting": 5,
             }),
@@ -478,6 +500,37 @@ async fn settings_round_trip_with_event_and_ready() {
         )
         .await;
     assert_eq!(bad.status, 400);
+    for (body, field, code) in [
+        (json!({"afk_timeout": 30}), "afk_timeout", "NUMBER_TYPE_MIN"),
+        (
+            json!({"afk_timeout": 3600}),
+            "afk_timeout",
+            "NUMBER_TYPE_MAX",
+        ),
+        (
+            json!({"animate_stickers": 3}),
+            "animate_stickers",
+            "NUMBER_TYPE_MAX",
+        ),
+        (
+            json!({"friend_discovery_flags": 1}),
+            "friend_discovery_flags",
+            "BASE_TYPE_CHOICES",
+        ),
+        (
+            json!({"contact_sync_enabled": 1}),
+            "contact_sync_enabled",
+            "BASE_TYPE_BAD_TYPE",
+        ),
+    ] {
+        let bad = t.patch("/users/@me/settings", &alice, body.clone()).await;
+        assert_eq!(bad.status, 400, "{body}: {}", bad.body);
+        assert_eq!(
+            bad.body["errors"][field]["_errors"][0]["code"], code,
+            "{body}: {}",
+            bad.body
+        );
+    }
     assert_eq!(
         t.get("/users/@me/settings", &alice).await.body["theme"],
         "light"
@@ -499,6 +552,10 @@ async fn settings_round_trip_with_event_and_ready() {
     assert_eq!(ready["user_settings"]["theme"], "light");
     assert_eq!(ready["user_settings"]["developer_mode"], true);
     assert_eq!(ready["user_settings"]["custom_status"], Value::Null);
+    assert_eq!(ready["user_settings"]["contact_sync_enabled"], true);
+    let s = t.get("/users/@me/settings", &alice).await;
+    assert_eq!(s.body["contact_sync_enabled"], true);
+    assert_eq!(s.body["afk_timeout"], 300);
 }
 
 #[tokio::test]

@@ -185,6 +185,12 @@ pub enum GuildMsg {
         user: UserId,
         reply: Reply<Value>,
     },
+    /// One role, to any member (10011 when the guild has no such role).
+    GetRole {
+        user: UserId,
+        role: RoleId,
+        reply: Reply<Value>,
+    },
     CreateRole {
         user: UserId,
         body: RolePatch,
@@ -688,9 +694,10 @@ impl Actor for GuildActor {
                         "verification_level": st.guild.verification_level,
                         "vanity_url_code": st.guild.vanity_url_code,
                         "nsfw_level": st.guild.nsfw_level,
+                        "nsfw": false,
                         "premium_subscription_count": st.guild.premium_subscription_count,
                         "approximate_member_count": st.members.len(),
-                        "approximate_presence_count": 0,
+                        "approximate_presence_count": st.presence_count(),
                     }));
                 }
                 GuildMsg::Permissions { user, reply: port } => {
@@ -920,6 +927,20 @@ impl Actor for GuildActor {
                 }
                 GuildMsg::ListRoles { user, reply: r } => {
                     let v = st.member_guard(user).map(|_| json!(st.roles));
+                    reply(r, v);
+                }
+                GuildMsg::GetRole {
+                    user,
+                    role,
+                    reply: r,
+                } => {
+                    let v = st.member_guard(user).and_then(|_| {
+                        st.roles
+                            .iter()
+                            .find(|x| x.id == role)
+                            .map(|x| json!(x))
+                            .ok_or(ApiError::Unknown(Unknown::Role))
+                    });
                     reply(r, v);
                 }
                 GuildMsg::CreateRole {

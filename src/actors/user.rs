@@ -734,6 +734,38 @@ fn validate_settings(s: &UserSettings) -> Result<(), ApiError> {
     if s.explicit_content_filter > 2 {
         errs.add("explicit_content_filter", FieldError::NumberMax { max: 2 });
     }
+    let afk = &UserSettings::AFK_TIMEOUT;
+    if s.afk_timeout < *afk.start() {
+        errs.add(
+            "afk_timeout",
+            FieldError::NumberMin {
+                min: i64::from(*afk.start()),
+            },
+        );
+    } else if s.afk_timeout > *afk.end() {
+        errs.add(
+            "afk_timeout",
+            FieldError::NumberMax {
+                max: i64::from(*afk.end()),
+            },
+        );
+    }
+    if s.animate_stickers > UserSettings::ANIMATE_STICKERS_MAX {
+        errs.add(
+            "animate_stickers",
+            FieldError::NumberMax {
+                max: i64::from(UserSettings::ANIMATE_STICKERS_MAX),
+            },
+        );
+    }
+    if s.friend_discovery_flags & !UserSettings::FRIEND_DISCOVERY_FLAGS != 0 {
+        errs.add(
+            "friend_discovery_flags",
+            FieldError::Choice {
+                allowed: "0, 2, 4, 6".into(),
+            },
+        );
+    }
     for (path, len) in [
         ("guild_folders", s.guild_folders.len()),
         ("guild_positions", s.guild_positions.len()),

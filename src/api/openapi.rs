@@ -308,6 +308,7 @@ pub const TAGS: &[Tag] = &[
             get("/guilds/{guild_id}/roles", "List a guild's roles"),
             post("/guilds/{guild_id}/roles", "Create a role").body(Object),
             patch("/guilds/{guild_id}/roles", "Reorder roles").body(Array),
+            get("/guilds/{guild_id}/roles/{role_id}", "Get a role"),
             patch("/guilds/{guild_id}/roles/{role_id}", "Modify a role").body(Object),
             delete("/guilds/{guild_id}/roles/{role_id}", "Delete a role"),
             get("/guilds/{guild_id}/bans", "List a guild's bans"),

@@ -38,10 +38,18 @@ pub struct GuildRecord {
 }
 
 impl GuildRecord {
-    /// The guild fields in Discord's shape; callers add `roles`, `emojis`, etc.
+    /// The guild fields in Discord's shape; callers add `roles`, `emojis`, etc. Fields Discord
+    /// always sends that have no meaning here get Discord's value for a guild without them:
+    /// `region` (voice regions are per channel now; Discord answers `"deprecated"` where none
+    /// was chosen), `home_header` (no guild home), the stage video limit.
     pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
         match serde_json::to_value(self) {
             Ok(serde_json::Value::Object(mut m)) => {
+                if self.region.is_none() {
+                    m.insert("region".into(), "deprecated".into());
+                }
+                m.insert("home_header".into(), serde_json::Value::Null);
+                m.insert("max_stage_video_channel_users".into(), 50.into());
                 m.insert("nsfw".into(), false.into());
                 m.insert("max_presences".into(), serde_json::Value::Null);
                 m.insert("max_video_channel_users".into(), 25.into());

@@ -42,12 +42,14 @@ impl MemberRecord {
             .is_some_and(|until| until > now)
     }
 
-    /// Discord's guild member object (with `user`).
+    /// Discord's guild member object (with `user`). `banner` is the per-guild profile banner,
+    /// which no member can set here, so it is `null` as on Discord for a member without one.
     pub fn to_json(&self, user: &PublicUser) -> serde_json::Value {
         serde_json::json!({
             "user": user,
             "nick": self.nick,
             "avatar": self.avatar,
+            "banner": null,
             "roles": self.roles,
             "joined_at": self.joined_at,
             "premium_since": self.premium_since,

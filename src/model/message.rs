@@ -18,6 +18,8 @@ fn yes() -> bool {
     true
 }
 
+/// An attachment, stored and sent in Discord's shape: the optional members are left out when
+/// absent (Discord's schema has no `null` for them: a text file has no `width`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
     pub id: crate::id::AttachmentId,
@@ -25,9 +27,20 @@ pub struct Attachment {
     pub size: u64,
     pub url: String,
     pub proxy_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
+    /// Alt text, from the `attachments` metadata of the message body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl Attachment {
+    /// Discord's limit on an attachment's `description` (alt text), in characters.
+    pub const MAX_DESCRIPTION: usize = 1024;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

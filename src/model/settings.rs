@@ -1,6 +1,8 @@
 //! Per-user client settings: Discord's (JSON) user settings object, stored whole per user.
 //! Unknown keys in a PATCH are ignored; every field has a default, so records written by an
-//! older version gain new fields through serde.
+//! older version gain new fields through serde. The object carries every field Spacebar's
+//! server serves (its `UserSettings` entity) with Discord's defaults: client libraries written
+//! for Spacebar parse it strictly and cannot finish logging in when one is missing.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,6 +24,8 @@ pub struct UserSettings {
     pub allow_accessibility_detection: bool,
     pub animate_emoji: bool,
     pub animate_stickers: u8,
+    /// Whether the mobile client may sync the phone's contacts for friend suggestions.
+    pub contact_sync_enabled: bool,
     pub contact_sync_upsell_shown: bool,
     pub convert_emoticons: bool,
     pub default_guilds_restricted: bool,
@@ -31,6 +35,9 @@ pub struct UserSettings {
     pub explicit_content_filter: u8,
     pub friend_discovery_flags: u32,
     pub friend_source_flags: FriendSourceFlags,
+    /// Legacy field of Discord's settings object (`false` on Discord); clients read it, and
+    /// Spacebar's server stores what a client sends.
+    pub gateway_connected: bool,
     pub gif_auto_play: bool,
     /// Guild folders as the client sends them (`{id, name, color, guild_ids}`).
     pub guild_folders: Vec<Value>,
@@ -93,6 +100,7 @@ impl Default for UserSettings {
             allow_accessibility_detection: false,
             animate_emoji: true,
             animate_stickers: 0,
+            contact_sync_enabled: false,
             contact_sync_upsell_shown: false,
             convert_emoticons: true,
             default_guilds_restricted: false,
@@ -102,6 +110,7 @@ impl Default for UserSettings {
             explicit_content_filter: 1,
             friend_discovery_flags: 0,
             friend_source_flags: FriendSourceFlags::default(),
+            gateway_connected: false,
             gif_auto_play: true,
             guild_folders: Vec::new(),
             guild_positions: Vec::new(),
@@ -135,5 +144,11 @@ impl UserSettings {
     }
 
     pub const THEMES: [&'static str; 4] = ["dark", "light", "darker", "midnight"];
+    /// Idle time before the client marks the user AFK (seconds), as Discord's client offers.
+    pub const AFK_TIMEOUT: std::ops::RangeInclusive<u32> = 60..=600;
+    /// 0 always, 1 on interaction, 2 never.
+    pub const ANIMATE_STICKERS_MAX: u8 = 2;
+    /// Discord's friend discovery flags: find by phone (1 << 1), by email (1 << 2).
+    pub const FRIEND_DISCOVERY_FLAGS: u32 = (1 << 1) | (1 << 2);
     pub const STATUSES: [&'static str; 4] = ["online", "idle", "dnd", "invisible"];
 }

@@ -1,4 +1,4 @@
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::id::UserId;
 
@@ -71,8 +71,9 @@ impl UserRecord {
     }
 }
 
-/// The user object every client sees.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The user object every client sees (serialized with Discord's derived fields, see
+/// [`PublicUser::serialize`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct PublicUser {
     pub id: UserId,
     pub username: String,
@@ -85,4 +86,61 @@ pub struct PublicUser {
     pub system: bool,
     pub public_flags: u64,
     pub avatar_decoration_data: Option<serde_json::Value>,
+}
+
+impl Serialize for PublicUser {
+    /// The stored fields plus what Discord's user object always carries: `flags` (for another
+    /// user, only the public ones are visible, so it equals `public_flags`), and `collectibles`
+    /// and `primary_guild` (server tags), which nobody has here, as `null`. Discord's OpenAPI
+    /// document requires `flags` and `primary_guild`; typed clients refuse a user without them.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            id: &'a UserId,
+            username: &'a str,
+            discriminator: &'a str,
+            global_name: &'a Option<String>,
+            avatar: &'a Option<String>,
+            banner: &'a Option<String>,
+            accent_color: Option<u32>,
+            bot: bool,
+            system: bool,
+            public_flags: u64,
+            flags: u64,
+            avatar_decoration_data: &'a Option<serde_json::Value>,
+            collectibles: Option<()>,
+            primary_guild: Option<()>,
+        }
+        // Exhaustive on purpose: a new field must be added to `Wire` too.
+        let PublicUser {
+            id,
+            username,
+            discriminator,
+            global_name,
+            avatar,
+            banner,
+            accent_color,
+            bot,
+            system,
+            public_flags,
+            avatar_decoration_data,
+        } = self;
+        Wire {
+            id,
+            username,
+            discriminator,
+            global_name,
+            avatar,
+            banner,
+            accent_color: *accent_color,
+            bot: *bot,
+            system: *system,
+            public_flags: *public_flags,
+            flags: *public_flags,
+            avatar_decoration_data,
+            collectibles: None,
+            primary_guild: None,
+        }
+        .serialize(s)
+    }
 }

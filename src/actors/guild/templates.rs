@@ -132,7 +132,15 @@ impl State {
             .into_iter()
             .map(|c| TemplateChannel {
                 id: channel_numbers.get(&c.id).copied().unwrap_or(0),
-                kind: c.kind.into(),
+                // Templates hold only what any guild can have (text, voice, categories,
+                // forums, as Discord's snapshot schema lists): community-only kinds become
+                // their plain counterparts.
+                kind: match c.kind {
+                    ChannelKind::GuildAnnouncement => ChannelKind::GuildText,
+                    ChannelKind::GuildStageVoice => ChannelKind::GuildVoice,
+                    other => other,
+                }
+                .into(),
                 name: c.name.clone(),
                 position: c.position,
                 topic: c.topic.clone(),

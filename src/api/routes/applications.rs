@@ -71,17 +71,29 @@ pub async fn application_json(app: &App, a: &ApplicationRecord) -> Result<Value,
         "flags": a.flags,
         "owner": owner,
         "team": team,
+        "flags_new": a.flags.to_string(),
         "redirect_uris": a.redirect_uris,
         "interactions_endpoint_url": a.interactions_endpoint_url,
-        "terms_of_service_url": a.terms_of_service_url,
-        "privacy_policy_url": a.privacy_policy_url,
+        "role_connections_verification_url": null,
+        "explicit_content_filter": 0,
+        "eligible_oauth2_scopes": [],
         "tags": a.tags,
         "rpc_origins": [],
         "hook": true,
         "approximate_guild_count": 0,
+        "approximate_user_install_count": 0,
+        "approximate_user_authorization_count": 0,
     });
+    // Absent rather than null when unset: Discord's schema types them as strings.
+    if let Some(url) = &a.terms_of_service_url {
+        v["terms_of_service_url"] = json!(url);
+    }
+    if let Some(url) = &a.privacy_policy_url {
+        v["privacy_policy_url"] = json!(url);
+    }
     if let Some(bot) = a.bot_user_id {
         v["bot"] = json!(app.services.users.public(bot).await?);
+        v["approximate_guild_count"] = json!(app.store().guilds_of_user(bot).await?.len());
     }
     Ok(v)
 }

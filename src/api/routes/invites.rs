@@ -48,7 +48,6 @@ pub async fn invite_json(app: &App, invite: &InviteRecord) -> Result<Value, ApiE
         "type": 0,
         "code": invite.code,
         "channel": channel.map(|c| json!({"id": c.id, "name": c.name, "type": c.kind})),
-        "inviter": inviter,
         "expires_at": invite.expires_at(),
         "uses": invite.uses,
         "max_uses": invite.max_uses,
@@ -56,9 +55,13 @@ pub async fn invite_json(app: &App, invite: &InviteRecord) -> Result<Value, ApiE
         "temporary": invite.temporary,
         "created_at": invite.created_at,
     });
+    // Absent, not null, when nobody made it (a vanity invite): Discord's schema has no null.
+    if let Some(inviter) = inviter {
+        v["inviter"] = json!(inviter);
+    }
     if let Some(g) = guild {
         v["approximate_member_count"] = g["approximate_member_count"].clone();
-        v["approximate_presence_count"] = json!(0);
+        v["approximate_presence_count"] = g["approximate_presence_count"].clone();
         v["guild_id"] = g["id"].clone();
         v["guild"] = g;
     }

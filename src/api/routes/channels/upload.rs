@@ -144,6 +144,9 @@ async fn from_multipart(
                 .or_else(|| Some(crate::cdn::content_type_for(&filename).to_string())),
             width: image.map(|i| i.width),
             height: image.map(|i| i.height),
+            description: meta
+                .and_then(|m| m["description"].as_str())
+                .map(|d| d.chars().take(Attachment::MAX_DESCRIPTION).collect()),
         });
     }
     Ok(body)

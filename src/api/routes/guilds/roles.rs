@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, patch};
+use axum::routing::get;
 use serde_json::Value;
 
 use crate::actors::guild::{GuildMsg, RolePatch, RolePosition};
@@ -21,8 +21,25 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/guilds/{guild_id}/roles/{role_id}",
-            patch(update).delete(delete),
+            get(get_role).patch(update).delete(delete),
         )
+}
+
+/// `GET /guilds/{id}/roles/{role_id}`: one role, to any member.
+async fn get_role(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, role)): Path<(GuildId, RoleId)>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        app.services
+            .ask_guild(id, |reply| GuildMsg::GetRole {
+                user: caller.user_id,
+                role,
+                reply,
+            })
+            .await?,
+    ))
 }
 
 async fn list(

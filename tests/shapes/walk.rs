@@ -1,0 +1,865 @@
+//! The walk: fixtures built over HTTP the way clients build them, then every operation called
+//! at least once (GETs on everything, and the writes themselves). Each step's response is
+//! checked by [`Shapes`]; the steps here only make sure the fixtures exist.
+
+use base64::Engine;
+use reqwest::Method;
+use reqwest::multipart::{Form, Part};
+use serde_json::json;
+
+use crate::common::Gateway;
+use crate::{Shapes, id};
+
+const GUILDS: u64 = 1;
+const GUILD_MESSAGES: u64 = 1 << 9;
+
+/// Who and what the walk made.
+struct World {
+    alice: String,
+    alice_id: String,
+    bob: String,
+    bob_id: String,
+    carol: String,
+    carol_id: String,
+    guild: String,
+    channel: String,
+    news: String,
+    role: String,
+    bot: String,
+    app_id: String,
+}
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::new_rgba8(w, h)
+        .write_to(&mut out, image::ImageOutputFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
+fn png_data_uri(w: u32, h: u32) -> String {
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png(w, h))
+    )
+}
+
+pub async fn run(s: &mut Shapes) {
+    let w = setup(s).await;
+    users(s, &w).await;
+    guild(s, &w).await;
+    roles_and_members(s, &w).await;
+    channels_and_invites(s, &w).await;
+    messages(s, &w).await;
+    webhooks(s, &w).await;
+    emojis_and_stickers(s, &w).await;
+    templates_and_bans(s, &w).await;
+    dms(s, &w).await;
+    applications(s, &w).await;
+    interactions(s, &w).await;
+    teardown(s, &w).await;
+}
+
+async fn setup(s: &mut Shapes) -> World {
+    let alice = s.t.register("alice").await;
+    let bob = s.t.register("bob").await;
+    let carol = s.t.register("carol").await;
+    let alice_id = s.t.me(&alice).await["id"].as_str().expect("id").to_string();
+    let bob_id = s.t.me(&bob).await["id"].as_str().expect("id").to_string();
+    let carol_id = s.t.me(&carol).await["id"].as_str().expect("id").to_string();
+    let (guild, channel) = s.t.guild(&alice, "Shapes").await;
+    s.t.join_via_invite(&alice, &channel, &bob).await;
+    let news = s
+        .post(
+            &format!("/guilds/{guild}/channels"),
+            &alice,
+            json!({"name": "news", "type": 5, "topic": "announcements"}),
+        )
+        .await;
+    let news = id(&news, "announcement channel");
+    let role = s
+        .post(
+            &format!("/guilds/{guild}/roles"),
+            &alice,
+            json!({"name": "mods", "color": 0x3498db, "hoist": true, "mentionable": true, "permissions": "8192"}),
+        )
+        .await;
+    let role = id(&role, "role");
+
+    // A bot in the guild.
+    let app =
+        s.t.post("/applications", &alice, json!({"name": "Shape Bot"}))
+            .await;
+    let app_id = id(&app, "application");
+    let bot =
+        s.t.post(&format!("/applications/{app_id}/bot"), &alice, json!({}))
+            .await;
+    let bot = format!("Bot {}", bot.body["token"].as_str().expect("bot token"));
+    let added =
+        s.t.post(
+            &format!("/oauth2/authorize?client_id={app_id}&scope=bot%20applications.commands"),
+            &alice,
+            json!({"guild_id": guild, "permissions": "3072", "authorize": true}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "bot authorize: {}", added.body);
+    World {
+        alice,
+        alice_id,
+        bob,
+        bob_id,
+        carol,
+        carol_id,
+        guild,
+        channel,
+        news,
+        role,
+        bot,
+        app_id,
+    }
+}
+
+async fn users(s: &mut Shapes, w: &World) {
+    s.get("/users/@me", &w.alice).await;
+    s.get("/users/@me", &w.bot).await;
+    s.patch("/users/@me", &w.alice, json!({"global_name": "Alice"}))
+        .await;
+    s.get(&format!("/users/{}", w.bob_id), &w.alice).await;
+    s.get(&format!("/users/{}", w.app_id), &w.alice).await;
+    s.get("/users/@me/guilds", &w.alice).await;
+    s.get("/users/@me/guilds?with_counts=true", &w.bob).await;
+    s.get(&format!("/users/@me/guilds/{}/member", w.guild), &w.bob)
+        .await;
+    s.get("/users/@me/connections", &w.alice).await;
+    s.get("/gateway", &w.alice).await;
+    s.get("/gateway/bot", &w.bot).await;
+}
+
+async fn guild(s: &mut Shapes, w: &World) {
+    let g = &w.guild;
+    s.get(&format!("/guilds/{g}"), &w.alice).await;
+    s.get(&format!("/guilds/{g}?with_counts=true"), &w.bob)
+        .await;
+    s.patch(
+        &format!("/guilds/{g}"),
+        &w.alice,
+        json!({"description": "A guild of every shape", "system_channel_id": w.channel}),
+    )
+    .await;
+    s.get(&format!("/guilds/{g}/preview"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/regions"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/prune?days=7"), &w.alice).await;
+    s.post(
+        &format!("/guilds/{g}/prune"),
+        &w.alice,
+        json!({"days": 30, "compute_prune_count": true}),
+    )
+    .await;
+    s.get(&format!("/guilds/{g}/vanity-url"), &w.alice).await;
+    s.patch(
+        &format!("/guilds/{g}/widget"),
+        &w.alice,
+        json!({"enabled": true, "channel_id": w.channel}),
+    )
+    .await;
+    s.get(&format!("/guilds/{g}/widget"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/widget.json"), &w.alice).await;
+}
+
+async fn roles_and_members(s: &mut Shapes, w: &World) {
+    let (g, r) = (&w.guild, &w.role);
+    s.get(&format!("/guilds/{g}/roles"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/roles/{r}"), &w.alice).await;
+    s.patch(
+        &format!("/guilds/{g}/roles/{r}"),
+        &w.alice,
+        json!({"name": "moderators"}),
+    )
+    .await;
+    s.patch(
+        &format!("/guilds/{g}/roles"),
+        &w.alice,
+        json!([{"id": r, "position": 1}]),
+    )
+    .await;
+    s.put(
+        &format!("/guilds/{g}/members/{}/roles/{r}", w.bob_id),
+        &w.alice,
+        None,
+    )
+    .await;
+    s.get(&format!("/guilds/{g}/members?limit=10"), &w.alice)
+        .await;
+    s.get(&format!("/guilds/{g}/members/search?query=b"), &w.alice)
+        .await;
+    s.get(&format!("/guilds/{g}/members/{}", w.bob_id), &w.alice)
+        .await;
+    s.patch(
+        &format!("/guilds/{g}/members/{}", w.bob_id),
+        &w.alice,
+        json!({"nick": "Bobby"}),
+    )
+    .await;
+    s.patch(
+        &format!("/guilds/{g}/members/@me"),
+        &w.bob,
+        json!({"nick": "Bob"}),
+    )
+    .await;
+}
+
+async fn channels_and_invites(s: &mut Shapes, w: &World) {
+    let (g, c) = (&w.guild, &w.channel);
+    s.get(&format!("/guilds/{g}/channels"), &w.alice).await;
+    let voice = s
+        .post(
+            &format!("/guilds/{g}/channels"),
+            &w.alice,
+            json!({"name": "Voice", "type": 2, "bitrate": 64000}),
+        )
+        .await;
+    id(&voice, "voice channel");
+    let category = s
+        .post(
+            &format!("/guilds/{g}/channels"),
+            &w.alice,
+            json!({"name": "Things", "type": 4}),
+        )
+        .await;
+    let category = id(&category, "category");
+    s.call(
+        Method::PATCH,
+        &format!("/guilds/{g}/channels"),
+        Some(&w.alice),
+        Some(json!([{"id": w.news, "parent_id": category}])),
+    )
+    .await;
+    s.get(&format!("/channels/{c}"), &w.alice).await;
+    s.get(&format!("/channels/{}", w.news), &w.alice).await;
+    s.patch(
+        &format!("/channels/{c}"),
+        &w.alice,
+        json!({"topic": "all the shapes"}),
+    )
+    .await;
+    s.put(
+        &format!("/channels/{c}/permissions/{}", w.role),
+        &w.alice,
+        Some(json!({"type": 0, "allow": "1024", "deny": "0"})),
+    )
+    .await;
+    s.put(
+        &format!("/channels/{c}/permissions/{}", w.bob_id),
+        &w.alice,
+        Some(json!({"type": 1, "allow": "0", "deny": "8192"})),
+    )
+    .await;
+    s.delete(&format!("/channels/{c}/permissions/{}", w.bob_id), &w.alice)
+        .await;
+    let invite = s
+        .post(
+            &format!("/channels/{c}/invites"),
+            &w.alice,
+            json!({"max_age": 3600, "max_uses": 5}),
+        )
+        .await;
+    let code = invite.body["code"]
+        .as_str()
+        .expect("invite code")
+        .to_string();
+    s.get(&format!("/channels/{c}/invites"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/invites"), &w.alice).await;
+    s.get(&format!("/invites/{code}"), &w.carol).await;
+    s.get(&format!("/invites/{code}?with_counts=true"), &w.carol)
+        .await;
+    s.delete(&format!("/invites/{code}"), &w.alice).await;
+}
+
+async fn messages(s: &mut Shapes, w: &World) {
+    let c = &w.channel;
+    let plain = s
+        .post(
+            &format!("/channels/{c}/messages"),
+            &w.alice,
+            json!({
+                "content": format!("hello <@{}>", w.bob_id),
+                "embeds": [{
+                    "title": "An embed",
+                    "description": "with fields",
+                    "url": "https://example.com/",
+                    "color": 0x00ff00,
+                    "fields": [{"name": "a", "value": "b", "inline": true}],
+                    "footer": {"text": "foot"},
+                    "author": {"name": "author"},
+                }],
+            }),
+        )
+        .await;
+    let m1 = id(&plain, "message with an embed");
+    let form = Form::new()
+        .text(
+            "payload_json",
+            json!({"content": "a file", "attachments": [{"id": 0, "filename": "pic.png", "description": "a picture"}]})
+                .to_string(),
+        )
+        .part(
+            "files[0]",
+            Part::bytes(png(16, 8))
+                .file_name("pic.png")
+                .mime_str("image/png")
+                .expect("mime"),
+        );
+    let file = s
+        .multipart(
+            Method::POST,
+            &format!("/channels/{c}/messages"),
+            &w.alice,
+            form,
+        )
+        .await;
+    let m2 = id(&file, "message with an attachment");
+    let reply = s
+        .post(
+            &format!("/channels/{c}/messages"),
+            &w.bob,
+            json!({"content": "a reply", "message_reference": {"message_id": m1}}),
+        )
+        .await;
+    id(&reply, "reply");
+
+    // Reactions, by two users.
+    let thumbs = "%F0%9F%91%8D";
+    s.put(
+        &format!("/channels/{c}/messages/{m1}/reactions/{thumbs}/@me"),
+        &w.alice,
+        None,
+    )
+    .await;
+    s.put(
+        &format!("/channels/{c}/messages/{m1}/reactions/{thumbs}/@me"),
+        &w.bob,
+        None,
+    )
+    .await;
+    s.get(&format!("/channels/{c}/messages?limit=50"), &w.alice)
+        .await;
+    s.get(&format!("/channels/{c}/messages/{m1}"), &w.bob).await;
+    s.get(&format!("/channels/{c}/messages/{m2}"), &w.bob).await;
+    s.get(
+        &format!("/channels/{c}/messages/{m1}/reactions/{thumbs}"),
+        &w.alice,
+    )
+    .await;
+    s.patch(
+        &format!("/channels/{c}/messages/{m1}"),
+        &w.alice,
+        json!({"content": "edited"}),
+    )
+    .await;
+    s.delete(
+        &format!("/channels/{c}/messages/{m1}/reactions/{thumbs}/@me"),
+        &w.alice,
+    )
+    .await;
+    s.delete(
+        &format!(
+            "/channels/{c}/messages/{m1}/reactions/{thumbs}/{}",
+            w.bob_id
+        ),
+        &w.alice,
+    )
+    .await;
+    s.put(
+        &format!("/channels/{c}/messages/{m1}/reactions/{thumbs}/@me"),
+        &w.alice,
+        None,
+    )
+    .await;
+    s.delete(
+        &format!("/channels/{c}/messages/{m1}/reactions/{thumbs}"),
+        &w.alice,
+    )
+    .await;
+    s.put(
+        &format!("/channels/{c}/messages/{m1}/reactions/{thumbs}/@me"),
+        &w.alice,
+        None,
+    )
+    .await;
+    s.delete(&format!("/channels/{c}/messages/{m1}/reactions"), &w.alice)
+        .await;
+
+    // Pins, both forms.
+    s.put(&format!("/channels/{c}/pins/{m1}"), &w.alice, None)
+        .await;
+    s.get(&format!("/channels/{c}/pins"), &w.alice).await;
+    s.delete(&format!("/channels/{c}/pins/{m1}"), &w.alice)
+        .await;
+    s.put(&format!("/channels/{c}/messages/pins/{m2}"), &w.alice, None)
+        .await;
+    s.get(&format!("/channels/{c}/messages/pins"), &w.alice)
+        .await;
+    s.delete(&format!("/channels/{c}/messages/pins/{m2}"), &w.alice)
+        .await;
+
+    s.call(
+        Method::POST,
+        &format!("/channels/{c}/typing"),
+        Some(&w.alice),
+        None,
+    )
+    .await;
+
+    // An announcement: followed into the text channel, then crossposted.
+    s.post(
+        &format!("/channels/{}/followers", w.news),
+        &w.alice,
+        json!({"webhook_channel_id": c}),
+    )
+    .await;
+    let news = s
+        .post(
+            &format!("/channels/{}/messages", w.news),
+            &w.alice,
+            json!({"content": "big news"}),
+        )
+        .await;
+    let news = id(&news, "announcement");
+    s.post(
+        &format!("/channels/{}/messages/{news}/crosspost", w.news),
+        &w.alice,
+        json!({}),
+    )
+    .await;
+
+    // Deletes: one, then two in bulk.
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let m = s
+            .post(
+                &format!("/channels/{c}/messages"),
+                &w.alice,
+                json!({"content": format!("to delete {n}")}),
+            )
+            .await;
+        ids.push(id(&m, "message to delete"));
+    }
+    s.delete(&format!("/channels/{c}/messages/{}", ids[0]), &w.alice)
+        .await;
+    s.post(
+        &format!("/channels/{c}/messages/bulk-delete"),
+        &w.alice,
+        json!({"messages": [ids[1], ids[2]]}),
+    )
+    .await;
+}
+
+async fn webhooks(s: &mut Shapes, w: &World) {
+    let (g, c) = (&w.guild, &w.channel);
+    let hook = s
+        .post(
+            &format!("/channels/{c}/webhooks"),
+            &w.alice,
+            json!({"name": "Hooky", "avatar": png_data_uri(16, 16)}),
+        )
+        .await;
+    let hook_id = id(&hook, "webhook");
+    let token = hook.body["token"]
+        .as_str()
+        .expect("webhook token")
+        .to_string();
+    s.get(&format!("/channels/{c}/webhooks"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/webhooks"), &w.alice).await;
+    s.get(&format!("/webhooks/{hook_id}"), &w.alice).await;
+    s.patch(
+        &format!("/webhooks/{hook_id}"),
+        &w.alice,
+        json!({"name": "Hooky II"}),
+    )
+    .await;
+    let by_token = format!("/webhooks/{hook_id}/{token}");
+    s.call(Method::GET, &by_token, None, None).await;
+    s.call(
+        Method::PATCH,
+        &by_token,
+        None,
+        Some(json!({"name": "Hooky III"})),
+    )
+    .await;
+    s.call(
+        Method::POST,
+        &by_token,
+        None,
+        Some(json!({"content": "no wait"})),
+    )
+    .await;
+    let sent = s
+        .call(
+            Method::POST,
+            &format!("{by_token}?wait=true"),
+            None,
+            Some(json!({"content": "from a hook", "username": "Someone", "embeds": [{"description": "hooked"}]})),
+        )
+        .await;
+    let m = id(&sent, "webhook message");
+    s.call(Method::GET, &format!("{by_token}/messages/{m}"), None, None)
+        .await;
+    s.call(
+        Method::PATCH,
+        &format!("{by_token}/messages/{m}"),
+        None,
+        Some(json!({"content": "edited by the hook"})),
+    )
+    .await;
+    s.call(
+        Method::DELETE,
+        &format!("{by_token}/messages/{m}"),
+        None,
+        None,
+    )
+    .await;
+    s.call(Method::DELETE, &by_token, None, None).await;
+    let second = s
+        .post(
+            &format!("/channels/{c}/webhooks"),
+            &w.alice,
+            json!({"name": "Short-lived"}),
+        )
+        .await;
+    let second = id(&second, "second webhook");
+    s.delete(&format!("/webhooks/{second}"), &w.alice).await;
+}
+
+async fn emojis_and_stickers(s: &mut Shapes, w: &World) {
+    let g = &w.guild;
+    let emoji = s
+        .post(
+            &format!("/guilds/{g}/emojis"),
+            &w.alice,
+            json!({"name": "blob", "image": png_data_uri(32, 32)}),
+        )
+        .await;
+    let emoji = id(&emoji, "emoji");
+    s.get(&format!("/guilds/{g}/emojis"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/emojis/{emoji}"), &w.alice)
+        .await;
+    s.patch(
+        &format!("/guilds/{g}/emojis/{emoji}"),
+        &w.alice,
+        json!({"name": "blobby"}),
+    )
+    .await;
+
+    let form = Form::new()
+        .text("name", "wave")
+        .text("description", "a wave")
+        .text("tags", "wave")
+        .part("file", Part::bytes(png(320, 320)).file_name("wave.png"));
+    let sticker = s
+        .multipart(
+            Method::POST,
+            &format!("/guilds/{g}/stickers"),
+            &w.alice,
+            form,
+        )
+        .await;
+    let sticker = id(&sticker, "sticker");
+    s.get(&format!("/guilds/{g}/stickers"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/stickers/{sticker}"), &w.alice)
+        .await;
+    s.get(&format!("/stickers/{sticker}"), &w.bob).await;
+    s.patch(
+        &format!("/guilds/{g}/stickers/{sticker}"),
+        &w.alice,
+        json!({"description": "waving"}),
+    )
+    .await;
+    s.get("/sticker-packs", &w.alice).await;
+
+    // A message with the sticker and a custom-emoji reaction.
+    let m = s
+        .post(
+            &format!("/channels/{}/messages", w.channel),
+            &w.alice,
+            json!({"sticker_ids": [sticker]}),
+        )
+        .await;
+    let m = id(&m, "sticker message");
+    let custom = format!("blobby:{emoji}");
+    s.put(
+        &format!(
+            "/channels/{}/messages/{m}/reactions/{custom}/@me",
+            w.channel
+        ),
+        &w.bob,
+        None,
+    )
+    .await;
+    s.get(&format!("/channels/{}/messages/{m}", w.channel), &w.bob)
+        .await;
+    s.get(
+        &format!("/channels/{}/messages/{m}/reactions/{custom}", w.channel),
+        &w.alice,
+    )
+    .await;
+
+    s.delete(&format!("/guilds/{g}/stickers/{sticker}"), &w.alice)
+        .await;
+    s.delete(&format!("/guilds/{g}/emojis/{emoji}"), &w.alice)
+        .await;
+}
+
+async fn templates_and_bans(s: &mut Shapes, w: &World) {
+    let g = &w.guild;
+    let template = s
+        .post(
+            &format!("/guilds/{g}/templates"),
+            &w.alice,
+            json!({"name": "Shapes template", "description": "everything"}),
+        )
+        .await;
+    let code = template.body["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("template: {}", template.body))
+        .to_string();
+    s.get(&format!("/guilds/{g}/templates"), &w.alice).await;
+    s.get(&format!("/guilds/templates/{code}"), &w.carol).await;
+    s.patch(
+        &format!("/guilds/{g}/templates/{code}"),
+        &w.alice,
+        json!({"description": "still everything"}),
+    )
+    .await;
+    s.put(&format!("/guilds/{g}/templates/{code}"), &w.alice, None)
+        .await;
+    s.delete(&format!("/guilds/{g}/templates/{code}"), &w.alice)
+        .await;
+
+    s.put(
+        &format!("/guilds/{g}/bans/{}", w.carol_id),
+        &w.alice,
+        Some(json!({"delete_message_seconds": 0})),
+    )
+    .await;
+    s.get(&format!("/guilds/{g}/bans"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/bans/{}", w.carol_id), &w.alice)
+        .await;
+    s.delete(&format!("/guilds/{g}/bans/{}", w.carol_id), &w.alice)
+        .await;
+    s.get(&format!("/guilds/{g}/audit-logs?limit=100"), &w.alice)
+        .await;
+}
+
+async fn dms(s: &mut Shapes, w: &World) {
+    let dm = s
+        .post(
+            "/users/@me/channels",
+            &w.alice,
+            json!({"recipient_id": w.bob_id}),
+        )
+        .await;
+    let dm = id(&dm, "DM");
+    s.post(
+        &format!("/channels/{dm}/messages"),
+        &w.alice,
+        json!({"content": "psst"}),
+    )
+    .await;
+    s.get(&format!("/channels/{dm}"), &w.bob).await;
+    s.get(&format!("/channels/{dm}/messages"), &w.bob).await;
+    let group = s
+        .post(
+            "/users/@me/channels",
+            &w.alice,
+            json!({"recipients": [w.bob_id, w.carol_id]}),
+        )
+        .await;
+    let group = id(&group, "group DM");
+    s.get(&format!("/channels/{group}"), &w.carol).await;
+    s.delete(
+        &format!("/channels/{group}/recipients/{}", w.carol_id),
+        &w.alice,
+    )
+    .await;
+    s.put(
+        &format!("/channels/{group}/recipients/{}", w.carol_id),
+        &w.alice,
+        Some(json!({})),
+    )
+    .await;
+    s.delete(&format!("/channels/{group}"), &w.alice).await;
+}
+
+async fn applications(s: &mut Shapes, w: &World) {
+    let a = &w.app_id;
+    s.get("/applications/@me", &w.bot).await;
+    s.get("/oauth2/applications/@me", &w.bot).await;
+    s.get(&format!("/applications/{a}"), &w.alice).await;
+    s.patch(
+        &format!("/applications/{a}"),
+        &w.alice,
+        json!({"description": "draws shapes"}),
+    )
+    .await;
+
+    let global = format!("/applications/{a}/commands");
+    let ping = s
+        .post(
+            &global,
+            &w.bot,
+            json!({"name": "ping", "description": "Pong!"}),
+        )
+        .await;
+    let ping = id(&ping, "global command");
+    s.get(&global, &w.bot).await;
+    s.get(&format!("{global}/{ping}"), &w.bot).await;
+    s.patch(
+        &format!("{global}/{ping}"),
+        &w.bot,
+        json!({"description": "Pong!!"}),
+    )
+    .await;
+    s.put(
+        &global,
+        &w.bot,
+        Some(json!([{"name": "ping", "description": "Pong!"}, {"name": "User Info", "type": 2}])),
+    )
+    .await;
+    let listed = s.t.get(&global, &w.bot).await;
+    let ping = listed.body[0]["id"]
+        .as_str()
+        .expect("command id")
+        .to_string();
+    s.delete(&format!("{global}/{ping}"), &w.bot).await;
+
+    let guild_cmds = format!("/applications/{a}/guilds/{}/commands", w.guild);
+    let echo = s
+        .post(
+            &guild_cmds,
+            &w.bot,
+            json!({
+                "name": "echo",
+                "description": "Says it back",
+                "options": [{"type": 3, "name": "text", "description": "What to say", "required": true}],
+            }),
+        )
+        .await;
+    let echo = id(&echo, "guild command");
+    s.get(&guild_cmds, &w.bot).await;
+    s.get(&format!("{guild_cmds}/{echo}"), &w.bot).await;
+    s.patch(
+        &format!("{guild_cmds}/{echo}"),
+        &w.bot,
+        json!({"description": "Echo"}),
+    )
+    .await;
+    s.put(
+        &guild_cmds,
+        &w.bot,
+        Some(json!([{"name": "echo", "description": "Echo", "options": [{"type": 3, "name": "text", "description": "What to say", "required": true}]}])),
+    )
+    .await;
+    let listed = s.t.get(&guild_cmds, &w.bot).await;
+    let echo = listed.body[0]["id"]
+        .as_str()
+        .expect("command id")
+        .to_string();
+    let gone = s
+        .post(
+            &guild_cmds,
+            &w.bot,
+            json!({"name": "gone", "description": "Deleted"}),
+        )
+        .await;
+    let gone = id(&gone, "command to delete");
+    s.delete(&format!("{guild_cmds}/{gone}"), &w.bot).await;
+    let _ = echo;
+}
+
+/// A member invokes the bot's `/echo`; the bot answers through the callback and edits its
+/// answer by the interaction token.
+async fn interactions(s: &mut Shapes, w: &World) {
+    let mut bot_gw = Gateway::connect(&s.t.gateway_url("v=10&encoding=json"), false).await;
+    bot_gw.identify(&w.bot, GUILDS | GUILD_MESSAGES).await;
+    bot_gw.event("GUILD_CREATE").await;
+    let commands =
+        s.t.get(
+            &format!("/applications/{}/guilds/{}/commands", w.app_id, w.guild),
+            &w.bot,
+        )
+        .await;
+    let echo = commands.body[0]["id"].as_str().expect("echo").to_string();
+    let invoked =
+        s.t.post(
+            "/interactions",
+            &w.bob,
+            json!({
+                "type": 2,
+                "application_id": w.app_id,
+                "guild_id": w.guild,
+                "channel_id": w.channel,
+                "session_id": "shapes",
+                "nonce": "1",
+                "data": {"id": echo, "name": "echo", "type": 1, "version": "1",
+                         "options": [{"type": 3, "name": "text", "value": "hi"}]},
+            }),
+        )
+        .await;
+    assert_eq!(invoked.status, 204, "invoke: {}", invoked.body);
+    let i = bot_gw.event("INTERACTION_CREATE").await;
+    let (iid, itoken) = (
+        i["id"].as_str().expect("interaction id").to_string(),
+        i["token"].as_str().expect("interaction token").to_string(),
+    );
+    s.call(
+        Method::POST,
+        &format!("/interactions/{iid}/{itoken}/callback"),
+        None,
+        Some(json!({"type": 4, "data": {"content": "hi back"}})),
+    )
+    .await;
+    let original = format!("/webhooks/{}/{itoken}/messages/@original", w.app_id);
+    s.call(Method::GET, &original, None, None).await;
+    s.call(
+        Method::PATCH,
+        &original,
+        None,
+        Some(json!({"content": "hi back, edited"})),
+    )
+    .await;
+    let follow = s
+        .call(
+            Method::POST,
+            &format!("/webhooks/{}/{itoken}", w.app_id),
+            None,
+            Some(json!({"content": "a follow-up"})),
+        )
+        .await;
+    id(&follow, "follow-up");
+    s.call(Method::DELETE, &original, None, None).await;
+}
+
+async fn teardown(s: &mut Shapes, w: &World) {
+    let g = &w.guild;
+    s.delete(
+        &format!("/guilds/{g}/members/{}/roles/{}", w.bob_id, w.role),
+        &w.alice,
+    )
+    .await;
+    s.delete(&format!("/guilds/{g}/roles/{}", w.role), &w.alice)
+        .await;
+    let extra = s
+        .post(
+            &format!("/guilds/{g}/channels"),
+            &w.alice,
+            json!({"name": "doomed"}),
+        )
+        .await;
+    let extra = id(&extra, "channel to delete");
+    s.delete(&format!("/channels/{extra}"), &w.alice).await;
+    s.t.join_via_invite(&w.alice, &w.channel, &w.carol).await;
+    s.delete(&format!("/guilds/{g}/members/{}", w.carol_id), &w.alice)
+        .await;
+    s.delete(&format!("/users/@me/guilds/{g}"), &w.bob).await;
+    let _ = &w.alice_id;
+}
