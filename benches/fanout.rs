@@ -65,7 +65,8 @@ async fn actor_fanout(n: usize) -> Vec<Duration> {
         SnowflakeGenerator::new(1, 1).expect("ids"),
     );
     let owner = UserId::new(1);
-    let mut state = new_guild_state(&services, owner, "bench".into(), None, Vec::new());
+    let mut state = new_guild_state(&services, owner, "bench".into(), None, Vec::new())
+        .expect("unleased generator");
     let guild = state.guild.id;
     for i in 0..n {
         state

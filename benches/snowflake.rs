@@ -17,7 +17,7 @@ fn snowflake(c: &mut Criterion) {
                 for _ in 0..2 {
                     s.spawn(|| {
                         for _ in 0..10_000 {
-                            black_box(ids.generate());
+                            let _ = black_box(ids.generate());
                         }
                     });
                 }

@@ -31,7 +31,7 @@ fn store(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {
                 let m = common::record(
-                    ids.generate().0,
+                    ids.generate().expect("unleased generator").0,
                     channel,
                     "a benchmark message of typical length",
                 );
@@ -49,7 +49,7 @@ fn store(c: &mut Criterion) {
     let middle = AtomicU64::new(0);
     rt.block_on(async {
         for i in 0..10_000u64 {
-            let id = ids.generate().0;
+            let id = ids.generate().expect("unleased generator").0;
             if i == 5_000 {
                 middle.store(id, Ordering::Relaxed);
             }

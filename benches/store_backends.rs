@@ -41,13 +41,13 @@ fn micros(d: Duration) -> u64 {
 }
 
 async fn measure(backend: &str, store: DynStore, ids: &SnowflakeGenerator) -> Row {
-    let base = ids.generate().0;
+    let base = ids.generate().expect("unleased generator").0;
     // One writer: latency of a single acknowledged insert.
     let channel = base;
     let mut insert = hist();
     for _ in 0..SEQUENTIAL_INSERTS {
         let m = common::record(
-            ids.generate().0,
+            ids.generate().expect("unleased generator").0,
             channel,
             "a benchmark message of typical length",
         );
@@ -65,7 +65,11 @@ async fn measure(backend: &str, store: DynStore, ids: &SnowflakeGenerator) -> Ro
             tokio::spawn(async move {
                 let channel = base + 1 + w as u64;
                 for _ in 0..CONCURRENT_INSERTS / CONCURRENT_WRITERS {
-                    let m = common::record(ids.generate().0, channel, "concurrent writer");
+                    let m = common::record(
+                        ids.generate().expect("unleased generator").0,
+                        channel,
+                        "concurrent writer",
+                    );
                     store.insert_message(&m).await.expect("insert");
                 }
             })
@@ -77,7 +81,9 @@ async fn measure(backend: &str, store: DynStore, ids: &SnowflakeGenerator) -> Ro
     let rate = CONCURRENT_INSERTS as f64 / t.elapsed().as_secs_f64();
     // Pages of a long channel.
     let channel = base + 1000;
-    let fill: Vec<u64> = (0..HISTORY).map(|_| ids.generate().0).collect();
+    let fill: Vec<u64> = (0..HISTORY)
+        .map(|_| ids.generate().expect("unleased generator").0)
+        .collect();
     for chunk in fill.chunks(CONCURRENT_WRITERS) {
         let writes = chunk.iter().map(|id| {
             let store = store.clone();

@@ -26,9 +26,20 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// Open connections per IP and unauthenticated, and what the connection limits cut.
     pub connections: Arc<crate::net::ConnectionTable>,
+    /// This node's cluster membership; `None` for a single node.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 pub type App = Arc<AppState>;
+
+/// A configured public URL, or the one derived from the bound address when it is left empty.
+pub fn public_url(configured: &str, derived: impl FnOnce() -> String) -> String {
+    if configured.is_empty() {
+        derived()
+    } else {
+        configured.to_string()
+    }
+}
 
 impl AppState {
     pub fn config(&self) -> &LiveConfig {
@@ -42,21 +53,17 @@ impl AppState {
     /// Public REST base URL, e.g. `http://127.0.0.1:3001/api`.
     pub fn api_endpoint(&self) -> String {
         let c = self.config().get();
-        if c.server.api_endpoint.is_empty() {
+        public_url(&c.server.api_endpoint, || {
             format!("http://{}/api", self.bound)
-        } else {
-            c.server.api_endpoint.clone()
-        }
+        })
     }
 
     /// Public gateway URL without a query string, as `GET /gateway` returns it.
     pub fn gateway_endpoint(&self) -> String {
         let c = self.config().get();
-        if c.server.gateway_endpoint.is_empty() {
+        public_url(&c.server.gateway_endpoint, || {
             format!("ws://{}", self.bound)
-        } else {
-            c.server.gateway_endpoint.clone()
-        }
+        })
     }
 
     pub fn cdn_endpoint(&self) -> String {

@@ -118,6 +118,11 @@ pub enum ApiError {
         code: u32,
         key: &'static str,
     },
+    /// The request can't be served right now but may be soon (a cluster node without a valid
+    /// worker-id lease, an owner node that did not answer): 503 with `retry_after`, as Discord
+    /// answers when it is overloaded.
+    #[error("service unavailable, retry in {retry_after}s")]
+    Unavailable { retry_after: f64 },
     #[error("internal error")]
     Internal,
 }
@@ -143,6 +148,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } | Self::Slowmode { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Coded { status, .. } => *status,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -151,7 +157,7 @@ impl ApiError {
     pub fn code(&self) -> u32 {
         match self {
             Self::Unauthorized | Self::NotFound | Self::MethodNotAllowed | Self::Internal => 0,
-            Self::RateLimited { .. } => 0,
+            Self::RateLimited { .. } | Self::Unavailable { .. } => 0,
             Self::Slowmode { .. } => 20016,
             Self::Unknown(u) => u.code(),
             Self::MissingAccess => 50001,
@@ -177,6 +183,7 @@ impl ApiError {
             Self::RateLimited { .. } => "rate-limited",
             Self::Slowmode { .. } => "slowmode-rate-limited",
             Self::Coded { key, .. } => key,
+            Self::Unavailable { .. } => "service-unavailable",
             Self::Internal => "internal-error",
         }
     }
@@ -197,6 +204,9 @@ impl ApiError {
             Self::Slowmode { retry_after } => {
                 json!({"message": message, "retry_after": retry_after, "global": false, "code": 20016})
             }
+            Self::Unavailable { retry_after } => {
+                json!({"code": 0, "message": message, "retry_after": retry_after})
+            }
             _ => json!({"code": self.code(), "message": message}),
         }
     }
@@ -206,7 +216,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = (status, axum::Json(self.body())).into_response();
-        if let Self::Slowmode { retry_after } = self
+        if let Self::Slowmode { retry_after } | Self::Unavailable { retry_after } = self
             && let Ok(v) = format!("{}", retry_after.ceil() as u64).parse()
         {
             response.headers_mut().insert("retry-after", v);
@@ -228,6 +238,15 @@ impl IntoResponse for ApiError {
             }
         }
         response
+    }
+}
+
+impl From<crate::id::IdsUnavailable> for ApiError {
+    fn from(e: crate::id::IdsUnavailable) -> Self {
+        tracing::warn!(error = %e, "refusing a request that needs a new id");
+        Self::Unavailable {
+            retry_after: e.retry_after.as_secs_f64(),
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -170,13 +170,114 @@ pub struct BadNodeId {
     pub process: u8,
 }
 
+/// The 10 node bits of a snowflake (5 worker + 5 process bits) as one number, 0..1024: what a
+/// cluster node claims under a lease so that no two live nodes mint the same ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WorkerId(u16);
+
+impl WorkerId {
+    /// How many distinct worker ids a snowflake can carry.
+    pub const COUNT: u16 = 1024;
+
+    pub const fn new(v: u16) -> Option<Self> {
+        if v < Self::COUNT { Some(Self(v)) } else { None }
+    }
+
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+
+    /// The id's bits in place (bits 12..22 of a snowflake).
+    const fn node_bits(self) -> u64 {
+        (self.0 as u64) << 12
+    }
+}
+
+impl fmt::Display for WorkerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// Minting refused: this node's worker-id lease is not known to be valid (it could not renew
+/// it in time, or lost it). Another node may hold the id by now, so minting would risk
+/// duplicates; the HTTP edge answers 503 with `retry_after`.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("snowflake ids unavailable: the worker-id lease is not valid (retry in {retry_after:?})")]
+pub struct IdsUnavailable {
+    pub retry_after: Duration,
+}
+
+/// A worker id held under a lease, and until when the lease is known to be valid. The cluster's
+/// identity task grants and extends it after each successful renewal; the generator reads it
+/// on every id (two relaxed atomic loads) and refuses once `valid_until` has passed.
+#[derive(Debug)]
+pub struct IdLease {
+    base: Instant,
+    /// Nanoseconds after `base` until which minting is allowed; 0 = never granted or revoked.
+    valid_until: AtomicU64,
+    /// The held worker id's node bits.
+    node_bits: AtomicU64,
+    /// What a refused caller is told to wait (about one renewal period).
+    retry_after_ms: AtomicU64,
+}
+
+impl IdLease {
+    /// A lease not yet granted: the generator refuses until [`grant`](Self::grant).
+    pub fn new(retry_after: Duration) -> Self {
+        Self {
+            base: Instant::now(),
+            valid_until: AtomicU64::new(0),
+            node_bits: AtomicU64::new(0),
+            retry_after_ms: AtomicU64::new(retry_after.as_millis() as u64),
+        }
+    }
+
+    /// Allows minting as `worker` until `until` (renewal time plus the TTL minus a margin).
+    pub fn grant(&self, worker: WorkerId, until: Instant) {
+        self.node_bits.store(worker.node_bits(), Ordering::Release);
+        let nanos = until.saturating_duration_since(self.base).as_nanos() as u64;
+        self.valid_until.store(nanos.max(1), Ordering::Release);
+    }
+
+    /// Stops minting at once (the lease was lost or released).
+    pub fn revoke(&self) {
+        self.valid_until.store(0, Ordering::Release);
+    }
+
+    pub fn is_valid(&self) -> bool {
+        let until = self.valid_until.load(Ordering::Acquire);
+        until != 0 && (self.base.elapsed().as_nanos() as u64) < until
+    }
+
+    /// The held worker id while the lease is valid.
+    pub fn worker(&self) -> Option<WorkerId> {
+        self.is_valid()
+            .then(|| WorkerId((self.node_bits.load(Ordering::Acquire) >> 12) as u16))
+    }
+
+    fn node_bits(&self) -> Result<u64, IdsUnavailable> {
+        if self.is_valid() {
+            Ok(self.node_bits.load(Ordering::Acquire))
+        } else {
+            Err(IdsUnavailable {
+                retry_after: Duration::from_millis(self.retry_after_ms.load(Ordering::Relaxed)),
+            })
+        }
+    }
+}
+
 /// Lock-free snowflake generator: one atomic word holds the last issued id, so concurrent callers
 /// never issue duplicates and ids are strictly increasing per generator. When more than 4096 ids
 /// are asked for in one millisecond, the timestamp part runs ahead of the clock rather than
 /// blocking, and the clock catches up.
+///
+/// A single node has fixed node bits; a cluster node's generator is *leased*: its node bits are
+/// the worker id its [`IdLease`] holds, and it mints nothing while that lease is not valid.
 #[derive(Debug)]
 pub struct SnowflakeGenerator {
     node_bits: u64,
+    lease: Option<std::sync::Arc<IdLease>>,
     last: AtomicU64,
 }
 
@@ -187,11 +288,25 @@ impl SnowflakeGenerator {
         }
         Ok(Self {
             node_bits: (u64::from(worker) << 17) | (u64::from(process) << 12),
+            lease: None,
             last: AtomicU64::new(0),
         })
     }
 
-    pub fn generate(&self) -> Snowflake {
+    /// A generator that mints as the worker id `lease` holds, and only while it is valid.
+    pub fn leased(lease: std::sync::Arc<IdLease>) -> Self {
+        Self {
+            node_bits: 0,
+            lease: Some(lease),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    pub fn generate(&self) -> Result<Snowflake, IdsUnavailable> {
+        let node_bits = match &self.lease {
+            None => self.node_bits,
+            Some(lease) => lease.node_bits()?,
+        };
         let now = now_ms().saturating_sub(DISCORD_EPOCH_MS);
         let mut prev = self.last.load(Ordering::Relaxed);
         loop {
@@ -204,20 +319,20 @@ impl SnowflakeGenerator {
             } else {
                 (prev_ts + 1, 0)
             };
-            let next = (ts << 22) | self.node_bits | inc;
+            let next = (ts << 22) | node_bits | inc;
             match self
                 .last
                 .compare_exchange_weak(prev, next, Ordering::Relaxed, Ordering::Relaxed)
             {
-                Ok(_) => return Snowflake(next),
+                Ok(_) => return Ok(Snowflake(next)),
                 Err(actual) => prev = actual,
             }
         }
     }
 
     /// A new id of the requested type.
-    pub fn next<T: From<Snowflake>>(&self) -> T {
-        T::from(self.generate())
+    pub fn next<T: From<Snowflake>>(&self) -> Result<T, IdsUnavailable> {
+        self.generate().map(T::from)
     }
 }
 
@@ -263,7 +378,7 @@ mod tests {
         let mut seen = HashSet::new();
         let mut last = Snowflake(0);
         for _ in 0..20_000 {
-            let s = g.generate();
+            let s = g.generate().unwrap();
             assert!(s > last);
             assert!(seen.insert(s));
             assert_eq!((s.0 >> 17) & 0x1f, 1);
@@ -284,7 +399,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut ids = Vec::with_capacity(250_000);
                     for _ in 0..250_000 {
-                        let id = g.generate();
+                        let id = g.generate().unwrap();
                         if let Some(last) = ids.last() {
                             assert!(id > *last, "went backwards in one thread");
                         }
@@ -310,8 +425,32 @@ mod tests {
         assert_eq!(Snowflake::from_timestamp_ms(t).timestamp_ms(), t);
         let g = SnowflakeGenerator::new(0, 0).unwrap();
         let now = now_ms();
-        let ts = g.generate().timestamp_ms();
+        let ts = g.generate().unwrap().timestamp_ms();
         assert!(ts >= now && ts < now + 1000);
+    }
+
+    #[test]
+    fn a_leased_generator_mints_only_while_its_lease_is_valid() {
+        let lease = std::sync::Arc::new(IdLease::new(Duration::from_millis(3300)));
+        let g = SnowflakeGenerator::leased(lease.clone());
+        let refused = g.generate().unwrap_err();
+        assert_eq!(refused.retry_after, Duration::from_millis(3300));
+        let worker = WorkerId::new(1000).unwrap();
+        lease.grant(worker, Instant::now() + Duration::from_secs(60));
+        let id = g.generate().unwrap();
+        assert_eq!(
+            (id.0 >> 12) & 0x3ff,
+            1000,
+            "the leased worker id is in the id"
+        );
+        assert_eq!(lease.worker(), Some(worker));
+        lease.revoke();
+        assert!(g.generate().is_err(), "refused once revoked");
+        assert_eq!(lease.worker(), None);
+        // A lease that ran out (no renewal in time) refuses like a revoked one.
+        lease.grant(worker, Instant::now());
+        assert!(g.generate().is_err());
+        assert!(WorkerId::new(1024).is_none());
     }
 
     #[test]

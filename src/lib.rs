@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod cdn;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -85,6 +86,8 @@ pub struct ServeOptions {
     pub listen: Option<String>,
     /// Overrides `server.cdn_listen`: serve the CDN on its own listener.
     pub cdn_listen: Option<String>,
+    /// Join a cluster (`None`: a single node; nothing of the cluster starts).
+    pub cluster: Option<cluster::ClusterConfig>,
 }
 
 pub async fn open_store(choice: &StoreChoice) -> anyhow::Result<DynStore> {
@@ -194,14 +197,15 @@ pub struct Server {
 
 /// Starts the server and returns once it listens.
 pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
+    if let Some(c) = &options.cluster {
+        if matches!(options.store, StoreChoice::Embedded { .. }) {
+            return Err(cluster::ClusterError::EmbeddedStore.into());
+        }
+        c.validate()?;
+    }
     let store = open_store(&options.store).await?;
     tracing::info!(backend = store.backend_name(), "store open");
     let config = Arc::new(LiveConfig::load_or_init(store.as_ref()).await?);
-    let node = config.get().general.node_id;
-    let ids = SnowflakeGenerator::new(node, (std::process::id() % 32) as u8)?;
-    let services = Services::new(config.clone(), store.clone(), ids);
-    let (supervisor, _) = Actor::spawn(None, Supervisor, Arc::downgrade(&services)).await?;
-    services.registry.set_supervisor(supervisor.get_cell());
     let secret = instance_secret(&options.store)?;
     let listen = options
         .listen
@@ -210,6 +214,27 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
+    // Cluster mode joins once the address it advertises is known, and mints ids only under the
+    // worker id it leased; a single node uses its configured node id.
+    let cluster = match options.cluster {
+        Some(c) => {
+            let server = &config.get().server;
+            let api = app::public_url(&server.api_endpoint, || format!("http://{addr}/api"));
+            let gateway = app::public_url(&server.gateway_endpoint, || format!("ws://{addr}"));
+            Some(cluster::Cluster::join(c, api, gateway).await?)
+        }
+        None => None,
+    };
+    let ids = match &cluster {
+        Some(c) => SnowflakeGenerator::leased(c.id_lease()),
+        None => {
+            let node = config.get().general.node_id;
+            SnowflakeGenerator::new(node, (std::process::id() % 32) as u8)?
+        }
+    };
+    let services = Services::new(config.clone(), store.clone(), ids);
+    let (supervisor, _) = Actor::spawn(None, Supervisor, Arc::downgrade(&services)).await?;
+    services.registry.set_supervisor(supervisor.get_cell());
     let cdn_listen = options
         .cdn_listen
         .unwrap_or_else(|| config.get().server.cdn_listen.clone());
@@ -237,6 +262,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         started: Instant::now(),
         shutdown: shutdown_rx.clone(),
         connections: Default::default(),
+        cluster,
     });
     memory::spawn(app.services.clone(), shutdown_rx.clone());
     let http = serve_http(
@@ -299,6 +325,9 @@ impl Server {
             let _ = cell.stop_and_wait(Some("shutdown".into()), wait).await;
         }
         self.app.store().flush().await?;
+        if let Some(cluster) = &self.app.cluster {
+            cluster.leave().await;
+        }
         // Sessions and actors hold the services; wait (bounded) for them to let go, so the
         // store is closed when this returns and the data directory can be reopened at once.
         let services = self.app.services.clone();

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use accord::cluster::config::ClusterOverrides;
 use accord::config::bootstrap::{Bootstrap, Consistency, DatabaseKind, Overrides};
 use accord::store::Durability;
 use accord::{ServeOptions, StoreChoice};
@@ -71,7 +72,10 @@ struct StoreArgs {
 
 impl StoreArgs {
     fn choice(&self) -> anyhow::Result<StoreChoice> {
-        let file = Bootstrap::load(self.config.as_deref())?;
+        self.choice_in(Bootstrap::load(self.config.as_deref())?)
+    }
+
+    fn choice_in(&self, file: Bootstrap) -> anyhow::Result<StoreChoice> {
         file.database
             .with(Overrides {
                 kind: self.database,
@@ -83,6 +87,45 @@ impl StoreArgs {
                 consistency: self.scylla_consistency,
             })
             .choice()
+    }
+}
+
+/// Cluster mode: the bootstrap file's `[cluster]` section with these flags on top. Without
+/// NATS urls (`--cluster`) the node runs alone and never connects to NATS.
+#[derive(clap::Args, Clone)]
+struct ClusterArgs {
+    /// Join a cluster through these NATS servers (comma-separated `nats://host:4222`).
+    #[arg(long = "cluster", env = "ACCORD_CLUSTER", value_delimiter = ',')]
+    nats: Vec<String>,
+    /// This node's name, unique among live nodes (A-Z a-z 0-9 _ -).
+    #[arg(long, env = "ACCORD_NODE_NAME")]
+    node_name: Option<String>,
+    /// REST base URL other nodes and clients reach this node at [default: from the bound
+    /// address].
+    #[arg(long, env = "ACCORD_ADVERTISE_API")]
+    advertise_api: Option<String>,
+    /// Gateway URL of this node [default: from the bound address].
+    #[arg(long, env = "ACCORD_ADVERTISE_GATEWAY")]
+    advertise_gateway: Option<String>,
+    /// JetStream key-value bucket of the cluster's leases [default: accord].
+    #[arg(long, env = "ACCORD_CLUSTER_BUCKET")]
+    cluster_bucket: Option<String>,
+    /// Lease time-to-live in ms; leases are renewed every third of it [default: 10000].
+    #[arg(long, env = "ACCORD_LEASE_TTL_MS")]
+    lease_ttl_ms: Option<u64>,
+}
+
+impl ClusterArgs {
+    fn config(&self, file: &Bootstrap) -> Option<accord::cluster::ClusterConfig> {
+        let c = file.cluster.clone().with(ClusterOverrides {
+            nats: self.nats.clone(),
+            node_name: self.node_name.clone(),
+            advertise_api: self.advertise_api.clone(),
+            advertise_gateway: self.advertise_gateway.clone(),
+            bucket: self.cluster_bucket.clone(),
+            lease_ttl_ms: self.lease_ttl_ms,
+        });
+        c.enabled().then_some(c)
     }
 }
 
@@ -98,6 +141,8 @@ enum Command {
         /// Serve the CDN on its own address; overrides `server.cdn_listen`.
         #[arg(long, env = "ACCORD_CDN_LISTEN")]
         cdn_listen: Option<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
     },
     /// Instance administration from the command line.
     Admin {
@@ -145,9 +190,12 @@ async fn main() -> anyhow::Result<()> {
             store,
             listen,
             cdn_listen,
+            cluster,
         } => {
+            let file = Bootstrap::load(store.config.as_deref())?;
             serve(ServeOptions {
-                store: store.choice()?,
+                cluster: cluster.config(&file),
+                store: store.choice_in(file)?,
                 listen,
                 cdn_listen,
             })

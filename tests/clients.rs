@@ -367,6 +367,7 @@ async fn discord_js_on_scylla_body() {
         store: StoreChoice::scylla(nodes.clone(), keyspace.clone()),
         listen: Some("127.0.0.1:0".into()),
         cdn_listen: None,
+        cluster: None,
     })
     .await
     .unwrap_or_else(|e| panic!("server on Scylla at {nodes:?}: {e:#}"));

@@ -26,6 +26,7 @@ async fn scylla_server() -> Option<common::TestServer> {
         store: StoreChoice::scylla(nodes.split(',').map(str::to_string).collect(), keyspace),
         listen: Some("127.0.0.1:0".into()),
         cdn_listen: None,
+        cluster: None,
     })
     .await
     .expect("server starts on the CQL backend");

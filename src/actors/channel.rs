@@ -1171,7 +1171,7 @@ impl State {
         }
         let webhook = body.webhook.clone();
         let message = MessageRecord {
-            id: self.services.ids.next(),
+            id: self.services.ids.next()?,
             channel_id: self.channel.id,
             guild_id: self.channel.guild_id,
             author_id: author,

@@ -1746,7 +1746,7 @@ impl State {
             body.parent_id,
         );
         errs.into_result()?;
-        let mut c = ChannelRecord::new(self.services.ids.next(), kind, Some(self.id()));
+        let mut c = ChannelRecord::new(self.services.ids.next()?, kind, Some(self.id()));
         c.name = Some(if kind == ChannelKind::GuildText {
             name.trim().to_lowercase().replace(' ', "-")
         } else {
@@ -1948,7 +1948,7 @@ impl State {
             return Ok(());
         }
         let role = Role {
-            id: self.services.ids.next(),
+            id: self.services.ids.next()?,
             name: name.chars().take(100).collect(),
             color: 0,
             hoist: false,
@@ -2200,7 +2200,7 @@ impl State {
             return Err(ApiError::MissingPermissions);
         }
         let mut role = Role {
-            id: self.services.ids.next(),
+            id: self.services.ids.next()?,
             name: "new role".into(),
             color: 0,
             hoist: false,
@@ -2366,7 +2366,7 @@ pub fn new_guild_state(
     name: String,
     icon: Option<String>,
     channels: Vec<ChannelCreate>,
-) -> GuildState {
+) -> Result<GuildState, crate::id::IdsUnavailable> {
     let channels = channels
         .into_iter()
         .enumerate()
@@ -2383,7 +2383,7 @@ pub fn new_guild_state(
             channels,
             ..GuildBlueprint::default()
         },
-    );
+    )?;
     state.guild.icon = icon;
-    state
+    Ok(state)
 }

@@ -12,6 +12,10 @@
 //! # embedded only:
 //! data_dir = "./data"
 //! durability = "immediate"
+//!
+//! [cluster]                       # see `cluster::config`; absent: a single node
+//! nats = ["nats://10.0.0.5:4222"]
+//! node_name = "n1"
 //! ```
 //!
 //! Command-line flags and their `ACCORD_*` variables override the file. Naming Scylla nodes
@@ -33,6 +37,8 @@ pub const DEFAULT_PATH: &str = "accord.toml";
 #[serde(default, deny_unknown_fields)]
 pub struct Bootstrap {
     pub database: Database,
+    /// Cluster mode (off unless NATS urls are given).
+    pub cluster: crate::cluster::ClusterConfig,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
@@ -240,6 +246,26 @@ mod tests {
             .is_err(),
             "scylla without nodes is refused"
         );
+    }
+
+    #[test]
+    fn the_cluster_section_is_read() {
+        let file = Bootstrap::parse(
+            r#"
+            [cluster]
+            nats = ["nats://10.0.0.5:4222"]
+            node_name = "n2"
+            advertise_api = "http://10.0.0.2:3001/api"
+            lease_ttl_ms = 5000
+            "#,
+        )
+        .unwrap();
+        assert!(file.cluster.enabled());
+        assert_eq!(file.cluster.node_name, "n2");
+        assert_eq!(file.cluster.lease_ttl_ms, 5000);
+        assert_eq!(file.cluster.bucket, "accord");
+        assert!(!Bootstrap::parse("").unwrap().cluster.enabled());
+        assert!(Bootstrap::parse("[cluster]\nnode = \"n1\"").is_err());
     }
 
     #[test]

@@ -144,7 +144,7 @@ impl State {
         }
         let source = post.message;
         let message = MessageRecord {
-            id: self.services.ids.next(),
+            id: self.services.ids.next()?,
             channel_id: self.channel.id,
             guild_id: self.channel.guild_id,
             author_id: UserId(post.webhook.id.0),

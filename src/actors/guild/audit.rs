@@ -107,8 +107,15 @@ impl State {
         changes: Vec<AuditChange>,
         options: Option<Value>,
     ) {
+        let id = match self.services.ids.next() {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::warn!(error = %e, action_type, "could not record an audit log entry");
+                return;
+            }
+        };
         let entry = GuildAuditEntry {
-            id: self.services.ids.next(),
+            id,
             guild_id: self.id(),
             user_id: Some(user),
             target_id,

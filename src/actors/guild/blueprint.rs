@@ -16,7 +16,7 @@ use super::{ChannelCreate, RolePatch};
 use crate::actors::Services;
 use crate::config::GuildLimits;
 use crate::error::{FieldError, FieldErrors};
-use crate::id::{ChannelId, GuildId, RoleId, Snowflake, UserId};
+use crate::id::{ChannelId, GuildId, IdsUnavailable, RoleId, Snowflake, UserId};
 use crate::model::template::TemplateSnapshot;
 use crate::model::{ChannelKind, ChannelRecord, GuildRecord, MemberRecord, Role};
 use crate::permissions::{OverwriteKind, PermissionOverwrite, Permissions};
@@ -183,10 +183,14 @@ fn creatable_kind(kind: u8) -> Option<ChannelKind> {
 }
 
 /// The records of a new guild owned by `owner` (its only member), with fresh ids.
-pub fn build(services: &Services, owner: UserId, blueprint: GuildBlueprint) -> GuildState {
+pub fn build(
+    services: &Services,
+    owner: UserId,
+    blueprint: GuildBlueprint,
+) -> Result<GuildState, IdsUnavailable> {
     let config = services.config.get();
     let defaults = &config.defaults.guild;
-    let id: GuildId = services.ids.next();
+    let id: GuildId = services.ids.next()?;
 
     // Roles: the first placeholder is @everyone, the others get new ids and positions 1.. in
     // list order (which is hierarchy order, bottom up).
@@ -206,7 +210,7 @@ pub fn build(services: &Services, owner: UserId, blueprint: GuildBlueprint) -> G
     roles.push(everyone);
     for (i, r) in given.enumerate() {
         let mut role = new_role(
-            services.ids.next(),
+            services.ids.next()?,
             r.role.name.unwrap_or_else(|| "new role".into()),
             i as i32 + 1,
         );
@@ -230,9 +234,9 @@ pub fn build(services: &Services, owner: UserId, blueprint: GuildBlueprint) -> G
     let mut records = Vec::new();
     let mut channel_ids: HashMap<u64, ChannelId> = HashMap::new();
     if blueprint.channels.is_empty() {
-        let mut text = ChannelRecord::new(services.ids.next(), ChannelKind::GuildText, Some(id));
+        let mut text = ChannelRecord::new(services.ids.next()?, ChannelKind::GuildText, Some(id));
         text.name = Some(defaults.text_channel_name.clone());
-        let mut voice = ChannelRecord::new(services.ids.next(), ChannelKind::GuildVoice, Some(id));
+        let mut voice = ChannelRecord::new(services.ids.next()?, ChannelKind::GuildVoice, Some(id));
         voice.name = Some(defaults.voice_channel_name.clone());
         voice.bitrate = Some(64_000);
         voice.user_limit = Some(0);
@@ -243,7 +247,7 @@ pub fn build(services: &Services, owner: UserId, blueprint: GuildBlueprint) -> G
             .channels
             .iter()
             .map(|_| services.ids.next())
-            .collect();
+            .collect::<Result<_, _>>()?;
         for (c, new) in blueprint.channels.iter().zip(&fresh) {
             if let Some(p) = c.id {
                 channel_ids.insert(p.get(), *new);
@@ -344,13 +348,13 @@ pub fn build(services: &Services, owner: UserId, blueprint: GuildBlueprint) -> G
         premium_progress_bar_enabled: false,
         max_members: config.limits.guild.max_members,
     };
-    GuildState {
+    Ok(GuildState {
         guild,
         roles,
         channels: records,
         members: vec![MemberRecord::new(id, owner)],
         bans: Vec::new(),
-    }
+    })
 }
 
 fn new_role(id: RoleId, name: String, position: i32) -> Role {

@@ -159,7 +159,7 @@ async fn create(
     let mut key = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut key);
     let a = ApplicationRecord {
-        id: app.services.ids.next(),
+        id: app.services.ids.next()?,
         name,
         description: body.description.unwrap_or_default(),
         icon: None,

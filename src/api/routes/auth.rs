@@ -118,7 +118,7 @@ async fn register(
 
     let password_hash = hash_password(password, config.security.clone()).await?;
     let mut user = UserRecord {
-        id: app.services.ids.next(),
+        id: app.services.ids.next()?,
         username: username.clone(),
         discriminator: "0".into(),
         global_name: body.global_name.filter(|g| !g.trim().is_empty()),

@@ -108,7 +108,7 @@ async fn create(
     }
     errs.into_result()?;
     let team = TeamRecord {
-        id: app.services.ids.next(),
+        id: app.services.ids.next()?,
         name,
         icon: None,
         owner_user_id: caller.user_id,

@@ -380,7 +380,7 @@ async fn create_dm(
             ));
         }
     }
-    let mut c = ChannelRecord::new(app.services.ids.next(), kind, None);
+    let mut c = ChannelRecord::new(app.services.ids.next()?, kind, None);
     c.recipient_ids = recipients.clone();
     c.recipient_ids.push(me);
     if kind == ChannelKind::GroupDm {

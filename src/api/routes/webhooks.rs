@@ -257,7 +257,7 @@ async fn create(
     let mut token = [0u8; 34];
     rand::thread_rng().fill_bytes(&mut token);
     let mut w = WebhookRecord {
-        id: app.services.ids.next(),
+        id: app.services.ids.next()?,
         kind: 1,
         guild_id: Some(guild),
         channel_id: channel,

@@ -30,7 +30,7 @@ pub async fn record(
     reason: Option<String>,
 ) -> Option<AuditEntry> {
     let entry = AuditEntry {
-        id: app.services.ids.next(),
+        id: app.services.ids.next().ok()?,
         actor_id: actor,
         action: action.to_string(),
         target_id,

@@ -43,6 +43,9 @@ pub struct Health {
     pub history: Vec<Point>,
     /// Open HTTP/gateway connections and what the connection limits refused or cut.
     pub connections: crate::net::ConnectionStats,
+    /// This node's view of the cluster (members, its worker id, NATS round trip); `null` for a
+    /// single node.
+    pub cluster: Option<crate::cluster::ClusterStatus>,
 }
 
 #[derive(Debug, Serialize)]
@@ -119,6 +122,7 @@ pub async fn gather(app: &App, sample: bool) -> Health {
     let uptime = app.started.elapsed();
     let started_at = Timestamp::from_millis(Timestamp::now().millis() - uptime.as_millis() as i64);
     Health {
+        cluster: app.cluster.as_ref().map(|c| c.status()),
         connections: app.connections.stats(),
         version: env!("CARGO_PKG_VERSION"),
         uptime_secs: uptime.as_secs(),
@@ -302,7 +306,92 @@ pub fn render_prometheus(h: &Health) -> String {
             &[("", format!("{:.6}", ms / 1000.0))],
         );
     }
+    if let Some(c) = &h.cluster {
+        render_cluster(c, &mut metric);
+    }
     out
+}
+
+/// The cluster's lines: members, this node's worker id and lease health, NATS round trip.
+fn render_cluster(
+    c: &crate::cluster::ClusterStatus,
+    metric: &mut impl FnMut(&str, &str, &str, &[(&str, String)]),
+) {
+    let members: Vec<(String, String)> = c
+        .members
+        .iter()
+        .map(|m| {
+            (
+                format!("{{node=\"{}\",worker_id=\"{}\"}}", m.name, m.worker_id),
+                "1".to_string(),
+            )
+        })
+        .collect();
+    let members: Vec<(&str, String)> = members
+        .iter()
+        .map(|(l, v)| (l.as_str(), v.clone()))
+        .collect();
+    metric(
+        "accord_cluster_members",
+        "gauge",
+        "Live cluster members as this node sees them.",
+        &[("", c.members.len().to_string())],
+    );
+    metric(
+        "accord_cluster_member",
+        "gauge",
+        "One line per live member, with its snowflake worker id.",
+        &members,
+    );
+    metric(
+        "accord_cluster_worker_id",
+        "gauge",
+        "The snowflake worker id this node holds (-1 while its lease is not valid).",
+        &[(
+            &format!("{{node=\"{}\"}}", c.node),
+            c.worker_id.map_or("-1".into(), |w| w.to_string()),
+        )],
+    );
+    metric(
+        "accord_cluster_ids_available",
+        "gauge",
+        "Whether this node may mint ids (its worker-id lease is valid).",
+        &[("", u8::from(c.ids_available).to_string())],
+    );
+    metric(
+        "accord_cluster_nats_connected",
+        "gauge",
+        "Whether this node is connected to NATS.",
+        &[("", u8::from(c.nats_connected).to_string())],
+    );
+    if let Some(ms) = c.nats_rtt_ms {
+        metric(
+            "accord_cluster_nats_rtt_seconds",
+            "gauge",
+            "The last NATS round trip (PING/PONG).",
+            &[("", format!("{:.6}", ms / 1000.0))],
+        );
+    }
+    if let Some(ms) = c.lease_renew_ms {
+        metric(
+            "accord_cluster_lease_renew_seconds",
+            "gauge",
+            "The last lease renewal (JetStream publish and acknowledgement).",
+            &[("", format!("{:.6}", ms / 1000.0))],
+        );
+    }
+    metric(
+        "accord_cluster_lease_renewals_failed_total",
+        "counter",
+        "Lease renewals that failed or timed out.",
+        &[("", c.lease_renewals_failed.to_string())],
+    );
+    metric(
+        "accord_cluster_leases_lost_total",
+        "counter",
+        "Worker-id leases lost (lapsed and claimed again).",
+        &[("", c.leases_lost.to_string())],
+    );
 }
 
 #[cfg(test)]
@@ -348,8 +437,29 @@ mod tests {
                 events_per_sec: 0.0,
             },
             history: Vec::new(),
+            cluster: Some(crate::cluster::ClusterStatus {
+                node: "n1".into(),
+                worker_id: Some(7),
+                ids_available: true,
+                members: vec![crate::cluster::NodeInfo {
+                    name: "n1".into(),
+                    worker_id: 7,
+                    api: "http://127.0.0.1:3001/api".into(),
+                    gateway: "ws://127.0.0.1:3001".into(),
+                    started_at_ms: 0,
+                }],
+                nats_connected: true,
+                nats_rtt_ms: Some(0.25),
+                lease_renew_ms: None,
+                lease_renewals_failed: 0,
+                leases_lost: 0,
+            }),
         };
         let text = render_prometheus(&h);
+        assert!(text.contains("accord_cluster_members 1\n"));
+        assert!(text.contains("accord_cluster_member{node=\"n1\",worker_id=\"7\"} 1\n"));
+        assert!(text.contains("accord_cluster_worker_id{node=\"n1\"} 7\n"));
+        assert!(text.contains("accord_cluster_nats_rtt_seconds 0.000250\n"));
         assert!(text.contains("accord_build_info{version=\"1.2.3\",backend=\"embedded\"} 1\n"));
         assert!(text.contains("accord_actors{kind=\"channel\"} 4\n"));
         assert!(text.contains("accord_actors{kind=\"user\"} 2\n"));

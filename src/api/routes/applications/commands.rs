@@ -347,7 +347,7 @@ async fn create(
     body: CommandBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut errs = FieldErrors::default();
-    let id = app.services.ids.next();
+    let id = app.services.ids.next()?;
     let record = build(
         &mut errs,
         "",
@@ -355,7 +355,7 @@ async fn create(
         body,
         None,
         id,
-        app.services.ids.next(),
+        app.services.ids.next()?,
     );
     errs.into_result()?;
     let existing = app.store().commands_of(scope.app.id, scope.guild).await?;
@@ -404,7 +404,7 @@ async fn update(
         ));
     }
     let record = CommandRecord {
-        version: app.services.ids.next(),
+        version: app.services.ids.next()?,
         ..record
     };
     Ok(Json(app.store().put_command(&record).await?.to_json()))
@@ -435,7 +435,10 @@ async fn overwrite(
             .as_deref()
             .and_then(|n| existing.iter().find(|c| c.kind == body_kind && c.name == n));
         let base = by_id.or(by_name);
-        let id = base.map_or_else(|| app.services.ids.next(), |b| b.id);
+        let id = match base {
+            Some(b) => b.id,
+            None => app.services.ids.next()?,
+        };
         // Edits start from nothing: a bulk overwrite describes each command in full.
         let mut record = build(
             &mut errs,
@@ -444,7 +447,7 @@ async fn overwrite(
             body,
             None,
             id,
-            app.services.ids.next(),
+            app.services.ids.next()?,
         );
         if let Some(b) = base.filter(|b| same_content(&record, b)) {
             record.version = b.version;

@@ -106,7 +106,7 @@ async fn follow(
         .take(80)
         .collect();
     let w = WebhookRecord {
-        id: app.services.ids.next(),
+        id: app.services.ids.next()?,
         kind: WebhookRecord::CHANNEL_FOLLOWER,
         guild_id: Some(guild),
         channel_id: target,

@@ -124,7 +124,7 @@ async fn from_multipart(
             .and_then(|m| m["filename"].as_str())
             .unwrap_or(&f.filename)
             .to_string();
-        let id: AttachmentId = app.services.ids.next();
+        let id: AttachmentId = app.services.ids.next()?;
         let stored = app
             .cdn
             .put_attachment(channel, id, &filename, &f.bytes)

@@ -96,7 +96,7 @@ async fn create(
         errs.add("image", FieldError::Required);
     }
     errs.into_result()?;
-    let emoji: EmojiId = app.services.ids.next();
+    let emoji: EmojiId = app.services.ids.next()?;
     let hash = app
         .cdn
         .put_image_data_uri(

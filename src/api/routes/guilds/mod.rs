@@ -147,7 +147,7 @@ pub async fn create_guild(
             "max-guilds-reached",
         ));
     }
-    let mut state = blueprint::build(&app.services, owner, blueprint);
+    let mut state = blueprint::build(&app.services, owner, blueprint)?;
     let id = state.guild.id;
     if let Some(uri) = icon.filter(|i| !i.is_empty()) {
         let max = config.cdn.max_avatar_bytes;

@@ -201,7 +201,7 @@ async fn create(
             ApiError::coded(StatusCode::BAD_REQUEST, 50046, "invalid-asset")
         }
     })?;
-    let sticker: StickerId = app.services.ids.next();
+    let sticker: StickerId = app.services.ids.next()?;
     app.cdn
         .put_sticker(sticker, format_type, &bytes)
         .await

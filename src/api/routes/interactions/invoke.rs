@@ -435,7 +435,7 @@ pub async fn invoke(
         data["guild_id"] = json!(g);
     }
 
-    let id: InteractionId = app.services.ids.next();
+    let id: InteractionId = app.services.ids.next()?;
     let token = new_token(id);
     let user = app
         .services

@@ -1,0 +1,104 @@
+//! Leases in a JetStream key-value bucket: claim a key with *create* (fails when a live holder
+//! has it), renew it with *update* compare-and-set on the revision, release it with a delete
+//! that also checks the revision. The bucket's `max_age` is the lease TTL, so a key whose
+//! holder stopped renewing disappears on its own and can be claimed again. The revision a
+//! claim or renewal returns is the lease's fencing token: only its holder can produce the next
+//! one.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv, stream};
+use bytes::Bytes;
+
+use super::ClusterError;
+
+/// Why a lease operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    /// Someone else's revision is current: the lease expired and was claimed, or was never ours.
+    #[error("lease {0} was lost")]
+    Lost(String),
+    /// NATS did not answer or refused for another reason; the lease may still be ours.
+    #[error("lease {key}: {message}")]
+    Nats { key: String, message: String },
+}
+
+/// Opens the bucket, creating its stream when it does not exist yet.
+///
+/// The stream is created directly rather than with `create_key_value`, whose configuration
+/// (of newer servers) Debian's nats-server 2.9 refuses: stream `KV_<bucket>` on subjects
+/// `$KV.<bucket>.>`, one value per key, values older than the TTL dropped, roll-ups allowed and
+/// message deletion denied, as every KV bucket is.
+pub async fn open_bucket(
+    js: &jetstream::Context,
+    bucket: &str,
+    ttl: Duration,
+) -> Result<kv::Store, ClusterError> {
+    if let Ok(store) = js.get_key_value(bucket).await {
+        return Ok(store);
+    }
+    let config = stream::Config {
+        name: format!("KV_{bucket}"),
+        subjects: vec![format!("$KV.{bucket}.>")],
+        max_messages_per_subject: 1,
+        max_age: ttl,
+        // The duplicate window may not exceed max_age.
+        duplicate_window: ttl.min(Duration::from_secs(120)),
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        storage: stream::StorageType::File,
+        num_replicas: 1,
+        ..Default::default()
+    };
+    // Several nodes starting at once: one creates, the others find it.
+    js.get_or_create_stream(config)
+        .await
+        .map_err(|e| ClusterError::Nats(format!("creating the stream of bucket {bucket}: {e}")))?;
+    js.get_key_value(bucket)
+        .await
+        .map_err(|e| ClusterError::Nats(format!("opening bucket {bucket}: {e}")))
+}
+
+/// Claims `key` if no live holder has it: `Some(revision)` when won, `None` when taken.
+pub async fn claim(store: &kv::Store, key: &str, value: Bytes) -> Result<Option<u64>, LeaseError> {
+    match store.create(key, value).await {
+        Ok(revision) => Ok(Some(revision)),
+        Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(None),
+        Err(e) => Err(LeaseError::Nats {
+            key: key.into(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Renews `key` held at `revision`, returning the new revision (the next fencing token).
+pub async fn renew(
+    store: &kv::Store,
+    key: &str,
+    value: Bytes,
+    revision: u64,
+) -> Result<u64, LeaseError> {
+    store
+        .update(key, value, revision)
+        .await
+        .map_err(|e| match e.kind() {
+            kv::UpdateErrorKind::WrongLastRevision => LeaseError::Lost(key.into()),
+            _ => LeaseError::Nats {
+                key: key.into(),
+                message: e.to_string(),
+            },
+        })
+}
+
+/// Gives `key` up at once (instead of letting it expire), unless someone else holds it by now.
+pub async fn release(store: &kv::Store, key: &str, revision: u64) -> Result<(), LeaseError> {
+    store
+        .delete_expect_revision(key, Some(revision))
+        .await
+        .map_err(|e| LeaseError::Nats {
+            key: key.into(),
+            message: e.to_string(),
+        })
+}
