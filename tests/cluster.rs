@@ -153,7 +153,9 @@ async fn three_nodes_hold_unique_worker_ids_and_see_each_other() {
         let token = n.register(&format!("user{i}")).await;
         let me = n.me(&token).await;
         assert_eq!(worker_of(&me["id"]), workers[i], "user on n{}", i + 1);
-        let g = n.post("/guilds", &token, json!({"name": "g"})).await;
+        let g = n
+            .post("/guilds", &token, json!({"name": "cluster guild"}))
+            .await;
         assert_eq!(g.status, 201, "{}", g.body);
         assert_eq!(worker_of(&g.body["id"]), workers[i]);
     }

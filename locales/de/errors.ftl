@@ -5,7 +5,6 @@ unauthorized = 401: Nicht autorisiert
 not-found = 404: Nicht gefunden
 method-not-allowed = 405: Methode nicht erlaubt
 internal-error = 500: Interner Serverfehler
-service-unavailable = 503: Dienst nicht verfügbar. Bitte gleich noch einmal versuchen.
 missing-access = Fehlender Zugriff
 missing-permissions = Fehlende Berechtigungen
 invalid-form-body = Ungültiger Formularinhalt

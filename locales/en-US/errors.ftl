@@ -6,7 +6,6 @@ unauthorized = 401: Unauthorized
 not-found = 404: Not Found
 method-not-allowed = 405: Method Not Allowed
 internal-error = 500: Internal Server Error
-service-unavailable = 503: Service Unavailable. Try again shortly.
 missing-access = Missing Access
 missing-permissions = Missing Permissions
 invalid-form-body = Invalid Form Body
