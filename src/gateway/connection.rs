@@ -9,12 +9,20 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Duration;
 
 use super::close::CloseCode;
 use super::compress::{Compression, DeflateSize, ZlibStream};
 use super::fragments::BoundedMessages;
 
 type Io = TokioIo<Upgraded>;
+
+/// How long a closing connection keeps reading for the client's answering close frame.
+/// Closing a socket that still holds unread bytes (a flood of pings, say) makes the kernel
+/// send a reset, which can overtake the close frame: the client then sees "connection
+/// reset" instead of the close code it must act on (4008, 4004, …). Well-behaved clients
+/// answer within a round trip; this only bounds the ones that don't.
+const CLOSE_DRAIN: Duration = Duration::from_secs(1);
 
 /// What the reader saw.
 #[derive(Debug)]
@@ -133,12 +141,25 @@ impl Connection {
     pub async fn close_raw(&mut self, code: u16, reason: &str) {
         if !self.closed {
             self.closed = true;
-            let _ = self
+            let sent = self
                 .writer
                 .write_frame(Frame::close(code, reason.as_bytes()))
                 .await;
+            if sent.is_ok() {
+                let _ = tokio::time::timeout(CLOSE_DRAIN, self.drain()).await;
+            }
         }
         self.reader.abort();
+    }
+
+    /// Reads (and drops) what the client still sends until its close frame or the end of
+    /// the stream, so the socket is empty when it is closed (see [`CLOSE_DRAIN`]).
+    async fn drain(&mut self) {
+        while let Some(inbound) = self.inbound.recv().await {
+            if matches!(*inbound, Inbound::Closed(_) | Inbound::TooLarge) {
+                return;
+            }
+        }
     }
 }
 
