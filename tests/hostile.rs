@@ -743,3 +743,71 @@ async fn connections_that_never_identify_are_closed_4009() {
     assert!(pending >= IDLE, "pending gateway connections are counted");
     t.stop().await;
 }
+
+/// A request the server cannot finish in `request_timeout_ms` is abandoned and answered 503
+/// with a retry hint (not a 500, which reads as a bug), and the abandoned work changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_over_the_request_timeout_get_503_and_change_nothing() {
+    let t = common::start().await;
+    let token = t.register("slowhandler").await;
+    // Hashing the new password with these parameters takes far longer than 100 ms.
+    t.srv()
+        .app
+        .config()
+        .apply_patch(
+            t.srv().app.store().as_ref(),
+            &json!({"server": {"request_timeout_ms": 100},
+                    "security": {"argon2_memory_kib": 65536, "argon2_iterations": 8}}),
+        )
+        .await
+        .expect("patch");
+    let started = Instant::now();
+    let r = t
+        .patch(
+            "/users/@me",
+            &token,
+            json!({"password": "correct horse battery", "new_password": "a brand new password"}),
+        )
+        .await;
+    let waited = started.elapsed();
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.body["code"], 0, "{}", r.body);
+    assert!(
+        r.body["retry_after"].as_f64().is_some_and(|s| s > 0.0),
+        "{}",
+        r.body
+    );
+    assert!(waited < Duration::from_secs(5), "answered after {waited:?}");
+
+    // The old password still logs in: the abandoned change was never written.
+    t.srv()
+        .app
+        .config()
+        .apply_patch(
+            t.srv().app.store().as_ref(),
+            &json!({"server": {"request_timeout_ms": 30000}}),
+        )
+        .await
+        .expect("patch");
+    let login = t
+        .req(
+            reqwest::Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"login": "slowhandler@example.com", "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    // Below the floor is refused: zero would answer every request 503 at once.
+    let refused = t
+        .srv()
+        .app
+        .config()
+        .apply_patch(
+            t.srv().app.store().as_ref(),
+            &json!({"server": {"request_timeout_ms": 0}}),
+        )
+        .await;
+    assert!(refused.is_err());
+    t.stop().await;
+}

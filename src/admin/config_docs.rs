@@ -117,7 +117,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "server.request_timeout_ms",
-        "A request taking longer than this is answered with an error.",
+        "A request taking longer than this is answered 503 with retry_after (its work is abandoned; at least 100).",
     ),
     (
         "server.header_read_timeout_ms",

@@ -182,8 +182,10 @@ async fn limits(State(app): State<App>, request: Request, next: Next) -> Respons
             response
         }
         Err(_) => {
+            // The server was too slow, not the client: 503 with a retry hint is what the
+            // libraries retry on (a 500 reads as a bug, and a 408 blames the client).
             tracing::warn!(timeout_ms = server.request_timeout_ms, "request timed out");
-            ApiError::Internal.into_response()
+            ApiError::Unavailable { retry_after: 1.0 }.into_response()
         }
     }
 }

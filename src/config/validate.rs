@@ -58,6 +58,7 @@ pub(super) fn validate(c: &Config) -> Result<(), ApiError> {
             c.server.header_read_timeout_ms,
         ),
         ("server.body_read_timeout_ms", c.server.body_read_timeout_ms),
+        ("server.request_timeout_ms", c.server.request_timeout_ms),
         (
             "server.keepalive_idle_timeout_ms",
             c.server.keepalive_idle_timeout_ms,
