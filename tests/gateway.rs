@@ -487,3 +487,78 @@ async fn member_list_subscriptions_ops_14_and_37() {
     let list = gw.event("GUILD_MEMBER_LIST_UPDATE").await;
     assert_eq!(list["ops"][0]["items"].as_array().unwrap().len(), 2);
 }
+
+/// Op 8 answers a guild of any size whole, in Discord's chunks of 1,000, and an array of guild
+/// ids is served once per guild the session is in (repeats and foreign guilds ignored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_members_chunks_big_guilds_and_ignores_foreign_ids() {
+    use futures::StreamExt;
+    const JOINERS: usize = 1100;
+    let t = common::start().await;
+    let owner = t.register("chunkowner").await;
+    let (guild, channel) = t.guild(&owner, "Chunks").await;
+    let inv = t
+        .post(
+            &format!("/channels/{channel}/invites"),
+            &owner,
+            json!({"max_uses": 0}),
+        )
+        .await;
+    assert_eq!(inv.status, 200, "{}", inv.body);
+    let code = inv.body["code"].as_str().unwrap().to_string();
+    let ids: Vec<String> = futures::stream::iter(0..JOINERS)
+        .map(|i| {
+            let (t, code) = (&t, &code);
+            async move {
+                let token = t.register(&format!("chunk{i}")).await;
+                let joined = t.post(&format!("/invites/{code}"), &token, json!({})).await;
+                assert_eq!(joined.status, 200, "join: {}", joined.body);
+                t.me(&token).await["id"].as_str().unwrap().to_string()
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let newest = ids
+        .iter()
+        .max_by_key(|id| id.parse::<u64>().unwrap())
+        .unwrap()
+        .clone();
+
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw.identify(&owner, GUILDS | GUILD_MEMBERS).await;
+    gw.event("GUILD_CREATE").await;
+    gw.send(json!({"op": 8, "d": {"guild_id": guild, "query": "", "limit": 0, "nonce": "all"}}))
+        .await;
+    let mut seen = std::collections::HashSet::new();
+    for index in 0..2 {
+        let chunk = gw.event("GUILD_MEMBERS_CHUNK").await;
+        assert_eq!(chunk["chunk_index"], index);
+        assert_eq!(chunk["chunk_count"], 2);
+        assert_eq!(chunk["nonce"], "all");
+        for m in chunk["members"].as_array().unwrap() {
+            assert!(seen.insert(m["user"]["id"].as_str().unwrap().to_string()));
+        }
+    }
+    assert_eq!(seen.len(), JOINERS + 1);
+
+    // The newest member sorts last, beyond the first page; a foreign id and a repeat are ignored.
+    gw.send(
+        json!({"op": 8, "d": {"guild_id": [guild, guild, "175928847299117063"],
+        "user_ids": [newest], "nonce": "one"}}),
+    )
+    .await;
+    let chunk = gw.event("GUILD_MEMBERS_CHUNK").await;
+    assert_eq!(chunk["members"].as_array().unwrap().len(), 1);
+    assert_eq!(chunk["members"][0]["user"]["id"], newest.as_str());
+    assert_eq!(chunk["chunk_count"], 1);
+    assert_eq!(chunk["not_found"], json!([]));
+    gw.send(json!({"op": 1, "d": null})).await;
+    loop {
+        let v = gw.recv().await;
+        assert_ne!(v["t"], "GUILD_MEMBERS_CHUNK", "one chunk per guild: {v}");
+        if v["op"] == 11 {
+            break;
+        }
+    }
+}

@@ -29,6 +29,9 @@ use crate::events::Dispatch;
 use crate::id::{GuildId, UserId};
 use crate::model::UserRecord;
 
+/// Members per GUILD_MEMBERS_CHUNK, Discord's figure (and the guild actor's page size).
+const MEMBERS_PER_CHUNK: usize = 1000;
+
 /// Everything IDENTIFY produced, handed to [`run`].
 pub struct Ready {
     user: Arc<UserRecord>,
@@ -550,17 +553,26 @@ impl Session {
         if everyone && !self.intents.contains(Intents::GUILD_MEMBERS) {
             return Err(CloseCode::DisallowedIntents);
         }
-        let limit = match req.limit {
-            0 => 1000,
-            n => n.min(1000) as usize,
+        // Limit 0 with an empty query means every member (Discord's rule); a query or a list
+        // of ids without a limit gets Discord's search cap.
+        let max = match req.limit {
+            0 if everyone => usize::MAX,
+            0 => MEMBERS_PER_CHUNK,
+            n => usize::try_from(n).unwrap_or(usize::MAX),
         };
+        // Only guilds this session is in, each once: an array of foreign or repeated ids must
+        // not turn one payload into as many guild lookups.
+        let mut guilds = req.guild_id.clone();
+        guilds.retain(|g| self.guilds.contains(g));
+        guilds.sort_unstable();
+        guilds.dedup();
         let interval = self
             .app
             .config()
             .get()
             .gateway
             .request_all_members_interval_secs;
-        for guild in req.guild_id.iter().copied() {
+        for guild in guilds {
             if everyone
                 && interval > 0
                 && let Some(retry_after) = self.members_rate_limited(guild, interval)
@@ -577,62 +589,92 @@ impl Session {
                     .map_err(|_| CloseCode::UnknownError)?;
                 continue;
             }
-            let Ok(actor) = self.app.services.guild(guild).await else {
-                continue;
-            };
-            let user = self.user.id;
-            let Ok(Value::Array(members)) =
+            let found =
+                Box::pin(self.matching_members(guild, &query, req.user_ids.as_deref(), max)).await;
+            let not_found: Vec<UserId> = req
+                .user_ids
+                .iter()
+                .flatten()
+                .copied()
+                .filter(|id| !found.iter().any(|m| m["user"]["id"] == json!(id)))
+                .collect();
+            // Discord's chunks: at most 1,000 members each, numbered, the request's nonce on
+            // every one; `not_found` rides on the first.
+            let chunk_count = found.len().div_ceil(MEMBERS_PER_CHUNK).max(1);
+            let mut chunks = found.chunks(MEMBERS_PER_CHUNK);
+            for chunk_index in 0..chunk_count {
+                let members = chunks.next().unwrap_or_default();
+                let mut chunk = json!({
+                    "guild_id": guild,
+                    "members": members,
+                    "chunk_index": chunk_index,
+                    "chunk_count": chunk_count,
+                    "not_found": if chunk_index == 0 { not_found.as_slice() } else { &[] },
+                });
+                if req.presences {
+                    chunk["presences"] = json!([]);
+                }
+                if let Some(n) = &req.nonce {
+                    chunk["nonce"] = json!(n);
+                }
+                let f = self.frame("GUILD_MEMBERS_CHUNK", encode(&chunk));
+                connection
+                    .send(&f)
+                    .await
+                    .map_err(|_| CloseCode::UnknownError)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Members of `guild` matching an op-8 request, in user-id order, at most `max`: pages
+    /// through the guild actor 1,000 at a time, so a guild of any size is answered whole.
+    async fn matching_members(
+        &self,
+        guild: GuildId,
+        query: &str,
+        wanted: Option<&[UserId]>,
+        max: usize,
+    ) -> Vec<Value> {
+        let Ok(actor) = self.app.services.guild(guild).await else {
+            return Vec::new();
+        };
+        let user = self.user.id;
+        let mut found = Vec::new();
+        let mut after = UserId::default();
+        while found.len() < max {
+            let Ok(Value::Array(page)) =
                 ask(&self.app.services, &actor, |reply| GuildMsg::ListMembers {
                     user,
-                    limit: 1000,
-                    after: UserId::default(),
+                    limit: MEMBERS_PER_CHUNK,
+                    after,
                     reply,
                 })
                 .await
             else {
-                continue;
+                break;
             };
-            let wanted = req.user_ids.clone();
-            let mut found: Vec<Value> = members
-                .into_iter()
-                .filter(|m| {
-                    let id: Option<UserId> = serde_json::from_value(m["user"]["id"].clone()).ok();
-                    match &wanted {
-                        Some(ids) => id.is_some_and(|id| ids.contains(&id)),
-                        None => {
-                            let name = m["user"]["username"].as_str().unwrap_or("").to_lowercase();
-                            let nick = m["nick"].as_str().unwrap_or("").to_lowercase();
-                            query.is_empty() || name.starts_with(&query) || nick.starts_with(&query)
-                        }
+            let Some(last) = page
+                .last()
+                .and_then(|m| serde_json::from_value::<UserId>(m["user"]["id"].clone()).ok())
+            else {
+                break;
+            };
+            after = last;
+            found.extend(page.into_iter().filter(|m| {
+                let id: Option<UserId> = serde_json::from_value(m["user"]["id"].clone()).ok();
+                match wanted {
+                    Some(ids) => id.is_some_and(|id| ids.contains(&id)),
+                    None => {
+                        let name = m["user"]["username"].as_str().unwrap_or("").to_lowercase();
+                        let nick = m["nick"].as_str().unwrap_or("").to_lowercase();
+                        query.is_empty() || name.starts_with(query) || nick.starts_with(query)
                     }
-                })
-                .collect();
-            found.truncate(limit);
-            let not_found: Vec<UserId> = wanted
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|id| !found.iter().any(|m| m["user"]["id"] == json!(id)))
-                .collect();
-            let mut chunk = json!({
-                "guild_id": guild,
-                "members": found,
-                "chunk_index": 0,
-                "chunk_count": 1,
-                "not_found": not_found,
-            });
-            if req.presences {
-                chunk["presences"] = json!([]);
-            }
-            if let Some(n) = &req.nonce {
-                chunk["nonce"] = json!(n);
-            }
-            let f = self.frame("GUILD_MEMBERS_CHUNK", encode(&chunk));
-            connection
-                .send(&f)
-                .await
-                .map_err(|_| CloseCode::UnknownError)?;
+                }
+            }));
         }
-        Ok(())
+        found.truncate(max);
+        found
     }
 
     /// Discord's limit on asking for every member of a guild (op 8 with an empty query): once
