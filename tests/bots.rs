@@ -374,3 +374,164 @@ async fn the_cdn_can_have_its_own_listener() {
     assert_eq!(domains["cdn"], format!("http://{cdn}"));
     t.stop().await;
 }
+
+/// A PNG whose header declares `w`×`h` grey pixels: valid chunks and CRCs, a tiny IDAT.
+fn declared_png(w: u32, h: u32) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut z, &[0u8; 4096]).unwrap();
+    chunk(&mut out, b"IDAT", &z.finish().unwrap());
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// A GIF whose logical screen and only image declare `w`×`h`.
+fn declared_gif(w: u16, h: u16) -> Vec<u8> {
+    let mut out = b"GIF89a".to_vec();
+    out.extend_from_slice(&w.to_le_bytes());
+    out.extend_from_slice(&h.to_le_bytes());
+    out.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x2c, 0, 0, 0, 0]);
+    out.extend_from_slice(&w.to_le_bytes());
+    out.extend_from_slice(&h.to_le_bytes());
+    out.extend_from_slice(&[0, 2, 2, 0x4c, 0x01, 0, 0x3b]);
+    out
+}
+
+fn data_uri(mime: &str, bytes: &[u8]) -> String {
+    use base64::Engine;
+    format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// Decompression bombs: a file of under 200 bytes that declares 60000×60000 pixels (3.6 G
+/// pixels, 14 GB as RGBA) is refused from its header with 50035 on the field, before decoding;
+/// the limit is `cdn.max_image_pixels`, read at use, and `?size=` never decodes past it either.
+#[tokio::test]
+async fn image_bombs_are_refused_by_declared_dimensions() {
+    let t = common::start().await;
+    let token = t.register("bomber").await;
+    let (guild, _) = t.guild(&token, "Bombs").await;
+    let png_bomb = declared_png(60_000, 60_000);
+    let gif_bomb = declared_gif(60_000, 60_000);
+    assert!(png_bomb.len() < 200 && gif_bomb.len() < 200);
+
+    let expect_refused = |r: &common::Resp, field: &str| {
+        assert_eq!(
+            (r.status, &r.body["code"]),
+            (400, &json!(50035)),
+            "{}",
+            r.body
+        );
+        assert_eq!(r.body["message"], "Invalid Form Body");
+        let e = &r.body["errors"][field]["_errors"][0];
+        assert_eq!(e["code"], "BASE_TYPE_BAD_TYPE", "{}", r.body);
+        assert!(
+            e["message"].as_str().unwrap().contains("16777216"),
+            "{}",
+            r.body
+        );
+    };
+    let started = std::time::Instant::now();
+    let r = t
+        .patch(
+            "/users/@me",
+            &token,
+            json!({"avatar": data_uri("image/png", &png_bomb)}),
+        )
+        .await;
+    expect_refused(&r, "avatar");
+    let r = t
+        .patch(
+            "/users/@me",
+            &token,
+            json!({"banner": data_uri("image/gif", &gif_bomb)}),
+        )
+        .await;
+    expect_refused(&r, "banner");
+    let r = t
+        .patch(
+            &format!("/guilds/{guild}"),
+            &token,
+            json!({"icon": data_uri("image/gif", &gif_bomb)}),
+        )
+        .await;
+    expect_refused(&r, "icon");
+    let r = t
+        .post(
+            &format!("/guilds/{guild}/emojis"),
+            &token,
+            json!({"name": "boom", "image": data_uri("image/png", &png_bomb)}),
+        )
+        .await;
+    expect_refused(&r, "image");
+    // Decoding even one of them would take many seconds and gigabytes.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    // A real 128×64 avatar under the default limit is stored and resized…
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::new_rgb8(128, 64)
+        .write_to(&mut png, image::ImageOutputFormat::Png)
+        .unwrap();
+    let png = png.into_inner();
+    let me = t
+        .patch(
+            "/users/@me",
+            &token,
+            json!({"avatar": data_uri("image/png", &png)}),
+        )
+        .await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    let (id, hash) = (
+        me.body["id"].as_str().unwrap().to_string(),
+        me.body["avatar"].as_str().unwrap().to_string(),
+    );
+    let small_url = format!("{}/avatars/{id}/{hash}.png?size=32", t.srv().url());
+    let small = t.http.get(&small_url).send().await.unwrap();
+    let img = image::load_from_memory(&small.bytes().await.unwrap()).unwrap();
+    assert_eq!((img.width(), img.height()), (32, 16));
+
+    // …and with the live limit lowered below its 8192 pixels, it is refused on upload and no
+    // longer decoded for `?size=` (served as stored).
+    t.srv()
+        .app
+        .config()
+        .apply_patch(
+            t.srv().app.store().as_ref(),
+            &json!({"cdn": {"max_image_pixels": 4096}}),
+        )
+        .await
+        .unwrap();
+    let r = t
+        .patch(
+            &format!("/guilds/{guild}"),
+            &token,
+            json!({"icon": data_uri("image/png", &png)}),
+        )
+        .await;
+    assert_eq!(r.body["code"], 50035, "{}", r.body);
+    assert!(
+        r.body["errors"]["icon"]["_errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("4096"),
+        "{}",
+        r.body
+    );
+    let served = t.http.get(&small_url).send().await.unwrap();
+    assert_eq!(served.bytes().await.unwrap().to_vec(), png);
+}

@@ -573,29 +573,6 @@ fn webhook_author(m: &MessageRecord) -> Option<PublicUser> {
     })
 }
 
-/// `<@123>`, `<@!123>` → user ids; `<@&123>` → role ids.
-fn parse_mentions(content: &str) -> (Vec<UserId>, Vec<RoleId>) {
-    let (mut users, mut roles) = (Vec::new(), Vec::new());
-    let mut rest = content;
-    while let Some(start) = rest.find("<@") {
-        rest = &rest[start + 2..];
-        let Some(end) = rest.find('>') else { break };
-        let inner = &rest[..end];
-        if let Some(r) = inner.strip_prefix('&') {
-            if let Ok(id) = r.parse()
-                && !roles.contains(&id)
-            {
-                roles.push(id);
-            }
-        } else if let Ok(id) = inner.trim_start_matches('!').parse::<UserId>()
-            && !users.contains(&id)
-        {
-            users.push(id);
-        }
-    }
-    (users, roles)
-}
-
 impl State {
     fn in_guild(&self) -> bool {
         self.channel.guild_id.is_some()
@@ -1100,7 +1077,7 @@ impl State {
         if !perms.contains(Permissions::EMBED_LINKS) {
             embeds.clear();
         }
-        let (mut mentions, mut mention_roles) = parse_mentions(&content);
+        let (mut mentions, mut mention_roles) = crate::model::mention::parse(&content);
         let mention_everyone = perms.contains(Permissions::MENTION_EVERYONE)
             && (content.contains("@everyone") || content.contains("@here"))
             && body.allowed_mentions.as_ref().is_none_or(|a| {
@@ -1407,7 +1384,7 @@ impl State {
                     FieldError::MaxLength { max },
                 ));
             }
-            let (mentions, roles) = parse_mentions(&content);
+            let (mentions, roles) = crate::model::mention::parse(&content);
             m.content = content;
             m.mentions = mentions;
             m.mention_roles = self.pinging_roles(m.author_id, roles).await?;
@@ -1656,16 +1633,4 @@ impl State {
 /// For DMs: whether a channel kind takes messages at all.
 pub fn is_dm(kind: ChannelKind) -> bool {
     matches!(kind, ChannelKind::Dm | ChannelKind::GroupDm)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mentions_are_parsed() {
-        let (u, r) = parse_mentions("hi <@12> and <@!34>, <@&56> <@12> <@bad> <@");
-        assert_eq!(u, vec![UserId::new(12), UserId::new(34)]);
-        assert_eq!(r, vec![RoleId::new(56)]);
-    }
 }

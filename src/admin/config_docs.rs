@@ -386,6 +386,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "cdn.max_avatar_bytes",
         "Largest avatar, icon or banner upload, in bytes.",
     ),
+    (
+        "cdn.max_image_pixels",
+        "Most pixels (width × height, as declared in the file) of an uploaded image, and of an image resized for ?size=; larger ones are refused before decoding.",
+    ),
     ("defaults.user.locale", "Locale of new accounts."),
     (
         "defaults.user.theme",

@@ -28,6 +28,27 @@ pub enum CdnError {
     BadImage,
     #[error("too large")]
     TooLarge,
+    /// The image declares more pixels than `cdn.max_image_pixels`: refused from its header,
+    /// before anything is decoded (a few hundred bytes of PNG can declare 60000×60000).
+    #[error("image dimensions over the limit")]
+    TooManyPixels { max_pixels: u64 },
+}
+
+/// What an uploaded image may be: its encoded size and its declared pixel count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageLimits {
+    pub max_bytes: usize,
+    pub max_pixels: u64,
+}
+
+impl ImageLimits {
+    /// The limits for avatars, icons, banners and emojis from the live configuration.
+    pub fn avatar(cdn: &crate::config::Cdn) -> Self {
+        Self {
+            max_bytes: cdn.max_avatar_bytes,
+            max_pixels: cdn.max_image_pixels,
+        }
+    }
 }
 
 /// What an uploaded image turned out to be.
@@ -38,6 +59,13 @@ pub struct ImageInfo {
     pub animated: bool,
     pub ext: &'static str,
     pub content_type: &'static str,
+}
+
+impl ImageInfo {
+    /// Width × height as the header declares them.
+    pub fn pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
 }
 
 /// Image kinds with their URL prefix.
@@ -222,8 +250,9 @@ impl Cdn {
         kind: ImageKind,
         owner: Snowflake,
         data_uri: &str,
-        max_bytes: usize,
+        limits: ImageLimits,
     ) -> Result<String, CdnError> {
+        let max_bytes = limits.max_bytes;
         let b64 = data_uri
             .split_once(";base64,")
             .map(|(_, b)| b)
@@ -238,6 +267,11 @@ impl Cdn {
             return Err(CdnError::TooLarge);
         }
         let info = inspect_image(&bytes).ok_or(CdnError::BadImage)?;
+        if info.pixels() > limits.max_pixels {
+            return Err(CdnError::TooManyPixels {
+                max_pixels: limits.max_pixels,
+            });
+        }
         let digest = Sha256::digest(&bytes);
         let hash = format!(
             "{}{}",
@@ -291,18 +325,33 @@ pub fn field_error(path: &str, e: CdnError, max: usize) -> crate::error::ApiErro
                 expected: "a PNG, JPEG, GIF or WebP image as a data URI".into(),
             },
         ),
+        CdnError::TooManyPixels { max_pixels } => FieldErrors::single(
+            path,
+            FieldError::BadType {
+                expected: format!("an image of at most {max_pixels} pixels"),
+            },
+        ),
         CdnError::Io(e) => crate::error::ApiError::internal(e),
     }
 }
 
 /// Resizes to fit `size`×`size` (Discord's `?size=`: a power of two 16..4096), as PNG. Animated
-/// images and images already small enough are returned unchanged.
-pub fn resize(bytes: &[u8], size: u32) -> Option<Vec<u8>> {
+/// images, images already small enough and images that declare more than `max_pixels` (which
+/// are never decoded: stored attachments and stickers were not checked at upload) are returned
+/// unchanged.
+pub fn resize(bytes: &[u8], size: u32, max_pixels: u64) -> Option<Vec<u8>> {
     let info = inspect_image(bytes)?;
-    if info.animated || (info.width <= size && info.height <= size) {
+    if info.animated || (info.width <= size && info.height <= size) || info.pixels() > max_pixels {
         return None;
     }
-    let img = image::load_from_memory(bytes).ok()?;
+    // The decoder's own allocation cap as a second fence: RGBA at the declared size, plus slack.
+    let mut limits = image::io::Limits::default();
+    limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(1 << 20));
+    let mut reader = image::io::Reader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?;
+    reader.limits(limits);
+    let img = reader.decode().ok()?;
     let resized = img.resize(size, size, image::imageops::FilterType::Triangle);
     let mut out = Cursor::new(Vec::new());
     resized
@@ -338,8 +387,88 @@ mod tests {
             (64, 32, "png", false)
         );
         assert!(inspect_image(b"not an image").is_none());
-        let small = resize(png.get_ref(), 16).unwrap();
+        let small = resize(png.get_ref(), 16, 1 << 24).unwrap();
         let i = inspect_image(&small).unwrap();
         assert_eq!((i.width, i.height), (16, 8));
+    }
+
+    /// A PNG header declaring `w`×`h` grey pixels, with a valid CRC and a tiny IDAT.
+    fn declared_png(w: u32, h: u32) -> Vec<u8> {
+        fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            let mut crc = flate2::Crc::new();
+            crc.update(kind);
+            crc.update(data);
+            out.extend_from_slice(kind);
+            out.extend_from_slice(data);
+            out.extend_from_slice(&crc.sum().to_be_bytes());
+        }
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = w.to_be_bytes().to_vec();
+        ihdr.extend_from_slice(&h.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+        chunk(&mut out, b"IHDR", &ihdr);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut z, &[0u8; 4096]).unwrap();
+        chunk(&mut out, b"IDAT", &z.finish().unwrap());
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    /// A GIF whose screen and only image declare `w`×`h`.
+    fn declared_gif(w: u16, h: u16) -> Vec<u8> {
+        let mut out = b"GIF89a".to_vec();
+        out.extend_from_slice(&w.to_le_bytes());
+        out.extend_from_slice(&h.to_le_bytes());
+        out.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x2c, 0, 0, 0, 0]);
+        out.extend_from_slice(&w.to_le_bytes());
+        out.extend_from_slice(&h.to_le_bytes());
+        out.extend_from_slice(&[0, 2, 2, 0x4c, 0x01, 0, 0x3b]);
+        out
+    }
+
+    #[tokio::test]
+    async fn decompression_bombs_are_refused_by_declared_size() {
+        use base64::Engine;
+        let dir = tempfile::tempdir().unwrap();
+        let cdn = Cdn::new(dir.path().to_path_buf());
+        let limits = ImageLimits {
+            max_bytes: 1 << 20,
+            max_pixels: 16_777_216,
+        };
+        for bomb in [declared_png(60_000, 60_000), declared_gif(60_000, 60_000)] {
+            assert!(bomb.len() < 200, "a {}-byte bomb", bomb.len());
+            let info = inspect_image(&bomb).expect("the header is read");
+            assert_eq!((info.width, info.height), (60_000, 60_000));
+            // Never decoded for ?size=: the 3.6-gigapixel image is served as it is.
+            assert_eq!(resize(&bomb, 16, limits.max_pixels), None);
+            let uri = format!(
+                "data:image/png;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(&bomb)
+            );
+            let refused = cdn
+                .put_image_data_uri(ImageKind::Avatar, Snowflake::new(1), &uri, limits)
+                .await;
+            assert!(
+                matches!(
+                    refused,
+                    Err(CdnError::TooManyPixels {
+                        max_pixels: 16_777_216
+                    })
+                ),
+                "{refused:?}"
+            );
+        }
+        // At the limit is fine.
+        let ok = declared_png(4096, 4096);
+        let uri = format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&ok)
+        );
+        assert!(
+            cdn.put_image_data_uri(ImageKind::Avatar, Snowflake::new(1), &uri, limits)
+                .await
+                .is_ok()
+        );
     }
 }

@@ -110,9 +110,11 @@ async fn sticker(
         check_size(size)?;
         if super::sticker::detect(&bytes) == Ok(StickerFormat::Png) {
             let original = bytes.clone();
-            if let Some(small) = tokio::task::spawn_blocking(move || resize(&original, size))
-                .await
-                .map_err(ApiError::internal)?
+            let max_pixels = app.config().get().cdn.max_image_pixels;
+            if let Some(small) =
+                tokio::task::spawn_blocking(move || resize(&original, size, max_pixels))
+                    .await
+                    .map_err(ApiError::internal)?
             {
                 return Ok(file_response(small, "image/png"));
             }
@@ -155,9 +157,11 @@ async fn image(
     if let Some(size) = q.size {
         check_size(size)?;
         let original = bytes.clone();
-        if let Some(small) = tokio::task::spawn_blocking(move || resize(&original, size))
-            .await
-            .map_err(ApiError::internal)?
+        let max_pixels = app.config().get().cdn.max_image_pixels;
+        if let Some(small) =
+            tokio::task::spawn_blocking(move || resize(&original, size, max_pixels))
+                .await
+                .map_err(ApiError::internal)?
         {
             return Ok(file_response(small, "image/png"));
         }

@@ -461,6 +461,10 @@ pub struct Cdn {
     pub root: String,
     pub max_upload_bytes: usize,
     pub max_avatar_bytes: usize,
+    /// Most pixels (width × height, as the file's header declares them) an uploaded image may
+    /// have, and the most `?size=` resizing decodes: a decompression bomb is a few hundred
+    /// bytes that declare 60000×60000 and decode to gigabytes.
+    pub max_image_pixels: u64,
 }
 
 impl Default for Cdn {
@@ -469,6 +473,8 @@ impl Default for Cdn {
             root: String::new(),
             max_upload_bytes: 25 * 1024 * 1024,
             max_avatar_bytes: 10 * 1024 * 1024,
+            // 4096 × 4096: 64 MiB decoded as RGBA.
+            max_image_pixels: 16_777_216,
         }
     }
 }

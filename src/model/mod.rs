@@ -10,6 +10,7 @@ pub mod emoji;
 pub mod guild;
 pub mod invite;
 pub mod member;
+pub mod mention;
 pub mod message;
 pub mod read_state;
 pub mod relationship;

@@ -177,10 +177,11 @@ async fn update(
     match body.icon {
         Some(None) => team.icon = None,
         Some(Some(uri)) => {
-            let max = app.config().get().cdn.max_avatar_bytes;
+            let limits = crate::cdn::ImageLimits::avatar(&app.config().get().cdn);
+            let max = limits.max_bytes;
             team.icon = Some(
                 app.cdn
-                    .put_image_data_uri(crate::cdn::ImageKind::TeamIcon, id.0, &uri, max)
+                    .put_image_data_uri(crate::cdn::ImageKind::TeamIcon, id.0, &uri, limits)
                     .await
                     .map_err(|e| crate::cdn::field_error("icon", e, max))?,
             );

@@ -132,7 +132,8 @@ async fn update_me(
     if let Some(c) = body.accent_color {
         user.accent_color = c.map(|c| c & 0xff_ffff);
     }
-    let max_image = config.cdn.max_avatar_bytes;
+    let image_limits = crate::cdn::ImageLimits::avatar(&config.cdn);
+    let max_image = image_limits.max_bytes;
     for (path, kind, value, slot) in [
         (
             "avatar",
@@ -151,7 +152,7 @@ async fn update_me(
             Some(None) => *slot = None,
             Some(Some(uri)) => match app
                 .cdn
-                .put_image_data_uri(kind, user.id.0, &uri, max_image)
+                .put_image_data_uri(kind, user.id.0, &uri, image_limits)
                 .await
             {
                 Ok(hash) => *slot = Some(hash),

@@ -214,10 +214,11 @@ async fn store_avatar(
 ) -> Result<(), ApiError> {
     match avatar {
         Some(Some(uri)) => {
-            let max = app.config().get().cdn.max_avatar_bytes;
+            let limits = crate::cdn::ImageLimits::avatar(&app.config().get().cdn);
+            let max = limits.max_bytes;
             *slot = Some(
                 app.cdn
-                    .put_image_data_uri(ImageKind::Avatar, id.0, &uri, max)
+                    .put_image_data_uri(ImageKind::Avatar, id.0, &uri, limits)
                     .await
                     .map_err(|e| crate::cdn::field_error("avatar", e, max))?,
             );

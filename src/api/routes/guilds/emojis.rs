@@ -103,7 +103,10 @@ async fn create(
             crate::cdn::ImageKind::Emoji,
             emoji.snowflake(),
             &image,
-            MAX_EMOJI_BYTES,
+            crate::cdn::ImageLimits {
+                max_bytes: MAX_EMOJI_BYTES,
+                max_pixels: app.config().get().cdn.max_image_pixels,
+            },
         )
         .await
         .map_err(|e| crate::cdn::field_error("image", e, MAX_EMOJI_BYTES))?;

@@ -150,10 +150,11 @@ pub async fn create_guild(
     let mut state = blueprint::build(&app.services, owner, blueprint)?;
     let id = state.guild.id;
     if let Some(uri) = icon.filter(|i| !i.is_empty()) {
-        let max = config.cdn.max_avatar_bytes;
+        let limits = crate::cdn::ImageLimits::avatar(&config.cdn);
+        let max = limits.max_bytes;
         let hash = app
             .cdn
-            .put_image_data_uri(crate::cdn::ImageKind::Icon, id.0, &uri, max)
+            .put_image_data_uri(crate::cdn::ImageKind::Icon, id.0, &uri, limits)
             .await
             .map_err(|e| crate::cdn::field_error("icon", e, max))?;
         state.guild.icon = Some(hash);
@@ -206,10 +207,11 @@ async fn update(
 ) -> Result<Json<Value>, ApiError> {
     // An icon arrives as a data URI; the CDN stores it and the guild keeps its hash.
     if let Some(Some(uri)) = &patch.icon {
-        let max = app.config().get().cdn.max_avatar_bytes;
+        let limits = crate::cdn::ImageLimits::avatar(&app.config().get().cdn);
+        let max = limits.max_bytes;
         let hash = app
             .cdn
-            .put_image_data_uri(crate::cdn::ImageKind::Icon, id.0, uri, max)
+            .put_image_data_uri(crate::cdn::ImageKind::Icon, id.0, uri, limits)
             .await
             .map_err(|e| crate::cdn::field_error("icon", e, max))?;
         patch.icon = Some(Some(hash));
