@@ -201,6 +201,23 @@ fn validate_recurrence(errs: &mut FieldErrors, rule: &Value) {
     }
 }
 
+/// Discord returns every key of a recurrence rule, null where unset.
+fn complete_recurrence(rule: &mut Value) {
+    if let Some(o) = rule.as_object_mut() {
+        for key in [
+            "end",
+            "by_weekday",
+            "by_n_weekday",
+            "by_month",
+            "by_month_day",
+            "by_year_day",
+            "count",
+        ] {
+            o.entry(key).or_insert(Value::Null);
+        }
+    }
+}
+
 impl State {
     pub(super) async fn handle_event(&mut self, msg: EventMsg) {
         use crate::actors::reply;
@@ -427,9 +444,10 @@ impl State {
         if let Some(img) = body.image {
             e.image = img;
         }
-        if let Some(rule) = body.recurrence_rule {
-            if let Some(r) = &rule {
+        if let Some(mut rule) = body.recurrence_rule {
+            if let Some(r) = &mut rule {
                 validate_recurrence(errs, r);
+                complete_recurrence(r);
             }
             e.recurrence_rule = rule;
         }
@@ -624,13 +642,11 @@ impl State {
         let with_member = q.with_member.unwrap_or(false);
         let mut out = Vec::with_capacity(ids.len());
         for u in &users {
-            let mut v = json!({"guild_scheduled_event_id": id, "user_id": u.id, "user": u});
+            // `response` 1: INTERESTED, the only answer without recurrence exceptions.
+            let mut v =
+                json!({"guild_scheduled_event_id": id, "user_id": u.id, "user": u, "response": 1});
             if with_member && let Some(m) = self.members.get(&u.id) {
-                let mut member = m.to_json(u);
-                if let Some(o) = member.as_object_mut() {
-                    o.remove("user");
-                }
-                v["member"] = member;
+                v["member"] = m.to_json(u);
             }
             out.push(v);
         }

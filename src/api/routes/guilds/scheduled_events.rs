@@ -25,15 +25,15 @@ pub fn routes() -> Router<App> {
             get(list).post(create),
         )
         .route(
-            "/guilds/{guild_id}/scheduled-events/{event_id}",
+            "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}",
             get(get_event).patch(update).delete(delete),
         )
         .route(
-            "/guilds/{guild_id}/scheduled-events/{event_id}/users",
+            "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users",
             get(users),
         )
         .route(
-            "/guilds/{guild_id}/scheduled-events/{event_id}/users/@me",
+            "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users/@me",
             put(subscribe).delete(unsubscribe),
         )
 }
