@@ -29,6 +29,7 @@ pub enum Unknown {
     Ban,
     Sticker,
     StickerPack,
+    ScheduledEvent,
     GuildTemplate,
     Interaction,
     ApplicationCommand,
@@ -54,6 +55,7 @@ impl Unknown {
             Self::GuildTemplate => 10057,
             Self::Sticker => 10060,
             Self::StickerPack => 10061,
+            Self::ScheduledEvent => 10070,
             Self::Interaction => 10062,
             Self::ApplicationCommand => 10063,
         }
@@ -77,6 +79,7 @@ impl Unknown {
             Self::Ban => "unknown-ban",
             Self::Sticker => "unknown-sticker",
             Self::StickerPack => "unknown-sticker-pack",
+            Self::ScheduledEvent => "unknown-guild-scheduled-event",
             Self::GuildTemplate => "unknown-guild-template",
             Self::Interaction => "unknown-interaction",
             Self::ApplicationCommand => "unknown-application-command",

@@ -147,6 +147,8 @@ typed_id!(
     ApplicationId,
     WebhookId,
     StickerId,
+    /// A guild scheduled event.
+    ScheduledEventId,
     AttachmentId,
     AuditLogEntryId,
     TeamId,

@@ -97,6 +97,7 @@ conformance!(
     audit_log_pages_newest_first,
     emojis_put_list_delete,
     stickers_put_list_get_delete,
+    scheduled_events_and_subscribers,
     guild_audit_log_per_guild,
     applications_crud,
     commands_scopes_upsert_rename_delete,
@@ -1968,6 +1969,108 @@ async fn stickers_put_list_get_delete(s: &dyn Store) {
     assert_eq!(s.get_sticker(second.id).await.unwrap(), None);
     // The other guild's sticker is untouched.
     assert_eq!(s.get_sticker(elsewhere.id).await.unwrap(), Some(elsewhere));
+}
+
+/// Guild scheduled events: upsert, list in id order per guild, delete (with its subscribers, and
+/// only within its guild); subscribers in user id order, idempotent; all removed with the guild.
+async fn scheduled_events_and_subscribers(s: &dyn Store) {
+    use accord::id::ScheduledEventId;
+    use accord::model::{
+        EntityMetadata, EntityType, EventStatus, PrivacyLevel, ScheduledEventRecord, Timestamp,
+    };
+    let owner = uid();
+    let (a, b) = (guild_state(owner), guild_state(owner));
+    s.create_guild(&a).await.unwrap();
+    s.create_guild(&b).await.unwrap();
+    let g = a.guild.id;
+    assert!(s.guild_scheduled_events(g).await.unwrap().is_empty());
+    let event = |guild: GuildId, name: &str| ScheduledEventRecord {
+        id: ScheduledEventId::new(next_id()),
+        guild_id: guild,
+        channel_id: None,
+        creator_id: Some(owner),
+        name: name.into(),
+        description: Some("bring snacks".into()),
+        scheduled_start_time: Timestamp::from_millis(1_900_000_000_000),
+        scheduled_end_time: Some(Timestamp::from_millis(1_900_003_600_000)),
+        privacy_level: PrivacyLevel::GuildOnly,
+        status: EventStatus::Scheduled,
+        entity_type: EntityType::External,
+        entity_id: None,
+        entity_metadata: Some(EntityMetadata {
+            location: Some("the park".into()),
+        }),
+        image: Some("0123456789abcdef0123456789abcdef".into()),
+        recurrence_rule: Some(serde_json::json!({
+            "start": "2030-03-17T17:46:40.000000+00:00",
+            "frequency": 2,
+            "interval": 1,
+            "by_weekday": [0],
+        })),
+    };
+    let first = event(g, "first");
+    let second = event(g, "second");
+    let elsewhere = event(b.guild.id, "elsewhere");
+    s.put_scheduled_event(&second).await.unwrap();
+    s.put_scheduled_event(&first).await.unwrap();
+    s.put_scheduled_event(&elsewhere).await.unwrap();
+    assert_eq!(
+        s.guild_scheduled_events(g).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+
+    let mut started = first.clone();
+    started.status = EventStatus::Active;
+    started.channel_id = Some(cid());
+    started.entity_type = EntityType::Voice;
+    started.entity_metadata = None;
+    started.image = None;
+    started.recurrence_rule = None;
+    s.put_scheduled_event(&started).await.unwrap();
+    assert_eq!(
+        s.guild_scheduled_events(g).await.unwrap(),
+        vec![started.clone(), second.clone()]
+    );
+
+    // Subscribers: user id order, a repeated subscribe is one subscription.
+    let (u1, u2, u3) = (uid(), uid(), uid());
+    assert!(s.event_users(g, first.id).await.unwrap().is_empty());
+    for user in [u3, u1, u2, u1] {
+        s.put_event_user(g, first.id, user).await.unwrap();
+    }
+    s.put_event_user(g, second.id, u2).await.unwrap();
+    s.put_event_user(b.guild.id, elsewhere.id, u1)
+        .await
+        .unwrap();
+    assert_eq!(s.event_users(g, first.id).await.unwrap(), vec![u1, u2, u3]);
+    s.delete_event_user(g, first.id, u2).await.unwrap();
+    s.delete_event_user(g, first.id, uid()).await.unwrap(); // not subscribed: no error
+    assert_eq!(s.event_users(g, first.id).await.unwrap(), vec![u1, u3]);
+
+    // Deleting an event takes its subscribers; other events keep theirs.
+    s.delete_scheduled_event(g, first.id).await.unwrap();
+    s.delete_scheduled_event(g, ScheduledEventId::new(next_id()))
+        .await
+        .unwrap(); // unknown: no error
+    assert_eq!(
+        s.guild_scheduled_events(g).await.unwrap(),
+        vec![second.clone()]
+    );
+    assert!(s.event_users(g, first.id).await.unwrap().is_empty());
+    assert_eq!(s.event_users(g, second.id).await.unwrap(), vec![u2]);
+
+    s.delete_guild(g).await.unwrap();
+    assert!(s.guild_scheduled_events(g).await.unwrap().is_empty());
+    assert!(s.event_users(g, second.id).await.unwrap().is_empty());
+    // The other guild's event and subscribers are untouched.
+    assert_eq!(
+        s.guild_scheduled_events(b.guild.id).await.unwrap(),
+        vec![elsewhere.clone()]
+    );
+    assert_eq!(
+        s.event_users(b.guild.id, elsewhere.id).await.unwrap(),
+        vec![u1]
+    );
 }
 
 /// A guild's audit log: newest first, `before` exclusive, per guild, 45-day retention, removed

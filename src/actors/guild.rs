@@ -13,6 +13,7 @@ use tracing::Instrument;
 mod audit;
 pub mod blueprint;
 mod emojis;
+mod events;
 mod layout;
 mod moderation;
 mod settings;
@@ -22,6 +23,7 @@ mod templates;
 pub use audit::{AuditLogQuery, WEBHOOK_CREATE, WEBHOOK_DELETE};
 pub use blueprint::{ChannelCreateWithId, GuildBlueprint, RoleCreateWithId};
 pub use emojis::{EmojiCreate, EmojiPatch, validate_name as validate_emoji_name};
+pub use events::{EventBody, EventMsg, UsersQuery as EventUsersQuery};
 pub use layout::{ChannelPosition, OverwriteBody, RolePosition};
 pub use moderation::MAX_BAN_DELETE_SECONDS;
 pub use settings::WidgetPatch;
@@ -363,6 +365,8 @@ pub enum GuildMsg {
     },
     /// Guild stickers (see [`StickerMsg`]).
     Stickers(StickerMsg),
+    /// Scheduled events (see [`EventMsg`]).
+    Events(EventMsg),
     /// `GET /guilds/{id}/templates`.
     ListTemplates {
         user: UserId,
@@ -550,6 +554,8 @@ pub struct State {
     emojis: Vec<EmojiRecord>,
     /// Stickers (loaded from the store when the actor starts).
     stickers: Vec<StickerRecord>,
+    /// Scheduled events and their subscribers (loaded when the actor starts).
+    events: events::Events,
     /// The `X-Audit-Log-Reason` of the request being handled (see `GuildMsg::WithReason`).
     audit_reason: Option<String>,
 }
@@ -565,9 +571,10 @@ impl Actor for GuildActor {
         (services, s): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         tracing::debug!(guild = %s.guild.id, members = s.members.len(), "guild actor started");
-        let (emojis, stickers) = futures::try_join!(
+        let (emojis, stickers, events) = futures::try_join!(
             services.store.guild_emojis(s.guild.id),
             services.store.guild_stickers(s.guild.id),
+            events::Events::load(&services.store, s.guild.id),
         )?;
         Ok(State {
             services,
@@ -582,6 +589,7 @@ impl Actor for GuildActor {
             last_activity: std::time::Instant::now(),
             emojis,
             stickers,
+            events,
             audit_reason: None,
         })
     }
@@ -1158,6 +1166,7 @@ impl Actor for GuildActor {
                     reply(r, st.delete_emoji(user, id).await)
                 }
                 GuildMsg::Stickers(m) => st.handle_sticker(m).await,
+                GuildMsg::Events(m) => st.handle_event(m).await,
                 GuildMsg::ListTemplates { user, reply: r } => {
                     reply(r, st.list_templates(user).await)
                 }
@@ -1317,6 +1326,7 @@ impl State {
         g.insert("roles".into(), json!(self.roles));
         g.insert("emojis".into(), self.emojis_json());
         g.insert("stickers".into(), self.stickers_json());
+        g.insert("guild_scheduled_events".into(), self.events_json_for(user));
         let mut channels: Vec<&ChannelRecord> = self
             .channels
             .values()
@@ -1365,12 +1375,7 @@ impl State {
             "voice_states".into(),
             Value::Array(self.voice_states.values().cloned().collect()),
         );
-        for empty in [
-            "threads",
-            "stage_instances",
-            "guild_scheduled_events",
-            "soundboard_sounds",
-        ] {
+        for empty in ["threads", "stage_instances", "soundboard_sounds"] {
             g.insert(empty.into(), json!([]));
         }
         g.insert("lazy".into(), json!(true));

@@ -169,6 +169,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("limits.guild.max_emojis", "Custom emojis per guild."),
     ("limits.guild.max_stickers", "Stickers per guild."),
     (
+        "limits.guild.max_scheduled_events",
+        "Scheduled events per guild (Discord's 100).",
+    ),
+    (
         "limits.guild.max_sticker_size",
         "Largest sticker file (PNG, APNG, GIF or Lottie JSON), in bytes.",
     ),

@@ -336,6 +336,40 @@ pub const TAGS: &[Tag] = &[
                 "Delete a guild sticker",
             ),
             get(
+                "/guilds/{guild_id}/scheduled-events",
+                "List a guild's scheduled events",
+            ),
+            post(
+                "/guilds/{guild_id}/scheduled-events",
+                "Create a scheduled event",
+            )
+            .body(Object),
+            get(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}",
+                "Get a scheduled event",
+            ),
+            patch(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}",
+                "Modify a scheduled event",
+            )
+            .body(Object),
+            delete(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}",
+                "Delete a scheduled event",
+            ),
+            get(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users",
+                "List a scheduled event's subscribers",
+            ),
+            put(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users/@me",
+                "Subscribe to a scheduled event",
+            ),
+            delete(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users/@me",
+                "Unsubscribe from a scheduled event",
+            ),
+            get(
                 "/guilds/{guild_id}/audit-logs",
                 "Read the guild's audit log",
             ),

@@ -79,6 +79,8 @@ pub enum ImageKind {
     Sticker,
     AppIcon,
     TeamIcon,
+    /// Scheduled event cover images (Discord's `guild-events/{event_id}/{hash}`).
+    GuildEvent,
 }
 
 impl ImageKind {
@@ -92,6 +94,7 @@ impl ImageKind {
             Self::Sticker => "stickers",
             Self::AppIcon => "app-icons",
             Self::TeamIcon => "team-icons",
+            Self::GuildEvent => "guild-events",
         }
     }
 
@@ -105,6 +108,7 @@ impl ImageKind {
             "stickers" => Self::Sticker,
             "app-icons" => Self::AppIcon,
             "team-icons" => Self::TeamIcon,
+            "guild-events" => Self::GuildEvent,
             _ => return None,
         })
     }

@@ -170,6 +170,8 @@ pub struct GuildLimits {
     pub max_stickers: u32,
     /// Largest sticker file, in bytes (Discord's 512 KiB).
     pub max_sticker_size: usize,
+    /// Scheduled events per guild (Discord's 100).
+    pub max_scheduled_events: u32,
     pub max_invites: u32,
     pub min_name: u32,
     pub max_name: u32,
@@ -184,6 +186,7 @@ impl Default for GuildLimits {
             max_emojis: 50,
             max_stickers: 5,
             max_sticker_size: 512 * 1024,
+            max_scheduled_events: 100,
             max_invites: 1000,
             min_name: 2,
             max_name: 100,

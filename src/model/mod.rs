@@ -15,6 +15,7 @@ pub mod message;
 pub mod read_state;
 pub mod relationship;
 pub mod role;
+pub mod scheduled_event;
 pub mod settings;
 pub mod sticker;
 pub mod team;
@@ -35,6 +36,10 @@ pub use message::MessageRecord;
 pub use read_state::ReadStateRecord;
 pub use relationship::{RelationshipKind, RelationshipRecord};
 pub use role::Role;
+pub use scheduled_event::{
+    EntityMetadata, EntityType, EventStatus, PrivacyLevel, ScheduledEventObject,
+    ScheduledEventRecord,
+};
 pub use settings::UserSettings;
 pub use sticker::{StickerFormat, StickerItem, StickerRecord};
 pub use team::{MembershipState, TeamMemberRecord, TeamRecord, TeamRole};

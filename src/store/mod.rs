@@ -12,14 +12,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::id::{
-    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId,
-    TeamId, UserId, WebhookId,
+    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, ScheduledEventId,
+    Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
     GuildRecord, InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord,
-    Role, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, UserRecord, UserSettings,
-    WebhookRecord,
+    Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord,
+    UserRecord, UserSettings, WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -395,6 +395,38 @@ pub trait Store: Send + Sync + 'static {
     /// Any guild's sticker by id alone (`GET /stickers/{id}`, stickers sent in messages), through
     /// the sticker → guild index.
     async fn get_sticker(&self, id: StickerId) -> StoreResult<Option<StickerRecord>>;
+
+    // --- guild scheduled events (loaded with their subscribers by the guild actor when it
+    // starts; removed with the guild)
+    /// Inserts or replaces a scheduled event.
+    async fn put_scheduled_event(&self, event: &ScheduledEventRecord) -> StoreResult<()>;
+    /// Removes an event of this guild and its subscribers (an unknown id is no error).
+    async fn delete_scheduled_event(&self, guild: GuildId, id: ScheduledEventId)
+    -> StoreResult<()>;
+    /// A guild's scheduled events, in id order.
+    async fn guild_scheduled_events(
+        &self,
+        guild: GuildId,
+    ) -> StoreResult<Vec<ScheduledEventRecord>>;
+    /// Subscribes a user to an event of the guild (again: no change).
+    async fn put_event_user(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+        user: UserId,
+    ) -> StoreResult<()>;
+    async fn delete_event_user(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+        user: UserId,
+    ) -> StoreResult<()>;
+    /// An event's subscribers, in user id order.
+    async fn event_users(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+    ) -> StoreResult<Vec<UserId>>;
 
     // --- guild audit log (moderation actions of one guild; removed with the guild)
     async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()>;

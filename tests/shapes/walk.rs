@@ -53,6 +53,7 @@ pub async fn run(s: &mut Shapes) {
     messages(s, &w).await;
     webhooks(s, &w).await;
     emojis_and_stickers(s, &w).await;
+    scheduled_events(s, &w).await;
     templates_and_bans(s, &w).await;
     dms(s, &w).await;
     applications(s, &w).await;
@@ -606,6 +607,65 @@ async fn emojis_and_stickers(s: &mut Shapes, w: &World) {
     s.delete(&format!("/guilds/{g}/stickers/{sticker}"), &w.alice)
         .await;
     s.delete(&format!("/guilds/{g}/emojis/{emoji}"), &w.alice)
+        .await;
+}
+
+async fn scheduled_events(s: &mut Shapes, w: &World) {
+    let g = &w.guild;
+    let at = |secs: u64| {
+        let t = std::time::SystemTime::now() + std::time::Duration::from_secs(secs);
+        let ms = t
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as i64;
+        accord::model::Timestamp::from_millis(ms).to_string()
+    };
+    let event = s
+        .post(
+            &format!("/guilds/{g}/scheduled-events"),
+            &w.alice,
+            json!({
+                "name": "Picnic",
+                "privacy_level": 2,
+                "entity_type": 3,
+                "scheduled_start_time": at(3600),
+                "scheduled_end_time": at(7200),
+                "entity_metadata": {"location": "the park"},
+                "description": "bring snacks",
+                "image": png_data_uri(64, 64),
+                "recurrence_rule": {"start": at(3600), "frequency": 2, "interval": 1, "by_weekday": [0]},
+            }),
+        )
+        .await;
+    let event = id(&event, "scheduled event");
+    s.put(
+        &format!("/guilds/{g}/scheduled-events/{event}/users/@me"),
+        &w.bob,
+        None,
+    )
+    .await;
+    s.get(
+        &format!("/guilds/{g}/scheduled-events?with_user_count=true"),
+        &w.alice,
+    )
+    .await;
+    s.get(
+        &format!("/guilds/{g}/scheduled-events/{event}?with_user_count=true"),
+        &w.bob,
+    )
+    .await;
+    s.get(
+        &format!("/guilds/{g}/scheduled-events/{event}/users?with_member=true"),
+        &w.alice,
+    )
+    .await;
+    s.patch(
+        &format!("/guilds/{g}/scheduled-events/{event}"),
+        &w.alice,
+        json!({"status": 2}),
+    )
+    .await;
+    s.delete(&format!("/guilds/{g}/scheduled-events/{event}"), &w.alice)
         .await;
 }
 

@@ -37,6 +37,9 @@ pub const EMOJI_DELETE: u16 = 62;
 pub const STICKER_CREATE: u16 = 90;
 pub const STICKER_UPDATE: u16 = 91;
 pub const STICKER_DELETE: u16 = 92;
+pub const SCHEDULED_EVENT_CREATE: u16 = 100;
+pub const SCHEDULED_EVENT_UPDATE: u16 = 101;
+pub const SCHEDULED_EVENT_DELETE: u16 = 102;
 
 /// Query of `GET /guilds/{id}/audit-logs`.
 #[derive(Debug, Default, Deserialize)]

@@ -7,6 +7,7 @@
 //! MVCC read transactions directly from the caller and never wait for the writer.
 
 mod commands;
+mod scheduled_events;
 mod stickers;
 mod tables;
 mod teams;
@@ -28,14 +29,14 @@ use super::{
     Store, StoreError, StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId,
-    TeamId, UserId, WebhookId,
+    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, ScheduledEventId,
+    Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
     GuildRecord, InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord,
-    Role, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, UserRecord, UserSettings,
-    WebhookRecord,
+    Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord,
+    UserRecord, UserSettings, WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -395,6 +396,14 @@ impl Store for EmbeddedStore {
                 stickers::unindex_stickers(
                     &mut txn.open_table(STICKERS_BY_ID).map_err(be)?,
                     &stickers,
+                )?;
+                let events = remove_range(
+                    &mut txn.open_table(SCHEDULED_EVENTS).map_err(be)?,
+                    (g, 0)..=(g, u64::MAX),
+                )?;
+                scheduled_events::remove_event_users(
+                    &mut txn.open_table(EVENT_USERS).map_err(be)?,
+                    &events,
                 )?;
                 remove_range(
                     &mut txn.open_table(GUILD_AUDIT_LOG).map_err(be)?,
@@ -1168,6 +1177,51 @@ impl Store for EmbeddedStore {
 
     async fn get_sticker(&self, id: StickerId) -> StoreResult<Option<StickerRecord>> {
         self.get_sticker_impl(id)
+    }
+
+    async fn put_scheduled_event(&self, event: &ScheduledEventRecord) -> StoreResult<()> {
+        self.put_scheduled_event_impl(event).await
+    }
+
+    async fn delete_scheduled_event(
+        &self,
+        guild: GuildId,
+        id: ScheduledEventId,
+    ) -> StoreResult<()> {
+        self.delete_scheduled_event_impl(guild, id).await
+    }
+
+    async fn guild_scheduled_events(
+        &self,
+        guild: GuildId,
+    ) -> StoreResult<Vec<ScheduledEventRecord>> {
+        self.guild_scheduled_events_impl(guild)
+    }
+
+    async fn put_event_user(
+        &self,
+        _guild: GuildId,
+        event: ScheduledEventId,
+        user: UserId,
+    ) -> StoreResult<()> {
+        self.put_event_user_impl(event, user).await
+    }
+
+    async fn delete_event_user(
+        &self,
+        _guild: GuildId,
+        event: ScheduledEventId,
+        user: UserId,
+    ) -> StoreResult<()> {
+        self.delete_event_user_impl(event, user).await
+    }
+
+    async fn event_users(
+        &self,
+        _guild: GuildId,
+        event: ScheduledEventId,
+    ) -> StoreResult<Vec<UserId>> {
+        self.event_users_impl(event)
     }
 
     async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()> {

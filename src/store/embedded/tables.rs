@@ -73,6 +73,11 @@ pub const STICKERS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("s
 /// Sticker → its guild, for lookups by id alone (`GET /stickers/{id}`).
 pub const STICKERS_BY_ID: TableDefinition<u64, u64> = TableDefinition::new("stickers_by_id");
 /// A guild's audit log: (guild, entry id) → entry (key order is time order).
+/// A guild's scheduled events: `(guild, event) → record`.
+pub const SCHEDULED_EVENTS: TableDefinition<(u64, u64), &[u8]> =
+    TableDefinition::new("scheduled_events");
+/// Scheduled event subscribers: `(event, user)`.
+pub const EVENT_USERS: TableDefinition<(u64, u64), ()> = TableDefinition::new("event_users");
 pub const GUILD_AUDIT_LOG: TableDefinition<(u64, u64), &[u8]> =
     TableDefinition::new("guild_audit_log");
 
@@ -100,6 +105,8 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(STICKERS).map_err(be)?;
     txn.open_table(STICKERS_BY_ID).map_err(be)?;
     txn.open_table(GUILD_AUDIT_LOG).map_err(be)?;
+    txn.open_table(SCHEDULED_EVENTS).map_err(be)?;
+    txn.open_table(EVENT_USERS).map_err(be)?;
     txn.open_table(APPLICATIONS).map_err(be)?;
     txn.open_table(APPLICATIONS_BY_OWNER).map_err(be)?;
     txn.open_table(WEBHOOKS).map_err(be)?;

@@ -34,6 +34,7 @@
 
 mod commands;
 mod guild_extras;
+mod scheduled_events;
 mod schema;
 mod statements;
 mod stickers;
@@ -67,14 +68,14 @@ use super::{
     StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, Snowflake, StickerId,
-    TeamId, UserId, WebhookId,
+    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, ScheduledEventId,
+    Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
     GuildRecord, InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord,
-    Role, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, Timestamp, UserRecord,
-    UserSettings, WebhookRecord,
+    Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord,
+    Timestamp, UserRecord, UserSettings, WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -807,6 +808,7 @@ impl Store for ScyllaStore {
             self.exec(&self.st.guild_invites_del_guild, (g,)),
             self.exec(&self.st.emojis_del_guild, (g,)),
             self.delete_guild_stickers(id),
+            self.delete_guild_scheduled_events(id),
             self.exec(&self.st.guild_audit_del_guild, (g,)),
         )?;
         self.exec(&self.st.guild_del, (g,)).await
@@ -1438,6 +1440,63 @@ impl Store for ScyllaStore {
 
     async fn get_sticker(&self, id: StickerId) -> StoreResult<Option<StickerRecord>> {
         self.get_sticker_impl(id).await
+    }
+
+    async fn put_scheduled_event(&self, event: &ScheduledEventRecord) -> StoreResult<()> {
+        self.exec(
+            &self.st.event_put,
+            (n(event.guild_id.get()), n(event.id.get()), enc(event)?),
+        )
+        .await
+    }
+
+    async fn delete_scheduled_event(
+        &self,
+        guild: GuildId,
+        id: ScheduledEventId,
+    ) -> StoreResult<()> {
+        self.delete_scheduled_event_impl(guild, id).await
+    }
+
+    async fn guild_scheduled_events(
+        &self,
+        guild: GuildId,
+    ) -> StoreResult<Vec<ScheduledEventRecord>> {
+        self.guild_scheduled_events_impl(guild).await
+    }
+
+    async fn put_event_user(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+        user: UserId,
+    ) -> StoreResult<()> {
+        self.exec(
+            &self.st.event_user_put,
+            (n(guild.get()), n(event.get()), n(user.get())),
+        )
+        .await
+    }
+
+    async fn delete_event_user(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+        user: UserId,
+    ) -> StoreResult<()> {
+        self.exec(
+            &self.st.event_user_del,
+            (n(guild.get()), n(event.get()), n(user.get())),
+        )
+        .await
+    }
+
+    async fn event_users(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+    ) -> StoreResult<Vec<UserId>> {
+        self.event_users_impl(guild, event).await
     }
 
     async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()> {

@@ -211,6 +211,17 @@ statements! {
     sticker_index_put = "INSERT INTO stickers_by_id (sticker_id, guild_id) VALUES (?, ?)";
     sticker_index_del = "DELETE FROM stickers_by_id WHERE sticker_id = ?";
     sticker_guild = "SELECT guild_id FROM stickers_by_id WHERE sticker_id = ?";
+    // guild scheduled events and their subscribers
+    event_put = "INSERT INTO scheduled_events (guild_id, event_id, data) VALUES (?, ?, ?)";
+    event_del = "DELETE FROM scheduled_events WHERE guild_id = ? AND event_id = ?";
+    events_of_guild = "SELECT event_id, data FROM scheduled_events WHERE guild_id = ?";
+    events_del_guild = "DELETE FROM scheduled_events WHERE guild_id = ?";
+    event_user_put =
+        "INSERT INTO scheduled_event_users (guild_id, event_id, user_id) VALUES (?, ?, ?)";
+    event_user_del =
+        "DELETE FROM scheduled_event_users WHERE guild_id = ? AND event_id = ? AND user_id = ?";
+    event_users_of = "SELECT user_id FROM scheduled_event_users WHERE guild_id = ? AND event_id = ?";
+    event_users_del = "DELETE FROM scheduled_event_users WHERE guild_id = ? AND event_id = ?";
     guild_audit_put = "INSERT INTO guild_audit_log (guild_id, id, data) VALUES (?, ?, ?)";
     guild_audit_below =
         "SELECT data FROM guild_audit_log WHERE guild_id = ? AND id < ? AND id >= ? LIMIT ?";

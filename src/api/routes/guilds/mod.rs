@@ -9,6 +9,7 @@ pub mod preview;
 pub mod prune;
 pub mod regions;
 pub mod roles;
+pub mod scheduled_events;
 pub mod stickers;
 pub mod templates;
 pub mod vanity_url;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<App> {
         .merge(bans::routes())
         .merge(emojis::routes())
         .merge(stickers::routes())
+        .merge(scheduled_events::routes())
         .merge(prune::routes())
         .merge(audit_logs::routes())
         .merge(vanity_url::routes())

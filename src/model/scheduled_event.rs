@@ -1,0 +1,220 @@
+//! Guild scheduled events: the stored record and Discord's wire object. The numbers (entity type,
+//! status, privacy level) are Discord's; the rules that tie them together (which entity needs a
+//! channel, which status may follow which) live here so the actor and the tests share them.
+
+use serde::{Deserialize, Serialize};
+
+use super::{PublicUser, Timestamp};
+use crate::id::{ChannelId, GuildId, ScheduledEventId, Snowflake, UserId};
+
+/// Declares a `u8`-backed enum that (de)serializes as Discord's number.
+macro_rules! discord_number {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $n:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(into = "u8", try_from = "u8")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant = $n),*
+        }
+
+        impl From<$name> for u8 {
+            fn from(v: $name) -> u8 {
+                v as u8
+            }
+        }
+
+        impl TryFrom<u8> for $name {
+            type Error = String;
+
+            fn try_from(v: u8) -> Result<Self, String> {
+                match v {
+                    $($n => Ok(Self::$variant),)*
+                    other => Err(format!(concat!("unknown ", stringify!($name), " {}"), other)),
+                }
+            }
+        }
+    };
+}
+
+discord_number!(
+    /// Where the event happens (`entity_type`).
+    EntityType {
+        StageInstance = 1,
+        Voice = 2,
+        /// Somewhere outside Discord: needs `entity_metadata.location` and an end time.
+        External = 3,
+    }
+);
+
+discord_number!(
+    /// Discord's event statuses; only the transitions of [`EventStatus::may_become`] exist.
+    EventStatus {
+        Scheduled = 1,
+        Active = 2,
+        Completed = 3,
+        Canceled = 4,
+    }
+);
+
+discord_number!(
+    /// Who may see the event: Discord accepts only `GUILD_ONLY` (2).
+    PrivacyLevel {
+        GuildOnly = 2,
+    }
+);
+
+impl EntityType {
+    /// Stage and voice events happen in a channel; external events never do.
+    pub fn needs_channel(self) -> bool {
+        !matches!(self, Self::External)
+    }
+}
+
+impl EventStatus {
+    /// Discord's lifecycle: SCHEDULED → ACTIVE → COMPLETED, or SCHEDULED → CANCELED. Setting the
+    /// current status again is not a transition (a PATCH may repeat it).
+    pub fn may_become(self, next: Self) -> bool {
+        self == next
+            || matches!(
+                (self, next),
+                (Self::Scheduled, Self::Active)
+                    | (Self::Active, Self::Completed)
+                    | (Self::Scheduled, Self::Canceled)
+            )
+    }
+
+    /// COMPLETED and CANCELED events can no longer be changed (Discord: 180000).
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Canceled)
+    }
+}
+
+/// `entity_metadata`: where an external event takes place.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// A guild's scheduled event as stored. The cover image lives on the CDN under
+/// `guild-events/{id}/{hash}`, like guild icons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduledEventRecord {
+    pub id: ScheduledEventId,
+    pub guild_id: GuildId,
+    /// The stage or voice channel; None for external events.
+    pub channel_id: Option<ChannelId>,
+    pub creator_id: Option<UserId>,
+    pub name: String,
+    pub description: Option<String>,
+    pub scheduled_start_time: Timestamp,
+    pub scheduled_end_time: Option<Timestamp>,
+    pub privacy_level: PrivacyLevel,
+    pub status: EventStatus,
+    pub entity_type: EntityType,
+    /// The stage instance's id while one is live (never, here: no stage instances yet).
+    #[serde(default)]
+    pub entity_id: Option<Snowflake>,
+    pub entity_metadata: Option<EntityMetadata>,
+    /// The cover image's hash on the CDN.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Discord's recurrence rule object, validated on the way in and returned as given.
+    #[serde(default)]
+    pub recurrence_rule: Option<serde_json::Value>,
+}
+
+/// Discord's guild scheduled event object.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduledEventObject<'a> {
+    pub id: ScheduledEventId,
+    pub guild_id: GuildId,
+    pub channel_id: Option<ChannelId>,
+    pub creator_id: Option<UserId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<&'a PublicUser>,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub image: Option<&'a str>,
+    pub scheduled_start_time: Timestamp,
+    pub scheduled_end_time: Option<Timestamp>,
+    pub privacy_level: PrivacyLevel,
+    pub status: EventStatus,
+    pub entity_type: EntityType,
+    pub entity_id: Option<Snowflake>,
+    /// Discord sends an object for every type (`{}` for stage and voice events).
+    pub entity_metadata: EntityMetadata,
+    pub recurrence_rule: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<u32>,
+    /// Recurrence exceptions: none are kept yet, so always empty (Discord always sends the key).
+    pub guild_scheduled_event_exceptions: [(); 0],
+}
+
+impl ScheduledEventRecord {
+    /// The wire object; `creator` and `user_count` only where Discord sends them.
+    pub fn to_object<'a>(
+        &'a self,
+        creator: Option<&'a PublicUser>,
+        user_count: Option<u32>,
+    ) -> ScheduledEventObject<'a> {
+        ScheduledEventObject {
+            id: self.id,
+            guild_id: self.guild_id,
+            channel_id: self.channel_id,
+            creator_id: self.creator_id,
+            creator,
+            name: &self.name,
+            description: self.description.as_deref(),
+            image: self.image.as_deref(),
+            scheduled_start_time: self.scheduled_start_time,
+            scheduled_end_time: self.scheduled_end_time,
+            privacy_level: self.privacy_level,
+            status: self.status,
+            entity_type: self.entity_type,
+            entity_id: self.entity_id,
+            entity_metadata: self.entity_metadata.clone().unwrap_or_default(),
+            recurrence_rule: self.recurrence_rule.as_ref(),
+            user_count,
+            guild_scheduled_event_exceptions: [],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_transitions_are_discords() {
+        use EventStatus::*;
+        let all = [Scheduled, Active, Completed, Canceled];
+        let allowed: Vec<_> = all
+            .iter()
+            .flat_map(|a| all.iter().map(move |b| (*a, *b)))
+            .filter(|(a, b)| a != b && a.may_become(*b))
+            .collect();
+        assert_eq!(
+            allowed,
+            vec![
+                (Scheduled, Active),
+                (Scheduled, Canceled),
+                (Active, Completed)
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_round_trip() {
+        assert_eq!(
+            serde_json::to_value(EntityType::External).unwrap(),
+            serde_json::json!(3)
+        );
+        assert!(serde_json::from_value::<EntityType>(4.into()).is_err());
+        assert!(serde_json::from_value::<PrivacyLevel>(1.into()).is_err());
+        assert_eq!(
+            serde_json::from_value::<EventStatus>(4.into()).unwrap(),
+            EventStatus::Canceled
+        );
+    }
+}

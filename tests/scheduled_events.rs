@@ -1,0 +1,341 @@
+//! Guild scheduled events over HTTP and the gateway: create/list/get/modify/delete with Discord's
+//! validation and codes, the status lifecycle, permissions (MANAGE_EVENTS, CREATE_EVENTS,
+//! VIEW_CHANNEL on the event's channel), subscribers and their paging, the GUILD_SCHEDULED_EVENT_*
+//! dispatches gated by their intent, `guild_scheduled_events` in GUILD_CREATE, audit entries, and
+//! events surviving a restart.
+
+mod common;
+
+use serde_json::{Value, json};
+
+const GUILDS: u64 = 1;
+const GUILD_SCHEDULED_EVENTS: u64 = 1 << 16;
+
+fn future(secs: u64) -> String {
+    let t = std::time::SystemTime::now() + std::time::Duration::from_secs(secs);
+    let unix = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    accord::model::Timestamp::from_millis(unix).to_string()
+}
+
+fn external(name: &str) -> Value {
+    json!({
+        "name": name,
+        "privacy_level": 2,
+        "entity_type": 3,
+        "scheduled_start_time": future(3600),
+        "scheduled_end_time": future(7200),
+        "entity_metadata": {"location": "the park"},
+        "description": null,
+        "recurrence_rule": {"start": future(3600), "frequency": 2, "interval": 1, "by_weekday": [0]},
+    })
+}
+
+fn field_code(body: &Value, path: &[&str]) -> String {
+    let mut v = &body["errors"];
+    for p in path {
+        v = &v[*p];
+    }
+    v["_errors"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn scheduled_events_crud_validation_permissions_and_gateway() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let carol = t.register("carol").await;
+    let (g, text) = t.guild(&alice, "Events").await;
+    t.join_via_invite(&alice, &text, &bob).await;
+
+    // Alice's sessions: one with the intent, one without.
+    let mut with = common::Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    with.identify(&alice, GUILDS | GUILD_SCHEDULED_EVENTS).await;
+    with.event("GUILD_CREATE").await;
+    let mut without = common::Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    without.identify(&alice, GUILDS).await;
+    without.event("GUILD_CREATE").await;
+
+    let base = format!("/guilds/{g}/scheduled-events");
+
+    // Validation: external events need a location and an end time; voice needs a voice channel.
+    let mut bad = external("no place");
+    bad["entity_metadata"] = json!({});
+    bad.as_object_mut().unwrap().remove("scheduled_end_time");
+    let r = t.post(&base, &alice, bad).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["code"], 50035);
+    assert_eq!(
+        field_code(&r.body, &["entity_metadata", "location"]),
+        "BASE_TYPE_REQUIRED"
+    );
+    assert_eq!(
+        field_code(&r.body, &["scheduled_end_time"]),
+        "BASE_TYPE_REQUIRED"
+    );
+    let r = t
+        .post(
+            &base,
+            &alice,
+            json!({"name": "voice", "privacy_level": 2, "entity_type": 2,
+                   "scheduled_start_time": future(60), "channel_id": text}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(!field_code(&r.body, &["channel_id"]).is_empty());
+    let r = t
+        .post(
+            &base,
+            &alice,
+            json!({"name": "x", "privacy_level": 1, "entity_type": 9}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(!field_code(&r.body, &["privacy_level"]).is_empty());
+    assert!(!field_code(&r.body, &["entity_type"]).is_empty());
+    assert!(!field_code(&r.body, &["scheduled_start_time"]).is_empty());
+    // Not a member: Unknown Guild.
+    assert_eq!(
+        t.post(&base, &carol, external("x")).await.body["code"],
+        10004
+    );
+
+    // Create an external event.
+    let r = t.post(&base, &alice, external("Picnic")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ev = r.body.clone();
+    let id = ev["id"].as_str().unwrap().to_string();
+    assert_eq!(ev["status"], 1);
+    assert_eq!(ev["entity_type"], 3);
+    assert_eq!(ev["channel_id"], Value::Null);
+    assert_eq!(ev["entity_metadata"]["location"], "the park");
+    assert_eq!(ev["recurrence_rule"]["frequency"], 2);
+    assert_eq!(ev["creator"]["username"], "alice");
+    assert_eq!(ev["guild_scheduled_event_exceptions"], json!([]));
+    let d = with.event("GUILD_SCHEDULED_EVENT_CREATE").await;
+    assert_eq!(d["id"], id.as_str());
+    assert_eq!(d["name"], "Picnic");
+
+    // A voice event in a voice channel, and one in a channel Bob can't see.
+    let voice = t
+        .post(
+            &format!("/guilds/{g}/channels"),
+            &alice,
+            json!({"name": "hangout", "type": 2}),
+        )
+        .await;
+    assert_eq!(voice.status, 201, "{}", voice.body);
+    let voice_id = voice.body["id"].as_str().unwrap().to_string();
+    let hidden = t
+        .post(
+            &format!("/guilds/{g}/channels"),
+            &alice,
+            json!({"name": "secret", "type": 2,
+                   "permission_overwrites": [{"id": g, "type": 0, "allow": "0", "deny": "1024"}]}),
+        )
+        .await;
+    assert_eq!(hidden.status, 201, "{}", hidden.body);
+    let hidden_id = hidden.body["id"].as_str().unwrap().to_string();
+    let voice_event = |channel: &str, name: &str| {
+        json!({"name": name, "privacy_level": 2, "entity_type": 2,
+               "scheduled_start_time": future(600), "channel_id": channel})
+    };
+    let r = t
+        .post(&base, &alice, voice_event(&voice_id, "Voice chat"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["channel_id"], voice_id.as_str());
+    assert_eq!(r.body["entity_metadata"], json!({}));
+    let secret = t
+        .post(&base, &alice, voice_event(&hidden_id, "Secret"))
+        .await;
+    assert_eq!(secret.status, 200, "{}", secret.body);
+    let secret_id = secret.body["id"].as_str().unwrap().to_string();
+
+    // Listing: Bob doesn't see the event in the channel he can't see.
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = t.get(&base, &alice).await;
+    assert_eq!(names(&all.body), ["Picnic", "Voice chat", "Secret"]);
+    assert!(all.body[0].get("user_count").is_none());
+    let bobs = t.get(&format!("{base}?with_user_count=true"), &bob).await;
+    assert_eq!(names(&bobs.body), ["Picnic", "Voice chat"]);
+    assert_eq!(bobs.body[0]["user_count"], 0);
+    assert_eq!(
+        t.get(&format!("{base}/{secret_id}"), &bob).await.body["code"],
+        10070
+    );
+    assert_eq!(
+        t.get(&format!("{base}/1"), &alice).await.body["code"],
+        10070
+    );
+
+    // Permissions: Bob may create (CREATE_EVENTS is in @everyone's defaults) but not change
+    // Alice's event without MANAGE_EVENTS; he may change his own.
+    let r = t
+        .patch(&format!("{base}/{id}"), &bob, json!({"name": "Bob's now"}))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.body["code"], 50013);
+    let own = t.post(&base, &bob, external("Bob's")).await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    let own_id = own.body["id"].as_str().unwrap().to_string();
+    let r = t
+        .patch(
+            &format!("{base}/{own_id}"),
+            &bob,
+            json!({"description": "mine"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["description"], "mine");
+
+    // Subscribers: paging in user id order, USER_ADD/USER_REMOVE, counts.
+    let me = |tok: &str| {
+        let tok = tok.to_string();
+        let t = &t;
+        async move { t.me(&tok).await["id"].as_str().unwrap().to_string() }
+    };
+    let (alice_id, bob_id) = (me(&alice).await, me(&bob).await);
+    for tok in [&alice, &bob, &bob] {
+        let r = t
+            .req(
+                reqwest::Method::PUT,
+                &format!("{base}/{id}/users/@me"),
+                Some(tok),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let add = with.event("GUILD_SCHEDULED_EVENT_USER_ADD").await;
+    assert_eq!(add["user_id"], alice_id.as_str());
+    assert_eq!(add["guild_scheduled_event_id"], id.as_str());
+    let add = with.event("GUILD_SCHEDULED_EVENT_USER_ADD").await;
+    assert_eq!(add["user_id"], bob_id.as_str());
+    let got = t
+        .get(&format!("{base}/{id}?with_user_count=true"), &bob)
+        .await;
+    assert_eq!(got.body["user_count"], 2);
+    let users = t
+        .get(&format!("{base}/{id}/users?with_member=true"), &alice)
+        .await;
+    assert_eq!(users.status, 200, "{}", users.body);
+    let mut sorted = vec![alice_id.clone(), bob_id.clone()];
+    sorted.sort_by_key(|s| s.parse::<u64>().unwrap());
+    let ids: Vec<&str> = users
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["user"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, sorted);
+    assert!(users.body[0]["member"]["roles"].is_array());
+    let after = t
+        .get(&format!("{base}/{id}/users?after={}", sorted[0]), &alice)
+        .await;
+    assert_eq!(after.body.as_array().unwrap().len(), 1);
+    assert_eq!(after.body[0]["user"]["id"], sorted[1].as_str());
+    let before = t
+        .get(
+            &format!("{base}/{id}/users?before={}&limit=1", sorted[1]),
+            &alice,
+        )
+        .await;
+    assert_eq!(before.body[0]["user"]["id"], sorted[0].as_str());
+    let r = t.delete(&format!("{base}/{id}/users/@me"), &bob).await;
+    assert_eq!(r.status, 204);
+    let removed = with.event("GUILD_SCHEDULED_EVENT_USER_REMOVE").await;
+    assert_eq!(removed["user_id"], bob_id.as_str());
+
+    // Status: SCHEDULED → COMPLETED is refused, → ACTIVE → COMPLETED works, then it's final.
+    let status = |s: u8| json!({ "status": s });
+    let r = t.patch(&format!("{base}/{id}"), &alice, status(3)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["code"], 50035);
+    assert!(!field_code(&r.body, &["status"]).is_empty());
+    let r = t.patch(&format!("{base}/{id}"), &alice, status(2)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], 2);
+    let upd = with.event("GUILD_SCHEDULED_EVENT_UPDATE").await;
+    assert_eq!(upd["status"], 2);
+    let r = t.patch(&format!("{base}/{id}"), &alice, status(3)).await;
+    assert_eq!(r.body["status"], 3);
+    let r = t.patch(&format!("{base}/{id}"), &alice, status(2)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = t
+        .patch(&format!("{base}/{own_id}"), &alice, status(4))
+        .await;
+    assert_eq!(r.body["status"], 4);
+
+    // Delete: 204, the dispatch, gone.
+    let r = t.delete(&format!("{base}/{own_id}"), &alice).await;
+    assert_eq!(r.status, 204);
+    let del = with.event("GUILD_SCHEDULED_EVENT_DELETE").await;
+    assert_eq!(del["id"], own_id.as_str());
+    assert_eq!(
+        t.get(&format!("{base}/{own_id}"), &alice).await.body["code"],
+        10070
+    );
+
+    // The session without the intent saw none of it: the next thing it gets is GUILD_UPDATE.
+    let r = t
+        .patch(&format!("/guilds/{g}"), &alice, json!({"name": "Events!"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    loop {
+        let v = without.recv().await;
+        if v["op"] != 0 {
+            continue;
+        }
+        let name = v["t"].as_str().unwrap_or_default().to_string();
+        assert!(!name.starts_with("GUILD_SCHEDULED_EVENT"), "{name} leaked");
+        if name == "GUILD_UPDATE" {
+            break;
+        }
+    }
+
+    // Audit entries 100/101/102.
+    for (action, target) in [(100, &id), (101, &id), (102, &own_id)] {
+        let log = t
+            .get(
+                &format!("/guilds/{g}/audit-logs?action_type={action}"),
+                &alice,
+            )
+            .await;
+        assert_eq!(log.status, 200, "{}", log.body);
+        let entries = log.body["audit_log_entries"].as_array().unwrap();
+        assert!(
+            entries.iter().any(|e| e["target_id"] == target.as_str()),
+            "{action}: {}",
+            log.body
+        );
+    }
+
+    // GUILD_CREATE carries the events the user can see.
+    let mut fresh = common::Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    fresh.identify(&bob, GUILDS).await;
+    let gc = fresh.event("GUILD_CREATE").await;
+    let mut seen = names(&gc["guild_scheduled_events"]);
+    seen.sort();
+    assert_eq!(seen, ["Picnic", "Voice chat"]);
+
+    // Events and subscribers survive a restart.
+    let dir = t.stop().await;
+    let t = common::start_in(dir).await;
+    let got = t
+        .get(&format!("{base}/{id}?with_user_count=true"), &alice)
+        .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body["status"], 3);
+    assert_eq!(got.body["user_count"], 1);
+    assert_eq!(got.body["recurrence_rule"]["interval"], 1);
+}
