@@ -132,6 +132,7 @@ impl Row {
             "role_id" => "role",
             "user_id" | "overwrite_id" => "member_id",
             "emoji_id" => "emoji_id",
+            "guild_scheduled_event_id" => "event",
             "sticker_id" => "sticker",
             "code" => "invite",
             "webhook_id" => "webhook",
@@ -312,6 +313,21 @@ pub fn rows() -> Vec<Row> {
             .json(|_| json!({"name": "renamed"})),
         row("DELETE /guilds/{guild_id}/emojis/{emoji_id}", GUILD_PERM)
             .p("emoji_id", "spare_emoji"),
+        row("GET /guilds/{guild_id}/scheduled-events", GUILD_MEMBER).member_ok(),
+        row("POST /guilds/{guild_id}/scheduled-events", GUILD_PERM)
+            .json(|_| super::world::scheduled_event("made")),
+        row("GET /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}", GUILD_MEMBER)
+            .member_ok(),
+        row("PATCH /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}", GUILD_PERM)
+            .json(|_| name("renamed event")),
+        row("DELETE /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}", GUILD_PERM)
+            .p("guild_scheduled_event_id", "spare_event"),
+        row("GET /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users", GUILD_MEMBER)
+            .member_ok(),
+        row("PUT /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users/@me", GUILD_MEMBER)
+            .member_ok(),
+        row("DELETE /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users/@me", GUILD_MEMBER)
+            .member_ok(),
         row("GET /guilds/{guild_id}/stickers", GUILD_MEMBER).member_ok(),
         {
             let mut r = row("POST /guilds/{guild_id}/stickers", GUILD_PERM);

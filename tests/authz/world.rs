@@ -255,6 +255,12 @@ impl World {
         };
         let emoji = mk_emoji("emoji_one").await;
         let spare_emoji = mk_emoji("emoji_two").await;
+        let mk_event = |name: &'static str| {
+            let path = format!("/guilds/{guild}/scheduled-events");
+            async move { id(&ok(t, Method::POST, &path, o, scheduled_event(name)).await) }
+        };
+        let event = mk_event("event_one").await;
+        let spare_event = mk_event("event_two").await;
         let mut stickers = Vec::new();
         for _ in 0..2 {
             let (status, body) = upload_sticker(t, Some(o), &guild).await;
@@ -461,7 +467,7 @@ impl World {
 
         let kick_id = id(&t.me(&kick).await);
         let ban_target_id = id(&t.me(&ban_target).await);
-        let named: [(&'static str, String); 45] = [
+        let named: [(&'static str, String); 47] = [
             ("spare_guild3", spare_guild3),
             ("bot_app", bot_app),
             ("guild", guild),
@@ -477,6 +483,8 @@ impl World {
             ("given_role", given_role),
             ("emoji_id", emoji),
             ("spare_emoji", spare_emoji),
+            ("event", event),
+            ("spare_event", spare_event),
             ("sticker", stickers[0].clone()),
             ("spare_sticker", stickers[1].clone()),
             ("webhook", hooks[0].0.clone()),
@@ -533,4 +541,24 @@ impl World {
             .find(|(_, tok)| body.contains(tok.trim_start_matches("Bot ")))
             .map(|(who, _)| format!("contains {who:?}'s token"))
     }
+}
+
+/// An external scheduled event starting in an hour (the start must lie in the future).
+pub fn scheduled_event(name: &str) -> Value {
+    let at = |secs: u64| {
+        let t = std::time::SystemTime::now() + std::time::Duration::from_secs(secs);
+        let unix = t
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis() as i64;
+        accord::model::Timestamp::from_millis(unix).to_string()
+    };
+    json!({
+        "name": name,
+        "privacy_level": 2,
+        "entity_type": 3,
+        "scheduled_start_time": at(3600),
+        "scheduled_end_time": at(7200),
+        "entity_metadata": {"location": "the park"},
+    })
 }

@@ -95,10 +95,11 @@ async fn store_image(
     body: &mut EventBody,
 ) -> Result<(), ApiError> {
     if let Some(Some(uri)) = &body.image {
-        let max = app.config().get().cdn.max_avatar_bytes;
+        let limits = crate::cdn::ImageLimits::avatar(&app.config().get().cdn);
+        let max = limits.max_bytes;
         let hash = app
             .cdn
-            .put_image_data_uri(ImageKind::GuildEvent, event.0, uri, max)
+            .put_image_data_uri(ImageKind::GuildEvent, event.0, uri, limits)
             .await
             .map_err(|e| crate::cdn::field_error("image", e, max))?;
         body.image = Some(Some(hash));
