@@ -134,20 +134,28 @@ pub async fn send(
     content_type: Option<&str>,
     body: Option<Vec<u8>>,
 ) -> Result<(u16, String), String> {
-    let mut r = t.http.request(method, t.url(path_and_query));
-    if let Some(tok) = token {
-        r = r.header("authorization", tok);
-    }
-    if let Some(ct) = content_type {
-        r = r.header("content-type", ct);
-    }
-    if let Some(b) = body {
-        r = r.body(b);
-    }
-    let resp = r
-        .send()
-        .await
-        .map_err(|e| format!("no response (connection dropped: a panic?): {e}"))?;
+    let request = |client: &reqwest::Client| {
+        let mut r = client.request(method.clone(), t.url(path_and_query));
+        if let Some(tok) = token {
+            r = r.header("authorization", tok);
+        }
+        if let Some(ct) = content_type {
+            r = r.header("content-type", ct);
+        }
+        if let Some(b) = &body {
+            r = r.body(b.clone());
+        }
+        r
+    };
+    let resp = match request(&t.http).send().await {
+        Ok(resp) => resp,
+        // A pooled keep-alive connection the server closed just as it was reused fails the
+        // same way a server dropping the request would; the same request on a fresh
+        // connection tells the two apart (a dropped request drops again).
+        Err(first) => request(&reqwest::Client::new()).send().await.map_err(|e| {
+            format!("no response, twice (connection dropped: a panic?): {first:?}; then {e:?}")
+        })?,
+    };
     let status = resp.status().as_u16();
     let text = resp
         .text()
