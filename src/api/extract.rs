@@ -182,6 +182,27 @@ impl FromRequestParts<App> for Caller {
     }
 }
 
+/// A caller that must be a user account. Bots get Discord's 403 / 20001 "Bots cannot use this
+/// endpoint" on the routes that are a person's own: settings, relationships, connections, OAuth2
+/// consent, read states, joining by invite, the developer portal's application list.
+pub struct UserAccount(pub Caller);
+
+impl FromRequestParts<App> for UserAccount {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, app).await?;
+        if caller.bot {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                20001,
+                "bots-cannot-use-endpoint",
+            ));
+        }
+        Ok(Self(caller))
+    }
+}
+
 /// `X-Audit-Log-Reason`: the reason a moderation request gives for the guild's audit log.
 /// Clients URL-encode it (discord.js, discord.py); it is decoded here and cut to Discord's 512
 /// characters. Absent or empty: `None`.

@@ -10,6 +10,7 @@ use rand::RngCore;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api::extract::UserAccount;
 use crate::api::extract::{Json, Path};
 use crate::api::routes::teams::access::{Access, application_for, require, team_view};
 use crate::api::routes::teams::team_json;
@@ -100,7 +101,10 @@ pub async fn application_json(app: &App, a: &ApplicationRecord) -> Result<Value,
 
 /// `GET /applications`: the caller's applications and those of the teams they are an accepted
 /// member of.
-async fn list(State(app): State<App>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(app): State<App>,
+    UserAccount(caller): UserAccount,
+) -> Result<Json<Value>, ApiError> {
     let mut apps = app.store().applications_of_owner(caller.user_id).await?;
     for team in app.store().teams_of_user(caller.user_id).await? {
         let Ok(view) = team_view(&app, team, caller.user_id).await else {
@@ -134,12 +138,9 @@ pub struct ApplicationCreate {
 /// admins)
 async fn create(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Json(body): Json<ApplicationCreate>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if caller.bot {
-        return Err(ApiError::MissingPermissions);
-    }
     let name = body.name.unwrap_or_default().trim().to_string();
     let mut errs = FieldErrors::default();
     if name.is_empty() {

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::actors::ask;
 use crate::actors::user::UserMsg;
+use crate::api::extract::UserAccount;
 use crate::api::extract::{Json, Path, Query};
 use crate::app::App;
 use crate::auth::Caller;
@@ -79,7 +80,7 @@ struct AuthorizeQuery {
 /// `state` signed for this user and provider that expires in 15 minutes.
 async fn authorize(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(kind): Path<String>,
     Query(_q): Query<AuthorizeQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -127,7 +128,7 @@ fn state_is_valid(app: &App, caller: Caller, kind: &str, state: &str) -> bool {
 /// and sends USER_CONNECTIONS_UPDATE.
 async fn callback(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(kind): Path<String>,
     Json(body): Json<Callback>,
 ) -> Result<Json<Value>, ApiError> {

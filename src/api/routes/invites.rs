@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
+use crate::api::extract::UserAccount;
 use crate::api::extract::{Json, Path};
 use crate::app::App;
 use crate::auth::Caller;
@@ -92,7 +93,7 @@ async fn get_invite(
 /// `POST /invites/{code}`: join the guild.
 async fn accept(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(code): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let invite = usable(&app, &code).await?;

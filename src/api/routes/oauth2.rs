@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
+use crate::api::extract::UserAccount;
 use crate::api::extract::{Json, Query};
 use crate::api::routes::applications::application_json;
 use crate::api::routes::teams::access::application_access;
@@ -65,7 +66,7 @@ async fn bot_application(
 /// guilds the caller may add it to.
 async fn show(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Query(q): Query<AuthorizeQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let a = bot_application(&app, &q, caller).await?;
@@ -118,13 +119,10 @@ struct AuthorizeBody {
 /// holding `permissions` (the caller needs MANAGE_GUILD and every granted permission).
 async fn authorize(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Query(q): Query<AuthorizeQuery>,
     Json(body): Json<AuthorizeBody>,
 ) -> Result<Json<Value>, ApiError> {
-    if caller.bot {
-        return Err(ApiError::MissingPermissions);
-    }
     let a = bot_application(&app, &q, caller).await?;
     let scopes = q.scope.clone().unwrap_or_else(|| "bot".into());
     if !scopes.split([' ', '+']).any(|s| s == "bot") {

@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use crate::actors::ask;
 use crate::actors::user::UserMsg;
+use crate::api::extract::UserAccount;
 use crate::api::extract::{Json, Path};
 use crate::api::routes::channels::visible_channel;
 use crate::app::App;
-use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::id::{ChannelId, MessageId};
 
@@ -40,7 +40,7 @@ struct AckBody {
 /// `POST /channels/{id}/messages/{message}/ack` → `{"token": null}`.
 async fn ack(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path((channel, message)): Path<(ChannelId, MessageId)>,
     Json(body): Json<AckBody>,
 ) -> Result<Json<Value>, ApiError> {

@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use crate::actors::ask;
 use crate::actors::user::{ConnectionPatch, UserMsg};
+use crate::api::extract::UserAccount;
 use crate::api::extract::{Json, Path};
 use crate::app::App;
-use crate::auth::Caller;
 use crate::error::ApiError;
 
 pub fn routes() -> Router<App> {
@@ -26,7 +26,10 @@ pub fn routes() -> Router<App> {
 
 /// `GET /users/@me/connections`: every connected account, with its visibility settings (never
 /// the provider's token).
-async fn list(State(app): State<App>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(app): State<App>,
+    UserAccount(caller): UserAccount,
+) -> Result<Json<Value>, ApiError> {
     let actor = app.services.user(caller.user_id).await?;
     Ok(Json(
         ask(&app.services, &actor, UserMsg::Connections).await?,
@@ -37,7 +40,7 @@ async fn list(State(app): State<App>, caller: Caller) -> Result<Json<Value>, Api
 /// `show_activity`, `friend_sync`. Returns the connection.
 async fn update(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path((kind, id)): Path<(String, String)>,
     Json(patch): Json<ConnectionPatch>,
 ) -> Result<Json<Value>, ApiError> {
@@ -57,7 +60,7 @@ async fn update(
 /// token too).
 async fn remove(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path((kind, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let actor = app.services.user(caller.user_id).await?;

@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use crate::actors::ask;
 use crate::actors::user::UserMsg;
+use crate::api::extract::UserAccount;
 use crate::api::extract::{Json, Path};
 use crate::app::App;
-use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::id::UserId;
 use crate::model::RelationshipKind;
@@ -27,7 +27,10 @@ pub fn routes() -> Router<App> {
 }
 
 /// `GET /users/@me/relationships`: friends, blocks and pending requests, with the other users.
-async fn list(State(app): State<App>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(app): State<App>,
+    UserAccount(caller): UserAccount,
+) -> Result<Json<Value>, ApiError> {
     let actor = app.services.user(caller.user_id).await?;
     Ok(Json(
         ask(&app.services, &actor, UserMsg::Relationships).await?,
@@ -49,7 +52,7 @@ struct RelationshipPut {
 /// one received; type 2 blocks.
 async fn relate(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(target): Path<UserId>,
     Json(body): Json<RelationshipPut>,
 ) -> Result<StatusCode, ApiError> {
@@ -80,7 +83,7 @@ struct FriendRequest {
 /// `POST /users/@me/relationships`: a friend request by username (and discriminator).
 async fn request_by_tag(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Json(body): Json<FriendRequest>,
 ) -> Result<StatusCode, ApiError> {
     let discriminator = match &body.discriminator {
@@ -123,7 +126,7 @@ async fn send(
 /// `DELETE /users/@me/relationships/{id}`: unfriend, cancel or decline a request, or unblock.
 async fn remove(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(target): Path<UserId>,
 ) -> Result<StatusCode, ApiError> {
     let actor = app.services.user(caller.user_id).await?;

@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use crate::actors::ask;
 use crate::actors::user::UserMsg;
 use crate::api::extract::Json;
+use crate::api::extract::UserAccount;
 use crate::app::App;
-use crate::auth::Caller;
 use crate::error::ApiError;
 
 pub fn routes() -> Router<App> {
@@ -18,7 +18,10 @@ pub fn routes() -> Router<App> {
 }
 
 /// `GET /users/@me/settings`
-async fn settings(State(app): State<App>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn settings(
+    State(app): State<App>,
+    UserAccount(caller): UserAccount,
+) -> Result<Json<Value>, ApiError> {
     let actor = app.services.user(caller.user_id).await?;
     Ok(Json(ask(&app.services, &actor, UserMsg::Settings).await?))
 }
@@ -26,7 +29,7 @@ async fn settings(State(app): State<App>, caller: Caller) -> Result<Json<Value>,
 /// `PATCH /users/@me/settings`: any subset of the settings object; unknown keys are ignored.
 async fn update(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Json(patch): Json<Map<String, Value>>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = app.services.user(caller.user_id).await?;
