@@ -387,8 +387,8 @@ fn registrations(file: &Path, src: &str) -> Vec<Registered> {
     out
 }
 
-/// What a handler's parameters say: `Some(true)` if it takes a `Caller` (not `Option<Caller>`),
-/// and whether it takes a body (`Json`, `Multipart` or the raw `Request`).
+/// What a handler's parameters say: `Some(true)` if it takes a `Caller` or `UserAccount` (not
+/// `Option<Caller>`), and whether it takes a body (`Json`, `Multipart` or the raw `Request`).
 #[derive(Debug, Clone, Copy)]
 struct Signature {
     needs_token: Option<bool>,
@@ -412,7 +412,8 @@ fn signatures(src: &str) -> HashMap<String, Signature> {
         let params = &t[open..closing(&t, open).min(t.len())];
         let mut needs_token = Some(false);
         for (k, p) in params.iter().enumerate() {
-            if p.is_ident("Caller") {
+            // `UserAccount` is a `Caller` that must not be a bot: it needs a token too.
+            if p.is_ident("Caller") || p.is_ident("UserAccount") {
                 let optional =
                     k >= 2 && params[k - 1].is_punct('<') && params[k - 2].is_ident("Option");
                 needs_token = if optional { None } else { Some(true) };
