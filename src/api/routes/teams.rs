@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use self::access::{Access, TeamView, require, team_view};
-use crate::api::extract::{Json, Path};
+use crate::api::extract::{Json, Path, UserAccount};
 use crate::api::routes::applications::application_json;
 use crate::app::App;
 use crate::auth::Caller;
@@ -54,23 +54,12 @@ async fn view_json(app: &App, view: &TeamView) -> Result<Value, ApiError> {
     team_json(app, &view.team, &view.members).await
 }
 
-/// Users, not bots, use teams (Discord: "Bots cannot use this endpoint").
-fn no_bots(caller: Caller) -> Result<(), ApiError> {
-    if caller.bot {
-        Err(ApiError::coded(
-            StatusCode::FORBIDDEN,
-            20001,
-            "bots-cannot-use-endpoint",
-        ))
-    } else {
-        Ok(())
-    }
-}
-
 /// `GET /teams`: the teams the caller is on, invitations included (their own member object says
 /// `membership_state` 1), so an invited user finds the team to accept.
-async fn list(State(app): State<App>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    no_bots(caller)?;
+async fn list(
+    State(app): State<App>,
+    UserAccount(caller): UserAccount,
+) -> Result<Json<Value>, ApiError> {
     let mut out = Vec::new();
     for id in app.store().teams_of_user(caller.user_id).await? {
         match team_view(&app, id, caller.user_id).await {
@@ -95,10 +84,9 @@ fn check_name(errs: &mut FieldErrors, name: &str) {
 /// `POST /teams {name}`: the caller becomes the owner and its first member (accepted, admin).
 async fn create(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Json(body): Json<TeamCreate>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    no_bots(caller)?;
     let name = body.name.unwrap_or_default().trim().to_string();
     let mut errs = FieldErrors::default();
     if name.is_empty() {

@@ -16,11 +16,10 @@ use crate::actors::channel::ChannelMsg;
 use crate::actors::guild::{Access, GuildMsg};
 use crate::actors::interactions::{Interaction, new_token};
 use crate::actors::{ask, mailbox};
-use crate::api::extract::{Json, parse_json};
+use crate::api::extract::{Json, UserAccount, parse_json};
 use crate::api::routes::applications::commands::options::{self, Refs};
 use crate::api::routes::channels::{guild_of, visible_channel};
 use crate::app::App;
-use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
 use crate::id::{
@@ -345,16 +344,9 @@ async fn resolve(
 /// sessions have INTERACTION_CREATE; the bot has 3 seconds to answer.
 pub async fn invoke(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     request: Request,
 ) -> Result<StatusCode, ApiError> {
-    if caller.bot {
-        return Err(ApiError::coded(
-            StatusCode::FORBIDDEN,
-            20001,
-            "bots-cannot-use-endpoint",
-        ));
-    }
     let body = parse(&app, request).await?;
     if body.kind != APPLICATION_COMMAND {
         return Err(FieldErrors::single(
