@@ -291,7 +291,6 @@ const EXPECTED_CLOSES: &[u16] = &[
     4001, 4002, 4003, 4004, 4005, 4007, 4008, 4010, 4012, 4013, 4014,
 ];
 
-#[ignore = "unfixed findings saved in tests/fuzz/corpus/gateway_decode/ (see the commit message); scripts/fuzz runs it"]
 #[test]
 fn gateway_decode() {
     let mut g = Gen::from_source();
