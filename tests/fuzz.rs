@@ -1528,7 +1528,6 @@ async fn gateway_connect(
     Ok(ws)
 }
 
-#[ignore = "unfixed findings saved in tests/fuzz/corpus/gateway_session/ (see the commit message); scripts/fuzz runs it"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_session() {
     use futures::SinkExt;

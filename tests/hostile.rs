@@ -445,6 +445,36 @@ async fn unauthenticated_cap_holds_and_recovers_after_the_header_timeout() {
     t.stop().await;
 }
 
+/// A frame far larger than what the server reads before refusing it still gets its 4002, every
+/// time. The reader used to stop after the frame's header and the socket closed with the payload
+/// unread, so the kernel's reset could overtake the close frame and the client saw "connection
+/// reset" (the `gateway_session` fuzz target found it); the server now reads and drops the rest
+/// (bounded) before closing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_frame_still_gets_its_4002_close() {
+    let t = start(json!({})).await;
+    let url = t.gateway_url("v=10&encoding=json");
+    for size in [64 * 1024, 256 * 1024, 900 * 1024] {
+        for _ in 0..3 {
+            let mut gw = Gateway::connect(&url, false).await;
+            gw.recv().await;
+            gw.send(json!({"op": 1, "d": null, "pad": "x".repeat(size)}))
+                .await;
+            // More after it, as a client that doesn't wait would send.
+            let _ = gw
+                .ws
+                .send(Message::Text(r#"{"op":1,"d":null}"#.into()))
+                .await;
+            assert_eq!(
+                gw.next().await.err(),
+                Some(Some(4002)),
+                "a {size}-byte frame"
+            );
+        }
+    }
+    t.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_and_endless_fragmented_gateway_messages_close_4002() {
     let t = start(json!({})).await;
