@@ -46,8 +46,7 @@ pub struct InboundFrame {
 }
 
 impl InboundFrame {
-    /// Parse a text (or decompressed binary) WebSocket message: simd-json, with serde_json
-    /// where the two would differ.
+    /// Parse a text (or decompressed binary) WebSocket message.
     pub fn parse(frame: &[u8]) -> Result<Self, serde_json::Error> {
         // serde's derived struct visitor also accepts a JSON array (`[1, 2]` as op 1, d 2);
         // a gateway payload is an object, so refuse anything else up front.
@@ -56,39 +55,19 @@ impl InboundFrame {
                 "a gateway payload must be a JSON object",
             ));
         }
-        // serde_json is the reference for what JSON means; simd-json is the fast path and must
-        // read every payload the way serde_json does. Where simd-json 0.15 differs, the frame
-        // goes to serde_json instead (both found by the `gateway_decode` fuzz target):
-        // - it decodes a lone UTF-16 surrogate escape (`"\ud800"`) into other characters
-        //   where serde_json refuses it (a Rust string can't hold one): 4002 Decode error;
-        // - it refuses integers outside i64/u64 (`18446744073709551616`), which are valid JSON
-        //   and which serde_json reads as floats: so a frame simd-json refuses is read again by
-        //   serde_json, which is the one to say whether it is invalid. Refused frames close the
-        //   connection, so the second parse costs nothing on the hot path.
-        if has_surrogate_escape(frame) {
-            return serde_json::from_slice(frame);
-        }
-        // simd-json parses in place, so it gets its own copy of the (small) frame.
-        let mut buf = frame.to_vec();
-        simd_json::serde::from_slice(&mut buf).or_else(|_| serde_json::from_slice(frame))
+        // serde_json, not simd-json: fuzzing (`gateway_decode`) found simd-json 0.15 reading
+        // frames differently from the JSON spec — a lone surrogate escape (`"\ud800"`) decoded
+        // into other characters, a 19-digit number followed by a stray byte (`…161%]`)
+        // accepted, `-0` read as the integer 0 (JSON's -0 is a float to serde_json), integers
+        // beyond 64 bits refused — and a client sends at most `gateway.max_payloads_per_window`
+        // small frames per rate window, so its speed buys nothing here. (Outbound events, the hot path, never used it.)
+        serde_json::from_slice(frame)
     }
 
     /// The opcode, if it is one Discord defines.
     pub fn opcode(&self) -> Result<OpCode, UnknownOpCode> {
         OpCode::try_from(self.op)
     }
-}
-
-/// Whether `frame` holds a `\uD800`–`\uDFFF` escape (either case), which only serde_json
-/// decodes correctly. An escaped backslash followed by `u` (`\\ud800`, a literal text) counts
-/// too: a rare false positive that only costs the slower parser.
-fn has_surrogate_escape(frame: &[u8]) -> bool {
-    frame.windows(4).any(|w| {
-        w[0] == b'\\' && w[1] == b'u' && matches!(w[2], b'd' | b'D') && {
-            let c = w[3].to_ascii_lowercase();
-            (b'8'..=b'9').contains(&c) || (b'a'..=b'f').contains(&c)
-        }
-    })
 }
 
 /// A client → server command, decoded and typed.
