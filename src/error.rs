@@ -33,6 +33,8 @@ pub enum Unknown {
     GuildTemplate,
     Interaction,
     ApplicationCommand,
+    /// A developer team (10039: not in Discord's public list, but what its API answers).
+    Team,
 }
 
 impl Unknown {
@@ -58,6 +60,7 @@ impl Unknown {
             Self::ScheduledEvent => 10070,
             Self::Interaction => 10062,
             Self::ApplicationCommand => 10063,
+            Self::Team => 10039,
         }
     }
 
@@ -83,6 +86,7 @@ impl Unknown {
             Self::GuildTemplate => "unknown-guild-template",
             Self::Interaction => "unknown-interaction",
             Self::ApplicationCommand => "unknown-application-command",
+            Self::Team => "unknown-team",
         }
     }
 }

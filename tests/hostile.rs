@@ -445,6 +445,84 @@ async fn unauthenticated_cap_holds_and_recovers_after_the_header_timeout() {
     t.stop().await;
 }
 
+/// A frame far larger than what the server reads before refusing it still gets its 4002, every
+/// time. The reader used to stop after the frame's header and the socket closed with the payload
+/// unread, so the kernel's reset could overtake the close frame and the client saw "connection
+/// reset" (the `gateway_session` fuzz target found it); the server now reads and drops the rest
+/// (bounded) before closing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_frame_still_gets_its_4002_close() {
+    let t = start(json!({})).await;
+    let url = t.gateway_url("v=10&encoding=json");
+    for size in [64 * 1024, 256 * 1024, 900 * 1024] {
+        for _ in 0..3 {
+            let mut gw = Gateway::connect(&url, false).await;
+            gw.recv().await;
+            gw.send(json!({"op": 1, "d": null, "pad": "x".repeat(size)}))
+                .await;
+            // More after it, as a client that doesn't wait would send.
+            let _ = gw
+                .ws
+                .send(Message::Text(r#"{"op":1,"d":null}"#.into()))
+                .await;
+            assert_eq!(
+                gw.next().await.err(),
+                Some(Some(4002)),
+                "a {size}-byte frame"
+            );
+        }
+    }
+    t.stop().await;
+}
+
+/// The same at the TCP level, where the difference shows whatever the client library does: the
+/// client sends a 64 KiB frame (the server reads its header and refuses it) and then reads to
+/// the end of the stream. It must get the 4002 close frame and then a clean end (FIN), not a
+/// connection reset: the server reads and drops the unread rest of the frame before closing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_frame_ends_in_a_close_frame_and_a_fin_not_a_reset() {
+    let t = start(json!({})).await;
+    let mut tcp = TcpStream::connect(t.srv().addr).await.expect("connect");
+    tcp.write_all(
+        b"GET /?v=10&encoding=json HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
+          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+          Sec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await
+    .expect("handshake");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        tcp.read_exact(&mut byte).await.expect("handshake answer");
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    // A masked text frame (mask 0: the payload goes as is) of 64 KiB, over the 16 KiB limit.
+    let payload = vec![b' '; 64 * 1024];
+    let mut frame = vec![0x81, 0x80 | 127];
+    frame.extend_from_slice(&(payload.len() as u64).to_be_bytes());
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.extend_from_slice(&payload);
+    tcp.write_all(&frame).await.expect("frame");
+    let mut got = Vec::new();
+    let end = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut got))
+        .await
+        .expect("the server closes within 10 s");
+    assert!(end.is_ok(), "the connection ended in {end:?}, not a FIN");
+    // The close frame: FIN + opcode 8, a length, then the code 4002 (0x0FA2).
+    assert!(
+        got.windows(4)
+            .any(|w| w[0] == 0x88 && w[2..] == [0x0f, 0xa2]),
+        "no 4002 close frame in {} bytes",
+        got.len()
+    );
+    t.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_and_endless_fragmented_gateway_messages_close_4002() {
     let t = start(json!({})).await;

@@ -91,6 +91,7 @@ async fn team_roles_govern_the_application() {
     // A stranger can't see the team; the invited developer can, and finds it in GET /teams.
     let hidden = t.get(&format!("/teams/{team_id}"), &stranger).await;
     assert_eq!(hidden.status, 404);
+    assert_eq!(hidden.body["code"], 10039, "Unknown Team: {}", hidden.body);
     assert!(
         t.get("/teams", &stranger)
             .await

@@ -33,6 +33,7 @@ unknown-guild-scheduled-event = Unbekanntes geplantes Event
 unknown-guild-template = Unbekannte Servervorlage
 unknown-interaction = Unbekannte Interaktion
 unknown-application-command = Unbekannter Anwendungsbefehl
+unknown-team = Unbekanntes Team
 max-application-commands = Maximale Anzahl an Anwendungsbefehlen erreicht
 interaction-already-acknowledged = Die Interaktion wurde bereits bestätigt.
 invalid-webhook-token = Ungültiges Webhook-Token

@@ -34,6 +34,7 @@ unknown-guild-scheduled-event = Unknown Guild Scheduled Event
 unknown-guild-template = Unknown Guild Template
 unknown-interaction = Unknown interaction
 unknown-application-command = Unknown application command
+unknown-team = Unknown Team
 max-application-commands = Maximum number of application commands reached
 interaction-already-acknowledged = Interaction has already been acknowledged.
 invalid-webhook-token = Invalid Webhook Token

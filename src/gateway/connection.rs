@@ -13,6 +13,7 @@ use tokio::time::Duration;
 
 use super::close::CloseCode;
 use super::compress::{Compression, DeflateSize, ZlibStream};
+use super::discard::{SharedRead, discard};
 use super::fragments::BoundedMessages;
 
 type Io = TokioIo<Upgraded>;
@@ -23,6 +24,11 @@ type Io = TokioIo<Upgraded>;
 /// reset" instead of the close code it must act on (4008, 4004, …). Well-behaved clients
 /// answer within a round trip; this only bounds the ones that don't.
 const CLOSE_DRAIN: Duration = Duration::from_secs(1);
+
+/// How much of an oversize frame the reader reads and drops after refusing it (see
+/// `discard.rs`), so the 4002 close is not overtaken by a reset. A frame longer than this is
+/// hostile rather than mistaken: what is left of it may still end in a reset.
+const OVERSIZE_DISCARD_BYTES: u64 = 1 << 20;
 
 /// What the reader saw.
 #[derive(Debug)]
@@ -59,9 +65,21 @@ impl Connection {
         ws.set_auto_close(false);
         ws.set_auto_pong(false);
         ws.set_max_message_size(max_message_bytes);
-        let (read, writer) = ws.split(tokio::io::split);
+        // A second handle on the read half, for discarding the rest of an oversize frame.
+        // `split` calls its function exactly once, so `raw` is always set.
+        let raw = std::cell::OnceCell::new();
+        let (read, writer) = ws.split(|io| {
+            let (read, write) = tokio::io::split(io);
+            let read = SharedRead::new(read);
+            let _ = raw.set(read.clone());
+            (read, write)
+        });
         let (tx, inbound) = mpsc::channel(32);
-        let reader = tokio::spawn(read_loop(BoundedMessages::new(read, max_message_bytes), tx));
+        let reader = tokio::spawn(read_loop(
+            BoundedMessages::new(read, max_message_bytes),
+            raw.into_inner(),
+            tx,
+        ));
         let zlib = match compression {
             Compression::ZlibStream => ZlibStream::new(deflate)
                 .inspect_err(
@@ -153,10 +171,12 @@ impl Connection {
     }
 
     /// Reads (and drops) what the client still sends until its close frame or the end of
-    /// the stream, so the socket is empty when it is closed (see [`CLOSE_DRAIN`]).
+    /// the stream, so the socket is empty when it is closed (see [`CLOSE_DRAIN`]). After an
+    /// oversize frame the reader goes on discarding raw bytes and then ends: waiting for the
+    /// channel to close waits for that.
     async fn drain(&mut self) {
         while let Some(inbound) = self.inbound.recv().await {
-            if matches!(*inbound, Inbound::Closed(_) | Inbound::TooLarge) {
+            if matches!(*inbound, Inbound::Closed(_)) {
                 return;
             }
         }
@@ -169,7 +189,11 @@ impl Drop for Connection {
     }
 }
 
-async fn read_loop(mut read: BoundedMessages<ReadHalf<Io>>, tx: mpsc::Sender<Box<Inbound>>) {
+async fn read_loop(
+    mut read: BoundedMessages<SharedRead<ReadHalf<Io>>>,
+    raw: Option<SharedRead<ReadHalf<Io>>>,
+    tx: mpsc::Sender<Box<Inbound>>,
+) {
     loop {
         // Auto-pong and auto-close are off, so the reader never has to write.
         let frame = read
@@ -189,12 +213,21 @@ async fn read_loop(mut read: BoundedMessages<ReadHalf<Io>>, tx: mpsc::Sender<Box
             },
             Err(e) => {
                 tracing::debug!(error = %e, "gateway read ended");
+                let too_large = matches!(e, WebSocketError::FrameTooLarge);
                 let _ = tx
-                    .send(Box::new(match e {
-                        WebSocketError::FrameTooLarge => Inbound::TooLarge,
-                        _ => Inbound::Closed(None),
+                    .send(Box::new(if too_large {
+                        Inbound::TooLarge
+                    } else {
+                        Inbound::Closed(None)
                     }))
                     .await;
+                // The refused frame's payload (fastwebsockets stopped after its header) and
+                // whatever follows, up to the client's close: dropped, so that closing the
+                // socket sends a FIN after the 4002 close frame rather than a reset.
+                if too_large && let Some(mut raw) = raw {
+                    let dropped = discard(&mut raw, OVERSIZE_DISCARD_BYTES).await;
+                    tracing::debug!(dropped, "discarded the rest of an oversize message");
+                }
                 return;
             }
         };

@@ -15,6 +15,7 @@ pub mod state;
 
 // The server side: accepting sockets and running sessions.
 pub mod connection;
+pub mod discard;
 pub mod fragments;
 pub mod server;
 pub mod session;

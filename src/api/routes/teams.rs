@@ -20,8 +20,7 @@ use self::access::{Access, TeamView, require, team_view};
 use crate::api::extract::{Json, Path, UserAccount};
 use crate::api::routes::applications::application_json;
 use crate::app::App;
-use crate::auth::Caller;
-use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::id::{TeamId, UserId};
 use crate::model::{MembershipState, PublicUser, TeamMemberRecord, TeamRecord, TeamRole};
 use crate::validate;
@@ -65,7 +64,7 @@ async fn list(
         match team_view(&app, id, caller.user_id).await {
             Ok(view) => out.push(view_json(&app, &view).await?),
             // Deleted meanwhile.
-            Err(ApiError::NotFound) => continue,
+            Err(ApiError::Unknown(Unknown::Team)) => continue,
             Err(e) => return Err(e),
         }
     }
@@ -119,7 +118,7 @@ async fn create(
 /// `GET /teams/{id}` (members and invited users).
 async fn get_one(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(id): Path<TeamId>,
 ) -> Result<Json<Value>, ApiError> {
     let view = team_view(&app, id, caller.user_id).await?;
@@ -141,7 +140,7 @@ struct TeamPatch {
 /// `owner_user_id` to hand the team to an accepted member (the old owner stays an admin).
 async fn update(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(id): Path<TeamId>,
     Json(body): Json<TeamPatch>,
 ) -> Result<Json<Value>, ApiError> {
@@ -202,7 +201,7 @@ async fn update(
 /// once the team owns no application (they would be left without an owner).
 async fn delete(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(id): Path<TeamId>,
 ) -> Result<StatusCode, ApiError> {
     let view = team_view(&app, id, caller.user_id).await?;
@@ -227,7 +226,7 @@ async fn delete(
 /// `GET /teams/{id}/applications`: the team's applications (any accepted member).
 async fn applications(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(id): Path<TeamId>,
 ) -> Result<Json<Value>, ApiError> {
     let view = team_view(&app, id, caller.user_id).await?;

@@ -8,9 +8,8 @@ use serde::Deserialize;
 
 use crate::actors::ask;
 use crate::actors::channel::ChannelMsg;
-use crate::api::extract::{Json, Path};
+use crate::api::extract::{Json, Path, UserAccount};
 use crate::app::App;
-use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::id::{ChannelId, UserId};
 
@@ -29,11 +28,12 @@ struct AddBody {
     nick: Option<String>,
 }
 
-/// `PUT /channels/{id}/recipients/{user}`: any recipient adds a user (at most 10 recipients,
+/// `PUT /channels/{id}/recipients/{user}` (user accounts only: Discord refuses bots, which
+/// add users to a group DM through OAuth2 instead): any recipient adds a user (at most 10 recipients,
 /// 30004): 204; CHANNEL_RECIPIENT_ADD to the others, CHANNEL_CREATE to the new one.
 async fn add(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path((id, target)): Path<(ChannelId, UserId)>,
     Json(_body): Json<AddBody>,
 ) -> Result<StatusCode, ApiError> {
@@ -47,11 +47,11 @@ async fn add(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `DELETE /channels/{id}/recipients/{user}`: the owner removes anyone, anyone removes
+/// `DELETE /channels/{id}/recipients/{user}` (user accounts only): the owner removes anyone, anyone removes
 /// themselves: 204; CHANNEL_RECIPIENT_REMOVE, CHANNEL_DELETE to the removed user.
 async fn remove(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path((id, target)): Path<(ChannelId, UserId)>,
 ) -> Result<StatusCode, ApiError> {
     let actor = app.services.channel(id).await?;

@@ -74,10 +74,15 @@ fn access_of(team: &TeamRecord, members: &[TeamMemberRecord], user: UserId) -> O
         .map(|m| m.role.into())
 }
 
-/// The team as `viewer` sees it; 404 when it doesn't exist or they are not on it (invited
-/// counts: they may look at what they were invited to), so strangers can't probe team ids.
+/// The team as `viewer` sees it; 404 Unknown Team (10039, Discord's code) when it doesn't
+/// exist or they are not on it (invited counts: they may look at what they were invited to),
+/// the same answer for both so strangers can't probe team ids.
 pub async fn team_view(app: &App, id: TeamId, viewer: UserId) -> Result<TeamView, ApiError> {
-    let team = app.store().get_team(id).await?.ok_or(ApiError::NotFound)?;
+    let team = app
+        .store()
+        .get_team(id)
+        .await?
+        .ok_or(ApiError::Unknown(Unknown::Team))?;
     let members = app.store().team_members(id).await?;
     let view = TeamView {
         team,
@@ -85,7 +90,7 @@ pub async fn team_view(app: &App, id: TeamId, viewer: UserId) -> Result<TeamView
         viewer,
     };
     if view.me().is_none() && view.team.owner_user_id != viewer {
-        return Err(ApiError::NotFound);
+        return Err(ApiError::Unknown(Unknown::Team));
     }
     Ok(view)
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::access::{Access, require, team_view};
 use super::view_json;
-use crate::api::extract::{Json, Path};
+use crate::api::extract::{Json, Path, UserAccount};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
@@ -35,7 +35,7 @@ pub fn routes() -> Router<App> {
 /// `GET /teams/{id}/members`
 async fn list(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(id): Path<TeamId>,
 ) -> Result<Json<Value>, ApiError> {
     let view = team_view(&app, id, caller.user_id).await?;
@@ -103,7 +103,7 @@ async fn invitee(app: &App, body: &Invite) -> Result<UserId, ApiError> {
 /// the team changes nothing and returns their member object.
 async fn invite(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(id): Path<TeamId>,
     Json(body): Json<Invite>,
 ) -> Result<Json<Value>, ApiError> {
@@ -136,11 +136,11 @@ async fn invite(
 /// `PUT /teams/{id}/members/@me`: accepts the caller's invitation; returns the team.
 async fn accept(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(id): Path<TeamId>,
 ) -> Result<Json<Value>, ApiError> {
     let mut view = team_view(&app, id, caller.user_id).await?;
-    let me = view.me().cloned().ok_or(ApiError::NotFound)?;
+    let me = view.me().cloned().ok_or(ApiError::Unknown(Unknown::Team))?;
     if me.membership_state == MembershipState::Invited {
         let accepted = TeamMemberRecord {
             membership_state: MembershipState::Accepted,
@@ -159,7 +159,7 @@ async fn accept(
 /// `DELETE /teams/{id}/members/@me`: leave the team, or decline an invitation.
 async fn leave(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path(id): Path<TeamId>,
 ) -> Result<StatusCode, ApiError> {
     drop_member(&app, caller, id, caller.user_id).await
@@ -173,7 +173,7 @@ struct MemberPatch {
 /// `PATCH /teams/{id}/members/{user_id}` (admins): changes a member's role; the owner's can't be.
 async fn update(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path((id, user)): Path<(TeamId, UserId)>,
     Json(body): Json<MemberPatch>,
 ) -> Result<Json<Value>, ApiError> {
@@ -203,7 +203,7 @@ async fn update(
 /// `DELETE /teams/{id}/members/{user_id}`: admins remove members; anyone may remove themself.
 async fn remove(
     State(app): State<App>,
-    caller: Caller,
+    UserAccount(caller): UserAccount,
     Path((id, user)): Path<(TeamId, UserId)>,
 ) -> Result<StatusCode, ApiError> {
     drop_member(&app, caller, id, user).await
