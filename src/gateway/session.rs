@@ -23,8 +23,10 @@ use super::server::{Attach, now};
 use super::state::{Action, ReplayBuffer, SessionMachine};
 use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
+use crate::actors::remote::SubscribeReply;
 use crate::actors::sessions::{KillSwitch, Overflow, SessionHandle};
 use crate::app::App;
+use crate::cluster::Owned;
 use crate::events::Dispatch;
 use crate::id::{GuildId, UserId};
 use crate::model::UserRecord;
@@ -131,6 +133,14 @@ pub async fn identify(
     let mut guilds = Vec::with_capacity(guild_ids.len());
     let mut guild_creates = Vec::with_capacity(guild_ids.len());
     for id in guild_ids {
+        // Cluster mode: a guild owned by another node is subscribed to there.
+        if let Some(owner) = app.services.remote_owner(Owned::Guild(id.get())) {
+            if let Some(payload) = subscribe_remote(app, &owner, id, &handle).await {
+                guilds.push(id);
+                guild_creates.push(payload);
+            }
+            continue;
+        }
         let Ok(actor) = app.services.guild(id).await else {
             continue;
         };
@@ -776,8 +786,36 @@ impl Session {
         for g in &self.guilds {
             if let Some(actor) = self.app.services.registry.running_guild(*g) {
                 let _ = crate::actors::tell(&actor, GuildMsg::Unsubscribe(self.handle.key));
+            } else if let (Some(owner), Some(remote)) = (
+                self.app.services.remote_owner(Owned::Guild(g.get())),
+                self.app.services.remote.get(),
+            ) {
+                remote.unsubscribe(&owner, *g, self.handle.key);
             }
         }
         tracing::debug!("session ended");
+    }
+}
+
+/// Subscribes `handle` to `guild` on its owner `owner` (cluster mode); its GUILD_CREATE, or
+/// `None` when the owner refused or did not answer (the guild then stays unavailable in READY,
+/// as on Discord during an outage).
+async fn subscribe_remote(
+    app: &App,
+    owner: &str,
+    guild: GuildId,
+    handle: &SessionHandle,
+) -> Option<serde_json::Value> {
+    let remote = app.services.remote.get()?;
+    match remote
+        .subscribe(owner, guild, handle, app.services.call_timeout())
+        .await
+    {
+        Ok(SubscribeReply::Subscribed { guild_create }) => Some(guild_create),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, %guild, owner, "remote guild subscribe failed");
+            None
+        }
     }
 }
