@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use accord::cluster::ClusterConfig;
 use accord::{ServeOptions, StoreChoice};
+use futures::StreamExt;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -733,7 +734,22 @@ async fn sessions_on_other_nodes_get_the_owners_events_and_its_revocations() {
     assert_eq!(created["id"], guild.as_str());
     assert!(created.to_string().contains("other"), "{created}");
 
-    // REST on n1 (the owner): both remote sessions get the message.
+    // A second session on n3 (alice's), to see that n3 gets each event once for both.
+    let mut alice_on_n3 =
+        common::Gateway::connect(&n3.gateway_url("v=10&encoding=json"), false).await;
+    alice_on_n3.identify(&alice, intents).await;
+    assert_eq!(
+        alice_on_n3.event("GUILD_CREATE").await["id"],
+        guild.as_str()
+    );
+    let watcher = async_nats::connect(&env.nats).await.expect("nats");
+    let mut relayed = watcher
+        .subscribe("accord.node.n3.events")
+        .await
+        .expect("subscribe");
+    watcher.flush().await.expect("flush");
+
+    // REST on n1 (the owner): every remote session gets the message.
     let post = |channel: &str, content: &str| {
         let (path, body) = (
             format!("/channels/{channel}/messages"),
@@ -749,6 +765,22 @@ async fn sessions_on_other_nodes_get_the_owners_events_and_its_revocations() {
     post(&general, "hello everyone").await;
     assert_eq!(next_message(&mut on_n2).await, "hello everyone");
     assert_eq!(next_message(&mut on_n3).await, "hello everyone");
+    assert_eq!(next_message(&mut alice_on_n3).await, "hello everyone");
+    // n1 published that event to n3 once, addressed to both of n3's sessions.
+    let frame = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let m = relayed.next().await.expect("relayed frame");
+            let line = m.payload.split(|b| *b == b'\n').next().expect("meta line");
+            let meta: serde_json::Value = serde_json::from_slice(line).expect("meta json");
+            if meta["name"] == "MESSAGE_CREATE" {
+                return meta;
+            }
+        }
+    })
+    .await
+    .expect("a relayed MESSAGE_CREATE");
+    assert_eq!(frame["from"], "n1", "{frame}");
+    assert_eq!(frame["to"].as_array().expect("keys").len(), 2, "{frame}");
 
     // Revoke VIEW_CHANNEL of #general for bob, through n1: from the next event on, bob's
     // session on n3 gets nothing of #general — checked against an event of #other sent after
@@ -767,6 +799,7 @@ async fn sessions_on_other_nodes_get_the_owners_events_and_its_revocations() {
     assert_eq!(next_message(&mut on_n2).await, "secret");
     assert_eq!(next_message(&mut on_n2).await, "public");
     assert_eq!(next_message(&mut on_n3).await, "public");
+    assert_eq!(next_message(&mut alice_on_n3).await, "secret");
 
     // A session that ends (its node unsubscribes it on the owner) does not disturb the others.
     drop(on_n3);
