@@ -729,7 +729,8 @@ async fn sessions_on_other_nodes_get_the_owners_events_and_its_revocations() {
     );
     assert_eq!(on_n2.event("GUILD_CREATE").await["id"], guild.as_str());
     let mut on_n3 = common::Gateway::connect(&n3.gateway_url("v=10&encoding=json"), false).await;
-    on_n3.identify(&bob, intents).await;
+    // bob also watches presences (GUILD_PRESENCES).
+    on_n3.identify(&bob, intents | (1 << 8)).await;
     let created = on_n3.event("GUILD_CREATE").await;
     assert_eq!(created["id"], guild.as_str());
     assert!(created.to_string().contains("other"), "{created}");
@@ -800,6 +801,22 @@ async fn sessions_on_other_nodes_get_the_owners_events_and_its_revocations() {
     assert_eq!(next_message(&mut on_n2).await, "public");
     assert_eq!(next_message(&mut on_n3).await, "public");
     assert_eq!(next_message(&mut alice_on_n3).await, "secret");
+
+    // Presence is cluster-wide: alice's op 3 on n2 reaches the owner, whose PRESENCE_UPDATE
+    // reaches bob on n3.
+    let alice_id = n1.me(&alice).await["id"].as_str().expect("id").to_string();
+    on_n2
+        .send(
+            json!({"op": 3, "d": {"since": null, "activities": [], "status": "dnd", "afk": false}}),
+        )
+        .await;
+    loop {
+        let p = on_n3.event("PRESENCE_UPDATE").await;
+        if p["user"]["id"] == alice_id.as_str() && p["status"] == "dnd" {
+            assert_eq!(p["guild_id"], guild.as_str(), "{p}");
+            break;
+        }
+    }
 
     // A session that ends (its node unsubscribes it on the owner) does not disturb the others.
     drop(on_n3);

@@ -67,6 +67,19 @@ pub enum GuildCommand {
     },
     /// The session ended (or is gone): stop sending it the guild's events.
     Unsubscribe { guild: u64, key: SessionKey },
+    /// Op 3 from a member's session: its new presence (`GuildMsg::Presence`).
+    Presence {
+        guild: u64,
+        user: u64,
+        presence: Value,
+    },
+    /// Op 4 from a member's session: its voice state (`GuildMsg::VoiceState`).
+    VoiceState {
+        guild: u64,
+        user: u64,
+        session_id: String,
+        state: Value,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -296,13 +309,22 @@ impl Remote {
     /// Tells `owner` that session `key` no longer wants `guild`'s events (fire and forget: a
     /// lost message leaves a handle the next event cleans up).
     pub fn unsubscribe(&self, owner: &str, guild: GuildId, key: SessionKey) {
-        let envelope = CommandEnvelope {
-            v: VERSION,
-            from: self.node.clone(),
-            command: GuildCommand::Unsubscribe {
+        self.tell(
+            owner,
+            GuildCommand::Unsubscribe {
                 guild: guild.get(),
                 key,
             },
+        );
+    }
+
+    /// Sends `command` to `owner` without waiting for an answer (what a local session does
+    /// with `tell`: presence and voice-state updates, unsubscribes).
+    pub fn tell(&self, owner: &str, command: GuildCommand) {
+        let envelope = CommandEnvelope {
+            v: VERSION,
+            from: self.node.clone(),
+            command,
         };
         let Ok(payload) = serde_json::to_vec(&envelope) else {
             return;
@@ -415,6 +437,36 @@ async fn handle_command(
                 Ok(ractor::rpc::CallResult::Success(None)) => SubscribeReply::NotMember,
                 _ => SubscribeReply::Refused,
             })
+        }
+        GuildCommand::Presence {
+            guild,
+            user,
+            presence,
+        } => {
+            if let Some(actor) = services.registry.running_guild(GuildId::new(guild)) {
+                let user = UserId::new(user);
+                let _ = super::tell(&actor, GuildMsg::Presence { user, presence });
+            }
+            None
+        }
+        GuildCommand::VoiceState {
+            guild,
+            user,
+            session_id,
+            state,
+        } => {
+            if let Some(actor) = services.registry.running_guild(GuildId::new(guild)) {
+                let user = UserId::new(user);
+                let _ = super::tell(
+                    &actor,
+                    GuildMsg::VoiceState {
+                        user,
+                        session_id,
+                        state,
+                    },
+                );
+            }
+            None
         }
         GuildCommand::Unsubscribe { guild, key } => {
             if let Some(actor) = services.registry.running_guild(GuildId::new(guild)) {

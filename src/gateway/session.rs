@@ -23,7 +23,7 @@ use super::server::{Attach, now};
 use super::state::{Action, ReplayBuffer, SessionMachine};
 use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
-use crate::actors::remote::SubscribeReply;
+use crate::actors::remote::{GuildCommand, SubscribeReply};
 use crate::actors::sessions::{KillSwitch, Overflow, SessionHandle};
 use crate::app::App;
 use crate::cluster::Owned;
@@ -757,15 +757,45 @@ impl Session {
                         presence: presence.clone(),
                     },
                 );
+            } else if let Some((owner, remote)) = self.remote_owner(g) {
+                remote.tell(
+                    &owner,
+                    GuildCommand::Presence {
+                        guild: g.get(),
+                        user: self.user.id.get(),
+                        presence: presence.clone(),
+                    },
+                );
             }
         }
+    }
+
+    /// Cluster mode: the owner of a guild run by another node, and the way to reach it.
+    fn remote_owner(&self, guild: GuildId) -> Option<(String, &crate::actors::remote::Remote)> {
+        let owner = self.app.services.remote_owner(Owned::Guild(guild.get()))?;
+        Some((owner, self.app.services.remote.get()?))
     }
 
     /// Op 4: the guild records the voice state (no media server exists).
     fn voice(&self, v: super::payload::VoiceStateUpdate) {
         let Some(guild) = v.guild_id else { return };
+        let state =
+            json!({"channel_id": v.channel_id, "self_mute": v.self_mute, "self_deaf": v.self_deaf});
+        if self.app.services.registry.running_guild(guild).is_none()
+            && let Some((owner, remote)) = self.remote_owner(guild)
+        {
+            remote.tell(
+                &owner,
+                GuildCommand::VoiceState {
+                    guild: guild.get(),
+                    user: self.user.id.get(),
+                    session_id: self.id.clone(),
+                    state,
+                },
+            );
+            return;
+        }
         if let Some(actor) = self.app.services.registry.running_guild(guild) {
-            let state = json!({"channel_id": v.channel_id, "self_mute": v.self_mute, "self_deaf": v.self_deaf});
             let _ = crate::actors::tell(
                 &actor,
                 GuildMsg::VoiceState {
@@ -786,10 +816,7 @@ impl Session {
         for g in &self.guilds {
             if let Some(actor) = self.app.services.registry.running_guild(*g) {
                 let _ = crate::actors::tell(&actor, GuildMsg::Unsubscribe(self.handle.key));
-            } else if let (Some(owner), Some(remote)) = (
-                self.app.services.remote_owner(Owned::Guild(g.get())),
-                self.app.services.remote.get(),
-            ) {
+            } else if let Some((owner, remote)) = self.remote_owner(*g) {
                 remote.unsubscribe(&owner, *g, self.handle.key);
             }
         }
