@@ -59,7 +59,12 @@ impl AppState {
     }
 
     /// Public gateway URL without a query string, as `GET /gateway` returns it.
+    /// This node's gateway URL. In cluster mode the one this node advertises, so that
+    /// `resume_gateway_url` names the node holding the session.
     pub fn gateway_endpoint(&self) -> String {
+        if let Some(cluster) = &self.cluster {
+            return cluster.gateway_url().to_string();
+        }
         let c = self.config().get();
         public_url(&c.server.gateway_endpoint, || {
             format!("ws://{}", self.bound)

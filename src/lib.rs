@@ -88,6 +88,9 @@ pub struct ServeOptions {
     pub cdn_listen: Option<String>,
     /// Join a cluster (`None`: a single node; nothing of the cluster starts).
     pub cluster: Option<cluster::ClusterConfig>,
+    /// The token-signing key, overriding `ACCORD_SECRET` and `instance.key`: in-process nodes
+    /// of one test cluster share it without touching the process environment.
+    pub secret: Option<Vec<u8>>,
 }
 
 pub async fn open_store(choice: &StoreChoice) -> anyhow::Result<DynStore> {
@@ -206,7 +209,10 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
     let store = open_store(&options.store).await?;
     tracing::info!(backend = store.backend_name(), "store open");
     let config = Arc::new(LiveConfig::load_or_init(store.as_ref()).await?);
-    let secret = instance_secret(&options.store)?;
+    let secret = match options.secret {
+        Some(key) => key,
+        None => instance_secret(&options.store)?,
+    };
     let listen = options
         .listen
         .unwrap_or_else(|| config.get().server.listen.clone());
@@ -233,6 +239,9 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         }
     };
     let services = Services::new(config.clone(), store.clone(), ids);
+    if let Some(c) = &cluster {
+        services.set_ownership(c.ownership());
+    }
     let (supervisor, _) = Actor::spawn(None, Supervisor, Arc::downgrade(&services)).await?;
     services.registry.set_supervisor(supervisor.get_cell());
     let cdn_listen = options
@@ -251,6 +260,16 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         .map(TcpListener::local_addr)
         .transpose()?;
     let (shutdown, shutdown_rx) = watch::channel(false);
+    if let Some(c) = &cluster {
+        let remote = actors::remote::Remote::start(
+            &services,
+            c.client().clone(),
+            c.node_name().to_string(),
+            shutdown_rx.clone(),
+        )
+        .await?;
+        let _ = services.remote.set(remote);
+    }
     let app: App = Arc::new(AppState {
         auth: Auth::new(secret, store.clone(), config.clone()),
         services,
@@ -265,12 +284,19 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         cluster,
     });
     memory::spawn(app.services.clone(), shutdown_rx.clone());
-    let http = serve_http(
-        &app,
-        listener,
-        api::router(app.clone()),
-        shutdown_rx.clone(),
-    );
+    let router = api::router(app.clone());
+    // Cluster mode: answer the REST requests other nodes forward here, with this same router.
+    if let Some(c) = &app.cluster {
+        let router = router.clone();
+        cluster::forward::spawn_responder(
+            c.client().clone(),
+            c.node_name().to_string(),
+            move |request| api::forward::serve_forwarded(router.clone(), request),
+            shutdown_rx.clone(),
+        )
+        .await?;
+    }
+    let http = serve_http(&app, listener, router, shutdown_rx.clone());
     tracing::info!(%addr, "listening");
     let cdn_http = cdn_listener.map(|l| {
         tracing::info!(addr = ?cdn_addr, "CDN listening");

@@ -195,6 +195,7 @@ async fn main() -> anyhow::Result<()> {
             let file = Bootstrap::load(store.config.as_deref())?;
             serve(ServeOptions {
                 cluster: cluster.config(&file),
+                secret: None,
                 store: store.choice_in(file)?,
                 listen,
                 cdn_listen,

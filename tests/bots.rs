@@ -311,6 +311,7 @@ async fn the_cdn_can_have_its_own_listener() {
         listen: Some("127.0.0.1:0".into()),
         cdn_listen: Some("127.0.0.1:0".into()),
         cluster: None,
+        secret: None,
     })
     .await
     .unwrap();

@@ -368,6 +368,7 @@ async fn discord_js_on_scylla_body() {
         listen: Some("127.0.0.1:0".into()),
         cdn_listen: None,
         cluster: None,
+        secret: None,
     })
     .await
     .unwrap_or_else(|e| panic!("server on Scylla at {nodes:?}: {e:#}"));

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use accord::cluster::ClusterConfig;
 use accord::{ServeOptions, StoreChoice};
+use futures::StreamExt;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -83,6 +84,7 @@ async fn node(
         listen: Some("127.0.0.1:0".into()),
         cdn_listen: None,
         cluster: Some(cluster_config(nats, bucket, name)),
+        secret: Some(hex::decode(SECRET).expect("hex secret")),
     })
     .await
     .expect("cluster node starts");
@@ -414,5 +416,413 @@ impl Proxy {
 
     fn cut(&self, cut: bool) {
         let _ = self.cut.send(cut);
+    }
+}
+
+/// The first text channel of a guild object from `POST /guilds`.
+async fn first_text_channel(n: &common::TestServer, token: &str, guild: &str) -> String {
+    let channels = n.get(&format!("/guilds/{guild}/channels"), token).await;
+    assert_eq!(channels.status, 200, "{}", channels.body);
+    channels
+        .body
+        .as_array()
+        .expect("channels")
+        .iter()
+        .find(|c| c["type"] == 0)
+        .expect("a text channel")["id"]
+        .as_str()
+        .expect("id")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_cut_from_nats_stops_its_guilds_and_the_next_owner_takes_them() {
+    let Some(env) = env() else { return };
+    let (keyspace, bucket) = (unique("accord_cluster"), unique("owner"));
+    let proxy = Proxy::start(&env.nats).await;
+    let n1 = node(&env, &proxy.url, &keyspace, &bucket, "n1").await;
+    let n2 = node(&env, &env.nats, &keyspace, &bucket, "n2").await;
+    until(Duration::from_secs(5), "two members", || {
+        member_names(&n1) == ["n1", "n2"] && member_names(&n2) == ["n1", "n2"]
+    })
+    .await;
+    let token = n1.register("owner").await;
+    let g = n1.post("/guilds", &token, json!({"name": "fenced"})).await;
+    assert_eq!(g.status, 201, "{}", g.body);
+    let guild = g.body["id"].as_str().expect("id").to_string();
+    let gid = accord::id::GuildId::new(guild.parse().expect("snowflake"));
+    // A node creates guilds it owns: the lease is n1's, and n2 cannot claim it.
+    let ownership = n1.srv().app.cluster.as_ref().expect("cluster").ownership();
+    assert_eq!(
+        ownership
+            .check(accord::cluster::Owned::Guild(gid.get()))
+            .map(|_| ()),
+        Ok(())
+    );
+    let channel = first_text_channel(&n1, &token, &guild).await;
+    let sent = n1
+        .post(
+            &format!("/channels/{channel}/messages"),
+            &token,
+            json!({"content": "before"}),
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert!(status(&n1).ownership_leases >= 1);
+    assert!(n1.srv().app.services.registry.running_guild(gid).is_some());
+
+    // Cut n1 from NATS: before the TTL could let another node claim the guild, n1 stops
+    // trusting its lease, stops the guild's actor, and refuses every use of the guild with
+    // 503 + retry_after, reads included (they could be stale).
+    proxy.cut(true);
+    let fenced = until(
+        Duration::from_millis(TTL_MS + 2_000),
+        "n1 stops trusting its lease",
+        || {
+            ownership
+                .check(accord::cluster::Owned::Guild(gid.get()))
+                .is_err()
+        },
+    )
+    .await;
+    eprintln!("n1 fenced itself off its guild {fenced:?} after the cut (TTL {TTL_MS} ms)");
+    assert!(fenced < Duration::from_millis(TTL_MS));
+    until(
+        Duration::from_secs(2),
+        "the guild actor stops on n1",
+        || n1.srv().app.services.registry.running_guild(gid).is_none(),
+    )
+    .await;
+    for path in [
+        format!("/guilds/{guild}"),
+        format!("/channels/{channel}/messages?limit=5"),
+    ] {
+        let r = n1.get(&path, &token).await;
+        assert_eq!(r.status, 503, "{path}: {}", r.body);
+        assert_eq!(r.body["code"], 0);
+        assert!(
+            r.body["retry_after"].as_f64().expect("retry_after") > 0.0,
+            "{}",
+            r.body
+        );
+    }
+    // Nothing else was stopped: the account is still served.
+    assert_eq!(n1.get("/users/@me", &token).await.status, 200);
+
+    // n2 sees n1 leave (TTL), becomes the owner, claims the lapsed lease and serves the guild
+    // from the store, with the message n1 wrote.
+    until(Duration::from_millis(TTL_MS + 3_000), "n2 drops n1", || {
+        member_names(&n2) == ["n2"]
+    })
+    .await;
+    let mut last = None;
+    let limit = Instant::now() + Duration::from_millis(TTL_MS + 3_000);
+    loop {
+        let r = n2
+            .get(&format!("/channels/{channel}/messages?limit=5"), &token)
+            .await;
+        if r.status == 200 {
+            assert_eq!(r.body[0]["content"], "before", "{}", r.body);
+            break;
+        }
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert!(
+            Instant::now() < limit,
+            "n2 never took the guild over: {last:?}"
+        );
+        last = Some(r.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(n2.srv().app.services.registry.running_guild(gid).is_some());
+    proxy.cut(false);
+    n2.stop().await;
+    n1.stop().await;
+}
+
+/// Three nodes, all fully aware of each other.
+async fn three_nodes(env: &Env, keyspace: &str, bucket: &str) -> [common::TestServer; 3] {
+    let (n1, n2, n3) = tokio::join!(
+        node(env, &env.nats, keyspace, bucket, "n1"),
+        node(env, &env.nats, keyspace, bucket, "n2"),
+        node(env, &env.nats, keyspace, bucket, "n3"),
+    );
+    let nodes = [n1, n2, n3];
+    until(
+        Duration::from_secs(5),
+        "every node sees three members",
+        || nodes.iter().all(|n| member_names(n) == ["n1", "n2", "n3"]),
+    )
+    .await;
+    nodes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rest_works_on_any_node_through_the_owner() {
+    let Some(env) = env() else { return };
+    let (keyspace, bucket) = (unique("accord_cluster"), unique("rest"));
+    let [n1, n2, n3] = three_nodes(&env, &keyspace, &bucket).await;
+    let token = n1.register("founder").await;
+    // A token minted on n1 is good on every node (one shared secret).
+    assert_eq!(n3.get("/users/@me", &token).await.status, 200);
+
+    let g = n1
+        .post("/guilds", &token, json!({"name": "everywhere"}))
+        .await;
+    assert_eq!(g.status, 201, "{}", g.body);
+    let guild = g.body["id"].as_str().expect("id").to_string();
+    let gid: u64 = guild.parse().expect("snowflake");
+    let owner = n1
+        .srv()
+        .app
+        .cluster
+        .as_ref()
+        .expect("cluster")
+        .ownership()
+        .owner_of(accord::cluster::Owned::Guild(gid))
+        .expect("owner");
+    assert_eq!(owner, "n1", "a node creates guilds it owns");
+
+    // Channels and messages through the other two nodes: forwarded to n1, which alone runs
+    // the guild (n2 and n3 never start its actor).
+    let c = n2
+        .post(
+            &format!("/guilds/{guild}/channels"),
+            &token,
+            json!({"name": "from-n2", "type": 0}),
+        )
+        .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    let channel = c.body["id"].as_str().expect("id").to_string();
+    let mut sent = Vec::new();
+    for (i, n) in [&n2, &n3, &n2, &n3].into_iter().enumerate() {
+        let m = n
+            .post(
+                &format!("/channels/{channel}/messages"),
+                &token,
+                json!({"content": format!("m{i}")}),
+            )
+            .await;
+        assert_eq!(m.status, 200, "{}", m.body);
+        sent.push(m.body["id"].as_str().expect("id").to_string());
+    }
+    let gid = accord::id::GuildId::new(gid);
+    assert!(n1.srv().app.services.registry.running_guild(gid).is_some());
+    for n in [&n2, &n3] {
+        assert!(n.srv().app.services.registry.running_guild(gid).is_none());
+    }
+
+    // The same reads from every node: the owner's ordering, newest first.
+    let mut reads = Vec::new();
+    for n in [&n1, &n2, &n3] {
+        let r = n
+            .get(&format!("/channels/{channel}/messages?limit=10"), &token)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let ids: Vec<String> = r
+            .body
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["id"].as_str().expect("id").to_string())
+            .collect();
+        reads.push(ids);
+        let chans = n.get(&format!("/guilds/{guild}/channels"), &token).await;
+        assert_eq!(chans.status, 200, "{}", chans.body);
+        assert!(chans.body.to_string().contains("from-n2"), "{}", chans.body);
+    }
+    let newest_first: Vec<String> = sent.iter().rev().cloned().collect();
+    for r in &reads {
+        assert_eq!(r, &newest_first);
+    }
+    // What a hop costs: the same read served by the owner and forwarded from another node.
+    let mut timings = Vec::new();
+    for n in [&n1, &n2] {
+        let mut took = Vec::new();
+        for _ in 0..30 {
+            let t = Instant::now();
+            let r = n
+                .get(&format!("/channels/{channel}/messages?limit=1"), &token)
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            took.push(t.elapsed());
+        }
+        took.sort();
+        timings.push(took[took.len() / 2]);
+    }
+    eprintln!(
+        "GET messages median: {:?} on the owner, {:?} forwarded from another node",
+        timings[0], timings[1]
+    );
+
+    // Errors come back from the owner as they are: Discord's shapes, through any node.
+    let bad = n3
+        .post(&format!("/channels/{channel}/messages"), &token, json!({}))
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert_eq!(bad.body["code"], 50006, "{}", bad.body);
+
+    // The owner stops answering (its responder is gone): a 503 with retry_after, not a hang.
+    n1.stop().await;
+    let started = Instant::now();
+    let r = n2
+        .get(&format!("/channels/{channel}/messages?limit=1"), &token)
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    if r.status != 200 {
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert!(r.body["retry_after"].as_f64().expect("retry_after") > 0.0);
+    }
+    n2.stop().await;
+    n3.stop().await;
+}
+
+/// Waits for the next MESSAGE_CREATE and returns its content.
+async fn next_message(g: &mut common::Gateway) -> String {
+    g.event("MESSAGE_CREATE").await["content"]
+        .as_str()
+        .expect("content")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sessions_on_other_nodes_get_the_owners_events_and_its_revocations() {
+    let Some(env) = env() else { return };
+    let (keyspace, bucket) = (unique("accord_cluster"), unique("fanout"));
+    let [n1, n2, n3] = three_nodes(&env, &keyspace, &bucket).await;
+    let alice = n1.register("alice").await;
+    let bob = n3.register("bob").await;
+    let bob_id = n3.me(&bob).await["id"].as_str().expect("id").to_string();
+    let g = n1.post("/guilds", &alice, json!({"name": "fan-out"})).await;
+    assert_eq!(g.status, 201, "{}", g.body);
+    let guild = g.body["id"].as_str().expect("id").to_string();
+    let general = first_text_channel(&n1, &alice, &guild).await;
+    let other = n1
+        .post(
+            &format!("/guilds/{guild}/channels"),
+            &alice,
+            json!({"name": "other", "type": 0}),
+        )
+        .await;
+    assert_eq!(other.status, 201, "{}", other.body);
+    let other = other.body["id"].as_str().expect("id").to_string();
+    let invite = n1
+        .post(&format!("/channels/{general}/invites"), &alice, json!({}))
+        .await;
+    assert_eq!(invite.status, 200, "{}", invite.body);
+    let code = invite.body["code"].as_str().expect("code").to_string();
+    // Bob joins through n3: the join is forwarded to the guild's owner.
+    let joined = n3.post(&format!("/invites/{code}"), &bob, json!({})).await;
+    assert_eq!(joined.status, 200, "{}", joined.body);
+
+    // GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT
+    let intents = 1 | (1 << 9) | (1 << 15);
+    let mut on_n2 = common::Gateway::connect(&n2.gateway_url("v=10&encoding=json"), false).await;
+    let ready = on_n2.identify(&alice, intents).await;
+    assert_eq!(
+        ready["resume_gateway_url"],
+        format!("ws://{}", n2.srv().addr),
+        "resume_gateway_url names the session's node"
+    );
+    assert_eq!(on_n2.event("GUILD_CREATE").await["id"], guild.as_str());
+    let mut on_n3 = common::Gateway::connect(&n3.gateway_url("v=10&encoding=json"), false).await;
+    // bob also watches presences (GUILD_PRESENCES).
+    on_n3.identify(&bob, intents | (1 << 8)).await;
+    let created = on_n3.event("GUILD_CREATE").await;
+    assert_eq!(created["id"], guild.as_str());
+    assert!(created.to_string().contains("other"), "{created}");
+
+    // A second session on n3 (alice's), to see that n3 gets each event once for both.
+    let mut alice_on_n3 =
+        common::Gateway::connect(&n3.gateway_url("v=10&encoding=json"), false).await;
+    alice_on_n3.identify(&alice, intents).await;
+    assert_eq!(
+        alice_on_n3.event("GUILD_CREATE").await["id"],
+        guild.as_str()
+    );
+    let watcher = async_nats::connect(&env.nats).await.expect("nats");
+    let mut relayed = watcher
+        .subscribe("accord.node.n3.events")
+        .await
+        .expect("subscribe");
+    watcher.flush().await.expect("flush");
+
+    // REST on n1 (the owner): every remote session gets the message.
+    let post = |channel: &str, content: &str| {
+        let (path, body) = (
+            format!("/channels/{channel}/messages"),
+            json!({"content": content}),
+        );
+        let n1 = &n1;
+        let alice = alice.clone();
+        async move {
+            let r = n1.post(&path, &alice, body).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    };
+    post(&general, "hello everyone").await;
+    assert_eq!(next_message(&mut on_n2).await, "hello everyone");
+    assert_eq!(next_message(&mut on_n3).await, "hello everyone");
+    assert_eq!(next_message(&mut alice_on_n3).await, "hello everyone");
+    // n1 published that event to n3 once, addressed to both of n3's sessions.
+    let frame = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let m = relayed.next().await.expect("relayed frame");
+            let line = m.payload.split(|b| *b == b'\n').next().expect("meta line");
+            let meta: serde_json::Value = serde_json::from_slice(line).expect("meta json");
+            if meta["name"] == "MESSAGE_CREATE" {
+                return meta;
+            }
+        }
+    })
+    .await
+    .expect("a relayed MESSAGE_CREATE");
+    assert_eq!(frame["from"], "n1", "{frame}");
+    assert_eq!(frame["to"].as_array().expect("keys").len(), 2, "{frame}");
+
+    // Revoke VIEW_CHANNEL of #general for bob, through n1: from the next event on, bob's
+    // session on n3 gets nothing of #general — checked against an event of #other sent after
+    // it, which must be the next message bob sees.
+    let deny = n1
+        .req(
+            reqwest::Method::PUT,
+            &format!("/channels/{general}/permissions/{bob_id}"),
+            Some(&alice),
+            Some(json!({"type": 1, "allow": "0", "deny": "1024"})),
+        )
+        .await;
+    assert_eq!(deny.status, 204, "{}", deny.body);
+    post(&general, "secret").await;
+    post(&other, "public").await;
+    assert_eq!(next_message(&mut on_n2).await, "secret");
+    assert_eq!(next_message(&mut on_n2).await, "public");
+    assert_eq!(next_message(&mut on_n3).await, "public");
+    assert_eq!(next_message(&mut alice_on_n3).await, "secret");
+
+    // Presence is cluster-wide: alice's op 3 on n2 reaches the owner, whose PRESENCE_UPDATE
+    // reaches bob on n3.
+    let alice_id = n1.me(&alice).await["id"].as_str().expect("id").to_string();
+    on_n2
+        .send(
+            json!({"op": 3, "d": {"since": null, "activities": [], "status": "dnd", "afk": false}}),
+        )
+        .await;
+    loop {
+        let p = on_n3.event("PRESENCE_UPDATE").await;
+        if p["user"]["id"] == alice_id.as_str() && p["status"] == "dnd" {
+            assert_eq!(p["guild_id"], guild.as_str(), "{p}");
+            break;
+        }
+    }
+
+    // A session that ends (its node unsubscribes it on the owner) does not disturb the others.
+    drop(on_n3);
+    post(&other, "after").await;
+    assert_eq!(next_message(&mut on_n2).await, "after");
+    for n in [n1, n2, n3] {
+        n.stop().await;
     }
 }

@@ -27,6 +27,7 @@ async fn scylla_server() -> Option<common::TestServer> {
         listen: Some("127.0.0.1:0".into()),
         cdn_listen: None,
         cluster: None,
+        secret: None,
     })
     .await
     .expect("server starts on the CQL backend");

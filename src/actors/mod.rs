@@ -10,7 +10,9 @@ pub mod channel;
 pub mod guild;
 pub mod interactions;
 pub mod mailbox;
+pub mod ownership;
 pub mod registry;
+pub mod remote;
 pub mod sessions;
 pub mod supervisor;
 pub mod user;
@@ -41,6 +43,12 @@ pub struct Services {
     pub registry: Registry,
     /// Live interactions (in memory, 15 minutes each).
     pub interactions: interactions::InteractionRegistry,
+    /// Cluster mode: the leases deciding which actors this node may run (see [`ownership`]).
+    /// Unset on a single node, where every check is one `OnceLock` read.
+    pub ownership: std::sync::OnceLock<Arc<crate::cluster::Ownership>>,
+    /// Cluster mode: sessions subscribed to guilds owned elsewhere, and the relays carrying
+    /// this node's guild events to other nodes' sessions (see [`remote`]).
+    pub remote: std::sync::OnceLock<Arc<remote::Remote>>,
 }
 
 impl Services {
@@ -53,6 +61,8 @@ impl Services {
             sessions: SessionRegistry::default(),
             registry: Registry::default(),
             interactions: interactions::InteractionRegistry::default(),
+            ownership: std::sync::OnceLock::new(),
+            remote: std::sync::OnceLock::new(),
         })
     }
 

@@ -11,6 +11,7 @@ use super::Services;
 use super::channel::{ChannelActor, ChannelMsg};
 use super::guild::{GuildActor, GuildMsg};
 use super::user::{UserActor, UserMsg};
+use crate::cluster::Owned;
 use crate::error::{ApiError, Unknown};
 use crate::id::{ChannelId, GuildId, UserId};
 
@@ -22,11 +23,31 @@ pub struct Registry {
     channels: DashMap<ChannelId, Slot<ChannelMsg>>,
     users: DashMap<UserId, Slot<UserMsg>>,
     supervisor: OnceLock<ActorCell>,
+    /// Cluster mode only: which ownership lease covers each channel seen (see
+    /// `Services::channel_owner`), so a lost guild lease finds its channel actors.
+    channel_owners: DashMap<ChannelId, Owned>,
 }
 
 impl Registry {
     pub fn set_supervisor(&self, cell: ActorCell) {
         let _ = self.supervisor.set(cell);
+    }
+
+    pub(crate) fn channel_owner(&self, id: ChannelId) -> Option<Owned> {
+        self.channel_owners.get(&id).map(|o| *o)
+    }
+
+    pub(crate) fn set_channel_owner(&self, id: ChannelId, owned: Owned) {
+        self.channel_owners.insert(id, owned);
+    }
+
+    /// The channels known to be covered by the lease `owned`.
+    pub(crate) fn channels_owned_by(&self, owned: Owned) -> Vec<ChannelId> {
+        self.channel_owners
+            .iter()
+            .filter(|e| *e.value() == owned)
+            .map(|e| *e.key())
+            .collect()
     }
 
     /// Forgets a stopped or failed actor so the next request spawns a fresh one from the store.
@@ -150,7 +171,9 @@ where
 
 impl Services {
     /// The guild's actor, spawned from the store on first use. `Unknown Guild` if it doesn't exist.
+    /// In cluster mode only while this node holds the guild's ownership lease (else 503).
     pub async fn guild(self: &Arc<Self>, id: GuildId) -> Result<ActorRef<GuildMsg>, ApiError> {
+        self.fence(Owned::Guild(id.get())).await?;
         get_or_spawn(&self.registry.guilds, id, || async {
             let state = self
                 .store
@@ -167,6 +190,10 @@ impl Services {
         self: &Arc<Self>,
         id: ChannelId,
     ) -> Result<ActorRef<ChannelMsg>, ApiError> {
+        if self.ownership.get().is_some() {
+            let owned = self.channel_owner(id).await?;
+            self.fence(owned).await?;
+        }
         get_or_spawn(&self.registry.channels, id, || async {
             let record = self
                 .store

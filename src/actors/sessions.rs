@@ -13,7 +13,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::events::Dispatch;
 use crate::gateway::intents::Intents;
-use crate::id::UserId;
+use crate::id::{GuildId, UserId};
 
 /// Process-unique session number (the wire `session_id` is a random string mapped to it).
 pub type SessionKey = u64;
@@ -81,9 +81,23 @@ pub struct SessionHandle {
     pub user_id: UserId,
     pub bot: bool,
     pub intents: Intents,
-    tx: mpsc::Sender<Arc<Dispatch>>,
+    sink: Sink,
     overflow: Arc<Overflow>,
     kill: Arc<KillSwitch>,
+}
+
+/// Where a session's events go: its own queue (a session on this node), or the relay to the
+/// node whose socket it is (cluster mode; see `actors::remote`).
+#[derive(Debug, Clone)]
+enum Sink {
+    Local(mpsc::Sender<Arc<Dispatch>>),
+    Remote {
+        relay: Arc<super::remote::NodeRelay>,
+        /// The session's key on its own node.
+        key: SessionKey,
+        /// The guild it subscribed to (one remote handle per guild subscription).
+        guild: GuildId,
+    },
 }
 
 impl SessionHandle {
@@ -102,13 +116,39 @@ impl SessionHandle {
                 user_id,
                 bot,
                 intents,
-                tx,
+                sink: Sink::Local(tx),
                 overflow: overflow.clone(),
                 kill: Arc::default(),
             },
             rx,
             overflow,
         )
+    }
+
+    /// A session whose socket is on another node, as its guilds' owner holds it: events for it
+    /// go to `relay`, addressed to `remote_key` (its key there); `key` is unique on this node.
+    pub(crate) fn remote(
+        key: SessionKey,
+        remote_key: SessionKey,
+        guild: GuildId,
+        user_id: UserId,
+        bot: bool,
+        intents: Intents,
+        relay: Arc<super::remote::NodeRelay>,
+    ) -> Self {
+        Self {
+            key,
+            user_id,
+            bot,
+            intents,
+            sink: Sink::Remote {
+                relay,
+                key: remote_key,
+                guild,
+            },
+            overflow: Arc::default(),
+            kill: Arc::default(),
+        }
     }
 
     /// Whether this session's intents let it see the event.
@@ -125,7 +165,17 @@ impl SessionHandle {
 
     /// Queues an event without waiting. Returns false when the session is gone.
     pub fn deliver(&self, event: &Arc<Dispatch>) -> bool {
-        match self.tx.try_send(event.clone()) {
+        let tx = match &self.sink {
+            Sink::Local(tx) => tx,
+            Sink::Remote { relay, key, guild } => {
+                // MESSAGE_CONTENT redaction is decided here, on the owner, like every filter.
+                let data = event
+                    .payload_for(self.user_id, self.bot, self.intents)
+                    .clone();
+                return relay.push(event, *guild, data, self.user_id, *key);
+            }
+        };
+        match tx.try_send(event.clone()) {
             Ok(()) => {
                 crate::metrics::event_fanned_out();
                 true
@@ -139,12 +189,19 @@ impl SessionHandle {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        match &self.sink {
+            Sink::Local(tx) => tx.is_closed(),
+            Sink::Remote { relay, .. } => relay.is_closed(),
+        }
     }
 
-    /// Events queued and not yet written to the socket.
+    /// Events queued and not yet written to the socket (here; a remote session's queue is
+    /// on its own node).
     pub fn queued(&self) -> usize {
-        self.tx.max_capacity() - self.tx.capacity()
+        match &self.sink {
+            Sink::Local(tx) => tx.max_capacity() - tx.capacity(),
+            Sink::Remote { .. } => 0,
+        }
     }
 }
 
@@ -189,6 +246,15 @@ impl SessionRegistry {
 
     pub fn count_of(&self, user: UserId) -> usize {
         self.by_user.get(&user).map_or(0, |v| v.len())
+    }
+
+    /// Delivers to the session `key` of `user`, if it is still here (events relayed from
+    /// another node, already filtered there). False when it is gone.
+    pub fn deliver_to(&self, user: UserId, key: SessionKey, event: &Arc<Dispatch>) -> bool {
+        self.by_user
+            .get(&user)
+            .and_then(|list| list.iter().find(|h| h.key == key).map(|h| h.deliver(event)))
+            .unwrap_or(false)
     }
 
     /// Delivers to every session of `user` that wants the event.

@@ -2,6 +2,7 @@
 //! discovery, and the gateway WebSocket on `/` (same port).
 
 pub mod extract;
+pub mod forward;
 pub mod openapi;
 pub mod routes;
 pub mod trace;
@@ -48,7 +49,18 @@ pub fn router(app: App) -> Router {
     };
     let router = router
         .route("/", get(crate::gateway::server::root))
-        .fallback(not_found)
+        .fallback(not_found);
+    // Cluster mode: inside the body and time limits, outside rate limits and routing (the
+    // owner applies those).
+    let router = if app.cluster.is_some() {
+        router.layer(middleware::from_fn_with_state(
+            app.clone(),
+            forward::route_to_owner,
+        ))
+    } else {
+        router
+    };
+    let router = router
         .layer(middleware::from_fn_with_state(app.clone(), limits))
         .layer(middleware::from_fn(crate::i18n::locale_middleware))
         .layer(DefaultBodyLimit::disable())

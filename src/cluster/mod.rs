@@ -7,12 +7,15 @@
 //! One module per job: [`config`] (the `[cluster]` settings), [`lease`] (claim / renew /
 //! release of a KV key), [`identity`] (this node's name and snowflake worker id, renewed in the
 //! background), [`membership`] (the live members, from a watch of `node.*`) and [`placement`]
-//! (which member owns an id).
+//! (which member owns an id) and [`ownership`] (the leases of the guilds, channels and users
+//! this node runs).
 
 pub mod config;
+pub mod forward;
 pub mod identity;
 pub mod lease;
 pub mod membership;
+pub mod ownership;
 pub mod placement;
 
 use std::sync::Arc;
@@ -27,6 +30,7 @@ use tokio::task::JoinHandle;
 
 pub use config::ClusterConfig;
 pub use membership::{Members, NodeInfo};
+pub use ownership::{Owned, Ownership, OwnershipError};
 
 use crate::id::IdLease;
 
@@ -56,6 +60,9 @@ pub struct Cluster {
     config: ClusterConfig,
     client: async_nats::Client,
     members: Arc<Members>,
+    ownership: Arc<Ownership>,
+    /// The gateway URL this node advertises (`resume_gateway_url` of its sessions).
+    gateway: String,
     ids: Arc<IdLease>,
     stats: Arc<identity::Stats>,
     stop: watch::Sender<bool>,
@@ -103,6 +110,7 @@ impl Cluster {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
         };
+        let gateway = info.gateway.clone();
         let held = identity::claim(&store, info).await?;
         tracing::info!(
             node = %held.info.name,
@@ -114,7 +122,14 @@ impl Cluster {
         let members = Arc::new(Members::new(config.lease_ttl()));
         let stats = Arc::new(identity::Stats::default());
         let (stop, stop_rx) = watch::channel(false);
-        let tasks = vec![
+        let ownership = Arc::new(Ownership::new(
+            config.node_name.clone(),
+            config.clone(),
+            store.clone(),
+            members.clone(),
+        ));
+        let mut tasks = ownership::spawn_renewal(ownership.clone(), stop_rx.clone());
+        tasks.extend([
             identity::spawn_renewal(
                 client.clone(),
                 store.clone(),
@@ -125,11 +140,13 @@ impl Cluster {
                 stop_rx.clone(),
             ),
             membership::spawn_watch(store, members.clone(), stop_rx),
-        ];
+        ]);
         Ok(Arc::new(Self {
             config,
             client,
             members,
+            ownership,
+            gateway,
             ids,
             stats,
             stop,
@@ -148,6 +165,16 @@ impl Cluster {
     /// The lease the snowflake generator mints under.
     pub fn id_lease(&self) -> Arc<IdLease> {
         self.ids.clone()
+    }
+
+    /// The gateway URL this node advertises.
+    pub fn gateway_url(&self) -> &str {
+        &self.gateway
+    }
+
+    /// The ownership leases of this node (who runs which guild, channel and user actor).
+    pub fn ownership(&self) -> Arc<Ownership> {
+        self.ownership.clone()
     }
 
     /// The live members as this node sees them, by name.
@@ -175,6 +202,7 @@ impl Cluster {
             lease_renew_ms: us(self.stats.renew_us.load(Ordering::Relaxed)),
             lease_renewals_failed: self.stats.renewals_failed.load(Ordering::Relaxed),
             leases_lost: self.stats.leases_lost.load(Ordering::Relaxed),
+            ownership_leases: self.ownership.held_count(),
         }
     }
 
@@ -215,4 +243,6 @@ pub struct ClusterStatus {
     pub lease_renew_ms: Option<f64>,
     pub lease_renewals_failed: u64,
     pub leases_lost: u64,
+    /// Guild and channel ownership leases this node holds (the actors it may run).
+    pub ownership_leases: usize,
 }

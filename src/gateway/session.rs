@@ -23,8 +23,10 @@ use super::server::{Attach, now};
 use super::state::{Action, ReplayBuffer, SessionMachine};
 use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
+use crate::actors::remote::{GuildCommand, SubscribeReply};
 use crate::actors::sessions::{KillSwitch, Overflow, SessionHandle};
 use crate::app::App;
+use crate::cluster::Owned;
 use crate::events::Dispatch;
 use crate::id::{GuildId, UserId};
 use crate::model::UserRecord;
@@ -131,6 +133,14 @@ pub async fn identify(
     let mut guilds = Vec::with_capacity(guild_ids.len());
     let mut guild_creates = Vec::with_capacity(guild_ids.len());
     for id in guild_ids {
+        // Cluster mode: a guild owned by another node is subscribed to there.
+        if let Some(owner) = app.services.remote_owner(Owned::Guild(id.get())) {
+            if let Some(payload) = subscribe_remote(app, &owner, id, &handle).await {
+                guilds.push(id);
+                guild_creates.push(payload);
+            }
+            continue;
+        }
         let Ok(actor) = app.services.guild(id).await else {
             continue;
         };
@@ -747,15 +757,45 @@ impl Session {
                         presence: presence.clone(),
                     },
                 );
+            } else if let Some((owner, remote)) = self.remote_owner(g) {
+                remote.tell(
+                    &owner,
+                    GuildCommand::Presence {
+                        guild: g.get(),
+                        user: self.user.id.get(),
+                        presence: presence.clone(),
+                    },
+                );
             }
         }
+    }
+
+    /// Cluster mode: the owner of a guild run by another node, and the way to reach it.
+    fn remote_owner(&self, guild: GuildId) -> Option<(String, &crate::actors::remote::Remote)> {
+        let owner = self.app.services.remote_owner(Owned::Guild(guild.get()))?;
+        Some((owner, self.app.services.remote.get()?))
     }
 
     /// Op 4: the guild records the voice state (no media server exists).
     fn voice(&self, v: super::payload::VoiceStateUpdate) {
         let Some(guild) = v.guild_id else { return };
+        let state =
+            json!({"channel_id": v.channel_id, "self_mute": v.self_mute, "self_deaf": v.self_deaf});
+        if self.app.services.registry.running_guild(guild).is_none()
+            && let Some((owner, remote)) = self.remote_owner(guild)
+        {
+            remote.tell(
+                &owner,
+                GuildCommand::VoiceState {
+                    guild: guild.get(),
+                    user: self.user.id.get(),
+                    session_id: self.id.clone(),
+                    state,
+                },
+            );
+            return;
+        }
         if let Some(actor) = self.app.services.registry.running_guild(guild) {
-            let state = json!({"channel_id": v.channel_id, "self_mute": v.self_mute, "self_deaf": v.self_deaf});
             let _ = crate::actors::tell(
                 &actor,
                 GuildMsg::VoiceState {
@@ -776,8 +816,33 @@ impl Session {
         for g in &self.guilds {
             if let Some(actor) = self.app.services.registry.running_guild(*g) {
                 let _ = crate::actors::tell(&actor, GuildMsg::Unsubscribe(self.handle.key));
+            } else if let Some((owner, remote)) = self.remote_owner(*g) {
+                remote.unsubscribe(&owner, *g, self.handle.key);
             }
         }
         tracing::debug!("session ended");
+    }
+}
+
+/// Subscribes `handle` to `guild` on its owner `owner` (cluster mode); its GUILD_CREATE, or
+/// `None` when the owner refused or did not answer (the guild then stays unavailable in READY,
+/// as on Discord during an outage).
+async fn subscribe_remote(
+    app: &App,
+    owner: &str,
+    guild: GuildId,
+    handle: &SessionHandle,
+) -> Option<serde_json::Value> {
+    let remote = app.services.remote.get()?;
+    match remote
+        .subscribe(owner, guild, handle, app.services.call_timeout())
+        .await
+    {
+        Ok(SubscribeReply::Subscribed { guild_create }) => Some(guild_create),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, %guild, owner, "remote guild subscribe failed");
+            None
+        }
     }
 }

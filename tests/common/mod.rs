@@ -32,6 +32,7 @@ pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
         listen: Some("127.0.0.1:0".into()),
         cdn_listen: None,
         cluster: None,
+        secret: None,
     })
     .await
     .expect("server starts");

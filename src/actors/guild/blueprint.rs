@@ -16,7 +16,7 @@ use super::{ChannelCreate, RolePatch};
 use crate::actors::Services;
 use crate::config::GuildLimits;
 use crate::error::{FieldError, FieldErrors};
-use crate::id::{ChannelId, GuildId, IdsUnavailable, RoleId, Snowflake, UserId};
+use crate::id::{ChannelId, IdsUnavailable, RoleId, Snowflake, UserId};
 use crate::model::template::TemplateSnapshot;
 use crate::model::{ChannelKind, ChannelRecord, GuildRecord, MemberRecord, Role};
 use crate::permissions::{OverwriteKind, PermissionOverwrite, Permissions};
@@ -190,7 +190,7 @@ pub fn build(
 ) -> Result<GuildState, IdsUnavailable> {
     let config = services.config.get();
     let defaults = &config.defaults.guild;
-    let id: GuildId = services.ids.next()?;
+    let id = services.new_guild_id()?;
 
     // Roles: the first placeholder is @everyone, the others get new ids and positions 1.. in
     // list order (which is hierarchy order, bottom up).

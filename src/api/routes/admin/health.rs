@@ -392,6 +392,12 @@ fn render_cluster(
         "Worker-id leases lost (lapsed and claimed again).",
         &[("", c.leases_lost.to_string())],
     );
+    metric(
+        "accord_cluster_ownership_leases",
+        "gauge",
+        "Guild and channel ownership leases this node holds (the actors it may run).",
+        &[("", c.ownership_leases.to_string())],
+    );
 }
 
 #[cfg(test)]
@@ -453,6 +459,7 @@ mod tests {
                 lease_renew_ms: None,
                 lease_renewals_failed: 0,
                 leases_lost: 0,
+                ownership_leases: 0,
             }),
         };
         let text = render_prometheus(&h);

@@ -1,0 +1,119 @@
+//! The actors' side of cluster ownership (DESIGN §7, the "Directory"): before a guild or
+//! channel actor is used, this node must hold that id's ownership lease; when it loses one, the
+//! actors under it stop, so a node that was paused or cut off refuses instead of writing
+//! beside the new owner. On a single node none of this runs (`Services::ownership` is unset).
+//!
+//! User actors are not placed yet: each node runs its own for the users its requests touch
+//! (as before cluster mode), because user actors talk to each other by direct casts that do
+//! not cross nodes.
+
+use std::sync::{Arc, Weak};
+
+use super::Services;
+use crate::cluster::{Owned, Ownership, OwnershipError};
+use crate::error::{ApiError, Unknown};
+use crate::id::{ChannelId, GuildId, IdsUnavailable, UserId};
+
+/// How many ids a node mints at most looking for a guild id it owns itself.
+const GUILD_ID_TRIES: usize = 64;
+
+impl Services {
+    /// Turns cluster mode on: from now on actors run only under a held lease, and a lost lease
+    /// stops the actors it covered.
+    pub fn set_ownership(self: &Arc<Self>, ownership: Arc<Ownership>) {
+        let services: Weak<Services> = Arc::downgrade(self);
+        ownership.on_lost(move |what| {
+            if let Some(services) = services.upgrade() {
+                services.stop_owned(what);
+            }
+        });
+        let _ = self.ownership.set(ownership);
+    }
+
+    /// Waits for (or confirms) this node's lease on `what`; a 503 with `retry_after` when it
+    /// is another node's or moving. Free on a single node.
+    pub(crate) async fn fence(&self, what: Owned) -> Result<(), ApiError> {
+        match self.ownership.get() {
+            None => Ok(()),
+            Some(o) => o.acquire(what).await.map(drop).map_err(|e| refused(o, &e)),
+        }
+    }
+
+    /// Which lease covers channel `id`: its guild's, or its own for a DM/group DM. Read from
+    /// the store once, then remembered (a channel never changes guild).
+    pub async fn channel_owner(&self, id: ChannelId) -> Result<Owned, ApiError> {
+        if let Some(known) = self.registry.channel_owner(id) {
+            return Ok(known);
+        }
+        let record = self
+            .store
+            .get_channel(id)
+            .await?
+            .ok_or(ApiError::Unknown(Unknown::Channel))?;
+        let owned = match record.guild_id {
+            Some(g) => Owned::Guild(g.get()),
+            None => Owned::Channel(id.get()),
+        };
+        self.registry.set_channel_owner(id, owned);
+        Ok(owned)
+    }
+
+    /// A new guild's id. In cluster mode, one this node owns by placement (a few ids minted
+    /// and dropped — snowflakes are cheap), so the guild it just created runs here without a
+    /// hop; ids stay unique either way.
+    pub fn new_guild_id(&self) -> Result<GuildId, IdsUnavailable> {
+        let Some(o) = self.ownership.get() else {
+            return self.ids.next();
+        };
+        for _ in 1..GUILD_ID_TRIES {
+            let id: GuildId = self.ids.next()?;
+            if o.is_mine(Owned::Guild(id.get())) {
+                return Ok(id);
+            }
+        }
+        self.ids.next()
+    }
+
+    /// Stops the actors a lost lease covered; the next owner reloads them from the store.
+    fn stop_owned(&self, what: Owned) {
+        tracing::info!(?what, "ownership lost: stopping its actors");
+        let stop = |cell: ractor::ActorCell| cell.stop(Some("ownership moved".into()));
+        match what {
+            Owned::Guild(g) => {
+                let guild = GuildId::new(g);
+                for channel in self.registry.channels_owned_by(what) {
+                    if let Some(actor) = self.registry.running_channel(channel) {
+                        stop(actor.get_cell());
+                    }
+                    self.registry.remove_channel(channel);
+                }
+                if let Some(actor) = self.registry.running_guild(guild) {
+                    stop(actor.get_cell());
+                }
+                self.registry.remove_guild(guild);
+            }
+            Owned::Channel(c) => {
+                let channel = ChannelId::new(c);
+                if let Some(actor) = self.registry.running_channel(channel) {
+                    stop(actor.get_cell());
+                }
+                self.registry.remove_channel(channel);
+            }
+            Owned::User(u) => {
+                let user = UserId::new(u);
+                if let Some(actor) = self.registry.running_user(user) {
+                    stop(actor.get_cell());
+                    self.registry.remove_user(user, actor.get_id());
+                }
+            }
+        }
+    }
+}
+
+/// The refusal a client sees: Discord's 503 with `retry_after` (seconds).
+pub(crate) fn refused(ownership: &Ownership, e: &OwnershipError) -> ApiError {
+    tracing::debug!(error = %e, "refused: not this node's to serve");
+    ApiError::Unavailable {
+        retry_after: e.retry_after(ownership.config()).as_secs_f64(),
+    }
+}

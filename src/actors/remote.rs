@@ -1,0 +1,615 @@
+//! Cluster mode: gateway sessions on one node, guild actors on another (DESIGN §7).
+//!
+//! A session subscribes to a guild it cannot find here by sending a [`GuildCommand`] to the
+//! guild's owner (`accord.node.<owner>.guild`, request/reply). The owner registers a
+//! [`SessionHandle`] whose events go into a [`NodeRelay`] for the session's node instead of a
+//! socket queue; the guild actor treats it like any local session — intents, VIEW_CHANNEL and
+//! MESSAGE_CONTENT redaction are decided on the owner, where they are decided today, so a
+//! permission revoked on the owner holds for every node's sessions by construction.
+//!
+//! The relay publishes each event **once per node** on `accord.node.<node>.events`: the
+//! encoded payload and the (user, session key) pairs it is for. The receiving node hands the
+//! same bytes to each of its sessions by key; keys whose session is gone are unsubscribed on
+//! the owner.
+//!
+//! Wire format, versioned ([`VERSION`]): commands and replies are JSON; an event is one line
+//! of JSON ([`EventMeta`]) then the payload bytes as the owner encoded them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+
+use super::guild::GuildMsg;
+use super::sessions::{SessionHandle, SessionKey};
+use super::{Services, mailbox};
+use crate::cluster::Owned;
+use crate::events::Dispatch;
+use crate::gateway::intents::Intents;
+use crate::id::{GuildId, UserId};
+
+/// The version of the commands and event frames this build speaks.
+pub const VERSION: u16 = 1;
+
+/// Events queued for one node before the relay drops (and counts) them: the relay publishes
+/// without waiting for anyone, so this only fills if NATS itself stalls.
+const RELAY_QUEUE: usize = 16_384;
+
+/// Most events one relay publish pass groups.
+const RELAY_BATCH: usize = 512;
+
+pub fn commands_subject(node: &str) -> String {
+    format!("accord.node.{node}.guild")
+}
+
+pub fn events_subject(node: &str) -> String {
+    format!("accord.node.{node}.events")
+}
+
+/// What a node asks of a guild's owner for its sessions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum GuildCommand {
+    /// Register session `key` (of `user`, on the sending node) with the guild; the reply is
+    /// its GUILD_CREATE.
+    Subscribe {
+        guild: u64,
+        user: u64,
+        bot: bool,
+        intents: u64,
+        key: SessionKey,
+    },
+    /// The session ended (or is gone): stop sending it the guild's events.
+    Unsubscribe { guild: u64, key: SessionKey },
+    /// Op 3 from a member's session: its new presence (`GuildMsg::Presence`).
+    Presence {
+        guild: u64,
+        user: u64,
+        presence: Value,
+    },
+    /// Op 4 from a member's session: its voice state (`GuildMsg::VoiceState`).
+    VoiceState {
+        guild: u64,
+        user: u64,
+        session_id: String,
+        state: Value,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CommandEnvelope {
+    v: u16,
+    from: String,
+    command: GuildCommand,
+}
+
+/// The owner's answer to [`GuildCommand::Subscribe`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum SubscribeReply {
+    Subscribed {
+        guild_create: Value,
+    },
+    /// The user is not a member (or the guild is gone).
+    NotMember,
+    /// The owner does not run the guild right now (moving, fenced).
+    Refused,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ReplyEnvelope {
+    v: u16,
+    reply: SubscribeReply,
+}
+
+/// The first line of an event frame.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct EventMeta {
+    v: u16,
+    /// The owner that sent it (where a gone session is unsubscribed).
+    from: String,
+    guild: u64,
+    name: String,
+    /// (user id, session key) of every recipient on the receiving node.
+    to: Vec<(u64, SessionKey)>,
+}
+
+/// Why a command got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error("node {node}: {message}")]
+    Nats { node: String, message: String },
+    #[error("node {0} did not answer in time")]
+    Timeout(String),
+    #[error("unreadable reply: {0}")]
+    Envelope(String),
+}
+
+struct RelayItem {
+    event: Arc<Dispatch>,
+    guild: GuildId,
+    data: Bytes,
+    user: UserId,
+    key: SessionKey,
+}
+
+/// The queue of events a guild owner sends to one other node.
+#[derive(Debug)]
+pub struct NodeRelay {
+    tx: mpsc::Sender<RelayItem>,
+    dropped: AtomicU64,
+}
+
+impl std::fmt::Debug for RelayItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayItem")
+            .field("event", &self.event.name)
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+impl NodeRelay {
+    /// Queues `data` (the event's bytes as this session may see them) of `guild`'s event for
+    /// session `key` of `user`. False once the relay is gone.
+    pub fn push(
+        &self,
+        event: &Arc<Dispatch>,
+        guild: GuildId,
+        data: Bytes,
+        user: UserId,
+        key: SessionKey,
+    ) -> bool {
+        let item = RelayItem {
+            event: event.clone(),
+            guild,
+            data,
+            user,
+            key,
+        };
+        match self.tx.try_send(item) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if self
+                    .dropped
+                    .fetch_add(1, Ordering::Relaxed)
+                    .is_multiple_of(1024)
+                {
+                    tracing::warn!("relay queue full: events dropped");
+                }
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+/// This node's side of remote sessions: the relays to other nodes (as an owner) and the
+/// NATS client (as a session's node).
+pub struct Remote {
+    client: async_nats::Client,
+    node: String,
+    relays: DashMap<String, Arc<NodeRelay>>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Remote {
+    /// Starts answering commands and receiving events for this node until `stop`. Returns
+    /// once both subscriptions are in place, so no command sent after this node joined finds
+    /// nobody listening.
+    pub async fn start(
+        services: &Arc<Services>,
+        client: async_nats::Client,
+        node: String,
+        stop: watch::Receiver<bool>,
+    ) -> Result<Arc<Self>, RemoteError> {
+        let subscribe = |subject: String| {
+            let client = client.clone();
+            let node = node.clone();
+            async move {
+                client
+                    .subscribe(subject)
+                    .await
+                    .map_err(|e| RemoteError::Nats {
+                        node,
+                        message: e.to_string(),
+                    })
+            }
+        };
+        let commands = subscribe(commands_subject(&node)).await?;
+        let events = subscribe(events_subject(&node)).await?;
+        let remote = Arc::new(Self {
+            client,
+            node,
+            relays: DashMap::new(),
+            stop,
+        });
+        spawn_commands(Arc::downgrade(services), remote.clone(), commands);
+        spawn_events(Arc::downgrade(services), remote.clone(), events);
+        Ok(remote)
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The relay to `node`, started on first use.
+    fn relay(&self, node: &str) -> Arc<NodeRelay> {
+        if let Some(r) = self.relays.get(node) {
+            return r.clone();
+        }
+        self.relays
+            .entry(node.to_string())
+            .or_insert_with(|| {
+                let (tx, rx) = mpsc::channel(RELAY_QUEUE);
+                tokio::spawn(run_relay(
+                    self.client.clone(),
+                    self.node.clone(),
+                    node.to_string(),
+                    rx,
+                    self.stop.clone(),
+                ));
+                Arc::new(NodeRelay {
+                    tx,
+                    dropped: AtomicU64::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// Subscribes this node's session `handle` to `guild` on its owner `owner`.
+    pub async fn subscribe(
+        &self,
+        owner: &str,
+        guild: GuildId,
+        handle: &SessionHandle,
+        timeout: Duration,
+    ) -> Result<SubscribeReply, RemoteError> {
+        let envelope = CommandEnvelope {
+            v: VERSION,
+            from: self.node.clone(),
+            command: GuildCommand::Subscribe {
+                guild: guild.get(),
+                user: handle.user_id.get(),
+                bot: handle.bot,
+                intents: handle.intents.bits(),
+                key: handle.key,
+            },
+        };
+        let payload =
+            serde_json::to_vec(&envelope).map_err(|e| RemoteError::Envelope(e.to_string()))?;
+        let reply = tokio::time::timeout(
+            timeout,
+            self.client.request(commands_subject(owner), payload.into()),
+        )
+        .await
+        .map_err(|_| RemoteError::Timeout(owner.into()))?
+        .map_err(|e| RemoteError::Nats {
+            node: owner.into(),
+            message: e.to_string(),
+        })?;
+        let reply: ReplyEnvelope = serde_json::from_slice(&reply.payload)
+            .map_err(|e| RemoteError::Envelope(e.to_string()))?;
+        if reply.v != VERSION {
+            return Err(RemoteError::Envelope(format!("version {}", reply.v)));
+        }
+        Ok(reply.reply)
+    }
+
+    /// Tells `owner` that session `key` no longer wants `guild`'s events (fire and forget: a
+    /// lost message leaves a handle the next event cleans up).
+    pub fn unsubscribe(&self, owner: &str, guild: GuildId, key: SessionKey) {
+        self.tell(
+            owner,
+            GuildCommand::Unsubscribe {
+                guild: guild.get(),
+                key,
+            },
+        );
+    }
+
+    /// Sends `command` to `owner` without waiting for an answer (what a local session does
+    /// with `tell`: presence and voice-state updates, unsubscribes).
+    pub fn tell(&self, owner: &str, command: GuildCommand) {
+        let envelope = CommandEnvelope {
+            v: VERSION,
+            from: self.node.clone(),
+            command,
+        };
+        let Ok(payload) = serde_json::to_vec(&envelope) else {
+            return;
+        };
+        let (client, subject) = (self.client.clone(), commands_subject(owner));
+        tokio::spawn(async move {
+            if let Err(e) = client.publish(subject, payload.into()).await {
+                tracing::debug!(error = %e, "unsubscribe not sent");
+            }
+        });
+    }
+}
+
+/// The key under which the owner holds a remote session: unique on the owner however many
+/// nodes number their sessions from 1 (their keys would collide with local ones).
+fn owner_side_key(node: &str, key: SessionKey) -> SessionKey {
+    let node_bits = crate::cluster::placement::weight(0, node);
+    (1 << 63) | ((node_bits ^ key.wrapping_mul(0x9e37_79b9_7f4a_7c15)) >> 1)
+}
+
+impl Services {
+    /// The node that owns `what` when it is not this one (cluster mode), else `None`.
+    pub fn remote_owner(&self, what: Owned) -> Option<String> {
+        let ownership = self.ownership.get()?;
+        let owner = ownership.owner_of(what).ok()?;
+        (owner != ownership.node()).then_some(owner)
+    }
+}
+
+/// Answers [`GuildCommand`]s sent to this node.
+fn spawn_commands(
+    services: std::sync::Weak<Services>,
+    remote: Arc<Remote>,
+    mut commands: async_nats::Subscriber,
+) {
+    tokio::spawn(async move {
+        let mut stop = remote.stop.clone();
+        loop {
+            let message = tokio::select! {
+                _ = stop.changed() => break,
+                m = commands.next() => match m {
+                    Some(m) => m,
+                    None => break,
+                },
+            };
+            let Some(services) = services.upgrade() else {
+                break;
+            };
+            let remote = remote.clone();
+            tokio::spawn(async move {
+                let envelope: CommandEnvelope = match serde_json::from_slice(&message.payload) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "unreadable guild command");
+                        return;
+                    }
+                };
+                let reply = if envelope.v == VERSION {
+                    handle_command(&services, &remote, envelope.from, envelope.command).await
+                } else {
+                    Some(SubscribeReply::Refused)
+                };
+                if let (Some(reply), Some(to)) = (reply, message.reply) {
+                    let envelope = ReplyEnvelope { v: VERSION, reply };
+                    if let Ok(bytes) = serde_json::to_vec(&envelope) {
+                        let _ = remote.client.publish(to, bytes.into()).await;
+                    }
+                }
+            });
+        }
+    });
+}
+
+async fn handle_command(
+    services: &Arc<Services>,
+    remote: &Remote,
+    from: String,
+    command: GuildCommand,
+) -> Option<SubscribeReply> {
+    match command {
+        GuildCommand::Subscribe {
+            guild,
+            user,
+            bot,
+            intents,
+            key,
+        } => {
+            let Ok(actor) = services.guild(GuildId::new(guild)).await else {
+                return Some(SubscribeReply::Refused);
+            };
+            let handle = SessionHandle::remote(
+                owner_side_key(&from, key),
+                key,
+                GuildId::new(guild),
+                UserId::new(user),
+                bot,
+                Intents::from_bits_truncate(intents),
+                remote.relay(&from),
+            );
+            let subscribed = mailbox::call(
+                &actor,
+                |port| GuildMsg::Subscribe(handle, port),
+                Some(services.call_timeout()),
+            )
+            .await;
+            Some(match subscribed {
+                Ok(ractor::rpc::CallResult::Success(Some(guild_create))) => {
+                    SubscribeReply::Subscribed { guild_create }
+                }
+                Ok(ractor::rpc::CallResult::Success(None)) => SubscribeReply::NotMember,
+                _ => SubscribeReply::Refused,
+            })
+        }
+        GuildCommand::Presence {
+            guild,
+            user,
+            presence,
+        } => {
+            if let Some(actor) = services.registry.running_guild(GuildId::new(guild)) {
+                let user = UserId::new(user);
+                let _ = super::tell(&actor, GuildMsg::Presence { user, presence });
+            }
+            None
+        }
+        GuildCommand::VoiceState {
+            guild,
+            user,
+            session_id,
+            state,
+        } => {
+            if let Some(actor) = services.registry.running_guild(GuildId::new(guild)) {
+                let user = UserId::new(user);
+                let _ = super::tell(
+                    &actor,
+                    GuildMsg::VoiceState {
+                        user,
+                        session_id,
+                        state,
+                    },
+                );
+            }
+            None
+        }
+        GuildCommand::Unsubscribe { guild, key } => {
+            if let Some(actor) = services.registry.running_guild(GuildId::new(guild)) {
+                let _ = super::tell(&actor, GuildMsg::Unsubscribe(owner_side_key(&from, key)));
+            }
+            None
+        }
+    }
+}
+
+/// Publishes queued events to `target`, one message per event and payload variant, with all
+/// the keys it is for — in queue order, so each session sees its events in order.
+async fn run_relay(
+    client: async_nats::Client,
+    from: String,
+    target: String,
+    mut rx: mpsc::Receiver<RelayItem>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let subject = events_subject(&target);
+    let mut batch = Vec::with_capacity(RELAY_BATCH);
+    loop {
+        let n = tokio::select! {
+            _ = stop.changed() => break,
+            n = rx.recv_many(&mut batch, RELAY_BATCH) => n,
+        };
+        if n == 0 {
+            break;
+        }
+        let mut groups: Vec<(RelayItem, Vec<(u64, SessionKey)>)> = Vec::new();
+        for item in batch.drain(..) {
+            match groups.last_mut() {
+                Some((first, to))
+                    if Arc::ptr_eq(&first.event, &item.event)
+                        && first.data.as_ptr() == item.data.as_ptr() =>
+                {
+                    to.push((item.user.get(), item.key));
+                }
+                _ => {
+                    let to = vec![(item.user.get(), item.key)];
+                    groups.push((item, to));
+                }
+            }
+        }
+        for (
+            RelayItem {
+                event, guild, data, ..
+            },
+            to,
+        ) in groups
+        {
+            let meta = EventMeta {
+                v: VERSION,
+                from: from.clone(),
+                guild: guild.get(),
+                name: event.name.to_string(),
+                to,
+            };
+            let Ok(mut frame) = serde_json::to_vec(&meta) else {
+                continue;
+            };
+            frame.push(b'\n');
+            frame.extend_from_slice(&data);
+            if let Err(e) = client.publish(subject.clone(), frame.into()).await {
+                tracing::warn!(error = %e, node = %target, "relay publish failed");
+            }
+        }
+    }
+}
+
+/// Delivers the events other nodes relay to this node's sessions.
+fn spawn_events(
+    services: std::sync::Weak<Services>,
+    remote: Arc<Remote>,
+    mut events: async_nats::Subscriber,
+) {
+    tokio::spawn(async move {
+        let mut stop = remote.stop.clone();
+        loop {
+            let message = tokio::select! {
+                _ = stop.changed() => break,
+                m = events.next() => match m {
+                    Some(m) => m,
+                    None => break,
+                },
+            };
+            let Some(services) = services.upgrade() else {
+                break;
+            };
+            deliver_frame(&services, &remote, message.payload);
+        }
+    });
+}
+
+fn deliver_frame(services: &Services, remote: &Remote, frame: Bytes) {
+    let Some(split) = frame.iter().position(|b| *b == b'\n') else {
+        return;
+    };
+    let meta: EventMeta = match serde_json::from_slice(&frame[..split]) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable relayed event");
+            return;
+        }
+    };
+    if meta.v != VERSION {
+        tracing::warn!(v = meta.v, "relayed event of another version dropped");
+        return;
+    }
+    let Some(name) = event_name(&meta.name) else {
+        return;
+    };
+    // Already filtered on the owner: delivered as is.
+    let event = Arc::new(Dispatch {
+        name,
+        data: frame.slice(split + 1..),
+        intent: None,
+        redacted: None,
+    });
+    for (user, key) in meta.to {
+        if !services.sessions.deliver_to(UserId::new(user), key, &event) {
+            remote.unsubscribe(&meta.from, GuildId::new(meta.guild), key);
+        }
+    }
+}
+
+/// The static name of a relayed event. Gateway event names are a small fixed set, so each
+/// distinct name is interned once; anything that does not look like one is refused.
+fn event_name(name: &str) -> Option<&'static str> {
+    static NAMES: std::sync::OnceLock<DashMap<String, &'static str>> = std::sync::OnceLock::new();
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+    if !valid {
+        return None;
+    }
+    let names = NAMES.get_or_init(DashMap::new);
+    if let Some(n) = names.get(name) {
+        return Some(*n);
+    }
+    Some(
+        *names
+            .entry(name.to_string())
+            .or_insert_with(|| Box::leak(name.to_string().into_boxed_str())),
+    )
+}
