@@ -1,8 +1,8 @@
 //! Contract fuzzing: schemathesis (PyPI, pinned in tests/contract/requirements.txt) generates
 //! requests from our own `/api/openapi.json` — valid and invalid bodies, query strings and path
 //! parameters — sends them to a server started here, and checks every response: never a 5xx, a
-//! status the spec declares, and a body matching the declared schema (every error is `{code,
-//! message, errors?}`).
+//! status the spec declares, the declared content type, and a body matching the declared schema
+//! (every error is `{code, message, errors?}`).
 //!
 //! "Conforms" means something because the document has response schemas: Discord's own for the
 //! operations we share with its public spec (src/api/openapi/responses.rs), Discord's error
@@ -43,7 +43,7 @@ const SEED: u64 = 18;
 const RUN_TIMEOUT: Duration = Duration::from_secs(MAX_TIME_SECS + 120);
 
 /// The checks run on every response (see `schemathesis run --help`).
-const CHECKS: &str = "not_a_server_error,status_code_conformance,response_schema_conformance";
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
 
 /// Operations not fuzzed, and why: each would end the session or remove the fixtures every
 /// other operation works on, turning the rest of the run into 401s and 404s.
