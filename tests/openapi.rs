@@ -153,6 +153,19 @@ async fn responses_conform_to_the_served_document() {
     assert!(field.body["errors"]["content"]["_errors"][0]["code"].is_string());
     assert_eq!(violations(&doc, error, &field.body), Vec::<String>::new());
 
+    // Login is Accord's own operation (not in Discord's spec), described by a schema we wrote.
+    let login = t
+        .req(
+            reqwest::Method::POST,
+            "/auth/login",
+            None,
+            Some(serde_json::json!({"login": "described@example.com", "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let schema = response_schema(&doc, "/auth/login", "post", "200");
+    assert_eq!(violations(&doc, schema, &login.body), Vec::<String>::new());
+
     let me = t.get("/users/@me", &token).await;
     assert_eq!(me.status, 200);
     let schema = response_schema(&doc, "/users/@me", "get", "200");

@@ -1052,6 +1052,26 @@ fn own_components() -> Value {
                 },
                 "additionalProperties": {"$ref": "#/components/schemas/FieldErrors"},
             },
+            "RegisterResponse": {
+                "type": "object",
+                "properties": {"token": {"type": "string"}},
+                "required": ["token"],
+            },
+            "LoginResponse": {
+                "type": "object",
+                "properties": {
+                    "token": {"type": "string"},
+                    "user_id": snowflake,
+                    "user_settings": {
+                        "type": "object",
+                        "properties": {
+                            "locale": {"type": "string"},
+                            "theme": {"type": "string"},
+                        },
+                    },
+                },
+                "required": ["token", "user_id"],
+            },
             "RegisterBody": {
                 "type": "object",
                 "properties": {

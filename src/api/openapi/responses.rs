@@ -10,9 +10,11 @@
 //! Every operation also declares its errors: `4XX` with the error object (`{code, message,
 //! errors?}`, our own `ApiError` schema: Discord's document types a field error's `code` as an
 //! integer, but Discord sends strings such as `BASE_TYPE_REQUIRED`, as we do) and `429` with
-//! Discord's rate-limit body. Accord's own operations
-//! (Spacebar extras, admin, instance discovery) keep a schema-less `2XX`: no schema is written
-//! for them yet, so only their status and their errors are described.
+//! Discord's rate-limit body.
+//!
+//! Of Accord's own operations (Spacebar extras, admin, instance discovery), register and login —
+//! what every client calls first — have schemas we write ([`own_success`]); the others keep a
+//! schema-less `2XX` for now, so only their status and their errors are described.
 
 use std::sync::LazyLock;
 
@@ -80,8 +82,10 @@ pub fn key(route: &Route) -> String {
 
 /// The `responses` object of one operation.
 pub fn responses(route: &Route) -> Value {
-    let mut out = match vendored().operations.get(&key(route)) {
-        Some(Value::Object(discord)) => discord.clone(),
+    let own = own_success(&key(route));
+    let mut out = match (vendored().operations.get(&key(route)), own) {
+        (Some(Value::Object(discord)), _) => discord.clone(),
+        (_, Some(own)) => own,
         _ => {
             let mut m = Map::new();
             m.insert(
@@ -102,6 +106,25 @@ pub fn responses(route: &Route) -> Value {
         json!({"$ref": "#/components/responses/Error"}),
     );
     Value::Object(out)
+}
+
+/// The 2xx responses we describe ourselves, for operations Discord's spec leaves out (their
+/// schemas are in `own_components`).
+fn own_success(key: &str) -> Option<Map<String, Value>> {
+    let (description, schema) = match key {
+        "post /auth/register" => ("The new account's token", "RegisterResponse"),
+        "post /auth/login" => ("The account's token", "LoginResponse"),
+        _ => return None,
+    };
+    let mut m = Map::new();
+    m.insert(
+        "200".into(),
+        json!({
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}},
+        }),
+    );
+    Some(m)
 }
 
 /// `components.responses`: the error and the rate-limit answer.
