@@ -939,3 +939,47 @@ async fn history_shows_renames_reactions_and_edits_of_cached_messages() {
     assert_eq!(page(&last.body)[1]["content"], "uno");
     assert_eq!(page(&last.body)[0]["content"], "two");
 }
+
+/// An embed must be an object: schemathesis sent `"embeds": [[null, null]]`, which was stored
+/// and served back (in the message and the channel's history) as an embed no client can read.
+#[tokio::test]
+async fn embeds_that_are_not_objects_are_refused() {
+    let t = common::start().await;
+    let token = t.register("embedder").await;
+    let (_, channel) = t.guild(&token, "Embeds").await;
+    let path = format!("/channels/{channel}/messages");
+    let r = t
+        .post(
+            &path,
+            &token,
+            json!({"content": "x", "embeds": [[null, null]]}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["code"], 50035);
+    assert_eq!(
+        r.body["errors"]["embeds"]["0"]["_errors"][0]["code"],
+        "BASE_TYPE_BAD_TYPE"
+    );
+    let r = t
+        .post(
+            &path,
+            &token,
+            json!({"content": "x", "embeds": [{"title": "t"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["id"].as_str().expect("id").to_string();
+    let edit = t
+        .patch(&format!("{path}/{id}"), &token, json!({"embeds": [7]}))
+        .await;
+    assert_eq!(edit.status, 400, "{}", edit.body);
+    assert_eq!(
+        edit.body["errors"]["embeds"]["0"]["_errors"][0]["code"],
+        "BASE_TYPE_BAD_TYPE"
+    );
+    let history = t.get(&path, &token).await;
+    assert_eq!(history.body[0]["embeds"][0]["title"], "t");
+    assert_eq!(history.body[0]["embeds"].as_array().map(Vec::len), Some(1));
+    t.stop().await;
+}

@@ -161,6 +161,21 @@ impl super::mailbox::Counted for ChannelMsg {
     const KIND: super::mailbox::Kind = super::mailbox::Kind::Channel;
 }
 
+/// Embeds are kept as the client sent them, so each must at least be an object: schemathesis
+/// had `"embeds": [[null, null]]` stored and served back as an embed.
+fn check_embeds(embeds: &[Value], errs: &mut FieldErrors) {
+    for (i, embed) in embeds.iter().enumerate() {
+        if !embed.is_object() {
+            errs.add(
+                &format!("embeds.{i}"),
+                FieldError::BadType {
+                    expected: "an object".into(),
+                },
+            );
+        }
+    }
+}
+
 /// Body of `POST /channels/{id}/messages` (JSON part). Every field Discord documents is
 /// accepted; those we do not act on yet are ignored rather than refused.
 #[derive(Debug, Default, Deserialize)]
@@ -1044,6 +1059,7 @@ impl State {
                 },
             );
         }
+        check_embeds(&embeds, &mut errs);
         let stickers = body.sticker_ids.unwrap_or_default();
         if stickers.len() > super::guild::MAX_MESSAGE_STICKERS {
             errs.add(
@@ -1347,6 +1363,11 @@ impl State {
                 50005,
                 "cannot-edit-other-user-message",
             ));
+        }
+        if let Some(Some(embeds)) = &body.embeds {
+            let mut errs = FieldErrors::default();
+            check_embeds(embeds, &mut errs);
+            errs.into_result()?;
         }
         if !own {
             require(perms, Permissions::MANAGE_MESSAGES)?;

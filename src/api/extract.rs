@@ -61,6 +61,45 @@ impl axum::response::IntoResponse for RawJson {
     }
 }
 
+/// What serde expected, as a client should read it. serde names the Rust type it wanted
+/// (`struct UserPatch with 12 elements`, `enum Kind`, `u64`); that is our internals, so clients
+/// get the JSON type instead. Expectations written for people (`a string`, a custom visitor's
+/// `true, false, 1 or 0`) pass through.
+fn json_type(serde_expected: &str) -> String {
+    let e = serde_expected.trim();
+    let named = |prefix: &str| e.starts_with(prefix) || e.contains(&format!(" {prefix}"));
+    let kind = if named("struct ") || e == "a map" || e.starts_with("map") {
+        "an object"
+    } else if named("enum ") || e.starts_with("variant") || e.starts_with("one of") {
+        "one of the allowed values"
+    } else if e == "a sequence" || e.starts_with("tuple") || e.starts_with("an array") {
+        "an array"
+    } else if matches!(
+        e,
+        "u8" | "u16"
+            | "u32"
+            | "u64"
+            | "u128"
+            | "usize"
+            | "i8"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "i128"
+            | "isize"
+    ) {
+        "an integer"
+    } else if matches!(e, "f32" | "f64") {
+        "a number"
+    } else if e.chars().any(|c| c.is_ascii_uppercase()) || e.contains("::") {
+        // Some other Rust type name: say no more than that the value is wrong.
+        "valid"
+    } else {
+        return e.to_string();
+    };
+    kind.to_string()
+}
+
 /// Parses a body, mapping errors as [`Json`] does. An empty body is treated as `{}`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -86,7 +125,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             } else {
                 let expected = message
                     .rsplit_once("expected ")
-                    .map(|(_, x)| x.split(" at line").next().unwrap_or(x).to_string())
+                    .map(|(_, x)| json_type(x.split(" at line").next().unwrap_or(x)))
                     .unwrap_or_else(|| "valid".to_string());
                 FieldError::BadType { expected }
             };
@@ -300,5 +339,24 @@ mod tests {
         };
         assert_eq!(e.get("name"), Some(&[FieldError::Required][..]));
         assert!(parse_json::<Body>(br#"{"name": "x", "count": null, "extra": 1}"#).is_ok());
+    }
+
+    #[test]
+    fn type_errors_name_json_types_not_rust_ones() {
+        assert_eq!(json_type("struct UserPatch with 12 elements"), "an object");
+        assert_eq!(json_type("struct UserPatch"), "an object");
+        assert_eq!(
+            json_type("internally tagged enum Kind"),
+            "one of the allowed values"
+        );
+        assert_eq!(json_type("u64"), "an integer");
+        assert_eq!(json_type("a sequence"), "an array");
+        assert_eq!(json_type("a string"), "a string");
+        assert_eq!(json_type("a Snowflake"), "valid");
+        let Err(ApiError::InvalidFormBody(e)) = parse_json::<Body>(b"[]") else {
+            panic!()
+        };
+        let message = e.to_json().to_string();
+        assert!(!message.contains("Body"), "{message}");
     }
 }

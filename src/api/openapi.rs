@@ -16,6 +16,8 @@
 //!
 //! Tags follow the route modules of `src/api/routes/` (the top-level resources): a route is
 //! tagged like the module that registers it, so `/channels/{id}/webhooks` is under `webhooks`.
+//! Response schemas: Discord's, vendored, for the operations we share with it (see
+//! [`responses`]); errors are Discord's error object.
 //! Body schemas are deliberately coarse: the main ones (register, login, guild, channel and
 //! message create, webhook execute) list their key properties, the others are `type: object`.
 
@@ -940,10 +942,7 @@ fn operation(tag: &str, route: &Route, operation_id: String) -> Value {
         "summary": route.summary,
         "operationId": operation_id,
         "tags": [tag],
-        "responses": {
-            "2XX": {"description": "Success (a JSON body, or none for 204)"},
-            "default": {"$ref": "#/components/responses/Error"},
-        },
+        "responses": responses::responses(route),
     });
     match route.auth {
         Auth::None => op["security"] = json!([]),
@@ -989,7 +988,21 @@ fn path_parameters(path: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Our hand-written components and, beside them, the schemas taken from Discord's document
+/// (see [`responses`]); their names are disjoint (a test checks it).
 fn components() -> Value {
+    let mut doc = own_components();
+    if let Some(schemas) = doc["schemas"].as_object_mut() {
+        for (name, schema) in &responses::vendored().schemas {
+            schemas
+                .entry(name.clone())
+                .or_insert_with(|| schema.clone());
+        }
+    }
+    doc
+}
+
+fn own_components() -> Value {
     let snowflake = json!({"$ref": "#/components/schemas/Snowflake"});
     json!({
         "securitySchemes": {
@@ -1001,12 +1014,7 @@ fn components() -> Value {
                     `POST /auth/login` returns it).",
             },
         },
-        "responses": {
-            "Error": {
-                "description": "An error",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            },
-        },
+        "responses": responses::error_responses(),
         "schemas": {
             "Snowflake": {
                 "type": "string",
@@ -1014,14 +1022,55 @@ fn components() -> Value {
                 "description": "A 64-bit id as a decimal string",
                 "examples": ["175928847299117063"],
             },
-            "Error": {
+            "ApiError": {
                 "type": "object",
+                "description": "Discord's error object: a JSON error code, a message and, \
+                    for 50035 Invalid Form Body, the field errors nested by path.",
                 "properties": {
                     "code": {"type": "integer"},
                     "message": {"type": "string"},
-                    "errors": {"type": "object", "description": "Field errors, by path"},
+                    "errors": {"$ref": "#/components/schemas/FieldErrors"},
                 },
                 "required": ["code", "message"],
+            },
+            "FieldErrors": {
+                "type": "object",
+                "description": "`{\"name\": {\"_errors\": [{\"code\": \"BASE_TYPE_REQUIRED\", \
+                    \"message\": …}]}}`: one level per path segment, `_errors` at the field.",
+                "properties": {
+                    "_errors": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                            "required": ["code", "message"],
+                        },
+                    },
+                },
+                "additionalProperties": {"$ref": "#/components/schemas/FieldErrors"},
+            },
+            "RegisterResponse": {
+                "type": "object",
+                "properties": {"token": {"type": "string"}},
+                "required": ["token"],
+            },
+            "LoginResponse": {
+                "type": "object",
+                "properties": {
+                    "token": {"type": "string"},
+                    "user_id": snowflake,
+                    "user_settings": {
+                        "type": "object",
+                        "properties": {
+                            "locale": {"type": "string"},
+                            "theme": {"type": "string"},
+                        },
+                    },
+                },
+                "required": ["token", "user_id"],
             },
             "RegisterBody": {
                 "type": "object",
@@ -1144,6 +1193,9 @@ fn components() -> Value {
 
 #[cfg(test)]
 mod drift;
+mod responses;
+#[cfg(test)]
+mod responses_gen;
 
 #[cfg(test)]
 mod tests {
@@ -1161,6 +1213,15 @@ mod tests {
             }
             Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
             _ => {}
+        }
+    }
+
+    #[test]
+    fn own_schemas_and_discords_do_not_collide() {
+        let own = own_components();
+        let vendored = &responses::vendored().schemas;
+        for name in own["schemas"].as_object().expect("schemas").keys() {
+            assert!(!vendored.contains_key(name), "{name} is ours and Discord's");
         }
     }
 
