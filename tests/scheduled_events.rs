@@ -1,8 +1,9 @@
 //! Guild scheduled events over HTTP and the gateway: create/list/get/modify/delete with Discord's
 //! validation and codes, the status lifecycle, permissions (MANAGE_EVENTS, CREATE_EVENTS,
 //! VIEW_CHANNEL on the event's channel), subscribers and their paging, the GUILD_SCHEDULED_EVENT_*
-//! dispatches gated by their intent, `guild_scheduled_events` in GUILD_CREATE, audit entries, and
-//! events surviving a restart.
+//! dispatches gated by their intent, `guild_scheduled_events` in GUILD_CREATE, audit entries,
+//! events surviving a restart, and events following their channels (moved between channels seen
+//! by different members; deleted with their channel).
 
 mod common;
 
@@ -338,4 +339,164 @@ async fn scheduled_events_crud_validation_permissions_and_gateway() {
     assert_eq!(got.body["status"], 3);
     assert_eq!(got.body["user_count"], 1);
     assert_eq!(got.body["recurrence_rule"]["interval"], 1);
+}
+
+/// The scheduled-event dispatches (name, event id, channel id) a session receives before the
+/// GUILD_UPDATE that `mark` causes: everything sent before it is already queued, so what is
+/// absent was not sent (no timing involved).
+async fn events_until_mark(
+    t: &common::TestServer,
+    owner: &str,
+    g: &str,
+    mark: &str,
+    gws: [&mut common::Gateway; 2],
+) -> [Vec<(String, String, Value)>; 2] {
+    let r = t
+        .patch(&format!("/guilds/{g}"), owner, json!({ "name": mark }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut out: [Vec<(String, String, Value)>; 2] = Default::default();
+    for (gw, seen) in gws.into_iter().zip(out.iter_mut()) {
+        loop {
+            let v = gw.recv().await;
+            if v["op"] != 0 {
+                continue;
+            }
+            let name = v["t"].as_str().unwrap_or_default().to_string();
+            if name == "GUILD_UPDATE" && v["d"]["name"] == mark {
+                break;
+            }
+            if name.starts_with("GUILD_SCHEDULED_EVENT") {
+                let id = v["d"]["id"].as_str().unwrap_or_default().to_string();
+                seen.push((name, id, v["d"]["channel_id"].clone()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn scheduled_events_follow_their_channels_moves_and_deletions() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let (g, text) = t.guild(&alice, "Channels").await;
+    t.join_via_invite(&alice, &text, &bob).await;
+    let mut a = common::Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    a.identify(&alice, GUILDS | GUILD_SCHEDULED_EVENTS).await;
+    a.event("GUILD_CREATE").await;
+    let mut b = common::Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    b.identify(&bob, GUILDS | GUILD_SCHEDULED_EVENTS).await;
+    b.event("GUILD_CREATE").await;
+
+    // Two voice channels Bob sees, one he doesn't.
+    let channel = |name: &str, hidden: bool| {
+        let mut body = json!({"name": name, "type": 2});
+        if hidden {
+            body["permission_overwrites"] =
+                json!([{"id": g, "type": 0, "allow": "0", "deny": "1024"}]);
+        }
+        let (t, alice, g) = (&t, &alice, &g);
+        async move {
+            let r = t.post(&format!("/guilds/{g}/channels"), alice, body).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.body["id"].as_str().unwrap().to_string()
+        }
+    };
+    let open = channel("open", false).await;
+    let open2 = channel("open2", false).await;
+    let secret = channel("secret", true).await;
+
+    let base = format!("/guilds/{g}/scheduled-events");
+    let create = |body: Value| {
+        let (t, alice, base) = (&t, &alice, &base);
+        async move {
+            let r = t.post(base, alice, body).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body["id"].as_str().unwrap().to_string()
+        }
+    };
+    let voice = |channel: &str, name: &str| {
+        json!({"name": name, "privacy_level": 2, "entity_type": 2,
+               "scheduled_start_time": future(600), "channel_id": channel})
+    };
+    let ev_a = create(voice(&open, "A")).await;
+    let ev_s = create(voice(&secret, "S")).await;
+    let ev_x = create(external("X")).await;
+    let [seen_a, seen_b] = events_until_mark(&t, &alice, &g, "m0", [&mut a, &mut b]).await;
+    assert_eq!(seen_a.len(), 3, "{seen_a:?}");
+    assert_eq!(seen_b.len(), 2, "{seen_b:?}");
+
+    let ev =
+        |name: &str, id: &str, channel: &str| (name.to_string(), id.to_string(), json!(channel));
+    let moved = |id: &str, to: &str| {
+        let (t, alice, base) = (&t, &alice, &base);
+        let (id, to) = (id.to_string(), to.to_string());
+        async move {
+            let r = t
+                .patch(&format!("{base}/{id}"), alice, json!({ "channel_id": to }))
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.body["channel_id"], to.as_str());
+        }
+    };
+
+    // Into a channel Bob can't see: he loses sight of it (the event as he knew it, so the
+    // hidden channel's id is not told); Alice sees an update.
+    moved(&ev_a, &secret).await;
+    let [seen_a, seen_b] = events_until_mark(&t, &alice, &g, "m1", [&mut a, &mut b]).await;
+    assert_eq!(seen_a, [ev("GUILD_SCHEDULED_EVENT_UPDATE", &ev_a, &secret)]);
+    assert_eq!(seen_b, [ev("GUILD_SCHEDULED_EVENT_DELETE", &ev_a, &open)]);
+    // Out of it: Bob gains sight of it.
+    moved(&ev_s, &open).await;
+    let [seen_a, seen_b] = events_until_mark(&t, &alice, &g, "m2", [&mut a, &mut b]).await;
+    assert_eq!(seen_a, [ev("GUILD_SCHEDULED_EVENT_UPDATE", &ev_s, &open)]);
+    assert_eq!(seen_b, [ev("GUILD_SCHEDULED_EVENT_CREATE", &ev_s, &open)]);
+    // Between two channels he sees: an update.
+    moved(&ev_s, &open2).await;
+    let [seen_a, seen_b] = events_until_mark(&t, &alice, &g, "m3", [&mut a, &mut b]).await;
+    assert_eq!(seen_a, [ev("GUILD_SCHEDULED_EVENT_UPDATE", &ev_s, &open2)]);
+    assert_eq!(seen_b, [ev("GUILD_SCHEDULED_EVENT_UPDATE", &ev_s, &open2)]);
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&t.get(&base, &bob).await.body), ["S", "X"]);
+
+    // Deleting a channel deletes its events, told to those who could see them.
+    let r = t.delete(&format!("/channels/{open2}"), &alice).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = t.delete(&format!("/channels/{secret}"), &alice).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let [seen_a, seen_b] = events_until_mark(&t, &alice, &g, "m4", [&mut a, &mut b]).await;
+    assert_eq!(
+        seen_a,
+        [
+            ev("GUILD_SCHEDULED_EVENT_DELETE", &ev_s, &open2),
+            ev("GUILD_SCHEDULED_EVENT_DELETE", &ev_a, &secret)
+        ]
+    );
+    assert_eq!(seen_b, [ev("GUILD_SCHEDULED_EVENT_DELETE", &ev_s, &open2)]);
+    // Gone from lists, lookups and GUILD_CREATE; the external event stays.
+    assert_eq!(names(&t.get(&base, &alice).await.body), ["X"]);
+    for id in [&ev_a, &ev_s] {
+        let r = t.get(&format!("{base}/{id}"), &alice).await;
+        assert_eq!(r.body["code"], 10070, "{}", r.body);
+    }
+    let mut fresh = common::Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    fresh.identify(&alice, GUILDS).await;
+    let gc = fresh.event("GUILD_CREATE").await;
+    assert_eq!(names(&gc["guild_scheduled_events"]), ["X"]);
+
+    // And from storage: after a restart only the external event is loaded.
+    drop((a, b, fresh));
+    let dir = t.stop().await;
+    let t = common::start_in(dir).await;
+    let all = t.get(&base, &alice).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(names(&all.body), ["X"]);
+    assert_eq!(all.body[0]["id"], ev_x.as_str());
 }

@@ -1873,6 +1873,10 @@ impl State {
         }
         require(perms, Permissions::MANAGE_CHANNELS)?;
         self.services.store.delete_channel(id).await?;
+        self.delete_channel_events(id).await?;
+        let Some(current) = self.channels.get(&id) else {
+            return Err(ApiError::Unknown(Unknown::Channel));
+        };
         let v = current.to_json(None);
         // Announce before removing, so the permission check for recipients still sees it.
         self.dispatch("CHANNEL_DELETE", &v, Some(id));

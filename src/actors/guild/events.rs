@@ -2,9 +2,12 @@
 //! see the channel), create (CREATE_EVENTS or MANAGE_EVENTS), modify/delete (MANAGE_EVENTS, or
 //! CREATE_EVENTS for one's own), subscribe/unsubscribe (members). Every change is dispatched
 //! (GUILD_SCHEDULED_EVENT_*, gated by the GUILD_SCHEDULED_EVENTS intent) and recorded in the
-//! audit log (100/101/102), like Discord.
+//! audit log (100/101/102), like Discord. An event follows its channel: deleting the channel
+//! deletes the event, and moving the event is told to each member as it looks to them (UPDATE,
+//! or DELETE/CREATE when it leaves or enters their sight).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -13,6 +16,7 @@ use serde_json::{Value, json};
 use super::{State, audit, double_option};
 use crate::actors::Reply;
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
+use crate::events::Dispatch;
 use crate::id::{ChannelId, ScheduledEventId, UserId};
 use crate::model::{
     ChannelKind, EntityMetadata, EntityType, EventStatus, PrivacyLevel, ScheduledEventRecord,
@@ -267,12 +271,7 @@ impl State {
 
     /// The events `user` may see: channel-bound ones need VIEW_CHANNEL on their channel.
     fn event_visible(&self, user: UserId, e: &ScheduledEventRecord) -> bool {
-        match e.channel_id.and_then(|c| self.channels.get(&c)) {
-            Some(c) => self
-                .channel_permissions(user, c)
-                .contains(Permissions::VIEW_CHANNEL),
-            None => e.channel_id.is_none(),
-        }
+        self.sees_channel(user, e.channel_id)
     }
 
     fn event_index(&self, user: UserId, id: ScheduledEventId) -> Result<usize, ApiError> {
@@ -576,8 +575,7 @@ impl State {
         self.events.list[i] = e.clone();
         let old = self.event_json(&before, false);
         let data = self.event_json(&e, false);
-        // Members who could see the event in its old channel learn of the change too.
-        self.dispatch_event("GUILD_SCHEDULED_EVENT_UPDATE", &data, e.channel_id);
+        self.dispatch_event_update(&old, &data, before.channel_id, e.channel_id);
         self.audit_change(
             user,
             audit::SCHEDULED_EVENT_UPDATE,
@@ -695,6 +693,85 @@ impl State {
             self.dispatch_event("GUILD_SCHEDULED_EVENT_USER_REMOVE", &body, channel);
         }
         Ok(body)
+    }
+
+    /// Discord deletes the scheduled events of a deleted channel. Called while the channel is
+    /// still in the guild's state, so each GUILD_SCHEDULED_EVENT_DELETE reaches exactly the
+    /// members who could see the event. No audit entry: nobody deleted the event by hand.
+    pub(super) async fn delete_channel_events(
+        &mut self,
+        channel: ChannelId,
+    ) -> Result<(), ApiError> {
+        let doomed: Vec<ScheduledEventId> = self
+            .events
+            .list
+            .iter()
+            .filter(|e| e.channel_id == Some(channel))
+            .map(|e| e.id)
+            .collect();
+        for id in doomed {
+            self.services
+                .store
+                .delete_scheduled_event(self.id(), id)
+                .await?;
+            if let Some(i) = self.events.list.iter().position(|e| e.id == id) {
+                let e = self.events.list.remove(i);
+                self.events.users.remove(&id);
+                let data = self.event_json(&e, false);
+                self.dispatch_event("GUILD_SCHEDULED_EVENT_DELETE", &data, Some(channel));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `user` may see what lives in `channel` (None: the whole guild, as for an
+    /// external event).
+    fn sees_channel(&self, user: UserId, channel: Option<ChannelId>) -> bool {
+        match channel {
+            None => true,
+            Some(id) => self.channels.get(&id).is_some_and(|c| {
+                self.channel_permissions(user, c)
+                    .contains(Permissions::VIEW_CHANNEL)
+            }),
+        }
+    }
+
+    /// An update is told to each session as it looks from there, by the visibility rule every
+    /// channel-bound thing in Accord follows (VIEW_CHANNEL): an UPDATE to those who see the
+    /// event before and after, a DELETE (of the event as they knew it, so the new channel's id
+    /// does not leak) to those who lose sight of it, a CREATE to those who gain it.
+    fn dispatch_event_update(
+        &mut self,
+        old: &Value,
+        new: &Value,
+        from: Option<ChannelId>,
+        to: Option<ChannelId>,
+    ) {
+        if from == to {
+            self.dispatch_event("GUILD_SCHEDULED_EVENT_UPDATE", new, to);
+            return;
+        }
+        let update = Dispatch::new("GUILD_SCHEDULED_EVENT_UPDATE", new, true);
+        let create = Dispatch::new("GUILD_SCHEDULED_EVENT_CREATE", new, true);
+        let delete = Dispatch::new("GUILD_SCHEDULED_EVENT_DELETE", old, true);
+        let mut dead = Vec::new();
+        for (key, s) in &self.online {
+            let event: &Arc<Dispatch> = match (
+                self.sees_channel(s.user_id, from),
+                self.sees_channel(s.user_id, to),
+            ) {
+                (true, true) => &update,
+                (true, false) => &delete,
+                (false, true) => &create,
+                (false, false) => continue,
+            };
+            if s.wants(event) && !s.deliver(event) {
+                dead.push(*key);
+            }
+        }
+        for k in dead {
+            self.online.remove(&k);
+        }
     }
 
     /// To every session that wants scheduled events and may see the event's channel.
