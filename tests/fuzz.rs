@@ -693,14 +693,15 @@ fn ws_frame(rng: &mut StdRng, fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> 
     out
 }
 
-/// Whether a frame made by [`ws_frame`] has a reserved bit set.
+/// Whether a frame made by [`ws_frame`] must fail the connection: a reserved bit set, or no
+/// mask (RFC 6455 §5.1: a server closes on an unmasked client frame).
 fn has_rsv(frame: &[u8]) -> bool {
-    frame.first().is_some_and(|b| b & 0x70 != 0)
+    frame.first().is_some_and(|b| b & 0x70 != 0) || frame.get(1).is_some_and(|b| b & 0x80 == 0)
 }
 
 /// The messages a conforming reader returns from a stream of client frames, in order, up to the
 /// first frame it must refuse (a reserved bit, a reserved opcode, a fragmented or oversize
-/// control frame, a message of `MAX_MESSAGE` bytes or more, a continuation out of place, text
+/// control frame, an unmasked frame, a message of `MAX_MESSAGE` bytes or more, a continuation out of place, text
 /// that is not UTF-8) or the end of the input. A reference for the saved cases, which carry no
 /// expected answer of their own.
 fn reference_messages(mut input: &[u8]) -> Vec<Vec<u8>> {
@@ -731,9 +732,10 @@ fn reference_messages(mut input: &[u8]) -> Vec<Vec<u8>> {
             if rest.len() < 4 {
                 return out;
             }
-            (Some([rest[0], rest[1], rest[2], rest[3]]), &rest[4..])
+            ([rest[0], rest[1], rest[2], rest[3]], &rest[4..])
         } else {
-            (None, rest)
+            // An unmasked client frame fails the connection (RFC 6455 §5.1).
+            return out;
         };
         let control = opcode >= 8;
         if rsv != 0
@@ -747,7 +749,7 @@ fn reference_messages(mut input: &[u8]) -> Vec<Vec<u8>> {
         let payload: Vec<u8> = rest[..len]
             .iter()
             .enumerate()
-            .map(|(i, b)| mask.map_or(*b, |m| b ^ m[i % 4]))
+            .map(|(i, b)| b ^ mask[i % 4])
             .collect();
         input = &rest[len..];
         let message = match (opcode, partial.take()) {

@@ -475,13 +475,9 @@ async fn a_huge_frame_still_gets_its_4002_close() {
     t.stop().await;
 }
 
-/// The same at the TCP level, where the difference shows whatever the client library does: the
-/// client sends a 64 KiB frame (the server reads its header and refuses it) and then reads to
-/// the end of the stream. It must get the 4002 close frame and then a clean end (FIN), not a
-/// connection reset: the server reads and drops the unread rest of the frame before closing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_oversize_frame_ends_in_a_close_frame_and_a_fin_not_a_reset() {
-    let t = start(json!({})).await;
+/// A gateway connection at the TCP level, past the WebSocket handshake: what a client library
+/// would hide (masks, frame sizes) can be got wrong on purpose.
+async fn raw_gateway(t: &TestServer) -> TcpStream {
     let mut tcp = TcpStream::connect(t.srv().addr).await.expect("connect");
     tcp.write_all(
         b"GET /?v=10&encoding=json HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
@@ -501,6 +497,98 @@ async fn an_oversize_frame_ends_in_a_close_frame_and_a_fin_not_a_reset() {
         "{}",
         String::from_utf8_lossy(&head)
     );
+    tcp
+}
+
+/// One client frame with FIN set: `opcode`, a payload under 126 bytes, masked (with a
+/// non-zero key) or not.
+fn client_frame(opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut frame = vec![0x80 | opcode, payload.len() as u8];
+    if masked {
+        frame[1] |= 0x80;
+        frame.extend_from_slice(&mask);
+    }
+    frame.extend(payload.iter().enumerate().map(
+        |(i, b)| {
+            if masked { b ^ mask[i % 4] } else { *b }
+        },
+    ));
+    frame
+}
+
+/// Everything the server sends until it ends the connection (a FIN or a reset), or `None`
+/// when it is still open after `limit`.
+async fn read_until_closed(tcp: &mut TcpStream, limit: Duration) -> Option<Vec<u8>> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match tokio::time::timeout(left, tcp.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0) | Err(_)) => return Some(got),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// RFC 6455 §5.1 and §5.5, which the WebSocket library leaves to us: a client frame without a
+/// mask, or a control frame over 125 bytes, fails the connection — nothing in it is acted on
+/// and the server closes at once (not at the 30 s identify timeout). The same heartbeat sent
+/// masked is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unmasked_frames_and_oversize_control_frames_fail_the_connection() {
+    let t = start(json!({})).await;
+    let heartbeat = br#"{"op":1,"d":null}"#;
+    let acked = |bytes: &[u8]| bytes.windows(7).any(|w| w == br#""op":11"#);
+
+    let mut good = raw_gateway(&t).await;
+    good.write_all(&client_frame(0x1, heartbeat, true))
+        .await
+        .expect("masked heartbeat");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !acked(&got) {
+        let n = tokio::time::timeout(Duration::from_secs(5), good.read(&mut buf))
+            .await
+            .expect("the masked heartbeat is acknowledged")
+            .expect("read");
+        assert!(n > 0, "closed before the ACK");
+        got.extend_from_slice(&buf[..n]);
+    }
+
+    let mut unmasked = raw_gateway(&t).await;
+    unmasked
+        .write_all(&client_frame(0x1, heartbeat, false))
+        .await
+        .expect("unmasked heartbeat");
+    let got = read_until_closed(&mut unmasked, Duration::from_secs(10))
+        .await
+        .expect("an unmasked frame ends the connection");
+    assert!(!acked(&got), "an unmasked heartbeat was acknowledged");
+
+    let mut big_pong = raw_gateway(&t).await;
+    let mut frame = vec![0x8a, 0x80 | 126];
+    frame.extend_from_slice(&200u16.to_be_bytes());
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.extend_from_slice(&[b'p'; 200]);
+    big_pong.write_all(&frame).await.expect("oversize pong");
+    read_until_closed(&mut big_pong, Duration::from_secs(10))
+        .await
+        .expect("a 200-byte control frame ends the connection");
+    t.stop().await;
+}
+
+/// The same at the TCP level, where the difference shows whatever the client library does: the
+/// client sends a 64 KiB frame (the server reads its header and refuses it) and then reads to
+/// the end of the stream. It must get the 4002 close frame and then a clean end (FIN), not a
+/// connection reset: the server reads and drops the unread rest of the frame before closing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_frame_ends_in_a_close_frame_and_a_fin_not_a_reset() {
+    let t = start(json!({})).await;
+    let mut tcp = raw_gateway(&t).await;
     // A masked text frame (mask 0: the payload goes as is) of 64 KiB, over the 16 KiB limit.
     let payload = vec![b' '; 64 * 1024];
     let mut frame = vec![0x81, 0x80 | 127];

@@ -38,7 +38,8 @@ impl<S: AsyncRead + Unpin> BoundedMessages<S> {
         R: Future<Output = Result<(), E>>,
     {
         loop {
-            let frame = self.read.read_frame(send_fn).await?;
+            let mut frame = self.read.read_frame(send_fn).await?;
+            check_client_frame(&mut frame)?;
             match frame.opcode {
                 OpCode::Text | OpCode::Binary if frame.fin => {
                     if self.partial.is_some() {
@@ -78,6 +79,23 @@ impl<S: AsyncRead + Unpin> BoundedMessages<S> {
     }
 }
 
+/// RFC 6455 §5.1 and §5.5, which fastwebsockets does not enforce: every frame a client sends
+/// is masked (a server must fail the connection on an unmasked one: the mask is what keeps a
+/// page script from steering bytes through a proxy), and a control frame carries at most 125
+/// bytes. The frame has already been unmasked in place; `fmt_head` still shows whether it
+/// came with a mask, which is the only way this crate exposes it.
+fn check_client_frame(frame: &mut Frame<'_>) -> Result<(), WebSocketError> {
+    let mut head = [0u8; 16];
+    frame.fmt_head(&mut head);
+    if head[1] & 0x80 == 0 {
+        return Err(WebSocketError::InvalidValue);
+    }
+    let control = matches!(frame.opcode, OpCode::Close | OpCode::Ping | OpCode::Pong);
+    if control && frame.payload.len() > 125 {
+        return Err(WebSocketError::PingFrameTooLarge);
+    }
+    Ok(())
+}
 fn owned(opcode: OpCode, bytes: Vec<u8>) -> Frame<'static> {
     Frame::new(true, opcode, None, Payload::Owned(bytes))
 }
