@@ -234,18 +234,8 @@ impl Remote {
             relays: DashMap::new(),
             stop,
         });
-        spawn_subscriber(
-            Arc::downgrade(services),
-            remote.clone(),
-            commands,
-            answer_command,
-        );
-        spawn_subscriber(
-            Arc::downgrade(services),
-            remote.clone(),
-            events,
-            |services, remote, message| deliver_frame(&services, remote, message.payload),
-        );
+        spawn_commands(Arc::downgrade(services), remote.clone(), commands);
+        spawn_events(Arc::downgrade(services), remote.clone(), events);
         Ok(remote)
     }
 
@@ -364,22 +354,18 @@ impl Services {
     }
 }
 
-/// Runs `handle` on each message of `subscription` until this node stops or its services are
-/// gone. Both of this node's subjects (commands and relayed events) are read this way.
-fn spawn_subscriber<F>(
+/// Answers [`GuildCommand`]s sent to this node.
+fn spawn_commands(
     services: std::sync::Weak<Services>,
     remote: Arc<Remote>,
-    mut subscription: async_nats::Subscriber,
-    handle: F,
-) where
-    F: Fn(Arc<Services>, &Arc<Remote>, async_nats::Message) + Send + 'static,
-{
+    mut commands: async_nats::Subscriber,
+) {
     tokio::spawn(async move {
         let mut stop = remote.stop.clone();
         loop {
             let message = tokio::select! {
                 _ = stop.changed() => break,
-                m = subscription.next() => match m {
+                m = commands.next() => match m {
                     Some(m) => m,
                     None => break,
                 },
@@ -387,33 +373,27 @@ fn spawn_subscriber<F>(
             let Some(services) = services.upgrade() else {
                 break;
             };
-            handle(services, &remote, message);
-        }
-    });
-}
-
-/// Answers a [`GuildCommand`] sent to this node, each on its own task: a subscribe waits on
-/// the guild actor, and one slow guild must not hold up commands for the others.
-fn answer_command(services: Arc<Services>, remote: &Arc<Remote>, message: async_nats::Message) {
-    let remote = remote.clone();
-    tokio::spawn(async move {
-        let envelope: CommandEnvelope = match serde_json::from_slice(&message.payload) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!(error = %e, "unreadable guild command");
-                return;
-            }
-        };
-        let reply = if envelope.v == VERSION {
-            handle_command(&services, &remote, envelope.from, envelope.command).await
-        } else {
-            Some(SubscribeReply::Refused)
-        };
-        if let (Some(reply), Some(to)) = (reply, message.reply) {
-            let envelope = ReplyEnvelope { v: VERSION, reply };
-            if let Ok(bytes) = serde_json::to_vec(&envelope) {
-                let _ = remote.client.publish(to, bytes.into()).await;
-            }
+            let remote = remote.clone();
+            tokio::spawn(async move {
+                let envelope: CommandEnvelope = match serde_json::from_slice(&message.payload) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "unreadable guild command");
+                        return;
+                    }
+                };
+                let reply = if envelope.v == VERSION {
+                    handle_command(&services, &remote, envelope.from, envelope.command).await
+                } else {
+                    Some(SubscribeReply::Refused)
+                };
+                if let (Some(reply), Some(to)) = (reply, message.reply) {
+                    let envelope = ReplyEnvelope { v: VERSION, reply };
+                    if let Ok(bytes) = serde_json::to_vec(&envelope) {
+                        let _ = remote.client.publish(to, bytes.into()).await;
+                    }
+                }
+            });
         }
     });
 }
@@ -558,6 +538,29 @@ async fn run_relay(
 }
 
 /// Delivers the events other nodes relay to this node's sessions.
+fn spawn_events(
+    services: std::sync::Weak<Services>,
+    remote: Arc<Remote>,
+    mut events: async_nats::Subscriber,
+) {
+    tokio::spawn(async move {
+        let mut stop = remote.stop.clone();
+        loop {
+            let message = tokio::select! {
+                _ = stop.changed() => break,
+                m = events.next() => match m {
+                    Some(m) => m,
+                    None => break,
+                },
+            };
+            let Some(services) = services.upgrade() else {
+                break;
+            };
+            deliver_frame(&services, &remote, message.payload);
+        }
+    });
+}
+
 fn deliver_frame(services: &Services, remote: &Remote, frame: Bytes) {
     let Some(split) = frame.iter().position(|b| *b == b'\n') else {
         return;
