@@ -661,12 +661,54 @@ async fn rest_works_on_any_node_through_the_owner() {
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert_eq!(bad.body["code"], 50006, "{}", bad.body);
 
+    // What a node remembers of channel leases is bounded: n2 routes requests for 40 channels
+    // with room for 8 lookups (running channel actors, here on n1 only, are never evicted).
+    n2.srv()
+        .app
+        .config()
+        .apply_patch(
+            n2.srv().app.store().as_ref(),
+            &json!({"actors": {"channel_route_entries": 8}}),
+        )
+        .await
+        .expect("patch");
+    for i in 0..40 {
+        let c = n1
+            .post(
+                &format!("/guilds/{guild}/channels"),
+                &token,
+                json!({"name": format!("c{i}"), "type": 0}),
+            )
+            .await;
+        assert_eq!(c.status, 201, "{}", c.body);
+        let id = c.body["id"].as_str().expect("id");
+        let r = n2
+            .get(&format!("/channels/{id}/messages?limit=1"), &token)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let (running, routes) = n2.srv().app.services.registry.channel_owner_entries();
+        assert!(routes <= 8, "{routes} routing entries on n2 after {i}");
+        assert_eq!(running, 0, "n2 runs no channel of n1's guild");
+    }
+    // A deleted channel leaves nothing behind on its owner.
+    let cid = accord::id::ChannelId::new(channel.parse().expect("snowflake"));
+    assert!(n1.srv().app.services.registry.channel_owner(cid).is_some());
+    let d = n3.delete(&format!("/channels/{channel}"), &token).await;
+    assert_eq!(d.status, 200, "{}", d.body);
+    assert!(n1.srv().app.services.registry.channel_owner(cid).is_none());
+    assert!(
+        n1.srv()
+            .app
+            .services
+            .registry
+            .running_channel(cid)
+            .is_none()
+    );
+
     // The owner stops answering (its responder is gone): a 503 with retry_after, not a hang.
     n1.stop().await;
     let started = Instant::now();
-    let r = n2
-        .get(&format!("/channels/{channel}/messages?limit=1"), &token)
-        .await;
+    let r = n2.get(&format!("/guilds/{guild}/channels"), &token).await;
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "{:?}",

@@ -6,6 +6,7 @@
 //! it; channel actors may call their guild actor. Channel actors may call user actors; user actors
 //! call no actor (between two user actors only casts, see `user`).
 
+pub mod bounded;
 pub mod channel;
 pub mod guild;
 pub mod interactions;

@@ -40,7 +40,9 @@ impl Services {
     }
 
     /// Which lease covers channel `id`: its guild's, or its own for a DM/group DM. Read from
-    /// the store once, then remembered (a channel never changes guild).
+    /// the store, then remembered (a channel never changes guild) — while its actor runs here,
+    /// else among at most `actors.channel_route_entries` lookups, so a node routing requests
+    /// for millions of channels does not keep one entry per channel it ever saw.
     pub async fn channel_owner(&self, id: ChannelId) -> Result<Owned, ApiError> {
         if let Some(known) = self.registry.channel_owner(id) {
             return Ok(known);
@@ -54,7 +56,8 @@ impl Services {
             Some(g) => Owned::Guild(g.get()),
             None => Owned::Channel(id.get()),
         };
-        self.registry.set_channel_owner(id, owned);
+        let max = self.config.get().actors.channel_route_entries;
+        self.registry.remember_channel_route(id, owned, max);
         Ok(owned)
     }
 

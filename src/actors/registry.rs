@@ -23,9 +23,12 @@ pub struct Registry {
     channels: DashMap<ChannelId, Slot<ChannelMsg>>,
     users: DashMap<UserId, Slot<UserMsg>>,
     supervisor: OnceLock<ActorCell>,
-    /// Cluster mode only: which ownership lease covers each channel seen (see
-    /// `Services::channel_owner`), so a lost guild lease finds its channel actors.
-    channel_owners: DashMap<ChannelId, Owned>,
+    /// Cluster mode only: the lease each *running* channel actor runs under, so a lost guild
+    /// lease finds its channel actors. An entry lives as long as its actor's slot.
+    running_channel_owners: DashMap<ChannelId, Owned>,
+    /// Cluster mode only: which lease covers a channel, remembered for routing requests (a
+    /// channel never changes guild), bounded by `actors.channel_route_entries`.
+    channel_routes: DashMap<ChannelId, Owned>,
 }
 
 impl Registry {
@@ -33,17 +36,28 @@ impl Registry {
         let _ = self.supervisor.set(cell);
     }
 
-    pub(crate) fn channel_owner(&self, id: ChannelId) -> Option<Owned> {
-        self.channel_owners.get(&id).map(|o| *o)
+    /// The lease covering channel `id`, if this node has looked it up lately.
+    pub fn channel_owner(&self, id: ChannelId) -> Option<Owned> {
+        self.running_channel_owners
+            .get(&id)
+            .or_else(|| self.channel_routes.get(&id))
+            .map(|o| *o)
     }
 
-    pub(crate) fn set_channel_owner(&self, id: ChannelId, owned: Owned) {
-        self.channel_owners.insert(id, owned);
+    /// Remembers a lookup of the lease covering `id`, keeping at most `max` such entries.
+    pub(crate) fn remember_channel_route(&self, id: ChannelId, owned: Owned, max: usize) {
+        super::bounded::make_room(&self.channel_routes, max, 1);
+        self.channel_routes.insert(id, owned);
     }
 
-    /// The channels known to be covered by the lease `owned`.
+    /// Records the lease a channel actor just spawned runs under.
+    pub(crate) fn set_running_channel_owner(&self, id: ChannelId, owned: Owned) {
+        self.running_channel_owners.insert(id, owned);
+    }
+
+    /// The running channel actors covered by the lease `owned`.
     pub(crate) fn channels_owned_by(&self, owned: Owned) -> Vec<ChannelId> {
-        self.channel_owners
+        self.running_channel_owners
             .iter()
             .filter(|e| *e.value() == owned)
             .map(|e| *e.key())
@@ -54,8 +68,13 @@ impl Registry {
     pub fn forget(&self, id: ActorId) {
         self.guilds
             .retain(|_, slot| slot.get().is_none_or(|a| a.get_id() != id));
-        self.channels
-            .retain(|_, slot| slot.get().is_none_or(|a| a.get_id() != id));
+        self.channels.retain(|channel, slot| {
+            let keep = slot.get().is_none_or(|a| a.get_id() != id);
+            if !keep {
+                self.running_channel_owners.remove(channel);
+            }
+            keep
+        });
         self.users
             .retain(|_, slot| slot.get().is_none_or(|a| a.get_id() != id));
     }
@@ -89,8 +108,18 @@ impl Registry {
         self.guilds.remove(&id);
     }
 
+    /// Forgets channel `id` entirely: its actor's slot and what this node remembered of its
+    /// lease (it was deleted, or its lease moved away).
     pub fn remove_channel(&self, id: ChannelId) {
         self.channels.remove(&id);
+        self.running_channel_owners.remove(&id);
+        self.channel_routes.remove(&id);
+    }
+
+    /// Channel → lease entries held: (running channel actors, routing lookups). For tests and
+    /// health figures.
+    pub fn channel_owner_entries(&self) -> (usize, usize) {
+        (self.running_channel_owners.len(), self.channel_routes.len())
     }
 
     /// Running (spawned) guild and channel actors, for health figures.
@@ -190,11 +219,15 @@ impl Services {
         self: &Arc<Self>,
         id: ChannelId,
     ) -> Result<ActorRef<ChannelMsg>, ApiError> {
-        if self.ownership.get().is_some() {
-            let owned = self.channel_owner(id).await?;
-            self.fence(owned).await?;
-        }
-        get_or_spawn(&self.registry.channels, id, || async {
+        let owned = match self.ownership.get() {
+            Some(_) => {
+                let owned = self.channel_owner(id).await?;
+                self.fence(owned).await?;
+                Some(owned)
+            }
+            None => None,
+        };
+        let actor = get_or_spawn(&self.registry.channels, id, || async {
             let record = self
                 .store
                 .get_channel(id)
@@ -206,7 +239,11 @@ impl Services {
             };
             spawn_supervised!(self, ChannelActor, (self.clone(), record, guild))
         })
-        .await
+        .await?;
+        if let Some(owned) = owned {
+            self.registry.set_running_channel_owner(id, owned);
+        }
+        Ok(actor)
     }
 
     /// The user's actor (relationships, settings, read states), spawned from the store on first

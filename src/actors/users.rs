@@ -1,8 +1,8 @@
 //! A read-through cache of user accounts, so rendering a message author or a member never hits
 //! the store twice for the same user. Writers (PATCH /users/@me, admin) update it after the store.
 //!
-//! Bounded by `actors.user_cache_entries`: past it, arbitrary entries (the map's hash order, in
-//! effect random) are dropped, so an instance's memory doesn't grow with every account it has
+//! Bounded by `actors.user_cache_entries` (see [`super::bounded`]): past it, arbitrary entries
+//! are dropped, so an instance's memory doesn't grow with every account it has
 //! ever rendered. Dropping an entry changes no data, so it doesn't move the generation.
 
 use std::sync::Arc;
@@ -95,18 +95,10 @@ impl UserDirectory {
         self.bump();
     }
 
-    /// Drops entries until `incoming` more fit under the configured bound (an eighth of the
-    /// bound at a time, so eviction is rare rather than on every insert).
+    /// Drops entries until `incoming` more fit under the configured bound.
     fn make_room(&self, incoming: usize) {
-        let max = self.config.get().actors.user_cache_entries.max(1);
-        if self.cache.len() + incoming <= max {
-            return;
-        }
-        let drop_n = (self.cache.len() + incoming - max).max(max / 8);
-        let victims: Vec<UserId> = self.cache.iter().take(drop_n).map(|e| *e.key()).collect();
-        for id in victims {
-            self.cache.remove(&id);
-        }
+        let max = self.config.get().actors.user_cache_entries;
+        super::bounded::make_room(&self.cache, max, incoming);
     }
 
     /// Entries held (for tests and health figures).

@@ -444,6 +444,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "User accounts kept in memory for rendering authors and members.",
     ),
     (
+        "actors.channel_route_entries",
+        "Cluster: channel-to-owner lookups remembered for routing requests.",
+    ),
+    (
         "connections.providers.*.enabled",
         "Users may link this provider (disabled providers answer Unknown Provider).",
     ),

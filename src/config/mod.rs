@@ -546,6 +546,9 @@ pub struct Actors {
     pub trim_memory_secs: u64,
     /// User accounts kept in memory for rendering authors and members (read-through cache).
     pub user_cache_entries: usize,
+    /// Cluster mode: channel → owning lease lookups a node remembers for routing requests
+    /// (each saves a store read; running channel actors are remembered regardless).
+    pub channel_route_entries: usize,
 }
 
 impl Default for Actors {
@@ -556,6 +559,7 @@ impl Default for Actors {
             call_timeout_ms: 10_000,
             trim_memory_secs: 10,
             user_cache_entries: 100_000,
+            channel_route_entries: 100_000,
         }
     }
 }
