@@ -203,6 +203,18 @@ async fn poll_create_validation_votes_and_voters() {
         "NUMBER_TYPE_MAX"
     );
     let r = t
+        .post(&messages, &alice, bad(|p| p["duration"] = json!(1.5)))
+        .await;
+    assert_eq!(
+        field_code(&r.body, &["poll", "duration"]),
+        "BASE_TYPE_BAD_TYPE"
+    );
+    // A whole float is an integer (discord.py sends `duration: 1.0`).
+    let r = t
+        .post(&messages, &alice, bad(|p| p["duration"] = json!(2.0)))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = t
         .post(&messages, &alice, bad(|p| p["layout_type"] = json!(2)))
         .await;
     assert_eq!(

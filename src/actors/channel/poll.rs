@@ -26,8 +26,9 @@ const MAX_EMOJI_NAME: usize = 32;
 pub struct PollCreate {
     pub question: Option<PollMediaCreate>,
     pub answers: Option<Vec<PollAnswerCreate>>,
-    /// Hours the poll stays open.
-    pub duration: Option<i64>,
+    /// Hours the poll stays open. A number, not an `i64`: discord.py sends a whole float
+    /// (`1.0`), which Discord accepts.
+    pub duration: Option<serde_json::Number>,
     pub allow_multiselect: Option<bool>,
     pub layout_type: Option<i64>,
 }
@@ -145,9 +146,25 @@ pub fn build(
     if limits.max_answers > u32::from(u8::MAX) {
         errs.add("poll.answers", FieldError::TooMany { max: 255 });
     }
-    let hours = body
-        .duration
-        .unwrap_or(i64::from(limits.default_duration_hours));
+    let hours = match body.duration {
+        None => i64::from(limits.default_duration_hours),
+        Some(n) => match n.as_i64() {
+            Some(h) => h,
+            // A whole float (within i64, so the cast is exact).
+            None => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => f as i64,
+                _ => {
+                    errs.add(
+                        "poll.duration",
+                        FieldError::BadType {
+                            expected: "an integer".into(),
+                        },
+                    );
+                    i64::from(limits.default_duration_hours)
+                }
+            },
+        },
+    };
     if hours < i64::from(limits.min_duration_hours) {
         errs.add(
             "poll.duration",
