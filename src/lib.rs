@@ -284,6 +284,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         cluster,
     });
     memory::spawn(app.services.clone(), shutdown_rx.clone());
+    actors::polls::spawn(&app.services, shutdown_rx.clone()).await;
     let router = api::router(app.clone());
     // Cluster mode: answer the REST requests other nodes forward here, with this same router.
     if let Some(c) = &app.cluster {

@@ -110,7 +110,8 @@ conformance!(
     templates_lifecycle,
     templates_counting_is_atomic,
     teams_and_members,
-    connected_accounts_per_user;
+    connected_accounts_per_user,
+    polls_round_trip_with_their_pending_ends;
     embedded_gaps:
 );
 
@@ -366,6 +367,7 @@ fn message(id: MessageId, channel: ChannelId, author: UserId, content: &str) -> 
         sticker_items: vec![],
         application_id: None,
         interaction: None,
+        poll: None,
     }
 }
 
@@ -2717,4 +2719,86 @@ async fn connected_accounts_per_user(s: &dyn Store) {
         "another user's account with the same id stays"
     );
     s.delete_connection(a, "github", "42").await.unwrap();
+}
+
+/// A message's poll (votes included) is stored with the message, and the pending poll ends are
+/// put, moved, listed in message id order and deleted (an unknown id is no error).
+async fn polls_round_trip_with_their_pending_ends(s: &dyn Store) {
+    use accord::model::PollExpiry;
+    use accord::model::poll::{PollAnswerRecord, PollMedia, PollRecord};
+    let channel = ChannelId::new(next_id());
+    let (author, voter) = (uid(), uid());
+    let media = |t: &str| PollMedia {
+        text: Some(t.into()),
+        emoji: None,
+    };
+    let mut m = message(MessageId::new(next_id()), channel, author, "");
+    m.poll = Some(PollRecord {
+        question: media("tea or coffee?"),
+        answers: vec![
+            PollAnswerRecord {
+                answer_id: 1,
+                poll_media: PollMedia {
+                    text: Some("tea".into()),
+                    emoji: Some(accord::model::poll::PollEmoji {
+                        id: None,
+                        name: Some("🍵".into()),
+                        animated: None,
+                    }),
+                },
+                voters: vec![voter],
+            },
+            PollAnswerRecord {
+                answer_id: 2,
+                poll_media: media("coffee"),
+                voters: vec![],
+            },
+        ],
+        expiry: Timestamp::from_millis(1_900_000_000_000),
+        allow_multiselect: false,
+        layout_type: 1,
+        finalized: false,
+    });
+    s.insert_message(&m).await.unwrap();
+    assert_eq!(s.get_message(channel, m.id).await.unwrap(), Some(m.clone()));
+    if let Some(p) = &mut m.poll {
+        p.finalized = true;
+        p.answers[1].voters.push(author);
+    }
+    s.update_message(&m).await.unwrap();
+    assert_eq!(s.get_message(channel, m.id).await.unwrap(), Some(m.clone()));
+
+    // Pending ends: the table is shared by every test of a Scylla keyspace, so only this test's
+    // ids are looked at.
+    let (a, b) = (MessageId::new(next_id()), MessageId::new(next_id()));
+    let end = |message: MessageId, ms: i64| PollExpiry {
+        channel_id: channel,
+        message_id: message,
+        expiry: Timestamp::from_millis(ms),
+    };
+    let mine = |all: Vec<PollExpiry>| -> Vec<PollExpiry> {
+        all.into_iter()
+            .filter(|e| e.message_id == a || e.message_id == b)
+            .collect()
+    };
+    assert!(mine(s.poll_expiries().await.unwrap()).is_empty());
+    s.put_poll_expiry(&end(b, 2_000)).await.unwrap();
+    s.put_poll_expiry(&end(a, 3_000)).await.unwrap();
+    assert_eq!(
+        mine(s.poll_expiries().await.unwrap()),
+        vec![end(a, 3_000), end(b, 2_000)]
+    );
+    // Putting again moves it.
+    s.put_poll_expiry(&end(a, 1_000)).await.unwrap();
+    assert_eq!(
+        mine(s.poll_expiries().await.unwrap()),
+        vec![end(a, 1_000), end(b, 2_000)]
+    );
+    s.delete_poll_expiry(a).await.unwrap();
+    s.delete_poll_expiry(MessageId::new(next_id()))
+        .await
+        .unwrap();
+    assert_eq!(mine(s.poll_expiries().await.unwrap()), vec![end(b, 2_000)]);
+    s.delete_poll_expiry(b).await.unwrap();
+    assert!(mine(s.poll_expiries().await.unwrap()).is_empty());
 }

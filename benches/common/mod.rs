@@ -46,6 +46,7 @@ pub fn record(id: u64, channel: u64, content: &str) -> MessageRecord {
         sticker_items: vec![],
         application_id: None,
         interaction: None,
+        poll: None,
     }
 }
 

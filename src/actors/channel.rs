@@ -15,6 +15,7 @@ mod cleanup;
 pub mod crosspost;
 mod interaction;
 mod pipeline;
+pub mod poll;
 mod recipients;
 
 pub use interaction::{InteractionOp, InteractionStamp, Target as InteractionTarget};
@@ -139,6 +140,32 @@ pub enum ChannelMsg {
         id: MessageId,
         reply: Reply<Value>,
     },
+    /// `PUT /channels/{id}/polls/{message}/answers/@me` and the per-answer forms.
+    PollVote {
+        user: UserId,
+        id: MessageId,
+        change: poll::VoteChange,
+        reply: Reply<()>,
+    },
+    /// `GET /channels/{id}/polls/{message}/answers/{answer}`: `{users}`.
+    PollVoters {
+        user: UserId,
+        id: MessageId,
+        answer: i64,
+        after: Option<UserId>,
+        limit: usize,
+        reply: Reply<Value>,
+    },
+    /// `POST /channels/{id}/polls/{message}/expire` (the poll's author only).
+    EndPoll {
+        user: UserId,
+        id: MessageId,
+        reply: Reply<Value>,
+    },
+    /// From the poll clock (`actors::polls`): this message's poll may be due.
+    PollDue {
+        id: MessageId,
+    },
     /// From an announcement channel's actor: a crosspost arriving through one of this channel's
     /// follower webhooks.
     ReceiveCrosspost(Box<crosspost::Crosspost>),
@@ -193,7 +220,7 @@ pub struct MessageCreate {
     pub flags: Option<u64>,
     pub enforce_nonce: Option<bool>,
     pub attachments: Option<Vec<Value>>,
-    pub poll: Option<Value>,
+    pub poll: Option<poll::PollCreate>,
     /// Webhook execution only: the author name and avatar shown for this message.
     pub username: Option<String>,
     pub avatar_url: Option<String>,
@@ -538,6 +565,35 @@ impl Actor for ChannelActor {
                 } => {
                     let v = st.as_webhook(*webhook, op).await;
                     st.reply(r, v)
+                }
+                ChannelMsg::PollVote {
+                    user,
+                    id,
+                    change,
+                    reply: r,
+                } => {
+                    let v = st.vote(user, id, change).await;
+                    st.reply(r, v)
+                }
+                ChannelMsg::PollVoters {
+                    user,
+                    id,
+                    answer,
+                    after,
+                    limit,
+                    reply: r,
+                } => {
+                    let v = st.voters(user, id, answer, after, limit).await;
+                    st.reply(r, v)
+                }
+                ChannelMsg::EndPoll { user, id, reply: r } => {
+                    let v = st.end_poll(user, id).await;
+                    st.reply(r, v)
+                }
+                ChannelMsg::PollDue { id } => {
+                    if let Err(e) = st.poll_due(id).await {
+                        tracing::warn!(error = %e, message = %id, "could not end a poll");
+                    }
                 }
                 ChannelMsg::Crosspost { user, id, reply: r } => {
                     let v = st.crosspost(user, id).await;
@@ -1060,6 +1116,9 @@ impl State {
             );
         }
         check_embeds(&embeds, &mut errs);
+        let poll = body
+            .poll
+            .and_then(|p| poll::build(p, &config.limits.poll, Timestamp::now(), &mut errs));
         let stickers = body.sticker_ids.unwrap_or_default();
         if stickers.len() > super::guild::MAX_MESSAGE_STICKERS {
             errs.add(
@@ -1080,7 +1139,7 @@ impl State {
         if content.trim().is_empty()
             && embeds.is_empty()
             && sticker_items.is_empty()
-            && body.poll.is_none()
+            && poll.is_none()
             && body.uploaded.is_empty()
             && !loading
         {
@@ -1187,6 +1246,7 @@ impl State {
             sticker_items,
             application_id: None,
             interaction: None,
+            poll,
         };
         let message = match stamp {
             Some(stamp) => {
@@ -1203,6 +1263,7 @@ impl State {
         let generation = self.services.users.generation();
         let v = self.render_bytes(&message, None).await?;
         self.persist_new(&message)?;
+        self.schedule_poll_end(&message)?;
         crate::metrics::message_created();
         self.count_mentions(&message).await;
         if self.channel.rate_limit_per_user > 0 {

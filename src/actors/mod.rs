@@ -12,6 +12,7 @@ pub mod guild;
 pub mod interactions;
 pub mod mailbox;
 pub mod ownership;
+pub mod polls;
 pub mod registry;
 pub mod remote;
 pub mod sessions;
@@ -44,6 +45,8 @@ pub struct Services {
     pub registry: Registry,
     /// Live interactions (in memory, 15 minutes each).
     pub interactions: interactions::InteractionRegistry,
+    /// Pending poll ends (see [`polls`]).
+    pub polls: polls::PollClock,
     /// Cluster mode: the leases deciding which actors this node may run (see [`ownership`]).
     /// Unset on a single node, where every check is one `OnceLock` read.
     pub ownership: std::sync::OnceLock<Arc<crate::cluster::Ownership>>,
@@ -62,6 +65,7 @@ impl Services {
             sessions: SessionRegistry::default(),
             registry: Registry::default(),
             interactions: interactions::InteractionRegistry::default(),
+            polls: polls::PollClock::default(),
             ownership: std::sync::OnceLock::new(),
             remote: std::sync::OnceLock::new(),
         })

@@ -28,6 +28,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("limits.channel", "Per-channel limits."),
     ("limits.message", "Message limits, checked on every send."),
     (
+        "limits.poll",
+        "Poll limits, checked when a message with a poll is sent (Discord's values by default).",
+    ),
+    (
         "limits.rate",
         "Rate limits: Discord-style per-route buckets, a global per-user limit, per-IP limits for unauthenticated routes.",
     ),
@@ -200,6 +204,31 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "limits.message.bulk_delete_max_age_days",
         "Messages older than this many days cannot be bulk deleted (Discord: 14).",
+    ),
+    ("limits.poll.max_answers", "Answers per poll (Discord: 10)."),
+    (
+        "limits.poll.max_question",
+        "Longest poll question, in characters (Discord: 300).",
+    ),
+    (
+        "limits.poll.max_answer_text",
+        "Longest poll answer, in characters (Discord: 55).",
+    ),
+    (
+        "limits.poll.min_duration_hours",
+        "Shortest poll `duration`, in hours (Discord: 1).",
+    ),
+    (
+        "limits.poll.max_duration_hours",
+        "Longest poll `duration`, in hours (Discord: 768, 32 days).",
+    ),
+    (
+        "limits.poll.default_duration_hours",
+        "The `duration` of a poll that names none, in hours (Discord: 24).",
+    ),
+    (
+        "limits.poll.hour_secs",
+        "Seconds in one hour of a poll's `duration` (3600; smaller makes polls end sooner, for tests and demos).",
     ),
     (
         "limits.rate.enabled",

@@ -520,6 +520,27 @@ pub const TAGS: &[Tag] = &[
                 "Unpin a message (newer form)",
             ),
             put(
+                "/channels/{channel_id}/polls/{message_id}/answers/@me",
+                "Set one's poll votes (`answer_ids`; empty removes them)",
+            )
+            .body(Object),
+            get(
+                "/channels/{channel_id}/polls/{message_id}/answers/{answer_id}",
+                "List the users who voted for a poll answer",
+            ),
+            put(
+                "/channels/{channel_id}/polls/{message_id}/answers/{answer_id}/@me",
+                "Vote for one poll answer",
+            ),
+            delete(
+                "/channels/{channel_id}/polls/{message_id}/answers/{answer_id}/@me",
+                "Take back one's vote for a poll answer",
+            ),
+            post(
+                "/channels/{channel_id}/polls/{message_id}/expire",
+                "End a poll now (its author only)",
+            ),
+            put(
                 "/channels/{channel_id}/recipients/{user_id}",
                 "Add a user to a group DM",
             )
@@ -962,7 +983,12 @@ fn path_parameters(path: &str) -> Vec<Value> {
     path.split('/')
         .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| {
-            let (schema, description) = if name.ends_with("_id") {
+            let (schema, description) = if name == "answer_id" {
+                (
+                    json!({"type": "integer", "minimum": 1}),
+                    "The poll answer's id (its 1-based position)".to_string(),
+                )
+            } else if name.ends_with("_id") {
                 (
                     json!({"$ref": "#/components/schemas/Snowflake"}),
                     format!("The {} (a snowflake)", name.replace('_', " ")),

@@ -134,6 +134,7 @@ pub struct Limits {
     pub guild: GuildLimits,
     pub channel: ChannelLimits,
     pub message: MessageLimits,
+    pub poll: PollLimits,
     pub rate: RateLimits,
 }
 
@@ -235,6 +236,40 @@ impl Default for MessageLimits {
             max_reactions: 20,
             max_bulk_delete: 100,
             bulk_delete_max_age_days: 14,
+        }
+    }
+}
+
+/// Polls on messages (Discord's limits).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PollLimits {
+    /// Answers per poll (Discord: 10).
+    pub max_answers: u32,
+    /// Longest question, in characters (Discord: 300).
+    pub max_question: u32,
+    /// Longest answer text, in characters (Discord: 55).
+    pub max_answer_text: u32,
+    /// Shortest and longest `duration`, in hours (Discord: 1 to 768, i.e. 32 days).
+    pub min_duration_hours: u32,
+    pub max_duration_hours: u32,
+    /// The `duration` of a poll that names none (Discord: 24).
+    pub default_duration_hours: u32,
+    /// Seconds in one hour of `duration`: 3600. A smaller figure makes polls end sooner, which
+    /// tests and demos use to watch a poll expire without waiting an hour.
+    pub hour_secs: u32,
+}
+
+impl Default for PollLimits {
+    fn default() -> Self {
+        Self {
+            max_answers: 10,
+            max_question: 300,
+            max_answer_text: 55,
+            min_duration_hours: 1,
+            max_duration_hours: 768,
+            default_duration_hours: 24,
+            hour_secs: 3600,
         }
     }
 }

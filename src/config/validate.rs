@@ -78,6 +78,34 @@ pub(super) fn validate(c: &Config) -> Result<(), ApiError> {
         c.server.max_body_bytes as u64,
         1024,
     );
+    at_least(
+        "limits.poll.max_answers",
+        c.limits.poll.max_answers.into(),
+        1,
+    );
+    at_least(
+        "limits.poll.min_duration_hours",
+        c.limits.poll.min_duration_hours.into(),
+        1,
+    );
+    at_least("limits.poll.hour_secs", c.limits.poll.hour_secs.into(), 1);
+    let poll = &c.limits.poll;
+    if poll.max_duration_hours < poll.min_duration_hours {
+        errs.add(
+            "limits.poll.max_duration_hours",
+            FieldError::NumberMin {
+                min: poll.min_duration_hours.into(),
+            },
+        );
+    }
+    if !(poll.min_duration_hours..=poll.max_duration_hours).contains(&poll.default_duration_hours) {
+        errs.add(
+            "limits.poll.default_duration_hours",
+            FieldError::NumberMin {
+                min: poll.min_duration_hours.into(),
+            },
+        );
+    }
     if c.limits.user.max_username < c.limits.user.min_username {
         errs.add(
             "limits.user.max_username",

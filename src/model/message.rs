@@ -85,6 +85,9 @@ pub struct MessageRecord {
     /// The interaction this message answers (`interaction_metadata` on the wire).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interaction: Option<super::MessageInteraction>,
+    /// The poll sent with the message, with its votes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<super::poll::PollRecord>,
 }
 
 impl MessageRecord {
@@ -104,9 +107,11 @@ impl MessageRecord {
         serde_json::to_value(self.view(author, mentions, me)).unwrap_or_default()
     }
 
-    /// Whether every reader sees the same JSON: nothing depends on `me` (no reactions).
+    /// Whether every reader sees the same JSON: nothing depends on `me` (no reactions, no poll
+    /// votes).
     pub fn renders_alike_for_everyone(&self) -> bool {
         self.reactions.iter().all(|r| r.user_ids.is_empty())
+            && self.poll.as_ref().is_none_or(|p| !p.has_votes())
     }
 
     /// Whether the message shows more than its own record: a reply embeds the message it
@@ -151,6 +156,7 @@ impl MessageRecord {
             sticker_items: &self.sticker_items,
             guild_id: self.guild_id,
             application_id: self.application_id,
+            poll: self.poll.as_ref().map(|p| p.view(me)),
         }
     }
 }
@@ -190,6 +196,8 @@ pub struct MessageView<'a> {
     guild_id: Option<GuildId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     application_id: Option<crate::id::ApplicationId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    poll: Option<super::poll::PollView<'a>>,
 }
 
 /// `embeds`, each with `type` defaulting to `rich` (see [`embed_json`]).
@@ -311,6 +319,7 @@ mod tests {
             sticker_items: vec![],
             application_id: None,
             interaction: None,
+            poll: None,
         };
         let v = bare.to_json(&author, std::slice::from_ref(&mentioned), None);
         assert_eq!(

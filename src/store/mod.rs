@@ -17,9 +17,9 @@ use crate::id::{
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord,
-    Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord,
-    UserRecord, UserSettings, WebhookRecord,
+    GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
+    RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
+    TemplateRecord, UserRecord, UserSettings, WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -427,6 +427,14 @@ pub trait Store: Send + Sync + 'static {
         guild: GuildId,
         event: ScheduledEventId,
     ) -> StoreResult<Vec<UserId>>;
+
+    // --- pending poll ends (read once at start to re-arm the timer that finalizes polls)
+    /// Records (or moves) when a message's poll ends.
+    async fn put_poll_expiry(&self, expiry: &PollExpiry) -> StoreResult<()>;
+    /// Forgets a message's pending poll end (an unknown id is no error).
+    async fn delete_poll_expiry(&self, message: MessageId) -> StoreResult<()>;
+    /// Every pending poll end, in message id order.
+    async fn poll_expiries(&self) -> StoreResult<Vec<PollExpiry>>;
 
     // --- guild audit log (moderation actions of one guild; removed with the guild)
     async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()>;

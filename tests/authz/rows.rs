@@ -146,6 +146,7 @@ impl Row {
             "interaction_id" => "=1234567890123456789",
             "interaction_token" => "=not-a-token",
             "pack_id" => "=1",
+            "answer_id" => "=1",
             other => panic!("no default fixture for path parameter {other}"),
         }
     }
@@ -414,6 +415,22 @@ pub fn rows() -> Vec<Row> {
             .p("message_id", "spare_webhook_message"),
         row("DELETE /channels/{channel_id}/messages/pins/{message_id}", CHANNEL_PERM)
             .p("message_id", "pin_message2"),
+        row("PUT /channels/{channel_id}/polls/{message_id}/answers/@me", CHANNEL_MEMBER)
+            .member_ok()
+            .p("message_id", "poll_message")
+            .json(|_| json!({"answer_ids": [1, 2]})),
+        row("GET /channels/{channel_id}/polls/{message_id}/answers/{answer_id}", CHANNEL_MEMBER)
+            .member_ok()
+            .p("message_id", "poll_message"),
+        row("PUT /channels/{channel_id}/polls/{message_id}/answers/{answer_id}/@me", CHANNEL_MEMBER)
+            .member_ok()
+            .p("message_id", "poll_message"),
+        row("DELETE /channels/{channel_id}/polls/{message_id}/answers/{answer_id}/@me", CHANNEL_MEMBER)
+            .member_ok()
+            .p("message_id", "poll_message"),
+        // Only the poll's author may end it: other members get 50013.
+        row("POST /channels/{channel_id}/polls/{message_id}/expire", CHANNEL_PERM)
+            .p("message_id", "poll_message2"),
         row("PUT /channels/{channel_id}/recipients/{user_id}", CHANNEL_MEMBER)
             .no_bots()
             .p("channel_id", "gdm")

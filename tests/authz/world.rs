@@ -220,6 +220,17 @@ impl World {
             );
             ok(t, Method::PUT, &path, o, json!({})).await;
         }
+        // Polls (multiple choice) for the vote, voters and expire rows.
+        for key in ["poll_message", "poll_message2"] {
+            let path = format!("/channels/{channel}/messages");
+            let poll = json!({"poll": {
+                "question": {"text": format!("{key} {MARK}")},
+                "answers": [{"poll_media": {"text": "yes"}}, {"poll_media": {"text": "no"}}],
+                "allow_multiselect": true,
+            }});
+            w.ids
+                .insert(key, id(&ok(t, Method::POST, &path, o, poll).await));
+        }
         let mk_role = |name: &str| {
             let path = format!("/guilds/{guild}/roles");
             let name = format!("{name}{MARK}");

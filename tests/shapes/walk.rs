@@ -403,6 +403,38 @@ async fn messages(s: &mut Shapes, w: &World) {
     s.delete(&format!("/channels/{c}/messages/pins/{m2}"), &w.alice)
         .await;
 
+    // A poll: created (the message carries Discord's poll object), voted on, its voters, ended.
+    let poll = s
+        .post(
+            &format!("/channels/{c}/messages"),
+            &w.alice,
+            json!({"poll": {
+                "question": {"text": "lunch?"},
+                "answers": [
+                    {"poll_media": {"text": "pizza", "emoji": {"name": "🍕"}}},
+                    {"poll_media": {"text": "soup"}},
+                ],
+                "duration": 1,
+                "allow_multiselect": true,
+            }}),
+        )
+        .await;
+    let p = id(&poll, "message with a poll");
+    s.put(
+        &format!("/channels/{c}/polls/{p}/answers/@me"),
+        &w.bob,
+        Some(json!({"answer_ids": [1, 2]})),
+    )
+    .await;
+    s.get(&format!("/channels/{c}/polls/{p}/answers/1"), &w.alice)
+        .await;
+    s.post(
+        &format!("/channels/{c}/polls/{p}/expire"),
+        &w.alice,
+        json!({}),
+    )
+    .await;
+
     s.call(
         Method::POST,
         &format!("/channels/{c}/typing"),

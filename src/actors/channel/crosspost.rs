@@ -173,6 +173,8 @@ impl State {
             sticker_items: source.sticker_items,
             application_id: None,
             interaction: None,
+            // Discord does not carry a poll into its crossposts.
+            poll: None,
         };
         let v = self.render(&message, None).await?;
         self.persist_new(&message)?;

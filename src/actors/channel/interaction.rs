@@ -226,6 +226,7 @@ impl State {
             return Ok(v);
         }
         self.persist_new(&message)?;
+        self.schedule_poll_end(&message)?;
         crate::metrics::message_created();
         let mut exempt = message.mentions.clone();
         exempt.push(message.author_id);

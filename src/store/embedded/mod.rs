@@ -7,6 +7,7 @@
 //! MVCC read transactions directly from the caller and never wait for the writer.
 
 mod commands;
+mod polls;
 mod scheduled_events;
 mod stickers;
 mod tables;
@@ -34,9 +35,9 @@ use crate::id::{
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord,
-    Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord,
-    UserRecord, UserSettings, WebhookRecord,
+    GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
+    RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
+    TemplateRecord, UserRecord, UserSettings, WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -1222,6 +1223,18 @@ impl Store for EmbeddedStore {
         event: ScheduledEventId,
     ) -> StoreResult<Vec<UserId>> {
         self.event_users_impl(event)
+    }
+
+    async fn put_poll_expiry(&self, expiry: &PollExpiry) -> StoreResult<()> {
+        self.put_poll_expiry_impl(expiry).await
+    }
+
+    async fn delete_poll_expiry(&self, message: MessageId) -> StoreResult<()> {
+        self.delete_poll_expiry_impl(message).await
+    }
+
+    async fn poll_expiries(&self) -> StoreResult<Vec<PollExpiry>> {
+        self.poll_expiries_impl()
     }
 
     async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()> {

@@ -80,6 +80,8 @@ pub const SCHEDULED_EVENTS: TableDefinition<(u64, u64), &[u8]> =
 pub const EVENT_USERS: TableDefinition<(u64, u64), ()> = TableDefinition::new("event_users");
 pub const GUILD_AUDIT_LOG: TableDefinition<(u64, u64), &[u8]> =
     TableDefinition::new("guild_audit_log");
+/// Pending poll ends: message id → [`crate::model::PollExpiry`].
+pub const POLL_EXPIRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("poll_expiries");
 
 /// Opens every table once so that read transactions never meet a missing table.
 pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
@@ -122,6 +124,7 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(TEAM_MEMBERS).map_err(be)?;
     txn.open_table(TEAMS_BY_USER).map_err(be)?;
     txn.open_table(CONNECTIONS).map_err(be)?;
+    txn.open_table(POLL_EXPIRIES).map_err(be)?;
     Ok(())
 }
 

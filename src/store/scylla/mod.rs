@@ -73,9 +73,9 @@ use crate::id::{
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, InviteRecord, MemberRecord, MessageRecord, ReadStateRecord, RelationshipRecord,
-    Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord,
-    Timestamp, UserRecord, UserSettings, WebhookRecord,
+    GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
+    RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
+    TemplateRecord, Timestamp, UserRecord, UserSettings, WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -1497,6 +1497,24 @@ impl Store for ScyllaStore {
         event: ScheduledEventId,
     ) -> StoreResult<Vec<UserId>> {
         self.event_users_impl(guild, event).await
+    }
+
+    async fn put_poll_expiry(&self, expiry: &PollExpiry) -> StoreResult<()> {
+        self.exec(
+            &self.st.poll_expiry_put,
+            (n(expiry.message_id.get()), enc(expiry)?),
+        )
+        .await
+    }
+
+    async fn delete_poll_expiry(&self, message: MessageId) -> StoreResult<()> {
+        self.exec(&self.st.poll_expiry_del, (n(message.get()),))
+            .await
+    }
+
+    async fn poll_expiries(&self) -> StoreResult<Vec<PollExpiry>> {
+        let rows: Vec<(i64, Option<String>)> = self.scan(&self.st.poll_expiries_all, ()).await?;
+        decode_all(rows.into_iter().map(|(_, d)| d))
     }
 
     async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()> {

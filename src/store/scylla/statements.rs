@@ -226,6 +226,10 @@ statements! {
     guild_audit_below =
         "SELECT data FROM guild_audit_log WHERE guild_id = ? AND id < ? AND id >= ? LIMIT ?";
     guild_audit_del_guild = "DELETE FROM guild_audit_log WHERE guild_id = ?";
+    // pending poll ends (one partition, scope 0)
+    poll_expiry_put = "INSERT INTO poll_expiries (scope, message_id, data) VALUES (0, ?, ?)";
+    poll_expiry_del = "DELETE FROM poll_expiries WHERE scope = 0 AND message_id = ?";
+    poll_expiries_all = "SELECT message_id, data FROM poll_expiries WHERE scope = 0";
 
     // audit log
     audit_put = "INSERT INTO audit_log (bucket, id, data) VALUES (?, ?, ?)";

@@ -18,6 +18,7 @@ an unsharded client), set from the library's own `HTTPClient.get_bot_gateway()` 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import logging
 import os
@@ -277,6 +278,34 @@ async def scenario(client: Bot, runner: Runner, user: User) -> None:
         pinned = [m.id async for m in msg.channel.pins()]
         check(msg.id not in pinned, "unpinned message still listed")
 
+    async def poll() -> None:
+        channel: discord.TextChannel = ctx["channel"]
+        p = discord.Poll(question="Lunch?", duration=datetime.timedelta(hours=1))
+        p.add_answer(text="pizza", emoji="\N{SLICE OF PIZZA}")
+        p.add_answer(text="soup")
+        msg = await channel.send(poll=p)
+        check(msg.poll is not None, "sent message has no poll")
+        check(msg.poll.question == "Lunch?", f"question {msg.poll.question!r}")
+        check([a.text for a in msg.poll.answers] == ["pizza", "soup"], f"answers {msg.poll.answers!r}")
+        waiter = asyncio.ensure_future(
+            client.wait_for(
+                "raw_poll_vote_add",
+                check=lambda e: e.message_id == msg.id,
+                timeout=STEP_TIMEOUT,
+            )
+        )
+        await asyncio.sleep(0)
+        path = f"/channels/{channel.id}/polls/{msg.id}/answers/@me"
+        status, body = await user.api("PUT", path, SC["user_token"], {"answer_ids": [1]})
+        check(status == 204, f"vote: {status} {body}")
+        vote = await waiter
+        check(vote.user_id == int(SC["user_id"]) and vote.answer_id == 1, f"vote event {vote!r}")
+        voters = [u.id async for u in msg.poll.answers[0].voters()]
+        check(voters == [int(SC["user_id"])], f"voters {voters}")
+        ended = await msg.end_poll()
+        check(ended.poll is not None and ended.poll.is_finalised(), "poll not final after end_poll")
+        check(ended.poll.answers[0].vote_count == 1, f"final count {ended.poll.answers[0].vote_count}")
+
     async def bulk_delete() -> None:
         channel: discord.TextChannel = ctx["channel"]
         a = await channel.send("bulk 1")
@@ -342,6 +371,7 @@ async def scenario(client: Bot, runner: Runner, user: User) -> None:
     await runner.step("embed and history", ["on_message"], embed_history)
     await runner.step("typing", ["guild cache"], typing)
     await runner.step("pins", ["on_message"], pins)
+    await runner.step("poll: send, vote event, voters, end", ["guild cache"], poll)
     await runner.step("bulk delete", ["guild cache"], bulk_delete)
     await runner.step("direct message", ["guild cache"], direct_message)
     await runner.step("channel create and delete", ["guild cache"], channel_lifecycle)
@@ -360,6 +390,7 @@ async def main() -> int:
     intents.guild_messages = True
     intents.message_content = True
     intents.members = True
+    intents.polls = True
     client = Bot(intents=intents)
     ready = asyncio.Event()
 

@@ -7,6 +7,7 @@ pub mod invites;
 pub mod messages;
 pub mod permissions;
 pub mod pins;
+pub mod polls;
 pub mod reactions;
 pub mod recipients;
 pub mod typing;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<App> {
         .merge(permissions::routes())
         .merge(recipients::routes())
         .merge(pins::routes())
+        .merge(polls::routes())
         .merge(typing::routes())
         .merge(invites::routes())
         .merge(followers::routes())
