@@ -1,0 +1,200 @@
+//! User clients (Discord's web client, Spacebar's clients): a scripted client that identifies
+//! the way Discord's web client does — no `intents`, with `capabilities` and `client_state` —
+//! and the member events, settings and start-up routes such a client depends on.
+
+mod common;
+
+use common::{Gateway, TestServer};
+use serde_json::{Value, json};
+
+/// HELLO → IDENTIFY as Discord's web client sends it (no `intents`) → READY.
+async fn web_client(t: &TestServer, token: &str) -> (Gateway, Value) {
+    let mut gw = Gateway::connect(&t.gateway_url("v=9&encoding=json"), false).await;
+    let hello = gw.recv().await;
+    assert_eq!(hello["op"], 10);
+    gw.send(json!({"op": 2, "d": {
+        "token": token,
+        "capabilities": 16381,
+        "properties": {
+            "os": "Linux", "browser": "Chrome", "device": "", "system_locale": "en-US",
+            "browser_user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+            "browser_version": "120.0.0.0", "os_version": "", "referrer": "", "referring_domain": "",
+            "referrer_current": "", "referring_domain_current": "", "release_channel": "stable",
+            "client_build_number": 250_000, "client_event_source": null
+        },
+        "presence": {"status": "online", "since": 0, "activities": [], "afk": false},
+        "compress": false,
+        "client_state": {
+            "guild_versions": {}, "highest_last_message_id": "0", "read_state_version": 0,
+            "user_guild_settings_version": -1, "user_settings_version": -1,
+            "private_channels_version": "0", "api_code_version": 0
+        }
+    }}))
+    .await;
+    let ready = gw.event("READY").await;
+    (gw, ready)
+}
+
+async fn id_of(t: &TestServer, token: &str) -> String {
+    t.me(token).await["id"].as_str().expect("id").to_string()
+}
+
+/// Skips events other than `names` and returns the first of them, by name and data: used to
+/// show an event did NOT come, by sending a later marker event and seeing the marker first.
+async fn first_of(gw: &mut Gateway, names: &[&str]) -> (String, Value) {
+    loop {
+        let v = gw.recv().await;
+        if v["op"] == 0
+            && let Some(t) = v["t"].as_str()
+            && names.contains(&t)
+        {
+            return (t.to_string(), v["d"].clone());
+        }
+    }
+}
+
+async fn set_config(t: &TestServer, patch: Value) {
+    t.srv()
+        .app
+        .config()
+        .apply_patch(t.srv().app.store().as_ref(), &patch)
+        .await
+        .expect("config patch");
+}
+
+#[tokio::test]
+async fn user_sessions_get_member_add_update_remove_without_intents() {
+    let t = common::start().await;
+    let owner = t.register("owner").await;
+    let bob = t.register("bob").await;
+    let (g, ch) = t.guild(&owner, "small").await;
+    let (mut owner_gw, _) = web_client(&t, &owner).await;
+
+    // Bob joins: the owner's member list learns of him.
+    t.join_via_invite(&owner, &ch, &bob).await;
+    let bob_id = id_of(&t, &bob).await;
+    let add = owner_gw.event("GUILD_MEMBER_ADD").await;
+    assert_eq!(add["guild_id"], g);
+    assert_eq!(add["user"]["id"], bob_id);
+
+    // Bob's roles change: the owner sees the new roles (role colours), and so does Bob.
+    let (mut bob_gw, _) = web_client(&t, &bob).await;
+    let role = t
+        .post(
+            &format!("/guilds/{g}/roles"),
+            &owner,
+            json!({"name": "red", "color": 0xff0000, "hoist": true}),
+        )
+        .await;
+    assert_eq!(role.status, 200, "{}", role.body);
+    let rid = role.body["id"].as_str().expect("role id").to_string();
+    let put = t
+        .req(
+            reqwest::Method::PUT,
+            &format!("/guilds/{g}/members/{bob_id}/roles/{rid}"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(put.status, 204, "{}", put.body);
+    for gw in [&mut owner_gw, &mut bob_gw] {
+        let upd = gw.event("GUILD_MEMBER_UPDATE").await;
+        assert_eq!(upd["user"]["id"], bob_id);
+        assert_eq!(upd["roles"], json!([rid]));
+    }
+
+    // Bob is kicked: the owner's list drops him.
+    let kick = t
+        .delete(&format!("/guilds/{g}/members/{bob_id}"), &owner)
+        .await;
+    assert_eq!(kick.status, 204, "{}", kick.body);
+    let removed = owner_gw.event("GUILD_MEMBER_REMOVE").await;
+    assert_eq!(removed["user"]["id"], bob_id);
+}
+
+#[tokio::test]
+async fn large_guilds_send_user_sessions_only_their_own_member_updates() {
+    let t = common::start().await;
+    // Every guild counts as large: only a session's own member updates reach it.
+    set_config(
+        &t,
+        json!({"gateway": {"user_member_events_max_members": 1}}),
+    )
+    .await;
+    let owner = t.register("owner").await;
+    let bob = t.register("bob").await;
+    let carol = t.register("carol").await;
+    let (g, ch) = t.guild(&owner, "big").await;
+    t.join_via_invite(&owner, &ch, &bob).await;
+    let bob_id = id_of(&t, &bob).await;
+    let (mut bob_gw, _) = web_client(&t, &bob).await;
+
+    // Carol joins: Bob is not told (the guild is over the limit); the role created after it
+    // arrives first.
+    t.join_via_invite(&owner, &ch, &carol).await;
+    let carol_id = id_of(&t, &carol).await;
+    let role = t
+        .post(&format!("/guilds/{g}/roles"), &owner, json!({"name": "r"}))
+        .await;
+    assert_eq!(role.status, 200, "{}", role.body);
+    let rid = role.body["id"].as_str().expect("role id").to_string();
+    let (name, _) = first_of(&mut bob_gw, &["GUILD_MEMBER_ADD", "GUILD_ROLE_CREATE"]).await;
+    assert_eq!(
+        name, "GUILD_ROLE_CREATE",
+        "no member event in a large guild"
+    );
+
+    // Carol's roles change: not Bob's business. Then Bob's own: he hears of it.
+    for who in [&carol_id, &bob_id] {
+        let put = t
+            .req(
+                reqwest::Method::PUT,
+                &format!("/guilds/{g}/members/{who}/roles/{rid}"),
+                Some(&owner),
+                None,
+            )
+            .await;
+        assert_eq!(put.status, 204, "{}", put.body);
+    }
+    let upd = bob_gw.event("GUILD_MEMBER_UPDATE").await;
+    assert_eq!(
+        upd["user"]["id"], bob_id,
+        "the first update Bob sees is his own"
+    );
+}
+
+#[tokio::test]
+async fn bots_keep_the_guild_members_intent_rule() {
+    let t = common::start().await;
+    let owner = t.register("owner").await;
+    let bob = t.register("bob").await;
+    let (g, ch) = t.guild(&owner, "bot guild").await;
+    let app = t
+        .post("/applications", &owner, json!({"name": "Helper"}))
+        .await;
+    assert_eq!(app.status, 201, "{}", app.body);
+    let app_id = app.body["id"].as_str().expect("app id").to_string();
+    let bot = t
+        .post(&format!("/applications/{app_id}/bot"), &owner, json!({}))
+        .await;
+    assert_eq!(bot.status, 200, "{}", bot.body);
+    let token = format!("Bot {}", bot.body["token"].as_str().expect("token"));
+    let a = t
+        .post(
+            &format!("/oauth2/authorize?client_id={app_id}&scope=bot"),
+            &owner,
+            json!({"guild_id": g, "permissions": "0", "authorize": true}),
+        )
+        .await;
+    assert!(a.status < 300, "{}", a.body);
+    // GUILDS only (no GUILD_MEMBERS): Bob's join is not sent; the role created after it is.
+    let mut gw = Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    gw.identify(&token, 1).await;
+    t.join_via_invite(&owner, &ch, &bob).await;
+    let role = t
+        .post(&format!("/guilds/{g}/roles"), &owner, json!({"name": "r"}))
+        .await;
+    assert_eq!(role.status, 200, "{}", role.body);
+    let (name, _) = first_of(&mut gw, &["GUILD_MEMBER_ADD", "GUILD_ROLE_CREATE"]).await;
+    assert_eq!(name, "GUILD_ROLE_CREATE", "a bot needs GUILD_MEMBERS");
+}
