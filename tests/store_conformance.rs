@@ -2213,6 +2213,9 @@ async fn user_settings_round_trip(s: &dyn Store) {
     settings.developer_mode = true;
     settings.contact_sync_enabled = true;
     settings.gateway_connected = true;
+    settings.allow_activity_party_privacy_friends = false;
+    settings.slayer_sdk_receive_dms_in_game = 3;
+    settings.soundboard_volume = 42.5;
     settings.custom_status = Some(CustomStatus {
         text: Some("busy".into()),
         emoji_name: Some("🔥".into()),

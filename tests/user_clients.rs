@@ -198,3 +198,109 @@ async fn bots_keep_the_guild_members_intent_rule() {
     let (name, _) = first_of(&mut gw, &["GUILD_MEMBER_ADD", "GUILD_ROLE_CREATE"]).await;
     assert_eq!(name, "GUILD_ROLE_CREATE", "a bot needs GUILD_MEMBERS");
 }
+
+#[tokio::test]
+async fn settings_carry_every_field_of_spacebars_schema() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let (mut gw, ready) = web_client(&t, &alice).await;
+    let s = t.get("/users/@me/settings", &alice).await;
+    assert_eq!(s.status, 200, "{}", s.body);
+    // Every key of Spacebar's `UserSettingsSchema` (src/schemas/api/users/UserSettings.ts).
+    for key in [
+        "activity_restricted_guild_ids",
+        "activity_joining_restricted_guild_ids",
+        "afk_timeout",
+        "allow_accessibility_detection",
+        "allow_activity_party_privacy_friends",
+        "allow_activity_party_privacy_voice_channel",
+        "animate_emoji",
+        "animate_stickers",
+        "contact_sync_enabled",
+        "convert_emoticons",
+        "custom_status",
+        "default_guilds_restricted",
+        "detect_platform_accounts",
+        "developer_mode",
+        "disable_games_tab",
+        "enable_tts_command",
+        "explicit_content_filter",
+        "friend_discovery_flags",
+        "friend_source_flags",
+        "gif_auto_play",
+        "guild_folders",
+        "inline_attachment_media",
+        "inline_embed_media",
+        "locale",
+        "message_display_compact",
+        "native_phone_integration_enabled",
+        "passwordless",
+        "render_embeds",
+        "render_reactions",
+        "restricted_guilds",
+        "show_current_game",
+        "slayer_sdk_receive_dms_in_game",
+        "soundboard_volume",
+        "status",
+        "stream_notifications_enabled",
+        "theme",
+        "timezone_offset",
+        "view_nsfw_commands",
+        "view_nsfw_guilds",
+    ] {
+        assert!(s.body.get(key).is_some(), "GET settings lacks {key}");
+        assert!(
+            ready["user_settings"].get(key).is_some(),
+            "READY's user_settings lacks {key}"
+        );
+    }
+    assert_eq!(s.body["allow_activity_party_privacy_friends"], true);
+    assert_eq!(s.body["soundboard_volume"], 100.0);
+    assert_eq!(s.body["slayer_sdk_receive_dms_in_game"], 1);
+
+    let r = t
+        .patch(
+            "/users/@me/settings",
+            &alice,
+            json!({"soundboard_volume": 40.5, "allow_activity_party_privacy_voice_channel": false}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ev = gw.event("USER_SETTINGS_UPDATE").await;
+    assert_eq!(ev["soundboard_volume"], 40.5);
+    assert_eq!(ev["allow_activity_party_privacy_voice_channel"], false);
+    for (body, field, code) in [
+        (
+            json!({"soundboard_volume": 101}),
+            "soundboard_volume",
+            "NUMBER_TYPE_MAX",
+        ),
+        (
+            json!({"soundboard_volume": -1}),
+            "soundboard_volume",
+            "NUMBER_TYPE_MIN",
+        ),
+        (
+            json!({"slayer_sdk_receive_dms_in_game": 4}),
+            "slayer_sdk_receive_dms_in_game",
+            "NUMBER_TYPE_MAX",
+        ),
+    ] {
+        let bad = t.patch("/users/@me/settings", &alice, body.clone()).await;
+        assert_eq!(
+            (bad.status, bad.body["code"].as_u64()),
+            (400, Some(50035)),
+            "{body}"
+        );
+        assert_eq!(
+            bad.body["errors"][field]["_errors"][0]["code"], code,
+            "{body}: {}",
+            bad.body
+        );
+    }
+    let s = t.get("/users/@me/settings", &alice).await;
+    assert_eq!(
+        s.body["soundboard_volume"], 40.5,
+        "refused patches change nothing"
+    );
+}

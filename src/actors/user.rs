@@ -758,6 +758,20 @@ fn validate_settings(s: &UserSettings) -> Result<(), ApiError> {
             },
         );
     }
+    if s.slayer_sdk_receive_dms_in_game > UserSettings::SLAYER_SDK_DMS_MAX {
+        errs.add(
+            "slayer_sdk_receive_dms_in_game",
+            FieldError::NumberMax {
+                max: i64::from(UserSettings::SLAYER_SDK_DMS_MAX),
+            },
+        );
+    }
+    // NaN fails both comparisons, so it is checked on its own.
+    if s.soundboard_volume.is_nan() || s.soundboard_volume < 0.0 {
+        errs.add("soundboard_volume", FieldError::NumberMin { min: 0 });
+    } else if s.soundboard_volume > UserSettings::SOUNDBOARD_VOLUME_MAX {
+        errs.add("soundboard_volume", FieldError::NumberMax { max: 100 });
+    }
     if s.friend_discovery_flags & !UserSettings::FRIEND_DISCOVERY_FLAGS != 0 {
         errs.add(
             "friend_discovery_flags",
