@@ -304,3 +304,56 @@ async fn settings_carry_every_field_of_spacebars_schema() {
         "refused patches change nothing"
     );
 }
+
+/// What Discord's web client calls around login, each answered in Discord's shape.
+#[tokio::test]
+async fn start_up_routes_answer_like_spacebar() {
+    let t = common::start().await;
+    // Before login: experiments and analytics need no token.
+    let ex = t
+        .req(reqwest::Method::GET, "/experiments", None, None)
+        .await;
+    assert_eq!(ex.status, 200, "{}", ex.body);
+    assert_eq!(ex.body["assignments"], json!([]));
+    assert!(ex.body["fingerprint"].is_string());
+    for path in ["/science", "/track"] {
+        let r = t
+            .req(
+                reqwest::Method::POST,
+                path,
+                None,
+                Some(json!({"token": "x", "events": [{"type": "app_opened", "properties": {}}]})),
+            )
+            .await;
+        assert_eq!(r.status, 204, "{path}: {}", r.body);
+    }
+    let alice = t.register("alice").await;
+    let (_gw, _ready) = web_client(&t, &alice).await;
+    for (path, expected) in [
+        (
+            "/users/@me/affinities/users",
+            json!({"user_affinities": [], "inverse_user_affinities": []}),
+        ),
+        (
+            "/users/@me/affinities/guilds",
+            json!({"guild_affinities": []}),
+        ),
+        (
+            "/users/@me/billing/country-code",
+            json!({"country_code": "US"}),
+        ),
+        (
+            "/users/@me/billing/location-info",
+            json!({"country_code": "US"}),
+        ),
+        ("/users/@me/billing/payment-sources", json!([])),
+        ("/users/@me/billing/subscriptions", json!([])),
+        ("/users/@me/library", json!([])),
+        ("/users/@me/entitlements", json!([])),
+    ] {
+        let r = t.get(path, &alice).await;
+        assert_eq!((r.status, &r.body), (200, &expected), "{path}");
+        let anon = t.req(reqwest::Method::GET, path, None, None).await;
+        assert_eq!(anon.status, 401, "{path} needs a token");
+    }
+}
