@@ -106,6 +106,7 @@ conformance!(
     webhooks_following_a_channel,
     relationships_both_sides,
     user_settings_round_trip,
+    user_consent_round_trip,
     read_states_per_channel,
     templates_lifecycle,
     templates_counting_is_atomic,
@@ -2236,6 +2237,29 @@ async fn user_settings_round_trip(s: &dyn Store) {
     changed.custom_status = None;
     s.put_user_settings(a, &changed).await.unwrap();
     assert_eq!(s.get_user_settings(a).await.unwrap(), Some(changed));
+}
+
+async fn user_consent_round_trip(s: &dyn Store) {
+    use accord::model::UserConsent;
+    let (a, b) = (uid(), uid());
+    assert_eq!(s.get_user_consent(a).await.unwrap(), None);
+    let given = UserConsent {
+        usage_statistics: true,
+        personalization: false,
+    };
+    s.put_user_consent(a, &given).await.unwrap();
+    assert_eq!(s.get_user_consent(a).await.unwrap(), Some(given));
+    assert_eq!(s.get_user_consent(b).await.unwrap(), None, "per user");
+    let changed = UserConsent {
+        usage_statistics: false,
+        personalization: true,
+    };
+    s.put_user_consent(a, &changed).await.unwrap();
+    assert_eq!(
+        s.get_user_consent(a).await.unwrap(),
+        Some(changed),
+        "replaced"
+    );
 }
 
 async fn read_states_per_channel(s: &dyn Store) {

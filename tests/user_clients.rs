@@ -357,3 +357,45 @@ async fn start_up_routes_answer_like_spacebar() {
         assert_eq!(anon.status, 401, "{path} needs a token");
     }
 }
+
+#[tokio::test]
+async fn consent_is_granted_revoked_and_kept() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let none =
+        json!({"usage_statistics": {"consented": false}, "personalization": {"consented": false}});
+    let c = t.get("/users/@me/consent", &alice).await;
+    assert_eq!((c.status, &c.body), (200, &none));
+    let r = t
+        .post(
+            "/users/@me/consent",
+            &alice,
+            json!({"grant": ["usage_statistics", "personalization"], "revoke": ["personalization"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["usage_statistics"]["consented"], true);
+    assert_eq!(
+        r.body["personalization"]["consented"], false,
+        "revoke is applied last"
+    );
+    let bad = t
+        .post(
+            "/users/@me/consent",
+            &alice,
+            json!({"grant": ["telepathy"]}),
+        )
+        .await;
+    assert_eq!((bad.status, bad.body["code"].as_u64()), (400, Some(50035)));
+    assert_eq!(
+        bad.body["errors"]["grant"]["0"]["_errors"][0]["code"], "BASE_TYPE_CHOICES",
+        "{}",
+        bad.body
+    );
+    // Kept across a restart.
+    let dir = t.stop().await;
+    let t = common::start_in(dir).await;
+    let c = t.get("/users/@me/consent", &alice).await;
+    assert_eq!(c.body["usage_statistics"]["consented"], true);
+    assert_eq!(c.body["personalization"]["consented"], false);
+}

@@ -286,6 +286,8 @@ pub const TAGS: &[Tag] = &[
                 "Subscriptions (none: nothing is sold)",
             ),
             get("/users/@me/library", "Owned library applications (none)"),
+            get("/users/@me/consent", "The current user's data-use consents"),
+            post("/users/@me/consent", "Grant or revoke data-use consents").body(Object),
             get("/users/@me/entitlements", "Owned entitlements (none)"),
         ],
     },

@@ -169,3 +169,28 @@ impl UserSettings {
     pub const SOUNDBOARD_VOLUME_MAX: f64 = 100.0;
     pub const STATUSES: [&'static str; 4] = ["online", "idle", "dnd", "invisible"];
 }
+
+/// What the user agreed their data may be used for (`GET/POST /users/@me/consent`). Discord's
+/// client asks at start-up and in its privacy settings; nothing is consented until the user
+/// grants it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserConsent {
+    pub usage_statistics: bool,
+    pub personalization: bool,
+}
+
+impl UserConsent {
+    /// The consent types Discord's client grants and revokes.
+    pub const TYPES: [&'static str; 2] = ["usage_statistics", "personalization"];
+
+    /// Sets one consent by its wire name; false for an unknown name.
+    pub fn set(&mut self, kind: &str, on: bool) -> bool {
+        match kind {
+            "usage_statistics" => self.usage_statistics = on,
+            "personalization" => self.personalization = on,
+            _ => return false,
+        }
+        true
+    }
+}

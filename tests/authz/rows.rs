@@ -269,6 +269,10 @@ pub fn rows() -> Vec<Row> {
         row("GET /users/@me/billing/payment-sources", Me).no_bots(),
         row("GET /users/@me/billing/subscriptions", Me).no_bots(),
         row("GET /users/@me/library", Me).no_bots(),
+        row("GET /users/@me/consent", Me).no_bots(),
+        row("POST /users/@me/consent", Me)
+            .no_bots()
+            .json(|_| json!({"grant": ["personalization"], "revoke": []})),
         row("GET /users/@me/entitlements", Me).no_bots(),
         row("PATCH /users/@me/connections/{connection_type}/{connection_id}", Me)
             .no_bots()

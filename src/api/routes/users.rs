@@ -4,6 +4,7 @@
 pub mod affinities;
 pub mod billing;
 pub mod connections;
+pub mod consent;
 pub mod library;
 pub mod profile;
 pub mod relationships;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<App> {
         .merge(affinities::routes())
         .merge(billing::routes())
         .merge(library::routes())
+        .merge(consent::routes())
 }
 
 /// `GET /users/@me`
