@@ -106,6 +106,7 @@ conformance!(
     webhooks_following_a_channel,
     relationships_both_sides,
     user_settings_round_trip,
+    user_consent_round_trip,
     read_states_per_channel,
     templates_lifecycle,
     templates_counting_is_atomic,
@@ -2215,6 +2216,9 @@ async fn user_settings_round_trip(s: &dyn Store) {
     settings.developer_mode = true;
     settings.contact_sync_enabled = true;
     settings.gateway_connected = true;
+    settings.allow_activity_party_privacy_friends = false;
+    settings.slayer_sdk_receive_dms_in_game = 3;
+    settings.soundboard_volume = 42.5;
     settings.custom_status = Some(CustomStatus {
         text: Some("busy".into()),
         emoji_name: Some("🔥".into()),
@@ -2235,6 +2239,29 @@ async fn user_settings_round_trip(s: &dyn Store) {
     changed.custom_status = None;
     s.put_user_settings(a, &changed).await.unwrap();
     assert_eq!(s.get_user_settings(a).await.unwrap(), Some(changed));
+}
+
+async fn user_consent_round_trip(s: &dyn Store) {
+    use accord::model::UserConsent;
+    let (a, b) = (uid(), uid());
+    assert_eq!(s.get_user_consent(a).await.unwrap(), None);
+    let given = UserConsent {
+        usage_statistics: true,
+        personalization: false,
+    };
+    s.put_user_consent(a, &given).await.unwrap();
+    assert_eq!(s.get_user_consent(a).await.unwrap(), Some(given));
+    assert_eq!(s.get_user_consent(b).await.unwrap(), None, "per user");
+    let changed = UserConsent {
+        usage_statistics: false,
+        personalization: true,
+    };
+    s.put_user_consent(a, &changed).await.unwrap();
+    assert_eq!(
+        s.get_user_consent(a).await.unwrap(),
+        Some(changed),
+        "replaced"
+    );
 }
 
 async fn read_states_per_channel(s: &dyn Store) {

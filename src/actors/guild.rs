@@ -1553,6 +1553,29 @@ impl State {
         }
     }
 
+    /// GUILD_MEMBER_ADD/UPDATE/REMOVE about `subject`: to sessions with GUILD_MEMBERS, and to
+    /// user sessions as [`SessionHandle::wants_member_event`] decides (bounded by
+    /// `gateway.user_member_events_max_members`).
+    fn dispatch_member(&mut self, name: &'static str, data: &Value, subject: UserId) {
+        let event = Dispatch::new(name, data, true);
+        let limit = self
+            .services
+            .config
+            .get()
+            .gateway
+            .user_member_events_max_members as usize;
+        let small = self.members.len() <= limit;
+        let mut dead = Vec::new();
+        for (key, s) in &self.online {
+            if s.wants_member_event(&event, subject, small) && !s.deliver(&event) {
+                dead.push(*key);
+            }
+        }
+        for k in dead {
+            self.online.remove(&k);
+        }
+    }
+
     fn dispatch(&mut self, name: &'static str, data: &Value, channel: Option<ChannelId>) {
         let event = Dispatch::new(name, data, true);
         self.broadcast(&event, channel);
@@ -1934,7 +1957,7 @@ impl State {
         if let Some(o) = v.as_object_mut() {
             o.insert("guild_id".into(), json!(self.id()));
         }
-        self.dispatch("GUILD_MEMBER_ADD", &v, None);
+        self.dispatch_member("GUILD_MEMBER_ADD", &v, user);
         self.subscribe_user(user).await;
         Ok(v)
     }
@@ -1984,7 +2007,7 @@ impl State {
             self.invalidate_permissions(Some(bot));
             let mut v = self.member_json(&m).await?;
             v["guild_id"] = json!(self.id());
-            self.dispatch("GUILD_MEMBER_UPDATE", &v, None);
+            self.dispatch_member("GUILD_MEMBER_UPDATE", &v, bot);
         }
         Ok(())
     }
@@ -2029,10 +2052,10 @@ impl State {
         self.services.store.delete_member(self.id(), target).await?;
         self.members.remove(&target);
         let user = self.services.users.public(target).await?;
-        self.dispatch(
+        self.dispatch_member(
             "GUILD_MEMBER_REMOVE",
             &json!({"guild_id": self.id(), "user": user}),
-            None,
+            target,
         );
         // The removed user's sessions stop receiving this guild and learn it is gone.
         let gone = Dispatch::new("GUILD_DELETE", &json!({"id": self.id()}), true);
@@ -2163,7 +2186,7 @@ impl State {
         if let Some(o) = v.as_object_mut() {
             o.insert("guild_id".into(), json!(self.id()));
         }
-        self.dispatch("GUILD_MEMBER_UPDATE", &v, None);
+        self.dispatch_member("GUILD_MEMBER_UPDATE", &v, target);
         Ok(v)
     }
 

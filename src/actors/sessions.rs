@@ -158,6 +158,17 @@ impl SessionHandle {
             .is_none_or(|needed| self.intents.intersects(needed))
     }
 
+    /// Whether this session gets a GUILD_MEMBER_ADD/UPDATE/REMOVE about `subject`.
+    ///
+    /// Bots follow Discord's intent rule (GUILD_MEMBERS, privileged). User sessions (Discord's
+    /// web client, Spacebar's clients) send no intents and keep their member lists and role
+    /// colours from these events, so they get them anyway — in guilds of at most
+    /// `small_guild_limit` members (`small_guild` says whether this one is), and always when
+    /// the member is themselves (their own roles and nickname).
+    pub fn wants_member_event(&self, event: &Dispatch, subject: UserId, small_guild: bool) -> bool {
+        self.wants(event) || (!self.bot && (small_guild || subject == self.user_id))
+    }
+
     /// The switch that ends this session (see [`SessionRegistry::disconnect_user`]).
     pub fn kill_switch(&self) -> Arc<KillSwitch> {
         self.kill.clone()
@@ -334,6 +345,22 @@ mod tests {
             .expect("woken")
             .expect("joined");
         assert!(!k3.is_tripped());
+    }
+
+    #[test]
+    fn user_sessions_get_member_events_in_small_guilds_and_their_own_always() {
+        let ev = Dispatch::new("GUILD_MEMBER_UPDATE", &serde_json::json!({}), true);
+        let (me, other) = (UserId::new(1), UserId::new(2));
+        let (user, _r1, _) = SessionHandle::new(1, me, false, Intents::IMPLICIT_DEFAULT, 4);
+        let (bot, _r2, _) = SessionHandle::new(2, me, true, Intents::GUILDS, 4);
+        let (bot_members, _r3, _) =
+            SessionHandle::new(3, me, true, Intents::GUILDS | Intents::GUILD_MEMBERS, 4);
+        assert!(user.wants_member_event(&ev, other, true));
+        assert!(!user.wants_member_event(&ev, other, false));
+        assert!(user.wants_member_event(&ev, me, false));
+        assert!(!bot.wants_member_event(&ev, other, true));
+        assert!(!bot.wants_member_event(&ev, me, true));
+        assert!(bot_members.wants_member_event(&ev, other, false));
     }
 
     #[test]

@@ -32,8 +32,8 @@ use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
 use crate::id::{ChannelId, MessageId, UserId};
 use crate::model::{
-    ConnectedAccountRecord, ReadStateRecord, RelationshipKind, RelationshipRecord, UserRecord,
-    UserSettings,
+    ConnectedAccountRecord, ReadStateRecord, RelationshipKind, RelationshipRecord, UserConsent,
+    UserRecord, UserSettings,
 };
 
 pub enum UserMsg {
@@ -64,6 +64,15 @@ pub enum UserMsg {
     UpdateSettings {
         patch: Map<String, Value>,
         reply: Reply<Value>,
+    },
+    /// `GET /users/@me/consent`.
+    Consent(Reply<UserConsent>),
+    /// `POST /users/@me/consent`: consent types to grant and to revoke (revoke wins when a
+    /// type is in both, as it is applied last).
+    UpdateConsent {
+        grant: Vec<String>,
+        revoke: Vec<String>,
+        reply: Reply<UserConsent>,
     },
     /// `POST /channels/{id}/messages/{id}/ack` (the route checked that the user sees the channel).
     Ack {
@@ -281,6 +290,12 @@ impl Actor for UserActor {
                 UserMsg::UpdateSettings { patch, reply: r } => {
                     reply(r, st.update_settings(patch).await)
                 }
+                UserMsg::Consent(r) => reply(r, st.consent().await),
+                UserMsg::UpdateConsent {
+                    grant,
+                    revoke,
+                    reply: r,
+                } => reply(r, st.update_consent(grant, revoke).await),
                 UserMsg::Ack {
                     channel,
                     message,
@@ -646,6 +661,43 @@ impl State {
         Ok(self.settings_json())
     }
 
+    async fn consent(&self) -> Result<UserConsent, ApiError> {
+        Ok(self
+            .services
+            .store
+            .get_user_consent(self.me())
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Applies grants then revocations; an unknown consent type is a 50035 naming its index.
+    async fn update_consent(
+        &mut self,
+        grant: Vec<String>,
+        revoke: Vec<String>,
+    ) -> Result<UserConsent, ApiError> {
+        let mut consent = self.consent().await?;
+        let mut errs = FieldErrors::default();
+        for (field, kinds, on) in [("grant", &grant, true), ("revoke", &revoke, false)] {
+            for (i, kind) in kinds.iter().enumerate() {
+                if !consent.set(kind, on) {
+                    errs.add(
+                        &format!("{field}.{i}"),
+                        FieldError::Choice {
+                            allowed: UserConsent::TYPES.join(", "),
+                        },
+                    );
+                }
+            }
+        }
+        errs.into_result()?;
+        self.services
+            .store
+            .put_user_consent(self.me(), &consent)
+            .await?;
+        Ok(consent)
+    }
+
     /// Counts an unread mention (what READY's `read_state` reports as `mention_count`, the red
     /// badge clients show). A message the user already acknowledged (ack raced ahead) is not
     /// counted.
@@ -757,6 +809,20 @@ fn validate_settings(s: &UserSettings) -> Result<(), ApiError> {
                 max: i64::from(UserSettings::ANIMATE_STICKERS_MAX),
             },
         );
+    }
+    if s.slayer_sdk_receive_dms_in_game > UserSettings::SLAYER_SDK_DMS_MAX {
+        errs.add(
+            "slayer_sdk_receive_dms_in_game",
+            FieldError::NumberMax {
+                max: i64::from(UserSettings::SLAYER_SDK_DMS_MAX),
+            },
+        );
+    }
+    // NaN fails both comparisons, so it is checked on its own.
+    if s.soundboard_volume.is_nan() || s.soundboard_volume < 0.0 {
+        errs.add("soundboard_volume", FieldError::NumberMin { min: 0 });
+    } else if s.soundboard_volume > UserSettings::SOUNDBOARD_VOLUME_MAX {
+        errs.add("soundboard_volume", FieldError::NumberMax { max: 100 });
     }
     if s.friend_discovery_flags & !UserSettings::FRIEND_DISCOVERY_FLAGS != 0 {
         errs.add(

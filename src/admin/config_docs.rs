@@ -408,6 +408,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "Op 8 for every member of a guild: once per guild per this many seconds per session, else a RATE_LIMITED dispatch (0 = no limit).",
     ),
     (
+        "gateway.user_member_events_max_members",
+        "User sessions (not bots) get GUILD_MEMBER_ADD/UPDATE/REMOVE without the GUILD_MEMBERS intent in guilds of at most this many members; always their own member updates (0 = only their own).",
+    ),
+    (
         "cdn.root",
         "Directory of stored files; empty = <data dir>/cdn (embedded store) or ./cdn. Read at the next start.",
     ),

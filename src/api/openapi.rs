@@ -261,6 +261,34 @@ pub const TAGS: &[Tag] = &[
                 "/users/@me/connections/{connection_type}/{connection_id}",
                 "Remove a connected account",
             ),
+            get(
+                "/users/@me/affinities/users",
+                "Users the current user interacts with most (none are recorded)",
+            ),
+            get(
+                "/users/@me/affinities/guilds",
+                "Guilds the current user interacts with most (none are recorded)",
+            ),
+            get(
+                "/users/@me/billing/country-code",
+                "The country the client prices things in",
+            ),
+            get(
+                "/users/@me/billing/location-info",
+                "The country the client prices things in",
+            ),
+            get(
+                "/users/@me/billing/payment-sources",
+                "Payment sources (none: nothing is sold)",
+            ),
+            get(
+                "/users/@me/billing/subscriptions",
+                "Subscriptions (none: nothing is sold)",
+            ),
+            get("/users/@me/library", "Owned library applications (none)"),
+            get("/users/@me/consent", "The current user's data-use consents"),
+            post("/users/@me/consent", "Grant or revoke data-use consents").body(Object),
+            get("/users/@me/entitlements", "Owned entitlements (none)"),
         ],
     },
     Tag {
@@ -849,6 +877,15 @@ pub const TAGS: &[Tag] = &[
             get("/policies/instance/limits", "The instance's limits").open(),
             get("/ping", "Liveness check and instance summary").open(),
             get("/openapi.json", "This document").open(),
+        ],
+    },
+    Tag {
+        name: "science",
+        description: "What the client reports (analytics, accepted and dropped) and its experiments",
+        routes: &[
+            post("/science", "Client analytics events (accepted, not stored)").open(),
+            post("/track", "Client analytics events (accepted, not stored)").open(),
+            get("/experiments", "Experiment assignments (none)").open(),
         ],
     },
     Tag {

@@ -462,6 +462,11 @@ pub struct Gateway {
     /// Op 8 asking for every member of a guild: once per guild per this many seconds per
     /// session (Discord's limit); sooner is answered with a RATE_LIMITED dispatch. 0 = no limit.
     pub request_all_members_interval_secs: u64,
+    /// User sessions (not bots) get GUILD_MEMBER_ADD/UPDATE/REMOVE without the GUILD_MEMBERS
+    /// intent in guilds of at most this many members, so their member lists and role colours
+    /// stay current; above it only their own member updates (a big guild's joins would flood
+    /// every user's socket). 0 = only their own.
+    pub user_member_events_max_members: u32,
 }
 
 impl Default for Gateway {
@@ -487,6 +492,7 @@ impl Default for Gateway {
             max_payloads_per_window: 120,
             rate_window_secs: 60,
             request_all_members_interval_secs: 30,
+            user_member_events_max_members: 1000,
         }
     }
 }

@@ -42,7 +42,7 @@ pub use scheduled_event::{
     EntityMetadata, EntityType, EventStatus, PrivacyLevel, ScheduledEventObject,
     ScheduledEventRecord,
 };
-pub use settings::UserSettings;
+pub use settings::{UserConsent, UserSettings};
 pub use sticker::{StickerFormat, StickerItem, StickerRecord};
 pub use team::{MembershipState, TeamMemberRecord, TeamRecord, TeamRole};
 pub use template::{TemplateRecord, TemplateSnapshot};

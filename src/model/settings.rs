@@ -22,6 +22,10 @@ pub struct UserSettings {
     pub developer_mode: bool,
     pub afk_timeout: u32,
     pub allow_accessibility_detection: bool,
+    /// Whether friends may join the user's activity party (Discord: on).
+    pub allow_activity_party_privacy_friends: bool,
+    /// Whether people in the same voice channel may join it (Discord: on).
+    pub allow_activity_party_privacy_voice_channel: bool,
     pub animate_emoji: bool,
     pub animate_stickers: u8,
     /// Whether the mobile client may sync the phone's contacts for friend suggestions.
@@ -53,6 +57,11 @@ pub struct UserSettings {
     pub activity_restricted_guild_ids: Vec<GuildId>,
     pub activity_joining_restricted_guild_ids: Vec<GuildId>,
     pub show_current_game: bool,
+    /// Who may DM the user inside games using Discord's Social SDK ("slayer"): 1 everyone,
+    /// 2 people with the game, 3 nobody (0 unset). Spacebar's settings schema carries it.
+    pub slayer_sdk_receive_dms_in_game: u8,
+    /// Soundboard volume in percent, 0–100 (a float, like Discord's settings proto).
+    pub soundboard_volume: f64,
     pub stream_notifications_enabled: bool,
     /// Minutes east of UTC.
     pub timezone_offset: i32,
@@ -98,6 +107,8 @@ impl Default for UserSettings {
             developer_mode: false,
             afk_timeout: 600,
             allow_accessibility_detection: false,
+            allow_activity_party_privacy_friends: true,
+            allow_activity_party_privacy_voice_channel: true,
             animate_emoji: true,
             animate_stickers: 0,
             contact_sync_enabled: false,
@@ -125,6 +136,8 @@ impl Default for UserSettings {
             activity_restricted_guild_ids: Vec::new(),
             activity_joining_restricted_guild_ids: Vec::new(),
             show_current_game: true,
+            slayer_sdk_receive_dms_in_game: 1,
+            soundboard_volume: 100.0,
             stream_notifications_enabled: true,
             timezone_offset: 0,
             view_nsfw_guilds: true,
@@ -150,5 +163,34 @@ impl UserSettings {
     pub const ANIMATE_STICKERS_MAX: u8 = 2;
     /// Discord's friend discovery flags: find by phone (1 << 1), by email (1 << 2).
     pub const FRIEND_DISCOVERY_FLAGS: u32 = (1 << 1) | (1 << 2);
+    /// Largest `slayer_sdk_receive_dms_in_game` (3: nobody).
+    pub const SLAYER_SDK_DMS_MAX: u8 = 3;
+    /// `soundboard_volume` is a percentage.
+    pub const SOUNDBOARD_VOLUME_MAX: f64 = 100.0;
     pub const STATUSES: [&'static str; 4] = ["online", "idle", "dnd", "invisible"];
+}
+
+/// What the user agreed their data may be used for (`GET/POST /users/@me/consent`). Discord's
+/// client asks at start-up and in its privacy settings; nothing is consented until the user
+/// grants it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserConsent {
+    pub usage_statistics: bool,
+    pub personalization: bool,
+}
+
+impl UserConsent {
+    /// The consent types Discord's client grants and revokes.
+    pub const TYPES: [&'static str; 2] = ["usage_statistics", "personalization"];
+
+    /// Sets one consent by its wire name; false for an unknown name.
+    pub fn set(&mut self, kind: &str, on: bool) -> bool {
+        match kind {
+            "usage_statistics" => self.usage_statistics = on,
+            "personalization" => self.personalization = on,
+            _ => return false,
+        }
+        true
+    }
 }

@@ -19,7 +19,7 @@ use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
     GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
     RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, UserRecord, UserSettings, WebhookRecord,
+    TemplateRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -366,6 +366,9 @@ pub trait Store: Send + Sync + 'static {
     // --- user settings (one document per user; None until first changed)
     async fn get_user_settings(&self, user: UserId) -> StoreResult<Option<UserSettings>>;
     async fn put_user_settings(&self, user: UserId, settings: &UserSettings) -> StoreResult<()>;
+    /// The user's data-use consents (`/users/@me/consent`); None until first changed.
+    async fn get_user_consent(&self, user: UserId) -> StoreResult<Option<UserConsent>>;
+    async fn put_user_consent(&self, user: UserId, consent: &UserConsent) -> StoreResult<()>;
 
     // --- connected accounts (third-party accounts a user linked; the user actor's records)
     /// Inserts or replaces the account `(user, kind, id)`.

@@ -263,6 +263,18 @@ pub fn rows() -> Vec<Row> {
             .no_bots()
             .json(|_| json!({"theme": "light"})),
         row("GET /users/@me/connections", Me).no_bots(),
+        row("GET /users/@me/affinities/users", Me).no_bots(),
+        row("GET /users/@me/affinities/guilds", Me).no_bots(),
+        row("GET /users/@me/billing/country-code", Me).no_bots(),
+        row("GET /users/@me/billing/location-info", Me).no_bots(),
+        row("GET /users/@me/billing/payment-sources", Me).no_bots(),
+        row("GET /users/@me/billing/subscriptions", Me).no_bots(),
+        row("GET /users/@me/library", Me).no_bots(),
+        row("GET /users/@me/consent", Me).no_bots(),
+        row("POST /users/@me/consent", Me)
+            .no_bots()
+            .json(|_| json!({"grant": ["personalization"], "revoke": []})),
+        row("GET /users/@me/entitlements", Me).no_bots(),
         row("PATCH /users/@me/connections/{connection_type}/{connection_id}", Me)
             .no_bots()
             .json(|_| json!({"visibility": 1}))
@@ -596,6 +608,9 @@ pub fn rows() -> Vec<Row> {
         row("GET /policies/instance/domains", Public),
         row("GET /policies/instance/limits", Public),
         row("GET /ping", Public),
+        row("POST /science", Public),
+        row("POST /track", Public),
+        row("GET /experiments", Public),
         row("GET /openapi.json", Public),
         // --- admin
         row("GET /admin/health", Admin),

@@ -12,6 +12,7 @@ pub mod interactions;
 pub mod invites;
 pub mod oauth2;
 pub mod policies;
+pub mod science;
 pub mod stickers;
 pub mod teams;
 pub mod users;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<App> {
         .merge(stickers::routes())
         .merge(gateway::routes())
         .merge(policies::routes())
+        .merge(science::routes())
         .merge(admin::routes())
         .route(
             "/openapi.json",

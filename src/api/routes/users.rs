@@ -1,7 +1,11 @@
 //! `/users/*`: the current user, other users, the user's guilds and DMs. Relationships,
 //! settings, connected accounts and profiles live beside this file (`users/`).
 
+pub mod affinities;
+pub mod billing;
 pub mod connections;
+pub mod consent;
+pub mod library;
 pub mod profile;
 pub mod relationships;
 pub mod settings;
@@ -37,6 +41,10 @@ pub fn routes() -> Router<App> {
         .merge(settings::routes())
         .merge(profile::routes())
         .merge(connections::routes())
+        .merge(affinities::routes())
+        .merge(billing::routes())
+        .merge(library::routes())
+        .merge(consent::routes())
 }
 
 /// `GET /users/@me`

@@ -37,7 +37,7 @@ use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
     GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
     RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, UserRecord, UserSettings, WebhookRecord,
+    TemplateRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -1082,6 +1082,14 @@ impl Store for EmbeddedStore {
 
     async fn put_user_settings(&self, user: UserId, settings: &UserSettings) -> StoreResult<()> {
         self.put_user_settings_impl(user, settings).await
+    }
+
+    async fn get_user_consent(&self, user: UserId) -> StoreResult<Option<UserConsent>> {
+        self.get_user_consent_impl(user)
+    }
+
+    async fn put_user_consent(&self, user: UserId, consent: &UserConsent) -> StoreResult<()> {
+        self.put_user_consent_impl(user, consent).await
     }
 
     async fn put_read_state(&self, state: &ReadStateRecord) -> StoreResult<()> {

@@ -53,6 +53,7 @@ pub const WEBHOOKS_BY_SOURCE: TableDefinition<(u64, u64), ()> =
 pub const RELATIONSHIPS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("relationships");
 /// A user's settings document.
 pub const USER_SETTINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("user_settings");
+pub const USER_CONSENT: TableDefinition<u64, &[u8]> = TableDefinition::new("user_consent");
 /// A user's read states: (user, channel) → record.
 pub const READ_STATES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("read_states");
 
@@ -119,6 +120,7 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(WEBHOOKS_BY_SOURCE).map_err(be)?;
     txn.open_table(RELATIONSHIPS).map_err(be)?;
     txn.open_table(USER_SETTINGS).map_err(be)?;
+    txn.open_table(USER_CONSENT).map_err(be)?;
     txn.open_table(READ_STATES).map_err(be)?;
     txn.open_table(TEAMS).map_err(be)?;
     txn.open_table(TEAM_MEMBERS).map_err(be)?;

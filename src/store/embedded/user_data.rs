@@ -1,10 +1,12 @@
 //! The user actor's records in the embedded store: relationships, settings, read states and
 //! connected accounts, each keyed by user first so one range scan lists a user's records.
 
-use super::tables::{CONNECTIONS, READ_STATES, RELATIONSHIPS, USER_SETTINGS};
+use super::tables::{CONNECTIONS, READ_STATES, RELATIONSHIPS, USER_CONSENT, USER_SETTINGS};
 use super::{EmbeddedStore, be, dec, enc, values_in};
 use crate::id::UserId;
-use crate::model::{ConnectedAccountRecord, ReadStateRecord, RelationshipRecord, UserSettings};
+use crate::model::{
+    ConnectedAccountRecord, ReadStateRecord, RelationshipRecord, UserConsent, UserSettings,
+};
 use crate::store::StoreResult;
 
 impl EmbeddedStore {
@@ -79,6 +81,32 @@ impl EmbeddedStore {
         self.writer
             .write(move |txn| {
                 txn.open_table(USER_SETTINGS)
+                    .map_err(be)?
+                    .insert(key, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    pub(super) fn get_user_consent_impl(&self, user: UserId) -> StoreResult<Option<UserConsent>> {
+        let txn = self.read()?;
+        let table = txn.open_table(USER_CONSENT).map_err(be)?;
+        match table.get(user.get()).map_err(be)? {
+            Some(v) => Ok(Some(dec(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) async fn put_user_consent_impl(
+        &self,
+        user: UserId,
+        consent: &UserConsent,
+    ) -> StoreResult<()> {
+        let (key, bytes) = (user.get(), enc(consent)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(USER_CONSENT)
                     .map_err(be)?
                     .insert(key, bytes.as_slice())
                     .map_err(be)?;

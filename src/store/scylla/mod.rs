@@ -75,7 +75,7 @@ use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
     GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
     RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, Timestamp, UserRecord, UserSettings, WebhookRecord,
+    TemplateRecord, Timestamp, UserConsent, UserRecord, UserSettings, WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -1404,6 +1404,14 @@ impl Store for ScyllaStore {
 
     async fn put_user_settings(&self, user: UserId, settings: &UserSettings) -> StoreResult<()> {
         self.put_user_settings_impl(user, settings).await
+    }
+
+    async fn get_user_consent(&self, user: UserId) -> StoreResult<Option<UserConsent>> {
+        self.get_user_consent_impl(user).await
+    }
+
+    async fn put_user_consent(&self, user: UserId, consent: &UserConsent) -> StoreResult<()> {
+        self.put_user_consent_impl(user, consent).await
     }
 
     async fn put_read_state(&self, state: &ReadStateRecord) -> StoreResult<()> {

@@ -177,6 +177,8 @@ statements! {
     relationships_of = "SELECT data FROM relationships WHERE user_id = ?";
     settings_get = "SELECT data FROM user_settings WHERE user_id = ?";
     settings_put = "INSERT INTO user_settings (user_id, data) VALUES (?, ?)";
+    consent_get = "SELECT data FROM user_consent WHERE user_id = ?";
+    consent_put = "INSERT INTO user_consent (user_id, data) VALUES (?, ?)";
     read_state_put = "INSERT INTO read_states (user_id, channel_id, data) VALUES (?, ?, ?)";
     read_states_of = "SELECT data FROM read_states WHERE user_id = ?";
     connection_put =

@@ -3,7 +3,9 @@
 
 use super::{ScyllaStore, decode_all, enc, n};
 use crate::id::UserId;
-use crate::model::{ConnectedAccountRecord, ReadStateRecord, RelationshipRecord, UserSettings};
+use crate::model::{
+    ConnectedAccountRecord, ReadStateRecord, RelationshipRecord, UserConsent, UserSettings,
+};
 use crate::store::StoreResult;
 
 impl ScyllaStore {
@@ -56,6 +58,22 @@ impl ScyllaStore {
         settings: &UserSettings,
     ) -> StoreResult<()> {
         self.exec(&self.st.settings_put, (n(user.get()), enc(settings)?))
+            .await
+    }
+
+    pub(super) async fn get_user_consent_impl(
+        &self,
+        user: UserId,
+    ) -> StoreResult<Option<UserConsent>> {
+        self.one(&self.st.consent_get, (n(user.get()),)).await
+    }
+
+    pub(super) async fn put_user_consent_impl(
+        &self,
+        user: UserId,
+        consent: &UserConsent,
+    ) -> StoreResult<()> {
+        self.exec(&self.st.consent_put, (n(user.get()), enc(consent)?))
             .await
     }
 
