@@ -1533,21 +1533,23 @@ impl State {
     fn broadcast(&mut self, event: &Arc<Dispatch>, channel: Option<ChannelId>) {
         let channel = channel.and_then(|c| self.channels.get(&c));
         let mut dead = Vec::new();
-        for (key, s) in &self.online {
-            if !s.wants(event) {
-                continue;
+        super::remote::fan_out(|| {
+            for (key, s) in &self.online {
+                if !s.wants(event) {
+                    continue;
+                }
+                if let Some(c) = channel
+                    && !self
+                        .channel_permissions(s.user_id, c)
+                        .contains(Permissions::VIEW_CHANNEL)
+                {
+                    continue;
+                }
+                if !s.deliver(event) {
+                    dead.push(*key);
+                }
             }
-            if let Some(c) = channel
-                && !self
-                    .channel_permissions(s.user_id, c)
-                    .contains(Permissions::VIEW_CHANNEL)
-            {
-                continue;
-            }
-            if !s.deliver(event) {
-                dead.push(*key);
-            }
-        }
+        });
         for k in dead {
             self.online.remove(&k);
         }
@@ -1566,11 +1568,13 @@ impl State {
             .user_member_events_max_members as usize;
         let small = self.members.len() <= limit;
         let mut dead = Vec::new();
-        for (key, s) in &self.online {
-            if s.wants_member_event(&event, subject, small) && !s.deliver(&event) {
-                dead.push(*key);
+        super::remote::fan_out(|| {
+            for (key, s) in &self.online {
+                if s.wants_member_event(&event, subject, small) && !s.deliver(&event) {
+                    dead.push(*key);
+                }
             }
-        }
+        });
         for k in dead {
             self.online.remove(&k);
         }
@@ -1686,9 +1690,11 @@ impl State {
         self.services.store.delete_guild(self.id()).await?;
         let data = json!({"id": self.id(), "unavailable": false});
         let event = Dispatch::new("GUILD_DELETE", &data, true);
-        for s in self.online.values() {
-            s.deliver(&event);
-        }
+        super::remote::fan_out(|| {
+            for s in self.online.values() {
+                s.deliver(&event);
+            }
+        });
         for id in self.channels.keys() {
             if let Some(actor) = self.services.registry.running_channel(*id) {
                 let _ = crate::actors::tell(&actor, ChannelMsg::Deleted);

@@ -15,6 +15,7 @@
 //! Wire format, versioned ([`VERSION`]): commands and replies are JSON; an event is one line
 //! of JSON ([`EventMeta`]) then the payload bytes as the owner encoded them.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -131,12 +132,54 @@ pub enum RemoteError {
     Envelope(String),
 }
 
+/// One event (as one payload variant) for some sessions of one other node.
 struct RelayItem {
     event: Arc<Dispatch>,
     guild: GuildId,
     data: Bytes,
-    user: UserId,
-    key: SessionKey,
+    /// (user id, session key) of each recipient there.
+    to: Vec<(u64, SessionKey)>,
+}
+
+impl RelayItem {
+    /// Whether `other` carries the same event in the same payload variant (then one frame
+    /// serves both).
+    fn same_payload(&self, other: &RelayItem) -> bool {
+        Arc::ptr_eq(&self.event, &other.event) && self.data.as_ptr() == other.data.as_ptr()
+    }
+}
+
+/// Remote deliveries waiting for the end of a fan-out: per relay, one item per payload variant.
+type Staged = Vec<(Arc<NodeRelay>, RelayItem)>;
+
+thread_local! {
+    /// Inside [`fan_out`]: the remote deliveries of the event being fanned out, gathered per
+    /// node (relay) and payload variant until the fan-out ends.
+    static STAGED: RefCell<Option<Staged>> = const { RefCell::new(None) };
+}
+
+/// Runs one fan-out (`deliver` to many sessions). The remote sessions it reaches are sent to
+/// their node as one item with all their keys, so each node gets the event once — not once per
+/// session, and not split by when its relay task happens to wake between two sessions (the
+/// grouping in `run_relay` alone depended on that). A fan-out is synchronous, so the staging
+/// lives in a thread-local; a nested call joins the outer one.
+pub fn fan_out<R>(deliver: impl FnOnce() -> R) -> R {
+    if STAGED.with(|s| s.borrow().is_some()) {
+        return deliver();
+    }
+    STAGED.with(|s| *s.borrow_mut() = Some(Vec::new()));
+    // Flushed on drop, so a panicking fan-out does not leave this thread staging for ever.
+    struct Flush;
+    impl Drop for Flush {
+        fn drop(&mut self) {
+            let staged = STAGED.with(|s| s.borrow_mut().take()).unwrap_or_default();
+            for (relay, item) in staged {
+                relay.send(item);
+            }
+        }
+    }
+    let _flush = Flush;
+    deliver()
 }
 
 /// The queue of events a guild owner sends to one other node.
@@ -150,42 +193,61 @@ impl std::fmt::Debug for RelayItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RelayItem")
             .field("event", &self.event.name)
-            .field("key", &self.key)
+            .field("to", &self.to)
             .finish()
     }
 }
 
 impl NodeRelay {
     /// Queues `data` (the event's bytes as this session may see them) of `guild`'s event for
-    /// session `key` of `user`. False once the relay is gone.
+    /// session `key` of `user` — staged with the other sessions of its node inside
+    /// [`fan_out`], else sent at once. False once the relay is gone.
     pub fn push(
-        &self,
+        self: &Arc<Self>,
         event: &Arc<Dispatch>,
         guild: GuildId,
         data: Bytes,
         user: UserId,
         key: SessionKey,
     ) -> bool {
+        if self.is_closed() {
+            return false;
+        }
         let item = RelayItem {
             event: event.clone(),
             guild,
             data,
-            user,
-            key,
+            to: vec![(user.get(), key)],
         };
-        match self.tx.try_send(item) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if self
-                    .dropped
-                    .fetch_add(1, Ordering::Relaxed)
-                    .is_multiple_of(1024)
-                {
-                    tracing::warn!("relay queue full: events dropped");
-                }
-                true
+        let item = STAGED.with(|s| {
+            let mut staged = s.borrow_mut();
+            let Some(staged) = staged.as_mut() else {
+                return Some(item);
+            };
+            match staged
+                .iter_mut()
+                .find(|(r, i)| Arc::ptr_eq(r, self) && i.same_payload(&item))
+            {
+                Some((_, i)) => i.to.extend(item.to),
+                None => staged.push((self.clone(), item)),
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            None
+        });
+        if let Some(item) = item {
+            self.send(item);
+        }
+        true
+    }
+
+    /// Hands `item` to the relay task; a full queue drops it (counted, warned about).
+    fn send(&self, item: RelayItem) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(item)
+            && self
+                .dropped
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(1024)
+        {
+            tracing::warn!("relay queue full: events dropped");
         }
     }
 
@@ -496,27 +558,21 @@ async fn run_relay(
         if n == 0 {
             break;
         }
-        let mut groups: Vec<(RelayItem, Vec<(u64, SessionKey)>)> = Vec::new();
+        // Adjacent items of the same event and payload (fan-outs outside `fan_out`) still
+        // share a frame.
+        let mut groups: Vec<RelayItem> = Vec::new();
         for item in batch.drain(..) {
             match groups.last_mut() {
-                Some((first, to))
-                    if Arc::ptr_eq(&first.event, &item.event)
-                        && first.data.as_ptr() == item.data.as_ptr() =>
-                {
-                    to.push((item.user.get(), item.key));
-                }
-                _ => {
-                    let to = vec![(item.user.get(), item.key)];
-                    groups.push((item, to));
-                }
+                Some(last) if last.same_payload(&item) => last.to.extend(item.to),
+                _ => groups.push(item),
             }
         }
-        for (
-            RelayItem {
-                event, guild, data, ..
-            },
+        for RelayItem {
+            event,
+            guild,
+            data,
             to,
-        ) in groups
+        } in groups
         {
             let meta = EventMeta {
                 v: VERSION,
@@ -612,4 +668,56 @@ fn event_name(name: &str) -> Option<&'static str> {
             .entry(name.to_string())
             .or_insert_with(|| Box::leak(name.to_string().into_boxed_str())),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relay() -> (Arc<NodeRelay>, mpsc::Receiver<RelayItem>) {
+        let (tx, rx) = mpsc::channel(16);
+        let relay = Arc::new(NodeRelay {
+            tx,
+            dropped: AtomicU64::new(0),
+        });
+        (relay, rx)
+    }
+
+    #[test]
+    fn a_fan_out_sends_each_node_one_item_per_payload() {
+        let (to_n2, mut n2) = relay();
+        let (to_n3, mut n3) = relay();
+        let event = Dispatch::new(
+            "MESSAGE_CREATE",
+            &serde_json::json!({"content": "hi"}),
+            true,
+        );
+        let redacted = Bytes::from_static(b"{\"content\":\"\"}");
+        let (guild, data) = (GuildId::new(1), event.data.clone());
+        fan_out(|| {
+            for key in 1..=3 {
+                assert!(to_n2.push(&event, guild, data.clone(), UserId::new(key), key));
+            }
+            assert!(to_n3.push(&event, guild, data.clone(), UserId::new(9), 9));
+            // Another payload variant of the same event (MESSAGE_CONTENT redacted) is its own
+            // frame; a nested fan-out joins this one.
+            fan_out(|| assert!(to_n3.push(&event, guild, redacted.clone(), UserId::new(8), 8)));
+            assert!(
+                n2.try_recv().is_err(),
+                "nothing leaves before the fan-out ends"
+            );
+        });
+        let item = n2.try_recv().expect("one item for n2");
+        assert_eq!(item.to, vec![(1, 1), (2, 2), (3, 3)]);
+        assert!(n2.try_recv().is_err());
+        assert_eq!(n3.try_recv().expect("full payload").to, vec![(9, 9)]);
+        assert_eq!(n3.try_recv().expect("redacted payload").to, vec![(8, 8)]);
+
+        // Outside a fan-out every push is sent at once.
+        assert!(to_n2.push(&event, guild, data.clone(), UserId::new(1), 1));
+        assert_eq!(n2.try_recv().expect("sent at once").to, vec![(1, 1)]);
+        // A gone relay says so.
+        drop(n2);
+        assert!(!to_n2.push(&event, guild, data, UserId::new(1), 1));
+    }
 }

@@ -134,15 +134,17 @@ impl State {
         let mut data = entry_json(&entry);
         data["guild_id"] = json!(self.id());
         let event = Dispatch::new("GUILD_AUDIT_LOG_ENTRY_CREATE", &data, true);
-        for s in self.online.values() {
-            if s.wants(&event)
-                && self
-                    .guild_permissions(s.user_id)
-                    .contains(Permissions::VIEW_AUDIT_LOG)
-            {
-                s.deliver(&event);
+        crate::actors::remote::fan_out(|| {
+            for s in self.online.values() {
+                if s.wants(&event)
+                    && self
+                        .guild_permissions(s.user_id)
+                        .contains(Permissions::VIEW_AUDIT_LOG)
+                {
+                    s.deliver(&event);
+                }
             }
-        }
+        });
     }
 
     /// `GET /guilds/{id}/audit-logs` (VIEW_AUDIT_LOG): newest first, filtered.

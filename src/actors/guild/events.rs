@@ -755,20 +755,22 @@ impl State {
         let create = Dispatch::new("GUILD_SCHEDULED_EVENT_CREATE", new, true);
         let delete = Dispatch::new("GUILD_SCHEDULED_EVENT_DELETE", old, true);
         let mut dead = Vec::new();
-        for (key, s) in &self.online {
-            let event: &Arc<Dispatch> = match (
-                self.sees_channel(s.user_id, from),
-                self.sees_channel(s.user_id, to),
-            ) {
-                (true, true) => &update,
-                (true, false) => &delete,
-                (false, true) => &create,
-                (false, false) => continue,
-            };
-            if s.wants(event) && !s.deliver(event) {
-                dead.push(*key);
+        crate::actors::remote::fan_out(|| {
+            for (key, s) in &self.online {
+                let event: &Arc<Dispatch> = match (
+                    self.sees_channel(s.user_id, from),
+                    self.sees_channel(s.user_id, to),
+                ) {
+                    (true, true) => &update,
+                    (true, false) => &delete,
+                    (false, true) => &create,
+                    (false, false) => continue,
+                };
+                if s.wants(event) && !s.deliver(event) {
+                    dead.push(*key);
+                }
             }
-        }
+        });
         for k in dead {
             self.online.remove(&k);
         }
