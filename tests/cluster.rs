@@ -21,6 +21,15 @@ use tokio::sync::watch;
 /// The lease TTL of these tests: short, so that expiry is observed in seconds.
 const TTL_MS: u64 = 3_000;
 
+/// The lease TTL of the tests that observe no expiry (routing, fan-out): long enough that a
+/// renewal delayed by a loaded machine does not move a guild in the middle of the test (a
+/// moved guild drops its remote subscriptions; sessions do not resubscribe yet).
+const STEADY_TTL_MS: u64 = 10_000;
+
+/// One multi-node test at a time: three nodes each, plus NATS and Cassandra, on two cores are
+/// enough load; several at once made lease renewals late.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The token-signing key of the child nodes (a cluster's nodes share one).
 const SECRET: &str = "7365637265742d6f662d7468652d636c75737465722d74657374732d30313233";
 
@@ -61,12 +70,12 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{}", std::process::id(), rand::random::<u32>())
 }
 
-fn cluster_config(nats: &str, bucket: &str, name: &str) -> ClusterConfig {
+fn cluster_config(nats: &str, bucket: &str, name: &str, ttl_ms: u64) -> ClusterConfig {
     ClusterConfig {
         nats: vec![nats.to_string()],
         node_name: name.into(),
         bucket: bucket.into(),
-        lease_ttl_ms: TTL_MS,
+        lease_ttl_ms: ttl_ms,
         ..ClusterConfig::default()
     }
 }
@@ -79,11 +88,23 @@ async fn node(
     bucket: &str,
     name: &str,
 ) -> common::TestServer {
+    node_ttl(env, nats, keyspace, bucket, name, TTL_MS).await
+}
+
+/// [`node`] with lease TTL `ttl_ms`.
+async fn node_ttl(
+    env: &Env,
+    nats: &str,
+    keyspace: &str,
+    bucket: &str,
+    name: &str,
+    ttl_ms: u64,
+) -> common::TestServer {
     let server = accord::start(ServeOptions {
         store: StoreChoice::scylla(env.scylla.clone(), keyspace.into()),
         listen: Some("127.0.0.1:0".into()),
         cdn_listen: None,
-        cluster: Some(cluster_config(nats, bucket, name)),
+        cluster: Some(cluster_config(nats, bucket, name, ttl_ms)),
         secret: Some(hex::decode(SECRET).expect("hex secret")),
     })
     .await
@@ -118,6 +139,7 @@ fn worker_of(id: &serde_json::Value) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_hold_unique_worker_ids_and_see_each_other() {
     let Some(env) = env() else { return };
+    let _serial = SERIAL.lock().await;
     let (keyspace, bucket) = (unique("accord_cluster"), unique("ids"));
     let n1 = node(&env, &env.nats, &keyspace, &bucket, "n1").await;
     let (n2, n3) = tokio::join!(
@@ -211,6 +233,7 @@ async fn three_nodes_hold_unique_worker_ids_and_see_each_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_that_leaves_or_stops_renewing_drops_out() {
     let Some(env) = env() else { return };
+    let _serial = SERIAL.lock().await;
     let (keyspace, bucket) = (unique("accord_cluster"), unique("members"));
     let n1 = node(&env, &env.nats, &keyspace, &bucket, "n1").await;
     let n2 = node(&env, &env.nats, &keyspace, &bucket, "n2").await;
@@ -254,6 +277,7 @@ async fn a_node_that_leaves_or_stops_renewing_drops_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn minting_is_refused_while_the_lease_cannot_be_renewed() {
     let Some(env) = env() else { return };
+    let _serial = SERIAL.lock().await;
     let (keyspace, bucket) = (unique("accord_cluster"), unique("fence"));
     // This node reaches NATS through a proxy the test can cut: a partition from NATS only.
     let proxy = Proxy::start(&env.nats).await;
@@ -288,7 +312,17 @@ async fn minting_is_refused_while_the_lease_cannot_be_renewed() {
         status(&n1).ids_available
     })
     .await;
-    let r = n1.post("/guilds", &token, json!({"name": "after"})).await;
+    // Right after the partition heals the new guild's ownership lease may still be settling:
+    // the client is told to retry (503 with retry_after), as a real client would.
+    let started = Instant::now();
+    let r = loop {
+        let r = n1.post("/guilds", &token, json!({"name": "after"})).await;
+        if r.status != 503 || started.elapsed() > Duration::from_secs(10) {
+            break r;
+        }
+        let wait = r.body["retry_after"].as_f64().expect("retry_after");
+        tokio::time::sleep(Duration::from_secs_f64(wait.min(1.0))).await;
+    };
     assert_eq!(r.status, 201, "{}", r.body);
     let after = status(&n1).worker_id.expect("worker id");
     assert_ne!(
@@ -438,6 +472,7 @@ async fn first_text_channel(n: &common::TestServer, token: &str, guild: &str) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_cut_from_nats_stops_its_guilds_and_the_next_owner_takes_them() {
     let Some(env) = env() else { return };
+    let _serial = SERIAL.lock().await;
     let (keyspace, bucket) = (unique("accord_cluster"), unique("owner"));
     let proxy = Proxy::start(&env.nats).await;
     let n1 = node(&env, &proxy.url, &keyspace, &bucket, "n1").await;
@@ -542,9 +577,9 @@ async fn a_node_cut_from_nats_stops_its_guilds_and_the_next_owner_takes_them() {
 /// Three nodes, all fully aware of each other.
 async fn three_nodes(env: &Env, keyspace: &str, bucket: &str) -> [common::TestServer; 3] {
     let (n1, n2, n3) = tokio::join!(
-        node(env, &env.nats, keyspace, bucket, "n1"),
-        node(env, &env.nats, keyspace, bucket, "n2"),
-        node(env, &env.nats, keyspace, bucket, "n3"),
+        node_ttl(env, &env.nats, keyspace, bucket, "n1", STEADY_TTL_MS),
+        node_ttl(env, &env.nats, keyspace, bucket, "n2", STEADY_TTL_MS),
+        node_ttl(env, &env.nats, keyspace, bucket, "n3", STEADY_TTL_MS),
     );
     let nodes = [n1, n2, n3];
     until(
@@ -559,6 +594,7 @@ async fn three_nodes(env: &Env, keyspace: &str, bucket: &str) -> [common::TestSe
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rest_works_on_any_node_through_the_owner() {
     let Some(env) = env() else { return };
+    let _serial = SERIAL.lock().await;
     let (keyspace, bucket) = (unique("accord_cluster"), unique("rest"));
     let [n1, n2, n3] = three_nodes(&env, &keyspace, &bucket).await;
     let token = n1.register("founder").await;
@@ -733,6 +769,7 @@ async fn next_message(g: &mut common::Gateway) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sessions_on_other_nodes_get_the_owners_events_and_its_revocations() {
     let Some(env) = env() else { return };
+    let _serial = SERIAL.lock().await;
     let (keyspace, bucket) = (unique("accord_cluster"), unique("fanout"));
     let [n1, n2, n3] = three_nodes(&env, &keyspace, &bucket).await;
     let alice = n1.register("alice").await;

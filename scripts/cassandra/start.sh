@@ -14,7 +14,7 @@
 #   CASSANDRA_DIR           working dir (config, data, log, pid); default: a new `mktemp -d`
 #   CASSANDRA_NATIVE_PORT   CQL port, default 9042
 #   CASSANDRA_STORAGE_PORT  inter-node port, default 7000 (SSL port = this + 1)
-#   CASSANDRA_HEAP          max heap, default 1g
+#   CASSANDRA_HEAP          max heap, default 2g (1g ran out after about 30 test keyspaces)
 #   CASSANDRA_START_TIMEOUT seconds to wait for the CQL port, default 180
 #   JAVA                    java binary, default: $JAVA_HOME/bin/java or `java`
 #
@@ -26,7 +26,7 @@ VERSION="${CASSANDRA_VERSION:-5.0.8}"
 NATIVE_PORT="${CASSANDRA_NATIVE_PORT:-9042}"
 STORAGE_PORT="${CASSANDRA_STORAGE_PORT:-7000}"
 SSL_STORAGE_PORT="$((STORAGE_PORT + 1))"
-HEAP="${CASSANDRA_HEAP:-1g}"
+HEAP="${CASSANDRA_HEAP:-2g}"
 TIMEOUT="${CASSANDRA_START_TIMEOUT:-180}"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/accord/cassandra-$VERSION"
 LIB="$CACHE/lib"
