@@ -825,6 +825,19 @@ impl State {
             .ok_or(ApiError::Unknown(Unknown::Message))
     }
 
+    /// MESSAGE_UPDATE of `m` (rendered as `v`) to everyone who may see it; its author and the
+    /// users it mentions get the content even without MESSAGE_CONTENT (Discord's rule).
+    fn fanout_update(&self, m: &MessageRecord, v: &serde_json::Value) {
+        let mut exempt = m.mentions.clone();
+        exempt.push(m.author_id);
+        self.fanout(Dispatch::message(
+            "MESSAGE_UPDATE",
+            v,
+            self.in_guild(),
+            exempt,
+        ));
+    }
+
     /// Sends an event to everyone who may see this channel, once every write queued before it
     /// is durable (dropped if one of them failed).
     fn fanout(&self, event: Arc<Dispatch>) {
@@ -1439,14 +1452,7 @@ impl State {
         let theirs = self.render(&m, Some(user)).await?;
         self.persist_changed(&m)?;
         self.replace_cached(&m);
-        let mut exempt = m.mentions.clone();
-        exempt.push(m.author_id);
-        self.fanout(Dispatch::message(
-            "MESSAGE_UPDATE",
-            &v,
-            self.in_guild(),
-            exempt,
-        ));
+        self.fanout_update(&m, &v);
         Ok(theirs)
     }
 

@@ -134,14 +134,7 @@ impl State {
                 } else {
                     self.persist_changed(&m)?;
                     self.replace_cached(&m);
-                    let mut exempt = m.mentions.clone();
-                    exempt.push(m.author_id);
-                    self.fanout(Dispatch::message(
-                        "MESSAGE_UPDATE",
-                        &v,
-                        self.in_guild(),
-                        exempt,
-                    ));
+                    self.fanout_update(&m, &v);
                 }
                 Ok(v)
             }

@@ -435,14 +435,7 @@ impl State {
         self.persist_changed(&m)?;
         self.forget_poll_end(m.id)?;
         self.replace_cached(&m);
-        let mut exempt = m.mentions.clone();
-        exempt.push(m.author_id);
-        self.fanout(Dispatch::message(
-            "MESSAGE_UPDATE",
-            &v,
-            self.in_guild(),
-            exempt,
-        ));
+        self.fanout_update(&m, &v);
         Ok(m)
     }
 }
