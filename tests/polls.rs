@@ -30,15 +30,12 @@ fn poll(question: &str, answers: &[&str], multiselect: bool) -> Value {
     }})
 }
 
-fn field_code(body: &Value, path: &[&str]) -> String {
-    let mut v = &body["errors"];
-    for p in path {
-        v = &v[*p];
-    }
-    v["_errors"][0]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+/// Posts `body` (a message with a poll) in `channel`; the new message's id.
+async fn post_poll(t: &common::TestServer, channel: &str, token: &str, body: Value) -> String {
+    let r = t
+        .post(&format!("/channels/{channel}/messages"), token, body)
+        .await;
+    r.body["id"].as_str().expect("id").to_string()
 }
 
 async fn put(t: &common::TestServer, path: &str, token: &str, body: Value) -> common::Resp {
@@ -145,7 +142,7 @@ async fn poll_create_validation_votes_and_voters() {
         .await;
     assert_eq!((r.status, r.body["code"].clone()), (400, json!(50035)));
     assert_eq!(
-        field_code(&r.body, &["poll", "question", "text"]),
+        common::field_code(&r.body, &["poll", "question", "text"]),
         "BASE_TYPE_REQUIRED"
     );
     let r = t
@@ -156,7 +153,7 @@ async fn poll_create_validation_votes_and_voters() {
         )
         .await;
     assert_eq!(
-        field_code(&r.body, &["poll", "question", "text"]),
+        common::field_code(&r.body, &["poll", "question", "text"]),
         "BASE_TYPE_BAD_LENGTH"
     );
     let r = t
@@ -167,7 +164,7 @@ async fn poll_create_validation_votes_and_voters() {
         )
         .await;
     assert_eq!(
-        field_code(&r.body, &["poll", "answers", "1", "poll_media", "text"]),
+        common::field_code(&r.body, &["poll", "answers", "1", "poll_media", "text"]),
         "BASE_TYPE_BAD_LENGTH"
     );
     let r = t
@@ -178,35 +175,35 @@ async fn poll_create_validation_votes_and_voters() {
         )
         .await;
     assert_eq!(
-        field_code(&r.body, &["poll", "answers"]),
+        common::field_code(&r.body, &["poll", "answers"]),
         "BASE_TYPE_MAX_ITEMS"
     );
     let r = t
         .post(&messages, &alice, bad(|p| p["answers"] = json!([])))
         .await;
     assert_eq!(
-        field_code(&r.body, &["poll", "answers"]),
+        common::field_code(&r.body, &["poll", "answers"]),
         "BASE_TYPE_MIN_LENGTH"
     );
     let r = t
         .post(&messages, &alice, bad(|p| p["duration"] = json!(0)))
         .await;
     assert_eq!(
-        field_code(&r.body, &["poll", "duration"]),
+        common::field_code(&r.body, &["poll", "duration"]),
         "NUMBER_TYPE_MIN"
     );
     let r = t
         .post(&messages, &alice, bad(|p| p["duration"] = json!(769)))
         .await;
     assert_eq!(
-        field_code(&r.body, &["poll", "duration"]),
+        common::field_code(&r.body, &["poll", "duration"]),
         "NUMBER_TYPE_MAX"
     );
     let r = t
         .post(&messages, &alice, bad(|p| p["duration"] = json!(1.5)))
         .await;
     assert_eq!(
-        field_code(&r.body, &["poll", "duration"]),
+        common::field_code(&r.body, &["poll", "duration"]),
         "BASE_TYPE_BAD_TYPE"
     );
     // A whole float is an integer (discord.py sends `duration: 1.0`).
@@ -218,7 +215,7 @@ async fn poll_create_validation_votes_and_voters() {
         .post(&messages, &alice, bad(|p| p["layout_type"] = json!(2)))
         .await;
     assert_eq!(
-        field_code(&r.body, &["poll", "layout_type"]),
+        common::field_code(&r.body, &["poll", "layout_type"]),
         "BASE_TYPE_CHOICES"
     );
     // The limits are the live configuration's.
@@ -227,14 +224,14 @@ async fn poll_create_validation_votes_and_voters() {
         .post(&messages, &alice, poll("q", &["a", "b", "c", "d"], false))
         .await;
     assert_eq!(
-        field_code(&r.body, &["poll", "answers"]),
+        common::field_code(&r.body, &["poll", "answers"]),
         "BASE_TYPE_MAX_ITEMS"
     );
     let r = t
         .post(&messages, &alice, bad(|p| p["duration"] = json!(49)))
         .await;
     assert_eq!(
-        field_code(&r.body, &["poll", "duration"]),
+        common::field_code(&r.body, &["poll", "duration"]),
         "NUMBER_TYPE_MAX"
     );
     set_poll_limits(&t, json!({"max_answers": 10, "max_duration_hours": 768})).await;
@@ -254,10 +251,13 @@ async fn poll_create_validation_votes_and_voters() {
     let votes = format!("/channels/{c}/polls/{m}/answers/@me");
     let r = put(&t, &votes, &bob, json!({"answer_ids": [1, 2]})).await;
     assert_eq!((r.status, r.body["code"].clone()), (400, json!(50035)));
-    assert_eq!(field_code(&r.body, &["answer_ids"]), "BASE_TYPE_MAX_ITEMS");
+    assert_eq!(
+        common::field_code(&r.body, &["answer_ids"]),
+        "BASE_TYPE_MAX_ITEMS"
+    );
     let r = put(&t, &votes, &bob, json!({"answer_ids": [5]})).await;
     assert_eq!(
-        field_code(&r.body, &["answer_ids", "0"]),
+        common::field_code(&r.body, &["answer_ids", "0"]),
         "BASE_TYPE_CHOICES"
     );
     let r = put(&t, &votes, &bob, json!({"answer_ids": [1]})).await;
@@ -384,28 +384,8 @@ async fn vote_events_follow_the_poll_intents_and_channel_visibility() {
     let mut without = gateway(&t, &alice, GUILDS | GUILD_MESSAGES).await;
     let mut carol_gw = gateway(&t, &carol, GUILDS | GUILD_MESSAGE_POLLS).await;
 
-    let secret = t
-        .post(
-            &format!("/channels/{hidden}/messages"),
-            &alice,
-            poll("secret?", &["y", "n"], false),
-        )
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let m = t
-        .post(
-            &format!("/channels/{c}/messages"),
-            &alice,
-            poll("open?", &["y", "n"], false),
-        )
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let secret = post_poll(&t, &hidden, &alice, poll("secret?", &["y", "n"], false)).await;
+    let m = post_poll(&t, &c, &alice, poll("open?", &["y", "n"], false)).await;
 
     // Bob votes in the hidden channel, then in the open one, then changes his vote.
     let r = put(
@@ -487,17 +467,7 @@ async fn vote_events_follow_the_poll_intents_and_channel_visibility() {
         .await;
     let dm = dm.body["id"].as_str().unwrap().to_string();
     let mut bob_dm = gateway(&t, &bob, DIRECT_MESSAGES | DIRECT_MESSAGE_POLLS).await;
-    let dm_poll = t
-        .post(
-            &format!("/channels/{dm}/messages"),
-            &bob,
-            poll("dm?", &["y", "n"], true),
-        )
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let dm_poll = post_poll(&t, &dm, &bob, poll("dm?", &["y", "n"], true)).await;
     let r = put(
         &t,
         &format!("/channels/{dm}/polls/{dm_poll}/answers/1/@me"),

@@ -31,17 +31,6 @@ fn external(name: &str) -> Value {
     })
 }
 
-fn field_code(body: &Value, path: &[&str]) -> String {
-    let mut v = &body["errors"];
-    for p in path {
-        v = &v[*p];
-    }
-    v["_errors"][0]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[tokio::test]
 async fn scheduled_events_crud_validation_permissions_and_gateway() {
     let t = common::start().await;
@@ -69,11 +58,11 @@ async fn scheduled_events_crud_validation_permissions_and_gateway() {
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.body["code"], 50035);
     assert_eq!(
-        field_code(&r.body, &["entity_metadata", "location"]),
+        common::field_code(&r.body, &["entity_metadata", "location"]),
         "BASE_TYPE_REQUIRED"
     );
     assert_eq!(
-        field_code(&r.body, &["scheduled_end_time"]),
+        common::field_code(&r.body, &["scheduled_end_time"]),
         "BASE_TYPE_REQUIRED"
     );
     let r = t
@@ -85,7 +74,7 @@ async fn scheduled_events_crud_validation_permissions_and_gateway() {
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert!(!field_code(&r.body, &["channel_id"]).is_empty());
+    assert!(!common::field_code(&r.body, &["channel_id"]).is_empty());
     let r = t
         .post(
             &base,
@@ -94,9 +83,9 @@ async fn scheduled_events_crud_validation_permissions_and_gateway() {
         )
         .await;
     assert_eq!(r.status, 400);
-    assert!(!field_code(&r.body, &["privacy_level"]).is_empty());
-    assert!(!field_code(&r.body, &["entity_type"]).is_empty());
-    assert!(!field_code(&r.body, &["scheduled_start_time"]).is_empty());
+    assert!(!common::field_code(&r.body, &["privacy_level"]).is_empty());
+    assert!(!common::field_code(&r.body, &["entity_type"]).is_empty());
+    assert!(!common::field_code(&r.body, &["scheduled_start_time"]).is_empty());
     // Not a member: Unknown Guild.
     assert_eq!(
         t.post(&base, &carol, external("x")).await.body["code"],
@@ -262,7 +251,7 @@ async fn scheduled_events_crud_validation_permissions_and_gateway() {
     let r = t.patch(&format!("{base}/{id}"), &alice, status(3)).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.body["code"], 50035);
-    assert!(!field_code(&r.body, &["status"]).is_empty());
+    assert!(!common::field_code(&r.body, &["status"]).is_empty());
     let r = t.patch(&format!("{base}/{id}"), &alice, status(2)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["status"], 2);

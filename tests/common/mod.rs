@@ -318,3 +318,16 @@ impl Gateway {
         self.event("READY").await
     }
 }
+
+/// The first error code Discord's error body gives for the field at `path` (`errors.a.b._errors`),
+/// or "" when there is none.
+pub fn field_code(body: &Value, path: &[&str]) -> String {
+    let mut v = &body["errors"];
+    for p in path {
+        v = &v[*p];
+    }
+    v["_errors"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
