@@ -39,6 +39,13 @@ async fn a_panicking_guild_actor_is_restarted_from_the_store() {
         json!({"content": "before"}),
     )
     .await;
+    // A session holds the guild when its actor fails.
+    let mut session = Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    session
+        .identify(&alice, GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT)
+        .await;
+    session.event("GUILD_CREATE").await;
+    session.event("GUILD_CREATE").await;
     let services = &t.srv().app.services;
     let id: accord::id::GuildId = g1.parse().unwrap();
     let actor = services.guild(id).await.unwrap();
@@ -77,6 +84,12 @@ async fn a_panicking_guild_actor_is_restarted_from_the_store() {
     );
     // Other guilds never noticed.
     assert_eq!(t.get(&format!("/guilds/{g2}"), &alice).await.status, 200);
+    // The session was subscribed again by the fresh actor, as after a Discord outage: the
+    // guild went unavailable and came back, and its events flow again.
+    let gone = session.event("GUILD_DELETE").await;
+    assert_eq!(gone, json!({"id": g1, "unavailable": true}));
+    assert_eq!(session.event("GUILD_CREATE").await["id"], g1.as_str());
+    assert_eq!(session.event("MESSAGE_CREATE").await["content"], "after");
 }
 
 #[tokio::test]

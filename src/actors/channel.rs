@@ -413,6 +413,7 @@ impl Actor for ChannelActor {
             return Ok(());
         }
         st.last_activity = std::time::Instant::now();
+        st.follow_guild_actor().await;
         let span = tracing::debug_span!("channel", id = %st.channel.id);
         async move {
             match msg {
@@ -645,6 +646,28 @@ fn webhook_author(m: &MessageRecord) -> Option<PublicUser> {
 }
 
 impl State {
+    /// A guild actor that failed is replaced by a fresh one (which reloads from the store); this
+    /// channel then talks to the new one — else its events would go to the dead actor and be
+    /// lost, and permission lookups would fail — and forgets what the old one told it.
+    async fn follow_guild_actor(&mut self) {
+        let (Some(guild), Some(id)) = (&self.guild, self.channel.guild_id) else {
+            return;
+        };
+        if super::registry::alive(guild.get_status()) {
+            return;
+        }
+        match self.services.guild(id).await {
+            Ok(fresh) => {
+                tracing::info!(channel = %self.channel.id, "guild actor replaced; following the new one");
+                self.guild = Some(fresh);
+                self.access.clear();
+            }
+            Err(e) => {
+                tracing::warn!(channel = %self.channel.id, error = %e, "guild actor gone and not restartable")
+            }
+        }
+    }
+
     fn in_guild(&self) -> bool {
         self.channel.guild_id.is_some()
     }

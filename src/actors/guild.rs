@@ -14,6 +14,7 @@ mod audit;
 pub mod blueprint;
 mod emojis;
 mod events;
+mod holders;
 mod layout;
 mod moderation;
 mod settings;
@@ -24,6 +25,7 @@ pub use audit::{AuditLogQuery, WEBHOOK_CREATE, WEBHOOK_DELETE};
 pub use blueprint::{ChannelCreateWithId, GuildBlueprint, RoleCreateWithId};
 pub use emojis::{EmojiCreate, EmojiPatch, validate_name as validate_emoji_name};
 pub use events::{EventBody, EventMsg, UsersQuery as EventUsersQuery};
+pub(crate) use holders::unavailable;
 pub use layout::{ChannelPosition, OverwriteBody, RolePosition};
 pub use moderation::MAX_BAN_DELETE_SECONDS;
 pub use settings::WidgetPatch;
@@ -35,6 +37,7 @@ pub use templates::{TemplateCreate, TemplatePatch, template_json};
 
 use super::channel::ChannelMsg;
 use super::sessions::{SessionHandle, SessionKey};
+use super::subscriptions::Incarnation;
 use super::{Reply, Services, reply};
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
@@ -54,9 +57,17 @@ pub struct Access {
     pub member: bool,
 }
 
+/// A session's subscription to a guild: its GUILD_CREATE, and the run of the guild's actor
+/// that holds it (see `actors::subscriptions`).
+#[derive(Debug)]
+pub struct Subscribed {
+    pub guild_create: Value,
+    pub incarnation: Incarnation,
+}
+
 pub enum GuildMsg {
-    /// A session comes online: returns the GUILD_CREATE payload (None: not a member).
-    Subscribe(SessionHandle, RpcReplyPort<Option<Value>>),
+    /// A session comes online: returns its GUILD_CREATE payload (None: not a member).
+    Subscribe(SessionHandle, RpcReplyPort<Option<Subscribed>>),
     Unsubscribe(SessionKey),
     /// The member list sidebar (ops 14/37): the `GUILD_MEMBER_LIST_UPDATE` payload with one SYNC
     /// op per requested range.
@@ -558,6 +569,8 @@ pub struct State {
     events: events::Events,
     /// The `X-Audit-Log-Reason` of the request being handled (see `GuildMsg::WithReason`).
     audit_reason: Option<String>,
+    /// This run of the actor (sessions a previous run held are subscribed again at start).
+    incarnation: Incarnation,
 }
 
 impl Actor for GuildActor {
@@ -591,6 +604,7 @@ impl Actor for GuildActor {
             stickers,
             events,
             audit_reason: None,
+            incarnation: Incarnation::new(),
         })
     }
 
@@ -600,6 +614,8 @@ impl Actor for GuildActor {
         st: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         super::start_idle_ticker(&me, st.services.clone(), || GuildMsg::Tick);
+        let span = tracing::debug_span!("guild", id = %st.guild.id);
+        st.resubscribe_previous_sessions().instrument(span).await;
         Ok(())
     }
 
@@ -632,18 +648,7 @@ impl Actor for GuildActor {
         async move {
             match msg {
                 GuildMsg::Subscribe(session, port) => {
-                    let payload = if st.members.contains_key(&session.user_id) {
-                        let p = st.guild_create_json(session.user_id).await;
-                        let user = session.user_id;
-                        st.online.insert(session.key, session);
-                        if !st.presences.contains_key(&user) {
-                            st.set_presence(user, json!({"status": "online", "activities": []}));
-                        }
-                        p.ok()
-                    } else {
-                        None
-                    };
-                    let _ = port.send(payload);
+                    let _ = port.send(st.subscribe(session).await);
                 }
                 GuildMsg::Tick => {}
                 GuildMsg::MemberList {
@@ -1511,6 +1516,10 @@ impl State {
         if !self.members.contains_key(&user) {
             return;
         }
+        // The user's sessions on other nodes subscribe through their node.
+        if let Some(remote) = self.services.remote.get() {
+            remote.announce_join(self.id(), self.incarnation, user);
+        }
         let sessions = self.services.sessions.sessions_of(user);
         if sessions.is_empty() {
             return;
@@ -1522,7 +1531,7 @@ impl State {
                     if s.wants(&event) {
                         s.deliver(&event);
                     }
-                    self.online.insert(s.key, s);
+                    self.hold(s);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not build GUILD_CREATE"),
@@ -1695,6 +1704,9 @@ impl State {
                 s.deliver(&event);
             }
         });
+        for key in self.online.keys() {
+            self.services.sessions.subscriptions.forget(self.id(), *key);
+        }
         for id in self.channels.keys() {
             if let Some(actor) = self.services.registry.running_channel(*id) {
                 let _ = crate::actors::tell(&actor, ChannelMsg::Deleted);
@@ -2073,6 +2085,7 @@ impl State {
             .collect();
         for k in keys {
             if let Some(s) = self.online.remove(&k) {
+                self.services.sessions.subscriptions.forget(self.id(), k);
                 s.deliver(&gone);
             }
         }

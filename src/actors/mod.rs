@@ -16,6 +16,7 @@ pub mod polls;
 pub mod registry;
 pub mod remote;
 pub mod sessions;
+pub mod subscriptions;
 pub mod supervisor;
 pub mod user;
 pub mod users;

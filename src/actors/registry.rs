@@ -258,7 +258,7 @@ impl Services {
 }
 
 /// Whether an actor can still take messages.
-fn alive(status: ractor::ActorStatus) -> bool {
+pub(crate) fn alive(status: ractor::ActorStatus) -> bool {
     matches!(
         status,
         ractor::ActorStatus::Unstarted

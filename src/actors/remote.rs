@@ -26,9 +26,11 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 use super::guild::GuildMsg;
 use super::sessions::{SessionHandle, SessionKey};
+use super::subscriptions::Incarnation;
 use super::{Services, mailbox};
 use crate::cluster::Owned;
 use crate::events::Dispatch;
@@ -51,6 +53,39 @@ pub fn commands_subject(node: &str) -> String {
 
 pub fn events_subject(node: &str) -> String {
     format!("accord.node.{node}.events")
+}
+
+/// Where every node hears what a guild's owner asks of all nodes ([`GuildNotice`]).
+pub const GUILD_NOTICES_SUBJECT: &str = "accord.cluster.guild_notices";
+
+/// Most re-subscriptions one node sends at once after a guild started elsewhere.
+const RESUBSCRIBE_CONCURRENCY: usize = 32;
+
+/// How often a node tries to subscribe a session again to a guild that just started elsewhere
+/// (the owner may refuse while its lease settles).
+const RESUBSCRIBE_TRIES: u32 = 5;
+
+/// What a guild's owner `from` tells every node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct GuildNotice {
+    v: u16,
+    from: String,
+    guild: u64,
+    /// The run of the guild's actor on `from`.
+    incarnation: Incarnation,
+    #[serde(flatten)]
+    what: Notice,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+enum Notice {
+    /// The guild's actor started: nodes whose sessions a previous run held subscribe them
+    /// again there (see `actors::subscriptions`).
+    Started,
+    /// `user` joined the guild: nodes with sessions of that user subscribe them (the owner
+    /// subscribes its own, as on a single node) and they get the GUILD_CREATE.
+    Joined { user: u64 },
 }
 
 /// What a node asks of a guild's owner for its sessions.
@@ -96,6 +131,10 @@ struct CommandEnvelope {
 pub enum SubscribeReply {
     Subscribed {
         guild_create: Value,
+        /// The run of the guild's actor that holds the session (a build without it is always
+        /// treated as a previous run: its sessions are subscribed again at the next start).
+        #[serde(default)]
+        incarnation: Incarnation,
     },
     /// The user is not a member (or the guild is gone).
     NotMember,
@@ -290,6 +329,7 @@ impl Remote {
         };
         let commands = subscribe(commands_subject(&node)).await?;
         let events = subscribe(events_subject(&node)).await?;
+        let notices = subscribe(GUILD_NOTICES_SUBJECT.to_string()).await?;
         let remote = Arc::new(Self {
             client,
             node,
@@ -298,6 +338,7 @@ impl Remote {
         });
         spawn_commands(Arc::downgrade(services), remote.clone(), commands);
         spawn_events(Arc::downgrade(services), remote.clone(), events);
+        spawn_guild_notices(Arc::downgrade(services), remote.clone(), notices);
         Ok(remote)
     }
 
@@ -366,6 +407,37 @@ impl Remote {
             return Err(RemoteError::Envelope(format!("version {}", reply.v)));
         }
         Ok(reply.reply)
+    }
+
+    /// Tells every node that `guild`'s actor started here as run `incarnation` (fire and
+    /// forget: a node that misses it keeps its sessions on the previous run until the next).
+    pub fn announce_start(&self, guild: GuildId, incarnation: Incarnation) {
+        self.notify(guild, incarnation, Notice::Started);
+    }
+
+    /// Tells every node that `user` joined `guild` (run `incarnation` here), so that the
+    /// user's sessions there subscribe to it.
+    pub fn announce_join(&self, guild: GuildId, incarnation: Incarnation, user: UserId) {
+        self.notify(guild, incarnation, Notice::Joined { user: user.get() });
+    }
+
+    fn notify(&self, guild: GuildId, incarnation: Incarnation, what: Notice) {
+        let notice = GuildNotice {
+            v: VERSION,
+            from: self.node.clone(),
+            guild: guild.get(),
+            incarnation,
+            what,
+        };
+        let Ok(payload) = serde_json::to_vec(&notice) else {
+            return;
+        };
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = client.publish(GUILD_NOTICES_SUBJECT, payload.into()).await {
+                tracing::warn!(error = %e, "guild notice not sent");
+            }
+        });
     }
 
     /// Tells `owner` that session `key` no longer wants `guild`'s events (fire and forget: a
@@ -493,9 +565,10 @@ async fn handle_command(
             )
             .await;
             Some(match subscribed {
-                Ok(ractor::rpc::CallResult::Success(Some(guild_create))) => {
-                    SubscribeReply::Subscribed { guild_create }
-                }
+                Ok(ractor::rpc::CallResult::Success(Some(s))) => SubscribeReply::Subscribed {
+                    guild_create: s.guild_create,
+                    incarnation: s.incarnation,
+                },
                 Ok(ractor::rpc::CallResult::Success(None)) => SubscribeReply::NotMember,
                 _ => SubscribeReply::Refused,
             })
@@ -615,6 +688,117 @@ fn spawn_events(
             deliver_frame(&services, &remote, message.payload);
         }
     });
+}
+
+/// Acts on other nodes' [`GuildNotice`]s: subscribes this node's sessions to their guilds.
+fn spawn_guild_notices(
+    services: std::sync::Weak<Services>,
+    remote: Arc<Remote>,
+    mut notices: async_nats::Subscriber,
+) {
+    tokio::spawn(async move {
+        let mut stop = remote.stop.clone();
+        loop {
+            let message = tokio::select! {
+                _ = stop.changed() => break,
+                m = notices.next() => match m {
+                    Some(m) => m,
+                    None => break,
+                },
+            };
+            let notice: GuildNotice = match serde_json::from_slice(&message.payload) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "unreadable guild notice");
+                    continue;
+                }
+            };
+            // The owner subscribed its own sessions itself.
+            if notice.v != VERSION || notice.from == remote.node {
+                continue;
+            }
+            let Some(services) = services.upgrade() else {
+                break;
+            };
+            let remote = remote.clone();
+            tokio::spawn(
+                async move { resubscribe(&services, &remote, notice).await }
+                    .instrument(tracing::debug_span!("guild_notice")),
+            );
+        }
+    });
+}
+
+/// Subscribes this node's sessions the notice is about to the guild's run on its owner: after
+/// a start, those a previous run held (GUILD_DELETE `unavailable` first, as after an outage);
+/// after a join, the joining user's. Each gets the GUILD_CREATE.
+async fn resubscribe(services: &Services, remote: &Remote, notice: GuildNotice) {
+    let guild = GuildId::new(notice.guild);
+    let subscriptions = &services.sessions.subscriptions;
+    let (sessions, outage) = match notice.what {
+        Notice::Started => (subscriptions.stale(guild, notice.incarnation), true),
+        Notice::Joined { user } => {
+            let user = UserId::new(user);
+            let sessions = services.sessions.sessions_of(user);
+            (sessions.iter().map(|s| (user, s.key)).collect(), false)
+        }
+    };
+    if sessions.is_empty() {
+        return;
+    }
+    let again = AtomicU64::new(0);
+    futures::stream::iter(sessions)
+        .for_each_concurrent(RESUBSCRIBE_CONCURRENCY, |(user, key)| {
+            let (again, owner) = (&again, notice.from.as_str());
+            async move {
+                let Some(session) = services.sessions.get(user, key) else {
+                    subscriptions.forget(guild, key);
+                    return;
+                };
+                if outage && !deliver_if_wanted(&session, &super::guild::unavailable(guild)) {
+                    return;
+                }
+                for attempt in 0..RESUBSCRIBE_TRIES {
+                    if attempt > 0 {
+                        tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                    }
+                    match remote
+                        .subscribe(owner, guild, &session, services.call_timeout())
+                        .await
+                    {
+                        Ok(SubscribeReply::Subscribed {
+                            guild_create,
+                            incarnation,
+                        }) => {
+                            subscriptions.record(guild, user, key, incarnation);
+                            let created = Dispatch::new("GUILD_CREATE", &guild_create, true);
+                            deliver_if_wanted(&session, &created);
+                            again.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        }
+                        Ok(SubscribeReply::NotMember) => {
+                            subscriptions.forget(guild, key);
+                            let gone = serde_json::json!({"id": guild});
+                            deliver_if_wanted(
+                                &session,
+                                &Dispatch::new("GUILD_DELETE", &gone, true),
+                            );
+                            return;
+                        }
+                        Ok(SubscribeReply::Refused) => {}
+                        Err(e) => tracing::debug!(error = %e, "re-subscription failed"),
+                    }
+                }
+                tracing::warn!(%guild, owner, "session could not be subscribed again; the guild stays unavailable to it");
+            }
+        })
+        .await;
+    tracing::info!(%guild, owner = %notice.from, sessions = again.load(Ordering::Relaxed), outage, "sessions here subscribed to a guild owned elsewhere");
+}
+
+/// Delivers `event` when the session's intents want it; false only when the session is gone.
+fn deliver_if_wanted(session: &SessionHandle, event: &Arc<Dispatch>) -> bool {
+    !session.wants(event) || session.deliver(event)
 }
 
 fn deliver_frame(services: &Services, remote: &Remote, frame: Bytes) {

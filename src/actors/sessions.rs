@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use dashmap::DashMap;
 use tokio::sync::{Notify, mpsc};
 
+use super::subscriptions::Subscriptions;
 use crate::events::Dispatch;
 use crate::gateway::intents::Intents;
 use crate::id::{GuildId, UserId};
@@ -151,6 +152,11 @@ impl SessionHandle {
         }
     }
 
+    /// Whether the session's socket is on this node (not a remote session held by an owner).
+    pub fn is_local(&self) -> bool {
+        matches!(self.sink, Sink::Local(_))
+    }
+
     /// Whether this session's intents let it see the event.
     pub fn wants(&self, event: &Dispatch) -> bool {
         event
@@ -221,6 +227,9 @@ impl SessionHandle {
 #[derive(Debug, Default)]
 pub struct SessionRegistry {
     by_user: DashMap<UserId, Vec<SessionHandle>>,
+    /// The guilds each session holds, and which run of each guild's actor subscribed it (so a
+    /// guild actor that starts again can subscribe them again; see [`Subscriptions`]).
+    pub subscriptions: Subscriptions,
 }
 
 impl SessionRegistry {
@@ -240,6 +249,7 @@ impl SessionRegistry {
     }
 
     pub fn remove(&self, user: UserId, key: SessionKey) {
+        self.subscriptions.forget_session(key);
         if let dashmap::Entry::Occupied(mut e) = self.by_user.entry(user) {
             e.get_mut().retain(|h| h.key != key);
             if e.get().is_empty() {
@@ -253,6 +263,13 @@ impl SessionRegistry {
             .get(&user)
             .map(|v| v.clone())
             .unwrap_or_default()
+    }
+
+    /// Session `key` of `user`, if it is still here.
+    pub fn get(&self, user: UserId, key: SessionKey) -> Option<SessionHandle> {
+        self.by_user
+            .get(&user)
+            .and_then(|list| list.iter().find(|h| h.key == key).cloned())
     }
 
     pub fn count_of(&self, user: UserId) -> usize {

@@ -150,9 +150,9 @@ pub async fn identify(
             Some(app.services.call_timeout()),
         )
         .await;
-        if let Ok(ractor::rpc::CallResult::Success(Some(payload))) = subscribed {
+        if let Ok(ractor::rpc::CallResult::Success(Some(subscribed))) = subscribed {
             guilds.push(id);
-            guild_creates.push(payload);
+            guild_creates.push(subscribed.guild_create);
         }
     }
     let mut private_channels = Vec::new();
@@ -838,7 +838,23 @@ async fn subscribe_remote(
         .subscribe(owner, guild, handle, app.services.call_timeout())
         .await
     {
-        Ok(SubscribeReply::Subscribed { guild_create }) => Some(guild_create),
+        Ok(SubscribeReply::Subscribed {
+            guild_create,
+            incarnation,
+        }) => {
+            let subscriptions = &app.services.sessions.subscriptions;
+            subscriptions.record(guild, handle.user_id, handle.key, incarnation);
+            // Ended while the reply travelled: leave nothing behind.
+            if app
+                .services
+                .sessions
+                .get(handle.user_id, handle.key)
+                .is_none()
+            {
+                subscriptions.forget(guild, handle.key);
+            }
+            Some(guild_create)
+        }
         Ok(_) => None,
         Err(e) => {
             tracing::warn!(error = %e, %guild, owner, "remote guild subscribe failed");
