@@ -396,6 +396,131 @@ async fn discord_js_on_scylla_body() {
     }
 }
 
+/// The discord.js scenario on a two-node cluster (real NATS and a real CQL server): its REST
+/// calls go to n1, which owns the guild, and its gateway session lives on n2 — n1 advertises
+/// n2's gateway, so `GET /gateway/bot` sends the library there. Every event the bot sees
+/// crosses from n1 to n2.
+#[test]
+fn discord_js_across_two_nodes() {
+    let thread = std::thread::Builder::new()
+        .name("discord_js_across_two_nodes".into())
+        .stack_size(16 << 20)
+        .spawn(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_stack_size(16 << 20)
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(discord_js_across_two_nodes_body())
+        })
+        .expect("spawn test thread");
+    if let Err(panic) = thread.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn discord_js_across_two_nodes_body() {
+    let scylla: Vec<String> = std::env::var("ACCORD_SCYLLA_NODES")
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let nats = std::env::var("ACCORD_NATS_URL").unwrap_or_default();
+    if scylla.is_empty() || nats.is_empty() {
+        if env_set("ACCORD_REQUIRE_SCYLLA") || env_set("ACCORD_REQUIRE_NATS") {
+            panic!(
+                "a CQL server and NATS are required, but ACCORD_SCYLLA_NODES or ACCORD_NATS_URL is not set"
+            );
+        }
+        show(
+            "skipped: ACCORD_SCYLLA_NODES or ACCORD_NATS_URL is not set (discord.js across two nodes)",
+        );
+        return;
+    }
+    let lib = ClientLib::discord_js();
+    if !lib.available() {
+        return;
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let keyspace = format!("accord_test_{stamp}_{:08x}", rand::random::<u32>());
+    let bucket = format!("accord_js_{stamp}_{:08x}", rand::random::<u32>());
+    let secret: [u8; 32] = rand::random();
+    let start = |name: &'static str, advertise_gateway: String| {
+        let (scylla, keyspace, bucket, nats) = (
+            scylla.clone(),
+            keyspace.clone(),
+            bucket.clone(),
+            nats.clone(),
+        );
+        async move {
+            accord::start(ServeOptions {
+                store: StoreChoice::scylla(scylla, keyspace),
+                listen: Some("127.0.0.1:0".into()),
+                cdn_listen: None,
+                cluster: Some(accord::cluster::ClusterConfig {
+                    nats: vec![nats],
+                    node_name: name.into(),
+                    bucket,
+                    advertise_gateway,
+                    ..accord::cluster::ClusterConfig::default()
+                }),
+                secret: Some(secret.to_vec()),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("cluster node {name}: {e:#}"))
+        }
+    };
+    let n2 = start("n2", String::new()).await;
+    let n1 = start("n1", format!("ws://{}", n2.addr)).await;
+    n1.app
+        .config()
+        .apply_patch(
+            n1.app.store().as_ref(),
+            &json!({"security": {"argon2_memory_kib": 64, "argon2_iterations": 1}}),
+        )
+        .await
+        .expect("patch config");
+    let members = |s: &accord::Server| {
+        s.app
+            .cluster
+            .as_ref()
+            .map_or(0, |c| c.status().members.len())
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while members(&n1) < 2 || members(&n2) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the two nodes never saw each other"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let t1 = TestServer {
+        server: Some(n1),
+        dir: tempfile::tempdir().expect("tempdir"),
+        http: reqwest::Client::new(),
+    };
+    let gateway = t1.req(reqwest::Method::GET, "/gateway", None, None).await;
+    assert_eq!(
+        gateway.body["url"],
+        format!("ws://{}", n2.addr),
+        "n1 sends clients to n2's gateway"
+    );
+    run_against(&t1, &lib, "discord.js across two nodes").await;
+    t1.stop().await;
+    n2.shutdown().await.expect("n2 stops");
+    if let Ok(store) = accord::store::scylla::ScyllaStore::connect(&scylla, &keyspace).await {
+        let _ = store
+            .session()
+            .query_unpaged(format!("DROP KEYSPACE IF EXISTS {keyspace}"), ())
+            .await;
+    }
+}
+
 /// What the client libraries needed that Accord lacked, each pinned by a plain REST/gateway test
 /// so it stays fixed even where the libraries are not installed.
 mod library_gaps {

@@ -909,7 +909,8 @@ async fn sessions_on_other_nodes_get_the_owners_events_and_its_revocations() {
     let carol = n2.register("carol").await;
     let mut carol_on_n2 =
         common::Gateway::connect(&n2.gateway_url("v=10&encoding=json"), false).await;
-    carol_on_n2.identify(&carol, intents).await;
+    // … with DIRECT_MESSAGES too.
+    carol_on_n2.identify(&carol, intents | (1 << 12)).await;
     let joined = n3
         .post(&format!("/invites/{code}"), &carol, json!({}))
         .await;
@@ -920,6 +921,25 @@ async fn sessions_on_other_nodes_get_the_owners_events_and_its_revocations() {
     );
     post(&other, "welcome carol").await;
     assert_eq!(next_message(&mut carol_on_n2).await, "welcome carol");
+
+    // User-scoped events cross nodes too: a DM alice sends through n3 reaches carol on n2,
+    // and alice's rename through n1 reaches her own session on n2.
+    let carol_id = n2.me(&carol).await["id"].as_str().expect("id").to_string();
+    let dm = n3
+        .post("/users/@me/channels", &alice, json!({"recipient_id": carol_id}))
+        .await;
+    assert_eq!(dm.status, 200, "{}", dm.body);
+    let dm = dm.body["id"].as_str().expect("id").to_string();
+    post(&dm, "psst").await;
+    assert_eq!(next_message(&mut carol_on_n2).await, "psst");
+    let renamed = n1
+        .patch("/users/@me", &alice, json!({"global_name": "Alice on n1"}))
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(
+        on_n2.event("USER_UPDATE").await["global_name"],
+        "Alice on n1"
+    );
     for n in [n1, n2, n3] {
         n.stop().await;
     }

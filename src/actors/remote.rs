@@ -33,6 +33,7 @@ use super::sessions::{SessionHandle, SessionKey};
 use super::subscriptions::Incarnation;
 use super::{Services, mailbox};
 use crate::cluster::Owned;
+use crate::error::ApiError;
 use crate::events::Dispatch;
 use crate::gateway::intents::Intents;
 use crate::id::{GuildId, UserId};
@@ -53,6 +54,21 @@ pub fn commands_subject(node: &str) -> String {
 
 pub fn events_subject(node: &str) -> String {
     format!("accord.node.{node}.events")
+}
+
+/// Where every node hears of user-scoped events (DMs, USER_UPDATE, relationships …) for
+/// its sessions ([`UserEventMeta`]).
+pub const USER_EVENTS_SUBJECT: &str = "accord.cluster.user_events";
+
+/// The first line of a user-scoped event frame; the payload bytes follow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct UserEventMeta {
+    v: u16,
+    from: String,
+    user: u64,
+    name: String,
+    /// The intent a session needs for it (decided where the event was made).
+    intent: Option<u64>,
 }
 
 /// Where every node hears what a guild's owner asks of all nodes ([`GuildNotice`]).
@@ -116,6 +132,45 @@ pub enum GuildCommand {
         session_id: String,
         state: Value,
     },
+    /// A read a member's session makes of the guild (op 8 member pages, op 14/37 lists); the
+    /// reply is [`CommandReply::Answer`].
+    Query { guild: u64, query: GuildQuery },
+}
+
+/// What a session on another node may read from a guild's actor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "query", rename_all = "snake_case")]
+pub enum GuildQuery {
+    /// `GuildMsg::ListMembers`: a page of members in user-id order.
+    ListMembers { user: u64, limit: usize, after: u64 },
+    /// `GuildMsg::MemberList`: the GUILD_MEMBER_LIST_UPDATE for these ranges.
+    MemberList { user: u64, ranges: Vec<[usize; 2]> },
+}
+
+impl GuildQuery {
+    /// Asks the guild's actor on this node.
+    pub async fn ask(self, services: &Arc<Services>, guild: GuildId) -> Result<Value, ApiError> {
+        let actor = services.guild(guild).await?;
+        match self {
+            GuildQuery::ListMembers { user, limit, after } => {
+                super::ask(services, &actor, |reply| GuildMsg::ListMembers {
+                    user: UserId::new(user),
+                    limit,
+                    after: UserId::new(after),
+                    reply,
+                })
+                .await
+            }
+            GuildQuery::MemberList { user, ranges } => {
+                super::ask(services, &actor, |reply| GuildMsg::MemberList {
+                    user: UserId::new(user),
+                    ranges,
+                    reply,
+                })
+                .await
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,10 +180,10 @@ struct CommandEnvelope {
     command: GuildCommand,
 }
 
-/// The owner's answer to [`GuildCommand::Subscribe`].
+/// The owner's answer to [`GuildCommand::Subscribe`] and [`GuildCommand::Query`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
-pub enum SubscribeReply {
+pub enum CommandReply {
     Subscribed {
         guild_create: Value,
         /// The run of the guild's actor that holds the session (a build without it is always
@@ -138,14 +193,16 @@ pub enum SubscribeReply {
     },
     /// The user is not a member (or the guild is gone).
     NotMember,
-    /// The owner does not run the guild right now (moving, fenced).
+    /// The owner does not run the guild right now (moving, fenced), or refused the query.
     Refused,
+    /// A query's answer.
+    Answer { value: Value },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ReplyEnvelope {
     v: u16,
-    reply: SubscribeReply,
+    reply: CommandReply,
 }
 
 /// The first line of an event frame.
@@ -301,6 +358,8 @@ pub struct Remote {
     client: async_nats::Client,
     node: String,
     relays: DashMap<String, Arc<NodeRelay>>,
+    /// User-scoped events for the other nodes, published in order by one task.
+    user_events: mpsc::Sender<Bytes>,
     stop: watch::Receiver<bool>,
 }
 
@@ -330,12 +389,23 @@ impl Remote {
         let commands = subscribe(commands_subject(&node)).await?;
         let events = subscribe(events_subject(&node)).await?;
         let notices = subscribe(GUILD_NOTICES_SUBJECT.to_string()).await?;
+        let user_frames = subscribe(USER_EVENTS_SUBJECT.to_string()).await?;
+        let (user_events, outgoing) = mpsc::channel(RELAY_QUEUE);
+        tokio::spawn(publish_user_events(client.clone(), outgoing, stop.clone()));
         let remote = Arc::new(Self {
             client,
             node,
             relays: DashMap::new(),
+            user_events,
             stop,
         });
+        let relay = Arc::downgrade(&remote);
+        services.sessions.relay_users_beyond(move |user, event| {
+            if let Some(remote) = relay.upgrade() {
+                remote.send_user_event(user, event);
+            }
+        });
+        spawn_user_events(Arc::downgrade(services), remote.clone(), user_frames);
         spawn_commands(Arc::downgrade(services), remote.clone(), commands);
         spawn_events(Arc::downgrade(services), remote.clone(), events);
         spawn_guild_notices(Arc::downgrade(services), remote.clone(), notices);
@@ -377,17 +447,46 @@ impl Remote {
         guild: GuildId,
         handle: &SessionHandle,
         timeout: Duration,
-    ) -> Result<SubscribeReply, RemoteError> {
+    ) -> Result<CommandReply, RemoteError> {
+        let command = GuildCommand::Subscribe {
+            guild: guild.get(),
+            user: handle.user_id.get(),
+            bot: handle.bot,
+            intents: handle.intents.bits(),
+            key: handle.key,
+        };
+        self.request(owner, command, timeout).await
+    }
+
+    /// Asks `owner` for `query` of `guild`: its answer, or `None` when refused.
+    pub async fn query(
+        &self,
+        owner: &str,
+        guild: GuildId,
+        query: GuildQuery,
+        timeout: Duration,
+    ) -> Result<Option<Value>, RemoteError> {
+        let command = GuildCommand::Query {
+            guild: guild.get(),
+            query,
+        };
+        Ok(match self.request(owner, command, timeout).await? {
+            CommandReply::Answer { value } => Some(value),
+            _ => None,
+        })
+    }
+
+    /// Sends `command` to `owner` and waits (at most `timeout`) for its reply.
+    async fn request(
+        &self,
+        owner: &str,
+        command: GuildCommand,
+        timeout: Duration,
+    ) -> Result<CommandReply, RemoteError> {
         let envelope = CommandEnvelope {
             v: VERSION,
             from: self.node.clone(),
-            command: GuildCommand::Subscribe {
-                guild: guild.get(),
-                user: handle.user_id.get(),
-                bot: handle.bot,
-                intents: handle.intents.bits(),
-                key: handle.key,
-            },
+            command,
         };
         let payload =
             serde_json::to_vec(&envelope).map_err(|e| RemoteError::Envelope(e.to_string()))?;
@@ -407,6 +506,26 @@ impl Remote {
             return Err(RemoteError::Envelope(format!("version {}", reply.v)));
         }
         Ok(reply.reply)
+    }
+
+    /// Queues a user-scoped event for the user's sessions on the other nodes (every node
+    /// hears it and delivers it to the user's sessions it has, if any).
+    fn send_user_event(&self, user: UserId, event: &Arc<Dispatch>) {
+        let meta = UserEventMeta {
+            v: VERSION,
+            from: self.node.clone(),
+            user: user.get(),
+            name: event.name.to_string(),
+            intent: event.intent.map(|i| i.bits()),
+        };
+        let Ok(mut frame) = serde_json::to_vec(&meta) else {
+            return;
+        };
+        frame.push(b'\n');
+        frame.extend_from_slice(&event.data);
+        if self.user_events.try_send(frame.into()).is_err() {
+            tracing::warn!("user event queue full: event dropped");
+        }
     }
 
     /// Tells every node that `guild`'s actor started here as run `incarnation` (fire and
@@ -519,7 +638,7 @@ fn spawn_commands(
                 let reply = if envelope.v == VERSION {
                     handle_command(&services, &remote, envelope.from, envelope.command).await
                 } else {
-                    Some(SubscribeReply::Refused)
+                    Some(CommandReply::Refused)
                 };
                 if let (Some(reply), Some(to)) = (reply, message.reply) {
                     let envelope = ReplyEnvelope { v: VERSION, reply };
@@ -537,7 +656,7 @@ async fn handle_command(
     remote: &Remote,
     from: String,
     command: GuildCommand,
-) -> Option<SubscribeReply> {
+) -> Option<CommandReply> {
     match command {
         GuildCommand::Subscribe {
             guild,
@@ -547,7 +666,7 @@ async fn handle_command(
             key,
         } => {
             let Ok(actor) = services.guild(GuildId::new(guild)).await else {
-                return Some(SubscribeReply::Refused);
+                return Some(CommandReply::Refused);
             };
             let handle = SessionHandle::remote(
                 owner_side_key(&from, key),
@@ -565,12 +684,12 @@ async fn handle_command(
             )
             .await;
             Some(match subscribed {
-                Ok(ractor::rpc::CallResult::Success(Some(s))) => SubscribeReply::Subscribed {
+                Ok(ractor::rpc::CallResult::Success(Some(s))) => CommandReply::Subscribed {
                     guild_create: s.guild_create,
                     incarnation: s.incarnation,
                 },
-                Ok(ractor::rpc::CallResult::Success(None)) => SubscribeReply::NotMember,
-                _ => SubscribeReply::Refused,
+                Ok(ractor::rpc::CallResult::Success(None)) => CommandReply::NotMember,
+                _ => CommandReply::Refused,
             })
         }
         GuildCommand::Presence {
@@ -602,6 +721,15 @@ async fn handle_command(
                 );
             }
             None
+        }
+        GuildCommand::Query { guild, query } => {
+            Some(match query.ask(services, GuildId::new(guild)).await {
+                Ok(value) => CommandReply::Answer { value },
+                Err(e) => {
+                    tracing::debug!(error = %e, guild, "remote guild query refused");
+                    CommandReply::Refused
+                }
+            })
         }
         GuildCommand::Unsubscribe { guild, key } => {
             if let Some(actor) = services.registry.running_guild(GuildId::new(guild)) {
@@ -766,7 +894,7 @@ async fn resubscribe(services: &Services, remote: &Remote, notice: GuildNotice) 
                         .subscribe(owner, guild, &session, services.call_timeout())
                         .await
                     {
-                        Ok(SubscribeReply::Subscribed {
+                        Ok(CommandReply::Subscribed {
                             guild_create,
                             incarnation,
                         }) => {
@@ -776,7 +904,7 @@ async fn resubscribe(services: &Services, remote: &Remote, notice: GuildNotice) 
                             again.fetch_add(1, Ordering::Relaxed);
                             return;
                         }
-                        Ok(SubscribeReply::NotMember) => {
+                        Ok(CommandReply::NotMember) => {
                             subscriptions.forget(guild, key);
                             let gone = serde_json::json!({"id": guild});
                             deliver_if_wanted(
@@ -785,7 +913,7 @@ async fn resubscribe(services: &Services, remote: &Remote, notice: GuildNotice) 
                             );
                             return;
                         }
-                        Ok(SubscribeReply::Refused) => {}
+                        Ok(CommandReply::Refused | CommandReply::Answer { .. }) => {}
                         Err(e) => tracing::debug!(error = %e, "re-subscription failed"),
                     }
                 }
@@ -794,6 +922,75 @@ async fn resubscribe(services: &Services, remote: &Remote, notice: GuildNotice) 
         })
         .await;
     tracing::info!(%guild, owner = %notice.from, sessions = again.load(Ordering::Relaxed), outage, "sessions here subscribed to a guild owned elsewhere");
+}
+
+/// Publishes the queued user-scoped events, in order.
+async fn publish_user_events(
+    client: async_nats::Client,
+    mut outgoing: mpsc::Receiver<Bytes>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let frame = tokio::select! {
+            _ = stop.changed() => break,
+            f = outgoing.recv() => match f {
+                Some(f) => f,
+                None => break,
+            },
+        };
+        if let Err(e) = client.publish(USER_EVENTS_SUBJECT, frame).await {
+            tracing::warn!(error = %e, "user event publish failed");
+        }
+    }
+}
+
+/// Delivers other nodes' user-scoped events to this node's sessions of their users.
+fn spawn_user_events(
+    services: std::sync::Weak<Services>,
+    remote: Arc<Remote>,
+    mut frames: async_nats::Subscriber,
+) {
+    tokio::spawn(async move {
+        let mut stop = remote.stop.clone();
+        loop {
+            let message = tokio::select! {
+                _ = stop.changed() => break,
+                m = frames.next() => match m {
+                    Some(m) => m,
+                    None => break,
+                },
+            };
+            let Some(services) = services.upgrade() else {
+                break;
+            };
+            let frame = message.payload;
+            let Some(split) = frame.iter().position(|b| *b == b'\n') else {
+                continue;
+            };
+            let meta: UserEventMeta = match serde_json::from_slice(&frame[..split]) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "unreadable user event");
+                    continue;
+                }
+            };
+            if meta.v != VERSION || meta.from == remote.node {
+                continue;
+            }
+            let Some(name) = event_name(&meta.name) else {
+                continue;
+            };
+            let event = Arc::new(Dispatch {
+                name,
+                data: frame.slice(split + 1..),
+                intent: meta.intent.map(Intents::from_bits_truncate),
+                redacted: None,
+            });
+            services
+                .sessions
+                .send_to_user_here(UserId::new(meta.user), &event);
+        }
+    });
 }
 
 /// Delivers `event` when the session's intents want it; false only when the session is gone.

@@ -230,6 +230,19 @@ pub struct SessionRegistry {
     /// The guilds each session holds, and which run of each guild's actor subscribed it (so a
     /// guild actor that starts again can subscribe them again; see [`Subscriptions`]).
     pub subscriptions: Subscriptions,
+    /// Cluster mode: carries user-scoped events to the user's sessions on other nodes.
+    beyond: std::sync::OnceLock<UserRelay>,
+}
+
+/// Hands a user-scoped event to the other nodes of a cluster (see `actors::remote`).
+pub struct UserRelay(Box<RelayFn>);
+
+type RelayFn = dyn Fn(UserId, &Arc<Dispatch>) + Send + Sync;
+
+impl std::fmt::Debug for UserRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UserRelay")
+    }
 }
 
 impl SessionRegistry {
@@ -285,8 +298,24 @@ impl SessionRegistry {
             .unwrap_or(false)
     }
 
-    /// Delivers to every session of `user` that wants the event.
+    /// Cluster mode: from now on user-scoped events also go to `relay` (set once, at start).
+    pub fn relay_users_beyond(
+        &self,
+        relay: impl Fn(UserId, &Arc<Dispatch>) + Send + Sync + 'static,
+    ) {
+        let _ = self.beyond.set(UserRelay(Box::new(relay)));
+    }
+
+    /// Delivers to every session of `user` that wants the event, on every node.
     pub fn send_to_user(&self, user: UserId, event: &Arc<Dispatch>) {
+        self.send_to_user_here(user, event);
+        if let Some(relay) = self.beyond.get() {
+            (relay.0)(user, event);
+        }
+    }
+
+    /// [`SessionRegistry::send_to_user`] for this node's sessions only.
+    pub fn send_to_user_here(&self, user: UserId, event: &Arc<Dispatch>) {
         if let Some(list) = self.by_user.get(&user) {
             for h in list.iter().filter(|h| h.wants(event)) {
                 h.deliver(event);

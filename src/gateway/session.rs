@@ -21,9 +21,8 @@ use super::intents::Intents;
 use super::payload::{self, Identify, RequestGuildMembers};
 use super::server::{Attach, now};
 use super::state::{Action, ReplayBuffer, SessionMachine};
-use crate::actors::ask;
 use crate::actors::guild::GuildMsg;
-use crate::actors::remote::{GuildCommand, SubscribeReply};
+use crate::actors::remote::{CommandReply, GuildCommand, GuildQuery};
 use crate::actors::sessions::{KillSwitch, Overflow, SessionHandle};
 use crate::app::App;
 use crate::cluster::Owned;
@@ -646,22 +645,16 @@ impl Session {
         wanted: Option<&[UserId]>,
         max: usize,
     ) -> Vec<Value> {
-        let Ok(actor) = self.app.services.guild(guild).await else {
-            return Vec::new();
-        };
         let user = self.user.id;
         let mut found = Vec::new();
         let mut after = UserId::default();
         while found.len() < max {
-            let Ok(Value::Array(page)) =
-                ask(&self.app.services, &actor, |reply| GuildMsg::ListMembers {
-                    user,
-                    limit: MEMBERS_PER_CHUNK,
-                    after,
-                    reply,
-                })
-                .await
-            else {
+            let page_query = GuildQuery::ListMembers {
+                user: user.get(),
+                limit: MEMBERS_PER_CHUNK,
+                after: after.get(),
+            };
+            let Some(Value::Array(page)) = self.query_guild(guild, page_query).await else {
                 break;
             };
             let Some(last) = page
@@ -685,6 +678,25 @@ impl Session {
         }
         found.truncate(max);
         found
+    }
+
+    /// Reads `query` from `guild`'s actor, here or on its owner (cluster mode); `None` when
+    /// refused or unanswered.
+    async fn query_guild(&self, guild: GuildId, query: GuildQuery) -> Option<Value> {
+        let services = &self.app.services;
+        if let Some((owner, remote)) = self.remote_owner(guild) {
+            return match remote
+                .query(&owner, guild, query, services.call_timeout())
+                .await
+            {
+                Ok(answer) => answer,
+                Err(e) => {
+                    tracing::warn!(error = %e, %guild, owner, "remote guild query failed");
+                    None
+                }
+            };
+        }
+        query.ask(services, guild).await.ok()
     }
 
     /// Discord's limit on asking for every member of a guild (op 8 with an empty query): once
@@ -722,17 +734,11 @@ impl Session {
             if ranges.is_empty() {
                 continue;
             }
-            let Ok(actor) = self.app.services.guild(guild).await else {
-                continue;
-            };
-            let user = self.user.id;
-            let Ok(list) = ask(&self.app.services, &actor, |reply| GuildMsg::MemberList {
-                user,
+            let query = GuildQuery::MemberList {
+                user: self.user.id.get(),
                 ranges,
-                reply,
-            })
-            .await
-            else {
+            };
+            let Some(list) = self.query_guild(guild, query).await else {
                 continue;
             };
             let f = self.frame("GUILD_MEMBER_LIST_UPDATE", encode(&list));
@@ -838,7 +844,7 @@ async fn subscribe_remote(
         .subscribe(owner, guild, handle, app.services.call_timeout())
         .await
     {
-        Ok(SubscribeReply::Subscribed {
+        Ok(CommandReply::Subscribed {
             guild_create,
             incarnation,
         }) => {
