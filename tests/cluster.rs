@@ -926,7 +926,11 @@ async fn sessions_on_other_nodes_get_the_owners_events_and_its_revocations() {
     // and alice's rename through n1 reaches her own session on n2.
     let carol_id = n2.me(&carol).await["id"].as_str().expect("id").to_string();
     let dm = n3
-        .post("/users/@me/channels", &alice, json!({"recipient_id": carol_id}))
+        .post(
+            "/users/@me/channels",
+            &alice,
+            json!({"recipient_id": carol_id}),
+        )
         .await;
     assert_eq!(dm.status, 200, "{}", dm.body);
     let dm = dm.body["id"].as_str().expect("id").to_string();

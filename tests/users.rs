@@ -787,3 +787,47 @@ async fn mentions_and_dms_count_as_unread_mentions_until_acked() {
     let mut g = Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
     assert_eq!(counts(&g.identify(&bob, 1).await), (0, 1));
 }
+
+#[tokio::test]
+async fn a_renamed_user_is_shown_renamed_in_the_member_lists_of_their_guilds() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let (_guild, channel) = t.guild(&alice, "Names").await;
+    t.join_via_invite(&alice, &channel, &bob).await;
+    let bob_id = id_of(&t, &bob).await;
+    // GUILDS | GUILD_MEMBERS | GUILD_MESSAGES: member events about others, and messages.
+    let mut gw = Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    gw.identify(&alice, GUILDS | (1 << 1) | GUILD_MESSAGES).await;
+    gw.event("GUILD_CREATE").await;
+    let r = t
+        .patch("/users/@me", &bob, json!({"global_name": "Robert"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let update = gw.event("GUILD_MEMBER_UPDATE").await;
+    assert_eq!(update["user"]["id"], bob_id.as_str(), "{update}");
+    assert_eq!(update["user"]["global_name"], "Robert", "{update}");
+    // A change nobody else sees (a setting of the account alone) sends no member update.
+    let r = t
+        .patch("/users/@me", &bob, json!({"global_name": "Robert"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let marker = t
+        .post(
+            &format!("/channels/{channel}/messages"),
+            &alice,
+            json!({"content": "marker"}),
+        )
+        .await;
+    assert_eq!(marker.status, 200, "{}", marker.body);
+    loop {
+        let v = gw.recv().await;
+        if v["op"] != 0 {
+            continue;
+        }
+        assert_ne!(v["t"], "GUILD_MEMBER_UPDATE", "{v}");
+        if v["t"] == "MESSAGE_CREATE" {
+            break;
+        }
+    }
+}

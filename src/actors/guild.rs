@@ -98,6 +98,9 @@ pub enum GuildMsg {
     },
     /// Subscribes every live session of a user and sends them GUILD_CREATE (after create/join).
     SubscribeUser(UserId),
+    /// A member's user object changed (name, avatar …): GUILD_MEMBER_UPDATE with the new one,
+    /// as Discord sends, so member lists show it.
+    UserUpdated(UserId),
     Get {
         user: UserId,
         reply: Reply<Value>,
@@ -691,6 +694,7 @@ impl Actor for GuildActor {
                     state,
                 } => st.voice_state(user, session_id, state),
                 GuildMsg::SubscribeUser(user) => st.subscribe_user(user).await,
+                GuildMsg::UserUpdated(user) => st.user_updated(user).await,
                 GuildMsg::Get { user, reply: r } => {
                     let v = st.member_guard(user).map(|_| st.guild_json(true));
                     reply(r, v);
@@ -1567,6 +1571,20 @@ impl State {
     /// GUILD_MEMBER_ADD/UPDATE/REMOVE about `subject`: to sessions with GUILD_MEMBERS, and to
     /// user sessions as [`SessionHandle::wants_member_event`] decides (bounded by
     /// `gateway.user_member_events_max_members`).
+    /// See [`GuildMsg::UserUpdated`].
+    async fn user_updated(&mut self, user: UserId) {
+        let Some(m) = self.members.get(&user).cloned() else {
+            return;
+        };
+        match self.member_json(&m).await {
+            Ok(mut v) => {
+                v["guild_id"] = json!(self.id());
+                self.dispatch_member("GUILD_MEMBER_UPDATE", &v, user);
+            }
+            Err(e) => tracing::warn!(error = %e, %user, "member update not sent"),
+        }
+    }
+
     fn dispatch_member(&mut self, name: &'static str, data: &Value, subject: UserId) {
         let event = Dispatch::new(name, data, true);
         let limit = self

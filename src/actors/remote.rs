@@ -132,6 +132,8 @@ pub enum GuildCommand {
         session_id: String,
         state: Value,
     },
+    /// A member's user object changed (`GuildMsg::UserUpdated`).
+    UserUpdated { guild: u64, user: u64 },
     /// A read a member's session makes of the guild (op 8 member pages, op 14/37 lists); the
     /// reply is [`CommandReply::Answer`].
     Query { guild: u64, query: GuildQuery },
@@ -599,6 +601,26 @@ fn owner_side_key(node: &str, key: SessionKey) -> SessionKey {
 }
 
 impl Services {
+    /// Tells every guild of `user` whose actor runs (here or on its owner) that the user
+    /// object changed; a guild whose actor is not running has no session to tell.
+    pub async fn user_updated_in_guilds(&self, user: UserId) -> Result<(), ApiError> {
+        for guild in self.store.guilds_of_user(user).await? {
+            if let Some(actor) = self.registry.running_guild(guild) {
+                let _ = super::tell(&actor, GuildMsg::UserUpdated(user));
+            } else if let (Some(owner), Some(remote)) = (
+                self.remote_owner(Owned::Guild(guild.get())),
+                self.remote.get(),
+            ) {
+                let command = GuildCommand::UserUpdated {
+                    guild: guild.get(),
+                    user: user.get(),
+                };
+                remote.tell(&owner, command);
+            }
+        }
+        Ok(())
+    }
+
     /// The node that owns `what` when it is not this one (cluster mode), else `None`.
     pub fn remote_owner(&self, what: Owned) -> Option<String> {
         let ownership = self.ownership.get()?;
@@ -719,6 +741,12 @@ async fn handle_command(
                         state,
                     },
                 );
+            }
+            None
+        }
+        GuildCommand::UserUpdated { guild, user } => {
+            if let Some(actor) = services.registry.running_guild(GuildId::new(guild)) {
+                let _ = super::tell(&actor, GuildMsg::UserUpdated(UserId::new(user)));
             }
             None
         }

@@ -205,6 +205,12 @@ async fn update_me(
     app.services
         .sessions
         .send_to_user(user.id, &Dispatch::new("USER_UPDATE", &private, false));
+    if user.public() != current.public()
+        && let Err(e) = app.services.user_updated_in_guilds(user.id).await
+    {
+        // The change itself is stored and answered; only the members' views lag.
+        tracing::warn!(error = %e, "guilds not told of a user update");
+    }
     let mut out = private;
     if user.token_generation != current.token_generation {
         // The password change revoked old tokens; hand back a fresh one, as Discord does, and
