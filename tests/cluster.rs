@@ -1036,7 +1036,8 @@ async fn an_owner_killed_under_load_serves_again_from_another_node_and_its_sessi
         .config()
         .apply_patch(
             n2.srv().app.store().as_ref(),
-            &json!({"limits": {"rate": {"enabled": false}}}),
+            // A poll "hour" of 4 s: the poll below ends after its owner is gone.
+            &json!({"limits": {"rate": {"enabled": false}, "poll": {"hour_secs": 4}}}),
         )
         .await
         .expect("patch");
@@ -1086,6 +1087,16 @@ async fn an_owner_killed_under_load_serves_again_from_another_node_and_its_sessi
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // A poll armed on n1 just before it dies (announced to the other nodes).
+    let poll = n2
+        .post(
+            &format!("/channels/{channel}/messages"),
+            &alice,
+            json!({"poll": {"question": {"text": "still there?"}, "answers": [{"poll_media": {"text": "yes"}}], "duration": 1}}),
+        )
+        .await;
+    assert_eq!(poll.status, 200, "{}", poll.body);
+    let poll = poll.body["id"].as_str().expect("id").to_string();
     n1.kill().await;
     let killed = Instant::now();
 
@@ -1163,6 +1174,20 @@ async fn an_owner_killed_under_load_serves_again_from_another_node_and_its_sessi
         "{total} acknowledged messages, all stored in order ({} in the channel)",
         stored.len()
     );
+
+    // The poll ends on time on the new owner.
+    let ended = Instant::now() + Duration::from_secs(20);
+    loop {
+        let m = n2
+            .get(&format!("/channels/{channel}/messages/{poll}"), &alice)
+            .await;
+        assert_eq!(m.status, 200, "{}", m.body);
+        if m.body["poll"]["results"]["is_finalized"] == true {
+            break;
+        }
+        assert!(Instant::now() < ended, "the poll never ended: {}", m.body);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // The session on n3 was told the guild went away and came back, and gets its events again.
     let seen = dispatches_until(&mut session, Duration::from_secs(20), "GUILD_CREATE", |d| {

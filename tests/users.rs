@@ -798,7 +798,8 @@ async fn a_renamed_user_is_shown_renamed_in_the_member_lists_of_their_guilds() {
     let bob_id = id_of(&t, &bob).await;
     // GUILDS | GUILD_MEMBERS | GUILD_MESSAGES: member events about others, and messages.
     let mut gw = Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
-    gw.identify(&alice, GUILDS | (1 << 1) | GUILD_MESSAGES).await;
+    gw.identify(&alice, GUILDS | (1 << 1) | GUILD_MESSAGES)
+        .await;
     gw.event("GUILD_CREATE").await;
     let r = t
         .patch("/users/@me", &bob, json!({"global_name": "Robert"}))

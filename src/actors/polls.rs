@@ -29,7 +29,11 @@ pub struct PollClock {
     tx: mpsc::UnboundedSender<PollExpiry>,
     /// Taken by [`spawn`]; arms sent before then wait in the channel.
     rx: Mutex<Option<mpsc::UnboundedReceiver<PollExpiry>>>,
+    /// Cluster mode: tells the other nodes of each poll armed here (see [`PollClock::arm`]).
+    beyond: std::sync::OnceLock<Box<ArmHook>>,
 }
+
+type ArmHook = dyn Fn(&PollExpiry) + Send + Sync;
 
 impl Default for PollClock {
     fn default() -> Self {
@@ -37,6 +41,7 @@ impl Default for PollClock {
         Self {
             tx,
             rx: Mutex::new(Some(rx)),
+            beyond: std::sync::OnceLock::new(),
         }
     }
 }
@@ -44,10 +49,34 @@ impl Default for PollClock {
 impl PollClock {
     /// Schedules (or reschedules) a poll's end. The entry must already be stored for the end to
     /// survive a restart.
+    ///
+    /// In a cluster every node arms every poll: the channel's owner may change (or die) before
+    /// the poll ends, and whichever nodes are up then hand the end to the owner of the moment.
     pub fn arm(&self, expiry: PollExpiry) {
+        if let Some(hook) = self.beyond.get() {
+            hook(&expiry);
+        }
+        self.arm_here(expiry);
+    }
+
+    /// [`PollClock::arm`] on this node only (an arm another node announced).
+    pub fn arm_here(&self, expiry: PollExpiry) {
         if self.tx.send(expiry).is_err() {
             tracing::debug!("poll clock stopped; the stored end is picked up at the next start");
         }
+    }
+}
+
+impl std::fmt::Debug for PollClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollClock").finish_non_exhaustive()
+    }
+}
+
+impl PollClock {
+    /// Cluster mode: from now on each arm is also handed to `hook` (set once, at start).
+    pub fn announce_arms(&self, hook: impl Fn(&PollExpiry) + Send + Sync + 'static) {
+        let _ = self.beyond.set(Box::new(hook));
     }
 }
 
@@ -127,6 +156,20 @@ async fn fire(
     message: MessageId,
 ) -> Option<Timestamp> {
     let services = services.upgrade()?;
+    // Cluster mode: the channel's owner of the moment ends it (every node arms every poll;
+    // the owner ignores a poll already final, so several nodes may hand it over).
+    if let Ok(owned) = services.channel_owner(channel).await
+        && let (Some(owner), Some(remote)) = (services.remote_owner(owned), services.remote.get())
+    {
+        remote.tell(
+            &owner,
+            super::remote::GuildCommand::PollDue {
+                channel: channel.get(),
+                message: message.get(),
+            },
+        );
+        return None;
+    }
     match services.channel(channel).await {
         Ok(actor) => {
             if super::tell(&actor, ChannelMsg::PollDue { id: message }).is_ok() {

@@ -71,6 +71,17 @@ struct UserEventMeta {
     intent: Option<u64>,
 }
 
+/// Where every node hears of the polls armed on the others ([`PollArm`]).
+pub const POLL_ARMS_SUBJECT: &str = "accord.cluster.poll_arms";
+
+/// A poll armed on `from` (see `actors::polls`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PollArm {
+    v: u16,
+    from: String,
+    expiry: crate::model::PollExpiry,
+}
+
 /// Where every node hears what a guild's owner asks of all nodes ([`GuildNotice`]).
 pub const GUILD_NOTICES_SUBJECT: &str = "accord.cluster.guild_notices";
 
@@ -132,6 +143,9 @@ pub enum GuildCommand {
         session_id: String,
         state: Value,
     },
+    /// A poll of `channel` (on this node's guild, or a DM channel it owns) is due: the poll
+    /// clock of a node that does not own the channel hands it here (`ChannelMsg::PollDue`).
+    PollDue { channel: u64, message: u64 },
     /// A member's user object changed (`GuildMsg::UserUpdated`).
     UserUpdated { guild: u64, user: u64 },
     /// A read a member's session makes of the guild (op 8 member pages, op 14/37 lists); the
@@ -392,6 +406,7 @@ impl Remote {
         let events = subscribe(events_subject(&node)).await?;
         let notices = subscribe(GUILD_NOTICES_SUBJECT.to_string()).await?;
         let user_frames = subscribe(USER_EVENTS_SUBJECT.to_string()).await?;
+        let poll_arms = subscribe(POLL_ARMS_SUBJECT.to_string()).await?;
         let (user_events, outgoing) = mpsc::channel(RELAY_QUEUE);
         tokio::spawn(publish_user_events(client.clone(), outgoing, stop.clone()));
         let remote = Arc::new(Self {
@@ -408,6 +423,24 @@ impl Remote {
             }
         });
         spawn_user_events(Arc::downgrade(services), remote.clone(), user_frames);
+        let (client, from) = (remote.client.clone(), remote.node.clone());
+        services.polls.announce_arms(move |expiry| {
+            let arm = PollArm {
+                v: VERSION,
+                from: from.clone(),
+                expiry: expiry.clone(),
+            };
+            let Ok(payload) = serde_json::to_vec(&arm) else {
+                return;
+            };
+            let client = client.clone();
+            tokio::spawn(async move {
+                if let Err(e) = client.publish(POLL_ARMS_SUBJECT, payload.into()).await {
+                    tracing::warn!(error = %e, "poll arm not announced");
+                }
+            });
+        });
+        spawn_poll_arms(Arc::downgrade(services), remote.clone(), poll_arms);
         spawn_commands(Arc::downgrade(services), remote.clone(), commands);
         spawn_events(Arc::downgrade(services), remote.clone(), events);
         spawn_guild_notices(Arc::downgrade(services), remote.clone(), notices);
@@ -744,6 +777,17 @@ async fn handle_command(
             }
             None
         }
+        GuildCommand::PollDue { channel, message } => {
+            let channel = crate::id::ChannelId::new(channel);
+            match services.channel(channel).await {
+                Ok(actor) => {
+                    let id = crate::id::MessageId::new(message);
+                    let _ = super::tell(&actor, super::channel::ChannelMsg::PollDue { id });
+                }
+                Err(e) => tracing::warn!(error = %e, %channel, "poll end handed over but not ours"),
+            }
+            None
+        }
         GuildCommand::UserUpdated { guild, user } => {
             if let Some(actor) = services.registry.running_guild(GuildId::new(guild)) {
                 let _ = super::tell(&actor, GuildMsg::UserUpdated(UserId::new(user)));
@@ -950,6 +994,36 @@ async fn resubscribe(services: &Services, remote: &Remote, notice: GuildNotice) 
         })
         .await;
     tracing::info!(%guild, owner = %notice.from, sessions = again.load(Ordering::Relaxed), outage, "sessions here subscribed to a guild owned elsewhere");
+}
+
+/// Arms here the polls other nodes armed.
+fn spawn_poll_arms(
+    services: std::sync::Weak<Services>,
+    remote: Arc<Remote>,
+    mut arms: async_nats::Subscriber,
+) {
+    tokio::spawn(async move {
+        let mut stop = remote.stop.clone();
+        loop {
+            let message = tokio::select! {
+                _ = stop.changed() => break,
+                m = arms.next() => match m {
+                    Some(m) => m,
+                    None => break,
+                },
+            };
+            let Some(services) = services.upgrade() else {
+                break;
+            };
+            match serde_json::from_slice::<PollArm>(&message.payload) {
+                Ok(arm) if arm.v == VERSION && arm.from != remote.node => {
+                    services.polls.arm_here(arm.expiry);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "unreadable poll arm"),
+            }
+        }
+    });
 }
 
 /// Publishes the queued user-scoped events, in order.
