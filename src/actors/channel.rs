@@ -17,6 +17,7 @@ mod interaction;
 mod pipeline;
 pub mod poll;
 mod recipients;
+mod thread;
 
 pub use interaction::{InteractionOp, InteractionStamp, Target as InteractionTarget};
 
@@ -123,6 +124,14 @@ pub enum ChannelMsg {
     RemoveRecipient {
         user: UserId,
         target: UserId,
+        reply: Reply<()>,
+    },
+    /// From the thread creation routes, once the guild actor created `thread` from this
+    /// channel: marks the starter message, or posts the THREAD_CREATED system message.
+    ThreadStarted {
+        author: UserId,
+        thread: Box<ChannelRecord>,
+        starter: Option<MessageId>,
         reply: Reply<()>,
     },
     /// From the guild actor: cached permissions of this user (or everyone) are stale.
@@ -557,6 +566,15 @@ impl Actor for ChannelActor {
                     st.reply(r, v)
                 }
                 ChannelMsg::Updated(record) => st.channel = *record,
+                ChannelMsg::ThreadStarted {
+                    author,
+                    thread,
+                    starter,
+                    reply: r,
+                } => {
+                    let v = st.thread_started(author, *thread, starter).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::Tick | ChannelMsg::WriteFailed => {}
                 ChannelMsg::AsWebhook {
                     webhook,
@@ -1234,6 +1252,9 @@ impl State {
         if stamp.is_none() {
             self.check_slowmode(author, perms)?;
         }
+        if self.channel.kind.is_thread() {
+            self.reopen_if_archived(author).await?;
+        }
         let webhook = body.webhook.clone();
         let message = MessageRecord {
             id: self.services.ids.next()?,
@@ -1260,6 +1281,7 @@ impl State {
             application_id: None,
             interaction: None,
             poll,
+            thread: None,
         };
         let message = match stamp {
             Some(stamp) => {
@@ -1290,6 +1312,7 @@ impl State {
             self.in_guild(),
             exempt,
         ));
+        self.report_thread_message(Some(message.id));
         let json = (!message.shows_other_records()).then(|| (generation, v.clone()));
         self.remember(message, json);
         Ok(v)
@@ -1513,6 +1536,7 @@ impl State {
             data["guild_id"] = json!(g);
         }
         self.fanout(Dispatch::new("MESSAGE_DELETE", &data, self.in_guild()));
+        self.report_thread_message(None);
         Ok(())
     }
 
