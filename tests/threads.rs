@@ -111,6 +111,10 @@ async fn thread_from_a_message_marks_it_and_counts_its_messages() {
     assert_eq!(thread["member_count"], 1);
     assert_eq!(thread["message_count"], 0);
     assert!(thread.get("permission_overwrites").is_none());
+    // A strict client model takes it (twilight's Channel with thread metadata).
+    let parsed = serde_json::from_value::<twilight_model::channel::Channel>(thread.clone())
+        .expect("twilight parses the thread");
+    assert!(parsed.thread_metadata.is_some());
 
     let created = bob_gw.event("THREAD_CREATE").await;
     assert_eq!(created["id"], m.as_str());
@@ -158,6 +162,9 @@ async fn thread_from_a_message_marks_it_and_counts_its_messages() {
     let ids =
         |key: &str| -> Vec<String> { guild[key].as_array().unwrap().iter().map(id).collect() };
     assert_eq!(ids("threads"), vec![m.clone()]);
+    assert_eq!(guild["threads"][0]["member"]["user_id"], json!(null));
+    serde_json::from_value::<twilight_model::guild::Guild>(guild.clone())
+        .expect("twilight parses GUILD_CREATE with threads");
     assert!(!ids("channels").contains(&m));
     let r = t.get(&format!("/guilds/{g}/channels"), &bob).await;
     assert!(!r.body.to_string().contains(&format!("\"id\":\"{m}\"")));
