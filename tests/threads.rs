@@ -477,6 +477,17 @@ async fn thread_members_join_leave_list_and_their_events() {
         )
         .await;
     assert_eq!((r.status, r.body["code"].clone()), (404, json!(10007)));
+    // Leaving the guild leaves its threads.
+    assert_eq!(put(&t, &me, &bob).await.status, 204);
+    let r = t.delete(&format!("/users/@me/guilds/{g}"), &bob).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = t
+        .get(
+            &format!("/channels/{thread}/thread-members/{bob_id}"),
+            &alice,
+        )
+        .await;
+    assert_eq!(r.body["code"], 10007, "{}", r.body);
     // Alice leaves on her own.
     assert_eq!(t.delete(&me, &alice).await.status, 204);
     let list = t

@@ -986,9 +986,12 @@ impl State {
     /// and MANAGE_CHANNELS are exempt. Fails with 20016 and the seconds left.
     fn check_slowmode(&mut self, author: UserId, perms: Permissions) -> Result<(), ApiError> {
         let rate = self.channel.rate_limit_per_user;
-        if rate == 0
-            || perms.intersects(Permissions::MANAGE_MESSAGES | Permissions::MANAGE_CHANNELS)
-        {
+        // In a thread, its moderators (MANAGE_THREADS) are exempt too (Discord's rule).
+        let mut exempt = Permissions::MANAGE_MESSAGES | Permissions::MANAGE_CHANNELS;
+        if self.channel.kind.is_thread() {
+            exempt |= Permissions::MANAGE_THREADS;
+        }
+        if rate == 0 || perms.intersects(exempt) {
             return Ok(());
         }
         let interval = std::time::Duration::from_secs(u64::from(rate));

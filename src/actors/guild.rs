@@ -2211,6 +2211,8 @@ impl State {
             }
         }
         self.invalidate_permissions(Some(target));
+        // Leaving the guild leaves its threads too, as on Discord.
+        self.leave_all_threads(target).await?;
         Ok(())
     }
 

@@ -595,6 +595,20 @@ impl State {
         Ok(())
     }
 
+    /// Takes a user who left the guild out of every thread they joined.
+    pub(super) async fn leave_all_threads(&mut self, user: UserId) -> Result<(), ApiError> {
+        let joined: Vec<ChannelId> = self
+            .thread_members
+            .iter()
+            .filter(|(_, m)| m.contains_key(&user))
+            .map(|(t, _)| *t)
+            .collect();
+        for thread in joined {
+            self.leave_thread(thread, user).await?;
+        }
+        Ok(())
+    }
+
     async fn set_member_count(&mut self, thread: ChannelId) -> Result<u32, ApiError> {
         let count = self.thread_members.get(&thread).map_or(0, BTreeMap::len) as u32;
         if let Some(c) = self.channels.get_mut(&thread) {
