@@ -525,6 +525,14 @@ async fn archive_lock_unarchive_lists_and_delete() {
         .await
         .body);
     let path = format!("/channels/{thread}");
+    let early = id(&t
+        .post(
+            &format!("{path}/messages"),
+            &bob,
+            json!({"content": "early"}),
+        )
+        .await
+        .body);
 
     // Active threads.
     let active = t.get(&format!("/guilds/{g}/threads/active"), &bob).await;
@@ -542,6 +550,22 @@ async fn archive_lock_unarchive_lists_and_delete() {
     assert_eq!((r.status, r.body["code"].clone()), (400, json!(50083)));
     let r = put(&t, &format!("{path}/thread-members/@me"), &alice).await;
     assert_eq!(r.body["code"], 50083);
+    // Its messages are read-only meanwhile: no edits, no reactions.
+    let r = t
+        .patch(
+            &format!("{path}/messages/{early}"),
+            &bob,
+            json!({"content": "edited"}),
+        )
+        .await;
+    assert_eq!((r.status, r.body["code"].clone()), (400, json!(50083)));
+    let r = put(
+        &t,
+        &format!("{path}/messages/{early}/reactions/%F0%9F%91%8D/@me"),
+        &bob,
+    )
+    .await;
+    assert_eq!(r.body["code"], 50083, "{}", r.body);
 
     // Listed as archived (public), newest first; `before` pages.
     let public = t

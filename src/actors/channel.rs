@@ -1455,6 +1455,7 @@ impl State {
         body: MessageEdit,
     ) -> Result<Value, ApiError> {
         let perms = self.view(user).await?;
+        self.refuse_if_archived()?;
         let m = self.find(id).await?;
         let own = m.author_id == user;
         if !own && (body.content.is_some() || body.embeds.is_some()) {
@@ -1614,6 +1615,7 @@ impl State {
     ) -> Result<(), ApiError> {
         let perms = self.view(user).await?;
         require(perms, Permissions::READ_MESSAGE_HISTORY)?;
+        self.refuse_if_archived()?;
         let mut m = self.find(id).await?;
         let who = target.unwrap_or(user);
         if who != user {
@@ -1684,6 +1686,7 @@ impl State {
 
     async fn pin(&mut self, user: UserId, id: MessageId, pinned: bool) -> Result<(), ApiError> {
         let perms = self.view(user).await?;
+        self.refuse_if_archived()?;
         if !perms.intersects(Permissions::PIN_MESSAGES | Permissions::MANAGE_MESSAGES) {
             return Err(ApiError::MissingPermissions);
         }

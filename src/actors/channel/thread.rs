@@ -118,6 +118,15 @@ impl State {
         Ok(())
     }
 
+    /// 50083 for changes to an archived thread's messages (edits, pins): only a new message
+    /// reopens a thread.
+    pub(super) fn refuse_if_archived(&self) -> Result<(), ApiError> {
+        match &self.channel.thread_metadata {
+            Some(m) if m.archived => Err(crate::actors::guild::archived_error()),
+            _ => Ok(()),
+        }
+    }
+
     /// Tells the guild actor a message was posted in (or deleted from) this thread.
     pub(super) fn report_thread_message(&self, posted: Option<MessageId>) {
         if !self.channel.kind.is_thread() {
