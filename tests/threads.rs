@@ -637,9 +637,25 @@ async fn archive_lock_unarchive_lists_and_delete() {
     // Locked and archived: only MANAGE_THREADS reopens it; Bob may not lock.
     let r = t.patch(&path, &bob, json!({"locked": true})).await;
     assert_eq!((r.status, r.body["code"].clone()), (403, json!(50013)));
+    let r = t.patch(&path, &alice, json!({"locked": true})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
     let r = t
-        .patch(&path, &alice, json!({"locked": true, "archived": true}))
+        .post(
+            &format!("{path}/messages"),
+            &bob,
+            json!({"content": "locked out"}),
+        )
         .await;
+    assert_eq!((r.status, r.body["code"].clone()), (400, json!(160005)));
+    let r = t
+        .post(
+            &format!("{path}/messages"),
+            &alice,
+            json!({"content": "moderator"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = t.patch(&path, &alice, json!({"archived": true})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = t
         .post(

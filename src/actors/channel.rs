@@ -1256,6 +1256,7 @@ impl State {
             self.check_slowmode(author, perms)?;
         }
         if self.channel.kind.is_thread() {
+            self.refuse_if_locked(perms)?;
             self.reopen_if_archived(author).await?;
         }
         let webhook = body.webhook.clone();

@@ -10,6 +10,7 @@ use crate::events::Dispatch;
 use crate::id::{MessageId, UserId};
 use crate::model::message::MessageReference;
 use crate::model::{ChannelKind, ChannelRecord, MessageRecord};
+use crate::permissions::Permissions;
 
 /// Discord's THREAD_CREATED system message type.
 pub const THREAD_CREATED: u8 = 18;
@@ -116,6 +117,21 @@ impl State {
         .await?;
         self.channel = record;
         Ok(())
+    }
+
+    /// 160005 for a message in an open but locked thread from someone without MANAGE_THREADS
+    /// (a locked and archived one answers 50083 when it is asked to reopen).
+    pub(super) fn refuse_if_locked(&self, perms: Permissions) -> Result<(), ApiError> {
+        match &self.channel.thread_metadata {
+            Some(m) if m.locked && !m.archived && !perms.contains(Permissions::MANAGE_THREADS) => {
+                Err(ApiError::coded(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    160005,
+                    "thread-locked",
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// 50083 for changes to an archived thread's messages (edits, pins): only a new message
