@@ -112,7 +112,8 @@ conformance!(
     templates_counting_is_atomic,
     teams_and_members,
     connected_accounts_per_user,
-    polls_round_trip_with_their_pending_ends;
+    polls_round_trip_with_their_pending_ends,
+    threads_and_their_members;
     embedded_gaps:
 );
 
@@ -369,6 +370,7 @@ fn message(id: MessageId, channel: ChannelId, author: UserId, content: &str) -> 
         application_id: None,
         interaction: None,
         poll: None,
+        thread: None,
     }
 }
 
@@ -2073,6 +2075,84 @@ async fn scheduled_events_and_subscribers(s: &dyn Store) {
     assert_eq!(
         s.event_users(b.guild.id, elsewhere.id).await.unwrap(),
         vec![u1]
+    );
+}
+
+/// A thread is a channel record with thread metadata (round-trips through `put_channel` and
+/// `load_guild`); its members are stored per guild, listed by (thread, user), removed one by one,
+/// with their thread, and with the guild.
+async fn threads_and_their_members(s: &dyn Store) {
+    use accord::model::{ThreadMemberRecord, ThreadMetadata};
+    let owner = uid();
+    let (a, b) = (guild_state(owner), guild_state(owner));
+    s.create_guild(&a).await.unwrap();
+    s.create_guild(&b).await.unwrap();
+    let g = a.guild.id;
+    let parent = text_channel(cid(), g, "parent");
+    s.put_channel(&parent).await.unwrap();
+    let mut thread = ChannelRecord::new(cid(), ChannelKind::PrivateThread, Some(g));
+    thread.name = Some("plans".into());
+    thread.parent_id = Some(parent.id);
+    thread.owner_id = Some(owner);
+    thread.thread_metadata = Some(ThreadMetadata {
+        archived: false,
+        auto_archive_duration: 1440,
+        archive_timestamp: Timestamp::from_millis(1_700_000_000_000),
+        locked: false,
+        invitable: Some(true),
+        create_timestamp: Timestamp::from_millis(1_700_000_000_000),
+    });
+    thread.member_count = Some(2);
+    thread.message_count = Some(3);
+    thread.total_message_sent = Some(4);
+    thread.applied_tags = Some(Vec::new());
+    s.put_channel(&thread).await.unwrap();
+    assert_eq!(
+        s.get_channel(thread.id).await.unwrap(),
+        Some(thread.clone())
+    );
+    let loaded = s.load_guild(g).await.unwrap().unwrap();
+    assert!(loaded.channels.contains(&thread));
+
+    assert!(s.guild_thread_members(g).await.unwrap().is_empty());
+    let other = cid();
+    let tm = |guild: GuildId, t: ChannelId, user: UserId, ms: i64| ThreadMemberRecord {
+        guild_id: guild,
+        thread_id: t,
+        user_id: user,
+        join_timestamp: Timestamp::from_millis(ms),
+        flags: 0,
+    };
+    let (u1, u2) = (uid(), uid());
+    let m2 = tm(g, thread.id, u2, 2);
+    let m1 = tm(g, thread.id, u1, 1);
+    let mo = tm(g, other, u1, 3);
+    let elsewhere = tm(b.guild.id, cid(), u1, 4);
+    for m in [&m2, &mo, &m1, &elsewhere] {
+        s.put_thread_member(m).await.unwrap();
+    }
+    // Again: replaces (flags changed).
+    let mut m1b = m1.clone();
+    m1b.flags = 2;
+    s.put_thread_member(&m1b).await.unwrap();
+    let mut want = vec![m1b.clone(), m2.clone(), mo.clone()];
+    want.sort_by_key(|m| (m.thread_id, m.user_id));
+    assert_eq!(s.guild_thread_members(g).await.unwrap(), want);
+
+    s.delete_thread_member(g, thread.id, u2).await.unwrap();
+    s.delete_thread_member(g, thread.id, uid()).await.unwrap(); // not a member: no error
+    let mut want = vec![m1b.clone(), mo.clone()];
+    want.sort_by_key(|m| (m.thread_id, m.user_id));
+    assert_eq!(s.guild_thread_members(g).await.unwrap(), want);
+
+    s.delete_thread_members(g, thread.id).await.unwrap();
+    assert_eq!(s.guild_thread_members(g).await.unwrap(), vec![mo.clone()]);
+
+    s.delete_guild(g).await.unwrap();
+    assert!(s.guild_thread_members(g).await.unwrap().is_empty());
+    assert_eq!(
+        s.guild_thread_members(b.guild.id).await.unwrap(),
+        vec![elsewhere]
     );
 }
 

@@ -47,6 +47,7 @@ pub fn record(id: u64, channel: u64, content: &str) -> MessageRecord {
         application_id: None,
         interaction: None,
         poll: None,
+        thread: None,
     }
 }
 

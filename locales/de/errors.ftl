@@ -99,6 +99,13 @@ unknown-connection = Unbekannte Verknüpfung
 invalid-oauth-state = Ungültiger OAuth2-Status
 invalid-oauth-token = Ungültiges OAuth2-Zugangstoken
 
+# Threads
+thread-already-created = Für diese Nachricht wurde bereits ein Thread erstellt
+thread-locked = Der Thread ist gesperrt
+max-active-threads-reached = Maximale Anzahl aktiver Threads erreicht
+max-active-announcement-threads-reached = Maximale Anzahl aktiver Ankündigungs-Threads erreicht
+thread-archived = Dieser Vorgang ist in einem archivierten Thread nicht möglich
+
 ## Feldfehler
 BASE_TYPE_REQUIRED = Dieses Feld ist erforderlich
 BASE_TYPE_BAD_LENGTH = Muss zwischen { $min } und { $max } Zeichen lang sein.

@@ -100,6 +100,13 @@ unknown-connection = Unknown connection
 invalid-oauth-state = Invalid OAuth2 state
 invalid-oauth-token = Invalid OAuth2 access token provided
 
+# Threads
+thread-already-created = A thread has already been created for this message
+thread-locked = Thread is locked
+max-active-threads-reached = Maximum number of active threads reached
+max-active-announcement-threads-reached = Maximum number of active announcement threads reached
+thread-archived = Operation cannot be performed on an archived thread
+
 ## Field errors (Discord's codes)
 BASE_TYPE_REQUIRED = This field is required
 BASE_TYPE_BAD_LENGTH = Must be between { $min } and { $max } in length.

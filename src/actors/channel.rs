@@ -17,6 +17,7 @@ mod interaction;
 mod pipeline;
 pub mod poll;
 mod recipients;
+mod thread;
 
 pub use interaction::{InteractionOp, InteractionStamp, Target as InteractionTarget};
 
@@ -123,6 +124,14 @@ pub enum ChannelMsg {
     RemoveRecipient {
         user: UserId,
         target: UserId,
+        reply: Reply<()>,
+    },
+    /// From the thread creation routes, once the guild actor created `thread` from this
+    /// channel: marks the starter message, or posts the THREAD_CREATED system message.
+    ThreadStarted {
+        author: UserId,
+        thread: Box<ChannelRecord>,
+        starter: Option<MessageId>,
         reply: Reply<()>,
     },
     /// From the guild actor: cached permissions of this user (or everyone) are stale.
@@ -558,6 +567,15 @@ impl Actor for ChannelActor {
                     st.reply(r, v)
                 }
                 ChannelMsg::Updated(record) => st.channel = *record,
+                ChannelMsg::ThreadStarted {
+                    author,
+                    thread,
+                    starter,
+                    reply: r,
+                } => {
+                    let v = st.thread_started(author, *thread, starter).await;
+                    st.reply(r, v)
+                }
                 ChannelMsg::Tick | ChannelMsg::WriteFailed => {}
                 ChannelMsg::AsWebhook {
                     webhook,
@@ -991,9 +1009,12 @@ impl State {
     /// and MANAGE_CHANNELS are exempt. Fails with 20016 and the seconds left.
     fn check_slowmode(&mut self, author: UserId, perms: Permissions) -> Result<(), ApiError> {
         let rate = self.channel.rate_limit_per_user;
-        if rate == 0
-            || perms.intersects(Permissions::MANAGE_MESSAGES | Permissions::MANAGE_CHANNELS)
-        {
+        // In a thread, its moderators (MANAGE_THREADS) are exempt too (Discord's rule).
+        let mut exempt = Permissions::MANAGE_MESSAGES | Permissions::MANAGE_CHANNELS;
+        if self.channel.kind.is_thread() {
+            exempt |= Permissions::MANAGE_THREADS;
+        }
+        if rate == 0 || perms.intersects(exempt) {
             return Ok(());
         }
         let interval = std::time::Duration::from_secs(u64::from(rate));
@@ -1257,6 +1278,10 @@ impl State {
         if stamp.is_none() {
             self.check_slowmode(author, perms)?;
         }
+        if self.channel.kind.is_thread() {
+            self.refuse_if_locked(perms)?;
+            self.reopen_if_archived(author).await?;
+        }
         let webhook = body.webhook.clone();
         let message = MessageRecord {
             id: self.services.ids.next()?,
@@ -1283,6 +1308,7 @@ impl State {
             application_id: None,
             interaction: None,
             poll,
+            thread: None,
         };
         let message = match stamp {
             Some(stamp) => {
@@ -1313,6 +1339,7 @@ impl State {
             self.in_guild(),
             exempt,
         ));
+        self.report_thread_message(Some(message.id));
         let json = (!message.shows_other_records()).then(|| (generation, v.clone()));
         self.remember(message, json);
         Ok(v)
@@ -1452,6 +1479,7 @@ impl State {
         body: MessageEdit,
     ) -> Result<Value, ApiError> {
         let perms = self.view(user).await?;
+        self.refuse_if_archived()?;
         let m = self.find(id).await?;
         let own = m.author_id == user;
         if !own && (body.content.is_some() || body.embeds.is_some()) {
@@ -1536,6 +1564,7 @@ impl State {
             data["guild_id"] = json!(g);
         }
         self.fanout(Dispatch::new("MESSAGE_DELETE", &data, self.in_guild()));
+        self.report_thread_message(None);
         Ok(())
     }
 
@@ -1610,6 +1639,7 @@ impl State {
     ) -> Result<(), ApiError> {
         let perms = self.view(user).await?;
         require(perms, Permissions::READ_MESSAGE_HISTORY)?;
+        self.refuse_if_archived()?;
         let mut m = self.find(id).await?;
         let who = target.unwrap_or(user);
         if who != user {
@@ -1680,6 +1710,7 @@ impl State {
 
     async fn pin(&mut self, user: UserId, id: MessageId, pinned: bool) -> Result<(), ApiError> {
         let perms = self.view(user).await?;
+        self.refuse_if_archived()?;
         if !perms.intersects(Permissions::PIN_MESSAGES | Permissions::MANAGE_MESSAGES) {
             return Err(ApiError::MissingPermissions);
         }

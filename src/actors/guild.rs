@@ -20,6 +20,7 @@ mod moderation;
 mod settings;
 mod stickers;
 mod templates;
+mod threads;
 
 pub use audit::{AuditLogQuery, WEBHOOK_CREATE, WEBHOOK_DELETE};
 pub use blueprint::{ChannelCreateWithId, GuildBlueprint, RoleCreateWithId};
@@ -34,6 +35,9 @@ pub use stickers::{
     validate_fields as validate_sticker_fields,
 };
 pub use templates::{TemplateCreate, TemplatePatch, template_json};
+pub use threads::{
+    ArchivedScope, MembersQuery, ThreadCreate, ThreadMsg, ThreadPatch, archived_error,
+};
 
 use super::channel::ChannelMsg;
 use super::sessions::{SessionHandle, SessionKey};
@@ -379,6 +383,10 @@ pub enum GuildMsg {
     },
     /// Guild stickers (see [`StickerMsg`]).
     Stickers(StickerMsg),
+    /// Threads and their members (see [`ThreadMsg`]).
+    Threads(ThreadMsg),
+    /// From the thread archive timer: some active thread's inactivity clock may have run out.
+    ArchiveDue,
     /// Scheduled events (see [`EventMsg`]).
     Events(EventMsg),
     /// `GET /guilds/{id}/templates`.
@@ -498,6 +506,13 @@ pub struct ChannelPatch {
     pub permission_overwrites: Option<Vec<PermissionOverwrite>>,
     #[serde(default, deserialize_with = "double_option")]
     pub parent_id: Option<Option<ChannelId>>,
+    /// Threads only (see [`ThreadPatch`]).
+    pub archived: Option<bool>,
+    pub auto_archive_duration: Option<u32>,
+    pub locked: Option<bool>,
+    pub invitable: Option<bool>,
+    pub applied_tags: Option<Vec<Value>>,
+    pub flags: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -574,6 +589,10 @@ pub struct State {
     audit_reason: Option<String>,
     /// This run of the actor (sessions a previous run held are subscribed again at start).
     incarnation: Incarnation,
+    /// Who joined which thread (loaded when the actor starts).
+    thread_members: threads::ThreadMembers,
+    /// The pending auto-archive wake-up: its deadline (unix ms) and timer task.
+    archive_timer: Option<(i64, tokio::task::JoinHandle<()>)>,
 }
 
 impl Actor for GuildActor {
@@ -587,11 +606,19 @@ impl Actor for GuildActor {
         (services, s): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         tracing::debug!(guild = %s.guild.id, members = s.members.len(), "guild actor started");
-        let (emojis, stickers, events) = futures::try_join!(
+        let (emojis, stickers, events, memberships) = futures::try_join!(
             services.store.guild_emojis(s.guild.id),
             services.store.guild_stickers(s.guild.id),
             events::Events::load(&services.store, s.guild.id),
+            services.store.guild_thread_members(s.guild.id),
         )?;
+        let mut thread_members = threads::ThreadMembers::new();
+        for m in memberships {
+            thread_members
+                .entry(m.thread_id)
+                .or_default()
+                .insert(m.user_id, m);
+        }
         Ok(State {
             services,
             guild: s.guild,
@@ -608,6 +635,8 @@ impl Actor for GuildActor {
             events,
             audit_reason: None,
             incarnation: Incarnation::new(),
+            thread_members,
+            archive_timer: None,
         })
     }
 
@@ -617,8 +646,22 @@ impl Actor for GuildActor {
         st: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         super::start_idle_ticker(&me, st.services.clone(), || GuildMsg::Tick);
+        // Threads that went idle while no actor ran archive now; the rest get a timer.
+        st.archive_due_threads().await;
+        st.rearm_archive_timer(&me);
         let span = tracing::debug_span!("guild", id = %st.guild.id);
         st.resubscribe_previous_sessions().instrument(span).await;
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _me: ActorRef<GuildMsg>,
+        st: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some((_, task)) = st.archive_timer.take() {
+            task.abort();
+        }
         Ok(())
     }
 
@@ -646,6 +689,13 @@ impl Actor for GuildActor {
             }
             return Ok(());
         }
+        if matches!(msg, GuildMsg::ArchiveDue) {
+            st.archive_timer = None;
+            st.archive_due_threads().await;
+            st.rearm_archive_timer(&me);
+            return Ok(());
+        }
+        let rearm = matches!(msg, GuildMsg::Threads(_) | GuildMsg::UpdateChannel { .. });
         st.last_activity = std::time::Instant::now();
         let span = tracing::debug_span!("guild", id = %st.guild.id);
         async move {
@@ -775,8 +825,10 @@ impl Actor for GuildActor {
                             .channels
                             .values()
                             .filter(|c| {
-                                st.channel_permissions(user, c)
-                                    .contains(Permissions::VIEW_CHANNEL)
+                                !c.kind.is_thread()
+                                    && st
+                                        .channel_permissions(user, c)
+                                        .contains(Permissions::VIEW_CHANNEL)
                             })
                             .collect();
                         list.sort_by_key(|c| (c.position, c.id));
@@ -805,14 +857,18 @@ impl Actor for GuildActor {
                     reply: r,
                 } => {
                     let before = st.channel_value(channel);
+                    let action = st.channel_audit_action(
+                        channel,
+                        audit::CHANNEL_UPDATE,
+                        threads::THREAD_UPDATE,
+                    );
                     let v = st.update_channel(user, channel, patch).await;
                     let ok = v.is_ok();
                     reply(r, v);
                     if ok {
                         let after = st.channel_value(channel);
                         let target = Some(channel.snowflake());
-                        st.audit_change(user, audit::CHANNEL_UPDATE, target, before, after)
-                            .await;
+                        st.audit_change(user, action, target, before, after).await;
                     }
                 }
                 GuildMsg::DeleteChannel {
@@ -821,13 +877,17 @@ impl Actor for GuildActor {
                     reply: r,
                 } => {
                     let before = st.channel_value(channel);
+                    let action = st.channel_audit_action(
+                        channel,
+                        audit::CHANNEL_DELETE,
+                        threads::THREAD_DELETE,
+                    );
                     let v = st.delete_channel(user, channel).await;
                     let ok = v.is_ok();
                     reply(r, v);
                     if ok {
                         let target = Some(channel.snowflake());
-                        st.audit_change(user, audit::CHANNEL_DELETE, target, before, None)
-                            .await;
+                        st.audit_change(user, action, target, before, None).await;
                     }
                 }
                 GuildMsg::Access {
@@ -1175,6 +1235,9 @@ impl Actor for GuildActor {
                     reply(r, st.delete_emoji(user, id).await)
                 }
                 GuildMsg::Stickers(m) => st.handle_sticker(m).await,
+                GuildMsg::Threads(m) => st.handle_thread(m).await,
+                // Handled before the span.
+                GuildMsg::ArchiveDue => {}
                 GuildMsg::Events(m) => st.handle_event(m).await,
                 GuildMsg::ListTemplates { user, reply: r } => {
                     reply(r, st.list_templates(user).await)
@@ -1201,6 +1264,9 @@ impl Actor for GuildActor {
                     reply: r,
                 } => reply(r, st.delete_template(user, &code).await),
                 GuildMsg::TemplateSnapshot(r) => reply(r, Ok(st.snapshot())),
+            }
+            if rearm {
+                st.rearm_archive_timer(&me);
             }
         }
         .instrument(span)
@@ -1248,12 +1314,50 @@ impl State {
         Some(f(&ctx))
     }
 
+    /// The audit log action for a change of `channel`: `thread` for threads, else `plain`.
+    fn channel_audit_action(&self, channel: ChannelId, plain: u16, thread: u16) -> u16 {
+        if self
+            .channels
+            .get(&channel)
+            .is_some_and(|c| c.kind.is_thread())
+        {
+            thread
+        } else {
+            plain
+        }
+    }
+
+    /// Wakes the actor when the next active thread is due to archive itself (replacing the
+    /// pending wake-up when the earliest deadline moved).
+    fn rearm_archive_timer(&mut self, me: &ActorRef<GuildMsg>) {
+        let next = self.next_archive_due();
+        if self.archive_timer.as_ref().map(|(at, _)| *at) == next {
+            return;
+        }
+        if let Some((_, task)) = self.archive_timer.take() {
+            task.abort();
+        }
+        let Some(at) = next else {
+            return;
+        };
+        let wait = (at - Timestamp::now().millis()).max(0) as u64;
+        let me = me.clone();
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+            let _ = crate::actors::tell(&me, GuildMsg::ArchiveDue);
+        });
+        self.archive_timer = Some((at, task));
+    }
+
     fn guild_permissions(&self, user: UserId) -> Permissions {
         self.with_context(user, |c| c.guild_permissions())
             .unwrap_or_default()
     }
 
     fn channel_permissions(&self, user: UserId, channel: &ChannelRecord) -> Permissions {
+        if channel.kind.is_thread() {
+            return self.thread_permissions_of(user, channel);
+        }
         self.with_context(user, |c| {
             c.channel_permissions(&channel.permission_overwrites)
         })
@@ -1340,11 +1444,14 @@ impl State {
             .channels
             .values()
             .filter(|c| {
-                self.channel_permissions(user, c)
-                    .contains(Permissions::VIEW_CHANNEL)
+                !c.kind.is_thread()
+                    && self
+                        .channel_permissions(user, c)
+                        .contains(Permissions::VIEW_CHANNEL)
             })
             .collect();
         channels.sort_by_key(|c| (c.position, c.id));
+        g.insert("threads".into(), Value::Array(self.threads_for(user)));
         g.insert(
             "channels".into(),
             Value::Array(channels.into_iter().map(|c| c.to_json(None)).collect()),
@@ -1384,7 +1491,7 @@ impl State {
             "voice_states".into(),
             Value::Array(self.voice_states.values().cloned().collect()),
         );
-        for empty in ["threads", "stage_instances", "soundboard_sounds"] {
+        for empty in ["stage_instances", "soundboard_sounds"] {
             g.insert(empty.into(), json!([]));
         }
         g.insert("lazy".into(), json!(true));
@@ -1768,7 +1875,8 @@ impl State {
     ) -> Result<Value, ApiError> {
         self.require_guild(user, Permissions::MANAGE_CHANNELS)?;
         let config = self.services.config.get();
-        if self.channels.len() >= config.limits.guild.max_channels as usize {
+        let channels = self.channels.values().filter(|c| !c.kind.is_thread());
+        if channels.count() >= config.limits.guild.max_channels as usize {
             return Err(ApiError::coded(
                 axum::http::StatusCode::BAD_REQUEST,
                 30013,
@@ -1845,6 +1953,19 @@ impl State {
         let Some(current) = self.channels.get(&id) else {
             return Err(ApiError::Unknown(Unknown::Channel));
         };
+        if current.kind.is_thread() {
+            let thread = ThreadPatch {
+                archived: patch.archived,
+                auto_archive_duration: patch.auto_archive_duration,
+                locked: patch.locked,
+                invitable: patch.invitable,
+                applied_tags: patch.applied_tags,
+                flags: patch.flags,
+            };
+            return self
+                .update_thread(user, id, patch.name, patch.rate_limit_per_user, thread)
+                .await;
+        }
         let perms = self.channel_permissions(user, current);
         if !perms.contains(Permissions::VIEW_CHANNEL) {
             return Err(ApiError::MissingAccess);
@@ -1926,11 +2047,24 @@ impl State {
         let Some(current) = self.channels.get(&id) else {
             return Err(ApiError::Unknown(Unknown::Channel));
         };
+        if current.kind.is_thread() {
+            return self.delete_thread(user, id).await;
+        }
         let perms = self.channel_permissions(user, current);
         if !perms.contains(Permissions::VIEW_CHANNEL) {
             return Err(ApiError::MissingAccess);
         }
         require(perms, Permissions::MANAGE_CHANNELS)?;
+        // Its threads go with it, as on Discord.
+        let threads: Vec<ChannelId> = self
+            .channels
+            .values()
+            .filter(|c| c.kind.is_thread() && c.parent_id == Some(id))
+            .map(|c| c.id)
+            .collect();
+        for t in threads {
+            self.remove_thread(t).await?;
+        }
         self.services.store.delete_channel(id).await?;
         self.delete_channel_events(id).await?;
         let Some(current) = self.channels.get(&id) else {
@@ -2108,6 +2242,8 @@ impl State {
             }
         }
         self.invalidate_permissions(Some(target));
+        // Leaving the guild leaves its threads too, as on Discord.
+        self.leave_all_threads(target).await?;
         Ok(())
     }
 

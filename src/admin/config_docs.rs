@@ -32,6 +32,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "Poll limits, checked when a message with a poll is sent (Discord's values by default).",
     ),
     (
+        "limits.thread",
+        "Thread limits, checked when a thread is created or changed, and the auto-archive clock (Discord's values by default).",
+    ),
+    (
         "limits.rate",
         "Rate limits: Discord-style per-route buckets, a global per-user limit, per-IP limits for unauthenticated routes.",
     ),
@@ -229,6 +233,22 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "limits.poll.hour_secs",
         "Seconds in one hour of a poll's `duration` (3600; smaller makes polls end sooner, for tests and demos).",
+    ),
+    (
+        "limits.thread.max_active_per_guild",
+        "Active (unarchived) threads per guild (Discord: 1000); one more fails with 160006.",
+    ),
+    (
+        "limits.thread.auto_archive_durations",
+        "The `auto_archive_duration` values a thread may have, in minutes (Discord: 60, 1440, 4320, 10080).",
+    ),
+    (
+        "limits.thread.default_auto_archive_duration",
+        "The `auto_archive_duration` of a thread created without one, in minutes (4320, three days).",
+    ),
+    (
+        "limits.thread.minute_secs",
+        "Seconds in one minute of a thread's `auto_archive_duration` (60; smaller archives idle threads sooner, for tests and demos).",
     ),
     (
         "limits.rate.enabled",

@@ -366,6 +366,10 @@ pub const TAGS: &[Tag] = &[
                 "Delete a guild sticker",
             ),
             get(
+                "/guilds/{guild_id}/threads/active",
+                "List a guild's active threads",
+            ),
+            get(
                 "/guilds/{guild_id}/scheduled-events",
                 "List a guild's scheduled events",
             ),
@@ -586,6 +590,49 @@ pub const TAGS: &[Tag] = &[
                 "Follow an announcement channel into a text channel",
             )
             .body(Object),
+            post(
+                "/channels/{channel_id}/threads",
+                "Start a thread without a message",
+            )
+            .body(Object),
+            post(
+                "/channels/{channel_id}/messages/{message_id}/threads",
+                "Start a thread from a message",
+            )
+            .body(Object),
+            get(
+                "/channels/{channel_id}/thread-members",
+                "List a thread's members",
+            ),
+            put("/channels/{channel_id}/thread-members/@me", "Join a thread"),
+            delete(
+                "/channels/{channel_id}/thread-members/@me",
+                "Leave a thread",
+            ),
+            get(
+                "/channels/{channel_id}/thread-members/{user_id}",
+                "Get a thread member",
+            ),
+            put(
+                "/channels/{channel_id}/thread-members/{user_id}",
+                "Add a member to a thread",
+            ),
+            delete(
+                "/channels/{channel_id}/thread-members/{user_id}",
+                "Remove a member from a thread",
+            ),
+            get(
+                "/channels/{channel_id}/threads/archived/public",
+                "List a channel's archived public threads",
+            ),
+            get(
+                "/channels/{channel_id}/threads/archived/private",
+                "List a channel's archived private threads",
+            ),
+            get(
+                "/channels/{channel_id}/users/@me/threads/archived/private",
+                "List the archived private threads one joined",
+            ),
         ],
     },
     Tag {

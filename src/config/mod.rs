@@ -135,6 +135,7 @@ pub struct Limits {
     pub channel: ChannelLimits,
     pub message: MessageLimits,
     pub poll: PollLimits,
+    pub thread: ThreadLimits,
     pub rate: RateLimits,
 }
 
@@ -270,6 +271,34 @@ impl Default for PollLimits {
             max_duration_hours: 768,
             default_duration_hours: 24,
             hour_secs: 3600,
+        }
+    }
+}
+
+/// Threads (Discord's limits).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ThreadLimits {
+    /// Active (unarchived) threads per guild (Discord: 1000); creating one more fails with 160006.
+    pub max_active_per_guild: u32,
+    /// The `auto_archive_duration` values a thread may have, in minutes (Discord: 60, 1440, 4320,
+    /// 10080).
+    pub auto_archive_durations: Vec<u32>,
+    /// The `auto_archive_duration` of a thread created without one, in minutes (Discord's
+    /// client default: 4320, three days).
+    pub default_auto_archive_duration: u32,
+    /// Seconds in one minute of `auto_archive_duration`: 60. A smaller figure archives idle
+    /// threads sooner, which tests and demos use to watch a thread archive itself.
+    pub minute_secs: u32,
+}
+
+impl Default for ThreadLimits {
+    fn default() -> Self {
+        Self {
+            max_active_per_guild: 1000,
+            auto_archive_durations: vec![60, 1440, 4320, 10080],
+            default_auto_archive_duration: 4320,
+            minute_secs: 60,
         }
     }
 }

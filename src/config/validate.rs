@@ -89,6 +89,28 @@ pub(super) fn validate(c: &Config) -> Result<(), ApiError> {
         1,
     );
     at_least("limits.poll.hour_secs", c.limits.poll.hour_secs.into(), 1);
+    at_least(
+        "limits.thread.minute_secs",
+        c.limits.thread.minute_secs.into(),
+        1,
+    );
+    let thread = &c.limits.thread;
+    if !thread
+        .auto_archive_durations
+        .contains(&thread.default_auto_archive_duration)
+    {
+        errs.add(
+            "limits.thread.default_auto_archive_duration",
+            FieldError::Choice {
+                allowed: thread
+                    .auto_archive_durations
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+        );
+    }
     let poll = &c.limits.poll;
     if poll.max_duration_hours < poll.min_duration_hours {
         errs.add(

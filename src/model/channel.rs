@@ -53,6 +53,14 @@ impl From<ChannelKind> for u8 {
 }
 
 impl ChannelKind {
+    /// Thread types (10, 11, 12): channels with a parent, a creator and thread metadata.
+    pub fn is_thread(self) -> bool {
+        matches!(
+            self,
+            Self::AnnouncementThread | Self::PublicThread | Self::PrivateThread
+        )
+    }
+
     pub fn is_guild(self) -> bool {
         !matches!(self, Self::Dm | Self::GroupDm)
     }
@@ -96,6 +104,62 @@ pub struct ChannelRecord {
     pub parent_id: Option<ChannelId>,
     pub last_pin_timestamp: Option<Timestamp>,
     pub flags: u64,
+    /// Threads only: archive state and settings (Discord's `thread_metadata`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_metadata: Option<ThreadMetadata>,
+    /// Threads only: members who joined (Discord stops counting at 50; we count them all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_count: Option<u32>,
+    /// Threads only: messages currently in the thread (not counting the starter message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_count: Option<u32>,
+    /// Threads only: messages ever sent (deletions do not lower it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_message_sent: Option<u32>,
+    /// Threads in forum/media channels: the tags applied (forums are not built yet, so empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_tags: Option<Vec<crate::id::Snowflake>>,
+}
+
+/// Discord's thread metadata object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadMetadata {
+    pub archived: bool,
+    /// Minutes without a message before the thread archives itself: 60, 1440, 4320 or 10080.
+    pub auto_archive_duration: u32,
+    /// When `archived` last changed (creation time until then), as Discord defines it.
+    pub archive_timestamp: Timestamp,
+    /// Only MANAGE_THREADS holders may unarchive a locked thread.
+    pub locked: bool,
+    /// Private threads: whether non-moderators may add members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitable: Option<bool>,
+    pub create_timestamp: Timestamp,
+}
+
+/// A user's membership of a thread (Discord's thread member object, less the optional guild
+/// member). Stored per guild, so the guild actor loads every membership with the guild.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadMemberRecord {
+    pub guild_id: GuildId,
+    /// The thread (`id` on the wire).
+    pub thread_id: ChannelId,
+    pub user_id: UserId,
+    pub join_timestamp: Timestamp,
+    /// Notification settings (client-side only).
+    pub flags: u64,
+}
+
+impl ThreadMemberRecord {
+    /// The wire form: `{id, user_id, join_timestamp, flags}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.thread_id,
+            "user_id": self.user_id,
+            "join_timestamp": self.join_timestamp,
+            "flags": self.flags,
+        })
+    }
 }
 
 impl ChannelRecord {
@@ -119,6 +183,11 @@ impl ChannelRecord {
             parent_id: None,
             last_pin_timestamp: None,
             flags: 0,
+            thread_metadata: None,
+            member_count: None,
+            message_count: None,
+            total_message_sent: None,
+            applied_tags: None,
         }
     }
 
@@ -127,7 +196,21 @@ impl ChannelRecord {
         let mut v = serde_json::to_value(self).unwrap_or_default();
         if let Some(obj) = v.as_object_mut() {
             obj.remove("recipient_ids");
-            if self.kind.is_guild() {
+            if self.kind.is_thread() {
+                // Threads carry their creator and no overwrites or position of their own.
+                for k in [
+                    "recipients",
+                    "icon",
+                    "bitrate",
+                    "user_limit",
+                    "position",
+                    "permission_overwrites",
+                    "topic",
+                    "nsfw",
+                ] {
+                    obj.remove(k);
+                }
+            } else if self.kind.is_guild() {
                 obj.remove("recipients");
                 obj.remove("owner_id");
                 obj.remove("icon");

@@ -88,6 +88,10 @@ pub struct MessageRecord {
     /// The poll sent with the message, with its votes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll: Option<super::poll::PollRecord>,
+    /// A thread started from this message: the thread as it was when it was started (Discord's
+    /// `thread` field on a starter message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Box<super::ChannelRecord>>,
 }
 
 impl MessageRecord {
@@ -157,6 +161,7 @@ impl MessageRecord {
             guild_id: self.guild_id,
             application_id: self.application_id,
             poll: self.poll.as_ref().map(|p| p.view(me)),
+            thread: self.thread.as_ref().map(|t| t.to_json(None)),
         }
     }
 }
@@ -198,6 +203,8 @@ pub struct MessageView<'a> {
     application_id: Option<crate::id::ApplicationId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     poll: Option<super::poll::PollView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread: Option<serde_json::Value>,
 }
 
 /// `embeds`, each with `type` defaulting to `rich` (see [`embed_json`]).
@@ -320,6 +327,7 @@ mod tests {
             application_id: None,
             interaction: None,
             poll: None,
+            thread: None,
         };
         let v = bare.to_json(&author, std::slice::from_ref(&mentioned), None);
         assert_eq!(

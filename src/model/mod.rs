@@ -26,7 +26,7 @@ pub mod user;
 pub mod webhook;
 
 pub use application::ApplicationRecord;
-pub use channel::{ChannelKind, ChannelRecord};
+pub use channel::{ChannelKind, ChannelRecord, ThreadMemberRecord, ThreadMetadata};
 pub use command::{CommandRecord, MessageInteraction};
 pub use connection::ConnectedAccountRecord;
 pub use emoji::EmojiRecord;

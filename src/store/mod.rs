@@ -19,7 +19,7 @@ use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
     GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
     RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
+    TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -430,6 +430,22 @@ pub trait Store: Send + Sync + 'static {
         guild: GuildId,
         event: ScheduledEventId,
     ) -> StoreResult<Vec<UserId>>;
+
+    // --- thread members (a guild's memberships, loaded with the guild by its actor; removed
+    // with their thread and with the guild)
+    /// Inserts or replaces a user's membership of a thread.
+    async fn put_thread_member(&self, member: &ThreadMemberRecord) -> StoreResult<()>;
+    /// Removes one membership (an unknown one is no error).
+    async fn delete_thread_member(
+        &self,
+        guild: GuildId,
+        thread: ChannelId,
+        user: UserId,
+    ) -> StoreResult<()>;
+    /// Removes every membership of a thread (the thread is being deleted).
+    async fn delete_thread_members(&self, guild: GuildId, thread: ChannelId) -> StoreResult<()>;
+    /// Every membership of every thread of a guild, ordered by (thread, user).
+    async fn guild_thread_members(&self, guild: GuildId) -> StoreResult<Vec<ThreadMemberRecord>>;
 
     // --- pending poll ends (read once at start to re-arm the timer that finalizes polls)
     /// Records (or moves) when a message's poll ends.

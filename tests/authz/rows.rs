@@ -456,6 +456,37 @@ pub fn rows() -> Vec<Row> {
         row("POST /channels/{channel_id}/followers", CHANNEL_PERM)
             .p("channel_id", "news")
             .json(|w| json!({"webhook_channel_id": w.get("channel")})),
+        // --- threads (the fixture thread is public, so the member sees it but holds none of
+        // the thread permissions)
+        row("POST /channels/{channel_id}/threads", CHANNEL_PERM).json(|_| json!({"name": "t"})),
+        row("POST /channels/{channel_id}/messages/{message_id}/threads", CHANNEL_PERM)
+            .p("message_id", "thread_starter")
+            .json(|_| json!({"name": "from a message"})),
+        row("GET /channels/{channel_id}/thread-members", CHANNEL_MEMBER)
+            .member_ok()
+            .p("channel_id", "thread"),
+        row("GET /channels/{channel_id}/thread-members/{user_id}", CHANNEL_MEMBER)
+            .member_ok()
+            .p("channel_id", "thread")
+            .p("user_id", "owner_id"),
+        // Adding someone else needs SEND_MESSAGES_IN_THREADS; removing them MANAGE_THREADS.
+        row("PUT /channels/{channel_id}/thread-members/{user_id}", CHANNEL_PERM)
+            .p("channel_id", "thread")
+            .p("user_id", "disabled_id"),
+        row("DELETE /channels/{channel_id}/thread-members/{user_id}", CHANNEL_PERM)
+            .p("channel_id", "thread")
+            .p("user_id", "disabled_id"),
+        row("PUT /channels/{channel_id}/thread-members/@me", CHANNEL_MEMBER)
+            .member_ok()
+            .p("channel_id", "thread"),
+        row("DELETE /channels/{channel_id}/thread-members/@me", CHANNEL_MEMBER)
+            .member_ok()
+            .p("channel_id", "thread"),
+        row("GET /channels/{channel_id}/threads/archived/public", CHANNEL_MEMBER).member_ok(),
+        row("GET /channels/{channel_id}/threads/archived/private", CHANNEL_PERM),
+        row("GET /channels/{channel_id}/users/@me/threads/archived/private", CHANNEL_MEMBER)
+            .member_ok(),
+        row("GET /guilds/{guild_id}/threads/active", GUILD_MEMBER).member_ok(),
         // --- invites
         row("GET /invites/{code}", Public),
         row("POST /invites/{code}", Me).by(Who::Fresh).no_bots().json(|_| json!({})),

@@ -209,6 +209,20 @@ impl World {
                 .insert(key, send(channel.clone(), format!("{key} {MARK}")).await);
         }
         let news_message = send(news.clone(), format!("news {MARK}")).await;
+        // A public thread of the owner's, and a message to start another one from.
+        let thread = id(&ok(
+            t,
+            Method::POST,
+            &format!("/channels/{channel}/threads"),
+            o,
+            json!({"name": format!("thread{MARK}"), "type": 11}),
+        )
+        .await);
+        w.ids.insert("thread", thread);
+        w.ids.insert(
+            "thread_starter",
+            send(channel.clone(), format!("thread starter {MARK}")).await,
+        );
         for key in ["pin_message", "pin_message2"] {
             let path = format!("/channels/{channel}/pins/{}", w.get(key));
             ok(t, Method::PUT, &path, o, json!({})).await;

@@ -54,6 +54,7 @@ pub async fn run(s: &mut Shapes) {
     webhooks(s, &w).await;
     emojis_and_stickers(s, &w).await;
     scheduled_events(s, &w).await;
+    threads(s, &w).await;
     templates_and_bans(s, &w).await;
     dms(s, &w).await;
     applications(s, &w).await;
@@ -699,6 +700,114 @@ async fn scheduled_events(s: &mut Shapes, w: &World) {
     .await;
     s.delete(&format!("/guilds/{g}/scheduled-events/{event}"), &w.alice)
         .await;
+}
+
+async fn threads(s: &mut Shapes, w: &World) {
+    let (g, c) = (&w.guild, &w.channel);
+    let starter = s
+        .post(
+            &format!("/channels/{c}/messages"),
+            &w.alice,
+            json!({"content": "a thread starts here"}),
+        )
+        .await;
+    let starter = id(&starter, "thread starter");
+    let from_message = s
+        .post(
+            &format!("/channels/{c}/messages/{starter}/threads"),
+            &w.alice,
+            json!({"name": "From a message", "auto_archive_duration": 60}),
+        )
+        .await;
+    let thread = id(&from_message, "thread from a message");
+    // The starter now carries its thread.
+    s.get(&format!("/channels/{c}/messages/{starter}"), &w.alice)
+        .await;
+    s.post(
+        &format!("/channels/{thread}/messages"),
+        &w.bob,
+        json!({"content": "in the thread"}),
+    )
+    .await;
+    let private = s
+        .post(
+            &format!("/channels/{c}/threads"),
+            &w.alice,
+            json!({"name": "Private", "type": 12, "invitable": true}),
+        )
+        .await;
+    let private = id(&private, "private thread");
+    s.put(
+        &format!("/channels/{thread}/thread-members/@me"),
+        &w.bob,
+        None,
+    )
+    .await;
+    s.put(
+        &format!("/channels/{private}/thread-members/{}", w.bob_id),
+        &w.alice,
+        None,
+    )
+    .await;
+    s.get(
+        &format!("/channels/{thread}/thread-members?with_member=true"),
+        &w.alice,
+    )
+    .await;
+    s.get(
+        &format!(
+            "/channels/{thread}/thread-members/{}?with_member=true",
+            w.bob_id
+        ),
+        &w.alice,
+    )
+    .await;
+    s.get(&format!("/channels/{thread}"), &w.bob).await;
+    s.get(&format!("/guilds/{g}/threads/active"), &w.bob).await;
+    s.patch(
+        &format!("/channels/{thread}"),
+        &w.alice,
+        json!({"name": "Renamed", "locked": false, "rate_limit_per_user": 5}),
+    )
+    .await;
+    s.patch(
+        &format!("/channels/{private}"),
+        &w.alice,
+        json!({"archived": true}),
+    )
+    .await;
+    s.patch(
+        &format!("/channels/{thread}"),
+        &w.alice,
+        json!({"archived": true}),
+    )
+    .await;
+    s.get(&format!("/channels/{c}/threads/archived/public"), &w.bob)
+        .await;
+    s.get(
+        &format!("/channels/{c}/threads/archived/private?limit=10"),
+        &w.alice,
+    )
+    .await;
+    s.get(
+        &format!("/channels/{c}/users/@me/threads/archived/private"),
+        &w.bob,
+    )
+    .await;
+    s.patch(
+        &format!("/channels/{thread}"),
+        &w.alice,
+        json!({"archived": false}),
+    )
+    .await;
+    s.delete(&format!("/channels/{thread}/thread-members/@me"), &w.bob)
+        .await;
+    s.delete(
+        &format!("/channels/{thread}/thread-members/{}", w.alice_id),
+        &w.alice,
+    )
+    .await;
+    s.delete(&format!("/channels/{private}"), &w.alice).await;
 }
 
 async fn templates_and_bans(s: &mut Shapes, w: &World) {

@@ -175,6 +175,7 @@ impl State {
             interaction: None,
             // Discord does not carry a poll into its crossposts.
             poll: None,
+            thread: None,
         };
         let v = self.render(&message, None).await?;
         self.persist_new(&message)?;

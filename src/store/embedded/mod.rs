@@ -13,6 +13,7 @@ mod stickers;
 mod tables;
 mod teams;
 mod templates;
+mod threads;
 mod user_data;
 mod writer;
 
@@ -37,7 +38,7 @@ use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
     GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
     RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
+    TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -409,6 +410,10 @@ impl Store for EmbeddedStore {
                 remove_range(
                     &mut txn.open_table(GUILD_AUDIT_LOG).map_err(be)?,
                     (g, 0)..=(g, u64::MAX),
+                )?;
+                threads::remove_members(
+                    &mut txn.open_table(THREAD_MEMBERS).map_err(be)?,
+                    (g, 0, 0)..=(g, u64::MAX, u64::MAX),
                 )?;
                 let member_ids = remove_range(
                     &mut txn.open_table(MEMBERS).map_err(be)?,
@@ -1231,6 +1236,27 @@ impl Store for EmbeddedStore {
         event: ScheduledEventId,
     ) -> StoreResult<Vec<UserId>> {
         self.event_users_impl(event)
+    }
+
+    async fn put_thread_member(&self, member: &ThreadMemberRecord) -> StoreResult<()> {
+        self.put_thread_member_impl(member).await
+    }
+
+    async fn delete_thread_member(
+        &self,
+        guild: GuildId,
+        thread: ChannelId,
+        user: UserId,
+    ) -> StoreResult<()> {
+        self.delete_thread_member_impl(guild, thread, user).await
+    }
+
+    async fn delete_thread_members(&self, guild: GuildId, thread: ChannelId) -> StoreResult<()> {
+        self.delete_thread_members_impl(guild, thread).await
+    }
+
+    async fn guild_thread_members(&self, guild: GuildId) -> StoreResult<Vec<ThreadMemberRecord>> {
+        self.guild_thread_members_impl(guild)
     }
 
     async fn put_poll_expiry(&self, expiry: &PollExpiry) -> StoreResult<()> {

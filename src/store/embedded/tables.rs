@@ -81,6 +81,9 @@ pub const SCHEDULED_EVENTS: TableDefinition<(u64, u64), &[u8]> =
 pub const EVENT_USERS: TableDefinition<(u64, u64), ()> = TableDefinition::new("event_users");
 pub const GUILD_AUDIT_LOG: TableDefinition<(u64, u64), &[u8]> =
     TableDefinition::new("guild_audit_log");
+/// Thread members: `(guild, thread, user) → record`.
+pub const THREAD_MEMBERS: TableDefinition<(u64, u64, u64), &[u8]> =
+    TableDefinition::new("thread_members");
 /// Pending poll ends: message id → [`crate::model::PollExpiry`].
 pub const POLL_EXPIRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("poll_expiries");
 
@@ -127,6 +130,7 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(TEAMS_BY_USER).map_err(be)?;
     txn.open_table(CONNECTIONS).map_err(be)?;
     txn.open_table(POLL_EXPIRIES).map_err(be)?;
+    txn.open_table(THREAD_MEMBERS).map_err(be)?;
     Ok(())
 }
 

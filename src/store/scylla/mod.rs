@@ -75,7 +75,8 @@ use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
     GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
     RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, Timestamp, UserConsent, UserRecord, UserSettings, WebhookRecord,
+    TemplateRecord, ThreadMemberRecord, Timestamp, UserConsent, UserRecord, UserSettings,
+    WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -810,6 +811,7 @@ impl Store for ScyllaStore {
             self.delete_guild_stickers(id),
             self.delete_guild_scheduled_events(id),
             self.exec(&self.st.guild_audit_del_guild, (g,)),
+            self.exec(&self.st.thread_members_del_guild, (g,)),
         )?;
         self.exec(&self.st.guild_del, (g,)).await
     }
@@ -1505,6 +1507,47 @@ impl Store for ScyllaStore {
         event: ScheduledEventId,
     ) -> StoreResult<Vec<UserId>> {
         self.event_users_impl(guild, event).await
+    }
+
+    async fn put_thread_member(&self, m: &ThreadMemberRecord) -> StoreResult<()> {
+        self.exec(
+            &self.st.thread_member_put,
+            (
+                n(m.guild_id.get()),
+                n(m.thread_id.get()),
+                n(m.user_id.get()),
+                enc(m)?,
+            ),
+        )
+        .await
+    }
+
+    async fn delete_thread_member(
+        &self,
+        guild: GuildId,
+        thread: ChannelId,
+        user: UserId,
+    ) -> StoreResult<()> {
+        self.exec(
+            &self.st.thread_member_del,
+            (n(guild.get()), n(thread.get()), n(user.get())),
+        )
+        .await
+    }
+
+    async fn delete_thread_members(&self, guild: GuildId, thread: ChannelId) -> StoreResult<()> {
+        self.exec(
+            &self.st.thread_members_del,
+            (n(guild.get()), n(thread.get())),
+        )
+        .await
+    }
+
+    async fn guild_thread_members(&self, guild: GuildId) -> StoreResult<Vec<ThreadMemberRecord>> {
+        let rows: Vec<(Option<String>,)> = self
+            .scan(&self.st.thread_members_of_guild, (n(guild.get()),))
+            .await?;
+        decode_all(rows.into_iter().map(|(d,)| d))
     }
 
     async fn put_poll_expiry(&self, expiry: &PollExpiry) -> StoreResult<()> {

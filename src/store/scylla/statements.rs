@@ -224,6 +224,14 @@ statements! {
         "DELETE FROM scheduled_event_users WHERE guild_id = ? AND event_id = ? AND user_id = ?";
     event_users_of = "SELECT user_id FROM scheduled_event_users WHERE guild_id = ? AND event_id = ?";
     event_users_del = "DELETE FROM scheduled_event_users WHERE guild_id = ? AND event_id = ?";
+    // thread members (one partition per guild)
+    thread_member_put =
+        "INSERT INTO thread_members (guild_id, thread_id, user_id, data) VALUES (?, ?, ?, ?)";
+    thread_member_del =
+        "DELETE FROM thread_members WHERE guild_id = ? AND thread_id = ? AND user_id = ?";
+    thread_members_del = "DELETE FROM thread_members WHERE guild_id = ? AND thread_id = ?";
+    thread_members_of_guild = "SELECT data FROM thread_members WHERE guild_id = ?";
+    thread_members_del_guild = "DELETE FROM thread_members WHERE guild_id = ?";
     guild_audit_put = "INSERT INTO guild_audit_log (guild_id, id, data) VALUES (?, ?, ?)";
     guild_audit_below =
         "SELECT data FROM guild_audit_log WHERE guild_id = ? AND id < ? AND id >= ? LIMIT ?";

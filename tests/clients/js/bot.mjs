@@ -403,6 +403,47 @@ await step('slash commands', ['guild cache'], async () => {
   await client.application.commands.delete(cmd.id, sc.guild_id);
 });
 
+await step('threads', ['messageCreate'], async () => {
+  // A thread from a message, as bots start one: posts in it both ways, members, archive,
+  // the archived and active lists, and deletion by the guild's owner.
+  const channel = guild.channels.cache.get(sc.channel_id);
+  const starter = await channel.send('a thread starts here');
+  const created = waitFor(client, Events.ThreadCreate, (t) => t.id === starter.id);
+  const thread = await starter.startThread({ name: 'bot thread', autoArchiveDuration: 60 });
+  await created;
+  assert(thread.isThread(), 'startThread did not give a thread');
+  assert(thread.id === starter.id, `thread id ${thread.id} != starter ${starter.id}`);
+  assert(thread.parentId === sc.channel_id, `parentId ${thread.parentId}`);
+  assert(thread.ownerId === sc.bot_id, `ownerId ${thread.ownerId}`);
+  assert(thread.autoArchiveDuration === 60, `autoArchiveDuration ${thread.autoArchiveDuration}`);
+  const seen = waitFor(client, Events.MessageCreate, (m) => m.channelId === thread.id && m.author.id === sc.user_id);
+  const posted = await api('POST', `/channels/${thread.id}/messages`, sc.user_token, { content: 'in the thread' });
+  assert(posted.status === 200, `user post in thread: ${posted.status} ${JSON.stringify(posted.body)}`);
+  const userPost = await seen;
+  assert(userPost.channel?.isThread(), 'the message is not in a thread channel');
+  const own = await thread.send('the bot answers in the thread');
+  assert(own.channelId === thread.id, `bot message channel ${own.channelId}`);
+  const starterRest = await api('GET', `/channels/${sc.channel_id}/messages/${starter.id}`, sc.user_token);
+  assert(starterRest.body?.thread?.id === thread.id, `starter's thread over REST: ${JSON.stringify(starterRest.body?.thread)}`);
+
+  await thread.members.add(sc.user_id);
+  const members = await thread.members.fetch({ cache: false });
+  assert(members.has(sc.user_id) && members.has(sc.bot_id), `thread members: ${[...members.keys()]}`);
+
+  const active = await guild.channels.fetchActiveThreads();
+  assert(active.threads.has(thread.id), 'the thread is not among the active ones');
+  const archivedEvent = waitFor(client, Events.ThreadUpdate, (_old, t) => t.id === thread.id && t.archived);
+  await thread.setArchived(true);
+  await archivedEvent;
+  const archived = await channel.threads.fetchArchived({ type: 'public' });
+  assert(archived.threads.has(thread.id), `archived list: ${[...archived.threads.keys()]}`);
+
+  const deleted = waitFor(client, Events.ThreadDelete, (t) => t.id === thread.id);
+  const gone = await api('DELETE', `/channels/${thread.id}`, sc.user_token);
+  assert(gone.status === 200, `owner deletes the thread: ${gone.status} ${JSON.stringify(gone.body)}`);
+  await deleted;
+});
+
 await step('no library errors or warnings', ['ready'], async () => {
   assert(complaints.length === 0, complaints.join(' || '));
 });

@@ -343,6 +343,57 @@ async def scenario(client: Bot, runner: Runner, user: User) -> None:
         check(edited is not None and edited.name == "py-renamed", f"rename: {edited}")
         await ch.delete()
 
+    async def threads() -> None:
+        # A thread from a message: posts in it both ways, a member, the active list, archive,
+        # the archived list, and deletion by the guild's owner.
+        channel: discord.TextChannel = ctx["channel"]
+        guild: discord.Guild = ctx["guild"]
+        starter = await channel.send("a thread starts here")
+        created = asyncio.ensure_future(
+            client.wait_for("thread_create", check=lambda t: t.id == starter.id, timeout=STEP_TIMEOUT)
+        )
+        await asyncio.sleep(0)
+        thread = await starter.create_thread(name="py thread", auto_archive_duration=60)
+        await created
+        check(thread.id == starter.id, f"thread id {thread.id} != starter {starter.id}")
+        check(thread.parent_id == channel.id, f"parent_id {thread.parent_id}")
+        check(thread.owner_id == int(SC["bot_id"]), f"owner_id {thread.owner_id}")
+        check(thread.auto_archive_duration == 60, f"auto_archive_duration {thread.auto_archive_duration}")
+        waiter = asyncio.ensure_future(
+            client.wait_for(
+                "message",
+                check=lambda m: m.channel.id == thread.id and m.author.id == int(SC["user_id"]),
+                timeout=STEP_TIMEOUT,
+            )
+        )
+        await asyncio.sleep(0)
+        status, body = await user.api("POST", f"/channels/{thread.id}/messages", SC["user_token"], {"content": "in the thread"})
+        check(status == 200, f"user post in thread: {status} {body}")
+        msg = await waiter
+        check(isinstance(msg.channel, discord.Thread), f"message channel {type(msg.channel).__name__}")
+        own = await thread.send("the bot answers in the thread")
+        check(own.channel.id == thread.id, f"bot message channel {own.channel.id}")
+        await thread.add_user(discord.Object(id=int(SC["user_id"])))
+        members = {m.id for m in await thread.fetch_members()}
+        check({int(SC["user_id"]), int(SC["bot_id"])} <= members, f"thread members {members}")
+        active = await guild.active_threads()
+        check(any(t.id == thread.id for t in active), f"active threads {[t.id for t in active]}")
+        updated = asyncio.ensure_future(
+            client.wait_for("thread_update", check=lambda _b, a: a.id == thread.id and a.archived, timeout=STEP_TIMEOUT)
+        )
+        await asyncio.sleep(0)
+        await thread.edit(archived=True)
+        await updated
+        archived = [t.id async for t in channel.archived_threads(limit=10)]
+        check(thread.id in archived, f"archived threads {archived}")
+        deleted = asyncio.ensure_future(
+            client.wait_for("raw_thread_delete", check=lambda p: p.thread_id == thread.id, timeout=STEP_TIMEOUT)
+        )
+        await asyncio.sleep(0)
+        status, body = await user.api("DELETE", f"/channels/{thread.id}", SC["user_token"])
+        check(status == 200, f"owner deletes the thread: {status} {body}")
+        await deleted
+
     async def nickname_fetches() -> None:
         guild: discord.Guild = ctx["guild"]
         me = await guild.me.edit(nick="Pybot")
@@ -376,6 +427,7 @@ async def scenario(client: Bot, runner: Runner, user: User) -> None:
     await runner.step("direct message", ["guild cache"], direct_message)
     await runner.step("channel create and delete", ["guild cache"], channel_lifecycle)
     await runner.step("nickname and fetches", ["guild cache"], nickname_fetches)
+    await runner.step("threads", ["guild cache"], threads)
     await runner.step("no library errors or warnings", ["ready"], quiet)
 
 

@@ -10,6 +10,7 @@ pub mod pins;
 pub mod polls;
 pub mod reactions;
 pub mod recipients;
+pub mod threads;
 pub mod typing;
 pub mod upload;
 
@@ -43,6 +44,7 @@ pub fn routes() -> Router<App> {
         .merge(typing::routes())
         .merge(invites::routes())
         .merge(followers::routes())
+        .merge(threads::routes())
 }
 
 /// The channel as the caller sees it (fails like Discord when they can't).

@@ -12,6 +12,7 @@ pub mod roles;
 pub mod scheduled_events;
 pub mod stickers;
 pub mod templates;
+pub mod threads;
 pub mod vanity_url;
 pub mod widget;
 
@@ -54,6 +55,7 @@ pub fn routes() -> Router<App> {
         .merge(preview::routes())
         .merge(regions::routes())
         .merge(templates::routes())
+        .merge(threads::routes())
 }
 
 /// Discord's create-guild body. Every documented field is accepted (client libraries send
