@@ -316,6 +316,14 @@ pub enum FieldError {
     TooMany {
         max: usize,
     },
+    /// An array with fewer items than required.
+    TooFew {
+        min: usize,
+    },
+    /// A time further ahead than allowed (incident actions: 24 hours).
+    DateTooFar {
+        hours: u32,
+    },
     InvalidUrl,
     /// An application command or option name outside Discord's rules.
     CommandNameInvalid,
@@ -352,6 +360,8 @@ impl FieldError {
             Self::InvalidDate => "DATE_TYPE_PARSE",
             Self::Choice { .. } => "BASE_TYPE_CHOICES",
             Self::TooMany { .. } => "BASE_TYPE_MAX_ITEMS",
+            Self::TooFew { .. } => "BASE_TYPE_MIN_ITEMS",
+            Self::DateTooFar { .. } => "DATE_TYPE_TOO_FAR",
             Self::InvalidUrl => "URL_TYPE_INVALID_URL",
             Self::CommandNameInvalid => "APPLICATION_COMMAND_INVALID_NAME",
             Self::CommandNameDuplicate => "APPLICATION_COMMANDS_DUPLICATE_NAME",
@@ -369,7 +379,8 @@ impl FieldError {
                 a.num("max", *max as i64);
             }
             Self::MaxLength { max } | Self::TooMany { max } => a.num("max", *max as i64),
-            Self::MinLength { min } => a.num("min", *min as i64),
+            Self::MinLength { min } | Self::TooFew { min } => a.num("min", *min as i64),
+            Self::DateTooFar { hours } => a.num("hours", i64::from(*hours)),
             Self::NumberMin { min } => a.num("min", *min),
             Self::NumberMax { max } => a.num("max", *max),
             Self::PasswordTooShort { min } => a.num("min", *min as i64),

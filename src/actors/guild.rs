@@ -17,6 +17,7 @@ mod events;
 mod layout;
 mod moderation;
 mod settings;
+mod setup;
 mod stickers;
 mod templates;
 
@@ -25,8 +26,9 @@ pub use blueprint::{ChannelCreateWithId, GuildBlueprint, RoleCreateWithId};
 pub use emojis::{EmojiCreate, EmojiPatch, validate_name as validate_emoji_name};
 pub use events::{EventBody, EventMsg, UsersQuery as EventUsersQuery};
 pub use layout::{ChannelPosition, OverwriteBody, RolePosition};
-pub use moderation::MAX_BAN_DELETE_SECONDS;
+pub use moderation::{BulkBanResult, MAX_BAN_DELETE_SECONDS};
 pub use settings::WidgetPatch;
+pub use setup::{IncidentActionsBody, OnboardingBody, WelcomeScreenPatch};
 pub use stickers::{
     MAX_MESSAGE_STICKERS, StickerCreate, StickerMsg, StickerPatch, foreign_sticker,
     validate_fields as validate_sticker_fields,
@@ -217,6 +219,52 @@ pub enum GuildMsg {
         reason: Option<String>,
         delete_message_seconds: u64,
         reply: Reply<()>,
+    },
+    /// `POST /guilds/{id}/bulk-ban`; the messages of `delete_message_seconds` are deleted
+    /// for every banned user before the reply, as for one ban.
+    BulkBan {
+        by: UserId,
+        user_ids: Vec<UserId>,
+        delete_message_seconds: u64,
+        reply: Reply<BulkBanResult>,
+    },
+    /// `GET /guilds/{id}/welcome-screen`.
+    WelcomeScreen {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// `PATCH /guilds/{id}/welcome-screen`.
+    SetWelcomeScreen {
+        user: UserId,
+        patch: WelcomeScreenPatch,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/onboarding`.
+    Onboarding {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// `PUT /guilds/{id}/onboarding`.
+    SetOnboarding {
+        user: UserId,
+        body: OnboardingBody,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/new-member-welcome` (None: nothing enabled, 204).
+    NewMemberWelcome {
+        user: UserId,
+        reply: Reply<Option<Value>>,
+    },
+    /// `PUT /guilds/{id}/incident-actions`.
+    SetIncidentActions {
+        user: UserId,
+        body: IncidentActionsBody,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/roles/member-counts`.
+    RoleMemberCounts {
+        user: UserId,
+        reply: Reply<Value>,
     },
     Unban {
         by: UserId,
@@ -558,6 +606,8 @@ pub struct State {
     events: events::Events,
     /// The `X-Audit-Log-Reason` of the request being handled (see `GuildMsg::WithReason`).
     audit_reason: Option<String>,
+    /// Welcome screen, onboarding and incident actions (loaded when the actor starts).
+    setup: crate::model::GuildSetupRecord,
 }
 
 impl Actor for GuildActor {
@@ -571,11 +621,13 @@ impl Actor for GuildActor {
         (services, s): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         tracing::debug!(guild = %s.guild.id, members = s.members.len(), "guild actor started");
-        let (emojis, stickers, events) = futures::try_join!(
+        let (emojis, stickers, events, setup) = futures::try_join!(
             services.store.guild_emojis(s.guild.id),
             services.store.guild_stickers(s.guild.id),
             events::Events::load(&services.store, s.guild.id),
+            services.store.guild_setup(s.guild.id),
         )?;
+        let setup = setup.unwrap_or_else(|| crate::model::GuildSetupRecord::new(s.guild.id));
         Ok(State {
             services,
             guild: s.guild,
@@ -591,6 +643,7 @@ impl Actor for GuildActor {
             stickers,
             events,
             audit_reason: None,
+            setup,
         })
     }
 
@@ -1035,6 +1088,41 @@ impl Actor for GuildActor {
                             .await;
                     }
                 }
+                GuildMsg::BulkBan {
+                    by,
+                    user_ids,
+                    delete_message_seconds,
+                    reply: r,
+                } => match st.bulk_ban(by, &user_ids, delete_message_seconds).await {
+                    Ok(done) if delete_message_seconds > 0 => {
+                        let targets = done.banned_users.clone();
+                        st.purge_after_bans(targets, delete_message_seconds, r, done);
+                    }
+                    other => reply(r, other),
+                },
+                GuildMsg::RoleMemberCounts { user, reply: r } => {
+                    reply(r, st.role_member_counts(user))
+                }
+                GuildMsg::WelcomeScreen { user, reply: r } => reply(r, st.welcome_screen(user)),
+                GuildMsg::SetWelcomeScreen {
+                    user,
+                    patch,
+                    reply: r,
+                } => reply(r, st.set_welcome_screen(user, patch).await),
+                GuildMsg::Onboarding { user, reply: r } => reply(r, st.onboarding(user)),
+                GuildMsg::SetOnboarding {
+                    user,
+                    body,
+                    reply: r,
+                } => reply(r, st.set_onboarding(user, body).await),
+                GuildMsg::NewMemberWelcome { user, reply: r } => {
+                    reply(r, st.new_member_welcome(user))
+                }
+                GuildMsg::SetIncidentActions {
+                    user,
+                    body,
+                    reply: r,
+                } => reply(r, st.set_incident_actions(user, body).await),
                 GuildMsg::ListBans { user, reply: r } => {
                     let v = match st.require_guild(user, Permissions::BAN_MEMBERS) {
                         Ok(()) => st.list_bans().await,
@@ -1306,6 +1394,7 @@ impl State {
 
     fn guild_json(&self, with_roles: bool) -> Value {
         let mut g = self.guild.to_json();
+        g.insert("incidents_data".into(), self.incidents_json());
         if with_roles {
             g.insert("roles".into(), json!(self.roles));
         }
@@ -1323,6 +1412,7 @@ impl State {
     /// Discord's GUILD_CREATE payload for one user.
     async fn guild_create_json(&self, user: UserId) -> Result<Value, ApiError> {
         let mut g = self.guild.to_json();
+        g.insert("incidents_data".into(), self.incidents_json());
         g.insert("roles".into(), json!(self.roles));
         g.insert("emojis".into(), self.emojis_json());
         g.insert("stickers".into(), self.stickers_json());
@@ -1931,6 +2021,14 @@ impl State {
                 axum::http::StatusCode::FORBIDDEN,
                 40007,
                 "banned-from-guild",
+            ));
+        }
+        if self.invites_paused() && !self.members.contains_key(&user) {
+            // Incident actions: no new members through invites until the pause ends.
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                0,
+                "invites-paused",
             ));
         }
         if let Some(m) = self.members.get(&user) {

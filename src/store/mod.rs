@@ -17,9 +17,10 @@ use crate::id::{
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
-    RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
+    GuildRecord, GuildSetupRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry,
+    ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
+    TeamMemberRecord, TeamRecord, TemplateRecord, UserConsent, UserRecord, UserSettings,
+    WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -388,6 +389,13 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_emoji(&self, guild: GuildId, id: EmojiId) -> StoreResult<()>;
     /// A guild's emojis, in id order.
     async fn guild_emojis(&self, guild: GuildId) -> StoreResult<Vec<EmojiRecord>>;
+
+    // --- guild setup: welcome screen, onboarding, incident actions (loaded by the guild actor
+    // when it starts; removed with the guild)
+    /// Inserts or replaces the guild's setup record.
+    async fn put_guild_setup(&self, setup: &GuildSetupRecord) -> StoreResult<()>;
+    /// The guild's setup record, or None when nothing was ever set up.
+    async fn guild_setup(&self, guild: GuildId) -> StoreResult<Option<GuildSetupRecord>>;
 
     // --- guild stickers (loaded by the guild actor when it starts; removed with the guild)
     /// Inserts or replaces a sticker (and the sticker → guild index).

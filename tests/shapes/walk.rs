@@ -149,6 +149,7 @@ async fn guild(s: &mut Shapes, w: &World) {
     .await;
     s.get(&format!("/guilds/{g}/preview"), &w.alice).await;
     s.get(&format!("/guilds/{g}/regions"), &w.alice).await;
+    s.get("/voice/regions", &w.bob).await;
     s.get(&format!("/guilds/{g}/prune?days=7"), &w.alice).await;
     s.post(
         &format!("/guilds/{g}/prune"),
@@ -165,12 +166,56 @@ async fn guild(s: &mut Shapes, w: &World) {
     .await;
     s.get(&format!("/guilds/{g}/widget"), &w.alice).await;
     s.get(&format!("/guilds/{g}/widget.json"), &w.alice).await;
+
+    // Welcome screen, onboarding, the new-member welcome derived from them, incident actions.
+    s.get(&format!("/guilds/{g}/new-member-welcome"), &w.bob)
+        .await;
+    s.patch(
+        &format!("/guilds/{g}/welcome-screen"),
+        &w.alice,
+        json!({"enabled": true, "description": "Hello!", "welcome_channels": [
+            {"channel_id": w.channel, "description": "Chat here", "emoji_name": "👋"}
+        ]}),
+    )
+    .await;
+    s.get(&format!("/guilds/{g}/welcome-screen"), &w.bob).await;
+    s.put(
+        &format!("/guilds/{g}/onboarding"),
+        &w.alice,
+        Some(json!({
+            "prompts": [{
+                "id": "1200000000000000000",
+                "title": "What brings you here?",
+                "options": [{"title": "Games", "role_ids": [w.role], "channel_ids": [w.channel]}],
+                "single_select": true,
+            }],
+            "default_channel_ids": [w.channel],
+            "enabled": true,
+            "mode": 0,
+        })),
+    )
+    .await;
+    s.get(&format!("/guilds/{g}/onboarding"), &w.bob).await;
+    s.get(&format!("/guilds/{g}/new-member-welcome"), &w.bob)
+        .await;
+    let soon = accord::model::Timestamp::now().millis() + 3_600_000;
+    s.put(
+        &format!("/guilds/{g}/incident-actions"),
+        &w.alice,
+        Some(
+            json!({"dms_disabled_until": accord::model::Timestamp::from_millis(soon).to_string()}),
+        ),
+    )
+    .await;
+    s.get(&format!("/guilds/{g}"), &w.bob).await;
 }
 
 async fn roles_and_members(s: &mut Shapes, w: &World) {
     let (g, r) = (&w.guild, &w.role);
     s.get(&format!("/guilds/{g}/roles"), &w.alice).await;
     s.get(&format!("/guilds/{g}/roles/{r}"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/roles/member-counts"), &w.bob)
+        .await;
     s.patch(
         &format!("/guilds/{g}/roles/{r}"),
         &w.alice,
@@ -736,6 +781,14 @@ async fn templates_and_bans(s: &mut Shapes, w: &World) {
     s.get(&format!("/guilds/{g}/bans"), &w.alice).await;
     s.get(&format!("/guilds/{g}/bans/{}", w.carol_id), &w.alice)
         .await;
+    s.delete(&format!("/guilds/{g}/bans/{}", w.carol_id), &w.alice)
+        .await;
+    s.post(
+        &format!("/guilds/{g}/bulk-ban"),
+        &w.alice,
+        json!({"user_ids": [w.carol_id], "delete_message_seconds": 0}),
+    )
+    .await;
     s.delete(&format!("/guilds/{g}/bans/{}", w.carol_id), &w.alice)
         .await;
     s.get(&format!("/guilds/{g}/audit-logs?limit=100"), &w.alice)

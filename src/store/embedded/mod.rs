@@ -35,9 +35,10 @@ use crate::id::{
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
-    RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
+    GuildRecord, GuildSetupRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry,
+    ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
+    TeamMemberRecord, TeamRecord, TemplateRecord, UserConsent, UserRecord, UserSettings,
+    WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -390,6 +391,10 @@ impl Store for EmbeddedStore {
                     &mut txn.open_table(EMOJIS).map_err(be)?,
                     (g, 0)..=(g, u64::MAX),
                 )?;
+                txn.open_table(GUILD_SETUP)
+                    .map_err(be)?
+                    .remove(g)
+                    .map_err(be)?;
                 let stickers = remove_range(
                     &mut txn.open_table(STICKERS).map_err(be)?,
                     (g, 0)..=(g, u64::MAX),
@@ -1170,6 +1175,28 @@ impl Store for EmbeddedStore {
         let txn = self.read()?;
         let g = guild.get();
         values_in(&txn.open_table(EMOJIS).map_err(be)?, (g, 0)..=(g, u64::MAX))
+    }
+
+    async fn put_guild_setup(&self, setup: &GuildSetupRecord) -> StoreResult<()> {
+        let (g, bytes) = (setup.guild_id.get(), enc(setup)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(GUILD_SETUP)
+                    .map_err(be)?
+                    .insert(g, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn guild_setup(&self, guild: GuildId) -> StoreResult<Option<GuildSetupRecord>> {
+        let txn = self.read()?;
+        let table = txn.open_table(GUILD_SETUP).map_err(be)?;
+        match table.get(guild.get()).map_err(be)? {
+            Some(v) => Ok(Some(dec(v.value())?)),
+            None => Ok(None),
+        }
     }
 
     async fn put_sticker(&self, sticker: &StickerRecord) -> StoreResult<()> {

@@ -1,9 +1,10 @@
-//! A guild's custom emojis and its audit log on ScyllaDB, each one partition per guild (the
-//! audit log's rows expire after 45 days through the table's default TTL).
+//! A guild's custom emojis, its setup (welcome screen, onboarding, incident actions) and its
+//! audit log on ScyllaDB, each one partition per guild (the audit log's rows expire after 45
+//! days through the table's default TTL).
 
 use super::{ScyllaStore, decode_all, enc, n};
 use crate::id::{EmojiId, GuildId, Snowflake};
-use crate::model::EmojiRecord;
+use crate::model::{EmojiRecord, GuildSetupRecord};
 use crate::store::{GuildAuditEntry, StoreResult};
 
 impl ScyllaStore {
@@ -25,6 +26,18 @@ impl ScyllaStore {
             .scan(&self.st.emojis_of_guild, (n(guild.get()),))
             .await?;
         decode_all(rows.into_iter().map(|(d,)| d))
+    }
+
+    pub(super) async fn put_guild_setup_impl(&self, s: &GuildSetupRecord) -> StoreResult<()> {
+        self.exec(&self.st.guild_setup_put, (n(s.guild_id.get()), enc(s)?))
+            .await
+    }
+
+    pub(super) async fn guild_setup_impl(
+        &self,
+        guild: GuildId,
+    ) -> StoreResult<Option<GuildSetupRecord>> {
+        self.one(&self.st.guild_setup_get, (n(guild.get()),)).await
     }
 
     pub(super) async fn insert_guild_audit_entry_impl(

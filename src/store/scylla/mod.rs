@@ -73,9 +73,10 @@ use crate::id::{
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
-    RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, Timestamp, UserConsent, UserRecord, UserSettings, WebhookRecord,
+    GuildRecord, GuildSetupRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry,
+    ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
+    TeamMemberRecord, TeamRecord, TemplateRecord, Timestamp, UserConsent, UserRecord, UserSettings,
+    WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -807,6 +808,7 @@ impl Store for ScyllaStore {
             self.exec(&self.st.guild_channels_del_guild, (g,)),
             self.exec(&self.st.guild_invites_del_guild, (g,)),
             self.exec(&self.st.emojis_del_guild, (g,)),
+            self.exec(&self.st.guild_setup_del, (g,)),
             self.delete_guild_stickers(id),
             self.delete_guild_scheduled_events(id),
             self.exec(&self.st.guild_audit_del_guild, (g,)),
@@ -1432,6 +1434,14 @@ impl Store for ScyllaStore {
 
     async fn guild_emojis(&self, guild: GuildId) -> StoreResult<Vec<EmojiRecord>> {
         self.guild_emojis_impl(guild).await
+    }
+
+    async fn put_guild_setup(&self, setup: &GuildSetupRecord) -> StoreResult<()> {
+        self.put_guild_setup_impl(setup).await
+    }
+
+    async fn guild_setup(&self, guild: GuildId) -> StoreResult<Option<GuildSetupRecord>> {
+        self.guild_setup_impl(guild).await
     }
 
     async fn put_sticker(&self, sticker: &StickerRecord) -> StoreResult<()> {
