@@ -1,6 +1,6 @@
 //! Guild operations beyond the everyday ones: role member counts, bulk bans, the instance's
-//! voice regions, the welcome screen, onboarding, the new-member welcome and incident actions
-//! — over HTTP, with their gateway events seen through a WebSocket client.
+//! voice regions, the welcome screen, onboarding, the new-member welcome, incident actions and
+//! integrations — over HTTP, with their gateway events seen through a WebSocket client.
 
 mod common;
 
@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 const GUILDS: u64 = 1;
 const GUILD_MODERATION: u64 = 1 << 2;
+const GUILD_INTEGRATIONS: u64 = 1 << 4;
 const GUILD_MESSAGES: u64 = 1 << 9;
 
 const BAN_MEMBERS: u64 = 1 << 2;
@@ -91,8 +92,11 @@ async fn login(t: &common::TestServer, name: &str) -> String {
 /// Alice's gateway, past the guild's GUILD_CREATE.
 async fn gateway(t: &common::TestServer, token: &str) -> common::Gateway {
     let mut gw = common::Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
-    gw.identify(token, GUILDS | GUILD_MODERATION | GUILD_MESSAGES)
-        .await;
+    gw.identify(
+        token,
+        GUILDS | GUILD_MODERATION | GUILD_INTEGRATIONS | GUILD_MESSAGES,
+    )
+    .await;
     gw.event("GUILD_CREATE").await;
     gw
 }
@@ -756,5 +760,107 @@ async fn incident_actions_pause_joins_through_invites() {
     join(&t, &carol, &s.invite).await;
     let guild = t.get(&format!("/guilds/{g}"), &alice).await;
     assert!(!features(&guild.body).contains(&"INVITES_DISABLED".to_string()));
+    t.stop().await;
+}
+
+/// Alice makes an application with a bot and adds it to the guild; returns (application, bot).
+async fn add_bot(t: &common::TestServer, s: &Setup, name: &str, scope: &str) -> (String, String) {
+    let app = t
+        .post("/applications", &s.alice, json!({"name": name}))
+        .await;
+    assert_eq!(app.status, 201, "{}", app.body);
+    let app = id_of(&app.body);
+    let bot = t
+        .post(&format!("/applications/{app}/bot"), &s.alice, json!({}))
+        .await;
+    assert!((200..300).contains(&bot.status), "{}", bot.body);
+    let r = t
+        .post(
+            &format!("/oauth2/authorize?client_id={app}&scope={scope}"),
+            &s.alice,
+            json!({"guild_id": s.guild, "permissions": "8192", "authorize": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let app_json = t.get(&format!("/applications/{app}"), &s.alice).await;
+    let bot_id = app_json.body["bot"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("bot of {}", app_json.body))
+        .to_string();
+    (app, bot_id)
+}
+
+#[tokio::test]
+async fn integrations_list_and_remove_bots() {
+    let s = setup().await;
+    let (t, g) = (&s.t, &s.guild);
+    let path = format!("/guilds/{g}/integrations");
+    assert_eq!(t.get(&path, &s.alice).await.body, json!([]));
+    let mut gw = gateway(t, &s.alice).await;
+    let (app, bot) = add_bot(t, &s, "Helper", "bot%20applications.commands").await;
+    let ev = gw.event("GUILD_INTEGRATIONS_UPDATE").await;
+    assert_eq!(ev["guild_id"], json!(g));
+
+    let r = t.get(&path, &s.alice).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let all = r.body.as_array().expect("integrations");
+    assert_eq!(all.len(), 1, "{}", r.body);
+    let i = &all[0];
+    assert_eq!(i["type"], "discord");
+    assert_eq!(i["name"], "Helper");
+    assert_eq!(i["enabled"], true);
+    assert_eq!(i["account"]["id"], json!(bot));
+    assert_eq!(i["application"]["id"], json!(app));
+    assert_eq!(i["application"]["bot"]["id"], json!(bot));
+    assert_eq!(i["scopes"], json!(["bot", "applications.commands"]));
+    assert_eq!(i["user"]["id"], json!(s.alice_id));
+    let integration = i["id"].as_str().expect("id").to_string();
+    let r = t.get(&path, &s.bob).await;
+    assert_eq!((r.status, r.body["code"].clone()), (403, json!(50013)));
+    let r = t.delete(&format!("{path}/{integration}"), &s.bob).await;
+    assert_eq!((r.status, r.body["code"].clone()), (403, json!(50013)));
+    let r = t
+        .delete(&format!("{path}/1234567890123456789"), &s.alice)
+        .await;
+    assert_eq!((r.status, r.body["code"].clone()), (404, json!(10005)));
+
+    // Removing it removes the bot and its managed role.
+    let r = t.delete(&format!("{path}/{integration}"), &s.alice).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let ev = gw.event("INTEGRATION_DELETE").await;
+    assert_eq!(
+        ev,
+        json!({"id": integration, "guild_id": g, "application_id": app})
+    );
+    gw.event("GUILD_INTEGRATIONS_UPDATE").await;
+    assert_eq!(t.get(&path, &s.alice).await.body, json!([]));
+    let r = t.get(&format!("/guilds/{g}/members/{bot}"), &s.alice).await;
+    assert_eq!((r.status, r.body["code"].clone()), (404, json!(10007)));
+    let roles = t.get(&format!("/guilds/{g}/roles"), &s.alice).await.body;
+    assert!(
+        roles
+            .as_array()
+            .expect("roles")
+            .iter()
+            .all(|r| r["tags"]["bot_id"] != json!(bot)),
+        "{roles}"
+    );
+    let entries = audit(t, &s, 82).await;
+    assert_eq!(entries.len(), 1, "INTEGRATION_DELETE");
+    assert_eq!(entries[0]["target_id"], json!(integration));
+
+    // A bot kicked goes with its integration too; stored across a restart until then.
+    let (_, other) = add_bot(t, &s, "Other", "bot").await;
+    let dir = s.t.stop().await;
+    let t = common::start_in(dir).await;
+    let alice = login(&t, "alice").await;
+    let listed = t.get(&path, &alice).await.body;
+    assert_eq!(listed[0]["account"]["id"], json!(other), "{listed}");
+    assert_eq!(listed[0]["scopes"], json!(["bot"]));
+    let r = t
+        .delete(&format!("/guilds/{g}/members/{other}"), &alice)
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(t.get(&path, &alice).await.body, json!([]));
     t.stop().await;
 }

@@ -97,6 +97,7 @@ conformance!(
     audit_log_pages_newest_first,
     emojis_put_list_delete,
     guild_setup_round_trip,
+    integrations_put_list_delete,
     stickers_put_list_get_delete,
     scheduled_events_and_subscribers,
     guild_audit_log_per_guild,
@@ -1965,6 +1966,50 @@ async fn guild_setup_round_trip(s: &dyn Store) {
 
     s.delete_guild(g).await.unwrap();
     assert_eq!(s.guild_setup(g).await.unwrap(), None);
+}
+
+/// Guild integrations: upsert, list in id order, per guild, delete, removal with the guild.
+async fn integrations_put_list_delete(s: &dyn Store) {
+    use accord::id::{ApplicationId, IntegrationId};
+    use accord::model::IntegrationRecord;
+    let owner = uid();
+    let (a, b) = (guild_state(owner), guild_state(owner));
+    s.create_guild(&a).await.unwrap();
+    s.create_guild(&b).await.unwrap();
+    let g = a.guild.id;
+    assert!(s.guild_integrations(g).await.unwrap().is_empty());
+    let integration = |scopes: &[&str]| IntegrationRecord {
+        id: IntegrationId::new(next_id()),
+        guild_id: g,
+        application_id: ApplicationId::new(next_id()),
+        bot_id: uid(),
+        user_id: owner,
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        created_at: Timestamp::from_millis(1_700_000_000_000),
+    };
+    let first = integration(&["bot"]);
+    let second = integration(&["bot", "applications.commands"]);
+    s.put_integration(&second).await.unwrap();
+    s.put_integration(&first).await.unwrap();
+    assert_eq!(
+        s.guild_integrations(g).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    let mut changed = first.clone();
+    changed.scopes.push("applications.commands".into());
+    s.put_integration(&changed).await.unwrap();
+    assert_eq!(
+        s.guild_integrations(g).await.unwrap(),
+        vec![changed.clone(), second.clone()]
+    );
+    assert!(s.guild_integrations(b.guild.id).await.unwrap().is_empty());
+    s.delete_integration(g, changed.id).await.unwrap();
+    s.delete_integration(g, IntegrationId::new(next_id()))
+        .await
+        .unwrap(); // unknown: no error
+    assert_eq!(s.guild_integrations(g).await.unwrap(), vec![second]);
+    s.delete_guild(g).await.unwrap();
+    assert!(s.guild_integrations(g).await.unwrap().is_empty());
 }
 
 /// Guild stickers: upsert, list in id order, lookup by id alone (any guild), delete, and removal

@@ -18,6 +18,7 @@ unknown-application = Unbekannte Anwendung
 unknown-channel = Unbekannter Kanal
 unknown-guild = Unbekannter Server
 unknown-invite = Unbekannte Einladung
+unknown-integration = Unbekannte Integration
 unknown-member = Unbekanntes Mitglied
 unknown-message = Unbekannte Nachricht
 unknown-overwrite = Unbekannte Berechtigungsüberschreibung

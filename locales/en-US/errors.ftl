@@ -19,6 +19,7 @@ unknown-application = Unknown Application
 unknown-channel = Unknown Channel
 unknown-guild = Unknown Guild
 unknown-invite = Unknown Invite
+unknown-integration = Unknown Integration
 unknown-member = Unknown Member
 unknown-message = Unknown Message
 unknown-overwrite = Unknown Permission Overwrite

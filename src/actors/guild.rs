@@ -14,6 +14,7 @@ mod audit;
 pub mod blueprint;
 mod emojis;
 mod events;
+mod integrations;
 mod layout;
 mod moderation;
 mod settings;
@@ -151,6 +152,20 @@ pub enum GuildMsg {
         bot: UserId,
         name: String,
         permissions: Permissions,
+        /// The bot's application and the OAuth2 scopes granted: the integration recorded.
+        application: crate::id::ApplicationId,
+        scopes: Vec<String>,
+        reply: Reply<()>,
+    },
+    /// `GET /guilds/{id}/integrations`.
+    ListIntegrations {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// `DELETE /guilds/{id}/integrations/{integration}`.
+    DeleteIntegration {
+        user: UserId,
+        id: crate::id::IntegrationId,
         reply: Reply<()>,
     },
     /// Leave (`kick == false`, `by == target`) or kick.
@@ -608,6 +623,8 @@ pub struct State {
     audit_reason: Option<String>,
     /// Welcome screen, onboarding and incident actions (loaded when the actor starts).
     setup: crate::model::GuildSetupRecord,
+    /// Bots added through OAuth2 (loaded when the actor starts).
+    integrations: Vec<crate::model::IntegrationRecord>,
 }
 
 impl Actor for GuildActor {
@@ -621,11 +638,12 @@ impl Actor for GuildActor {
         (services, s): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         tracing::debug!(guild = %s.guild.id, members = s.members.len(), "guild actor started");
-        let (emojis, stickers, events, setup) = futures::try_join!(
+        let (emojis, stickers, events, setup, integrations) = futures::try_join!(
             services.store.guild_emojis(s.guild.id),
             services.store.guild_stickers(s.guild.id),
             events::Events::load(&services.store, s.guild.id),
             services.store.guild_setup(s.guild.id),
+            services.store.guild_integrations(s.guild.id),
         )?;
         let setup = setup.unwrap_or_else(|| crate::model::GuildSetupRecord::new(s.guild.id));
         Ok(State {
@@ -644,6 +662,7 @@ impl Actor for GuildActor {
             events,
             audit_reason: None,
             setup,
+            integrations,
         })
     }
 
@@ -901,8 +920,23 @@ impl Actor for GuildActor {
                     bot,
                     name,
                     permissions,
+                    application,
+                    scopes,
                     reply: r,
-                } => reply(r, st.add_bot(by, bot, name, permissions).await),
+                } => {
+                    let added = st.add_bot(by, bot, name, permissions).await;
+                    let v = match added {
+                        Ok(()) => st.record_integration(by, bot, application, scopes).await,
+                        Err(e) => Err(e),
+                    };
+                    reply(r, v)
+                }
+                GuildMsg::ListIntegrations { user, reply: r } => {
+                    reply(r, st.list_integrations(user).await)
+                }
+                GuildMsg::DeleteIntegration { user, id, reply: r } => {
+                    reply(r, st.delete_integration(user, id).await)
+                }
                 GuildMsg::RemoveMember {
                     by,
                     target,
@@ -2155,6 +2189,8 @@ impl State {
         }
         self.services.store.delete_member(self.id(), target).await?;
         self.members.remove(&target);
+        // A bot that leaves (kicked, banned) takes its integration with it, as on Discord.
+        self.drop_integrations_of(target).await?;
         let user = self.services.users.public(target).await?;
         self.dispatch_member(
             "GUILD_MEMBER_REMOVE",

@@ -468,6 +468,14 @@ pub const TAGS: &[Tag] = &[
                 "Pause invites or DMs during an incident",
             )
             .body(Object),
+            get(
+                "/guilds/{guild_id}/integrations",
+                "List the bots added to the guild",
+            ),
+            delete(
+                "/guilds/{guild_id}/integrations/{integration_id}",
+                "Remove a bot's integration (and the bot)",
+            ),
             get("/guilds/templates/{code}", "Get a guild template").open(),
             post("/guilds/templates/{code}", "Create a guild from a template").body(Object),
             get("/guilds/{guild_id}/templates", "List a guild's templates"),

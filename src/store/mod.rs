@@ -12,13 +12,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::id::{
-    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, ScheduledEventId,
-    Snowflake, StickerId, TeamId, UserId, WebhookId,
+    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId, RoleId,
+    ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, GuildSetupRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry,
-    ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
+    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
+    PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
     TeamMemberRecord, TeamRecord, TemplateRecord, UserConsent, UserRecord, UserSettings,
     WebhookRecord,
 };
@@ -396,6 +396,14 @@ pub trait Store: Send + Sync + 'static {
     async fn put_guild_setup(&self, setup: &GuildSetupRecord) -> StoreResult<()>;
     /// The guild's setup record, or None when nothing was ever set up.
     async fn guild_setup(&self, guild: GuildId) -> StoreResult<Option<GuildSetupRecord>>;
+
+    // --- guild integrations: bots added through OAuth2 (loaded by the guild actor when it
+    // starts; removed with the guild)
+    /// Inserts or replaces an integration.
+    async fn put_integration(&self, integration: &IntegrationRecord) -> StoreResult<()>;
+    async fn delete_integration(&self, guild: GuildId, id: IntegrationId) -> StoreResult<()>;
+    /// A guild's integrations, in id order.
+    async fn guild_integrations(&self, guild: GuildId) -> StoreResult<Vec<IntegrationRecord>>;
 
     // --- guild stickers (loaded by the guild actor when it starts; removed with the guild)
     /// Inserts or replaces a sticker (and the sticker → guild index).

@@ -140,6 +140,7 @@ impl Row {
             "application_id" => "application",
             "command_id" => "command",
             "team_id" => "team",
+            "integration_id" => "integration",
             "emoji" => "=%F0%9F%91%8D",
             "connection_type" => "=github",
             "connection_id" => "=1",
@@ -376,6 +377,8 @@ pub fn rows() -> Vec<Row> {
         row("PUT /guilds/{guild_id}/onboarding", GUILD_PERM)
             .json(|_| json!({"prompts": [], "mode": 1})),
         row("GET /guilds/{guild_id}/new-member-welcome", GUILD_MEMBER).member_ok(),
+        row("GET /guilds/{guild_id}/integrations", GUILD_PERM),
+        row("DELETE /guilds/{guild_id}/integrations/{integration_id}", GUILD_PERM),
         // DMs, not invites: later rows still join through invites.
         row("PUT /guilds/{guild_id}/incident-actions", GUILD_PERM).json(|_| {
             let soon = accord::model::Timestamp::now().millis() + 3_600_000;

@@ -208,6 +208,35 @@ async fn guild(s: &mut Shapes, w: &World) {
     )
     .await;
     s.get(&format!("/guilds/{g}"), &w.bob).await;
+
+    // Integrations: a second bot, listed, then removed with its integration.
+    let extra =
+        s.t.post("/applications", &w.alice, json!({"name": "Extra Bot"}))
+            .await;
+    let extra = id(&extra, "application");
+    s.t.post(&format!("/applications/{extra}/bot"), &w.alice, json!({}))
+        .await;
+    let added =
+        s.t.post(
+            &format!("/oauth2/authorize?client_id={extra}&scope=bot%20applications.commands"),
+            &w.alice,
+            json!({"guild_id": g, "permissions": "0", "authorize": true}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "extra bot: {}", added.body);
+    let listed = s.get(&format!("/guilds/{g}/integrations"), &w.alice).await;
+    let integration = listed
+        .body
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|i| i["application"]["id"] == extra.as_str())
+        })
+        .and_then(|i| i["id"].as_str())
+        .unwrap_or_else(|| panic!("integrations: {}", listed.body))
+        .to_string();
+    s.delete(&format!("/guilds/{g}/integrations/{integration}"), &w.alice)
+        .await;
 }
 
 async fn roles_and_members(s: &mut Shapes, w: &World) {

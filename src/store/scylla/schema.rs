@@ -125,6 +125,7 @@ mod tests {
             "invites_by_guild",
             "channels_by_guild",
             "guild_setup",
+            "integrations",
         ] {
             assert!(tables.iter().any(|x| x == t), "{t} missing from {tables:?}");
         }

@@ -6,6 +6,7 @@ pub mod bulk_ban;
 pub mod channels;
 pub mod emojis;
 pub mod incident_actions;
+pub mod integrations;
 pub mod members;
 pub mod new_member_welcome;
 pub mod onboarding;
@@ -64,6 +65,7 @@ pub fn routes() -> Router<App> {
         .merge(onboarding::routes())
         .merge(new_member_welcome::routes())
         .merge(incident_actions::routes())
+        .merge(integrations::routes())
 }
 
 /// Discord's create-guild body. Every documented field is accepted (client libraries send
