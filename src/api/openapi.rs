@@ -715,6 +715,7 @@ pub const TAGS: &[Tag] = &[
             get("/applications", "List the current user's applications"),
             post("/applications", "Create an application").body(Object),
             get("/applications/@me", "Get the bot's own application"),
+            patch("/applications/@me", "Modify the bot's own application").body(Object),
             get(
                 "/oauth2/applications/@me",
                 "Get the bot's own application (OAuth2 form)",

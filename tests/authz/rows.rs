@@ -514,6 +514,9 @@ pub fn rows() -> Vec<Row> {
         row("GET /applications", Me).no_bots(),
         row("POST /applications", Me).no_bots().json(|_| name("made")),
         row("GET /applications/@me", Me).by(Who::Bot),
+        row("PATCH /applications/@me", Me)
+            .by(Who::Bot)
+            .json(|_| json!({"description": "edited by its bot"})),
         row("GET /oauth2/applications/@me", Me).by(Who::Bot),
         row("GET /applications/{application_id}", Owned),
         row("PATCH /applications/{application_id}", Owned).json(|_| json!({"description": "d"})),

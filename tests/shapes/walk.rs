@@ -867,6 +867,12 @@ async fn dms(s: &mut Shapes, w: &World) {
 async fn applications(s: &mut Shapes, w: &World) {
     let a = &w.app_id;
     s.get("/applications/@me", &w.bot).await;
+    s.patch(
+        "/applications/@me",
+        &w.bot,
+        json!({"description": "Shapes, by its bot", "tags": ["shapes"]}),
+    )
+    .await;
     s.get("/oauth2/applications/@me", &w.bot).await;
     s.get(&format!("/applications/{a}"), &w.alice).await;
     s.patch(
