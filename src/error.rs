@@ -18,6 +18,7 @@ pub enum Unknown {
     Channel,
     Guild,
     Invite,
+    Integration,
     Member,
     Message,
     Overwrite,
@@ -45,6 +46,7 @@ impl Unknown {
             Self::Channel => 10003,
             Self::Guild => 10004,
             Self::Invite => 10006,
+            Self::Integration => 10005,
             Self::Member => 10007,
             Self::Message => 10008,
             Self::Overwrite => 10009,
@@ -71,6 +73,7 @@ impl Unknown {
             Self::Channel => "unknown-channel",
             Self::Guild => "unknown-guild",
             Self::Invite => "unknown-invite",
+            Self::Integration => "unknown-integration",
             Self::Member => "unknown-member",
             Self::Message => "unknown-message",
             Self::Overwrite => "unknown-overwrite",
@@ -316,6 +319,14 @@ pub enum FieldError {
     TooMany {
         max: usize,
     },
+    /// An array with fewer items than required.
+    TooFew {
+        min: usize,
+    },
+    /// A time further ahead than allowed (incident actions: 24 hours).
+    DateTooFar {
+        hours: u32,
+    },
     InvalidUrl,
     /// An application command or option name outside Discord's rules.
     CommandNameInvalid,
@@ -352,6 +363,8 @@ impl FieldError {
             Self::InvalidDate => "DATE_TYPE_PARSE",
             Self::Choice { .. } => "BASE_TYPE_CHOICES",
             Self::TooMany { .. } => "BASE_TYPE_MAX_ITEMS",
+            Self::TooFew { .. } => "BASE_TYPE_MIN_ITEMS",
+            Self::DateTooFar { .. } => "DATE_TYPE_TOO_FAR",
             Self::InvalidUrl => "URL_TYPE_INVALID_URL",
             Self::CommandNameInvalid => "APPLICATION_COMMAND_INVALID_NAME",
             Self::CommandNameDuplicate => "APPLICATION_COMMANDS_DUPLICATE_NAME",
@@ -369,7 +382,8 @@ impl FieldError {
                 a.num("max", *max as i64);
             }
             Self::MaxLength { max } | Self::TooMany { max } => a.num("max", *max as i64),
-            Self::MinLength { min } => a.num("min", *min as i64),
+            Self::MinLength { min } | Self::TooFew { min } => a.num("min", *min as i64),
+            Self::DateTooFar { hours } => a.num("hours", i64::from(*hours)),
             Self::NumberMin { min } => a.num("min", *min),
             Self::NumberMax { max } => a.num("max", *max),
             Self::PasswordTooShort { min } => a.num("min", *min as i64),

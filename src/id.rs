@@ -156,6 +156,8 @@ typed_id!(
     CommandId,
     /// One use of an application command (lives in memory, see `actors::interactions`).
     InteractionId,
+    /// A guild integration (a bot added through OAuth2).
+    IntegrationId,
 );
 
 impl GuildId {

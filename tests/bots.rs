@@ -536,3 +536,56 @@ async fn image_bombs_are_refused_by_declared_dimensions() {
     let served = t.http.get(&small_url).send().await.unwrap();
     assert_eq!(served.bytes().await.unwrap().to_vec(), png);
 }
+
+#[tokio::test]
+async fn bot_edits_its_own_application() {
+    let t = common::start().await;
+    let owner = t.register("owner").await;
+    let app = t
+        .post("/applications", &owner, json!({"name": "Self Editor"}))
+        .await;
+    let app_id = app.body["id"].as_str().unwrap().to_string();
+    let bot = t
+        .post(&format!("/applications/{app_id}/bot"), &owner, json!({}))
+        .await;
+    let token = format!("Bot {}", bot.body["token"].as_str().unwrap());
+
+    let r = t
+        .patch(
+            "/applications/@me",
+            &token,
+            json!({"description": "I edit myself", "tags": ["utility", "fun"], "flags": 1 << 15}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["id"], app_id);
+    assert_eq!(r.body["description"], "I edit myself");
+    assert_eq!(r.body["tags"], json!(["utility", "fun"]));
+    // The owner sees the same application.
+    let seen = t.get(&format!("/applications/{app_id}"), &owner).await;
+    assert_eq!(seen.body["description"], "I edit myself");
+
+    // Checked as PATCH /applications/{id} is.
+    let r = t
+        .patch(
+            "/applications/@me",
+            &token,
+            json!({"tags": ["a", "b", "c", "d", "e", "f"], "description": "x".repeat(401)}),
+        )
+        .await;
+    assert_eq!(r.body["code"], 50035, "{}", r.body);
+    assert_eq!(
+        common::field_code(&r.body, &["tags"]),
+        "BASE_TYPE_MAX_ITEMS"
+    );
+    assert_eq!(
+        common::field_code(&r.body, &["description"]),
+        "BASE_TYPE_MAX_LENGTH"
+    );
+    // A user has no application of their own here.
+    let r = t
+        .patch("/applications/@me", &owner, json!({"description": "nope"}))
+        .await;
+    assert_eq!((r.status, r.body["code"].clone()), (404, json!(10002)));
+    t.stop().await;
+}

@@ -96,6 +96,8 @@ conformance!(
     create_guild_with_bans,
     audit_log_pages_newest_first,
     emojis_put_list_delete,
+    guild_setup_round_trip,
+    integrations_put_list_delete,
     stickers_put_list_get_delete,
     scheduled_events_and_subscribers,
     guild_audit_log_per_guild,
@@ -1899,6 +1901,117 @@ async fn emojis_put_list_delete(s: &dyn Store) {
     assert_eq!(s.guild_emojis(g).await.unwrap(), vec![second]);
     s.delete_guild(g).await.unwrap();
     assert!(s.guild_emojis(g).await.unwrap().is_empty());
+}
+
+/// A guild's setup (welcome screen, onboarding, incident actions): absent until put,
+/// replaced whole, kept apart per guild, removed with the guild.
+async fn guild_setup_round_trip(s: &dyn Store) {
+    use accord::id::EmojiId;
+    use accord::model::GuildSetupRecord;
+    use accord::model::guild_setup::{
+        IncidentsData, OnboardingPrompt, PromptEmoji, PromptOption, WelcomeChannel,
+    };
+    let owner = uid();
+    let (a, b) = (guild_state(owner), guild_state(owner));
+    s.create_guild(&a).await.unwrap();
+    s.create_guild(&b).await.unwrap();
+    let g = a.guild.id;
+    assert_eq!(s.guild_setup(g).await.unwrap(), None);
+
+    let channel = a.channels[0].id;
+    let mut setup = GuildSetupRecord::new(g);
+    setup.welcome_screen.enabled = true;
+    setup.welcome_screen.description = Some("Hello there".into());
+    setup.welcome_screen.welcome_channels.push(WelcomeChannel {
+        channel_id: channel,
+        description: "Say hi".into(),
+        emoji_id: None,
+        emoji_name: Some("👋".into()),
+    });
+    setup.onboarding.enabled = true;
+    setup.onboarding.mode = 1;
+    setup.onboarding.default_channel_ids = vec![channel];
+    setup.onboarding.prompts.push(OnboardingPrompt {
+        id: Snowflake::new(next_id()),
+        kind: 0,
+        title: "What brings you here?".into(),
+        options: vec![PromptOption {
+            id: Snowflake::new(next_id()),
+            title: "Games".into(),
+            description: "".into(),
+            emoji: PromptEmoji {
+                id: Some(EmojiId::new(next_id())),
+                name: Some("blob".into()),
+                animated: false,
+            },
+            role_ids: vec![a.roles[0].id],
+            channel_ids: vec![channel],
+        }],
+        single_select: false,
+        required: true,
+        in_onboarding: true,
+    });
+    setup.incidents = IncidentsData {
+        invites_disabled_until: Some(Timestamp::from_millis(1_800_000_000_000)),
+        dms_disabled_until: None,
+    };
+    s.put_guild_setup(&setup).await.unwrap();
+    assert_eq!(s.guild_setup(g).await.unwrap(), Some(setup.clone()));
+    assert_eq!(s.guild_setup(b.guild.id).await.unwrap(), None);
+
+    // Replaced whole.
+    let mut changed = setup.clone();
+    changed.onboarding.prompts.clear();
+    changed.incidents = IncidentsData::default();
+    s.put_guild_setup(&changed).await.unwrap();
+    assert_eq!(s.guild_setup(g).await.unwrap(), Some(changed));
+
+    s.delete_guild(g).await.unwrap();
+    assert_eq!(s.guild_setup(g).await.unwrap(), None);
+}
+
+/// Guild integrations: upsert, list in id order, per guild, delete, removal with the guild.
+async fn integrations_put_list_delete(s: &dyn Store) {
+    use accord::id::{ApplicationId, IntegrationId};
+    use accord::model::IntegrationRecord;
+    let owner = uid();
+    let (a, b) = (guild_state(owner), guild_state(owner));
+    s.create_guild(&a).await.unwrap();
+    s.create_guild(&b).await.unwrap();
+    let g = a.guild.id;
+    assert!(s.guild_integrations(g).await.unwrap().is_empty());
+    let integration = |scopes: &[&str]| IntegrationRecord {
+        id: IntegrationId::new(next_id()),
+        guild_id: g,
+        application_id: ApplicationId::new(next_id()),
+        bot_id: uid(),
+        user_id: owner,
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        created_at: Timestamp::from_millis(1_700_000_000_000),
+    };
+    let first = integration(&["bot"]);
+    let second = integration(&["bot", "applications.commands"]);
+    s.put_integration(&second).await.unwrap();
+    s.put_integration(&first).await.unwrap();
+    assert_eq!(
+        s.guild_integrations(g).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    let mut changed = first.clone();
+    changed.scopes.push("applications.commands".into());
+    s.put_integration(&changed).await.unwrap();
+    assert_eq!(
+        s.guild_integrations(g).await.unwrap(),
+        vec![changed.clone(), second.clone()]
+    );
+    assert!(s.guild_integrations(b.guild.id).await.unwrap().is_empty());
+    s.delete_integration(g, changed.id).await.unwrap();
+    s.delete_integration(g, IntegrationId::new(next_id()))
+        .await
+        .unwrap(); // unknown: no error
+    assert_eq!(s.guild_integrations(g).await.unwrap(), vec![second]);
+    s.delete_guild(g).await.unwrap();
+    assert!(s.guild_integrations(g).await.unwrap().is_empty());
 }
 
 /// Guild stickers: upsert, list in id order, lookup by id alone (any guild), delete, and removal

@@ -15,9 +15,11 @@ pub mod blueprint;
 mod emojis;
 mod events;
 mod holders;
+mod integrations;
 mod layout;
 mod moderation;
 mod settings;
+mod setup;
 mod stickers;
 mod templates;
 mod threads;
@@ -28,8 +30,9 @@ pub use emojis::{EmojiCreate, EmojiPatch, validate_name as validate_emoji_name};
 pub use events::{EventBody, EventMsg, UsersQuery as EventUsersQuery};
 pub(crate) use holders::unavailable;
 pub use layout::{ChannelPosition, OverwriteBody, RolePosition};
-pub use moderation::MAX_BAN_DELETE_SECONDS;
+pub use moderation::{BulkBanResult, MAX_BAN_DELETE_SECONDS};
 pub use settings::WidgetPatch;
+pub use setup::{IncidentActionsBody, OnboardingBody, WelcomeScreenPatch};
 pub use stickers::{
     MAX_MESSAGE_STICKERS, StickerCreate, StickerMsg, StickerPatch, foreign_sticker,
     validate_fields as validate_sticker_fields,
@@ -167,6 +170,20 @@ pub enum GuildMsg {
         bot: UserId,
         name: String,
         permissions: Permissions,
+        /// The bot's application and the OAuth2 scopes granted: the integration recorded.
+        application: crate::id::ApplicationId,
+        scopes: Vec<String>,
+        reply: Reply<()>,
+    },
+    /// `GET /guilds/{id}/integrations`.
+    ListIntegrations {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// `DELETE /guilds/{id}/integrations/{integration}`.
+    DeleteIntegration {
+        user: UserId,
+        id: crate::id::IntegrationId,
         reply: Reply<()>,
     },
     /// Leave (`kick == false`, `by == target`) or kick.
@@ -235,6 +252,52 @@ pub enum GuildMsg {
         reason: Option<String>,
         delete_message_seconds: u64,
         reply: Reply<()>,
+    },
+    /// `POST /guilds/{id}/bulk-ban`; the messages of `delete_message_seconds` are deleted
+    /// for every banned user before the reply, as for one ban.
+    BulkBan {
+        by: UserId,
+        user_ids: Vec<UserId>,
+        delete_message_seconds: u64,
+        reply: Reply<BulkBanResult>,
+    },
+    /// `GET /guilds/{id}/welcome-screen`.
+    WelcomeScreen {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// `PATCH /guilds/{id}/welcome-screen`.
+    SetWelcomeScreen {
+        user: UserId,
+        patch: WelcomeScreenPatch,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/onboarding`.
+    Onboarding {
+        user: UserId,
+        reply: Reply<Value>,
+    },
+    /// `PUT /guilds/{id}/onboarding`.
+    SetOnboarding {
+        user: UserId,
+        body: OnboardingBody,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/new-member-welcome` (None: nothing enabled, 204).
+    NewMemberWelcome {
+        user: UserId,
+        reply: Reply<Option<Value>>,
+    },
+    /// `PUT /guilds/{id}/incident-actions`.
+    SetIncidentActions {
+        user: UserId,
+        body: IncidentActionsBody,
+        reply: Reply<Value>,
+    },
+    /// `GET /guilds/{id}/roles/member-counts`.
+    RoleMemberCounts {
+        user: UserId,
+        reply: Reply<Value>,
     },
     Unban {
         by: UserId,
@@ -593,6 +656,10 @@ pub struct State {
     thread_members: threads::ThreadMembers,
     /// The pending auto-archive wake-up: its deadline (unix ms) and timer task.
     archive_timer: Option<(i64, tokio::task::JoinHandle<()>)>,
+    /// Welcome screen, onboarding and incident actions (loaded when the actor starts).
+    setup: crate::model::GuildSetupRecord,
+    /// Bots added through OAuth2 (loaded when the actor starts).
+    integrations: Vec<crate::model::IntegrationRecord>,
 }
 
 impl Actor for GuildActor {
@@ -606,11 +673,13 @@ impl Actor for GuildActor {
         (services, s): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         tracing::debug!(guild = %s.guild.id, members = s.members.len(), "guild actor started");
-        let (emojis, stickers, events, memberships) = futures::try_join!(
+        let (emojis, stickers, events, memberships, setup, integrations) = futures::try_join!(
             services.store.guild_emojis(s.guild.id),
             services.store.guild_stickers(s.guild.id),
             events::Events::load(&services.store, s.guild.id),
             services.store.guild_thread_members(s.guild.id),
+            services.store.guild_setup(s.guild.id),
+            services.store.guild_integrations(s.guild.id),
         )?;
         let mut thread_members = threads::ThreadMembers::new();
         for m in memberships {
@@ -619,6 +688,7 @@ impl Actor for GuildActor {
                 .or_default()
                 .insert(m.user_id, m);
         }
+        let setup = setup.unwrap_or_else(|| crate::model::GuildSetupRecord::new(s.guild.id));
         Ok(State {
             services,
             guild: s.guild,
@@ -637,6 +707,8 @@ impl Actor for GuildActor {
             incarnation: Incarnation::new(),
             thread_members,
             archive_timer: None,
+            setup,
+            integrations,
         })
     }
 
@@ -917,8 +989,23 @@ impl Actor for GuildActor {
                     bot,
                     name,
                     permissions,
+                    application,
+                    scopes,
                     reply: r,
-                } => reply(r, st.add_bot(by, bot, name, permissions).await),
+                } => {
+                    let added = st.add_bot(by, bot, name, permissions).await;
+                    let v = match added {
+                        Ok(()) => st.record_integration(by, bot, application, scopes).await,
+                        Err(e) => Err(e),
+                    };
+                    reply(r, v)
+                }
+                GuildMsg::ListIntegrations { user, reply: r } => {
+                    reply(r, st.list_integrations(user).await)
+                }
+                GuildMsg::DeleteIntegration { user, id, reply: r } => {
+                    reply(r, st.delete_integration(user, id).await)
+                }
                 GuildMsg::RemoveMember {
                     by,
                     target,
@@ -1104,6 +1191,41 @@ impl Actor for GuildActor {
                             .await;
                     }
                 }
+                GuildMsg::BulkBan {
+                    by,
+                    user_ids,
+                    delete_message_seconds,
+                    reply: r,
+                } => match st.bulk_ban(by, &user_ids, delete_message_seconds).await {
+                    Ok(done) if delete_message_seconds > 0 => {
+                        let targets = done.banned_users.clone();
+                        st.purge_after_bans(targets, delete_message_seconds, r, done);
+                    }
+                    other => reply(r, other),
+                },
+                GuildMsg::RoleMemberCounts { user, reply: r } => {
+                    reply(r, st.role_member_counts(user))
+                }
+                GuildMsg::WelcomeScreen { user, reply: r } => reply(r, st.welcome_screen(user)),
+                GuildMsg::SetWelcomeScreen {
+                    user,
+                    patch,
+                    reply: r,
+                } => reply(r, st.set_welcome_screen(user, patch).await),
+                GuildMsg::Onboarding { user, reply: r } => reply(r, st.onboarding(user)),
+                GuildMsg::SetOnboarding {
+                    user,
+                    body,
+                    reply: r,
+                } => reply(r, st.set_onboarding(user, body).await),
+                GuildMsg::NewMemberWelcome { user, reply: r } => {
+                    reply(r, st.new_member_welcome(user))
+                }
+                GuildMsg::SetIncidentActions {
+                    user,
+                    body,
+                    reply: r,
+                } => reply(r, st.set_incident_actions(user, body).await),
                 GuildMsg::ListBans { user, reply: r } => {
                     let v = match st.require_guild(user, Permissions::BAN_MEMBERS) {
                         Ok(()) => st.list_bans().await,
@@ -1419,6 +1541,7 @@ impl State {
 
     fn guild_json(&self, with_roles: bool) -> Value {
         let mut g = self.guild.to_json();
+        g.insert("incidents_data".into(), self.incidents_json());
         if with_roles {
             g.insert("roles".into(), json!(self.roles));
         }
@@ -1436,6 +1559,7 @@ impl State {
     /// Discord's GUILD_CREATE payload for one user.
     async fn guild_create_json(&self, user: UserId) -> Result<Value, ApiError> {
         let mut g = self.guild.to_json();
+        g.insert("incidents_data".into(), self.incidents_json());
         g.insert("roles".into(), json!(self.roles));
         g.insert("emojis".into(), self.emojis_json());
         g.insert("stickers".into(), self.stickers_json());
@@ -2097,6 +2221,14 @@ impl State {
                 "banned-from-guild",
             ));
         }
+        if self.invites_paused() && !self.members.contains_key(&user) {
+            // Incident actions: no new members through invites until the pause ends.
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                0,
+                "invites-paused",
+            ));
+        }
         if let Some(m) = self.members.get(&user) {
             return self.member_json(m).await;
         }
@@ -2221,6 +2353,8 @@ impl State {
         }
         self.services.store.delete_member(self.id(), target).await?;
         self.members.remove(&target);
+        // A bot that leaves (kicked, banned) takes its integration with it, as on Discord.
+        self.drop_integrations_of(target).await?;
         let user = self.services.users.public(target).await?;
         self.dispatch_member(
             "GUILD_MEMBER_REMOVE",

@@ -36,6 +36,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "Thread limits, checked when a thread is created or changed, and the auto-archive clock (Discord's values by default).",
     ),
     (
+        "limits.onboarding",
+        "Welcome screen, onboarding and incident action limits (Discord's values by default).",
+    ),
+    (
         "limits.rate",
         "Rate limits: Discord-style per-route buckets, a global per-user limit, per-IP limits for unauthenticated routes.",
     ),
@@ -185,6 +189,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "Largest sticker file (PNG, APNG, GIF or Lottie JSON), in bytes.",
     ),
     ("limits.guild.max_invites", "Active invites per guild."),
+    (
+        "limits.guild.max_bulk_ban",
+        "Users one bulk ban may name (Discord's 200).",
+    ),
     ("limits.guild.min_name", "Shortest guild name."),
     ("limits.guild.max_name", "Longest guild name."),
     ("limits.channel.max_name", "Longest channel name."),
@@ -249,6 +257,50 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "limits.thread.minute_secs",
         "Seconds in one minute of a thread's `auto_archive_duration` (60; smaller archives idle threads sooner, for tests and demos).",
+    ),
+    (
+        "limits.onboarding.max_welcome_channels",
+        "Channels a welcome screen lists (Discord: 5).",
+    ),
+    (
+        "limits.onboarding.max_welcome_description",
+        "Longest welcome screen description (Discord: 140).",
+    ),
+    (
+        "limits.onboarding.max_welcome_channel_description",
+        "Longest description of one welcome channel (Discord: 50).",
+    ),
+    (
+        "limits.onboarding.max_prompts",
+        "Onboarding prompts (Discord: 15).",
+    ),
+    (
+        "limits.onboarding.max_prompt_title",
+        "Longest onboarding prompt title (Discord: 100).",
+    ),
+    (
+        "limits.onboarding.max_prompt_options",
+        "Options per onboarding prompt (Discord: 50).",
+    ),
+    (
+        "limits.onboarding.max_option_title",
+        "Longest prompt option title (Discord: 50).",
+    ),
+    (
+        "limits.onboarding.max_option_description",
+        "Longest prompt option description (Discord: 100).",
+    ),
+    (
+        "limits.onboarding.max_option_ids",
+        "Roles, and channels, one prompt option may name (Discord: 50 each).",
+    ),
+    (
+        "limits.onboarding.max_default_channels",
+        "Onboarding default channels (Discord: 500).",
+    ),
+    (
+        "limits.onboarding.max_incident_hours",
+        "How far ahead incident actions may pause invites or DMs, in hours (Discord: 24).",
     ),
     (
         "limits.rate.enabled",

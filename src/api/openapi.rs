@@ -338,10 +338,15 @@ pub const TAGS: &[Tag] = &[
             get("/guilds/{guild_id}/roles", "List a guild's roles"),
             post("/guilds/{guild_id}/roles", "Create a role").body(Object),
             patch("/guilds/{guild_id}/roles", "Reorder roles").body(Array),
+            get(
+                "/guilds/{guild_id}/roles/member-counts",
+                "Count each role's members",
+            ),
             get("/guilds/{guild_id}/roles/{role_id}", "Get a role"),
             patch("/guilds/{guild_id}/roles/{role_id}", "Modify a role").body(Object),
             delete("/guilds/{guild_id}/roles/{role_id}", "Delete a role"),
             get("/guilds/{guild_id}/bans", "List a guild's bans"),
+            post("/guilds/{guild_id}/bulk-ban", "Ban up to 200 users at once").body(Object),
             get("/guilds/{guild_id}/bans/{user_id}", "Get a ban"),
             put("/guilds/{guild_id}/bans/{user_id}", "Ban a user").body(Object),
             delete("/guilds/{guild_id}/bans/{user_id}", "Lift a ban"),
@@ -440,6 +445,41 @@ pub const TAGS: &[Tag] = &[
                 "Get the guild's public widget",
             )
             .open(),
+            get(
+                "/guilds/{guild_id}/welcome-screen",
+                "Get the guild's welcome screen",
+            ),
+            patch(
+                "/guilds/{guild_id}/welcome-screen",
+                "Modify the guild's welcome screen",
+            )
+            .body(Object),
+            get(
+                "/guilds/{guild_id}/onboarding",
+                "Get the guild's onboarding",
+            ),
+            put(
+                "/guilds/{guild_id}/onboarding",
+                "Modify the guild's onboarding",
+            )
+            .body(Object),
+            get(
+                "/guilds/{guild_id}/new-member-welcome",
+                "Get what a new member is welcomed with",
+            ),
+            put(
+                "/guilds/{guild_id}/incident-actions",
+                "Pause invites or DMs during an incident",
+            )
+            .body(Object),
+            get(
+                "/guilds/{guild_id}/integrations",
+                "List the bots added to the guild",
+            ),
+            delete(
+                "/guilds/{guild_id}/integrations/{integration_id}",
+                "Remove a bot's integration (and the bot)",
+            ),
             get("/guilds/templates/{code}", "Get a guild template").open(),
             post("/guilds/templates/{code}", "Create a guild from a template").body(Object),
             get("/guilds/{guild_id}/templates", "List a guild's templates"),
@@ -722,6 +762,7 @@ pub const TAGS: &[Tag] = &[
             get("/applications", "List the current user's applications"),
             post("/applications", "Create an application").body(Object),
             get("/applications/@me", "Get the bot's own application"),
+            patch("/applications/@me", "Modify the bot's own application").body(Object),
             get(
                 "/oauth2/applications/@me",
                 "Get the bot's own application (OAuth2 form)",
@@ -898,6 +939,11 @@ pub const TAGS: &[Tag] = &[
             ),
             post("/oauth2/authorize", "Authorize a bot into a guild").body(Object),
         ],
+    },
+    Tag {
+        name: "voice",
+        description: "Voice regions of the instance",
+        routes: &[get("/voice/regions", "List the voice regions")],
     },
     Tag {
         name: "gateway",

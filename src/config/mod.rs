@@ -136,6 +136,7 @@ pub struct Limits {
     pub message: MessageLimits,
     pub poll: PollLimits,
     pub thread: ThreadLimits,
+    pub onboarding: OnboardingLimits,
     pub rate: RateLimits,
 }
 
@@ -175,6 +176,8 @@ pub struct GuildLimits {
     /// Scheduled events per guild (Discord's 100).
     pub max_scheduled_events: u32,
     pub max_invites: u32,
+    /// Users one `POST /guilds/{id}/bulk-ban` may name (Discord's 200).
+    pub max_bulk_ban: u32,
     pub min_name: u32,
     pub max_name: u32,
 }
@@ -190,6 +193,7 @@ impl Default for GuildLimits {
             max_sticker_size: 512 * 1024,
             max_scheduled_events: 100,
             max_invites: 1000,
+            max_bulk_ban: 200,
             min_name: 2,
             max_name: 100,
         }
@@ -299,6 +303,52 @@ impl Default for ThreadLimits {
             auto_archive_durations: vec![60, 1440, 4320, 10080],
             default_auto_archive_duration: 4320,
             minute_secs: 60,
+        }
+    }
+}
+
+/// Welcome screen, onboarding and incident action limits (Discord's values by default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OnboardingLimits {
+    /// Channels a welcome screen lists (Discord: 5).
+    pub max_welcome_channels: u32,
+    /// Longest welcome screen description (Discord: 140).
+    pub max_welcome_description: u32,
+    /// Longest description of one welcome channel (Discord: 50).
+    pub max_welcome_channel_description: u32,
+    /// Onboarding prompts (Discord: 15).
+    pub max_prompts: u32,
+    /// Longest prompt title (Discord: 100).
+    pub max_prompt_title: u32,
+    /// Options per prompt (Discord: 50).
+    pub max_prompt_options: u32,
+    /// Longest option title (Discord: 50).
+    pub max_option_title: u32,
+    /// Longest option description (Discord: 100).
+    pub max_option_description: u32,
+    /// Roles, and channels, one option may name (Discord: 50 each).
+    pub max_option_ids: u32,
+    /// Onboarding default channels (Discord: 500).
+    pub max_default_channels: u32,
+    /// How far ahead incident actions may pause invites or DMs, in hours (Discord: 24).
+    pub max_incident_hours: u32,
+}
+
+impl Default for OnboardingLimits {
+    fn default() -> Self {
+        Self {
+            max_welcome_channels: 5,
+            max_welcome_description: 140,
+            max_welcome_channel_description: 50,
+            max_prompts: 15,
+            max_prompt_title: 100,
+            max_prompt_options: 50,
+            max_option_title: 50,
+            max_option_description: 100,
+            max_option_ids: 50,
+            max_default_channels: 500,
+            max_incident_hours: 24,
         }
     }
 }

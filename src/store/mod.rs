@@ -12,14 +12,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::id::{
-    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, ScheduledEventId,
-    Snowflake, StickerId, TeamId, UserId, WebhookId,
+    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId, RoleId,
+    ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
-    RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
+    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
+    PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
+    TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord,
+    UserSettings, WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -388,6 +389,21 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_emoji(&self, guild: GuildId, id: EmojiId) -> StoreResult<()>;
     /// A guild's emojis, in id order.
     async fn guild_emojis(&self, guild: GuildId) -> StoreResult<Vec<EmojiRecord>>;
+
+    // --- guild setup: welcome screen, onboarding, incident actions (loaded by the guild actor
+    // when it starts; removed with the guild)
+    /// Inserts or replaces the guild's setup record.
+    async fn put_guild_setup(&self, setup: &GuildSetupRecord) -> StoreResult<()>;
+    /// The guild's setup record, or None when nothing was ever set up.
+    async fn guild_setup(&self, guild: GuildId) -> StoreResult<Option<GuildSetupRecord>>;
+
+    // --- guild integrations: bots added through OAuth2 (loaded by the guild actor when it
+    // starts; removed with the guild)
+    /// Inserts or replaces an integration.
+    async fn put_integration(&self, integration: &IntegrationRecord) -> StoreResult<()>;
+    async fn delete_integration(&self, guild: GuildId, id: IntegrationId) -> StoreResult<()>;
+    /// A guild's integrations, in id order.
+    async fn guild_integrations(&self, guild: GuildId) -> StoreResult<Vec<IntegrationRecord>>;
 
     // --- guild stickers (loaded by the guild actor when it starts; removed with the guild)
     /// Inserts or replaces a sticker (and the sticker → guild index).

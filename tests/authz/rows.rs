@@ -140,6 +140,7 @@ impl Row {
             "application_id" => "application",
             "command_id" => "command",
             "team_id" => "team",
+            "integration_id" => "integration",
             "emoji" => "=%F0%9F%91%8D",
             "connection_type" => "=github",
             "connection_id" => "=1",
@@ -309,11 +310,15 @@ pub fn rows() -> Vec<Row> {
         row("POST /guilds/{guild_id}/roles", GUILD_PERM).json(|_| name("made")),
         row("PATCH /guilds/{guild_id}/roles", GUILD_PERM)
             .json(|w| json!([{"id": w.get("role"), "position": 1}])),
+        row("GET /guilds/{guild_id}/roles/member-counts", GUILD_MEMBER).member_ok(),
         row("GET /guilds/{guild_id}/roles/{role_id}", GUILD_MEMBER).member_ok(),
         row("PATCH /guilds/{guild_id}/roles/{role_id}", GUILD_PERM).json(|_| name("role")),
         row("DELETE /guilds/{guild_id}/roles/{role_id}", GUILD_PERM).p("role_id", "spare_role"),
         row("GET /guilds/{guild_id}/bans", GUILD_PERM),
         row("GET /guilds/{guild_id}/bans/{user_id}", GUILD_PERM).p("user_id", "banned_id"),
+        // Before the single ban of the same user: banning someone already banned fails.
+        row("POST /guilds/{guild_id}/bulk-ban", GUILD_PERM)
+            .json(|w| json!({"user_ids": [w.get("ban_target_id")]})),
         row("PUT /guilds/{guild_id}/bans/{user_id}", GUILD_PERM)
             .p("user_id", "ban_target_id")
             .json(|_| json!({})),
@@ -364,6 +369,21 @@ pub fn rows() -> Vec<Row> {
         row("GET /guilds/{guild_id}/widget", GUILD_PERM),
         row("PATCH /guilds/{guild_id}/widget", GUILD_PERM).json(|_| json!({"enabled": true})),
         row("GET /guilds/{guild_id}/widget.json", Public),
+        // Disabled (as in the world): MANAGE_GUILD.
+        row("GET /guilds/{guild_id}/welcome-screen", GUILD_PERM),
+        row("PATCH /guilds/{guild_id}/welcome-screen", GUILD_PERM)
+            .json(|_| json!({"description": "Welcome!"})),
+        row("GET /guilds/{guild_id}/onboarding", GUILD_MEMBER).member_ok(),
+        row("PUT /guilds/{guild_id}/onboarding", GUILD_PERM)
+            .json(|_| json!({"prompts": [], "mode": 1})),
+        row("GET /guilds/{guild_id}/new-member-welcome", GUILD_MEMBER).member_ok(),
+        row("GET /guilds/{guild_id}/integrations", GUILD_PERM),
+        row("DELETE /guilds/{guild_id}/integrations/{integration_id}", GUILD_PERM),
+        // DMs, not invites: later rows still join through invites.
+        row("PUT /guilds/{guild_id}/incident-actions", GUILD_PERM).json(|_| {
+            let soon = accord::model::Timestamp::now().millis() + 3_600_000;
+            json!({"dms_disabled_until": accord::model::Timestamp::from_millis(soon).to_string()})
+        }),
         row("GET /guilds/templates/{code}", Public).p("code", "template"),
         row("POST /guilds/templates/{code}", Me)
             .p("code", "template")
@@ -525,6 +545,9 @@ pub fn rows() -> Vec<Row> {
         row("GET /applications", Me).no_bots(),
         row("POST /applications", Me).no_bots().json(|_| name("made")),
         row("GET /applications/@me", Me).by(Who::Bot),
+        row("PATCH /applications/@me", Me)
+            .by(Who::Bot)
+            .json(|_| json!({"description": "edited by its bot"})),
         row("GET /oauth2/applications/@me", Me).by(Who::Bot),
         row("GET /applications/{application_id}", Owned),
         row("PATCH /applications/{application_id}", Owned).json(|_| json!({"description": "d"})),
@@ -632,6 +655,7 @@ pub fn rows() -> Vec<Row> {
             .json(|w| json!({"type": 2, "application_id": w.get("application"), "guild_id": w.get("guild"), "channel_id": w.get("channel"), "data": {"id": w.get("guild_command"), "name": "three", "type": 1}}))
             ,
         // --- gateway, policies
+        row("GET /voice/regions", Me),
         row("GET /gateway", Public),
         row("GET /gateway/bot", Me),
         row("GET /policies/instance", Public),

@@ -396,6 +396,35 @@ impl World {
             json!({"guild_id": guild, "permissions": "0", "authorize": true}),
         )
         .await;
+        // A second bot whose integration the DELETE row removes (the first one stays).
+        let integration_app = id(&mk_app("integration app").await);
+        ok(
+            t,
+            Method::POST,
+            &format!("/applications/{integration_app}/bot"),
+            o,
+            json!({}),
+        )
+        .await;
+        ok(
+            t,
+            Method::POST,
+            &format!("/oauth2/authorize?client_id={integration_app}&scope=bot"),
+            o,
+            json!({"guild_id": guild, "permissions": "0", "authorize": true}),
+        )
+        .await;
+        let listed = t.get(&format!("/guilds/{guild}/integrations"), o).await;
+        let integration = listed
+            .body
+            .as_array()
+            .and_then(|all| {
+                all.iter()
+                    .find(|i| i["application"]["id"] == integration_app.as_str())
+            })
+            .and_then(|i| i["id"].as_str())
+            .unwrap_or_else(|| panic!("integration fixture: {}", listed.body))
+            .to_string();
         let command_body = |name: &str| json!({"name": name, "description": "a command"});
         let command = id(&ok(
             t,
@@ -492,7 +521,7 @@ impl World {
 
         let kick_id = id(&t.me(&kick).await);
         let ban_target_id = id(&t.me(&ban_target).await);
-        let named: [(&'static str, String); 47] = [
+        let named: [(&'static str, String); 48] = [
             ("spare_guild3", spare_guild3),
             ("bot_app", bot_app),
             ("guild", guild),
@@ -532,6 +561,7 @@ impl World {
             ("command", command),
             ("spare_command", spare_command),
             ("guild_command", guild_command),
+            ("integration", integration),
             ("spare_guild_command", spare_guild_command),
             ("team", team),
             ("spare_team", spare_team),

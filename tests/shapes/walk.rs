@@ -150,6 +150,7 @@ async fn guild(s: &mut Shapes, w: &World) {
     .await;
     s.get(&format!("/guilds/{g}/preview"), &w.alice).await;
     s.get(&format!("/guilds/{g}/regions"), &w.alice).await;
+    s.get("/voice/regions", &w.bob).await;
     s.get(&format!("/guilds/{g}/prune?days=7"), &w.alice).await;
     s.post(
         &format!("/guilds/{g}/prune"),
@@ -166,12 +167,85 @@ async fn guild(s: &mut Shapes, w: &World) {
     .await;
     s.get(&format!("/guilds/{g}/widget"), &w.alice).await;
     s.get(&format!("/guilds/{g}/widget.json"), &w.alice).await;
+
+    // Welcome screen, onboarding, the new-member welcome derived from them, incident actions.
+    s.get(&format!("/guilds/{g}/new-member-welcome"), &w.bob)
+        .await;
+    s.patch(
+        &format!("/guilds/{g}/welcome-screen"),
+        &w.alice,
+        json!({"enabled": true, "description": "Hello!", "welcome_channels": [
+            {"channel_id": w.channel, "description": "Chat here", "emoji_name": "👋"}
+        ]}),
+    )
+    .await;
+    s.get(&format!("/guilds/{g}/welcome-screen"), &w.bob).await;
+    s.put(
+        &format!("/guilds/{g}/onboarding"),
+        &w.alice,
+        Some(json!({
+            "prompts": [{
+                "id": "1200000000000000000",
+                "title": "What brings you here?",
+                "options": [{"title": "Games", "role_ids": [w.role], "channel_ids": [w.channel]}],
+                "single_select": true,
+            }],
+            "default_channel_ids": [w.channel],
+            "enabled": true,
+            "mode": 0,
+        })),
+    )
+    .await;
+    s.get(&format!("/guilds/{g}/onboarding"), &w.bob).await;
+    s.get(&format!("/guilds/{g}/new-member-welcome"), &w.bob)
+        .await;
+    let soon = accord::model::Timestamp::now().millis() + 3_600_000;
+    s.put(
+        &format!("/guilds/{g}/incident-actions"),
+        &w.alice,
+        Some(
+            json!({"dms_disabled_until": accord::model::Timestamp::from_millis(soon).to_string()}),
+        ),
+    )
+    .await;
+    s.get(&format!("/guilds/{g}"), &w.bob).await;
+
+    // Integrations: a second bot, listed, then removed with its integration.
+    let extra =
+        s.t.post("/applications", &w.alice, json!({"name": "Extra Bot"}))
+            .await;
+    let extra = id(&extra, "application");
+    s.t.post(&format!("/applications/{extra}/bot"), &w.alice, json!({}))
+        .await;
+    let added =
+        s.t.post(
+            &format!("/oauth2/authorize?client_id={extra}&scope=bot%20applications.commands"),
+            &w.alice,
+            json!({"guild_id": g, "permissions": "0", "authorize": true}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "extra bot: {}", added.body);
+    let listed = s.get(&format!("/guilds/{g}/integrations"), &w.alice).await;
+    let integration = listed
+        .body
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|i| i["application"]["id"] == extra.as_str())
+        })
+        .and_then(|i| i["id"].as_str())
+        .unwrap_or_else(|| panic!("integrations: {}", listed.body))
+        .to_string();
+    s.delete(&format!("/guilds/{g}/integrations/{integration}"), &w.alice)
+        .await;
 }
 
 async fn roles_and_members(s: &mut Shapes, w: &World) {
     let (g, r) = (&w.guild, &w.role);
     s.get(&format!("/guilds/{g}/roles"), &w.alice).await;
     s.get(&format!("/guilds/{g}/roles/{r}"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/roles/member-counts"), &w.bob)
+        .await;
     s.patch(
         &format!("/guilds/{g}/roles/{r}"),
         &w.alice,
@@ -847,6 +921,14 @@ async fn templates_and_bans(s: &mut Shapes, w: &World) {
         .await;
     s.delete(&format!("/guilds/{g}/bans/{}", w.carol_id), &w.alice)
         .await;
+    s.post(
+        &format!("/guilds/{g}/bulk-ban"),
+        &w.alice,
+        json!({"user_ids": [w.carol_id], "delete_message_seconds": 0}),
+    )
+    .await;
+    s.delete(&format!("/guilds/{g}/bans/{}", w.carol_id), &w.alice)
+        .await;
     s.get(&format!("/guilds/{g}/audit-logs?limit=100"), &w.alice)
         .await;
 }
@@ -894,6 +976,12 @@ async fn dms(s: &mut Shapes, w: &World) {
 async fn applications(s: &mut Shapes, w: &World) {
     let a = &w.app_id;
     s.get("/applications/@me", &w.bot).await;
+    s.patch(
+        "/applications/@me",
+        &w.bot,
+        json!({"description": "Shapes, by its bot", "tags": ["shapes"]}),
+    )
+    .await;
     s.get("/oauth2/applications/@me", &w.bot).await;
     s.get(&format!("/applications/{a}"), &w.alice).await;
     s.patch(

@@ -34,6 +34,7 @@ pub const WEBHOOK_DELETE: u16 = 52;
 pub const EMOJI_CREATE: u16 = 60;
 pub const EMOJI_UPDATE: u16 = 61;
 pub const EMOJI_DELETE: u16 = 62;
+pub const INTEGRATION_DELETE: u16 = 82;
 pub const STICKER_CREATE: u16 = 90;
 pub const STICKER_UPDATE: u16 = 91;
 pub const STICKER_DELETE: u16 = 92;

@@ -26,7 +26,7 @@ use crate::validate;
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/applications", get(list).post(create))
-        .route("/applications/@me", get(current))
+        .route("/applications/@me", get(current).patch(update_current))
         .route("/oauth2/applications/@me", get(current))
         .route(
             "/applications/{application_id}",
@@ -223,8 +223,7 @@ pub struct ApplicationPatch {
     pub privacy_policy_url: Option<Option<String>>,
 }
 
-/// `PATCH /applications/{id}` (the owner, or a team developer). Only the intent flags are
-/// settable.
+/// `PATCH /applications/{id}` (the owner, or a team developer).
 async fn update(
     State(app): State<App>,
     caller: Caller,
@@ -232,6 +231,31 @@ async fn update(
     Json(body): Json<ApplicationPatch>,
 ) -> Result<Json<Value>, ApiError> {
     let mut a = application_for(&app, caller, id, Access::Developer).await?;
+    apply_patch(&mut a, body)?;
+    app.store().put_application(&a).await?;
+    Ok(Json(application_json(&app, &a).await?))
+}
+
+/// `PATCH /applications/@me`: the bot edits its own application, with the same fields and
+/// checks as `PATCH /applications/{id}`.
+async fn update_current(
+    State(app): State<App>,
+    caller: Caller,
+    Json(body): Json<ApplicationPatch>,
+) -> Result<Json<Value>, ApiError> {
+    let mut a = app
+        .store()
+        .get_application(ApplicationId(caller.user_id.0))
+        .await?
+        .ok_or(ApiError::Unknown(Unknown::Application))?;
+    apply_patch(&mut a, body)?;
+    app.store().put_application(&a).await?;
+    Ok(Json(application_json(&app, &a).await?))
+}
+
+/// Checks a patch (50035) and applies it. Of `flags`, only the intent flags are settable; an
+/// icon can only be removed (there is no application icon upload yet).
+fn apply_patch(a: &mut ApplicationRecord, body: ApplicationPatch) -> Result<(), ApiError> {
     let mut errs = FieldErrors::default();
     if let Some(n) = body.name {
         validate::length(&mut errs, "name", n.trim(), 2, 32);
@@ -273,9 +297,7 @@ async fn update(
     if let Some(u) = body.privacy_policy_url {
         a.privacy_policy_url = u;
     }
-    errs.into_result()?;
-    app.store().put_application(&a).await?;
-    Ok(Json(application_json(&app, &a).await?))
+    errs.into_result()
 }
 
 /// `DELETE /applications/{id}`: removes the application and disables its bot account. The

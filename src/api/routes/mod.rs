@@ -16,6 +16,7 @@ pub mod science;
 pub mod stickers;
 pub mod teams;
 pub mod users;
+pub mod voice;
 pub mod webhooks;
 
 use axum::Router;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<App> {
         .merge(gateway::routes())
         .merge(policies::routes())
         .merge(science::routes())
+        .merge(voice::routes())
         .merge(admin::routes())
         .route(
             "/openapi.json",

@@ -152,12 +152,20 @@ async fn authorize(
         })
         .unwrap_or_default();
     let name = a.name.clone();
+    let mut granted: Vec<String> = Vec::new();
+    for s in scopes.split([' ', '+']).filter(|s| !s.is_empty()) {
+        if !granted.iter().any(|g| g == s) {
+            granted.push(s.to_string());
+        }
+    }
     app.services
         .ask_guild(guild, |reply| GuildMsg::AddBot {
             by: caller.user_id,
             bot,
             name,
             permissions,
+            application: a.id,
+            scopes: granted,
             reply,
         })
         .await?;

@@ -31,14 +31,15 @@ use super::{
     Store, StoreError, StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, ScheduledEventId,
-    Snowflake, StickerId, TeamId, UserId, WebhookId,
+    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId, RoleId,
+    ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
-    RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
+    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
+    PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
+    TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord,
+    UserSettings, WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -389,6 +390,14 @@ impl Store for EmbeddedStore {
                 )?;
                 remove_range(
                     &mut txn.open_table(EMOJIS).map_err(be)?,
+                    (g, 0)..=(g, u64::MAX),
+                )?;
+                txn.open_table(GUILD_SETUP)
+                    .map_err(be)?
+                    .remove(g)
+                    .map_err(be)?;
+                remove_range(
+                    &mut txn.open_table(INTEGRATIONS).map_err(be)?,
                     (g, 0)..=(g, u64::MAX),
                 )?;
                 let stickers = remove_range(
@@ -1175,6 +1184,64 @@ impl Store for EmbeddedStore {
         let txn = self.read()?;
         let g = guild.get();
         values_in(&txn.open_table(EMOJIS).map_err(be)?, (g, 0)..=(g, u64::MAX))
+    }
+
+    async fn put_integration(&self, integration: &IntegrationRecord) -> StoreResult<()> {
+        let key = (integration.guild_id.get(), integration.id.get());
+        let bytes = enc(integration)?;
+        self.writer
+            .write(move |txn| {
+                txn.open_table(INTEGRATIONS)
+                    .map_err(be)?
+                    .insert(key, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_integration(&self, guild: GuildId, id: IntegrationId) -> StoreResult<()> {
+        let key = (guild.get(), id.get());
+        self.writer
+            .write(move |txn| {
+                txn.open_table(INTEGRATIONS)
+                    .map_err(be)?
+                    .remove(key)
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn guild_integrations(&self, guild: GuildId) -> StoreResult<Vec<IntegrationRecord>> {
+        let txn = self.read()?;
+        let g = guild.get();
+        values_in(
+            &txn.open_table(INTEGRATIONS).map_err(be)?,
+            (g, 0)..=(g, u64::MAX),
+        )
+    }
+
+    async fn put_guild_setup(&self, setup: &GuildSetupRecord) -> StoreResult<()> {
+        let (g, bytes) = (setup.guild_id.get(), enc(setup)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(GUILD_SETUP)
+                    .map_err(be)?
+                    .insert(g, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn guild_setup(&self, guild: GuildId) -> StoreResult<Option<GuildSetupRecord>> {
+        let txn = self.read()?;
+        let table = txn.open_table(GUILD_SETUP).map_err(be)?;
+        match table.get(guild.get()).map_err(be)? {
+            Some(v) => Ok(Some(dec(v.value())?)),
+            None => Ok(None),
+        }
     }
 
     async fn put_sticker(&self, sticker: &StickerRecord) -> StoreResult<()> {

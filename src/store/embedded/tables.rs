@@ -67,6 +67,10 @@ pub const TEAMS_BY_USER: TableDefinition<(u64, u64), ()> = TableDefinition::new(
 pub const CONNECTIONS: TableDefinition<(u64, String, String), &[u8]> =
     TableDefinition::new("connections");
 
+/// A guild's setup (welcome screen, onboarding, incident actions): guild → record.
+pub const GUILD_SETUP: TableDefinition<u64, &[u8]> = TableDefinition::new("guild_setup");
+/// A guild's integrations: (guild, integration) → record.
+pub const INTEGRATIONS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("integrations");
 /// A guild's custom emojis: (guild, emoji) → record.
 pub const EMOJIS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("emojis");
 /// A guild's stickers: (guild, sticker) → record.
@@ -108,6 +112,8 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(TEMPLATES_BY_GUILD).map_err(be)?;
     txn.open_table(AUDIT_LOG).map_err(be)?;
     txn.open_table(EMOJIS).map_err(be)?;
+    txn.open_table(GUILD_SETUP).map_err(be)?;
+    txn.open_table(INTEGRATIONS).map_err(be)?;
     txn.open_table(STICKERS).map_err(be)?;
     txn.open_table(STICKERS_BY_ID).map_err(be)?;
     txn.open_table(GUILD_AUDIT_LOG).map_err(be)?;

@@ -1,9 +1,10 @@
-//! A guild's custom emojis and its audit log on ScyllaDB, each one partition per guild (the
-//! audit log's rows expire after 45 days through the table's default TTL).
+//! A guild's custom emojis, its setup (welcome screen, onboarding, incident actions), its
+//! integrations and its audit log on ScyllaDB, each one partition per guild (the audit log's rows expire after 45
+//! days through the table's default TTL).
 
 use super::{ScyllaStore, decode_all, enc, n};
-use crate::id::{EmojiId, GuildId, Snowflake};
-use crate::model::EmojiRecord;
+use crate::id::{EmojiId, GuildId, IntegrationId, Snowflake};
+use crate::model::{EmojiRecord, GuildSetupRecord, IntegrationRecord};
 use crate::store::{GuildAuditEntry, StoreResult};
 
 impl ScyllaStore {
@@ -25,6 +26,45 @@ impl ScyllaStore {
             .scan(&self.st.emojis_of_guild, (n(guild.get()),))
             .await?;
         decode_all(rows.into_iter().map(|(d,)| d))
+    }
+
+    pub(super) async fn put_integration_impl(&self, i: &IntegrationRecord) -> StoreResult<()> {
+        self.exec(
+            &self.st.integration_put,
+            (n(i.guild_id.get()), n(i.id.get()), enc(i)?),
+        )
+        .await
+    }
+
+    pub(super) async fn delete_integration_impl(
+        &self,
+        guild: GuildId,
+        id: IntegrationId,
+    ) -> StoreResult<()> {
+        self.exec(&self.st.integration_del, (n(guild.get()), n(id.get())))
+            .await
+    }
+
+    pub(super) async fn guild_integrations_impl(
+        &self,
+        guild: GuildId,
+    ) -> StoreResult<Vec<IntegrationRecord>> {
+        let rows: Vec<(Option<String>,)> = self
+            .scan(&self.st.integrations_of_guild, (n(guild.get()),))
+            .await?;
+        decode_all(rows.into_iter().map(|(d,)| d))
+    }
+
+    pub(super) async fn put_guild_setup_impl(&self, s: &GuildSetupRecord) -> StoreResult<()> {
+        self.exec(&self.st.guild_setup_put, (n(s.guild_id.get()), enc(s)?))
+            .await
+    }
+
+    pub(super) async fn guild_setup_impl(
+        &self,
+        guild: GuildId,
+    ) -> StoreResult<Option<GuildSetupRecord>> {
+        self.one(&self.st.guild_setup_get, (n(guild.get()),)).await
     }
 
     pub(super) async fn insert_guild_audit_entry_impl(

@@ -68,15 +68,15 @@ use super::{
     StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, ScheduledEventId,
-    Snowflake, StickerId, TeamId, UserId, WebhookId,
+    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId, RoleId,
+    ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
     ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
-    RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, ThreadMemberRecord, Timestamp, UserConsent, UserRecord, UserSettings,
-    WebhookRecord,
+    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
+    PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
+    TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, Timestamp, UserConsent,
+    UserRecord, UserSettings, WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -808,6 +808,8 @@ impl Store for ScyllaStore {
             self.exec(&self.st.guild_channels_del_guild, (g,)),
             self.exec(&self.st.guild_invites_del_guild, (g,)),
             self.exec(&self.st.emojis_del_guild, (g,)),
+            self.exec(&self.st.guild_setup_del, (g,)),
+            self.exec(&self.st.integrations_del_guild, (g,)),
             self.delete_guild_stickers(id),
             self.delete_guild_scheduled_events(id),
             self.exec(&self.st.guild_audit_del_guild, (g,)),
@@ -1434,6 +1436,26 @@ impl Store for ScyllaStore {
 
     async fn guild_emojis(&self, guild: GuildId) -> StoreResult<Vec<EmojiRecord>> {
         self.guild_emojis_impl(guild).await
+    }
+
+    async fn put_integration(&self, integration: &IntegrationRecord) -> StoreResult<()> {
+        self.put_integration_impl(integration).await
+    }
+
+    async fn delete_integration(&self, guild: GuildId, id: IntegrationId) -> StoreResult<()> {
+        self.delete_integration_impl(guild, id).await
+    }
+
+    async fn guild_integrations(&self, guild: GuildId) -> StoreResult<Vec<IntegrationRecord>> {
+        self.guild_integrations_impl(guild).await
+    }
+
+    async fn put_guild_setup(&self, setup: &GuildSetupRecord) -> StoreResult<()> {
+        self.put_guild_setup_impl(setup).await
+    }
+
+    async fn guild_setup(&self, guild: GuildId) -> StoreResult<Option<GuildSetupRecord>> {
+        self.guild_setup_impl(guild).await
     }
 
     async fn put_sticker(&self, sticker: &StickerRecord) -> StoreResult<()> {

@@ -124,6 +124,8 @@ mod tests {
             "message_buckets",
             "invites_by_guild",
             "channels_by_guild",
+            "guild_setup",
+            "integrations",
         ] {
             assert!(tables.iter().any(|x| x == t), "{t} missing from {tables:?}");
         }

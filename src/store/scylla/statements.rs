@@ -204,6 +204,14 @@ statements! {
     emoji_del = "DELETE FROM emojis WHERE guild_id = ? AND emoji_id = ?";
     emojis_of_guild = "SELECT data FROM emojis WHERE guild_id = ?";
     emojis_del_guild = "DELETE FROM emojis WHERE guild_id = ?";
+    integration_put =
+        "INSERT INTO integrations (guild_id, integration_id, data) VALUES (?, ?, ?)";
+    integration_del = "DELETE FROM integrations WHERE guild_id = ? AND integration_id = ?";
+    integrations_of_guild = "SELECT data FROM integrations WHERE guild_id = ?";
+    integrations_del_guild = "DELETE FROM integrations WHERE guild_id = ?";
+    guild_setup_put = "INSERT INTO guild_setup (guild_id, data) VALUES (?, ?)";
+    guild_setup_get = "SELECT data FROM guild_setup WHERE guild_id = ?";
+    guild_setup_del = "DELETE FROM guild_setup WHERE guild_id = ?";
     // guild stickers (and the sticker -> guild index)
     sticker_put = "INSERT INTO stickers (guild_id, sticker_id, data) VALUES (?, ?, ?)";
     sticker_get = "SELECT data FROM stickers WHERE guild_id = ? AND sticker_id = ?";

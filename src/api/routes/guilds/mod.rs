@@ -2,9 +2,14 @@
 
 pub mod audit_logs;
 pub mod bans;
+pub mod bulk_ban;
 pub mod channels;
 pub mod emojis;
+pub mod incident_actions;
+pub mod integrations;
 pub mod members;
+pub mod new_member_welcome;
+pub mod onboarding;
 pub mod preview;
 pub mod prune;
 pub mod regions;
@@ -14,6 +19,7 @@ pub mod stickers;
 pub mod templates;
 pub mod threads;
 pub mod vanity_url;
+pub mod welcome_screen;
 pub mod widget;
 
 use axum::Router;
@@ -45,6 +51,7 @@ pub fn routes() -> Router<App> {
         .merge(members::routes())
         .merge(roles::routes())
         .merge(bans::routes())
+        .merge(bulk_ban::routes())
         .merge(emojis::routes())
         .merge(stickers::routes())
         .merge(scheduled_events::routes())
@@ -56,6 +63,11 @@ pub fn routes() -> Router<App> {
         .merge(regions::routes())
         .merge(templates::routes())
         .merge(threads::routes())
+        .merge(welcome_screen::routes())
+        .merge(onboarding::routes())
+        .merge(new_member_welcome::routes())
+        .merge(incident_actions::routes())
+        .merge(integrations::routes())
 }
 
 /// Discord's create-guild body. Every documented field is accepted (client libraries send

@@ -19,10 +19,27 @@ pub fn routes() -> Router<App> {
             "/guilds/{guild_id}/roles",
             get(list).post(create).patch(reorder),
         )
+        .route("/guilds/{guild_id}/roles/member-counts", get(member_counts))
         .route(
             "/guilds/{guild_id}/roles/{role_id}",
             get(get_role).patch(update).delete(delete),
         )
+}
+
+/// `GET /guilds/{id}/roles/member-counts`: `{role_id: members holding it}`, to any member.
+async fn member_counts(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<GuildId>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        app.services
+            .ask_guild(id, |reply| GuildMsg::RoleMemberCounts {
+                user: caller.user_id,
+                reply,
+            })
+            .await?,
+    ))
 }
 
 /// `GET /guilds/{id}/roles/{role_id}`: one role, to any member.
