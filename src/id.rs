@@ -156,6 +156,8 @@ typed_id!(
     CommandId,
     /// One use of an application command (lives in memory, see `actors::interactions`).
     InteractionId,
+    /// An auto-moderation rule of a guild.
+    AutoModRuleId,
 );
 
 impl GuildId {

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+mod automod;
 mod cleanup;
 pub mod crosspost;
 mod interaction;
@@ -18,6 +19,7 @@ mod pipeline;
 pub mod poll;
 mod recipients;
 
+pub use automod::SystemMessage;
 pub use interaction::{InteractionOp, InteractionStamp, Target as InteractionTarget};
 
 use super::guild::{Access, GuildMsg};
@@ -169,6 +171,8 @@ pub enum ChannelMsg {
     /// From an announcement channel's actor: a crosspost arriving through one of this channel's
     /// follower webhooks.
     ReceiveCrosspost(Box<crosspost::Crosspost>),
+    /// From the guild actor: an auto-moderation alert (a system message) to post here.
+    PostSystem(Box<SystemMessage>),
     /// A webhook acting in this channel (its token was checked by the route).
     AsWebhook {
         webhook: Box<crate::model::WebhookRecord>,
@@ -282,6 +286,10 @@ pub struct State {
     ephemeral: HashMap<MessageId, interaction::Ephemeral>,
     /// Writes in flight, and the replies and events waiting for them (see `pipeline`).
     pipeline: pipeline::Pipeline,
+    /// The guild's compiled auto-moderation rules (None in DMs), loaded per message.
+    automod: Option<Arc<arc_swap::ArcSwap<crate::automod::CompiledRules>>>,
+    /// What each member last sent here and how often in a row, for SPAM rules (see `automod`).
+    repeats: HashMap<UserId, automod::Repeat>,
 }
 
 /// A message of the in-memory window, and its JSON once rendered: a history read of the newest
@@ -343,6 +351,7 @@ impl Actor for ChannelActor {
             VecDeque::new()
         };
         let recent_is_all = recent.len() < keep.min(100);
+        let automod = channel.guild_id.map(|g| services.automod.slot(g));
         tracing::debug!(channel = %channel.id, cached = recent.len(), "channel actor started");
         let pipeline = pipeline::Pipeline::start(
             move || {
@@ -361,6 +370,8 @@ impl Actor for ChannelActor {
             last_sent: HashMap::new(),
             ephemeral: HashMap::new(),
             pipeline,
+            automod,
+            repeats: HashMap::new(),
         })
     }
 
@@ -558,6 +569,11 @@ impl Actor for ChannelActor {
                 }
                 ChannelMsg::Updated(record) => st.channel = *record,
                 ChannelMsg::Tick | ChannelMsg::WriteFailed => {}
+                ChannelMsg::PostSystem(m) => {
+                    if let Err(e) = st.post_system(*m).await {
+                        tracing::warn!(error = %e, "auto-moderation alert not posted");
+                    }
+                }
                 ChannelMsg::AsWebhook {
                     webhook,
                     op,
@@ -675,10 +691,12 @@ impl State {
             None if self.channel.recipient_ids.contains(&user) => Access {
                 permissions: DM_PERMISSIONS,
                 member: true,
+                roles: Arc::from([]),
             },
             None => Access {
                 permissions: Permissions::empty(),
                 member: false,
+                roles: Arc::from([]),
             },
         };
         self.access.insert(user, access.clone());
@@ -1027,6 +1045,7 @@ impl State {
             Access {
                 permissions: perms,
                 member: true,
+                roles: Arc::from([]),
             },
         );
         let own = |m: &MessageRecord| m.webhook_id == Some(webhook.id);
@@ -1166,6 +1185,7 @@ impl State {
             embeds.clear();
         }
         let (mut mentions, mut mention_roles) = crate::model::mention::parse(&content);
+        let mention_count = mentions.len() + mention_roles.len();
         let mention_everyone = perms.contains(Permissions::MENTION_EVERYONE)
             && (content.contains("@everyone") || content.contains("@here"))
             && body.allowed_mentions.as_ref().is_none_or(|a| {
@@ -1234,9 +1254,16 @@ impl State {
         if stamp.is_none() {
             self.check_slowmode(author, perms)?;
         }
+        let id: MessageId = self.services.ids.next()?;
+        // Auto-moderation judges what people send; an application's interaction response is
+        // its own (Discord runs AutoMod on member content only).
+        if stamp.is_none() {
+            let hits = self.automod_hits(author, perms, &content, mention_count, true);
+            self.enforce(author, id, &content, hits)?;
+        }
         let webhook = body.webhook.clone();
         let message = MessageRecord {
-            id: self.services.ids.next()?,
+            id,
             channel_id: self.channel.id,
             guild_id: self.channel.guild_id,
             author_id: author,
@@ -1446,7 +1473,13 @@ impl State {
         if !own {
             require(perms, Permissions::MANAGE_MESSAGES)?;
         }
+        let content_changed = body.content.is_some();
         let m = self.apply_edit(m, body).await?;
+        if content_changed {
+            let (u, r) = crate::model::mention::parse(&m.content);
+            let hits = self.automod_hits(user, perms, &m.content, u.len() + r.len(), false);
+            self.enforce(user, m.id, &m.content, hits)?;
+        }
         // Rendered before the write starts, so a failed render leaves store and window alike.
         let v = self.render(&m, None).await?;
         let theirs = self.render(&m, Some(user)).await?;

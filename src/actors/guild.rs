@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 mod audit;
+mod automod;
 pub mod blueprint;
 mod emojis;
 mod events;
@@ -21,6 +22,10 @@ mod stickers;
 mod templates;
 
 pub use audit::{AuditLogQuery, WEBHOOK_CREATE, WEBHOOK_DELETE};
+pub use automod::{
+    ActionBody as AutoModActionBody, AutoModMsg, Execution as AutoModExecution,
+    RuleBody as AutoModRuleBody,
+};
 pub use blueprint::{ChannelCreateWithId, GuildBlueprint, RoleCreateWithId};
 pub use emojis::{EmojiCreate, EmojiPatch, validate_name as validate_emoji_name};
 pub use events::{EventBody, EventMsg, UsersQuery as EventUsersQuery};
@@ -52,6 +57,8 @@ use crate::validate;
 pub struct Access {
     pub permissions: Permissions,
     pub member: bool,
+    /// The member's roles: auto-moderation rules exempt roles (empty outside guilds).
+    pub roles: Arc<[RoleId]>,
 }
 
 pub enum GuildMsg {
@@ -367,6 +374,8 @@ pub enum GuildMsg {
     Stickers(StickerMsg),
     /// Scheduled events (see [`EventMsg`]).
     Events(EventMsg),
+    /// Auto-moderation rules and their executions (see [`AutoModMsg`]).
+    AutoMod(AutoModMsg),
     /// `GET /guilds/{id}/templates`.
     ListTemplates {
         user: UserId,
@@ -556,6 +565,9 @@ pub struct State {
     stickers: Vec<StickerRecord>,
     /// Scheduled events and their subscribers (loaded when the actor starts).
     events: events::Events,
+    /// Auto-moderation rules, in id order (loaded when the actor starts; compiled for the
+    /// channels on every change, see `automod`).
+    automod: Vec<crate::model::AutoModRuleRecord>,
     /// The `X-Audit-Log-Reason` of the request being handled (see `GuildMsg::WithReason`).
     audit_reason: Option<String>,
 }
@@ -571,12 +583,13 @@ impl Actor for GuildActor {
         (services, s): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         tracing::debug!(guild = %s.guild.id, members = s.members.len(), "guild actor started");
-        let (emojis, stickers, events) = futures::try_join!(
+        let (emojis, stickers, events, automod) = futures::try_join!(
             services.store.guild_emojis(s.guild.id),
             services.store.guild_stickers(s.guild.id),
             events::Events::load(&services.store, s.guild.id),
+            services.store.guild_automod_rules(s.guild.id),
         )?;
-        Ok(State {
+        let st = State {
             services,
             guild: s.guild,
             roles: s.roles,
@@ -590,8 +603,12 @@ impl Actor for GuildActor {
             emojis,
             stickers,
             events,
+            automod,
             audit_reason: None,
-        })
+        };
+        // Before any channel of the guild starts (channels spawn after their guild).
+        st.publish_rules();
+        Ok(st)
     }
 
     async fn post_start(
@@ -757,6 +774,7 @@ impl Actor for GuildActor {
                     let deleted = result.is_ok();
                     reply(r, result);
                     if deleted {
+                        st.services.automod.remove(st.id());
                         me.stop(Some("guild deleted".into()));
                     }
                 }
@@ -827,17 +845,20 @@ impl Actor for GuildActor {
                     reply: port,
                 } => {
                     let access = match (st.members.get(&user), st.channels.get(&channel)) {
-                        (Some(_), Some(c)) => Access {
+                        (Some(m), Some(c)) => Access {
                             permissions: st.channel_permissions(user, c),
                             member: true,
+                            roles: m.roles.clone().into(),
                         },
-                        (Some(_), None) => Access {
+                        (Some(m), None) => Access {
                             permissions: Permissions::empty(),
                             member: true,
+                            roles: m.roles.clone().into(),
                         },
                         _ => Access {
                             permissions: Permissions::empty(),
                             member: false,
+                            roles: Arc::from([]),
                         },
                     };
                     let _ = port.send(access);
@@ -1166,6 +1187,7 @@ impl Actor for GuildActor {
                     reply(r, st.delete_emoji(user, id).await)
                 }
                 GuildMsg::Stickers(m) => st.handle_sticker(m).await,
+                GuildMsg::AutoMod(m) => st.handle_automod(m).await,
                 GuildMsg::Events(m) => st.handle_event(m).await,
                 GuildMsg::ListTemplates { user, reply: r } => {
                     reply(r, st.list_templates(user).await)

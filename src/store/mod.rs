@@ -12,14 +12,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::id::{
-    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId, ScheduledEventId,
-    Snowflake, StickerId, TeamId, UserId, WebhookId,
+    ApplicationId, AutoModRuleId, ChannelId, CommandId, EmojiId, GuildId, MessageId, RoleId,
+    ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
-    ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry, ReadStateRecord,
-    RelationshipRecord, Role, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
+    ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
+    EmojiRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry,
+    ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
+    TeamMemberRecord, TeamRecord, TemplateRecord, UserConsent, UserRecord, UserSettings,
+    WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -430,6 +431,14 @@ pub trait Store: Send + Sync + 'static {
         guild: GuildId,
         event: ScheduledEventId,
     ) -> StoreResult<Vec<UserId>>;
+
+    // --- auto-moderation rules (loaded by the guild actor when it starts; removed with the guild)
+    /// Inserts or replaces a rule.
+    async fn put_automod_rule(&self, rule: &AutoModRuleRecord) -> StoreResult<()>;
+    /// Removes a rule of this guild (an unknown id is no error).
+    async fn delete_automod_rule(&self, guild: GuildId, id: AutoModRuleId) -> StoreResult<()>;
+    /// A guild's rules, in id order.
+    async fn guild_automod_rules(&self, guild: GuildId) -> StoreResult<Vec<AutoModRuleRecord>>;
 
     // --- pending poll ends (read once at start to re-arm the timer that finalizes polls)
     /// Records (or moves) when a message's poll ends.

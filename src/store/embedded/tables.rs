@@ -81,11 +81,14 @@ pub const SCHEDULED_EVENTS: TableDefinition<(u64, u64), &[u8]> =
 pub const EVENT_USERS: TableDefinition<(u64, u64), ()> = TableDefinition::new("event_users");
 pub const GUILD_AUDIT_LOG: TableDefinition<(u64, u64), &[u8]> =
     TableDefinition::new("guild_audit_log");
+/// A guild's auto-moderation rules: `(guild, rule) → record`.
+pub const AUTOMOD_RULES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("automod_rules");
 /// Pending poll ends: message id → [`crate::model::PollExpiry`].
 pub const POLL_EXPIRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("poll_expiries");
 
 /// Opens every table once so that read transactions never meet a missing table.
 pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
+    txn.open_table(AUTOMOD_RULES).map_err(be)?;
     txn.open_table(CONFIG).map_err(be)?;
     txn.open_table(USERS).map_err(be)?;
     txn.open_table(USERS_BY_EMAIL).map_err(be)?;
