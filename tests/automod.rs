@@ -166,6 +166,11 @@ async fn rules_crud_validation_limits_events_and_audit() {
     assert_eq!(rule["exempt_channels"], json!([text]));
     let created = gw.event("AUTO_MODERATION_RULE_CREATE").await;
     assert_eq!(created, rule);
+    // What a strict client library (twilight) parses.
+    serde_json::from_value::<twilight_model::guild::auto_moderation::AutoModerationRule>(
+        rule.clone(),
+    )
+    .expect("twilight parses the rule");
     let r = t.get(&format!("{base}/{rule_id}"), &alice).await;
     assert_eq!((r.status, &r.body), (200, &rule));
 
@@ -328,6 +333,10 @@ async fn enforcement_blocks_alerts_times_out_and_reports() {
     assert_eq!(alert["embeds"][0]["description"], "a BadWord here");
     let mut actions = Vec::new();
     for e in executions {
+        serde_json::from_value::<
+            twilight_model::gateway::payload::incoming::AutoModerationActionExecution,
+        >(e.clone())
+        .expect("twilight parses the execution");
         assert_eq!(e["rule_id"], json!(words));
         assert_eq!(e["rule_trigger_type"], 1);
         assert_eq!(e["user_id"], json!(bob_id));
