@@ -567,6 +567,8 @@ impl State {
                 Some(ActionType::Timeout) => {
                     matches!(trigger, TriggerType::Keyword | TriggerType::MentionSpam)
                 }
+                // Member profile rules may alert as well as block interaction.
+                Some(ActionType::SendAlertMessage) => true,
                 Some(_) => trigger != TriggerType::MemberProfile,
                 None => false,
             };
