@@ -36,6 +36,9 @@ pub enum Unknown {
     ApplicationCommand,
     /// A developer team (10039: not in Discord's public list, but what its API answers).
     Team,
+    /// An auto-moderation rule (10066, what Discord's API answers for one; its public list
+    /// gives 10066 to application command permissions).
+    AutoModRule,
 }
 
 impl Unknown {
@@ -63,6 +66,7 @@ impl Unknown {
             Self::Interaction => 10062,
             Self::ApplicationCommand => 10063,
             Self::Team => 10039,
+            Self::AutoModRule => 10066,
         }
     }
 
@@ -90,6 +94,7 @@ impl Unknown {
             Self::Interaction => "unknown-interaction",
             Self::ApplicationCommand => "unknown-application-command",
             Self::Team => "unknown-team",
+            Self::AutoModRule => "unknown-auto-moderation-rule",
         }
     }
 }
@@ -338,6 +343,12 @@ pub enum FieldError {
     CommandOptionsTypeMix,
     /// An interaction (callback) type this server does not handle.
     InteractionTypeUnsupported,
+    /// A guild already has the most auto-moderation rules of this trigger type.
+    AutoModMaxRulesOfType {
+        max: usize,
+    },
+    /// An auto-moderation `regex_patterns` entry that does not compile.
+    AutoModInvalidRegex,
 }
 
 impl FieldError {
@@ -371,6 +382,8 @@ impl FieldError {
             Self::CommandOptionsRequiredOrder => "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
             Self::CommandOptionsTypeMix => "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
             Self::InteractionTypeUnsupported => "INTERACTION_TYPE_UNSUPPORTED",
+            Self::AutoModMaxRulesOfType { .. } => "AUTO_MODERATION_MAX_RULES_OF_TYPE_EXCEEDED",
+            Self::AutoModInvalidRegex => "AUTO_MODERATION_INVALID_REGEX",
         }
     }
 
@@ -381,7 +394,9 @@ impl FieldError {
                 a.num("min", *min as i64);
                 a.num("max", *max as i64);
             }
-            Self::MaxLength { max } | Self::TooMany { max } => a.num("max", *max as i64),
+            Self::MaxLength { max }
+            | Self::TooMany { max }
+            | Self::AutoModMaxRulesOfType { max } => a.num("max", *max as i64),
             Self::MinLength { min } | Self::TooFew { min } => a.num("min", *min as i64),
             Self::DateTooFar { hours } => a.num("hours", i64::from(*hours)),
             Self::NumberMin { min } => a.num("min", *min),

@@ -42,6 +42,8 @@ impl Redacted {
                     ("embeds", serde_json::json!([])),
                     ("attachments", serde_json::json!([])),
                     ("components", serde_json::json!([])),
+                    // AUTO_MODERATION_ACTION_EXECUTION's copy of the matched text.
+                    ("matched_content", serde_json::json!("")),
                 ] {
                     if obj.contains_key(k) {
                         obj.insert(k.into(), empty);

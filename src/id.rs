@@ -158,6 +158,8 @@ typed_id!(
     InteractionId,
     /// A guild integration (a bot added through OAuth2).
     IntegrationId,
+    /// An auto-moderation rule of a guild.
+    AutoModRuleId,
 );
 
 impl GuildId {

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod automod;
 pub mod cdn;
 pub mod cluster;
 pub mod config;

@@ -100,6 +100,7 @@ conformance!(
     integrations_put_list_delete,
     stickers_put_list_get_delete,
     scheduled_events_and_subscribers,
+    automod_rules_put_list_delete,
     guild_audit_log_per_guild,
     applications_crud,
     commands_scopes_upsert_rename_delete,
@@ -2087,6 +2088,98 @@ async fn stickers_put_list_get_delete(s: &dyn Store) {
     assert_eq!(s.get_sticker(second.id).await.unwrap(), None);
     // The other guild's sticker is untouched.
     assert_eq!(s.get_sticker(elsewhere.id).await.unwrap(), Some(elsewhere));
+}
+
+/// Auto-moderation rules: upsert, list in id order per guild, delete only within its guild (an
+/// unknown id is no error), all removed with the guild.
+async fn automod_rules_put_list_delete(s: &dyn Store) {
+    use accord::id::{AutoModRuleId, RoleId};
+    use accord::model::{
+        ActionMetadata, ActionType, AutoModAction, AutoModEventType, AutoModRuleRecord,
+        KeywordPreset, TriggerMetadata, TriggerType,
+    };
+    let owner = uid();
+    let (a, b) = (guild_state(owner), guild_state(owner));
+    s.create_guild(&a).await.unwrap();
+    s.create_guild(&b).await.unwrap();
+    let g = a.guild.id;
+    assert!(s.guild_automod_rules(g).await.unwrap().is_empty());
+    let rule = |guild: GuildId, trigger: TriggerType| AutoModRuleRecord {
+        id: AutoModRuleId::new(next_id()),
+        guild_id: guild,
+        name: format!("rule {trigger:?}"),
+        creator_id: owner,
+        event_type: AutoModEventType::MessageSend,
+        trigger_type: trigger,
+        trigger_metadata: TriggerMetadata {
+            keyword_filter: Some(vec!["cat*".into(), "*dog".into()]),
+            regex_patterns: Some(vec![r"fr[e3]{2}".into()]),
+            presets: Some(vec![KeywordPreset::Profanity, KeywordPreset::Slurs]),
+            allow_list: Some(vec!["catalog".into()]),
+            mention_total_limit: Some(5),
+            mention_raid_protection_enabled: Some(true),
+        },
+        actions: vec![
+            AutoModAction {
+                kind: ActionType::BlockMessage,
+                metadata: ActionMetadata {
+                    custom_message: Some("no".into()),
+                    ..ActionMetadata::default()
+                },
+            },
+            AutoModAction {
+                kind: ActionType::SendAlertMessage,
+                metadata: ActionMetadata {
+                    channel_id: Some(cid()),
+                    ..ActionMetadata::default()
+                },
+            },
+            AutoModAction {
+                kind: ActionType::Timeout,
+                metadata: ActionMetadata {
+                    duration_seconds: Some(60),
+                    ..ActionMetadata::default()
+                },
+            },
+        ],
+        enabled: true,
+        exempt_roles: vec![RoleId::new(next_id())],
+        exempt_channels: vec![cid()],
+    };
+    let first = rule(g, TriggerType::Keyword);
+    let second = rule(g, TriggerType::Spam);
+    let elsewhere = rule(b.guild.id, TriggerType::Keyword);
+    s.put_automod_rule(&second).await.unwrap();
+    s.put_automod_rule(&first).await.unwrap();
+    s.put_automod_rule(&elsewhere).await.unwrap();
+    assert_eq!(
+        s.guild_automod_rules(g).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    let mut changed = first.clone();
+    changed.name = "renamed".into();
+    changed.enabled = false;
+    changed.trigger_metadata = TriggerMetadata::default();
+    changed.exempt_roles.clear();
+    s.put_automod_rule(&changed).await.unwrap();
+    assert_eq!(
+        s.guild_automod_rules(g).await.unwrap(),
+        vec![changed.clone(), second.clone()]
+    );
+    // Deleting through the wrong guild, or an unknown rule, changes nothing.
+    s.delete_automod_rule(b.guild.id, first.id).await.unwrap();
+    s.delete_automod_rule(g, AutoModRuleId::new(next_id()))
+        .await
+        .unwrap();
+    assert_eq!(s.guild_automod_rules(g).await.unwrap().len(), 2);
+    s.delete_automod_rule(g, first.id).await.unwrap();
+    assert_eq!(s.guild_automod_rules(g).await.unwrap(), vec![second]);
+    s.delete_guild(g).await.unwrap();
+    assert!(s.guild_automod_rules(g).await.unwrap().is_empty());
+    assert_eq!(
+        s.guild_automod_rules(b.guild.id).await.unwrap(),
+        vec![elsewhere]
+    );
 }
 
 /// Guild scheduled events: upsert, list in id order per guild, delete (with its subscribers, and

@@ -36,6 +36,7 @@ unknown-guild-template = Unknown Guild Template
 unknown-interaction = Unknown interaction
 unknown-application-command = Unknown application command
 unknown-team = Unknown Team
+unknown-auto-moderation-rule = Unknown Auto Moderation Rule
 max-application-commands = Maximum number of application commands reached
 interaction-already-acknowledged = Interaction has already been acknowledged.
 invalid-webhook-token = Invalid Webhook Token
@@ -75,6 +76,7 @@ max-emojis-reached = Maximum number of emojis reached
 max-stickers-reached = Maximum number of stickers reached
 max-scheduled-events-reached = Maximum number of guild scheduled events reached
 scheduled-event-finished = Cannot modify a finished event
+automod-message-blocked = Message was blocked by automatic moderation
 invalid-sticker-sent = Invalid sticker sent
 invalid-asset = Invalid Asset
 asset-too-large = Failed to resize asset below the maximum size
@@ -139,6 +141,8 @@ APPLICATION_COMMANDS_DUPLICATE_NAME = Application command names must be unique
 APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID = Required options must be placed before non-required options
 APPLICATION_COMMAND_OPTIONS_TYPE_INVALID = Sub-command and sub-command group option types are mutually exclusive to all other types
 INTERACTION_TYPE_UNSUPPORTED = This interaction type is not supported here.
+AUTO_MODERATION_MAX_RULES_OF_TYPE_EXCEEDED = Maximum number of rules of this trigger type reached ({ $max }).
+AUTO_MODERATION_INVALID_REGEX = Invalid regex pattern.
 
 ## Used only by the fallback test
 only-in-english-test-key = English only

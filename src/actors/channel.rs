@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+mod automod;
 mod cleanup;
 pub mod crosspost;
 mod interaction;
@@ -19,6 +20,7 @@ pub mod poll;
 mod recipients;
 mod thread;
 
+pub use automod::SystemMessage;
 pub use interaction::{InteractionOp, InteractionStamp, Target as InteractionTarget};
 
 use super::guild::{Access, GuildMsg};
@@ -178,6 +180,8 @@ pub enum ChannelMsg {
     /// From an announcement channel's actor: a crosspost arriving through one of this channel's
     /// follower webhooks.
     ReceiveCrosspost(Box<crosspost::Crosspost>),
+    /// From the guild actor: an auto-moderation alert (a system message) to post here.
+    PostSystem(Box<SystemMessage>),
     /// A webhook acting in this channel (its token was checked by the route).
     AsWebhook {
         webhook: Box<crate::model::WebhookRecord>,
@@ -291,6 +295,10 @@ pub struct State {
     ephemeral: HashMap<MessageId, interaction::Ephemeral>,
     /// Writes in flight, and the replies and events waiting for them (see `pipeline`).
     pipeline: pipeline::Pipeline,
+    /// The guild's compiled auto-moderation rules (None in DMs), loaded per message.
+    automod: Option<Arc<arc_swap::ArcSwap<crate::automod::CompiledRules>>>,
+    /// What each member last sent here and how often in a row, for SPAM rules (see `automod`).
+    repeats: HashMap<UserId, automod::Repeat>,
 }
 
 /// A message of the in-memory window, and its JSON once rendered: a history read of the newest
@@ -352,6 +360,7 @@ impl Actor for ChannelActor {
             VecDeque::new()
         };
         let recent_is_all = recent.len() < keep.min(100);
+        let automod = channel.guild_id.map(|g| services.automod.slot(g));
         tracing::debug!(channel = %channel.id, cached = recent.len(), "channel actor started");
         let pipeline = pipeline::Pipeline::start(
             move || {
@@ -370,6 +379,8 @@ impl Actor for ChannelActor {
             last_sent: HashMap::new(),
             ephemeral: HashMap::new(),
             pipeline,
+            automod,
+            repeats: HashMap::new(),
         })
     }
 
@@ -577,6 +588,11 @@ impl Actor for ChannelActor {
                     st.reply(r, v)
                 }
                 ChannelMsg::Tick | ChannelMsg::WriteFailed => {}
+                ChannelMsg::PostSystem(m) => {
+                    if let Err(e) = st.post_system(*m).await {
+                        tracing::warn!(error = %e, "auto-moderation alert not posted");
+                    }
+                }
                 ChannelMsg::AsWebhook {
                     webhook,
                     op,
@@ -716,10 +732,12 @@ impl State {
             None if self.channel.recipient_ids.contains(&user) => Access {
                 permissions: DM_PERMISSIONS,
                 member: true,
+                roles: Arc::from([]),
             },
             None => Access {
                 permissions: Permissions::empty(),
                 member: false,
+                roles: Arc::from([]),
             },
         };
         self.access.insert(user, access.clone());
@@ -1071,6 +1089,7 @@ impl State {
             Access {
                 permissions: perms,
                 member: true,
+                roles: Arc::from([]),
             },
         );
         let own = |m: &MessageRecord| m.webhook_id == Some(webhook.id);
@@ -1210,6 +1229,7 @@ impl State {
             embeds.clear();
         }
         let (mut mentions, mut mention_roles) = crate::model::mention::parse(&content);
+        let mention_count = mentions.len() + mention_roles.len();
         let mention_everyone = perms.contains(Permissions::MENTION_EVERYONE)
             && (content.contains("@everyone") || content.contains("@here"))
             && body.allowed_mentions.as_ref().is_none_or(|a| {
@@ -1280,11 +1300,20 @@ impl State {
         }
         if self.channel.kind.is_thread() {
             self.refuse_if_locked(perms)?;
+        }
+        let id: MessageId = self.services.ids.next()?;
+        // Auto-moderation judges what people send; an application's interaction response is
+        // its own (Discord runs AutoMod on member content only).
+        if stamp.is_none() {
+            let hits = self.automod_hits(author, perms, &content, mention_count, true);
+            self.enforce(author, id, &content, hits)?;
+        }
+        if self.channel.kind.is_thread() {
             self.reopen_if_archived(author).await?;
         }
         let webhook = body.webhook.clone();
         let message = MessageRecord {
-            id: self.services.ids.next()?,
+            id,
             channel_id: self.channel.id,
             guild_id: self.channel.guild_id,
             author_id: author,
@@ -1497,7 +1526,13 @@ impl State {
         if !own {
             require(perms, Permissions::MANAGE_MESSAGES)?;
         }
+        let content_changed = body.content.is_some();
         let m = self.apply_edit(m, body).await?;
+        if content_changed {
+            let (u, r) = crate::model::mention::parse(&m.content);
+            let hits = self.automod_hits(user, perms, &m.content, u.len() + r.len(), false);
+            self.enforce(user, m.id, &m.content, hits)?;
+        }
         // Rendered before the write starts, so a failed render leaves store and window alike.
         let v = self.render(&m, None).await?;
         let theirs = self.render(&m, Some(user)).await?;

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 mod audit;
+mod automod;
 pub mod blueprint;
 mod emojis;
 mod events;
@@ -25,6 +26,10 @@ mod templates;
 mod threads;
 
 pub use audit::{AuditLogQuery, WEBHOOK_CREATE, WEBHOOK_DELETE};
+pub use automod::{
+    ActionBody as AutoModActionBody, AutoModMsg, Execution as AutoModExecution,
+    RuleBody as AutoModRuleBody,
+};
 pub use blueprint::{ChannelCreateWithId, GuildBlueprint, RoleCreateWithId};
 pub use emojis::{EmojiCreate, EmojiPatch, validate_name as validate_emoji_name};
 pub use events::{EventBody, EventMsg, UsersQuery as EventUsersQuery};
@@ -62,6 +67,8 @@ use crate::validate;
 pub struct Access {
     pub permissions: Permissions,
     pub member: bool,
+    /// The member's roles: auto-moderation rules exempt roles (empty outside guilds).
+    pub roles: Arc<[RoleId]>,
 }
 
 /// A session's subscription to a guild: its GUILD_CREATE, and the run of the guild's actor
@@ -452,6 +459,8 @@ pub enum GuildMsg {
     ArchiveDue,
     /// Scheduled events (see [`EventMsg`]).
     Events(EventMsg),
+    /// Auto-moderation rules and their executions (see [`AutoModMsg`]).
+    AutoMod(AutoModMsg),
     /// `GET /guilds/{id}/templates`.
     ListTemplates {
         user: UserId,
@@ -648,6 +657,9 @@ pub struct State {
     stickers: Vec<StickerRecord>,
     /// Scheduled events and their subscribers (loaded when the actor starts).
     events: events::Events,
+    /// Auto-moderation rules, in id order (loaded when the actor starts; compiled for the
+    /// channels on every change, see `automod`).
+    automod: Vec<crate::model::AutoModRuleRecord>,
     /// The `X-Audit-Log-Reason` of the request being handled (see `GuildMsg::WithReason`).
     audit_reason: Option<String>,
     /// This run of the actor (sessions a previous run held are subscribed again at start).
@@ -673,13 +685,14 @@ impl Actor for GuildActor {
         (services, s): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         tracing::debug!(guild = %s.guild.id, members = s.members.len(), "guild actor started");
-        let (emojis, stickers, events, memberships, setup, integrations) = futures::try_join!(
+        let (emojis, stickers, events, memberships, setup, integrations, automod) = futures::try_join!(
             services.store.guild_emojis(s.guild.id),
             services.store.guild_stickers(s.guild.id),
             events::Events::load(&services.store, s.guild.id),
             services.store.guild_thread_members(s.guild.id),
             services.store.guild_setup(s.guild.id),
             services.store.guild_integrations(s.guild.id),
+            services.store.guild_automod_rules(s.guild.id),
         )?;
         let mut thread_members = threads::ThreadMembers::new();
         for m in memberships {
@@ -689,7 +702,7 @@ impl Actor for GuildActor {
                 .insert(m.user_id, m);
         }
         let setup = setup.unwrap_or_else(|| crate::model::GuildSetupRecord::new(s.guild.id));
-        Ok(State {
+        let st = State {
             services,
             guild: s.guild,
             roles: s.roles,
@@ -703,13 +716,17 @@ impl Actor for GuildActor {
             emojis,
             stickers,
             events,
+            automod,
             audit_reason: None,
             incarnation: Incarnation::new(),
             thread_members,
             archive_timer: None,
             setup,
             integrations,
-        })
+        };
+        // Before any channel of the guild starts (channels spawn after their guild).
+        st.publish_rules();
+        Ok(st)
     }
 
     async fn post_start(
@@ -888,6 +905,7 @@ impl Actor for GuildActor {
                     let deleted = result.is_ok();
                     reply(r, result);
                     if deleted {
+                        st.services.automod.remove(st.id());
                         me.stop(Some("guild deleted".into()));
                     }
                 }
@@ -968,17 +986,20 @@ impl Actor for GuildActor {
                     reply: port,
                 } => {
                     let access = match (st.members.get(&user), st.channels.get(&channel)) {
-                        (Some(_), Some(c)) => Access {
+                        (Some(m), Some(c)) => Access {
                             permissions: st.channel_permissions(user, c),
                             member: true,
+                            roles: m.roles.clone().into(),
                         },
-                        (Some(_), None) => Access {
+                        (Some(m), None) => Access {
                             permissions: Permissions::empty(),
                             member: true,
+                            roles: m.roles.clone().into(),
                         },
                         _ => Access {
                             permissions: Permissions::empty(),
                             member: false,
+                            roles: Arc::from([]),
                         },
                     };
                     let _ = port.send(access);
@@ -1360,6 +1381,7 @@ impl Actor for GuildActor {
                 GuildMsg::Threads(m) => st.handle_thread(m).await,
                 // Handled before the span.
                 GuildMsg::ArchiveDue => {}
+                GuildMsg::AutoMod(m) => st.handle_automod(m).await,
                 GuildMsg::Events(m) => st.handle_event(m).await,
                 GuildMsg::ListTemplates { user, reply: r } => {
                     reply(r, st.list_templates(user).await)

@@ -48,6 +48,8 @@ pub struct Services {
     pub interactions: interactions::InteractionRegistry,
     /// Pending poll ends (see [`polls`]).
     pub polls: polls::PollClock,
+    /// Every guild's compiled auto-moderation rules, read by channel actors per message.
+    pub automod: crate::automod::RuleBook,
     /// Cluster mode: the leases deciding which actors this node may run (see [`ownership`]).
     /// Unset on a single node, where every check is one `OnceLock` read.
     pub ownership: std::sync::OnceLock<Arc<crate::cluster::Ownership>>,
@@ -67,6 +69,7 @@ impl Services {
             registry: Registry::default(),
             interactions: interactions::InteractionRegistry::default(),
             polls: polls::PollClock::default(),
+            automod: crate::automod::RuleBook::default(),
             ownership: std::sync::OnceLock::new(),
             remote: std::sync::OnceLock::new(),
         })

@@ -40,6 +40,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "Welcome screen, onboarding and incident action limits (Discord's values by default).",
     ),
     (
+        "limits.automod",
+        "Auto-moderation rule limits (Discord's values by default) and the spam heuristic.",
+    ),
+    (
         "limits.rate",
         "Rate limits: Discord-style per-route buckets, a global per-user limit, per-IP limits for unauthenticated routes.",
     ),
@@ -301,6 +305,86 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "limits.onboarding.max_incident_hours",
         "How far ahead incident actions may pause invites or DMs, in hours (Discord: 24).",
+    ),
+    (
+        "limits.automod.max_name",
+        "Longest rule name, in characters (Discord: 100).",
+    ),
+    (
+        "limits.automod.max_keyword_rules",
+        "KEYWORD rules per guild (Discord: 6).",
+    ),
+    (
+        "limits.automod.max_spam_rules",
+        "SPAM rules per guild (Discord: 1).",
+    ),
+    (
+        "limits.automod.max_preset_rules",
+        "KEYWORD_PRESET rules per guild (Discord: 1).",
+    ),
+    (
+        "limits.automod.max_mention_spam_rules",
+        "MENTION_SPAM rules per guild (Discord: 1).",
+    ),
+    (
+        "limits.automod.max_profile_rules",
+        "MEMBER_PROFILE rules per guild (Discord: 1).",
+    ),
+    (
+        "limits.automod.max_keywords",
+        "Entries of a rule's `keyword_filter` (Discord: 1000).",
+    ),
+    (
+        "limits.automod.max_keyword_length",
+        "Longest keyword or allow-list entry, in characters (Discord: 60).",
+    ),
+    (
+        "limits.automod.max_regex_patterns",
+        "Entries of a rule's `regex_patterns` (Discord: 10).",
+    ),
+    (
+        "limits.automod.max_regex_length",
+        "Longest regex pattern, in characters (Discord: 260).",
+    ),
+    (
+        "limits.automod.max_keyword_allow_list",
+        "Allow-list entries of a KEYWORD or MEMBER_PROFILE rule (Discord: 100).",
+    ),
+    (
+        "limits.automod.max_preset_allow_list",
+        "Allow-list entries of a KEYWORD_PRESET rule (Discord: 1000).",
+    ),
+    (
+        "limits.automod.max_mention_total",
+        "Largest `mention_total_limit` (Discord: 50).",
+    ),
+    (
+        "limits.automod.max_timeout_seconds",
+        "Longest TIMEOUT action, in seconds (Discord: 2419200, 4 weeks).",
+    ),
+    (
+        "limits.automod.max_custom_message",
+        "Longest BLOCK_MESSAGE `custom_message`, in characters (Discord: 150).",
+    ),
+    (
+        "limits.automod.max_actions",
+        "Actions per rule (Discord: 5).",
+    ),
+    (
+        "limits.automod.max_exempt_roles",
+        "`exempt_roles` per rule (Discord: 20).",
+    ),
+    (
+        "limits.automod.max_exempt_channels",
+        "`exempt_channels` per rule (Discord: 50).",
+    ),
+    (
+        "limits.automod.spam_repeats",
+        "SPAM rules fire on the Nth identical message in a row from one member in a channel (our heuristic; 0 turns it off).",
+    ),
+    (
+        "limits.automod.spam_window_secs",
+        "Seconds within which identical messages count as repeats for SPAM rules.",
     ),
     (
         "limits.rate.enabled",

@@ -409,6 +409,28 @@ pub const TAGS: &[Tag] = &[
                 "Unsubscribe from a scheduled event",
             ),
             get(
+                "/guilds/{guild_id}/auto-moderation/rules",
+                "List the guild's auto-moderation rules",
+            ),
+            post(
+                "/guilds/{guild_id}/auto-moderation/rules",
+                "Create an auto-moderation rule",
+            )
+            .body(Object),
+            get(
+                "/guilds/{guild_id}/auto-moderation/rules/{rule_id}",
+                "Get an auto-moderation rule",
+            ),
+            patch(
+                "/guilds/{guild_id}/auto-moderation/rules/{rule_id}",
+                "Modify an auto-moderation rule",
+            )
+            .body(Object),
+            delete(
+                "/guilds/{guild_id}/auto-moderation/rules/{rule_id}",
+                "Delete an auto-moderation rule",
+            ),
+            get(
                 "/guilds/{guild_id}/audit-logs",
                 "Read the guild's audit log",
             ),

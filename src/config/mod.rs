@@ -137,6 +137,7 @@ pub struct Limits {
     pub poll: PollLimits,
     pub thread: ThreadLimits,
     pub onboarding: OnboardingLimits,
+    pub automod: AutoModLimits,
     pub rate: RateLimits,
 }
 
@@ -349,6 +350,79 @@ impl Default for OnboardingLimits {
             max_option_ids: 50,
             max_default_channels: 500,
             max_incident_hours: 24,
+        }
+    }
+}
+
+/// Auto-moderation rules (Discord's limits) and the spam heuristic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutoModLimits {
+    /// Longest rule name, in characters (Discord: 100).
+    pub max_name: u32,
+    /// KEYWORD rules per guild (Discord: 6).
+    pub max_keyword_rules: u32,
+    /// SPAM rules per guild (Discord: 1).
+    pub max_spam_rules: u32,
+    /// KEYWORD_PRESET rules per guild (Discord: 1).
+    pub max_preset_rules: u32,
+    /// MENTION_SPAM rules per guild (Discord: 1).
+    pub max_mention_spam_rules: u32,
+    /// MEMBER_PROFILE rules per guild (Discord: 1).
+    pub max_profile_rules: u32,
+    /// Entries of a rule's `keyword_filter` (Discord: 1000).
+    pub max_keywords: u32,
+    /// Longest keyword or allow-list entry, in characters (Discord: 60).
+    pub max_keyword_length: u32,
+    /// Entries of a rule's `regex_patterns` (Discord: 10).
+    pub max_regex_patterns: u32,
+    /// Longest regex pattern, in characters (Discord: 260).
+    pub max_regex_length: u32,
+    /// Allow-list entries of a KEYWORD or MEMBER_PROFILE rule (Discord: 100).
+    pub max_keyword_allow_list: u32,
+    /// Allow-list entries of a KEYWORD_PRESET rule (Discord: 1000).
+    pub max_preset_allow_list: u32,
+    /// Largest `mention_total_limit` (Discord: 50).
+    pub max_mention_total: u32,
+    /// Longest TIMEOUT action, in seconds (Discord: 2419200, 4 weeks).
+    pub max_timeout_seconds: u32,
+    /// Longest BLOCK_MESSAGE `custom_message`, in characters (Discord: 150).
+    pub max_custom_message: u32,
+    /// Actions per rule (Discord: 5).
+    pub max_actions: u32,
+    /// `exempt_roles` per rule (Discord: 20).
+    pub max_exempt_roles: u32,
+    /// `exempt_channels` per rule (Discord: 50).
+    pub max_exempt_channels: u32,
+    /// SPAM rules fire on the Nth identical message in a row from one member in a channel (our heuristic; 0 turns it off).
+    pub spam_repeats: u32,
+    /// Seconds within which identical messages count as repeats for SPAM rules.
+    pub spam_window_secs: u32,
+}
+
+impl Default for AutoModLimits {
+    fn default() -> Self {
+        Self {
+            max_name: 100,
+            max_keyword_rules: 6,
+            max_spam_rules: 1,
+            max_preset_rules: 1,
+            max_mention_spam_rules: 1,
+            max_profile_rules: 1,
+            max_keywords: 1000,
+            max_keyword_length: 60,
+            max_regex_patterns: 10,
+            max_regex_length: 260,
+            max_keyword_allow_list: 100,
+            max_preset_allow_list: 1000,
+            max_mention_total: 50,
+            max_timeout_seconds: 2_419_200,
+            max_custom_message: 150,
+            max_actions: 5,
+            max_exempt_roles: 20,
+            max_exempt_channels: 50,
+            spam_repeats: 3,
+            spam_window_secs: 30,
         }
     }
 }

@@ -2,7 +2,37 @@
 //! types are what Discord's API returns. Keeping them apart means a password hash or an email can
 //! never reach a client by a forgotten `#[serde(skip)]`.
 
+/// Declares a `u8`-backed enum that (de)serializes as Discord's number.
+macro_rules! discord_number {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $n:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(into = "u8", try_from = "u8")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant = $n),*
+        }
+
+        impl From<$name> for u8 {
+            fn from(v: $name) -> u8 {
+                v as u8
+            }
+        }
+
+        impl TryFrom<u8> for $name {
+            type Error = String;
+
+            fn try_from(v: u8) -> Result<Self, String> {
+                match v {
+                    $($n => Ok(Self::$variant),)*
+                    other => Err(format!(concat!("unknown ", stringify!($name), " {}"), other)),
+                }
+            }
+        }
+    };
+}
+
 pub mod application;
+pub mod automod;
 pub mod channel;
 pub mod command;
 pub mod connection;
@@ -28,6 +58,10 @@ pub mod user;
 pub mod webhook;
 
 pub use application::ApplicationRecord;
+pub use automod::{
+    ActionMetadata, ActionType, AutoModAction, AutoModRuleRecord, EventType as AutoModEventType,
+    KeywordPreset, TriggerMetadata, TriggerType,
+};
 pub use channel::{ChannelKind, ChannelRecord, ThreadMemberRecord, ThreadMetadata};
 pub use command::{CommandRecord, MessageInteraction};
 pub use connection::ConnectedAccountRecord;

@@ -7,35 +7,6 @@ use serde::{Deserialize, Serialize};
 use super::{PublicUser, Timestamp};
 use crate::id::{ChannelId, GuildId, ScheduledEventId, Snowflake, UserId};
 
-/// Declares a `u8`-backed enum that (de)serializes as Discord's number.
-macro_rules! discord_number {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $n:literal),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(into = "u8", try_from = "u8")]
-        pub enum $name {
-            $($(#[$vdoc])* $variant = $n),*
-        }
-
-        impl From<$name> for u8 {
-            fn from(v: $name) -> u8 {
-                v as u8
-            }
-        }
-
-        impl TryFrom<u8> for $name {
-            type Error = String;
-
-            fn try_from(v: u8) -> Result<Self, String> {
-                match v {
-                    $($n => Ok(Self::$variant),)*
-                    other => Err(format!(concat!("unknown ", stringify!($name), " {}"), other)),
-                }
-            }
-        }
-    };
-}
-
 discord_number!(
     /// Where the event happens (`entity_type`).
     EntityType {

@@ -12,15 +12,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::id::{
-    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId, RoleId,
-    ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
+    ApplicationId, AutoModRuleId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId,
+    RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
-    ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
-    PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
-    TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord,
-    UserSettings, WebhookRecord,
+    ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
+    EmojiRecord, GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord,
+    MessageRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord,
+    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent,
+    UserRecord, UserSettings, WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -462,6 +462,13 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_thread_members(&self, guild: GuildId, thread: ChannelId) -> StoreResult<()>;
     /// Every membership of every thread of a guild, ordered by (thread, user).
     async fn guild_thread_members(&self, guild: GuildId) -> StoreResult<Vec<ThreadMemberRecord>>;
+    // --- auto-moderation rules (loaded by the guild actor when it starts; removed with the guild)
+    /// Inserts or replaces a rule.
+    async fn put_automod_rule(&self, rule: &AutoModRuleRecord) -> StoreResult<()>;
+    /// Removes a rule of this guild (an unknown id is no error).
+    async fn delete_automod_rule(&self, guild: GuildId, id: AutoModRuleId) -> StoreResult<()>;
+    /// A guild's rules, in id order.
+    async fn guild_automod_rules(&self, guild: GuildId) -> StoreResult<Vec<AutoModRuleRecord>>;
 
     // --- pending poll ends (read once at start to re-arm the timer that finalizes polls)
     /// Records (or moves) when a message's poll ends.

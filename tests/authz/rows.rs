@@ -133,6 +133,7 @@ impl Row {
             "user_id" | "overwrite_id" => "member_id",
             "emoji_id" => "emoji_id",
             "guild_scheduled_event_id" => "event",
+            "rule_id" => "automod_rule",
             "sticker_id" => "sticker",
             "code" => "invite",
             "webhook_id" => "webhook",
@@ -346,6 +347,14 @@ pub fn rows() -> Vec<Row> {
             .member_ok(),
         row("DELETE /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users/@me", GUILD_MEMBER)
             .member_ok(),
+        row("GET /guilds/{guild_id}/auto-moderation/rules", GUILD_PERM),
+        row("POST /guilds/{guild_id}/auto-moderation/rules", GUILD_PERM)
+            .json(|_| super::world::automod_rule("made")),
+        row("GET /guilds/{guild_id}/auto-moderation/rules/{rule_id}", GUILD_PERM),
+        row("PATCH /guilds/{guild_id}/auto-moderation/rules/{rule_id}", GUILD_PERM)
+            .json(|_| name("renamed rule")),
+        row("DELETE /guilds/{guild_id}/auto-moderation/rules/{rule_id}", GUILD_PERM)
+            .p("rule_id", "spare_automod_rule"),
         row("GET /guilds/{guild_id}/stickers", GUILD_MEMBER).member_ok(),
         {
             let mut r = row("POST /guilds/{guild_id}/stickers", GUILD_PERM);

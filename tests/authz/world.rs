@@ -286,6 +286,12 @@ impl World {
         };
         let event = mk_event("event_one").await;
         let spare_event = mk_event("event_two").await;
+        let mk_rule = |name: &'static str| {
+            let path = format!("/guilds/{guild}/auto-moderation/rules");
+            async move { id(&ok(t, Method::POST, &path, o, automod_rule(name)).await) }
+        };
+        let automod_rule_id = mk_rule("rule_one").await;
+        let spare_automod_rule = mk_rule("rule_two").await;
         let mut stickers = Vec::new();
         for _ in 0..2 {
             let (status, body) = upload_sticker(t, Some(o), &guild).await;
@@ -521,7 +527,9 @@ impl World {
 
         let kick_id = id(&t.me(&kick).await);
         let ban_target_id = id(&t.me(&ban_target).await);
-        let named: [(&'static str, String); 48] = [
+        let named: [(&'static str, String); 50] = [
+            ("automod_rule", automod_rule_id),
+            ("spare_automod_rule", spare_automod_rule),
             ("spare_guild3", spare_guild3),
             ("bot_app", bot_app),
             ("guild", guild),
@@ -596,6 +604,18 @@ impl World {
             .find(|(_, tok)| body.contains(tok.trim_start_matches("Bot ")))
             .map(|(who, _)| format!("contains {who:?}'s token"))
     }
+}
+
+/// A keyword rule that blocks a word nobody in the fixtures writes.
+pub fn automod_rule(name: &str) -> Value {
+    json!({
+        "name": name,
+        "event_type": 1,
+        "trigger_type": 1,
+        "trigger_metadata": {"keyword_filter": ["zzforbiddenzz"]},
+        "actions": [{"type": 1, "metadata": {"custom_message": "not here"}}],
+        "enabled": true,
+    })
 }
 
 /// An external scheduled event starting in an hour (the start must lie in the future).

@@ -55,6 +55,7 @@ pub async fn run(s: &mut Shapes) {
     emojis_and_stickers(s, &w).await;
     scheduled_events(s, &w).await;
     threads(s, &w).await;
+    auto_moderation(s, &w).await;
     templates_and_bans(s, &w).await;
     dms(s, &w).await;
     applications(s, &w).await;
@@ -882,6 +883,62 @@ async fn threads(s: &mut Shapes, w: &World) {
     )
     .await;
     s.delete(&format!("/channels/{private}"), &w.alice).await;
+}
+
+/// One rule of each message trigger type, read back, modified and deleted again (so later steps
+/// post messages unmoderated).
+async fn auto_moderation(s: &mut Shapes, w: &World) {
+    let g = &w.guild;
+    let base = format!("/guilds/{g}/auto-moderation/rules");
+    let keyword = s
+        .post(
+            &base,
+            &w.alice,
+            json!({
+                "name": "Keywords",
+                "event_type": 1,
+                "trigger_type": 1,
+                "trigger_metadata": {
+                    "keyword_filter": ["shapeword", "shape*"],
+                    "regex_patterns": ["sh[a4]pes?"],
+                    "allow_list": ["shapely"],
+                },
+                "actions": [
+                    {"type": 1, "metadata": {"custom_message": "Not here"}},
+                    {"type": 2, "metadata": {"channel_id": w.channel}},
+                    {"type": 3, "metadata": {"duration_seconds": 60}},
+                ],
+                "enabled": true,
+                "exempt_roles": [w.role],
+                "exempt_channels": [w.news],
+            }),
+        )
+        .await;
+    let keyword = id(&keyword, "keyword rule");
+    let mut others = Vec::new();
+    for body in [
+        json!({"name": "Presets", "event_type": 1, "trigger_type": 4,
+               "trigger_metadata": {"presets": [1, 2], "allow_list": ["damn"]},
+               "actions": [{"type": 1}]}),
+        json!({"name": "Mentions", "event_type": 1, "trigger_type": 5,
+               "trigger_metadata": {"mention_total_limit": 5, "mention_raid_protection_enabled": false},
+               "actions": [{"type": 1}]}),
+        json!({"name": "Spam", "event_type": 1, "trigger_type": 3, "actions": [{"type": 1}]}),
+    ] {
+        let rule = s.post(&base, &w.alice, body).await;
+        others.push(id(&rule, "rule"));
+    }
+    s.get(&base, &w.alice).await;
+    s.get(&format!("{base}/{keyword}"), &w.alice).await;
+    s.patch(
+        &format!("{base}/{keyword}"),
+        &w.alice,
+        json!({"name": "Keywords, renamed", "enabled": false}),
+    )
+    .await;
+    for rule in std::iter::once(keyword).chain(others) {
+        s.delete(&format!("{base}/{rule}"), &w.alice).await;
+    }
 }
 
 async fn templates_and_bans(s: &mut Shapes, w: &World) {

@@ -41,6 +41,12 @@ pub const STICKER_DELETE: u16 = 92;
 pub const SCHEDULED_EVENT_CREATE: u16 = 100;
 pub const SCHEDULED_EVENT_UPDATE: u16 = 101;
 pub const SCHEDULED_EVENT_DELETE: u16 = 102;
+pub const AUTO_MODERATION_RULE_CREATE: u16 = 140;
+pub const AUTO_MODERATION_RULE_UPDATE: u16 = 141;
+pub const AUTO_MODERATION_RULE_DELETE: u16 = 142;
+pub const AUTO_MODERATION_BLOCK_MESSAGE: u16 = 143;
+pub const AUTO_MODERATION_FLAG_TO_CHANNEL: u16 = 144;
+pub const AUTO_MODERATION_USER_COMMUNICATION_DISABLED: u16 = 145;
 
 /// Query of `GET /guilds/{id}/audit-logs`.
 #[derive(Debug, Default, Deserialize)]

@@ -6,6 +6,7 @@
 //! commit. Concurrent writers share one fsync, so durability does not cost throughput. Reads use
 //! MVCC read transactions directly from the caller and never wait for the writer.
 
+mod automod;
 mod commands;
 mod polls;
 mod scheduled_events;
@@ -31,15 +32,15 @@ use super::{
     Store, StoreError, StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId, RoleId,
-    ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
+    ApplicationId, AutoModRuleId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId,
+    RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
-    ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
-    PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
-    TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord,
-    UserSettings, WebhookRecord,
+    ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
+    EmojiRecord, GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord,
+    MessageRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord,
+    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent,
+    UserRecord, UserSettings, WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -423,6 +424,10 @@ impl Store for EmbeddedStore {
                 threads::remove_members(
                     &mut txn.open_table(THREAD_MEMBERS).map_err(be)?,
                     (g, 0, 0)..=(g, u64::MAX, u64::MAX),
+                )?;
+                remove_range(
+                    &mut txn.open_table(AUTOMOD_RULES).map_err(be)?,
+                    (g, 0)..=(g, u64::MAX),
                 )?;
                 let member_ids = remove_range(
                     &mut txn.open_table(MEMBERS).map_err(be)?,
@@ -1262,6 +1267,18 @@ impl Store for EmbeddedStore {
 
     async fn put_scheduled_event(&self, event: &ScheduledEventRecord) -> StoreResult<()> {
         self.put_scheduled_event_impl(event).await
+    }
+
+    async fn put_automod_rule(&self, rule: &AutoModRuleRecord) -> StoreResult<()> {
+        self.put_automod_rule_impl(rule).await
+    }
+
+    async fn delete_automod_rule(&self, guild: GuildId, id: AutoModRuleId) -> StoreResult<()> {
+        self.delete_automod_rule_impl(guild, id).await
+    }
+
+    async fn guild_automod_rules(&self, guild: GuildId) -> StoreResult<Vec<AutoModRuleRecord>> {
+        self.guild_automod_rules_impl(guild)
     }
 
     async fn delete_scheduled_event(

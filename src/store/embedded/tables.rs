@@ -88,11 +88,14 @@ pub const GUILD_AUDIT_LOG: TableDefinition<(u64, u64), &[u8]> =
 /// Thread members: `(guild, thread, user) → record`.
 pub const THREAD_MEMBERS: TableDefinition<(u64, u64, u64), &[u8]> =
     TableDefinition::new("thread_members");
+/// A guild's auto-moderation rules: `(guild, rule) → record`.
+pub const AUTOMOD_RULES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("automod_rules");
 /// Pending poll ends: message id → [`crate::model::PollExpiry`].
 pub const POLL_EXPIRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("poll_expiries");
 
 /// Opens every table once so that read transactions never meet a missing table.
 pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
+    txn.open_table(AUTOMOD_RULES).map_err(be)?;
     txn.open_table(CONFIG).map_err(be)?;
     txn.open_table(USERS).map_err(be)?;
     txn.open_table(USERS_BY_EMAIL).map_err(be)?;

@@ -68,15 +68,15 @@ use super::{
     StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId, RoleId,
-    ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
+    ApplicationId, AutoModRuleId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId,
+    RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
-    ApplicationRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord, EmojiRecord,
-    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
-    PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
-    TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, Timestamp, UserConsent,
-    UserRecord, UserSettings, WebhookRecord,
+    ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
+    EmojiRecord, GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord,
+    MessageRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord,
+    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, Timestamp,
+    UserConsent, UserRecord, UserSettings, WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -814,6 +814,7 @@ impl Store for ScyllaStore {
             self.delete_guild_scheduled_events(id),
             self.exec(&self.st.guild_audit_del_guild, (g,)),
             self.exec(&self.st.thread_members_del_guild, (g,)),
+            self.exec(&self.st.automod_del_guild, (g,)),
         )?;
         self.exec(&self.st.guild_del, (g,)).await
     }
@@ -1472,6 +1473,26 @@ impl Store for ScyllaStore {
 
     async fn get_sticker(&self, id: StickerId) -> StoreResult<Option<StickerRecord>> {
         self.get_sticker_impl(id).await
+    }
+
+    async fn put_automod_rule(&self, rule: &AutoModRuleRecord) -> StoreResult<()> {
+        self.exec(
+            &self.st.automod_put,
+            (n(rule.guild_id.get()), n(rule.id.get()), enc(rule)?),
+        )
+        .await
+    }
+
+    async fn delete_automod_rule(&self, guild: GuildId, id: AutoModRuleId) -> StoreResult<()> {
+        self.exec(&self.st.automod_del, (n(guild.get()), n(id.get())))
+            .await
+    }
+
+    async fn guild_automod_rules(&self, guild: GuildId) -> StoreResult<Vec<AutoModRuleRecord>> {
+        let rows: Vec<(i64, Option<String>)> = self
+            .scan(&self.st.automod_of_guild, (n(guild.get()),))
+            .await?;
+        decode_all(rows.into_iter().map(|(_, d)| d))
     }
 
     async fn put_scheduled_event(&self, event: &ScheduledEventRecord) -> StoreResult<()> {

@@ -221,6 +221,11 @@ statements! {
     sticker_index_put = "INSERT INTO stickers_by_id (sticker_id, guild_id) VALUES (?, ?)";
     sticker_index_del = "DELETE FROM stickers_by_id WHERE sticker_id = ?";
     sticker_guild = "SELECT guild_id FROM stickers_by_id WHERE sticker_id = ?";
+    // auto-moderation rules
+    automod_put = "INSERT INTO automod_rules (guild_id, rule_id, data) VALUES (?, ?, ?)";
+    automod_del = "DELETE FROM automod_rules WHERE guild_id = ? AND rule_id = ?";
+    automod_of_guild = "SELECT rule_id, data FROM automod_rules WHERE guild_id = ?";
+    automod_del_guild = "DELETE FROM automod_rules WHERE guild_id = ?";
     // guild scheduled events and their subscribers
     event_put = "INSERT INTO scheduled_events (guild_id, event_id, data) VALUES (?, ?, ?)";
     event_del = "DELETE FROM scheduled_events WHERE guild_id = ? AND event_id = ?";

@@ -1,6 +1,7 @@
 //! `/guilds/*`: create, read, update, delete guilds. Sub-resources live beside this file.
 
 pub mod audit_logs;
+pub mod auto_moderation;
 pub mod bans;
 pub mod bulk_ban;
 pub mod channels;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<App> {
         .merge(emojis::routes())
         .merge(stickers::routes())
         .merge(scheduled_events::routes())
+        .merge(auto_moderation::routes())
         .merge(prune::routes())
         .merge(audit_logs::routes())
         .merge(vanity_url::routes())
