@@ -318,8 +318,18 @@ async fn discord_py() {
 /// on Scylla nests futures deep enough to overflow a test thread's default 2 MiB stack.
 #[test]
 fn discord_js_on_scylla() {
+    on_roomy_stacks("discord_js_on_scylla", discord_js_on_scylla_body);
+}
+
+/// Runs `body` on a thread and runtime of its own with 16 MiB stacks (see
+/// [`discord_js_on_scylla`]), passing its panic on.
+fn on_roomy_stacks<F, Fut>(name: &str, body: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
     let thread = std::thread::Builder::new()
-        .name("discord_js_on_scylla".into())
+        .name(name.into())
         .stack_size(16 << 20)
         .spawn(|| {
             tokio::runtime::Builder::new_multi_thread()
@@ -328,7 +338,7 @@ fn discord_js_on_scylla() {
                 .enable_all()
                 .build()
                 .expect("runtime")
-                .block_on(discord_js_on_scylla_body())
+                .block_on(body())
         })
         .expect("spawn test thread");
     if let Err(panic) = thread.join() {
@@ -402,22 +412,10 @@ async fn discord_js_on_scylla_body() {
 /// crosses from n1 to n2.
 #[test]
 fn discord_js_across_two_nodes() {
-    let thread = std::thread::Builder::new()
-        .name("discord_js_across_two_nodes".into())
-        .stack_size(16 << 20)
-        .spawn(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_stack_size(16 << 20)
-                .enable_all()
-                .build()
-                .expect("runtime")
-                .block_on(discord_js_across_two_nodes_body())
-        })
-        .expect("spawn test thread");
-    if let Err(panic) = thread.join() {
-        std::panic::resume_unwind(panic);
-    }
+    on_roomy_stacks(
+        "discord_js_across_two_nodes",
+        discord_js_across_two_nodes_body,
+    );
 }
 
 async fn discord_js_across_two_nodes_body() {
