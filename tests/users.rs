@@ -832,3 +832,94 @@ async fn a_renamed_user_is_shown_renamed_in_the_member_lists_of_their_guilds() {
         }
     }
 }
+
+#[tokio::test]
+async fn bulk_ack_marks_many_channels_read_and_refuses_bad_bodies() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let (guild, general) = t.guild(&alice, "Bulk").await;
+    let other = t
+        .post(
+            &format!("/guilds/{guild}/channels"),
+            &alice,
+            json!({"name": "other", "type": 0}),
+        )
+        .await;
+    assert_eq!(other.status, 201, "{}", other.body);
+    let other = other.body["id"].as_str().unwrap().to_string();
+    let mut last = Vec::new();
+    for c in [&general, &other] {
+        let m = t
+            .post(
+                &format!("/channels/{c}/messages"),
+                &alice,
+                json!({"content": "unread"}),
+            )
+            .await;
+        assert_eq!(m.status, 200, "{}", m.body);
+        last.push((c.clone(), m.body["id"].as_str().unwrap().to_string()));
+    }
+    let body = json!({"read_states": last
+        .iter()
+        .map(|(c, m)| json!({"channel_id": c, "message_id": m, "read_state_type": 0}))
+        .collect::<Vec<_>>()});
+    // Someone who cannot see the channels marks nothing.
+    let r = t.post("/read-states/ack-bulk", &bob, body.clone()).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_u64()),
+        (404, Some(10003)),
+        "{}",
+        r.body
+    );
+    let r = t.post("/read-states/ack-bulk", &alice, body).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let (_gw, ready) = connect(&t, &alice).await;
+    let mut entries: Vec<(String, String)> = ready["read_state"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_string(),
+                e["last_message_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    entries.sort();
+    last.sort();
+    assert_eq!(entries, last);
+
+    // Discord's field errors for a bad body.
+    let r = t.post("/read-states/ack-bulk", &alice, json!({})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        common::field_code(&r.body, &["read_states"]),
+        "BASE_TYPE_REQUIRED"
+    );
+    let many: Vec<Value> = (0..101)
+        .map(|_| json!({"channel_id": general, "message_id": last[0].1}))
+        .collect();
+    let r = t
+        .post(
+            "/read-states/ack-bulk",
+            &alice,
+            json!({"read_states": many}),
+        )
+        .await;
+    assert_eq!(
+        common::field_code(&r.body, &["read_states"]),
+        "BASE_TYPE_MAX_ITEMS"
+    );
+    let r = t
+        .post(
+            "/read-states/ack-bulk",
+            &alice,
+            json!({"read_states": [{"channel_id": general, "message_id": last[0].1, "read_state_type": 1}]}),
+        )
+        .await;
+    assert_eq!(
+        common::field_code(&r.body, &["read_states", "0", "read_state_type"]),
+        "BASE_TYPE_CHOICES"
+    );
+}

@@ -562,6 +562,11 @@ pub const TAGS: &[Tag] = &[
                 "Mark the channel read up to a message",
             )
             .body(Object),
+            post(
+                "/read-states/ack-bulk",
+                "Mark many channels read, each up to a message",
+            )
+            .body(Object),
             delete(
                 "/channels/{channel_id}/messages/{message_id}/reactions",
                 "Remove all reactions from a message",

@@ -430,6 +430,9 @@ pub fn rows() -> Vec<Row> {
             .member_ok()
             .no_bots()
             .json(|_| json!({})),
+        row("POST /read-states/ack-bulk", Me)
+            .no_bots()
+            .json(|w| json!({"read_states": [{"channel_id": w.get("channel"), "message_id": w.get("message")}]})),
         row("DELETE /channels/{channel_id}/messages/{message_id}/reactions", CHANNEL_PERM)
             .p("message_id", "react_message"),
         row("GET /channels/{channel_id}/messages/{message_id}/reactions/{emoji}", CHANNEL_MEMBER)

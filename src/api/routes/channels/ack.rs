@@ -1,8 +1,11 @@
 //! `/channels/{id}/messages/{id}/ack`: marks a channel read up to a message (a read state, owned
-//! by the user actor, announced to the user's sessions as MESSAGE_ACK and listed in READY).
+//! by the user actor, announced to the user's sessions as MESSAGE_ACK and listed in READY); and
+//! `/read-states/ack-bulk`, the same for many channels at once (what Discord's client sends on
+//! "mark server as read").
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::post;
 use serde::Deserialize;
 use serde_json::Value;
@@ -13,14 +16,19 @@ use crate::api::extract::UserAccount;
 use crate::api::extract::{Json, Path};
 use crate::api::routes::channels::visible_channel;
 use crate::app::App;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::id::{ChannelId, MessageId};
 
+/// Most read states one bulk ack may set (Discord's client sends at most 100).
+const MAX_BULK_ACKS: usize = 100;
+
 pub fn routes() -> Router<App> {
-    Router::new().route(
-        "/channels/{channel_id}/messages/{message_id}/ack",
-        post(ack),
-    )
+    Router::new()
+        .route(
+            "/channels/{channel_id}/messages/{message_id}/ack",
+            post(ack),
+        )
+        .route("/read-states/ack-bulk", post(ack_bulk))
 }
 
 /// Body of the ack: clients send `{"token": null}`, manual "mark unread" adds `manual` and
@@ -61,4 +69,61 @@ async fn ack(
         })
         .await?,
     ))
+}
+
+/// Body of `POST /read-states/ack-bulk`.
+#[derive(Debug, Deserialize)]
+struct BulkAckBody {
+    read_states: Option<Vec<BulkAck>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BulkAck {
+    channel_id: ChannelId,
+    message_id: MessageId,
+    /// 0: channel read state, the only kind Accord keeps; other kinds are refused.
+    #[serde(default)]
+    read_state_type: u8,
+}
+
+/// `POST /read-states/ack-bulk` → 204: each channel read up to its message. Every channel must be
+/// one the caller can see (10003 / 50001 as for a single ack), checked before any is marked.
+async fn ack_bulk(
+    State(app): State<App>,
+    UserAccount(caller): UserAccount,
+    Json(body): Json<BulkAckBody>,
+) -> Result<StatusCode, ApiError> {
+    let Some(acks) = body.read_states else {
+        return Err(FieldErrors::single("read_states", FieldError::Required));
+    };
+    if acks.len() > MAX_BULK_ACKS {
+        let too_many = FieldError::TooMany { max: MAX_BULK_ACKS };
+        return Err(FieldErrors::single("read_states", too_many));
+    }
+    let mut errs = FieldErrors::default();
+    for (i, a) in acks.iter().enumerate() {
+        if a.read_state_type != 0 {
+            errs.add(
+                &format!("read_states.{i}.read_state_type"),
+                FieldError::Choice {
+                    allowed: "0".into(),
+                },
+            );
+        }
+    }
+    errs.into_result()?;
+    for a in &acks {
+        visible_channel(&app, caller.user_id, a.channel_id).await?;
+    }
+    let actor = app.services.user(caller.user_id).await?;
+    for a in acks {
+        ask(&app.services, &actor, |reply| UserMsg::Ack {
+            channel: a.channel_id,
+            message: a.message_id,
+            mention_count: None,
+            reply,
+        })
+        .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
