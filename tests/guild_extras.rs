@@ -18,54 +18,15 @@ const MANAGE_ROLES: u64 = 1 << 28;
 /// Discord's audit log action MEMBER_BAN_ADD.
 const MEMBER_BAN_ADD: i64 = 22;
 
-struct Setup {
-    t: common::TestServer,
-    alice: String,
-    alice_id: String,
-    bob: String,
-    bob_id: String,
-    guild: String,
-    channel: String,
-    invite: String,
-}
+type Setup = common::OwnerAndMember;
 
 /// Alice owns a guild; Bob is a plain member.
 async fn setup() -> Setup {
-    let t = common::start().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let alice_id = id_of(&t.me(&alice).await);
-    let bob_id = id_of(&t.me(&bob).await);
-    let (guild, channel) = t.guild(&alice, "Extras").await;
-    let inv = t
-        .post(
-            &format!("/channels/{channel}/invites"),
-            &alice,
-            json!({"max_age": 0, "max_uses": 0}),
-        )
-        .await;
-    assert_eq!(inv.status, 200, "{}", inv.body);
-    let invite = inv.body["code"].as_str().expect("code").to_string();
-    join(&t, &bob, &invite).await;
-    Setup {
-        t,
-        alice,
-        alice_id,
-        bob,
-        bob_id,
-        guild,
-        channel,
-        invite,
-    }
+    common::owner_and_member("Extras").await
 }
 
 fn id_of(v: &Value) -> String {
     v["id"].as_str().expect("id").to_string()
-}
-
-async fn join(t: &common::TestServer, token: &str, code: &str) {
-    let r = t.post(&format!("/invites/{code}"), token, json!({})).await;
-    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 async fn put(t: &common::TestServer, path: &str, token: &str) -> common::Resp {
@@ -158,7 +119,7 @@ async fn role_member_counts() {
     let (t, g) = (&s.t, &s.guild);
     let carol = t.register("carol").await;
     let carol_id = id_of(&t.me(&carol).await);
-    join(t, &carol, &s.invite).await;
+    t.join(&carol, &s.invite).await;
     let mods = role(t, &s, "mods", 0).await;
     let quiet = role(t, &s, "quiet", 0).await;
     give(t, &s, &s.bob_id, &mods).await;
@@ -199,7 +160,7 @@ async fn bulk_ban_bans_reports_and_purges() {
     let (t, g, c) = (&s.t, &s.guild, &s.channel);
     let carol = t.register("carol").await;
     let carol_id = id_of(&t.me(&carol).await);
-    join(t, &carol, &s.invite).await;
+    t.join(&carol, &s.invite).await;
     // Dave never joined: a ban by id works for non-members too.
     let dave = t.register("dave").await;
     let dave_id = id_of(&t.me(&dave).await);
@@ -317,7 +278,7 @@ async fn bulk_ban_validates_and_needs_both_permissions() {
     let (t, g) = (&s.t, &s.guild);
     let carol = t.register("carol").await;
     let carol_id = id_of(&t.me(&carol).await);
-    join(t, &carol, &s.invite).await;
+    t.join(&carol, &s.invite).await;
     let path = format!("/guilds/{g}/bulk-ban");
 
     let r = t.post(&path, &s.alice, json!({})).await;
@@ -739,7 +700,7 @@ async fn incident_actions_pause_joins_through_invites() {
         r.body["message"],
         "Invites are currently paused for this server"
     );
-    join(t, &s.bob, &s.invite).await;
+    t.join(&s.bob, &s.invite).await;
     let r = t.get(&format!("/invites/{}", s.invite), &carol).await;
     assert_eq!(r.status, 200, "{}", r.body);
 
@@ -757,7 +718,7 @@ async fn incident_actions_pause_joins_through_invites() {
         r.body,
         json!({"invites_disabled_until": null, "dms_disabled_until": null})
     );
-    join(&t, &carol, &s.invite).await;
+    t.join(&carol, &s.invite).await;
     let guild = t.get(&format!("/guilds/{g}"), &alice).await;
     assert!(!features(&guild.body).contains(&"INVITES_DISABLED".to_string()));
     t.stop().await;

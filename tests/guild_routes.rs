@@ -23,55 +23,15 @@ const ALL_UNPRIVILEGED: u64 = GUILDS
     | GUILD_MESSAGE_REACTIONS
     | DIRECT_MESSAGES;
 
-struct Setup {
-    t: common::TestServer,
-    alice: String,
-    bob: String,
-    bob_id: String,
-    guild: String,
-    channel: String,
-    invite: String,
-}
+type Setup = common::OwnerAndMember;
 
 /// Alice owns a guild; Bob is a plain member.
 async fn setup() -> Setup {
-    let t = common::start().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let bob_id = id_of(&t.me(&bob).await);
-    let (guild, channel) = t.guild(&alice, "Routes").await;
-    let invite = invite_code(&t, &alice, &channel).await;
-    join(&t, &bob, &invite).await;
-    Setup {
-        t,
-        alice,
-        bob,
-        bob_id,
-        guild,
-        channel,
-        invite,
-    }
+    common::owner_and_member("Routes").await
 }
 
 fn id_of(v: &Value) -> String {
     v["id"].as_str().expect("id").to_string()
-}
-
-async fn invite_code(t: &common::TestServer, token: &str, channel: &str) -> String {
-    let inv = t
-        .post(
-            &format!("/channels/{channel}/invites"),
-            token,
-            json!({"max_age": 0, "max_uses": 0}),
-        )
-        .await;
-    assert_eq!(inv.status, 200, "{}", inv.body);
-    inv.body["code"].as_str().unwrap().to_string()
-}
-
-async fn join(t: &common::TestServer, token: &str, code: &str) {
-    let r = t.post(&format!("/invites/{code}"), token, json!({})).await;
-    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 async fn put(t: &common::TestServer, path: &str, token: &str, body: Value) -> common::Resp {
@@ -803,7 +763,7 @@ async fn prune_count_and_begin() {
     let (g, c) = (s.guild.clone(), s.channel.clone());
     let carol = s.t.register("carol").await;
     let carol_id = id_of(&s.t.me(&carol).await);
-    join(&s.t, &carol, &s.invite).await;
+    s.t.join(&carol, &s.invite).await;
     let role =
         s.t.post(
             &format!("/guilds/{g}/roles"),
@@ -929,7 +889,7 @@ async fn vanity_url() {
     let preview = t.req(Method::GET, "/invites/cool-guild", None, None).await;
     assert_eq!(preview.body["guild"]["id"], *g);
     let carol = t.register("carol").await;
-    join(t, &carol, "cool-guild").await;
+    t.join(&carol, "cool-guild").await;
     let r = t.get(&format!("/guilds/{g}/vanity-url"), &s.alice).await;
     assert_eq!(r.body["uses"], 1);
     // Taken, invalid.
@@ -1108,7 +1068,7 @@ async fn bans_get_one_and_delete_messages() {
     assert_eq!(r.body["user"]["id"], s.bob_id);
     assert_eq!(r.body["reason"], "spam bot");
     let carol = t.register("carol").await;
-    join(t, &carol, &s.invite).await;
+    t.join(&carol, &s.invite).await;
     assert_eq!(
         t.get(&format!("/guilds/{g}/bans/{}", s.bob_id), &carol)
             .await
@@ -1231,7 +1191,7 @@ async fn audit_log_records_moderation() {
     );
     // Without VIEW_AUDIT_LOG: refused.
     let carol = t.register("carol").await;
-    join(t, &carol, &s.invite).await;
+    t.join(&carol, &s.invite).await;
     assert_eq!(
         t.get(&format!("/guilds/{g}/audit-logs"), &carol).await.body["code"],
         50013

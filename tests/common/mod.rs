@@ -193,6 +193,27 @@ impl TestServer {
         assert_eq!(joined.status, 200, "join: {}", joined.body);
     }
 
+    /// A lasting invite (no expiry, no use limit) to the guild of `channel`, made by `token`.
+    pub async fn invite_code(&self, token: &str, channel: &str) -> String {
+        let inv = self
+            .post(
+                &format!("/channels/{channel}/invites"),
+                token,
+                json!({"max_age": 0, "max_uses": 0}),
+            )
+            .await;
+        assert_eq!(inv.status, 200, "{}", inv.body);
+        inv.body["code"].as_str().expect("code").to_string()
+    }
+
+    /// `token`'s user joins through invite `code`.
+    pub async fn join(&self, token: &str, code: &str) {
+        let r = self
+            .post(&format!("/invites/{code}"), token, json!({}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
     /// Makes the user an instance admin, as `accord admin grant` does.
     pub async fn make_admin(&self, token: &str) {
         let me = self.me(token).await;
@@ -330,4 +351,38 @@ pub fn field_code(body: &Value, path: &[&str]) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
+}
+
+/// A guild owned by Alice, with Bob as a plain member who joined through `invite` (lasting).
+pub struct OwnerAndMember {
+    pub t: TestServer,
+    pub alice: String,
+    pub alice_id: String,
+    pub bob: String,
+    pub bob_id: String,
+    pub guild: String,
+    pub channel: String,
+    pub invite: String,
+}
+
+/// [`OwnerAndMember`] on a fresh server, the guild named `guild_name`.
+pub async fn owner_and_member(guild_name: &str) -> OwnerAndMember {
+    let t = start().await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let alice_id = t.me(&alice).await["id"].as_str().expect("id").to_string();
+    let bob_id = t.me(&bob).await["id"].as_str().expect("id").to_string();
+    let (guild, channel) = t.guild(&alice, guild_name).await;
+    let invite = t.invite_code(&alice, &channel).await;
+    t.join(&bob, &invite).await;
+    OwnerAndMember {
+        t,
+        alice,
+        alice_id,
+        bob,
+        bob_id,
+        guild,
+        channel,
+        invite,
+    }
 }
