@@ -15,7 +15,8 @@ pub struct AppState {
     pub services: Arc<Services>,
     pub auth: Auth,
     pub gateway: crate::gateway::server::Gateway,
-    pub ratelimits: crate::ratelimit::RateLimiter,
+    /// Rate-limit counters: this node's, or each account's home node's in a cluster.
+    pub ratelimits: crate::ratelimit::Counters,
     pub cdn: crate::cdn::Cdn,
     /// The address the server actually bound (derives public URLs left empty in config).
     pub bound: SocketAddr,

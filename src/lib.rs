@@ -270,12 +270,29 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         )
         .await?;
         let _ = services.remote.set(remote);
+        cluster::config_sync::spawn(
+            c.client().clone(),
+            c.node_name().to_string(),
+            services.config.clone(),
+            services.store.clone(),
+            shutdown_rx.clone(),
+        )
+        .await
+        .context("subscribing to configuration changes")?;
     }
+    let ratelimits = match &cluster {
+        Some(c) => {
+            ratelimit::Counters::clustered(c.client().clone(), c.ownership(), shutdown_rx.clone())
+                .await
+                .context("subscribing to rate-limit count requests")?
+        }
+        None => ratelimit::Counters::default(),
+    };
     let app: App = Arc::new(AppState {
         auth: Auth::new(secret, store.clone(), config.clone()),
         services,
         gateway: Default::default(),
-        ratelimits: Default::default(),
+        ratelimits,
         cdn: cdn::Cdn::new(cdn_root(&options.store, &config.get().cdn.root)),
         bound: addr,
         cdn_bound: cdn_addr,

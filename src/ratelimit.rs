@@ -7,6 +7,12 @@
 //! remains, when the window resets), so the headers are exact; a GCRA limiter such as `governor`
 //! has no "remaining in this window" to report. Windows live in a sharded map and expired ones are
 //! swept as the map grows.
+//!
+//! In a cluster each account's buckets are counted at one node, its home ([`shared`]).
+
+mod shared;
+
+pub use shared::{CountedAt, Counters, Hit};
 
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
@@ -29,7 +35,7 @@ struct Window {
 }
 
 /// What a bucket said about one request.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Verdict {
     pub allowed: bool,
     pub limit: u32,
@@ -172,7 +178,6 @@ pub async fn middleware(State(app): State<App>, mut request: Request, next: Next
     if !rate.enabled {
         return next.run(request).await;
     }
-    let now = Instant::now();
     let path = request.uri().path().to_string();
     let template = request
         .extensions()
@@ -197,11 +202,10 @@ pub async fn middleware(State(app): State<App>, mut request: Request, next: Next
             .map(|c| c.0.ip().to_string())
             .unwrap_or_else(|| "unknown".into());
         let window = Duration::from_secs(u64::from(rate.ip_window_secs.max(1)));
-        let v = app
-            .ratelimits
-            .hit(&format!("ip:{ip}"), rate.ip_count, window, now);
-        if !v.allowed {
-            return limited(&v, None, true, "shared");
+        let hit = Hit::new(format!("ip:{ip}"), rate.ip_count, window);
+        let (verdicts, _) = app.ratelimits.count(home_of_ip(&ip), &[hit]).await;
+        if let Some(v) = verdicts.first().filter(|v| !v.allowed) {
+            return limited(v, None, true, "shared");
         }
         return next.run(request).await;
     };
@@ -211,19 +215,6 @@ pub async fn middleware(State(app): State<App>, mut request: Request, next: Next
     }
     // Bots and users have their own figures.
     let tier = rate.tier(caller.bot);
-    // Global: per account per second.
-    let global = app.ratelimits.hit(
-        &format!("g:{}", caller.user_id),
-        tier.global_per_second,
-        Duration::from_secs(1),
-        now,
-    );
-    if !global.allowed {
-        let mut r = limited(&global, None, true, "global");
-        r.headers_mut()
-            .insert("x-ratelimit-global", HeaderValue::from_static("true"));
-        return r;
-    }
     let major = major_of(&template, &path);
     let (limit, window) = if method == Method::POST && route == "/channels/{channel_id}/messages" {
         (tier.message_create_count, tier.message_create_window_secs)
@@ -233,22 +224,56 @@ pub async fn middleware(State(app): State<App>, mut request: Request, next: Next
     let window = Duration::from_secs(u64::from(window.max(1)));
     let bucket = bucket_hash(&route, &method);
     let key = format!("r:{}:{bucket}:{major}", caller.user_id);
-    let v = app.ratelimits.hit(&key, limit, window, now);
+    let hits = [
+        // Global: per account per second, counted first.
+        Hit::new(
+            format!("g:{}", caller.user_id),
+            tier.global_per_second,
+            Duration::from_secs(1),
+        ),
+        Hit::new(key.clone(), limit, window),
+    ];
+    let (verdicts, counted) = app.ratelimits.count(caller.user_id.get(), &hits).await;
+    let (Some(global), route_verdict) = (verdicts.first(), verdicts.get(1)) else {
+        return next.run(request).await;
+    };
+    if !global.allowed {
+        let mut r = limited(global, None, true, "global");
+        r.headers_mut()
+            .insert("x-ratelimit-global", HeaderValue::from_static("true"));
+        return r;
+    }
+    let Some(&v) = route_verdict else {
+        return next.run(request).await;
+    };
     if !v.allowed {
         return limited(&v, Some(&bucket), false, "user");
     }
     let mut response = next.run(request).await;
-    // Report the bucket as it stands after this request.
-    let after = app.ratelimits.peek(&key, limit, window, Instant::now());
-    set_headers(
-        response.headers_mut(),
-        &Verdict {
-            remaining: after.remaining.min(v.remaining),
-            ..v
-        },
-        &bucket,
-    );
+    // Report the bucket as it stands after this request (concurrent requests of the same
+    // bucket counted meanwhile) when it is counted here; a home elsewhere answered already.
+    let remaining = match counted {
+        CountedAt::Here => app
+            .ratelimits
+            .local()
+            .peek(&key, limit, window, Instant::now())
+            .remaining
+            .min(v.remaining),
+        CountedAt::Elsewhere => v.remaining,
+    };
+    set_headers(response.headers_mut(), &Verdict { remaining, ..v }, &bucket);
     response
+}
+
+/// Where an IP address's unauthenticated requests are counted in a cluster: a fixed hash
+/// (FNV-1a, so every node computes the same) placed like an account id.
+fn home_of_ip(ip: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in ip.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 #[cfg(test)]

@@ -455,6 +455,146 @@ impl Proxy {
     }
 }
 
+/// GET /users/@me through the raw client: the rate-limit headers are what this test reads.
+async fn me_with_headers(n: &common::TestServer, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(n.url("/users/@me"))
+        .header("authorization", token)
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn configuration_changes_and_rate_limits_hold_cluster_wide() {
+    let Some(env) = env() else { return };
+    let _serial = SERIAL.lock().await;
+    let (keyspace, bucket) = (unique("accord_cluster"), unique("limits"));
+    let nodes = three_nodes(&env, &keyspace, &bucket).await;
+    let [n1, n2, n3] = &nodes;
+    let admin = n1.register("operator").await;
+    n1.make_admin(&admin).await;
+    let user = n1.register("spreader").await;
+
+    // One admin change on n1 is taken up by every node, without a restart.
+    let patched = n1
+        .patch(
+            "/admin/config",
+            &admin,
+            json!({"limits": {"rate": {"enabled": true, "route_count": 4, "route_window_secs": 60}}}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let took = until(
+        Duration::from_secs(5),
+        "every node has the new limits",
+        || {
+            nodes
+                .iter()
+                .all(|n| n.srv().app.config().get().limits.rate.route_count == 4)
+        },
+    )
+    .await;
+    eprintln!("configuration change on every node after {took:?}");
+
+    // The same bucket, whichever node is asked: one count for the account, at its home.
+    let mut seen = Vec::new();
+    for n in [n1, n2, n3, n1, n2, n3] {
+        let r = me_with_headers(n, &user).await;
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        seen.push((
+            r.status().as_u16(),
+            header("x-ratelimit-remaining"),
+            header("x-ratelimit-scope"),
+        ));
+    }
+    let expected: Vec<(u16, String, String)> = [
+        (200, "3", ""),
+        (200, "2", ""),
+        (200, "1", ""),
+        (200, "0", ""),
+        (429, "0", "user"),
+        (429, "0", "user"),
+    ]
+    .into_iter()
+    .map(|(s, r, scope)| (s, r.to_string(), scope.to_string()))
+    .collect();
+    assert_eq!(seen, expected, "four requests in the window, cluster-wide");
+
+    // A second change, stored over the first (not over a node's older snapshot): limits high
+    // enough to time what counting at the home costs.
+    let patched = n2
+        .patch(
+            "/admin/config",
+            &admin,
+            json!({"limits": {"rate": {"route_count": 100000}}}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["limits"]["rate"]["route_window_secs"], 60);
+    until(
+        Duration::from_secs(5),
+        "every node has the second change",
+        || {
+            nodes.iter().all(|n| {
+                let rate = &n.srv().app.config().get().limits.rate;
+                rate.route_count == 100_000 && rate.route_window_secs == 60
+            })
+        },
+    )
+    .await;
+    let uid: u64 = n1.me(&user).await["id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("snowflake");
+    let home = n1
+        .srv()
+        .app
+        .cluster
+        .as_ref()
+        .expect("cluster")
+        .ownership()
+        .placed(uid)
+        .expect("home");
+    let name_of = |n: &common::TestServer| {
+        n.srv()
+            .app
+            .cluster
+            .as_ref()
+            .expect("cluster")
+            .node_name()
+            .to_string()
+    };
+    let home_node = nodes.iter().find(|n| name_of(n) == home).expect("home");
+    let away = nodes.iter().find(|n| name_of(n) != home).expect("away");
+    let mut medians = Vec::new();
+    for n in [home_node, away] {
+        let mut took = Vec::new();
+        for _ in 0..30 {
+            let t = Instant::now();
+            let r = me_with_headers(n, &user).await;
+            assert_eq!(r.status(), 200);
+            took.push(t.elapsed());
+        }
+        took.sort();
+        medians.push(took[took.len() / 2]);
+    }
+    eprintln!(
+        "GET /users/@me median: {:?} at the account's home, {:?} counted there from another node",
+        medians[0], medians[1]
+    );
+    for n in nodes {
+        n.stop().await;
+    }
+}
+
 /// The first text channel of a guild object from `POST /guilds`.
 async fn first_text_channel(n: &common::TestServer, token: &str, guild: &str) -> String {
     let channels = n.get(&format!("/guilds/{guild}/channels"), token).await;

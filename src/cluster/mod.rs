@@ -6,11 +6,12 @@
 //!
 //! One module per job: [`config`] (the `[cluster]` settings), [`lease`] (claim / renew /
 //! release of a KV key), [`identity`] (this node's name and snowflake worker id, renewed in the
-//! background), [`membership`] (the live members, from a watch of `node.*`) and [`placement`]
-//! (which member owns an id) and [`ownership`] (the leases of the guilds, channels and users
-//! this node runs).
+//! background), [`config_sync`] (one live configuration for all nodes), [`membership`] (the
+//! live members, from a watch of `node.*`) and [`placement`] (which member owns an id) and
+//! [`ownership`] (the leases of the guilds, channels and users this node runs).
 
 pub mod config;
+pub mod config_sync;
 pub mod forward;
 pub mod identity;
 pub mod lease;

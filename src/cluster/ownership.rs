@@ -148,6 +148,17 @@ impl Ownership {
             .ok_or(OwnershipError::NoMembers)
     }
 
+    /// The names of the live members, sorted.
+    pub fn member_names(&self) -> Vec<String> {
+        self.members.live().into_iter().map(|m| m.name).collect()
+    }
+
+    /// The live node that `id` is placed on (no lease involved): for what is counted or kept
+    /// at one node without an actor, such as an account's rate-limit buckets.
+    pub fn placed(&self, id: u64) -> Result<String, OwnershipError> {
+        self.owner_of(Owned::User(id))
+    }
+
     /// Whether this node is the owner of `what` by placement (lease or not).
     pub fn is_mine(&self, what: Owned) -> bool {
         self.owner_of(what).is_ok_and(|o| o == self.node)

@@ -52,13 +52,29 @@ impl LiveConfig {
                     store.put_config(&stored.to_string()).await?;
                     tracing::info!("added new configuration keys to the stored configuration");
                 }
-                serde_path_to_error::deserialize(&stored).map_err(|e| ConfigError::Invalid {
-                    path: e.path().to_string(),
-                    message: e.inner().to_string(),
-                })?
+                parse(&stored)?
             }
         };
         Ok(Self::fixed(config))
+    }
+
+    /// Swaps in the stored configuration if it differs from the current one: how the other
+    /// nodes of a cluster take up a change one of them stored (see `cluster::config_sync`).
+    /// Returns whether anything changed. Keys this build doesn't know are ignored, and keys it
+    /// knows but the stored copy lacks keep their defaults, as at start.
+    pub async fn reload(&self, store: &dyn Store) -> Result<bool, ConfigError> {
+        let _guard = self.write_lock.lock().await;
+        let Some(text) = store.get_config().await? else {
+            return Ok(false);
+        };
+        let mut stored: Value = serde_json::from_str(&text)?;
+        add_missing_keys(&mut stored, &serde_json::to_value(Config::default())?);
+        let new = parse(&stored)?;
+        if *self.get() == new {
+            return Ok(false);
+        }
+        self.current.store(Arc::new(new));
+        Ok(true)
     }
 
     /// The current snapshot. Cheap: call it where the value is used, never cache it.
@@ -74,10 +90,23 @@ impl LiveConfig {
         patch: &Value,
     ) -> Result<(Arc<Config>, Arc<Config>), ApiError> {
         let _guard = self.write_lock.lock().await;
-        let old = self.get();
-        let mut doc = serde_json::to_value(&*old).map_err(ApiError::internal)?;
-        merge_patch(&mut doc, patch);
         let defaults = serde_json::to_value(Config::default()).map_err(ApiError::internal)?;
+        // The patch goes over the stored document, not this node's snapshot: in a cluster
+        // another node may have stored a change this one has not taken up yet, and merging
+        // over the stale snapshot would silently undo it.
+        let (old, mut doc) = match store.get_config().await.map_err(ApiError::internal)? {
+            Some(text) => {
+                let mut doc: Value = serde_json::from_str(&text).map_err(ApiError::internal)?;
+                add_missing_keys(&mut doc, &defaults);
+                (Arc::new(parse(&doc).map_err(ApiError::internal)?), doc)
+            }
+            None => {
+                let old = self.get();
+                let doc = serde_json::to_value(&*old).map_err(ApiError::internal)?;
+                (old, doc)
+            }
+        };
+        merge_patch(&mut doc, patch);
         add_missing_keys(&mut doc, &defaults);
         let new: Config = serde_path_to_error::deserialize(&doc).map_err(|e| {
             FieldErrors::single(
@@ -96,6 +125,13 @@ impl LiveConfig {
         self.current.store(new.clone());
         Ok((old, new))
     }
+}
+
+fn parse(stored: &Value) -> Result<Config, ConfigError> {
+    serde_path_to_error::deserialize(stored).map_err(|e| ConfigError::Invalid {
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+    })
 }
 
 /// Names what was expected at a bad path, from serde's message ("invalid type: string \"x\",

@@ -256,15 +256,12 @@ async fn pace_identify(app: &App, user: UserId, shard: Option<[u32; 2]>) {
         let per_window = app.config().get().gateway.identify_max_concurrency.max(1);
         let bucket = shard.map_or(0, |[id, _]| id % per_window);
         let key = format!("identify:{user}:{bucket}");
-        let v = app.ratelimits.hit(
-            &key,
-            per_window,
-            Duration::from_secs(5),
-            std::time::Instant::now(),
-        );
-        if v.allowed {
+        // Counted at the account's home in a cluster: shards of one bot identify on any node.
+        let hit = crate::ratelimit::Hit::new(key, per_window, Duration::from_secs(5));
+        let (verdicts, _) = app.ratelimits.count(user.get(), &[hit]).await;
+        let Some(v) = verdicts.first().filter(|v| !v.allowed) else {
             return;
-        }
+        };
         tokio::time::sleep(Duration::from_secs_f64(v.reset_after.max(0.01))).await;
     }
 }
@@ -703,7 +700,8 @@ impl Session {
     /// per guild per `interval` seconds. Whole member lists are the costliest thing a client
     /// can ask for by gateway. `Some(seconds to wait)` when this request is over it.
     fn members_rate_limited(&self, guild: GuildId, interval: u64) -> Option<f64> {
-        let verdict = self.app.ratelimits.hit(
+        // Per session, so this node's own counters.
+        let verdict = self.app.ratelimits.local().hit(
             &format!("op8:{}:{guild}", self.id),
             1,
             Duration::from_secs(interval),

@@ -52,6 +52,9 @@ async fn patch_config(
         .config()
         .apply_patch(app.store().as_ref(), &patch)
         .await?;
+    if let Some(cluster) = &app.cluster {
+        crate::cluster::config_sync::announce(cluster.client(), cluster.node_name()).await;
+    }
     let old = serde_json::to_value(&*old).map_err(ApiError::internal)?;
     let new = serde_json::to_value(&*new).map_err(ApiError::internal)?;
     let changes: Vec<AuditChange> = changed_leaves(&old, &new)
