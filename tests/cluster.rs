@@ -455,6 +455,71 @@ impl Proxy {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_moved_guild_brings_its_sessions_back_before_its_next_event() {
+    let Some(env) = env() else { return };
+    let _serial = SERIAL.lock().await;
+    let (keyspace, bucket) = (unique("accord_cluster"), unique("moves"));
+    let [n1, n2, n3] = three_nodes(&env, &keyspace, &bucket).await;
+    let token = n1.register("mover").await;
+    let g = n1
+        .post("/guilds", &token, json!({"name": "on the move"}))
+        .await;
+    assert_eq!(g.status, 201, "{}", g.body);
+    let guild = g.body["id"].as_str().expect("id").to_string();
+    let gid: u64 = guild.parse().expect("snowflake");
+    let channel = first_text_channel(&n1, &token, &guild).await;
+    // The session sits on the node that will NOT own the guild after n1 leaves: it comes back
+    // through the other node.
+    let heir = accord::cluster::placement::owner_of(gid, &["n2", "n3"]).expect("heir");
+    let (heir_node, session_node) = if heir == "n2" { (&n2, &n3) } else { (&n3, &n2) };
+    let mut gw =
+        common::Gateway::connect(&session_node.gateway_url("v=10&encoding=json"), false).await;
+    gw.identify(&token, 1 | (1 << 9) | (1 << 15)).await;
+    let created = gw.event("GUILD_CREATE").await;
+    assert_eq!(created["id"], guild.as_str());
+
+    // The owner leaves. Nothing is posted: the guild must start on its heir by itself and the
+    // session be subscribed there, as after an outage.
+    n1.stop().await;
+    let moved = Instant::now();
+    let gone = gw.event("GUILD_DELETE").await;
+    assert_eq!(gone["id"], guild.as_str());
+    assert_eq!(gone["unavailable"], true, "{gone}");
+    let back = gw.event("GUILD_CREATE").await;
+    assert_eq!(back["id"], guild.as_str());
+    eprintln!(
+        "session on {} back with the guild on {heir} {:?} after its owner left",
+        if heir == "n2" { "n3" } else { "n2" },
+        moved.elapsed()
+    );
+    assert!(
+        heir_node
+            .srv()
+            .app
+            .services
+            .registry
+            .running_guild(accord::id::GuildId::new(gid))
+            .is_some(),
+        "the guild runs on its heir"
+    );
+
+    // The first message after the move reaches the session (it used to start the guild, and
+    // went out before any remote session was back).
+    let m = session_node
+        .post(
+            &format!("/channels/{channel}/messages"),
+            &token,
+            json!({"content": "first after the move"}),
+        )
+        .await;
+    assert_eq!(m.status, 200, "{}", m.body);
+    let d = gw.event("MESSAGE_CREATE").await;
+    assert_eq!(d["content"], "first after the move");
+    n2.stop().await;
+    n3.stop().await;
+}
+
 /// GET /users/@me through the raw client: the rate-limit headers are what this test reads.
 async fn me_with_headers(n: &common::TestServer, token: &str) -> reqwest::Response {
     reqwest::Client::new()

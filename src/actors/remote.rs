@@ -38,6 +38,8 @@ use crate::events::Dispatch;
 use crate::gateway::intents::Intents;
 use crate::id::{GuildId, UserId};
 
+mod moves;
+
 /// The version of the commands and event frames this build speaks.
 pub const VERSION: u16 = 1;
 
@@ -151,6 +153,10 @@ pub enum GuildCommand {
     /// A read a member's session makes of the guild (op 8 member pages, op 14/37 lists); the
     /// reply is [`CommandReply::Answer`].
     Query { guild: u64, query: GuildQuery },
+    /// Start the guild's actor if it is not running: the guild moved here with a membership
+    /// change and the sending node has sessions holding it (see `moves`). The reply is
+    /// [`CommandReply::Awake`] once it runs.
+    Wake { guild: u64 },
 }
 
 /// What a session on another node may read from a guild's actor.
@@ -213,6 +219,8 @@ pub enum CommandReply {
     Refused,
     /// A query's answer.
     Answer { value: Value },
+    /// The guild's actor runs on the owner now ([`GuildCommand::Wake`]).
+    Awake,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -444,6 +452,9 @@ impl Remote {
         spawn_commands(Arc::downgrade(services), remote.clone(), commands);
         spawn_events(Arc::downgrade(services), remote.clone(), events);
         spawn_guild_notices(Arc::downgrade(services), remote.clone(), notices);
+        if let Some(ownership) = services.ownership.get() {
+            moves::spawn(Arc::downgrade(services), remote.clone(), ownership.clone());
+        }
         Ok(remote)
     }
 
@@ -713,6 +724,10 @@ async fn handle_command(
     command: GuildCommand,
 ) -> Option<CommandReply> {
     match command {
+        GuildCommand::Wake { guild } => Some(match services.guild(GuildId::new(guild)).await {
+            Ok(_) => CommandReply::Awake,
+            Err(_) => CommandReply::Refused,
+        }),
         GuildCommand::Subscribe {
             guild,
             user,
@@ -985,7 +1000,7 @@ async fn resubscribe(services: &Services, remote: &Remote, notice: GuildNotice) 
                             );
                             return;
                         }
-                        Ok(CommandReply::Refused | CommandReply::Answer { .. }) => {}
+                        Ok(CommandReply::Refused | CommandReply::Answer { .. } | CommandReply::Awake) => {}
                         Err(e) => tracing::debug!(error = %e, "re-subscription failed"),
                     }
                 }

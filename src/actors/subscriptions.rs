@@ -107,6 +107,11 @@ impl Subscriptions {
             .unwrap_or_default()
     }
 
+    /// The guilds this node's sessions hold.
+    pub fn guilds(&self) -> Vec<GuildId> {
+        self.by_guild.iter().map(|e| *e.key()).collect()
+    }
+
     /// How many (session, guild) holds this node records (for `/metrics`).
     pub fn len(&self) -> usize {
         self.by_guild.iter().map(|e| e.value().len()).sum()
