@@ -724,6 +724,59 @@ async fn incident_actions_pause_joins_through_invites() {
     t.stop().await;
 }
 
+#[tokio::test]
+async fn incident_actions_pause_dms_between_members_who_are_not_friends() {
+    let s = setup().await;
+    let (t, g) = (&s.t, &s.guild);
+    async fn dm(t: &common::TestServer, token: &str, to: &str) -> common::Resp {
+        t.post("/users/@me/channels", token, json!({"recipient_id": to}))
+            .await
+    }
+    let r = put_json(
+        t,
+        &format!("/guilds/{g}/incident-actions"),
+        &s.alice,
+        json!({"dms_disabled_until": from_now(3_600_000)}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Bob met Alice through this guild only: no new DM while it pauses them.
+    let r = dm(t, &s.bob, &s.alice_id).await;
+    assert_eq!(
+        (r.status, r.body["code"].clone()),
+        (403, json!(50007)),
+        "{}",
+        r.body
+    );
+    // Carol shares no guild with Alice: the pause is not hers.
+    let carol = t.register("carol").await;
+    let r = dm(t, &carol, &s.alice_id).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Friends are never refused.
+    let r = t
+        .req(
+            Method::PUT,
+            &format!("/users/@me/relationships/{}", s.alice_id),
+            Some(&s.bob),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = t
+        .req(
+            Method::PUT,
+            &format!("/users/@me/relationships/{}", s.bob_id),
+            Some(&s.alice),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = dm(t, &s.bob, &s.alice_id).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    s.t.stop().await;
+}
+
 /// Alice makes an application with a bot and adds it to the guild; returns (application, bot).
 async fn add_bot(t: &common::TestServer, s: &Setup, name: &str, scope: &str) -> (String, String) {
     let app = t

@@ -115,6 +115,11 @@ impl IncidentsData {
         self.invites_disabled_until.is_some_and(|t| t > now)
     }
 
+    /// Whether DMs between members who are not friends are paused at `now`.
+    pub fn dms_paused(&self, now: Timestamp) -> bool {
+        self.dms_disabled_until.is_some_and(|t| t > now)
+    }
+
     /// The guild's `incidents_data`: null while nothing was ever set, else the object with
     /// Discord's detection fields (this server detects no raids, so they stay null).
     pub fn to_guild_field(&self) -> serde_json::Value {

@@ -386,8 +386,11 @@ async fn create_dm(
         {
             return Ok(Json(dm_json(&app, c, me).await?));
         }
-        // A block either way refuses a new DM (as it refuses sending in an existing one).
-        if crate::actors::user::blocked_between(&app.services, me, recipients[0]).await? {
+        // A block either way refuses a new DM (as it refuses sending in an existing one), and
+        // so do the guilds that brought the two together if they all paused DMs.
+        if crate::actors::user::blocked_between(&app.services, me, recipients[0]).await?
+            || dms_paused_between(&app, me, recipients[0]).await?
+        {
             return Err(ApiError::coded(
                 StatusCode::FORBIDDEN,
                 50007,
@@ -415,4 +418,39 @@ async fn create_dm(
         }
     }
     Ok(Json(v))
+}
+
+/// Discord's incident action "DMs paused" (`dms_disabled_until` in the future) stops members
+/// who are not friends from opening DMs with each other through the guild. Two users who
+/// share guilds are refused when every one of them paused DMs: one shared guild without the
+/// pause still lets them talk, as on Discord. Friends are never refused, and neither are users
+/// who share no guild (the pause is a guild's, and no guild brought them together).
+async fn dms_paused_between(app: &App, me: UserId, other: UserId) -> Result<bool, ApiError> {
+    let store = app.store();
+    let mine: std::collections::HashSet<_> = store.guilds_of_user(me).await?.into_iter().collect();
+    let shared: Vec<_> = store
+        .guilds_of_user(other)
+        .await?
+        .into_iter()
+        .filter(|g| mine.contains(g))
+        .collect();
+    if shared.is_empty() {
+        return Ok(false);
+    }
+    let now = crate::model::Timestamp::now();
+    for guild in shared {
+        let paused = store
+            .guild_setup(guild)
+            .await?
+            .is_some_and(|s| s.incidents.dms_paused(now));
+        if !paused {
+            return Ok(false);
+        }
+    }
+    let actor = app.services.user(me).await?;
+    let kind = crate::actors::ask(&app.services, &actor, |reply| {
+        crate::actors::user::UserMsg::Relationship { other, reply }
+    })
+    .await?;
+    Ok(kind != Some(crate::model::RelationshipKind::Friend))
 }
