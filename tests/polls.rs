@@ -125,6 +125,45 @@ async fn poll_create_validation_votes_and_voters() {
     );
     let m = r.body["id"].as_str().unwrap().to_string();
 
+    // A sent poll is not editable (520003); the message's other fields still are.
+    let edit = t
+        .patch(
+            &format!("{messages}/{m}"),
+            &alice,
+            json!({"poll": {"question": {"text": "Dinner?"}}}),
+        )
+        .await;
+    assert_eq!(
+        (edit.status, edit.body["code"].clone()),
+        (400, json!(520003)),
+        "{}",
+        edit.body
+    );
+    assert_eq!(edit.body["message"], "Cannot edit a poll message");
+    let edit = t
+        .patch(
+            &format!("{messages}/{m}"),
+            &alice,
+            json!({"content": "vote!"}),
+        )
+        .await;
+    assert_eq!(edit.status, 200, "{}", edit.body);
+    assert_eq!(edit.body["poll"]["question"], json!({"text": "Lunch?"}));
+
+    // A custom emoji must be one the author may use here (520004); a unicode one always is.
+    let mut with_emoji = poll("Which?", &["a", "b"], false);
+    with_emoji["poll"]["answers"][0]["poll_media"]["emoji"] = json!({"id": "123456789012345678"});
+    let r = t.post(&messages, &alice, with_emoji.clone()).await;
+    assert_eq!(
+        (r.status, r.body["code"].clone()),
+        (400, json!(520004)),
+        "{}",
+        r.body
+    );
+    with_emoji["poll"]["answers"][0]["poll_media"]["emoji"] = json!({"name": "🍕"});
+    let r = t.post(&messages, &alice, with_emoji).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
     // Validation, Discord's codes at Discord's paths.
     let bad = |f: fn(&mut Value)| {
         let mut b = poll("q", &["a", "b"], false);

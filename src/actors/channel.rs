@@ -266,6 +266,10 @@ pub struct MessageEdit {
     pub allowed_mentions: Option<AllowedMentions>,
     pub components: Option<Vec<Value>>,
     pub attachments: Option<Vec<Value>>,
+    /// Never applied: a poll cannot be changed once sent (520003); read only to refuse it
+    /// rather than drop it silently.
+    #[serde(default)]
+    pub poll: Option<Value>,
 }
 
 /// What a webhook may do with its own messages.
@@ -1003,6 +1007,37 @@ impl State {
         }
     }
 
+    /// 520004 unless every custom emoji in the poll's answers is one the author may use here:
+    /// one of this guild's emojis, or in a DM one of a guild the author is in. Read from the
+    /// store, and only for polls that name custom emojis.
+    async fn check_poll_emojis(
+        &self,
+        author: UserId,
+        poll: &crate::model::PollRecord,
+    ) -> Result<(), ApiError> {
+        let wanted: Vec<crate::id::EmojiId> = poll
+            .answers
+            .iter()
+            .filter_map(|a| a.poll_media.emoji.as_ref()?.id)
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let store = &self.services.store;
+        let guilds = match self.channel.guild_id {
+            Some(g) => vec![g],
+            None => store.guilds_of_user(author).await?,
+        };
+        let mut usable = std::collections::HashSet::new();
+        for guild in guilds {
+            usable.extend(store.guild_emojis(guild).await?.into_iter().map(|e| e.id));
+            if wanted.iter().all(|id| usable.contains(id)) {
+                return Ok(());
+            }
+        }
+        Err(poll::unusable_emoji())
+    }
+
     /// A message's `sticker_ids` as `sticker_items`: the guild actor owns the stickers; in a DM
     /// no guild sticker may be sent.
     async fn sticker_items(
@@ -1205,6 +1240,9 @@ impl State {
             );
         }
         errs.into_result()?;
+        if let Some(p) = &poll {
+            self.check_poll_emojis(author, p).await?;
+        }
         let sticker_items = self.sticker_items(stickers).await?;
         if !body.uploaded.is_empty() {
             require(perms, Permissions::ATTACH_FILES)?;
@@ -1510,6 +1548,9 @@ impl State {
         let perms = self.view(user).await?;
         self.refuse_if_archived()?;
         let m = self.find(id).await?;
+        if m.poll.is_some() && body.poll.as_ref().is_some_and(|p| !p.is_null()) {
+            return Err(poll::not_editable());
+        }
         let own = m.author_id == user;
         if !own && (body.content.is_some() || body.embeds.is_some()) {
             return Err(ApiError::coded(

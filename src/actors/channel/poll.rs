@@ -205,6 +205,24 @@ pub fn build(
     })
 }
 
+/// 520003: a sent poll is not editable (its question, answers and duration stay as sent).
+pub(super) fn not_editable() -> ApiError {
+    ApiError::coded(
+        axum::http::StatusCode::BAD_REQUEST,
+        520003,
+        "poll-not-editable",
+    )
+}
+
+/// 520004: an answer names a custom emoji the author cannot use here.
+pub(super) fn unusable_emoji() -> ApiError {
+    ApiError::coded(
+        axum::http::StatusCode::BAD_REQUEST,
+        520004,
+        "poll-unusable-emoji",
+    )
+}
+
 /// 520001: the poll no longer takes votes (and cannot be ended again).
 fn expired() -> ApiError {
     ApiError::coded(axum::http::StatusCode::BAD_REQUEST, 520001, "poll-expired")
