@@ -39,6 +39,10 @@ pub enum Unknown {
     /// An auto-moderation rule (10066, what Discord's API answers for one; its public list
     /// gives 10066 to application command permissions).
     AutoModRule,
+    /// An application's entitlement (10029).
+    Entitlement,
+    /// Application command permissions never set in a guild (10066, Discord's public list).
+    CommandPermissions,
 }
 
 impl Unknown {
@@ -67,6 +71,8 @@ impl Unknown {
             Self::ApplicationCommand => 10063,
             Self::Team => 10039,
             Self::AutoModRule => 10066,
+            Self::Entitlement => 10029,
+            Self::CommandPermissions => 10066,
         }
     }
 
@@ -95,6 +101,8 @@ impl Unknown {
             Self::ApplicationCommand => "unknown-application-command",
             Self::Team => "unknown-team",
             Self::AutoModRule => "unknown-auto-moderation-rule",
+            Self::Entitlement => "unknown-entitlement",
+            Self::CommandPermissions => "unknown-application-command-permissions",
         }
     }
 }
@@ -349,6 +357,14 @@ pub enum FieldError {
     },
     /// An auto-moderation `regex_patterns` entry that does not compile.
     AutoModInvalidRegex,
+    /// A string outside its pattern (role connection metadata keys: `a-z0-9_`).
+    Regex,
+    /// Two role connection metadata records with one key.
+    DuplicateKey,
+    /// A role connection metadata value whose key the application never declared.
+    UnknownMetadataKey,
+    /// A role connection metadata value that does not fit its record's type.
+    BadMetadataValue,
 }
 
 impl FieldError {
@@ -384,6 +400,10 @@ impl FieldError {
             Self::InteractionTypeUnsupported => "INTERACTION_TYPE_UNSUPPORTED",
             Self::AutoModMaxRulesOfType { .. } => "AUTO_MODERATION_MAX_RULES_OF_TYPE_EXCEEDED",
             Self::AutoModInvalidRegex => "AUTO_MODERATION_INVALID_REGEX",
+            Self::Regex => "STRING_TYPE_REGEX",
+            Self::DuplicateKey => "APPLICATION_ROLE_CONNECTION_METADATA_DUPLICATE_KEY",
+            Self::UnknownMetadataKey => "ROLE_CONNECTION_METADATA_UNKNOWN_KEY",
+            Self::BadMetadataValue => "ROLE_CONNECTION_METADATA_BAD_VALUE",
         }
     }
 

@@ -160,6 +160,10 @@ typed_id!(
     IntegrationId,
     /// An auto-moderation rule of a guild.
     AutoModRuleId,
+    /// An application's entitlement (a user's or guild's access to one of its SKUs).
+    EntitlementId,
+    /// An application's SKU (a premium offering); only ever referenced, never stored here.
+    SkuId,
 );
 
 impl GuildId {

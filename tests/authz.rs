@@ -152,6 +152,12 @@ async fn call(
     }
     let method = Method::from_bytes(row.method.as_bytes()).expect("method");
     let mut r = t.http.request(method, t.url(&path));
+    if row.upload {
+        r = r.multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"an attachment".to_vec()).file_name("a.txt"),
+        ));
+    }
     if let Some(token) = token {
         r = r.header("authorization", token);
     }

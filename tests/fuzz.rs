@@ -1255,7 +1255,8 @@ impl Live {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_bodies() {
     let mut live = Live::new().await;
-    let routes = fuzzed_routes(|b| b.is_some_and(|b| b != Body::StickerCreate));
+    let routes =
+        fuzzed_routes(|b| b.is_some_and(|b| !matches!(b, Body::StickerCreate | Body::FileUpload)));
     eprintln!(
         "rest_bodies: {} routes with a JSON body, {} field names in the dictionary",
         routes.len(),
@@ -1420,7 +1421,9 @@ async fn rest_multipart() {
     let routes = fuzzed_routes(|b| {
         matches!(
             b,
-            Some(Body::MessageCreate | Body::WebhookExecute | Body::StickerCreate)
+            Some(
+                Body::MessageCreate | Body::WebhookExecute | Body::StickerCreate | Body::FileUpload
+            )
         )
     });
     let images = seed_images();

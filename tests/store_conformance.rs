@@ -116,7 +116,11 @@ conformance!(
     teams_and_members,
     connected_accounts_per_user,
     polls_round_trip_with_their_pending_ends,
-    threads_and_their_members;
+    threads_and_their_members,
+    application_emojis_put_get_list_delete,
+    role_connections_metadata_and_users,
+    entitlements_per_application,
+    command_permissions_per_guild_and_application;
     embedded_gaps:
 );
 
@@ -3114,4 +3118,188 @@ async fn polls_round_trip_with_their_pending_ends(s: &dyn Store) {
     assert_eq!(mine(s.poll_expiries().await.unwrap()), vec![end(b, 2_000)]);
     s.delete_poll_expiry(b).await.unwrap();
     assert!(mine(s.poll_expiries().await.unwrap()).is_empty());
+}
+
+// ------------------------------------------------------------------------------------------------
+// Application extras
+
+async fn application_emojis_put_get_list_delete(s: &dyn Store) {
+    use accord::id::{ApplicationId, EmojiId};
+    use accord::model::AppEmojiRecord;
+    let (app, other) = (ApplicationId::new(next_id()), ApplicationId::new(next_id()));
+    let emoji = |app: ApplicationId, name: &str| AppEmojiRecord {
+        id: EmojiId::new(next_id()),
+        application_id: app,
+        name: name.into(),
+        image: "abc".into(),
+        animated: false,
+    };
+    assert!(s.app_emojis(app).await.unwrap().is_empty());
+    let (a, mut b, c) = (emoji(app, "one"), emoji(app, "two"), emoji(other, "three"));
+    for e in [&a, &b, &c] {
+        s.put_app_emoji(e).await.unwrap();
+    }
+    assert_eq!(s.app_emojis(app).await.unwrap(), vec![a.clone(), b.clone()]);
+    assert_eq!(s.get_app_emoji(app, a.id).await.unwrap(), Some(a.clone()));
+    // Another application's emoji is not found under this one.
+    assert_eq!(s.get_app_emoji(app, c.id).await.unwrap(), None);
+    b.name = "renamed".into();
+    b.animated = true;
+    s.put_app_emoji(&b).await.unwrap();
+    assert_eq!(s.get_app_emoji(app, b.id).await.unwrap(), Some(b.clone()));
+    s.delete_app_emoji(app, a.id).await.unwrap();
+    assert_eq!(s.get_app_emoji(app, a.id).await.unwrap(), None);
+    assert_eq!(s.app_emojis(app).await.unwrap(), vec![b]);
+    assert_eq!(s.app_emojis(other).await.unwrap(), vec![c]);
+}
+
+async fn role_connections_metadata_and_users(s: &dyn Store) {
+    use std::collections::BTreeMap;
+
+    use accord::id::ApplicationId;
+    use accord::model::{RoleConnectionMetadata, UserRoleConnectionRecord};
+    let app = ApplicationId::new(next_id());
+    assert!(s.role_connection_metadata(app).await.unwrap().is_empty());
+    let records = vec![
+        RoleConnectionMetadata {
+            kind: 2,
+            key: "level".into(),
+            name: "Level".into(),
+            name_localizations: Some(BTreeMap::from([("de".into(), "Stufe".into())])),
+            description: "d".into(),
+            description_localizations: None,
+        },
+        RoleConnectionMetadata {
+            kind: 7,
+            key: "verified".into(),
+            name: "Verified".into(),
+            name_localizations: None,
+            description: "d".into(),
+            description_localizations: None,
+        },
+    ];
+    s.put_role_connection_metadata(app, &records).await.unwrap();
+    assert_eq!(s.role_connection_metadata(app).await.unwrap(), records);
+    s.put_role_connection_metadata(app, &records[1..])
+        .await
+        .unwrap();
+    assert_eq!(s.role_connection_metadata(app).await.unwrap(), records[1..]);
+
+    let (user, other) = (uid(), uid());
+    assert_eq!(s.get_user_role_connection(user, app).await.unwrap(), None);
+    let mut c = UserRoleConnectionRecord {
+        user_id: user,
+        application_id: app,
+        platform_name: Some("Game".into()),
+        platform_username: None,
+        metadata: BTreeMap::from([("verified".into(), "1".into())]),
+    };
+    s.put_user_role_connection(&c).await.unwrap();
+    assert_eq!(
+        s.get_user_role_connection(user, app).await.unwrap(),
+        Some(c.clone())
+    );
+    assert_eq!(s.get_user_role_connection(other, app).await.unwrap(), None);
+    c.platform_username = Some("me".into());
+    s.put_user_role_connection(&c).await.unwrap();
+    assert_eq!(
+        s.get_user_role_connection(user, app).await.unwrap(),
+        Some(c.clone())
+    );
+    s.delete_user_role_connection(user, app).await.unwrap();
+    assert_eq!(s.get_user_role_connection(user, app).await.unwrap(), None);
+}
+
+async fn entitlements_per_application(s: &dyn Store) {
+    use accord::id::{ApplicationId, EntitlementId, GuildId, SkuId};
+    use accord::model::EntitlementRecord;
+    let (app, other) = (ApplicationId::new(next_id()), ApplicationId::new(next_id()));
+    let make =
+        |app: ApplicationId, user: Option<UserId>, guild: Option<GuildId>| EntitlementRecord {
+            id: EntitlementId::new(next_id()),
+            application_id: app,
+            sku_id: SkuId::new(7),
+            user_id: user,
+            guild_id: guild,
+            kind: 4,
+            deleted: false,
+            consumed: false,
+            starts_at: None,
+            ends_at: Some(Timestamp::from_millis(1_700_000_000_000)),
+        };
+    assert!(s.entitlements_of(app).await.unwrap().is_empty());
+    let mut a = make(app, Some(uid()), None);
+    let b = make(app, None, Some(GuildId::new(next_id())));
+    let c = make(other, Some(uid()), None);
+    for e in [&a, &b, &c] {
+        s.put_entitlement(e).await.unwrap();
+    }
+    assert_eq!(
+        s.entitlements_of(app).await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
+    a.consumed = true;
+    a.deleted = true;
+    s.put_entitlement(&a).await.unwrap();
+    assert_eq!(s.entitlements_of(app).await.unwrap(), vec![a, b]);
+    assert_eq!(s.entitlements_of(other).await.unwrap(), vec![c]);
+}
+
+async fn command_permissions_per_guild_and_application(s: &dyn Store) {
+    use accord::id::{ApplicationId, GuildId, Snowflake};
+    use accord::model::{CommandPermission, CommandPermissionsRecord};
+    let guild = GuildId::new(next_id());
+    let (app, other_app) = (ApplicationId::new(next_id()), ApplicationId::new(next_id()));
+    let record = |app: ApplicationId, id: u64, allow: bool| CommandPermissionsRecord {
+        id: Snowflake(id),
+        application_id: app,
+        guild_id: guild,
+        permissions: vec![CommandPermission {
+            id: Snowflake(guild.get()),
+            kind: 1,
+            permission: allow,
+        }],
+    };
+    assert!(
+        s.command_permissions_of(guild, app)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let app_wide = record(app, app.get(), false);
+    let cmd = record(app, next_id(), true);
+    let theirs = record(other_app, next_id(), true);
+    for r in [&app_wide, &cmd, &theirs] {
+        s.put_command_permissions(r).await.unwrap();
+    }
+    assert_eq!(
+        s.command_permissions_of(guild, app).await.unwrap(),
+        vec![app_wide.clone(), cmd.clone()]
+    );
+    assert!(
+        s.command_permissions_of(GuildId::new(next_id()), app)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Replaced, then cleared by an empty list.
+    let flipped = record(app, cmd.id.0, false);
+    s.put_command_permissions(&flipped).await.unwrap();
+    assert_eq!(
+        s.command_permissions_of(guild, app).await.unwrap(),
+        vec![app_wide.clone(), flipped]
+    );
+    let cleared = CommandPermissionsRecord {
+        permissions: Vec::new(),
+        ..cmd
+    };
+    s.put_command_permissions(&cleared).await.unwrap();
+    assert_eq!(
+        s.command_permissions_of(guild, app).await.unwrap(),
+        vec![app_wide]
+    );
+    assert_eq!(
+        s.command_permissions_of(guild, other_app).await.unwrap(),
+        vec![theirs]
+    );
 }

@@ -37,6 +37,9 @@ unknown-interaction = Unknown interaction
 unknown-application-command = Unknown application command
 unknown-team = Unknown Team
 unknown-auto-moderation-rule = Unknown Auto Moderation Rule
+unknown-entitlement = Unknown entitlement
+unknown-application-command-permissions = Unknown application command permissions
+entitlement-already-consumed = This entitlement has already been consumed.
 max-application-commands = Maximum number of application commands reached
 interaction-already-acknowledged = Interaction has already been acknowledged.
 invalid-webhook-token = Invalid Webhook Token
@@ -145,6 +148,10 @@ APPLICATION_COMMAND_OPTIONS_TYPE_INVALID = Sub-command and sub-command group opt
 INTERACTION_TYPE_UNSUPPORTED = This interaction type is not supported here.
 AUTO_MODERATION_MAX_RULES_OF_TYPE_EXCEEDED = Maximum number of rules of this trigger type reached ({ $max }).
 AUTO_MODERATION_INVALID_REGEX = Invalid regex pattern.
+STRING_TYPE_REGEX = String value did not match validation regex.
+APPLICATION_ROLE_CONNECTION_METADATA_DUPLICATE_KEY = Metadata keys must be unique.
+ROLE_CONNECTION_METADATA_UNKNOWN_KEY = This key is not in the application's role connection metadata.
+ROLE_CONNECTION_METADATA_BAD_VALUE = The value does not fit the metadata record's type.
 
 ## Used only by the fallback test
 only-in-english-test-key = English only

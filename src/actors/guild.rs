@@ -13,6 +13,7 @@ use tracing::Instrument;
 mod audit;
 mod automod;
 pub mod blueprint;
+mod command_permissions;
 mod emojis;
 mod events;
 mod holders;
@@ -181,6 +182,13 @@ pub enum GuildMsg {
         application: crate::id::ApplicationId,
         scopes: Vec<String>,
         reply: Reply<()>,
+    },
+    /// `PUT /applications/{app}/guilds/{id}/commands/{command}/permissions`: the record is
+    /// shaped and counted by the route; targets, permission and the write are the actor's.
+    PutCommandPermissions {
+        user: UserId,
+        record: crate::model::CommandPermissionsRecord,
+        reply: Reply<Value>,
     },
     /// `GET /guilds/{id}/integrations`.
     ListIntegrations {
@@ -1021,6 +1029,11 @@ impl Actor for GuildActor {
                     };
                     reply(r, v)
                 }
+                GuildMsg::PutCommandPermissions {
+                    user,
+                    record,
+                    reply: r,
+                } => reply(r, st.put_command_permissions(user, record).await),
                 GuildMsg::ListIntegrations { user, reply: r } => {
                     reply(r, st.list_integrations(user).await)
                 }

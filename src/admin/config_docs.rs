@@ -44,6 +44,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "Auto-moderation rule limits (Discord's values by default) and the spam heuristic.",
     ),
     (
+        "limits.application",
+        "Application limits: emojis, linked-role metadata, command permissions, entitlements (Discord's values by default).",
+    ),
+    (
         "limits.rate",
         "Rate limits: Discord-style per-route buckets, a global per-user limit, per-IP limits for unauthenticated routes.",
     ),
@@ -305,6 +309,27 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "limits.onboarding.max_incident_hours",
         "How far ahead incident actions may pause invites or DMs, in hours (Discord: 24).",
+    ),
+    ("limits.application.max_emojis", "Emojis per application."),
+    (
+        "limits.application.max_emoji_size",
+        "Largest application emoji image, in bytes.",
+    ),
+    (
+        "limits.application.max_role_connection_metadata",
+        "Role connection metadata records per application.",
+    ),
+    (
+        "limits.application.max_command_permissions",
+        "Permissions per command (or application-wide) in one guild.",
+    ),
+    (
+        "limits.application.max_entitlements_page",
+        "Largest limit of an entitlement list.",
+    ),
+    (
+        "limits.application.max_attachment_size",
+        "Largest application attachment (app icon upload), in bytes.",
     ),
     (
         "limits.automod.max_name",

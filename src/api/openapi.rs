@@ -76,6 +76,8 @@ pub enum Body {
     WebhookExecute,
     /// `multipart/form-data` only: `name`, `description`, `tags` and the sticker `file`.
     StickerCreate,
+    /// `multipart/form-data` only: one `file` (an application's attachment upload).
+    FileUpload,
     /// Some JSON object (not described further).
     Object,
     /// A JSON array of objects (the reorder routes).
@@ -92,6 +94,7 @@ impl Body {
             Body::MessageCreate => Some("MessageCreate"),
             Body::WebhookExecute => Some("WebhookExecute"),
             Body::StickerCreate => Some("StickerMultipart"),
+            Body::FileUpload => Some("FileMultipart"),
             Body::Object | Body::Array => None,
         }
     }
@@ -103,7 +106,7 @@ impl Body {
             (None, _) => json!({"type": "object"}),
         };
         let mut content = Map::new();
-        if self == Body::StickerCreate {
+        if matches!(self, Body::StickerCreate | Body::FileUpload) {
             content.insert("multipart/form-data".into(), json!({"schema": schema}));
             return json!({"required": true, "content": content});
         }
@@ -181,7 +184,7 @@ pub struct Tag {
     pub routes: &'static [Route],
 }
 
-use Body::{Array, Object};
+use Body::{Array, FileUpload, Object};
 
 /// Every REST route, by tag. The drift test fails when this and the router disagree.
 pub const TAGS: &[Tag] = &[
@@ -868,6 +871,93 @@ pub const TAGS: &[Tag] = &[
                 "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}",
                 "Delete a guild command",
             ),
+            get(
+                "/applications/{application_id}/guilds/{guild_id}/commands/permissions",
+                "List the application's command permissions in a guild",
+            ),
+            get(
+                "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}/permissions",
+                "Get a command's permissions in a guild",
+            ),
+            put(
+                "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}/permissions",
+                "Set a command's (or, at the application's id, every command's) permissions in a guild",
+            )
+            .body(Object),
+            get(
+                "/applications/{application_id}/emojis",
+                "List the application's emojis",
+            ),
+            post(
+                "/applications/{application_id}/emojis",
+                "Create an application emoji",
+            )
+            .body(Object),
+            get(
+                "/applications/{application_id}/emojis/{emoji_id}",
+                "Get an application emoji",
+            ),
+            patch(
+                "/applications/{application_id}/emojis/{emoji_id}",
+                "Rename an application emoji",
+            )
+            .body(Object),
+            delete(
+                "/applications/{application_id}/emojis/{emoji_id}",
+                "Delete an application emoji",
+            ),
+            get(
+                "/applications/{application_id}/role-connections/metadata",
+                "Get the application's role connection metadata records",
+            ),
+            put(
+                "/applications/{application_id}/role-connections/metadata",
+                "Replace the application's role connection metadata records",
+            )
+            .body(Array),
+            get(
+                "/users/@me/applications/{application_id}/role-connection",
+                "Get the current user's role connection to an application",
+            ),
+            put(
+                "/users/@me/applications/{application_id}/role-connection",
+                "Set the current user's role connection to an application",
+            )
+            .body(Object),
+            delete(
+                "/users/@me/applications/{application_id}/role-connection",
+                "Remove the current user's role connection to an application",
+            ),
+            get(
+                "/applications/{application_id}/entitlements",
+                "List the application's entitlements",
+            ),
+            post(
+                "/applications/{application_id}/entitlements",
+                "Create a test entitlement",
+            )
+            .body(Object),
+            get(
+                "/applications/{application_id}/entitlements/{entitlement_id}",
+                "Get an entitlement",
+            ),
+            delete(
+                "/applications/{application_id}/entitlements/{entitlement_id}",
+                "Delete a test entitlement",
+            ),
+            post(
+                "/applications/{application_id}/entitlements/{entitlement_id}/consume",
+                "Consume an entitlement",
+            ),
+            get(
+                "/users/@me/applications/{application_id}/entitlements",
+                "List the current user's entitlements to an application",
+            ),
+            post(
+                "/applications/{application_id}/attachment",
+                "Upload an application attachment",
+            )
+            .body(FileUpload),
         ],
     },
     Tag {
@@ -1358,6 +1448,14 @@ fn own_components() -> Value {
                     "file": {"type": "string", "contentMediaType": "application/octet-stream"},
                 },
                 "required": ["name", "tags", "file"],
+            },
+            "FileMultipart": {
+                "type": "object",
+                "description": "One file under `file`.",
+                "properties": {
+                    "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+                },
+                "required": ["file"],
             },
             "MessageMultipart": {
                 "type": "object",

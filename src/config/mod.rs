@@ -138,6 +138,7 @@ pub struct Limits {
     pub thread: ThreadLimits,
     pub onboarding: OnboardingLimits,
     pub automod: AutoModLimits,
+    pub application: ApplicationLimits,
     pub rate: RateLimits,
 }
 
@@ -350,6 +351,38 @@ impl Default for OnboardingLimits {
             max_option_ids: 50,
             max_default_channels: 500,
             max_incident_hours: 24,
+        }
+    }
+}
+
+/// Application limits (Discord's values): emojis, linked-role metadata, command permissions,
+/// entitlement pages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApplicationLimits {
+    /// Emojis per application (Discord: 2000).
+    pub max_emojis: u32,
+    /// Largest application emoji image, in bytes (Discord: 256 KiB).
+    pub max_emoji_size: usize,
+    /// Role connection metadata records per application (Discord: 5).
+    pub max_role_connection_metadata: u32,
+    /// Permissions per command (or application-wide) in one guild (Discord: 100).
+    pub max_command_permissions: u32,
+    /// Largest `limit` of an entitlement list (Discord: 100).
+    pub max_entitlements_page: u32,
+    /// Largest `POST /applications/{id}/attachment` file, in bytes (Discord's app icon: 10 MiB).
+    pub max_attachment_size: usize,
+}
+
+impl Default for ApplicationLimits {
+    fn default() -> Self {
+        Self {
+            max_emojis: 2000,
+            max_emoji_size: 256 * 1024,
+            max_role_connection_metadata: 5,
+            max_command_permissions: 100,
+            max_entitlements_page: 100,
+            max_attachment_size: 10 * 1024 * 1024,
         }
     }
 }

@@ -31,12 +31,15 @@ macro_rules! discord_number {
     };
 }
 
+pub mod app_emoji;
 pub mod application;
 pub mod automod;
 pub mod channel;
 pub mod command;
+pub mod command_permissions;
 pub mod connection;
 pub mod emoji;
+pub mod entitlement;
 pub mod guild;
 pub mod guild_setup;
 pub mod integration;
@@ -48,6 +51,7 @@ pub mod poll;
 pub mod read_state;
 pub mod relationship;
 pub mod role;
+pub mod role_connection;
 pub mod scheduled_event;
 pub mod settings;
 pub mod sticker;
@@ -57,6 +61,7 @@ pub mod timestamp;
 pub mod user;
 pub mod webhook;
 
+pub use app_emoji::AppEmojiRecord;
 pub use application::ApplicationRecord;
 pub use automod::{
     ActionMetadata, ActionType, AutoModAction, AutoModRuleRecord, EventType as AutoModEventType,
@@ -64,8 +69,10 @@ pub use automod::{
 };
 pub use channel::{ChannelKind, ChannelRecord, ThreadMemberRecord, ThreadMetadata};
 pub use command::{CommandRecord, MessageInteraction};
+pub use command_permissions::{CommandPermission, CommandPermissionsRecord};
 pub use connection::ConnectedAccountRecord;
 pub use emoji::EmojiRecord;
+pub use entitlement::EntitlementRecord;
 pub use guild::GuildRecord;
 pub use guild_setup::GuildSetupRecord;
 pub use integration::IntegrationRecord;
@@ -76,6 +83,7 @@ pub use poll::{PollExpiry, PollRecord};
 pub use read_state::ReadStateRecord;
 pub use relationship::{RelationshipKind, RelationshipRecord};
 pub use role::Role;
+pub use role_connection::{RoleConnectionMetadata, UserRoleConnectionRecord};
 pub use scheduled_event::{
     EntityMetadata, EntityType, EventStatus, PrivacyLevel, ScheduledEventObject,
     ScheduledEventRecord,

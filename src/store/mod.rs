@@ -16,6 +16,10 @@ use crate::id::{
     RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
+    AppEmojiRecord, CommandPermissionsRecord, EntitlementRecord, RoleConnectionMetadata,
+    UserRoleConnectionRecord,
+};
+use crate::model::{
     ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
     EmojiRecord, GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord,
     MessageRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord,
@@ -328,6 +332,54 @@ pub trait Store: Send + Sync + 'static {
     async fn team_members(&self, team: TeamId) -> StoreResult<Vec<TeamMemberRecord>>;
     /// The teams a user is on (invited or accepted), in team id order.
     async fn teams_of_user(&self, user: UserId) -> StoreResult<Vec<TeamId>>;
+
+    // --- application extras (developer data, rare writes; one partition/range per application)
+    /// Inserts or replaces an application emoji.
+    async fn put_app_emoji(&self, emoji: &AppEmojiRecord) -> StoreResult<()>;
+    async fn get_app_emoji(
+        &self,
+        app: ApplicationId,
+        id: EmojiId,
+    ) -> StoreResult<Option<AppEmojiRecord>>;
+    async fn delete_app_emoji(&self, app: ApplicationId, id: EmojiId) -> StoreResult<()>;
+    /// An application's emojis, in id order.
+    async fn app_emojis(&self, app: ApplicationId) -> StoreResult<Vec<AppEmojiRecord>>;
+    /// Replaces an application's role connection metadata records (all of them, in order).
+    async fn put_role_connection_metadata(
+        &self,
+        app: ApplicationId,
+        records: &[RoleConnectionMetadata],
+    ) -> StoreResult<()>;
+    /// An application's role connection metadata records (empty when never set).
+    async fn role_connection_metadata(
+        &self,
+        app: ApplicationId,
+    ) -> StoreResult<Vec<RoleConnectionMetadata>>;
+    /// Inserts or replaces a user's role connection to an application.
+    async fn put_user_role_connection(&self, c: &UserRoleConnectionRecord) -> StoreResult<()>;
+    async fn get_user_role_connection(
+        &self,
+        user: UserId,
+        app: ApplicationId,
+    ) -> StoreResult<Option<UserRoleConnectionRecord>>;
+    async fn delete_user_role_connection(
+        &self,
+        user: UserId,
+        app: ApplicationId,
+    ) -> StoreResult<()>;
+    /// Inserts or replaces an entitlement (deleted ones stay, flagged, as Discord lists them).
+    async fn put_entitlement(&self, e: &EntitlementRecord) -> StoreResult<()>;
+    /// An application's entitlements, in id order.
+    async fn entitlements_of(&self, app: ApplicationId) -> StoreResult<Vec<EntitlementRecord>>;
+    /// Inserts or replaces the command permissions of one command (or of the application, when
+    /// `record.id` is the application's id) in one guild; an empty list removes them.
+    async fn put_command_permissions(&self, record: &CommandPermissionsRecord) -> StoreResult<()>;
+    /// An application's command permissions in one guild, in id order.
+    async fn command_permissions_of(
+        &self,
+        guild: GuildId,
+        app: ApplicationId,
+    ) -> StoreResult<Vec<CommandPermissionsRecord>>;
 
     // --- webhooks
     /// Inserts or replaces a webhook (and its channel, guild and source channel indexes, moved if

@@ -42,6 +42,8 @@ pub struct Row {
     pub body: Option<BodyFn>,
     /// `multipart/form-data` sticker upload instead of JSON.
     pub sticker: bool,
+    /// `multipart/form-data` with one `file` (an application attachment) instead of JSON.
+    pub upload: bool,
     /// Bots get 20001 "Bots cannot use this endpoint".
     pub no_bots: bool,
     /// The member (only @everyone's permissions) may call it too (not a denial row).
@@ -72,6 +74,7 @@ fn row(op: &'static str, access: Access) -> Row {
         query: "",
         body: None,
         sticker: false,
+        upload: false,
         no_bots: false,
         member_ok: false,
         member_lacks: false,
@@ -96,6 +99,10 @@ impl Row {
     }
     fn json(mut self, body: BodyFn) -> Row {
         self.body = Some(body);
+        self
+    }
+    fn upload(mut self) -> Row {
+        self.upload = true;
         self
     }
     fn no_bots(mut self) -> Row {
@@ -142,6 +149,7 @@ impl Row {
             "command_id" => "command",
             "team_id" => "team",
             "integration_id" => "integration",
+            "entitlement_id" => "entitlement",
             "emoji" => "=%F0%9F%91%8D",
             "connection_type" => "=github",
             "connection_id" => "=1",
@@ -582,6 +590,61 @@ pub fn rows() -> Vec<Row> {
         row("DELETE /applications/{application_id}/commands/{command_id}", Owned)
             .bot_ok()
             .p("command_id", "spare_command"),
+        // Command permissions (at the application's id: application-wide), set by a member
+        // with MANAGE_GUILD and MANAGE_ROLES through a user token.
+        row("GET /applications/{application_id}/guilds/{guild_id}/commands/permissions", Owned)
+            .bot_ok(),
+        row(
+            "PUT /applications/{application_id}/guilds/{guild_id}/commands/{command_id}/permissions",
+            GUILD_PERM,
+        )
+        .no_bots()
+        .p("command_id", "application")
+        .json(|w| json!({"permissions": [{"id": w.get("guild"), "type": 1, "permission": true}]})),
+        row(
+            "GET /applications/{application_id}/guilds/{guild_id}/commands/{command_id}/permissions",
+            Owned,
+        )
+        .bot_ok()
+        .p("command_id", "application"),
+        // Application emojis, role connection metadata, entitlements, attachments.
+        row("GET /applications/{application_id}/emojis", Owned).bot_ok(),
+        row("POST /applications/{application_id}/emojis", Owned)
+            .bot_ok()
+            .json(|_| json!({"name": "made", "image": super::world::png_data_uri()})),
+        row("GET /applications/{application_id}/emojis/{emoji_id}", Owned)
+            .bot_ok()
+            .p("emoji_id", "app_emoji"),
+        row("PATCH /applications/{application_id}/emojis/{emoji_id}", Owned)
+            .bot_ok()
+            .p("emoji_id", "app_emoji")
+            .json(|_| name("renamed")),
+        row("DELETE /applications/{application_id}/emojis/{emoji_id}", Owned)
+            .bot_ok()
+            .p("emoji_id", "spare_app_emoji"),
+        row("GET /applications/{application_id}/role-connections/metadata", Owned).bot_ok(),
+        row("PUT /applications/{application_id}/role-connections/metadata", Owned)
+            .bot_ok()
+            .json(|_| json!([{"type": 7, "key": "verified", "name": "Verified", "description": "d"}])),
+        row("GET /users/@me/applications/{application_id}/role-connection", Me).no_bots(),
+        row("PUT /users/@me/applications/{application_id}/role-connection", Me)
+            .no_bots()
+            .json(|_| json!({"platform_name": "Game"})),
+        row("DELETE /users/@me/applications/{application_id}/role-connection", Me).no_bots(),
+        row("GET /applications/{application_id}/entitlements", Owned).bot_ok(),
+        row("POST /applications/{application_id}/entitlements", Owned)
+            .bot_ok()
+            .json(|w| json!({"sku_id": "1", "owner_id": w.get("member_id"), "owner_type": 2})),
+        row("GET /applications/{application_id}/entitlements/{entitlement_id}", Owned).bot_ok(),
+        row("POST /applications/{application_id}/entitlements/{entitlement_id}/consume", Owned)
+            .bot_ok(),
+        row("DELETE /applications/{application_id}/entitlements/{entitlement_id}", Owned)
+            .bot_ok()
+            .p("entitlement_id", "spare_entitlement"),
+        row("GET /users/@me/applications/{application_id}/entitlements", Me).no_bots(),
+        row("POST /applications/{application_id}/attachment", Owned)
+            .bot_ok()
+            .upload(),
         // After the DELETE: a bulk overwrite replaces every command.
         row("PUT /applications/{application_id}/commands", Owned)
             .bot_ok()

@@ -464,6 +464,30 @@ impl World {
             command_body("four"),
         )
         .await);
+        // Application emojis and test entitlements (one of each to keep, one to delete).
+        let mk_app_emoji = |name: &'static str| {
+            let path = format!("/applications/{application}/emojis");
+            async move {
+                id(&ok(
+                    t,
+                    Method::POST,
+                    &path,
+                    o,
+                    json!({"name": name, "image": png_data_uri()}),
+                )
+                .await)
+            }
+        };
+        let app_emoji = mk_app_emoji("app_emoji").await;
+        let spare_app_emoji = mk_app_emoji("spare_app_emoji").await;
+        let member_id = w.get("member_id").to_string();
+        let mk_entitlement = || {
+            let path = format!("/applications/{application}/entitlements");
+            let body = json!({"sku_id": "1", "owner_id": member_id, "owner_type": 2});
+            async move { id(&ok(t, Method::POST, &path, o, body).await) }
+        };
+        let entitlement = mk_entitlement().await;
+        let spare_entitlement = mk_entitlement().await;
         let mk_team = |name: &'static str| async move {
             id(&ok(t, Method::POST, "/teams", o, json!({"name": name})).await)
         };
@@ -527,7 +551,7 @@ impl World {
 
         let kick_id = id(&t.me(&kick).await);
         let ban_target_id = id(&t.me(&ban_target).await);
-        let named: [(&'static str, String); 50] = [
+        let named: [(&'static str, String); 54] = [
             ("automod_rule", automod_rule_id),
             ("spare_automod_rule", spare_automod_rule),
             ("spare_guild3", spare_guild3),
@@ -571,6 +595,10 @@ impl World {
             ("guild_command", guild_command),
             ("integration", integration),
             ("spare_guild_command", spare_guild_command),
+            ("app_emoji", app_emoji),
+            ("spare_app_emoji", spare_app_emoji),
+            ("entitlement", entitlement),
+            ("spare_entitlement", spare_entitlement),
             ("team", team),
             ("spare_team", spare_team),
             ("spare_team2", spare_team2),

@@ -1119,7 +1119,87 @@ async fn applications(s: &mut Shapes, w: &World) {
         .await;
     let gone = id(&gone, "command to delete");
     s.delete(&format!("{guild_cmds}/{gone}"), &w.bot).await;
-    let _ = echo;
+
+    // Command permissions: the guild owner allows bob on `echo`.
+    s.put(
+        &format!("{guild_cmds}/{echo}/permissions"),
+        &w.alice,
+        Some(json!({"permissions": [{"id": w.bob_id, "type": 2, "permission": true}]})),
+    )
+    .await;
+    s.get(&format!("{guild_cmds}/{echo}/permissions"), &w.bot)
+        .await;
+    s.get(&format!("{guild_cmds}/permissions"), &w.bot).await;
+
+    application_extras(s, w).await;
+}
+
+/// Application emojis, role connection metadata and a user's connection, test entitlements and
+/// an attachment upload.
+async fn application_extras(s: &mut Shapes, w: &World) {
+    let a = &w.app_id;
+    let emojis = format!("/applications/{a}/emojis");
+    let emoji = s
+        .post(
+            &emojis,
+            &w.bot,
+            json!({"name": "shape", "image": png_data_uri(8, 8)}),
+        )
+        .await;
+    let emoji = id(&emoji, "application emoji");
+    s.get(&emojis, &w.bot).await;
+    s.get(&format!("{emojis}/{emoji}"), &w.bot).await;
+    s.patch(
+        &format!("{emojis}/{emoji}"),
+        &w.bot,
+        json!({"name": "shapes"}),
+    )
+    .await;
+    s.delete(&format!("{emojis}/{emoji}"), &w.bot).await;
+
+    let meta = format!("/applications/{a}/role-connections/metadata");
+    s.put(
+        &meta,
+        &w.bot,
+        Some(json!([{"type": 7, "key": "verified", "name": "Verified", "description": "Is verified"}])),
+    )
+    .await;
+    s.get(&meta, &w.bot).await;
+    let mine = format!("/users/@me/applications/{a}/role-connection");
+    s.put(
+        &mine,
+        &w.bob,
+        Some(json!({"platform_name": "Shapes", "platform_username": "bob", "metadata": {"verified": "1"}})),
+    )
+    .await;
+    s.get(&mine, &w.bob).await;
+    s.delete(&mine, &w.bob).await;
+
+    let entitlements = format!("/applications/{a}/entitlements");
+    let e = s
+        .post(
+            &entitlements,
+            &w.bot,
+            json!({"sku_id": "1", "owner_id": w.bob_id, "owner_type": 2}),
+        )
+        .await;
+    let e = id(&e, "entitlement");
+    s.get(&entitlements, &w.bot).await;
+    s.get(&format!("{entitlements}/{e}"), &w.bot).await;
+    s.get(&format!("/users/@me/applications/{a}/entitlements"), &w.bob)
+        .await;
+    s.post(&format!("{entitlements}/{e}/consume"), &w.bot, json!({}))
+        .await;
+    s.delete(&format!("{entitlements}/{e}"), &w.bot).await;
+
+    let form = Form::new().part("file", Part::bytes(png(4, 4)).file_name("icon.png"));
+    s.multipart(
+        Method::POST,
+        &format!("/applications/{a}/attachment"),
+        &w.alice,
+        form,
+    )
+    .await;
 }
 
 /// A member invokes the bot's `/echo`; the bot answers through the callback and edits its

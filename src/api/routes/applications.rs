@@ -1,6 +1,10 @@
 //! `/applications/*`: developer applications and their bot users.
 
+pub mod attachment;
 pub mod commands;
+pub mod emojis;
+pub mod entitlements;
+pub mod role_connections;
 
 use axum::Router;
 use axum::extract::State;
@@ -40,6 +44,10 @@ pub fn routes() -> Router<App> {
         )
         .route("/applications/{application_id}/transfer", post(transfer))
         .merge(commands::routes())
+        .merge(emojis::routes())
+        .merge(role_connections::routes())
+        .merge(entitlements::routes())
+        .merge(attachment::routes())
 }
 
 /// Discord's application object. A team's application has the `team` (with its members) and,

@@ -6,6 +6,7 @@
 //! commit. Concurrent writers share one fsync, so durability does not cost throughput. Reads use
 //! MVCC read transactions directly from the caller and never wait for the writer.
 
+mod app_extras;
 mod automod;
 mod commands;
 mod polls;
@@ -36,11 +37,12 @@ use crate::id::{
     RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
-    ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
-    EmojiRecord, GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord,
-    MessageRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord,
+    AppEmojiRecord, ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandPermissionsRecord,
+    CommandRecord, ConnectedAccountRecord, EmojiRecord, EntitlementRecord, GuildRecord,
+    GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry,
+    ReadStateRecord, RelationshipRecord, Role, RoleConnectionMetadata, ScheduledEventRecord,
     StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent,
-    UserRecord, UserSettings, WebhookRecord,
+    UserRecord, UserRoleConnectionRecord, UserSettings, WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -1129,6 +1131,81 @@ impl Store for EmbeddedStore {
 
     async fn connections_of(&self, user: UserId) -> StoreResult<Vec<ConnectedAccountRecord>> {
         self.connections_of_impl(user)
+    }
+
+    async fn put_app_emoji(&self, emoji: &AppEmojiRecord) -> StoreResult<()> {
+        self.put_app_emoji_impl(emoji).await
+    }
+
+    async fn get_app_emoji(
+        &self,
+        app: ApplicationId,
+        id: EmojiId,
+    ) -> StoreResult<Option<AppEmojiRecord>> {
+        self.get_app_emoji_impl(app, id)
+    }
+
+    async fn delete_app_emoji(&self, app: ApplicationId, id: EmojiId) -> StoreResult<()> {
+        self.delete_app_emoji_impl(app, id).await
+    }
+
+    async fn app_emojis(&self, app: ApplicationId) -> StoreResult<Vec<AppEmojiRecord>> {
+        self.app_emojis_impl(app)
+    }
+
+    async fn put_role_connection_metadata(
+        &self,
+        app: ApplicationId,
+        records: &[RoleConnectionMetadata],
+    ) -> StoreResult<()> {
+        self.put_role_connection_metadata_impl(app, records).await
+    }
+
+    async fn role_connection_metadata(
+        &self,
+        app: ApplicationId,
+    ) -> StoreResult<Vec<RoleConnectionMetadata>> {
+        self.role_connection_metadata_impl(app)
+    }
+
+    async fn put_user_role_connection(&self, c: &UserRoleConnectionRecord) -> StoreResult<()> {
+        self.put_user_role_connection_impl(c).await
+    }
+
+    async fn get_user_role_connection(
+        &self,
+        user: UserId,
+        app: ApplicationId,
+    ) -> StoreResult<Option<UserRoleConnectionRecord>> {
+        self.get_user_role_connection_impl(user, app)
+    }
+
+    async fn delete_user_role_connection(
+        &self,
+        user: UserId,
+        app: ApplicationId,
+    ) -> StoreResult<()> {
+        self.delete_user_role_connection_impl(user, app).await
+    }
+
+    async fn put_entitlement(&self, e: &EntitlementRecord) -> StoreResult<()> {
+        self.put_entitlement_impl(e).await
+    }
+
+    async fn entitlements_of(&self, app: ApplicationId) -> StoreResult<Vec<EntitlementRecord>> {
+        self.entitlements_of_impl(app)
+    }
+
+    async fn put_command_permissions(&self, record: &CommandPermissionsRecord) -> StoreResult<()> {
+        self.put_command_permissions_impl(record).await
+    }
+
+    async fn command_permissions_of(
+        &self,
+        guild: GuildId,
+        app: ApplicationId,
+    ) -> StoreResult<Vec<CommandPermissionsRecord>> {
+        self.command_permissions_of_impl(guild, app)
     }
 
     async fn put_team(&self, team: &TeamRecord) -> StoreResult<()> {

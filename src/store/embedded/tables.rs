@@ -63,6 +63,19 @@ pub const TEAMS: TableDefinition<u64, &[u8]> = TableDefinition::new("teams");
 pub const TEAM_MEMBERS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("team_members");
 /// The teams a user is on: (user, team).
 pub const TEAMS_BY_USER: TableDefinition<(u64, u64), ()> = TableDefinition::new("teams_by_user");
+/// An application's emojis: (application, emoji) → record.
+pub const APP_EMOJIS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("app_emojis");
+/// An application's role connection metadata records (the whole list): application → records.
+pub const ROLE_CONNECTION_METADATA: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("role_connection_metadata");
+/// A user's role connections: (user, application) → record.
+pub const USER_ROLE_CONNECTIONS: TableDefinition<(u64, u64), &[u8]> =
+    TableDefinition::new("user_role_connections");
+/// An application's entitlements: (application, entitlement) → record.
+pub const ENTITLEMENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("entitlements");
+/// Command permissions in a guild: (guild, command or application id) → record.
+pub const COMMAND_PERMISSIONS: TableDefinition<(u64, u64), &[u8]> =
+    TableDefinition::new("command_permissions");
 /// A user's connected accounts: (user, kind, provider account id) → record.
 pub const CONNECTIONS: TableDefinition<(u64, String, String), &[u8]> =
     TableDefinition::new("connections");
@@ -138,6 +151,11 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(TEAM_MEMBERS).map_err(be)?;
     txn.open_table(TEAMS_BY_USER).map_err(be)?;
     txn.open_table(CONNECTIONS).map_err(be)?;
+    txn.open_table(APP_EMOJIS).map_err(be)?;
+    txn.open_table(ROLE_CONNECTION_METADATA).map_err(be)?;
+    txn.open_table(USER_ROLE_CONNECTIONS).map_err(be)?;
+    txn.open_table(ENTITLEMENTS).map_err(be)?;
+    txn.open_table(COMMAND_PERMISSIONS).map_err(be)?;
     txn.open_table(POLL_EXPIRIES).map_err(be)?;
     txn.open_table(THREAD_MEMBERS).map_err(be)?;
     Ok(())

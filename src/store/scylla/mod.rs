@@ -32,6 +32,7 @@
 //! Reads use `LOCAL_QUORUM`, LWTs `LOCAL_SERIAL`; writes carry client-side monotonic timestamps so a
 //! delete followed by a re-insert from this process is ordered.
 
+mod app_extras;
 mod commands;
 mod guild_extras;
 mod scheduled_events;
@@ -72,11 +73,12 @@ use crate::id::{
     RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
-    ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
-    EmojiRecord, GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord,
-    MessageRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord,
+    AppEmojiRecord, ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandPermissionsRecord,
+    CommandRecord, ConnectedAccountRecord, EmojiRecord, EntitlementRecord, GuildRecord,
+    GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry,
+    ReadStateRecord, RelationshipRecord, Role, RoleConnectionMetadata, ScheduledEventRecord,
     StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, Timestamp,
-    UserConsent, UserRecord, UserSettings, WebhookRecord,
+    UserConsent, UserRecord, UserRoleConnectionRecord, UserSettings, WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -1189,6 +1191,81 @@ impl Store for ScyllaStore {
             .flatten()
             .filter(|a| a.owner_id == owner)
             .collect())
+    }
+
+    async fn put_app_emoji(&self, emoji: &AppEmojiRecord) -> StoreResult<()> {
+        self.put_app_emoji_impl(emoji).await
+    }
+
+    async fn get_app_emoji(
+        &self,
+        app: ApplicationId,
+        id: EmojiId,
+    ) -> StoreResult<Option<AppEmojiRecord>> {
+        self.get_app_emoji_impl(app, id).await
+    }
+
+    async fn delete_app_emoji(&self, app: ApplicationId, id: EmojiId) -> StoreResult<()> {
+        self.delete_app_emoji_impl(app, id).await
+    }
+
+    async fn app_emojis(&self, app: ApplicationId) -> StoreResult<Vec<AppEmojiRecord>> {
+        self.app_emojis_impl(app).await
+    }
+
+    async fn put_role_connection_metadata(
+        &self,
+        app: ApplicationId,
+        records: &[RoleConnectionMetadata],
+    ) -> StoreResult<()> {
+        self.put_role_connection_metadata_impl(app, records).await
+    }
+
+    async fn role_connection_metadata(
+        &self,
+        app: ApplicationId,
+    ) -> StoreResult<Vec<RoleConnectionMetadata>> {
+        self.role_connection_metadata_impl(app).await
+    }
+
+    async fn put_user_role_connection(&self, c: &UserRoleConnectionRecord) -> StoreResult<()> {
+        self.put_user_role_connection_impl(c).await
+    }
+
+    async fn get_user_role_connection(
+        &self,
+        user: UserId,
+        app: ApplicationId,
+    ) -> StoreResult<Option<UserRoleConnectionRecord>> {
+        self.get_user_role_connection_impl(user, app).await
+    }
+
+    async fn delete_user_role_connection(
+        &self,
+        user: UserId,
+        app: ApplicationId,
+    ) -> StoreResult<()> {
+        self.delete_user_role_connection_impl(user, app).await
+    }
+
+    async fn put_entitlement(&self, e: &EntitlementRecord) -> StoreResult<()> {
+        self.put_entitlement_impl(e).await
+    }
+
+    async fn entitlements_of(&self, app: ApplicationId) -> StoreResult<Vec<EntitlementRecord>> {
+        self.entitlements_of_impl(app).await
+    }
+
+    async fn put_command_permissions(&self, record: &CommandPermissionsRecord) -> StoreResult<()> {
+        self.put_command_permissions_impl(record).await
+    }
+
+    async fn command_permissions_of(
+        &self,
+        guild: GuildId,
+        app: ApplicationId,
+    ) -> StoreResult<Vec<CommandPermissionsRecord>> {
+        self.command_permissions_of_impl(guild, app).await
     }
 
     async fn put_team(&self, team: &TeamRecord) -> StoreResult<()> {

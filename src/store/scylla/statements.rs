@@ -199,6 +199,29 @@ statements! {
     team_of_user_del = "DELETE FROM teams_by_user WHERE user_id = ? AND team_id = ?";
     teams_of_user = "SELECT team_id FROM teams_by_user WHERE user_id = ?";
 
+    // application extras: emojis, role connections, entitlements, command permissions
+    app_emoji_put = "INSERT INTO app_emojis (application_id, emoji_id, data) VALUES (?, ?, ?)";
+    app_emoji_get = "SELECT data FROM app_emojis WHERE application_id = ? AND emoji_id = ?";
+    app_emoji_del = "DELETE FROM app_emojis WHERE application_id = ? AND emoji_id = ?";
+    app_emojis_of = "SELECT data FROM app_emojis WHERE application_id = ?";
+    role_connection_metadata_put =
+        "INSERT INTO role_connection_metadata (application_id, data) VALUES (?, ?)";
+    role_connection_metadata_get =
+        "SELECT data FROM role_connection_metadata WHERE application_id = ?";
+    user_role_connection_put =
+        "INSERT INTO user_role_connections (user_id, application_id, data) VALUES (?, ?, ?)";
+    user_role_connection_get =
+        "SELECT data FROM user_role_connections WHERE user_id = ? AND application_id = ?";
+    user_role_connection_del =
+        "DELETE FROM user_role_connections WHERE user_id = ? AND application_id = ?";
+    entitlement_put =
+        "INSERT INTO entitlements (application_id, entitlement_id, data) VALUES (?, ?, ?)";
+    entitlements_of = "SELECT data FROM entitlements WHERE application_id = ?";
+    command_permissions_put = "INSERT INTO command_permissions (guild_id, application_id, target_id, data) VALUES (?, ?, ?, ?)";
+    command_permissions_del = "DELETE FROM command_permissions WHERE guild_id = ? AND application_id = ? AND target_id = ?";
+    command_permissions_of =
+        "SELECT data FROM command_permissions WHERE guild_id = ? AND application_id = ?";
+
     // guild emojis and guild audit log
     emoji_put = "INSERT INTO emojis (guild_id, emoji_id, data) VALUES (?, ?, ?)";
     emoji_del = "DELETE FROM emojis WHERE guild_id = ? AND emoji_id = ?";

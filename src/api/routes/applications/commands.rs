@@ -5,10 +5,10 @@
 //! Commands are rare writes kept in the store, not in an actor: nothing else owns them, and
 //! each write is one store call (the stores keep names unique per scope and type). Discord no
 //! longer sends APPLICATION_COMMAND_CREATE/UPDATE/DELETE to bots, so no gateway event is
-//! emitted; per-guild command permissions (`…/commands/permissions`,
-//! APPLICATION_COMMAND_PERMISSIONS_UPDATE) are not implemented.
+//! emitted. Per-guild command permissions live in `commands/permissions.rs`.
 
 pub mod options;
+pub mod permissions;
 
 use axum::Router;
 use axum::extract::State;
@@ -47,6 +47,7 @@ pub fn routes() -> Router<App> {
             "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}",
             get(get_guild).patch(update_guild).delete(delete_guild),
         )
+        .merge(permissions::routes())
 }
 
 /// Discord's per-scope limits: 100 slash commands, 15 user and 15 message commands.

@@ -173,6 +173,25 @@ async fn place(
         };
         require(mine.permissions, needed)?;
     }
+    // The guild's command permissions (command-level over application-wide) may deny this
+    // member, their roles or this channel.
+    let set = app
+        .store()
+        .command_permissions_of(g, command.application_id)
+        .await?;
+    let roles: Vec<Snowflake> = mine.roles.iter().map(|r| r.snowflake()).collect();
+    let may = crate::model::command_permissions::allowed(
+        set.iter().find(|r| r.id == command.id.snowflake()),
+        set.iter()
+            .find(|r| r.id == command.application_id.snowflake()),
+        g,
+        channel_id.snowflake(),
+        caller.snowflake(),
+        &roles,
+    );
+    if !may {
+        return Err(ApiError::MissingPermissions);
+    }
     let theirs = access(app, g, channel_id, bot).await?;
     if !theirs.member {
         return Err(ApiError::MissingAccess);

@@ -132,3 +132,23 @@ pub async fn application_for(
         have => require(have, need).map(|()| a),
     }
 }
+
+/// The application if the caller is its own bot, or a user with at least `need` access to it
+/// (the routes Discord opens to both a bot token and the developer portal: application emojis,
+/// entitlements). Another bot gets Unknown Application, as a stranger does.
+pub async fn application_or_bot(
+    app: &App,
+    caller: Caller,
+    id: ApplicationId,
+    need: Access,
+) -> Result<ApplicationRecord, ApiError> {
+    if caller.bot {
+        return app
+            .store()
+            .get_application(id)
+            .await?
+            .filter(|a| a.bot_user_id == Some(caller.user_id))
+            .ok_or(ApiError::Unknown(Unknown::Application));
+    }
+    application_for(app, caller, id, need).await
+}
