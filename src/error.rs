@@ -39,6 +39,12 @@ pub enum Unknown {
     /// An auto-moderation rule (10066, what Discord's API answers for one; its public list
     /// gives 10066 to application command permissions).
     AutoModRule,
+    /// A member's voice state (10065): they are not connected to a voice channel.
+    VoiceState,
+    /// A stage channel's live stage (10067).
+    StageInstance,
+    /// A soundboard sound (10097).
+    SoundboardSound,
 }
 
 impl Unknown {
@@ -67,6 +73,9 @@ impl Unknown {
             Self::ApplicationCommand => 10063,
             Self::Team => 10039,
             Self::AutoModRule => 10066,
+            Self::VoiceState => 10065,
+            Self::StageInstance => 10067,
+            Self::SoundboardSound => 10097,
         }
     }
 
@@ -95,6 +104,9 @@ impl Unknown {
             Self::ApplicationCommand => "unknown-application-command",
             Self::Team => "unknown-team",
             Self::AutoModRule => "unknown-auto-moderation-rule",
+            Self::VoiceState => "unknown-voice-state",
+            Self::StageInstance => "unknown-stage-instance",
+            Self::SoundboardSound => "unknown-soundboard-sound",
         }
     }
 }

@@ -160,6 +160,10 @@ typed_id!(
     IntegrationId,
     /// An auto-moderation rule of a guild.
     AutoModRuleId,
+    /// A stage instance (the live stage of a stage channel).
+    StageInstanceId,
+    /// A soundboard sound (a guild's, or one of Discord's defaults with a small id).
+    SoundId,
 );
 
 impl GuildId {

@@ -50,6 +50,7 @@ pub mod relationship;
 pub mod role;
 pub mod scheduled_event;
 pub mod settings;
+pub mod soundboard;
 pub mod sticker;
 pub mod team;
 pub mod template;
@@ -81,6 +82,7 @@ pub use scheduled_event::{
     ScheduledEventRecord,
 };
 pub use settings::{UserConsent, UserSettings};
+pub use soundboard::{SoundFormat, SoundRecord};
 pub use sticker::{StickerFormat, StickerItem, StickerRecord};
 pub use team::{MembershipState, TeamMemberRecord, TeamRecord, TeamRole};
 pub use template::{TemplateRecord, TemplateSnapshot};
