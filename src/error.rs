@@ -43,6 +43,12 @@ pub enum Unknown {
     Entitlement,
     /// Application command permissions never set in a guild (10066, Discord's public list).
     CommandPermissions,
+    /// A member's voice state (10065): they are not connected to a voice channel.
+    VoiceState,
+    /// A stage channel's live stage (10067).
+    StageInstance,
+    /// A soundboard sound (10097).
+    SoundboardSound,
 }
 
 impl Unknown {
@@ -73,6 +79,9 @@ impl Unknown {
             Self::AutoModRule => 10066,
             Self::Entitlement => 10029,
             Self::CommandPermissions => 10066,
+            Self::VoiceState => 10065,
+            Self::StageInstance => 10067,
+            Self::SoundboardSound => 10097,
         }
     }
 
@@ -103,6 +112,9 @@ impl Unknown {
             Self::AutoModRule => "unknown-auto-moderation-rule",
             Self::Entitlement => "unknown-entitlement",
             Self::CommandPermissions => "unknown-application-command-permissions",
+            Self::VoiceState => "unknown-voice-state",
+            Self::StageInstance => "unknown-stage-instance",
+            Self::SoundboardSound => "unknown-soundboard-sound",
         }
     }
 }

@@ -164,6 +164,10 @@ typed_id!(
     EntitlementId,
     /// An application's SKU (a premium offering); only ever referenced, never stored here.
     SkuId,
+    /// A stage instance (the live stage of a stage channel).
+    StageInstanceId,
+    /// A soundboard sound (a guild's, or one of Discord's defaults with a small id).
+    SoundId,
 );
 
 impl GuildId {

@@ -1908,14 +1908,14 @@ async fn emojis_put_list_delete(s: &dyn Store) {
     assert!(s.guild_emojis(g).await.unwrap().is_empty());
 }
 
-/// A guild's setup (welcome screen, onboarding, incident actions): absent until put,
-/// replaced whole, kept apart per guild, removed with the guild.
+/// A guild's setup (welcome screen, onboarding, incident actions, stage instances, soundboard
+/// sounds): absent until put, replaced whole, kept apart per guild, removed with the guild.
 async fn guild_setup_round_trip(s: &dyn Store) {
-    use accord::id::EmojiId;
-    use accord::model::GuildSetupRecord;
+    use accord::id::{EmojiId, ScheduledEventId, SoundId, StageInstanceId};
     use accord::model::guild_setup::{
-        IncidentsData, OnboardingPrompt, PromptEmoji, PromptOption, WelcomeChannel,
+        IncidentsData, OnboardingPrompt, PromptEmoji, PromptOption, StageInstance, WelcomeChannel,
     };
+    use accord::model::{GuildSetupRecord, SoundRecord};
     let owner = uid();
     let (a, b) = (guild_state(owner), guild_state(owner));
     s.create_guild(&a).await.unwrap();
@@ -1960,12 +1960,31 @@ async fn guild_setup_round_trip(s: &dyn Store) {
         invites_disabled_until: Some(Timestamp::from_millis(1_800_000_000_000)),
         dms_disabled_until: None,
     };
+    setup.stage_instances.push(StageInstance {
+        id: StageInstanceId::new(next_id()),
+        guild_id: g,
+        channel_id: channel,
+        topic: "Town hall".into(),
+        privacy_level: 2,
+        guild_scheduled_event_id: Some(ScheduledEventId::new(next_id())),
+    });
+    setup.soundboard_sounds.push(SoundRecord {
+        id: SoundId::new(next_id()),
+        guild_id: g,
+        name: "honk".into(),
+        volume: 0.25,
+        emoji_id: Some(EmojiId::new(next_id())),
+        emoji_name: None,
+        user_id: owner,
+    });
     s.put_guild_setup(&setup).await.unwrap();
     assert_eq!(s.guild_setup(g).await.unwrap(), Some(setup.clone()));
     assert_eq!(s.guild_setup(b.guild.id).await.unwrap(), None);
 
     // Replaced whole.
     let mut changed = setup.clone();
+    changed.stage_instances.clear();
+    changed.soundboard_sounds[0].name = "honk honk".into();
     changed.onboarding.prompts.clear();
     changed.incidents = IncidentsData::default();
     s.put_guild_setup(&changed).await.unwrap();

@@ -22,9 +22,12 @@ mod layout;
 mod moderation;
 mod settings;
 mod setup;
+mod soundboard;
+mod stage;
 mod stickers;
 mod templates;
 mod threads;
+mod voice;
 
 pub use audit::{AuditLogQuery, WEBHOOK_CREATE, WEBHOOK_DELETE};
 pub use automod::{
@@ -39,6 +42,8 @@ pub use layout::{ChannelPosition, OverwriteBody, RolePosition};
 pub use moderation::{BulkBanResult, MAX_BAN_DELETE_SECONDS};
 pub use settings::WidgetPatch;
 pub use setup::{IncidentActionsBody, OnboardingBody, WelcomeScreenPatch};
+pub use soundboard::{SoundCreate, SoundMsg, SoundPatch, validate_sound_fields};
+pub use stage::{StageCreate, StageMsg, StagePatch};
 pub use stickers::{
     MAX_MESSAGE_STICKERS, StickerCreate, StickerMsg, StickerPatch, foreign_sticker,
     validate_fields as validate_sticker_fields,
@@ -47,6 +52,7 @@ pub use templates::{TemplateCreate, TemplatePatch, template_json};
 pub use threads::{
     ArchivedScope, MembersQuery, ThreadCreate, ThreadMsg, ThreadPatch, archived_error,
 };
+pub use voice::{SESSION_ENDED, SelfVoicePatch, VoiceMsg, VoicePatch};
 
 use super::channel::ChannelMsg;
 use super::sessions::{SessionHandle, SessionKey};
@@ -111,6 +117,12 @@ pub enum GuildMsg {
         session_id: String,
         state: Value,
     },
+    /// Voice state routes and the voice channel status (see `voice`).
+    Voice(VoiceMsg),
+    /// Stage instances (see `stage`).
+    Stage(StageMsg),
+    /// The soundboard (see `soundboard`).
+    Sounds(SoundMsg),
     /// Subscribes every live session of a user and sends them GUILD_CREATE (after create/join).
     SubscribeUser(UserId),
     /// A member's user object changed (name, avatar …): GUILD_MEMBER_UPDATE with the new one,
@@ -656,8 +668,8 @@ pub struct State {
     online: HashMap<SessionKey, SessionHandle>,
     /// Presence of members with a live session (`PRESENCE_UPDATE` payloads).
     presences: HashMap<UserId, Value>,
-    /// Voice states by user (`VOICE_STATE_UPDATE` payloads).
-    voice_states: HashMap<UserId, Value>,
+    /// Voice states and voice channel statuses (live, never stored).
+    voice: voice::Voice,
     last_activity: std::time::Instant,
     /// Custom emojis (loaded from the store when the actor starts).
     emojis: Vec<EmojiRecord>,
@@ -719,7 +731,7 @@ impl Actor for GuildActor {
             bans: s.bans.into_iter().map(|b| (b.user_id, b)).collect(),
             online: HashMap::new(),
             presences: HashMap::new(),
-            voice_states: HashMap::new(),
+            voice: voice::Voice::default(),
             last_activity: std::time::Instant::now(),
             emojis,
             stickers,
@@ -823,10 +835,7 @@ impl Actor for GuildActor {
                             // Last session gone: offline, and out of voice.
                             st.set_presence(user, json!({"status": "offline", "activities": []}));
                             st.presences.remove(&user);
-                            if let Some(mut v) = st.voice_states.remove(&user) {
-                                v["channel_id"] = Value::Null;
-                                st.dispatch("VOICE_STATE_UPDATE", &v, None);
-                            }
+                            st.leave_voice(user);
                         }
                     }
                 }
@@ -839,7 +848,14 @@ impl Actor for GuildActor {
                     user,
                     session_id,
                     state,
-                } => st.voice_state(user, session_id, state),
+                } => st.voice_state(voice::VoiceUpdate {
+                    user,
+                    session_id,
+                    state,
+                }),
+                GuildMsg::Voice(m) => st.handle_voice(m).await,
+                GuildMsg::Stage(m) => st.handle_stage(m).await,
+                GuildMsg::Sounds(m) => st.handle_sound(m).await,
                 GuildMsg::SubscribeUser(user) => st.subscribe_user(user).await,
                 GuildMsg::UserUpdated(user) => st.user_updated(user).await,
                 GuildMsg::Get { user, reply: r } => {
@@ -1646,13 +1662,9 @@ impl State {
             self.presences.values().cloned().collect()
         };
         g.insert("presences".into(), Value::Array(presences));
-        g.insert(
-            "voice_states".into(),
-            Value::Array(self.voice_states.values().cloned().collect()),
-        );
-        for empty in ["stage_instances", "soundboard_sounds"] {
-            g.insert(empty.into(), json!([]));
-        }
+        g.insert("voice_states".into(), self.voice_states_json());
+        g.insert("stage_instances".into(), self.stage_instances_for(user));
+        g.insert("soundboard_sounds".into(), self.sounds_json());
         g.insert("lazy".into(), json!(true));
         Ok(Value::Object(g))
     }
@@ -1674,45 +1686,6 @@ impl State {
         });
         self.presences.insert(user, data.clone());
         self.dispatch("PRESENCE_UPDATE", &data, None);
-    }
-
-    fn voice_state(&mut self, user: UserId, session_id: String, state: Value) {
-        if !self.members.contains_key(&user) {
-            return;
-        }
-        let channel: Option<ChannelId> = serde_json::from_value(state["channel_id"].clone())
-            .ok()
-            .flatten();
-        let channel = channel.filter(|c| {
-            self.channels.get(c).is_some_and(|ch| {
-                matches!(
-                    ch.kind,
-                    ChannelKind::GuildVoice | ChannelKind::GuildStageVoice
-                ) && self
-                    .channel_permissions(user, ch)
-                    .contains(Permissions::CONNECT)
-            })
-        });
-        let member = self.members.get(&user).cloned();
-        let data = json!({
-            "guild_id": self.id(),
-            "channel_id": channel,
-            "user_id": user,
-            "session_id": session_id,
-            "deaf": member.as_ref().is_some_and(|m| m.deaf),
-            "mute": member.as_ref().is_some_and(|m| m.mute),
-            "self_deaf": state["self_deaf"].as_bool().unwrap_or(false),
-            "self_mute": state["self_mute"].as_bool().unwrap_or(false),
-            "self_video": state["self_video"].as_bool().unwrap_or(false),
-            "suppress": false,
-            "request_to_speak_timestamp": null,
-        });
-        if channel.is_some() {
-            self.voice_states.insert(user, data.clone());
-        } else {
-            self.voice_states.remove(&user);
-        }
-        self.dispatch("VOICE_STATE_UPDATE", &data, None);
     }
 
     /// Discord's member list as user clients render it: an "online" group then an "offline"
@@ -2226,6 +2199,15 @@ impl State {
         }
         self.services.store.delete_channel(id).await?;
         self.delete_channel_events(id).await?;
+        self.channel_gone_from_voice(id);
+        if self
+            .setup
+            .stage_instances
+            .iter()
+            .any(|s| s.channel_id == id)
+        {
+            self.close_stage(id).await?;
+        }
         let Some(current) = self.channels.get(&id) else {
             return Err(ApiError::Unknown(Unknown::Channel));
         };
@@ -2387,6 +2369,8 @@ impl State {
             };
         }
         self.services.store.delete_member(self.id(), target).await?;
+        // Out of voice first, while the member is still there to be shown.
+        self.leave_voice(target);
         self.members.remove(&target);
         // A bot that leaves (kicked, banned) takes its integration with it, as on Discord.
         self.drop_integrations_of(target).await?;

@@ -167,6 +167,8 @@ pub enum GuildQuery {
     ListMembers { user: u64, limit: usize, after: u64 },
     /// `GuildMsg::MemberList`: the GUILD_MEMBER_LIST_UPDATE for these ranges.
     MemberList { user: u64, ranges: Vec<[usize; 2]> },
+    /// `SoundMsg::List`: the guild's soundboard sounds (op 31).
+    SoundboardSounds { user: u64 },
 }
 
 impl GuildQuery {
@@ -188,6 +190,15 @@ impl GuildQuery {
                     user: UserId::new(user),
                     ranges,
                     reply,
+                })
+                .await
+            }
+            GuildQuery::SoundboardSounds { user } => {
+                super::ask(services, &actor, |reply| {
+                    GuildMsg::Sounds(super::guild::SoundMsg::List {
+                        user: UserId::new(user),
+                        reply,
+                    })
                 })
                 .await
             }

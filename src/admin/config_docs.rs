@@ -196,6 +196,14 @@ pub const KEYS: &[(&str, &str)] = &[
         "limits.guild.max_sticker_size",
         "Largest sticker file (PNG, APNG, GIF or Lottie JSON), in bytes.",
     ),
+    (
+        "limits.guild.max_soundboard_sounds",
+        "Soundboard sounds per guild (Discord's 8 at boost tier 0).",
+    ),
+    (
+        "limits.guild.max_soundboard_sound_size",
+        "Largest soundboard sound file (MP3 or Ogg), in bytes (Discord's 512 KiB).",
+    ),
     ("limits.guild.max_invites", "Active invites per guild."),
     (
         "limits.guild.max_bulk_ban",
@@ -205,6 +213,14 @@ pub const KEYS: &[(&str, &str)] = &[
     ("limits.guild.max_name", "Longest guild name."),
     ("limits.channel.max_name", "Longest channel name."),
     ("limits.channel.max_topic", "Longest channel topic."),
+    (
+        "limits.channel.max_voice_status",
+        "Longest voice channel status (Discord's 500).",
+    ),
+    (
+        "limits.channel.max_stage_topic",
+        "Longest stage instance topic (Discord's 120).",
+    ),
     ("limits.channel.max_pins", "Pinned messages per channel."),
     ("limits.channel.max_webhooks", "Webhooks per channel."),
     (

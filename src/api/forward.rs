@@ -67,7 +67,7 @@ async fn resource_of(app: &App, method: &Method, path: &str) -> Option<Owned> {
     let id = |s: Option<&str>| s.and_then(|s| s.parse::<u64>().ok());
     match (segments.next(), segments.next(), segments.next()) {
         (Some("guilds"), g, _) => id(g).map(Owned::Guild),
-        (Some("channels"), c, _) => {
+        (Some("channels") | Some("stage-instances"), c, _) => {
             let channel = ChannelId::new(id(c)?);
             app.services.channel_owner(channel).await.ok()
         }

@@ -374,6 +374,28 @@ pub const TAGS: &[Tag] = &[
                 "Delete a guild sticker",
             ),
             get(
+                "/guilds/{guild_id}/soundboard-sounds",
+                "List a guild's soundboard sounds",
+            ),
+            post(
+                "/guilds/{guild_id}/soundboard-sounds",
+                "Upload a soundboard sound",
+            )
+            .body(Object),
+            get(
+                "/guilds/{guild_id}/soundboard-sounds/{sound_id}",
+                "Get a soundboard sound",
+            ),
+            patch(
+                "/guilds/{guild_id}/soundboard-sounds/{sound_id}",
+                "Modify a soundboard sound",
+            )
+            .body(Object),
+            delete(
+                "/guilds/{guild_id}/soundboard-sounds/{sound_id}",
+                "Delete a soundboard sound",
+            ),
+            get(
                 "/guilds/{guild_id}/threads/active",
                 "List a guild's active threads",
             ),
@@ -1058,9 +1080,56 @@ pub const TAGS: &[Tag] = &[
         ],
     },
     Tag {
+        name: "stage-instances",
+        description: "Live stages of stage channels",
+        routes: &[
+            post("/stage-instances", "Open a stage instance").body(Object),
+            get(
+                "/stage-instances/{channel_id}",
+                "Get a stage channel's stage instance",
+            ),
+            patch("/stage-instances/{channel_id}", "Modify a stage instance").body(Object),
+            delete("/stage-instances/{channel_id}", "Close a stage instance"),
+        ],
+    },
+    Tag {
         name: "voice",
-        description: "Voice regions of the instance",
-        routes: &[get("/voice/regions", "List the voice regions")],
+        description: "Voice regions and voice states of the instance (state only: no media transport)",
+        routes: &[
+            get("/voice/regions", "List the voice regions"),
+            get(
+                "/guilds/{guild_id}/voice-states/@me",
+                "Get the current user's voice state",
+            ),
+            patch(
+                "/guilds/{guild_id}/voice-states/@me",
+                "Modify the current user's voice state (stage channels)",
+            )
+            .body(Object),
+            get(
+                "/guilds/{guild_id}/voice-states/{user_id}",
+                "Get a member's voice state",
+            ),
+            patch(
+                "/guilds/{guild_id}/voice-states/{user_id}",
+                "Modify a member's voice state (stage channels)",
+            )
+            .body(Object),
+            get(
+                "/soundboard-default-sounds",
+                "List Discord's default soundboard sounds",
+            ),
+            post(
+                "/channels/{channel_id}/send-soundboard-sound",
+                "Play a soundboard sound in a voice channel (an event; no audio)",
+            )
+            .body(Object),
+            put(
+                "/channels/{channel_id}/voice-status",
+                "Set a voice channel's status",
+            )
+            .body(Object),
+        ],
     },
     Tag {
         name: "gateway",

@@ -18,7 +18,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::error::{FieldError, FieldErrors};
-use crate::id::{AttachmentId, ChannelId, Snowflake};
+use crate::id::{AttachmentId, ChannelId, Snowflake, SoundId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CdnError {
@@ -245,6 +245,28 @@ impl Cdn {
         tokio::fs::read(self.attachment_path(channel, id, filename))
             .await
             .ok()
+    }
+
+    fn sound_path(&self, id: SoundId) -> PathBuf {
+        self.root.join("soundboard-sounds").join(id.to_string())
+    }
+
+    /// Stores a soundboard sound's file (one per sound, addressed by id as on Discord).
+    pub async fn put_sound(&self, id: SoundId, bytes: &[u8]) -> Result<(), CdnError> {
+        let path = self.sound_path(id);
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        tokio::fs::write(path, bytes).await?;
+        Ok(())
+    }
+
+    pub async fn get_sound(&self, id: SoundId) -> Option<Vec<u8>> {
+        tokio::fs::read(self.sound_path(id)).await.ok()
+    }
+
+    pub async fn delete_sound(&self, id: SoundId) {
+        let _ = tokio::fs::remove_file(self.sound_path(id)).await;
     }
 
     /// Stores an image given as a data URI (`data:image/png;base64,...`); returns its hash

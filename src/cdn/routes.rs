@@ -1,5 +1,5 @@
 //! Serving CDN files: `GET /attachments/...`, `GET /emojis/{id}.{ext}`, `GET /stickers/{id}.{ext}`
-//! and `GET /{avatars,icons,...}/{id}/{hash}.{ext}`.
+//! `GET /soundboard-sounds/{id}` and `GET /{avatars,icons,...}/{id}/{hash}.{ext}`.
 
 use axum::Router;
 use axum::extract::State;
@@ -12,8 +12,8 @@ use super::{ImageKind, content_type_for, inspect_image, resize};
 use crate::api::extract::{Path, Query};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::id::{AttachmentId, ChannelId, Snowflake, StickerId};
-use crate::model::StickerFormat;
+use crate::id::{AttachmentId, ChannelId, Snowflake, SoundId, StickerId};
+use crate::model::{SoundFormat, StickerFormat};
 
 pub fn routes() -> Router<App> {
     let mut router = Router::new()
@@ -22,7 +22,8 @@ pub fn routes() -> Router<App> {
             get(attachment),
         )
         .route("/emojis/{file}", get(emoji))
-        .route("/stickers/{file}", get(sticker));
+        .route("/stickers/{file}", get(sticker))
+        .route("/soundboard-sounds/{sound_id}", get(sound));
     for kind in [
         "avatars",
         "banners",
@@ -61,6 +62,14 @@ fn file_response(bytes: Vec<u8>, content_type: &str) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     r
+}
+
+/// `GET /soundboard-sounds/{id}`: a guild's soundboard sound file (MP3 or Ogg), by id as on
+/// Discord. Discord's default sounds have no file here (Accord ships no audio).
+async fn sound(State(app): State<App>, Path(id): Path<SoundId>) -> Result<Response, ApiError> {
+    let bytes = app.cdn.get_sound(id).await.ok_or(ApiError::NotFound)?;
+    let ct = SoundFormat::detect(&bytes).map_or("application/octet-stream", |f| f.content_type());
+    Ok(file_response(bytes, ct))
 }
 
 async fn attachment(

@@ -175,6 +175,10 @@ pub struct GuildLimits {
     pub max_stickers: u32,
     /// Largest sticker file, in bytes (Discord's 512 KiB).
     pub max_sticker_size: usize,
+    /// Soundboard sounds per guild (Discord's 8 at boost tier 0).
+    pub max_soundboard_sounds: u32,
+    /// Largest soundboard sound file, in bytes (Discord's 512 KiB).
+    pub max_soundboard_sound_size: usize,
     /// Scheduled events per guild (Discord's 100).
     pub max_scheduled_events: u32,
     pub max_invites: u32,
@@ -193,6 +197,8 @@ impl Default for GuildLimits {
             max_emojis: 50,
             max_stickers: 5,
             max_sticker_size: 512 * 1024,
+            max_soundboard_sounds: 8,
+            max_soundboard_sound_size: 512 * 1024,
             max_scheduled_events: 100,
             max_invites: 1000,
             max_bulk_ban: 200,
@@ -207,6 +213,10 @@ impl Default for GuildLimits {
 pub struct ChannelLimits {
     pub max_name: u32,
     pub max_topic: u32,
+    /// Longest voice channel status (Discord's 500).
+    pub max_voice_status: u32,
+    /// Longest stage instance topic (Discord's 120).
+    pub max_stage_topic: u32,
     pub max_pins: u32,
     pub max_webhooks: u32,
 }
@@ -216,6 +226,8 @@ impl Default for ChannelLimits {
         Self {
             max_name: 100,
             max_topic: 1024,
+            max_voice_status: 500,
+            max_stage_topic: 120,
             max_pins: 50,
             max_webhooks: 15,
         }

@@ -111,7 +111,8 @@ pub fn intent_for_event(event_name: &str, in_guild: bool) -> Option<Intents> {
         | "THREAD_MEMBERS_UPDATE"
         | "STAGE_INSTANCE_CREATE"
         | "STAGE_INSTANCE_UPDATE"
-        | "STAGE_INSTANCE_DELETE" => Some(Intents::GUILDS),
+        | "STAGE_INSTANCE_DELETE"
+        | "VOICE_CHANNEL_STATUS_UPDATE" => Some(Intents::GUILDS),
         "CHANNEL_CREATE" | "CHANNEL_UPDATE" | "CHANNEL_DELETE" => {
             in_guild.then_some(Intents::GUILDS)
         }

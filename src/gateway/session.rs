@@ -479,7 +479,13 @@ impl Session {
                                 return Disconnect::End;
                             }
                         }
-                        // Soundboard requests have nothing to answer with (no sounds).
+                        Action::RequestSoundboardSounds(r) => {
+                            if let Err(code) = Box::pin(self.soundboard_sounds(connection, r)).await
+                            {
+                                connection.close_raw(code.code(), code.reason()).await;
+                                return Disconnect::End;
+                            }
+                        }
                         _ => {}
                     },
                 },
@@ -748,6 +754,34 @@ impl Session {
         Ok(())
     }
 
+    /// Op 31: one SOUNDBOARD_SOUNDS per requested guild the session is in.
+    async fn soundboard_sounds(
+        &mut self,
+        connection: &mut Connection,
+        r: payload::RequestSoundboardSounds,
+    ) -> Result<(), CloseCode> {
+        let wanted: Vec<GuildId> = r
+            .guild_ids
+            .into_iter()
+            .filter(|g| self.guilds.contains(g))
+            .collect();
+        for guild in wanted {
+            let query = GuildQuery::SoundboardSounds {
+                user: self.user.id.get(),
+            };
+            let Some(list) = self.query_guild(guild, query).await else {
+                continue;
+            };
+            let data = json!({"guild_id": guild, "soundboard_sounds": list["items"]});
+            let f = self.frame("SOUNDBOARD_SOUNDS", encode(&data));
+            connection
+                .send(&f)
+                .await
+                .map_err(|_| CloseCode::UnknownError)?;
+        }
+        Ok(())
+    }
+
     /// Op 3: every guild this session is in learns the new presence.
     fn presence(&self, p: super::payload::PresenceUpdate) {
         let presence =
@@ -785,6 +819,11 @@ impl Session {
         let Some(guild) = v.guild_id else { return };
         let state =
             json!({"channel_id": v.channel_id, "self_mute": v.self_mute, "self_deaf": v.self_deaf});
+        self.send_voice(guild, state);
+    }
+
+    /// Hands a voice state to the guild's actor, here or on its owner node.
+    fn send_voice(&self, guild: GuildId, state: Value) {
         if self.app.services.registry.running_guild(guild).is_none()
             && let Some((owner, remote)) = self.remote_owner(guild)
         {
@@ -813,6 +852,15 @@ impl Session {
 
     fn end(self) {
         self.app.gateway.resumable.remove(&self.id);
+        // Discord forgets a voice state when the session that joined ends.
+        for g in &self.guilds {
+            let mut ended = serde_json::Map::new();
+            ended.insert(
+                crate::actors::guild::SESSION_ENDED.into(),
+                Value::Bool(true),
+            );
+            self.send_voice(*g, Value::Object(ended));
+        }
         self.app
             .services
             .sessions

@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ChannelId, EmojiId, GuildId, RoleId, Snowflake};
+use crate::id::{
+    ChannelId, EmojiId, GuildId, RoleId, ScheduledEventId, Snowflake, StageInstanceId,
+};
 use crate::model::Timestamp;
 
 /// One record per guild; a guild without one has the [`Default`] (nothing enabled).
@@ -18,6 +20,41 @@ pub struct GuildSetupRecord {
     pub onboarding: Onboarding,
     #[serde(default)]
     pub incidents: IncidentsData,
+    /// Live stages, at most one per stage channel (small, few, and read with the rest of the
+    /// guild's setup when its actor starts, so they are kept here rather than in a table).
+    #[serde(default)]
+    pub stage_instances: Vec<StageInstance>,
+    /// The guild's soundboard sounds (a handful: `limits.guild.max_soundboard_sounds`); their
+    /// files are on the CDN.
+    #[serde(default)]
+    pub soundboard_sounds: Vec<crate::model::SoundRecord>,
+}
+
+/// A stage instance: the live stage of a stage channel, with its topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageInstance {
+    pub id: StageInstanceId,
+    pub guild_id: GuildId,
+    pub channel_id: ChannelId,
+    pub topic: String,
+    /// 2 (GUILD_ONLY); Discord deprecated 1 (PUBLIC).
+    pub privacy_level: u8,
+    pub guild_scheduled_event_id: Option<ScheduledEventId>,
+}
+
+impl StageInstance {
+    /// Discord's stage instance object.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "guild_id": self.guild_id,
+            "channel_id": self.channel_id,
+            "topic": self.topic,
+            "privacy_level": self.privacy_level,
+            "discoverable_disabled": false,
+            "guild_scheduled_event_id": self.guild_scheduled_event_id,
+        })
+    }
 }
 
 impl GuildSetupRecord {
@@ -27,6 +64,8 @@ impl GuildSetupRecord {
             welcome_screen: WelcomeScreen::default(),
             onboarding: Onboarding::default(),
             incidents: IncidentsData::default(),
+            stage_instances: Vec::new(),
+            soundboard_sounds: Vec::new(),
         }
     }
 }

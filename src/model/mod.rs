@@ -54,6 +54,7 @@ pub mod role;
 pub mod role_connection;
 pub mod scheduled_event;
 pub mod settings;
+pub mod soundboard;
 pub mod sticker;
 pub mod team;
 pub mod template;
@@ -89,6 +90,7 @@ pub use scheduled_event::{
     ScheduledEventRecord,
 };
 pub use settings::{UserConsent, UserSettings};
+pub use soundboard::{SoundFormat, SoundRecord};
 pub use sticker::{StickerFormat, StickerItem, StickerRecord};
 pub use team::{MembershipState, TeamMemberRecord, TeamRecord, TeamRole};
 pub use template::{TemplateRecord, TemplateSnapshot};

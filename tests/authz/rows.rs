@@ -142,6 +142,7 @@ impl Row {
             "guild_scheduled_event_id" => "event",
             "rule_id" => "automod_rule",
             "sticker_id" => "sticker",
+            "sound_id" => "sound",
             "code" => "invite",
             "webhook_id" => "webhook",
             "token" => "webhook_token",
@@ -374,6 +375,20 @@ pub fn rows() -> Vec<Row> {
             .json(|_| name("st")),
         row("DELETE /guilds/{guild_id}/stickers/{sticker_id}", GUILD_PERM)
             .p("sticker_id", "spare_sticker"),
+        row("GET /guilds/{guild_id}/soundboard-sounds", GUILD_MEMBER).member_ok(),
+        row("POST /guilds/{guild_id}/soundboard-sounds", GUILD_PERM)
+            .json(|_| json!({"name": "new sound", "sound": "data:audio/ogg;base64,T2dnUwACAAAAAAAA"})),
+        row("GET /guilds/{guild_id}/soundboard-sounds/{sound_id}", GUILD_MEMBER).member_ok(),
+        row("PATCH /guilds/{guild_id}/soundboard-sounds/{sound_id}", GUILD_PERM)
+            .json(|_| json!({"volume": 0.5})),
+        row("DELETE /guilds/{guild_id}/soundboard-sounds/{sound_id}", GUILD_PERM)
+            .p("sound_id", "spare_sound"),
+        row("GET /soundboard-default-sounds", Me),
+        row("POST /channels/{channel_id}/send-soundboard-sound", CHANNEL_MEMBER)
+            .member_ok()
+            .p("channel_id", "voice")
+            .json(|_| json!({"sound_id": "1"}))
+            .ok_status(400, "needs a gateway voice connection: 40032 (tests/stage.rs)"),
         row("GET /guilds/{guild_id}/audit-logs", GUILD_PERM),
         row("GET /guilds/{guild_id}/preview", GUILD_MEMBER).member_ok(),
         row("GET /guilds/{guild_id}/prune", GUILD_PERM),
@@ -731,6 +746,28 @@ pub fn rows() -> Vec<Row> {
             ,
         // --- gateway, policies
         row("GET /voice/regions", Me),
+        row("GET /guilds/{guild_id}/voice-states/@me", GUILD_MEMBER)
+            .ok_status(404, "needs a gateway voice connection: 10065 (tests/stage.rs)"),
+        row("PATCH /guilds/{guild_id}/voice-states/@me", GUILD_MEMBER)
+            .json(|_| json!({"suppress": true}))
+            .ok_status(404, "needs a gateway voice connection: 10065 (tests/stage.rs)"),
+        row("GET /guilds/{guild_id}/voice-states/{user_id}", GUILD_MEMBER)
+            .ok_status(404, "needs a gateway voice connection: 10065 (tests/stage.rs)"),
+        row("PATCH /guilds/{guild_id}/voice-states/{user_id}", GUILD_MEMBER)
+            .json(|_| json!({"suppress": true}))
+            .ok_status(404, "needs a gateway voice connection: 10065 (tests/stage.rs)"),
+        row("POST /stage-instances", CHANNEL_PERM)
+            .json(|w| json!({"channel_id": w.get("stage"), "topic": "topic"})),
+        row("GET /stage-instances/{channel_id}", CHANNEL_MEMBER)
+            .member_ok()
+            .p("channel_id", "stage"),
+        row("PATCH /stage-instances/{channel_id}", CHANNEL_PERM)
+            .p("channel_id", "stage")
+            .json(|_| json!({"topic": "another topic"})),
+        row("DELETE /stage-instances/{channel_id}", CHANNEL_PERM).p("channel_id", "stage"),
+        row("PUT /channels/{channel_id}/voice-status", CHANNEL_PERM)
+            .p("channel_id", "voice")
+            .json(|_| json!({"status": "status"})),
         row("GET /gateway", Public),
         row("GET /gateway/bot", Me),
         row("GET /policies/instance", Public),

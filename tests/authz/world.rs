@@ -188,6 +188,8 @@ impl World {
         };
         let spare_channel = mk_channel("spare", 0).await;
         let news = mk_channel("news", 5).await;
+        let voice = mk_channel("voice", 2).await;
+        let stage = mk_channel("stage", 13).await;
         let send = |channel: String, content: String| {
             let path = format!("/channels/{channel}/messages");
             async move { id(&ok(t, Method::POST, &path, o, json!({"content": content})).await) }
@@ -292,6 +294,19 @@ impl World {
         };
         let automod_rule_id = mk_rule("rule_one").await;
         let spare_automod_rule = mk_rule("rule_two").await;
+        // Two soundboard sounds (a tiny MP3: an ID3 header is all the server reads).
+        let mut sounds = Vec::new();
+        for n in ["one", "two"] {
+            let body = ok(
+                t,
+                Method::POST,
+                &format!("/guilds/{guild}/soundboard-sounds"),
+                o,
+                json!({"name": format!("{n}{MARK}"), "sound": "data:audio/mpeg;base64,SUQzBAAAAAAAAA=="}),
+            )
+            .await;
+            sounds.push(body["sound_id"].as_str().expect("sound_id").to_string());
+        }
         let mut stickers = Vec::new();
         for _ in 0..2 {
             let (status, body) = upload_sticker(t, Some(o), &guild).await;
@@ -551,7 +566,7 @@ impl World {
 
         let kick_id = id(&t.me(&kick).await);
         let ban_target_id = id(&t.me(&ban_target).await);
-        let named: [(&'static str, String); 54] = [
+        let named: [(&'static str, String); 58] = [
             ("automod_rule", automod_rule_id),
             ("spare_automod_rule", spare_automod_rule),
             ("spare_guild3", spare_guild3),
@@ -562,6 +577,8 @@ impl World {
             ("spare_guild2", spare_guild2),
             ("spare_channel", spare_channel),
             ("news", news),
+            ("voice", voice),
+            ("stage", stage),
             ("news_message", news_message),
             ("message", message),
             ("role", role),
@@ -573,6 +590,8 @@ impl World {
             ("spare_event", spare_event),
             ("sticker", stickers[0].clone()),
             ("spare_sticker", stickers[1].clone()),
+            ("sound", sounds[0].clone()),
+            ("spare_sound", sounds[1].clone()),
             ("webhook", hooks[0].0.clone()),
             ("webhook_token", hooks[0].1.clone()),
             ("spare_webhook", hooks[1].0.clone()),

@@ -53,6 +53,7 @@ pub async fn run(s: &mut Shapes) {
     messages(s, &w).await;
     webhooks(s, &w).await;
     emojis_and_stickers(s, &w).await;
+    voice_and_stage(s, &w).await;
     scheduled_events(s, &w).await;
     threads(s, &w).await;
     auto_moderation(s, &w).await;
@@ -637,6 +638,109 @@ async fn webhooks(s: &mut Shapes, w: &World) {
         .await;
     let second = id(&second, "second webhook");
     s.delete(&format!("/webhooks/{second}"), &w.alice).await;
+}
+
+/// Alice joins a stage channel over the gateway (the voice state routes need a live state),
+/// opens a stage and sets a voice channel's status.
+async fn voice_and_stage(s: &mut Shapes, w: &World) {
+    const GUILD_VOICE_STATES: u64 = 1 << 7;
+    let g = &w.guild;
+    let stage = s
+        .post(
+            &format!("/guilds/{g}/channels"),
+            &w.alice,
+            json!({"name": "stage", "type": 13}),
+        )
+        .await;
+    let stage = id(&stage, "stage channel");
+    let voice = s
+        .post(
+            &format!("/guilds/{g}/channels"),
+            &w.alice,
+            json!({"name": "lounge", "type": 2}),
+        )
+        .await;
+    let voice = id(&voice, "voice channel");
+    let mut gw = Gateway::connect(&s.t.gateway_url("v=10&encoding=json"), false).await;
+    gw.identify(&w.alice, GUILDS | GUILD_VOICE_STATES).await;
+    gw.event("GUILD_CREATE").await;
+    gw.send(json!({"op": 4, "d": {"guild_id": g, "channel_id": stage, "self_mute": false, "self_deaf": false}}))
+        .await;
+    gw.event("VOICE_STATE_UPDATE").await;
+    s.get(&format!("/guilds/{g}/voice-states/@me"), &w.alice)
+        .await;
+    s.get(&format!("/guilds/{g}/voice-states/{}", w.alice_id), &w.bob)
+        .await;
+    s.patch(
+        &format!("/guilds/{g}/voice-states/@me"),
+        &w.alice,
+        json!({"channel_id": stage, "suppress": false, "request_to_speak_timestamp": null}),
+    )
+    .await;
+    s.patch(
+        &format!("/guilds/{g}/voice-states/{}", w.alice_id),
+        &w.alice,
+        json!({"channel_id": stage, "suppress": true}),
+    )
+    .await;
+    s.post(
+        "/stage-instances",
+        &w.alice,
+        json!({"channel_id": stage, "topic": "Shapes live", "privacy_level": 2, "send_start_notification": false}),
+    )
+    .await;
+    s.get(&format!("/stage-instances/{stage}"), &w.bob).await;
+    s.patch(
+        &format!("/stage-instances/{stage}"),
+        &w.alice,
+        json!({"topic": "Shapes, still live"}),
+    )
+    .await;
+    s.delete(&format!("/stage-instances/{stage}"), &w.alice)
+        .await;
+    s.put(
+        &format!("/channels/{voice}/voice-status"),
+        &w.alice,
+        Some(json!({"status": "shapes"})),
+    )
+    .await;
+
+    // The soundboard: a guild sound, Discord's defaults, and one played in the voice channel.
+    s.get("/soundboard-default-sounds", &w.bob).await;
+    let sound = s
+        .post(
+            &format!("/guilds/{g}/soundboard-sounds"),
+            &w.alice,
+            json!({"name": "honk", "sound": "data:audio/mpeg;base64,SUQzBAAAAAAAAA==", "volume": 0.5, "emoji_name": "🦢"}),
+        )
+        .await;
+    let sound = sound.body["sound_id"]
+        .as_str()
+        .expect("sound_id")
+        .to_string();
+    s.get(&format!("/guilds/{g}/soundboard-sounds"), &w.alice)
+        .await;
+    s.get(&format!("/guilds/{g}/soundboard-sounds/{sound}"), &w.bob)
+        .await;
+    s.patch(
+        &format!("/guilds/{g}/soundboard-sounds/{sound}"),
+        &w.alice,
+        json!({"name": "honk honk"}),
+    )
+    .await;
+    gw.send(json!({"op": 4, "d": {"guild_id": g, "channel_id": voice, "self_mute": false, "self_deaf": false}}))
+        .await;
+    // (The stage changes above were announced to this session too.)
+    while gw.event("VOICE_STATE_UPDATE").await["channel_id"] != json!(voice) {}
+    s.post(
+        &format!("/channels/{voice}/send-soundboard-sound"),
+        &w.alice,
+        json!({"sound_id": sound}),
+    )
+    .await;
+    s.delete(&format!("/guilds/{g}/soundboard-sounds/{sound}"), &w.alice)
+        .await;
+    drop(gw);
 }
 
 async fn emojis_and_stickers(s: &mut Shapes, w: &World) {

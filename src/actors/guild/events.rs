@@ -122,6 +122,11 @@ pub struct Events {
 }
 
 impl Events {
+    /// Whether the guild has this event.
+    pub fn contains(&self, id: ScheduledEventId) -> bool {
+        self.list.iter().any(|e| e.id == id)
+    }
+
     /// Loads a guild's events and each event's subscribers.
     pub async fn load(
         store: &crate::store::DynStore,

@@ -13,6 +13,8 @@ pub mod invites;
 pub mod oauth2;
 pub mod policies;
 pub mod science;
+pub mod soundboard;
+pub mod stage_instances;
 pub mod stickers;
 pub mod teams;
 pub mod users;
@@ -41,6 +43,8 @@ pub fn routes() -> Router<App> {
         .merge(policies::routes())
         .merge(science::routes())
         .merge(voice::routes())
+        .merge(stage_instances::routes())
+        .merge(soundboard::routes())
         .merge(admin::routes())
         .route(
             "/openapi.json",

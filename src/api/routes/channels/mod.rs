@@ -10,9 +10,11 @@ pub mod pins;
 pub mod polls;
 pub mod reactions;
 pub mod recipients;
+pub mod soundboard;
 pub mod threads;
 pub mod typing;
 pub mod upload;
+pub mod voice_status;
 
 use axum::Router;
 use axum::extract::State;
@@ -45,6 +47,8 @@ pub fn routes() -> Router<App> {
         .merge(invites::routes())
         .merge(followers::routes())
         .merge(threads::routes())
+        .merge(voice_status::routes())
+        .merge(soundboard::routes())
 }
 
 /// The channel as the caller sees it (fails like Discord when they can't).

@@ -16,10 +16,12 @@ pub mod prune;
 pub mod regions;
 pub mod roles;
 pub mod scheduled_events;
+pub mod soundboard_sounds;
 pub mod stickers;
 pub mod templates;
 pub mod threads;
 pub mod vanity_url;
+pub mod voice_states;
 pub mod welcome_screen;
 pub mod widget;
 
@@ -70,6 +72,8 @@ pub fn routes() -> Router<App> {
         .merge(new_member_welcome::routes())
         .merge(incident_actions::routes())
         .merge(integrations::routes())
+        .merge(voice_states::routes())
+        .merge(soundboard_sounds::routes())
 }
 
 /// Discord's create-guild body. Every documented field is accepted (client libraries send
