@@ -142,3 +142,11 @@ APPLICATION_COMMAND_OPTIONS_TYPE_INVALID = Unterbefehle und Unterbefehlsgruppen 
 INTERACTION_TYPE_UNSUPPORTED = Dieser Interaktionstyp wird hier nicht unterstützt.
 AUTO_MODERATION_MAX_RULES_OF_TYPE_EXCEEDED = Maximale Anzahl an Regeln dieses Typs erreicht ({ $max }).
 AUTO_MODERATION_INVALID_REGEX = Ungültiges Regex-Muster.
+
+# OAuth2 user grants
+OAUTH2_INVALID_REDIRECT_URI = Ungültige "redirect_uri" in der Anfrage.
+oauth2-invalid-request = Ungültige Anfrage: ein nötiger Parameter fehlt oder ist fehlerhaft.
+oauth2-invalid-client = Ungültige Client-Zugangsdaten.
+oauth2-invalid-grant = Ungültige, abgelaufene oder bereits verwendete Berechtigung.
+oauth2-unsupported-grant-type = Nicht unterstützter Grant-Typ.
+oauth2-invalid-scope = Ungültiger Scope.

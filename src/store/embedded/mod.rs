@@ -8,6 +8,7 @@
 
 mod automod;
 mod commands;
+mod oauth;
 mod polls;
 mod scheduled_events;
 mod stickers;
@@ -38,9 +39,9 @@ use crate::id::{
 use crate::model::{
     ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
     EmojiRecord, GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord,
-    MessageRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord,
-    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent,
-    UserRecord, UserSettings, WebhookRecord,
+    MessageRecord, OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role,
+    ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord,
+    ThreadMemberRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -1353,6 +1354,18 @@ impl Store for EmbeddedStore {
 
     async fn poll_expiries(&self) -> StoreResult<Vec<PollExpiry>> {
         self.poll_expiries_impl()
+    }
+
+    async fn put_oauth_token(&self, token: &OAuthTokenRecord) -> StoreResult<()> {
+        self.put_oauth_token_impl(token).await
+    }
+
+    async fn get_oauth_token(&self, hash: &str) -> StoreResult<Option<OAuthTokenRecord>> {
+        self.get_oauth_token_impl(hash)
+    }
+
+    async fn take_oauth_token(&self, hash: &str) -> StoreResult<Option<OAuthTokenRecord>> {
+        self.take_oauth_token_impl(hash).await
     }
 
     async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()> {

@@ -34,6 +34,7 @@
 
 mod commands;
 mod guild_extras;
+mod oauth;
 mod scheduled_events;
 mod schema;
 mod statements;
@@ -74,9 +75,9 @@ use crate::id::{
 use crate::model::{
     ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
     EmojiRecord, GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord,
-    MessageRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord,
-    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, Timestamp,
-    UserConsent, UserRecord, UserSettings, WebhookRecord,
+    MessageRecord, OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role,
+    ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord,
+    ThreadMemberRecord, Timestamp, UserConsent, UserRecord, UserSettings, WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -1622,6 +1623,18 @@ impl Store for ScyllaStore {
         before: Option<Snowflake>,
     ) -> StoreResult<Vec<GuildAuditEntry>> {
         self.guild_audit_entries_impl(guild, limit, before).await
+    }
+
+    async fn put_oauth_token(&self, token: &OAuthTokenRecord) -> StoreResult<()> {
+        self.put_oauth_token_impl(token).await
+    }
+
+    async fn get_oauth_token(&self, hash: &str) -> StoreResult<Option<OAuthTokenRecord>> {
+        self.get_oauth_token_impl(hash).await
+    }
+
+    async fn take_oauth_token(&self, hash: &str) -> StoreResult<Option<OAuthTokenRecord>> {
+        self.take_oauth_token_impl(hash).await
     }
 
     async fn flush(&self) -> StoreResult<()> {
