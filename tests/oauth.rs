@@ -188,6 +188,20 @@ async fn authorization_code_grant_refresh_and_revoke() {
         (status, wrong["error"].as_str()),
         (401, Some("invalid_client"))
     );
+    // The redirect URI must be named, and be the code's.
+    for redirect in [None, Some("https://other.example/cb")] {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+        ];
+        form.extend(redirect.map(|r| ("redirect_uri", r)));
+        let (status, body) = token(t, &c, true, &c.secret, &form, "/oauth2/token").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{redirect:?}"
+        );
+    }
     let form = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),

@@ -145,8 +145,9 @@ pub async fn token(
             let grant = grants::find(&app, code, OAuthTokenKind::Code, a.id)
                 .await?
                 .ok_or(OAuthError::InvalidGrant)?;
-            // The redirect URI must be the one the code was issued for (RFC 6749 §4.1.3).
-            if form.redirect_uri.is_some() && form.redirect_uri != grant.redirect_uri {
+            // The redirect URI must be given and be the one the code was issued for (Discord
+            // requires it; RFC 6749 §4.1.3).
+            if form.redirect_uri.is_none() || form.redirect_uri != grant.redirect_uri {
                 return Err(OAuthError::InvalidGrant);
             }
             // Taken atomically: a code replayed concurrently is exchanged once.
