@@ -353,6 +353,8 @@ pub enum FieldError {
         hours: u32,
     },
     InvalidUrl,
+    /// An OAuth2 `redirect_uri` the application did not register.
+    InvalidRedirectUri,
     /// An application command or option name outside Discord's rules.
     CommandNameInvalid,
     /// Two commands (or two options of one level) with the same name.
@@ -405,6 +407,7 @@ impl FieldError {
             Self::TooFew { .. } => "BASE_TYPE_MIN_ITEMS",
             Self::DateTooFar { .. } => "DATE_TYPE_TOO_FAR",
             Self::InvalidUrl => "URL_TYPE_INVALID_URL",
+            Self::InvalidRedirectUri => "OAUTH2_INVALID_REDIRECT_URI",
             Self::CommandNameInvalid => "APPLICATION_COMMAND_INVALID_NAME",
             Self::CommandNameDuplicate => "APPLICATION_COMMANDS_DUPLICATE_NAME",
             Self::CommandOptionsRequiredOrder => "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",

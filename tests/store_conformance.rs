@@ -120,7 +120,8 @@ conformance!(
     application_emojis_put_get_list_delete,
     role_connections_metadata_and_users,
     entitlements_per_application,
-    command_permissions_per_guild_and_application;
+    command_permissions_per_guild_and_application,
+    oauth_tokens_are_taken_once;
     embedded_gaps:
 );
 
@@ -1750,6 +1751,7 @@ async fn applications_crud(s: &dyn Store) {
         tags: vec![],
         terms_of_service_url: None,
         privacy_policy_url: None,
+        client_secret_hash: Some("5e".repeat(32)),
     };
     let (a1, a2) = (app(next_id(), owner, "one"), app(next_id(), owner, "two"));
     assert!(s.get_application(a1.id).await.unwrap().is_none());
@@ -3320,5 +3322,79 @@ async fn command_permissions_per_guild_and_application(s: &dyn Store) {
     assert_eq!(
         s.command_permissions_of(guild, other_app).await.unwrap(),
         vec![theirs]
+    );
+}
+
+/// OAuth2 tokens: put/get by hash, a take returns the record once (concurrent takers: one
+/// wins), expired records are still returned for the caller to judge, refresh tokens have none.
+async fn oauth_tokens_are_taken_once(s: &dyn Store) {
+    use accord::id::ApplicationId;
+    use accord::model::timestamp::Timestamp;
+    use accord::model::{OAuthScopes, OAuthTokenKind, OAuthTokenRecord};
+    let user = uid();
+    let hash = |n: u64| format!("{:064x}", n);
+    let code = OAuthTokenRecord {
+        token_hash: hash(next_id()),
+        kind: OAuthTokenKind::Code,
+        application_id: ApplicationId::new(next_id()),
+        user_id: user,
+        scopes: (OAuthScopes::IDENTIFY | OAuthScopes::GUILDS_JOIN).into(),
+        expires_at: Some(Timestamp::from_millis(Timestamp::now().millis() + 600_000)),
+        redirect_uri: Some("https://app.example/cb".into()),
+        paired_hash: None,
+    };
+    assert!(s.get_oauth_token(&code.token_hash).await.unwrap().is_none());
+    s.put_oauth_token(&code).await.unwrap();
+    assert_eq!(
+        s.get_oauth_token(&code.token_hash).await.unwrap(),
+        Some(code.clone())
+    );
+    let (a, b) = tokio::join!(
+        s.take_oauth_token(&code.token_hash),
+        s.take_oauth_token(&code.token_hash)
+    );
+    let taken: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(taken, vec![code.clone()], "exactly one taker gets the code");
+    assert!(s.get_oauth_token(&code.token_hash).await.unwrap().is_none());
+    assert!(
+        s.take_oauth_token(&code.token_hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let refresh = OAuthTokenRecord {
+        token_hash: hash(next_id()),
+        kind: OAuthTokenKind::Refresh,
+        expires_at: None,
+        redirect_uri: None,
+        paired_hash: Some(hash(next_id())),
+        ..code.clone()
+    };
+    s.put_oauth_token(&refresh).await.unwrap();
+    let got = s
+        .get_oauth_token(&refresh.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, refresh);
+    assert_eq!(
+        got.scopes(),
+        OAuthScopes::IDENTIFY | OAuthScopes::GUILDS_JOIN
+    );
+    // An access token that just expired is still found (the caller refuses it).
+    let stale = OAuthTokenRecord {
+        token_hash: hash(next_id()),
+        kind: OAuthTokenKind::Access,
+        expires_at: Some(Timestamp::from_millis(Timestamp::now().millis() + 30_000)),
+        ..refresh.clone()
+    };
+    s.put_oauth_token(&stale).await.unwrap();
+    let got = s.get_oauth_token(&stale.token_hash).await.unwrap().unwrap();
+    assert!(!got.expired(Timestamp::now()));
+    assert!(got.expired(Timestamp::from_millis(Timestamp::now().millis() + 60_000)));
+    assert_eq!(
+        s.take_oauth_token(&refresh.token_hash).await.unwrap(),
+        Some(refresh)
     );
 }

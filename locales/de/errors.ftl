@@ -157,3 +157,11 @@ STRING_TYPE_REGEX = Der Wert entspricht nicht dem erwarteten Muster.
 APPLICATION_ROLE_CONNECTION_METADATA_DUPLICATE_KEY = Metadaten-Schlüssel müssen eindeutig sein.
 ROLE_CONNECTION_METADATA_UNKNOWN_KEY = Dieser Schlüssel gehört nicht zu den Rollenverbindungs-Metadaten der Anwendung.
 ROLE_CONNECTION_METADATA_BAD_VALUE = Der Wert passt nicht zum Typ des Metadaten-Eintrags.
+
+# OAuth2 user grants
+OAUTH2_INVALID_REDIRECT_URI = Ungültige "redirect_uri" in der Anfrage.
+oauth2-invalid-request = Ungültige Anfrage: ein nötiger Parameter fehlt oder ist fehlerhaft.
+oauth2-invalid-client = Ungültige Client-Zugangsdaten.
+oauth2-invalid-grant = Ungültige, abgelaufene oder bereits verwendete Berechtigung.
+oauth2-unsupported-grant-type = Nicht unterstützter Grant-Typ.
+oauth2-invalid-scope = Ungültiger Scope.

@@ -161,3 +161,11 @@ ROLE_CONNECTION_METADATA_BAD_VALUE = The value does not fit the metadata record'
 
 ## Used only by the fallback test
 only-in-english-test-key = English only
+
+# OAuth2 user grants
+OAUTH2_INVALID_REDIRECT_URI = Invalid "redirect_uri" in request.
+oauth2-invalid-request = Invalid request: a required parameter is missing or malformed.
+oauth2-invalid-client = Invalid client credentials.
+oauth2-invalid-grant = Invalid, expired or already used grant.
+oauth2-unsupported-grant-type = Unsupported grant type.
+oauth2-invalid-scope = Invalid scope.

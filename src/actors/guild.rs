@@ -183,6 +183,17 @@ pub enum GuildMsg {
         user: UserId,
         reply: Reply<Value>,
     },
+    /// `PUT /guilds/{id}/members/{user}`: the bot `by` adds `user`, who granted its application
+    /// `guilds.join`. `None` when the user already was a member (the route answers 204).
+    AddMember {
+        by: UserId,
+        user: UserId,
+        /// Whether the route found `user`'s `guilds.join` grant to `by`'s application (checked
+        /// after the permission, so strangers learn nothing about tokens).
+        granted: bool,
+        fields: NewMemberFields,
+        reply: Reply<Option<Value>>,
+    },
     /// OAuth2 bot authorization: `by` (MANAGE_GUILD) adds `bot`, with a managed role carrying
     /// `permissions` (none when empty).
     AddBot {
@@ -618,6 +629,16 @@ pub struct MemberPatch {
     pub communication_disabled_until: Option<Option<Timestamp>>,
 }
 
+/// What a bot may set on a member it adds with an OAuth2 grant (each needs its permission, as
+/// when editing a member).
+#[derive(Debug, Default, Deserialize)]
+pub struct NewMemberFields {
+    pub nick: Option<String>,
+    pub roles: Option<Vec<RoleId>>,
+    pub mute: Option<bool>,
+    pub deaf: Option<bool>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct RolePatch {
     pub name: Option<String>,
@@ -1029,6 +1050,13 @@ impl Actor for GuildActor {
                     let _ = port.send(access);
                 }
                 GuildMsg::Join { user, reply: r } => reply(r, st.join(user).await),
+                GuildMsg::AddMember {
+                    by,
+                    user,
+                    granted,
+                    fields,
+                    reply: r,
+                } => reply(r, st.add_member(by, user, granted, fields).await),
                 GuildMsg::AddBot {
                     by,
                     bot,
@@ -2249,6 +2277,78 @@ impl State {
         if let Some(m) = self.members.get(&user) {
             return self.member_json(m).await;
         }
+        self.admit(MemberRecord::new(self.id(), user)).await
+    }
+
+    /// The bot `by` adds `user` (who granted its application `guilds.join`), with the nick,
+    /// roles and voice state the bot may set. `None` if `user` already is a member.
+    async fn add_member(
+        &mut self,
+        by: UserId,
+        user: UserId,
+        granted: bool,
+        fields: NewMemberFields,
+    ) -> Result<Option<Value>, ApiError> {
+        self.require_guild(by, Permissions::CREATE_INSTANT_INVITE)?;
+        if !granted {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                50025,
+                "invalid-oauth-token",
+            ));
+        }
+        if self.members.contains_key(&user) {
+            return Ok(None);
+        }
+        if self.bans.contains_key(&user) {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                40007,
+                "banned-from-guild",
+            ));
+        }
+        let perms = self.guild_permissions(by);
+        let mut m = MemberRecord::new(self.id(), user);
+        let mut errs = FieldErrors::default();
+        if let Some(nick) = fields.nick.filter(|n| !n.is_empty()) {
+            require(perms, Permissions::MANAGE_NICKNAMES)?;
+            validate::max_length(&mut errs, "nick", &nick, 32);
+            m.nick = Some(nick);
+        }
+        if let Some(mut roles) = fields.roles.filter(|r| !r.is_empty()) {
+            require(perms, Permissions::MANAGE_ROLES)?;
+            let mine = self.top_rank(by);
+            for (i, r) in roles.iter().enumerate() {
+                match self.roles.iter().find(|x| x.id == *r) {
+                    None => errs.add(&format!("roles.{i}"), FieldError::InvalidSnowflake),
+                    // Managed roles belong to their integration; higher ones are out of reach.
+                    Some(role) if role.managed || role_rank(role) >= mine => {
+                        return Err(ApiError::MissingPermissions);
+                    }
+                    _ => {}
+                }
+            }
+            roles.retain(|r| *r != self.id().everyone_role());
+            roles.sort_unstable();
+            roles.dedup();
+            m.roles = roles;
+        }
+        if let Some(mute) = fields.mute {
+            require(perms, Permissions::MUTE_MEMBERS)?;
+            m.mute = mute;
+        }
+        if let Some(deaf) = fields.deaf {
+            require(perms, Permissions::DEAFEN_MEMBERS)?;
+            m.deaf = deaf;
+        }
+        errs.into_result()?;
+        self.admit(m).await.map(Some)
+    }
+
+    /// A new member enters: the instance's and the guild's limits, then persisted, announced
+    /// (GUILD_MEMBER_ADD) and subscribed, as any join.
+    async fn admit(&mut self, member: MemberRecord) -> Result<Value, ApiError> {
+        let user = member.user_id;
         let config = self.services.config.get();
         let mine = self.services.store.guilds_of_user(user).await?;
         if mine.len() >= config.limits.user.max_guilds as usize {
@@ -2267,7 +2367,6 @@ impl State {
                 "max-guilds-reached",
             ));
         }
-        let member = MemberRecord::new(self.id(), user);
         self.services.store.put_member(&member).await?;
         self.members.insert(user, member.clone());
         // Channel actors may have cached "not a member" for this user.

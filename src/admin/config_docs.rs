@@ -533,6 +533,14 @@ pub const KEYS: &[(&str, &str)] = &[
         "User ids that are instance administrators besides accounts flagged with `accord admin grant`. One per line.",
     ),
     (
+        "security.oauth2_access_token_ttl_secs",
+        "Lifetime of OAuth2 access tokens, in seconds (Discord: 604800, a week; at least 60).",
+    ),
+    (
+        "security.oauth2_code_ttl_secs",
+        "How long an OAuth2 authorization code can be exchanged, in seconds (Discord: 600; at least 10).",
+    ),
+    (
         "gateway.heartbeat_interval_ms",
         "Heartbeat interval sent in HELLO (at least 1000).",
     ),

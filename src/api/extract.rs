@@ -214,7 +214,21 @@ impl FromRequestParts<App> for Caller {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::Unauthorized)?;
-        let caller = app.auth.authenticate(raw).await?;
+        let caller = app.auth.authenticate_request(raw).await?;
+        if caller.oauth.is_some() {
+            // A bearer token reaches only the routes its scopes open.
+            let template = parts
+                .extensions
+                .get::<axum::extract::MatchedPath>()
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_else(|| parts.uri.path().to_string());
+            let needed = crate::auth::oauth::scope_for(parts.method.as_str(), &template)
+                .ok_or(ApiError::Unauthorized)?;
+            let granted = caller.oauth.map(|g| g.scopes).unwrap_or_default();
+            if !granted.contains(needed) {
+                return Err(ApiError::Unauthorized);
+            }
+        }
         parts.extensions.insert(caller);
         crate::net::mark_authenticated(&parts.extensions);
         Ok(caller)

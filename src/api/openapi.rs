@@ -82,6 +82,8 @@ pub enum Body {
     Object,
     /// A JSON array of objects (the reorder routes).
     Array,
+    /// `application/x-www-form-urlencoded` (the OAuth2 token endpoint, as RFC 6749 has it).
+    Form,
 }
 
 impl Body {
@@ -95,7 +97,7 @@ impl Body {
             Body::WebhookExecute => Some("WebhookExecute"),
             Body::StickerCreate => Some("StickerMultipart"),
             Body::FileUpload => Some("FileMultipart"),
-            Body::Object | Body::Array => None,
+            Body::Object | Body::Array | Body::Form => None,
         }
     }
 
@@ -108,6 +110,13 @@ impl Body {
         let mut content = Map::new();
         if matches!(self, Body::StickerCreate | Body::FileUpload) {
             content.insert("multipart/form-data".into(), json!({"schema": schema}));
+            return json!({"required": true, "content": content});
+        }
+        if self == Body::Form {
+            content.insert(
+                "application/x-www-form-urlencoded".into(),
+                json!({"schema": schema}),
+            );
             return json!({"required": true, "content": content});
         }
         content.insert("application/json".into(), json!({"schema": schema}));
@@ -184,7 +193,7 @@ pub struct Tag {
     pub routes: &'static [Route],
 }
 
-use Body::{Array, FileUpload, Object};
+use Body::{Array, FileUpload, Form, Object};
 
 /// Every REST route, by tag. The drift test fails when this and the router disagree.
 pub const TAGS: &[Tag] = &[
@@ -327,6 +336,11 @@ pub const TAGS: &[Tag] = &[
             patch(
                 "/guilds/{guild_id}/members/{user_id}",
                 "Modify a guild member",
+            )
+            .body(Object),
+            put(
+                "/guilds/{guild_id}/members/{user_id}",
+                "Add a user to the guild with their OAuth2 guilds.join grant",
             )
             .body(Object),
             delete("/guilds/{guild_id}/members/{user_id}", "Kick a member"),
@@ -835,6 +849,10 @@ pub const TAGS: &[Tag] = &[
                 "Reset the bot's token",
             ),
             post(
+                "/applications/{application_id}/reset",
+                "Reset the OAuth2 client secret (shown once)",
+            ),
+            post(
                 "/applications/{application_id}/transfer",
                 "Transfer an application to a team",
             )
@@ -1070,13 +1088,36 @@ pub const TAGS: &[Tag] = &[
     },
     Tag {
         name: "oauth2",
-        description: "OAuth2 bot authorization",
+        description: "OAuth2: bot authorization, user grants and tokens",
         routes: &[
             get(
                 "/oauth2/authorize",
                 "Describe an authorization request (application, bot, guilds)",
             ),
-            post("/oauth2/authorize", "Authorize a bot into a guild").body(Object),
+            post(
+                "/oauth2/authorize",
+                "Authorize a bot into a guild and/or grant the application a code",
+            )
+            .body(Object),
+            post(
+                "/oauth2/token",
+                "Exchange a code or refresh token, or get a client-credentials token",
+            )
+            .open()
+            .body(Form),
+            post("/oauth2/token/revoke", "Revoke an access or refresh token")
+                .open()
+                .body(Form),
+            get("/oauth2/@me", "The current bearer token's authorization"),
+            get(
+                "/oauth2/userinfo",
+                "OpenID-style claims of the bearer token's user",
+            ),
+            get(
+                "/oauth2/keys",
+                "The JSON Web Key Set (empty: no id_tokens are signed)",
+            )
+            .open(),
         ],
     },
     Tag {

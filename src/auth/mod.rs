@@ -1,9 +1,11 @@
 //! Authentication: Discord-shaped tokens, argon2id passwords, and the in-memory account cache
 //! that lets every request be authenticated without a database read.
 
+pub mod oauth;
 mod password;
 mod token;
 
+pub use oauth::OAuthGrant;
 pub use password::{hash_password, verify_password};
 pub use token::{TokenClaims, TokenSigner};
 
@@ -44,6 +46,9 @@ pub struct Caller {
     pub user_id: UserId,
     pub bot: bool,
     pub admin: bool,
+    /// Set when the request came with an OAuth2 bearer token: what the token grants. Such a
+    /// caller reaches only the routes its scopes open (see [`oauth::scope_for`]).
+    pub oauth: Option<OAuthGrant>,
 }
 
 pub struct Auth {
@@ -108,6 +113,47 @@ impl Auth {
             user_id: claims.user_id,
             bot: status.bot,
             admin: status.admin || config_admin,
+            oauth: None,
+        })
+    }
+
+    /// Checks an `Authorization` header of a REST request: an account token as
+    /// [`Auth::authenticate`] does, or an OAuth2 access token (`Bearer …` that is not a signed
+    /// account token), looked up by its hash. An OAuth2 caller is never an instance admin: a
+    /// grant to an application must not carry the user's administration rights.
+    pub async fn authenticate_request(&self, raw: &str) -> Result<Caller, ApiError> {
+        let Some(bearer) = raw.strip_prefix("Bearer ").map(str::trim) else {
+            return self.authenticate(raw).await;
+        };
+        if self.signer.verify(bearer).is_some() {
+            return self.authenticate(raw).await;
+        }
+        let record = self
+            .store
+            .get_oauth_token(&oauth::token_hash(bearer))
+            .await
+            .map_err(ApiError::internal)?
+            .filter(|t| {
+                t.kind == crate::model::OAuthTokenKind::Access
+                    && !t.expired(crate::model::timestamp::Timestamp::now())
+            })
+            .ok_or(ApiError::Unauthorized)?;
+        let status = self
+            .status(record.user_id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        if status.disabled {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(Caller {
+            user_id: record.user_id,
+            bot: status.bot,
+            admin: false,
+            oauth: Some(OAuthGrant {
+                application: record.application_id,
+                scopes: record.scopes(),
+                expires_at: record.expires_at,
+            }),
         })
     }
 

@@ -610,6 +610,10 @@ pub struct Security {
     pub argon2_parallelism: u32,
     /// User ids that are instance admins in addition to users flagged by `accord admin grant`.
     pub admin_user_ids: Vec<String>,
+    /// OAuth2 access tokens' lifetime (Discord's `expires_in`: 604800, a week).
+    pub oauth2_access_token_ttl_secs: u64,
+    /// How long an OAuth2 authorization code may wait to be exchanged (Discord: 10 minutes).
+    pub oauth2_code_ttl_secs: u64,
 }
 
 impl Default for Security {
@@ -620,6 +624,8 @@ impl Default for Security {
             argon2_iterations: 2,
             argon2_parallelism: 1,
             admin_user_ids: Vec::new(),
+            oauth2_access_token_ttl_secs: 604_800,
+            oauth2_code_ttl_secs: 600,
         }
     }
 }

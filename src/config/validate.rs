@@ -47,6 +47,16 @@ pub(super) fn validate(c: &Config) -> Result<(), ApiError> {
         1,
     );
     at_least(
+        "security.oauth2_access_token_ttl_secs",
+        c.security.oauth2_access_token_ttl_secs,
+        60,
+    );
+    at_least(
+        "security.oauth2_code_ttl_secs",
+        c.security.oauth2_code_ttl_secs,
+        10,
+    );
+    at_least(
         "security.argon2_memory_kib",
         c.security.argon2_memory_kib.into(),
         8,

@@ -40,6 +40,10 @@ pub struct ApplicationRecord {
     pub tags: Vec<String>,
     pub terms_of_service_url: Option<String>,
     pub privacy_policy_url: Option<String>,
+    /// SHA-256 hex of the OAuth2 client secret (`POST /applications/{id}/reset` mints one and
+    /// shows it once); `None` until the first reset, so no application has a guessable secret.
+    #[serde(default)]
+    pub client_secret_hash: Option<String>,
 }
 
 impl ApplicationRecord {

@@ -22,9 +22,9 @@ use crate::model::{
 use crate::model::{
     ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
     EmojiRecord, GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord,
-    MessageRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord,
-    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent,
-    UserRecord, UserSettings, WebhookRecord,
+    MessageRecord, OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role,
+    ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord,
+    ThreadMemberRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -542,6 +542,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<GuildAuditEntry>>;
 
     /// Makes every acknowledged write durable (used on shutdown).
+    // --- OAuth2 grants (codes, access and refresh tokens), keyed by the SHA-256 of the token
+    async fn put_oauth_token(&self, token: &OAuthTokenRecord) -> StoreResult<()>;
+    async fn get_oauth_token(&self, hash: &str) -> StoreResult<Option<OAuthTokenRecord>>;
+    /// Deletes the token and returns it, atomically: of two concurrent takes of one code (or
+    /// refresh token) only one gets it, so a code is exchanged at most once.
+    async fn take_oauth_token(&self, hash: &str) -> StoreResult<Option<OAuthTokenRecord>>;
+
     async fn flush(&self) -> StoreResult<()>;
 }
 

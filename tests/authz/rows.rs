@@ -312,6 +312,11 @@ pub fn rows() -> Vec<Row> {
         row("GET /guilds/{guild_id}/members/{user_id}", GUILD_MEMBER).member_ok(),
         row("PATCH /guilds/{guild_id}/members/{user_id}", GUILD_PERM)
             .json(|_| json!({"nick": "renamed"})),
+        // @everyone may create invites, so members pass the permission; the grant is checked next.
+        row("PUT /guilds/{guild_id}/members/{user_id}", GUILD_MEMBER)
+            .member_ok()
+            .json(|_| json!({"access_token": "not-a-grant"}))
+            .ok_status(403, "50025: the access token must be the user's guilds.join grant to the caller's bot (tests/oauth.rs)"),
         row("DELETE /guilds/{guild_id}/members/{user_id}", GUILD_PERM).p("user_id", "kick_id"),
         row("PUT /guilds/{guild_id}/members/{user_id}/roles/{role_id}", GUILD_PERM),
         row("DELETE /guilds/{guild_id}/members/{user_id}/roles/{role_id}", GUILD_PERM)
@@ -591,6 +596,7 @@ pub fn rows() -> Vec<Row> {
         row("POST /applications/{application_id}/bot", Owned)
             .p("application_id", "bot_app"),
         row("POST /applications/{application_id}/bot/reset", Owned).p("application_id", "reset_app"),
+        row("POST /applications/{application_id}/reset", Owned),
         row("POST /applications/{application_id}/transfer", Owned)
             .p("application_id", "reset_app")
             .json(|w| json!({"team_id": w.get("transfer_team")})),
@@ -738,6 +744,14 @@ pub fn rows() -> Vec<Row> {
             .no_bots()
             .q("?client_id={application}&scope=bot")
             .json(|w| json!({"guild_id": w.get("guild"), "permissions": "0", "authorize": true})),
+        row("POST /oauth2/token", Public)
+            .ok_status(400, "invalid_request without a form body and client credentials (tests/oauth.rs)"),
+        row("POST /oauth2/token/revoke", Public)
+            .ok_status(400, "invalid_request without a form body and client credentials (tests/oauth.rs)"),
+        row("GET /oauth2/@me", Me).ok_status(401, "needs an OAuth2 bearer token (tests/oauth.rs)"),
+        row("GET /oauth2/userinfo", Me)
+            .ok_status(401, "needs an OAuth2 bearer token (tests/oauth.rs)"),
+        row("GET /oauth2/keys", Public),
         // After the bot joined the guild (the row above).
         row("POST /interactions", CHANNEL_MEMBER)
             .no_bots()

@@ -61,6 +61,7 @@ pub async fn run(s: &mut Shapes) {
     dms(s, &w).await;
     applications(s, &w).await;
     interactions(s, &w).await;
+    oauth2(s, &w).await;
     teardown(s, &w).await;
 }
 
@@ -1367,6 +1368,67 @@ async fn interactions(s: &mut Shapes, w: &World) {
         .await;
     id(&follow, "follow-up");
     s.call(Method::DELETE, &original, None, None).await;
+}
+
+/// A user grants the bot's application `identify guilds.join`; the bearer token reads its grant
+/// and the bot adds the user to the guild.
+async fn oauth2(s: &mut Shapes, w: &World) {
+    let a = &w.app_id;
+    let redirect = "https://shapes.example/cb";
+    s.t.patch(
+        &format!("/applications/{a}"),
+        &w.alice,
+        json!({"redirect_uris": [redirect]}),
+    )
+    .await;
+    let secret =
+        s.t.post(&format!("/applications/{a}/reset"), &w.alice, json!({}))
+            .await;
+    let secret = secret.body["secret"]
+        .as_str()
+        .expect("client secret")
+        .to_string();
+    let dave = s.t.register("dave").await;
+    let dave_id = s.t.me(&dave).await["id"].as_str().expect("id").to_string();
+    let consent =
+        s.t.post(
+            &format!(
+                "/oauth2/authorize?client_id={a}&response_type=code&scope=identify%20guilds.join"
+            ),
+            &dave,
+            json!({"authorize": true}),
+        )
+        .await;
+    let location = consent.body["location"].as_str().expect("location");
+    let code = location.split("code=").nth(1).expect("code");
+    let tokens: serde_json::Value =
+        s.t.http
+            .post(s.t.url("/oauth2/token"))
+            .basic_auth(a, Some(&secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect),
+            ])
+            .send()
+            .await
+            .expect("token request")
+            .json()
+            .await
+            .expect("token json");
+    let access = tokens["access_token"].as_str().expect("access_token");
+    let bearer = format!("Bearer {access}");
+    s.get("/oauth2/@me", &bearer).await;
+    s.get("/oauth2/userinfo", &bearer).await;
+    s.call(Method::GET, "/oauth2/keys", None, None).await;
+    let added = s
+        .put(
+            &format!("/guilds/{}/members/{dave_id}", w.guild),
+            &w.bot,
+            Some(json!({"access_token": access})),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
 }
 
 async fn teardown(s: &mut Shapes, w: &World) {

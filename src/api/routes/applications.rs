@@ -42,6 +42,7 @@ pub fn routes() -> Router<App> {
             "/applications/{application_id}/bot/reset",
             post(reset_token),
         )
+        .route("/applications/{application_id}/reset", post(reset_secret))
         .route("/applications/{application_id}/transfer", post(transfer))
         .merge(commands::routes())
         .merge(emojis::routes())
@@ -187,6 +188,7 @@ async fn create(
         tags: Vec::new(),
         terms_of_service_url: None,
         privacy_policy_url: None,
+        client_secret_hash: None,
     };
     app.store().put_application(&a).await?;
     tracing::info!(application = %a.id, owner = %caller.user_id, "application created");
@@ -428,6 +430,21 @@ async fn reset_token(
     let token = app.auth.issue(&user);
     app.services.users.updated(user);
     Ok(Json(json!({"token": token})))
+}
+
+/// `POST /applications/{id}/reset` (the developer portal's "Reset Secret"): mints a new OAuth2
+/// client secret and shows it this once; only its hash is kept, and the old one stops working.
+async fn reset_secret(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<ApplicationId>,
+) -> Result<Json<Value>, ApiError> {
+    let mut a = application_for(&app, caller, id, Access::Developer).await?;
+    let secret = crate::auth::oauth::new_token();
+    a.client_secret_hash = Some(crate::auth::oauth::token_hash(&secret));
+    app.store().put_application(&a).await?;
+    tracing::info!(application = %a.id, "client secret reset");
+    Ok(Json(json!({"secret": secret})))
 }
 
 #[derive(Debug, Deserialize)]

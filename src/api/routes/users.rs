@@ -55,7 +55,24 @@ async fn me(State(app): State<App>, caller: Caller) -> Result<Json<Value>, ApiEr
         .get(caller.user_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    Ok(Json(user.private()))
+    let Some(grant) = caller.oauth else {
+        return Ok(Json(user.private()));
+    };
+    // An application reading the user through a grant: the public profile and account flags;
+    // the address (and whether it is verified) only with the `email` scope, and none of the
+    // account's private settings (birth date, phone, bio as edited, admin state).
+    let mut v = serde_json::to_value(user.public()).map_err(ApiError::internal)?;
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("mfa_enabled".into(), user.mfa_enabled.into());
+        obj.insert("locale".into(), user.locale.clone().into());
+        obj.insert("flags".into(), user.flags.into());
+        obj.insert("premium_type".into(), user.premium_type.into());
+        if grant.scopes.contains(crate::model::OAuthScopes::EMAIL) {
+            obj.insert("email".into(), user.email.clone().into());
+            obj.insert("verified".into(), user.verified.into());
+        }
+    }
+    Ok(Json(v))
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,6 +9,7 @@
 mod app_extras;
 mod automod;
 mod commands;
+mod oauth;
 mod polls;
 mod scheduled_events;
 mod stickers;
@@ -39,10 +40,11 @@ use crate::id::{
 use crate::model::{
     AppEmojiRecord, ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandPermissionsRecord,
     CommandRecord, ConnectedAccountRecord, EmojiRecord, EntitlementRecord, GuildRecord,
-    GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry,
-    ReadStateRecord, RelationshipRecord, Role, RoleConnectionMetadata, ScheduledEventRecord,
-    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent,
-    UserRecord, UserRoleConnectionRecord, UserSettings, WebhookRecord,
+    GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
+    OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role,
+    RoleConnectionMetadata, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
+    TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord, UserRoleConnectionRecord,
+    UserSettings, WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -1430,6 +1432,18 @@ impl Store for EmbeddedStore {
 
     async fn poll_expiries(&self) -> StoreResult<Vec<PollExpiry>> {
         self.poll_expiries_impl()
+    }
+
+    async fn put_oauth_token(&self, token: &OAuthTokenRecord) -> StoreResult<()> {
+        self.put_oauth_token_impl(token).await
+    }
+
+    async fn get_oauth_token(&self, hash: &str) -> StoreResult<Option<OAuthTokenRecord>> {
+        self.get_oauth_token_impl(hash)
+    }
+
+    async fn take_oauth_token(&self, hash: &str) -> StoreResult<Option<OAuthTokenRecord>> {
+        self.take_oauth_token_impl(hash).await
     }
 
     async fn insert_guild_audit_entry(&self, entry: &GuildAuditEntry) -> StoreResult<()> {

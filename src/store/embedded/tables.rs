@@ -106,9 +106,13 @@ pub const AUTOMOD_RULES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::n
 /// Pending poll ends: message id → [`crate::model::PollExpiry`].
 pub const POLL_EXPIRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("poll_expiries");
 
+/// OAuth2 codes and tokens: SHA-256 hex of the token → [`crate::model::OAuthTokenRecord`].
+pub const OAUTH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("oauth_tokens");
+
 /// Opens every table once so that read transactions never meet a missing table.
 pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(AUTOMOD_RULES).map_err(be)?;
+    txn.open_table(OAUTH_TOKENS).map_err(be)?;
     txn.open_table(CONFIG).map_err(be)?;
     txn.open_table(USERS).map_err(be)?;
     txn.open_table(USERS_BY_EMAIL).map_err(be)?;

@@ -35,6 +35,7 @@
 mod app_extras;
 mod commands;
 mod guild_extras;
+mod oauth;
 mod scheduled_events;
 mod schema;
 mod statements;
@@ -75,10 +76,11 @@ use crate::id::{
 use crate::model::{
     AppEmojiRecord, ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandPermissionsRecord,
     CommandRecord, ConnectedAccountRecord, EmojiRecord, EntitlementRecord, GuildRecord,
-    GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord, PollExpiry,
-    ReadStateRecord, RelationshipRecord, Role, RoleConnectionMetadata, ScheduledEventRecord,
-    StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, Timestamp,
-    UserConsent, UserRecord, UserRoleConnectionRecord, UserSettings, WebhookRecord,
+    GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
+    OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role,
+    RoleConnectionMetadata, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
+    TemplateRecord, ThreadMemberRecord, Timestamp, UserConsent, UserRecord,
+    UserRoleConnectionRecord, UserSettings, WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -1699,6 +1701,18 @@ impl Store for ScyllaStore {
         before: Option<Snowflake>,
     ) -> StoreResult<Vec<GuildAuditEntry>> {
         self.guild_audit_entries_impl(guild, limit, before).await
+    }
+
+    async fn put_oauth_token(&self, token: &OAuthTokenRecord) -> StoreResult<()> {
+        self.put_oauth_token_impl(token).await
+    }
+
+    async fn get_oauth_token(&self, hash: &str) -> StoreResult<Option<OAuthTokenRecord>> {
+        self.get_oauth_token_impl(hash).await
+    }
+
+    async fn take_oauth_token(&self, hash: &str) -> StoreResult<Option<OAuthTokenRecord>> {
+        self.take_oauth_token_impl(hash).await
     }
 
     async fn flush(&self) -> StoreResult<()> {

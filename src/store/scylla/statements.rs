@@ -276,6 +276,11 @@ statements! {
     poll_expiry_put = "INSERT INTO poll_expiries (scope, message_id, data) VALUES (0, ?, ?)";
     poll_expiry_del = "DELETE FROM poll_expiries WHERE scope = 0 AND message_id = ?";
     poll_expiries_all = "SELECT message_id, data FROM poll_expiries WHERE scope = 0";
+    // OAuth2 tokens (LWT only: a code is taken once)
+    oauth_token_put =
+        "INSERT INTO oauth_tokens (token_hash, data) VALUES (?, ?) IF NOT EXISTS USING TTL ?";
+    oauth_token_get = "SELECT data FROM oauth_tokens WHERE token_hash = ?";
+    oauth_token_del = "DELETE FROM oauth_tokens WHERE token_hash = ? IF EXISTS";
 
     // audit log
     audit_put = "INSERT INTO audit_log (bucket, id, data) VALUES (?, ?, ?)";

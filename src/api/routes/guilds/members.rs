@@ -7,7 +7,7 @@ use axum::routing::{get, put};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::actors::guild::{GuildMsg, MemberPatch};
+use crate::actors::guild::{GuildMsg, MemberPatch, NewMemberFields};
 use crate::api::extract::{AuditReason, Json, Path, Query};
 use crate::app::App;
 use crate::auth::Caller;
@@ -24,7 +24,7 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/guilds/{guild_id}/members/{user_id}",
-            get(get_member).patch(update).delete(kick),
+            get(get_member).put(add_member).patch(update).delete(kick),
         )
         .route(
             "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
@@ -137,6 +137,60 @@ async fn update_member(
             .with_reason(reason)
         })
         .await
+}
+
+#[derive(Debug, Deserialize)]
+struct AddMemberBody {
+    access_token: String,
+    nick: Option<String>,
+    roles: Option<Vec<RoleId>>,
+    mute: Option<bool>,
+    deaf: Option<bool>,
+}
+
+/// `PUT /guilds/{id}/members/{user}`: a bot adds a user who granted its application
+/// `guilds.join` (the access token proves it). 201 with the member, 204 if already one.
+async fn add_member(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, target)): Path<(GuildId, UserId)>,
+    Json(body): Json<AddMemberBody>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    // A bot's application has the bot's id.
+    let application = crate::id::ApplicationId(caller.user_id.0);
+    let grant = app
+        .store()
+        .get_oauth_token(&crate::auth::oauth::token_hash(&body.access_token))
+        .await?
+        .filter(|t| {
+            t.kind == crate::model::OAuthTokenKind::Access
+                && caller.bot
+                && t.application_id == application
+                && t.user_id == target
+                && t.scopes().contains(crate::model::OAuthScopes::GUILDS_JOIN)
+                && !t.expired(crate::model::timestamp::Timestamp::now())
+        });
+    let fields = NewMemberFields {
+        nick: body.nick,
+        roles: body.roles,
+        mute: body.mute,
+        deaf: body.deaf,
+    };
+    let added = app
+        .services
+        .ask_guild(id, |reply| GuildMsg::AddMember {
+            by: caller.user_id,
+            user: target,
+            granted: grant.is_some(),
+            fields,
+            reply,
+        })
+        .await?;
+    Ok(match added {
+        Some(member) => (StatusCode::CREATED, Json(member)).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
 }
 
 /// `PATCH /guilds/{id}/members/{user}`
