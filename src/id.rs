@@ -160,6 +160,8 @@ typed_id!(
     IntegrationId,
     /// An auto-moderation rule of a guild.
     AutoModRuleId,
+    /// A tag of a forum or media channel (`available_tags`, a post's `applied_tags`).
+    TagId,
 );
 
 impl GuildId {
