@@ -24,6 +24,7 @@ pub mod model;
 pub mod net;
 pub mod permissions;
 pub mod ratelimit;
+pub mod search;
 pub mod store;
 pub mod telemetry;
 pub mod validate;
@@ -177,6 +178,52 @@ fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(data)
 }
 
+/// The node's message index: `<data_dir>/search` with the embedded store, in memory with
+/// Scylla (each guild is indexed from the store when this node starts its actor), none when
+/// `search.enabled` is off.
+pub async fn open_search(
+    choice: &StoreChoice,
+    settings: &config::Search,
+) -> anyhow::Result<Option<Arc<search::MessageIndex>>> {
+    if !settings.enabled {
+        return Ok(None);
+    }
+    let dir = match choice {
+        StoreChoice::Embedded { data_dir, .. } => Some(data_dir.join("search")),
+        StoreChoice::Scylla { .. } => None,
+    };
+    let indexer = search::IndexerSettings {
+        queue_capacity: settings.queue_capacity,
+        commit_interval_ms: settings.commit_interval_ms,
+        writer_memory_bytes: settings.writer_memory_mb.saturating_mul(1 << 20),
+    };
+    let index =
+        tokio::task::spawn_blocking(move || search::MessageIndex::open(dir.as_deref(), indexer))
+            .await??;
+    Ok(Some(index))
+}
+
+/// `accord search reindex`: rebuilds the message index of an embedded store's data directory
+/// from the store (the server must be stopped); returns (guilds, messages).
+pub async fn reindex_search(choice: &StoreChoice) -> anyhow::Result<(u64, u64)> {
+    if matches!(choice, StoreChoice::Scylla { .. }) {
+        anyhow::bail!(
+            "with Scylla each node keeps its index in memory and builds it from the store itself"
+        );
+    }
+    let store = open_store(choice).await?;
+    let config = LiveConfig::load_or_init(store.as_ref()).await?;
+    let mut settings = config.get().search.clone();
+    settings.enabled = true;
+    let index = open_search(choice, &settings)
+        .await?
+        .context("search index")?;
+    let counts = search::reindex::reindex_all(&store, &index).await?;
+    drop(index);
+    store.flush().await?;
+    Ok(counts)
+}
+
 /// Where CDN files live: `cdn.root` when set, else `<data_dir>/cdn` (embedded) or `./cdn`.
 fn cdn_root(choice: &StoreChoice, configured: &str) -> PathBuf {
     if !configured.is_empty() {
@@ -242,6 +289,9 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
     let services = Services::new(config.clone(), store.clone(), ids);
     if let Some(c) = &cluster {
         services.set_ownership(c.ownership());
+    }
+    if let Some(index) = open_search(&options.store, &config.get().search).await? {
+        let _ = services.search.set(index);
     }
     let (supervisor, _) = Actor::spawn(None, Supervisor, Arc::downgrade(&services)).await?;
     services.registry.set_supervisor(supervisor.get_cell());

@@ -149,6 +149,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Message search maintenance.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -172,6 +177,17 @@ enum AdminCommand {
         #[command(flatten)]
         store: StoreArgs,
         account: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuild the message index (`<data_dir>/search`) from the store. Run it while the server
+    /// is stopped (the server holds the index). Scylla nodes keep their index in memory and
+    /// rebuild it themselves.
+    Reindex {
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -205,6 +221,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Grant { store, account },
         } => grant(store, &account).await,
+        Command::Search {
+            command: SearchCommand::Reindex { store },
+        } => {
+            let started = std::time::Instant::now();
+            let (guilds, messages) = accord::reindex_search(&store.choice()?).await?;
+            println!(
+                "indexed {messages} messages of {guilds} guilds in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Config {
             command: ConfigCommand::Defaults,
         } => {

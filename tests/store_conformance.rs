@@ -121,7 +121,9 @@ conformance!(
     role_connections_metadata_and_users,
     entitlements_per_application,
     command_permissions_per_guild_and_application,
-    oauth_tokens_are_taken_once;
+    oauth_tokens_are_taken_once,
+    forum_channels_and_posts,
+    guild_ids_list_every_guild;
     embedded_gaps:
 );
 
@@ -2385,6 +2387,67 @@ async fn threads_and_their_members(s: &dyn Store) {
         s.guild_thread_members(b.guild.id).await.unwrap(),
         vec![elsewhere]
     );
+}
+
+/// `guild_ids` lists every guild (the store may hold others: only these are checked), and
+/// forgets a deleted one.
+async fn guild_ids_list_every_guild(s: &dyn Store) {
+    let (a, b) = (guild_state(uid()), guild_state(uid()));
+    s.create_guild(&a).await.unwrap();
+    s.create_guild(&b).await.unwrap();
+    let ids = s.guild_ids().await.unwrap();
+    assert!(ids.contains(&a.guild.id) && ids.contains(&b.guild.id));
+    s.delete_guild(a.guild.id).await.unwrap();
+    let ids = s.guild_ids().await.unwrap();
+    assert!(!ids.contains(&a.guild.id) && ids.contains(&b.guild.id));
+}
+
+/// A forum channel keeps its tags, default reaction (set and explicitly null), sort order,
+/// layout and flags, and a post its applied tags, through `put_channel`, `get_channel` and
+/// `load_guild`.
+async fn forum_channels_and_posts(s: &dyn Store) {
+    use accord::id::{EmojiId, TagId};
+    use accord::model::channel::{DefaultReaction, ForumOnly, ForumTag};
+    let owner = uid();
+    let a = guild_state(owner);
+    s.create_guild(&a).await.unwrap();
+    let g = a.guild.id;
+    let mut forum = ChannelRecord::new(cid(), ChannelKind::GuildForum, Some(g));
+    forum.name = Some("help".into());
+    forum.flags = 1 << 4;
+    forum.available_tags = Some(vec![
+        ForumTag {
+            id: TagId::new(11),
+            name: "question".into(),
+            moderated: false,
+            emoji_id: None,
+            emoji_name: Some("❓".into()),
+        },
+        ForumTag {
+            id: TagId::new(12),
+            name: "staff".into(),
+            moderated: true,
+            emoji_id: Some(EmojiId::new(99)),
+            emoji_name: None,
+        },
+    ]);
+    forum.default_reaction_emoji = ForumOnly::Set(DefaultReaction {
+        emoji_id: None,
+        emoji_name: Some("👍".into()),
+    });
+    forum.default_sort_order = ForumOnly::Null;
+    forum.default_forum_layout = Some(2);
+    forum.default_thread_rate_limit_per_user = Some(30);
+    s.put_channel(&forum).await.unwrap();
+    assert_eq!(s.get_channel(forum.id).await.unwrap(), Some(forum.clone()));
+    let mut post = ChannelRecord::new(cid(), ChannelKind::PublicThread, Some(g));
+    post.parent_id = Some(forum.id);
+    post.applied_tags = Some(vec![TagId::new(12), TagId::new(11)]);
+    s.put_channel(&post).await.unwrap();
+    let loaded = s.load_guild(g).await.unwrap().unwrap();
+    assert!(loaded.channels.contains(&forum));
+    assert!(loaded.channels.contains(&post));
+    s.delete_guild(g).await.unwrap();
 }
 
 /// A guild's audit log: newest first, `before` exclusive, per guild, 45-day retention, removed

@@ -121,6 +121,8 @@ thread-locked = Der Thread ist gesperrt
 max-active-threads-reached = Maximale Anzahl aktiver Threads erreicht
 max-active-announcement-threads-reached = Maximale Anzahl aktiver Ankündigungs-Threads erreicht
 thread-archived = Dieser Vorgang ist in einem archivierten Thread nicht möglich
+forum-tag-required = Für einen Forenbeitrag in diesem Kanal ist ein Tag erforderlich
+search-unavailable = Die Suche ist auf diesem Server nicht verfügbar
 
 ## Feldfehler
 BASE_TYPE_REQUIRED = Dieses Feld ist erforderlich

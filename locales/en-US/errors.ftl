@@ -122,6 +122,8 @@ thread-locked = Thread is locked
 max-active-threads-reached = Maximum number of active threads reached
 max-active-announcement-threads-reached = Maximum number of active announcement threads reached
 thread-archived = Operation cannot be performed on an archived thread
+forum-tag-required = A tag is required to create a forum post in this channel
+search-unavailable = Search is not available on this server
 
 ## Field errors (Discord's codes)
 BASE_TYPE_REQUIRED = This field is required

@@ -31,6 +31,7 @@ use crate::id::{MessageId, RoleId, UserId};
 use crate::model::message::{MessageReference, ReactionRecord};
 use crate::model::{ChannelKind, ChannelRecord, MessageRecord, PublicUser, Timestamp};
 use crate::permissions::{Permissions, require};
+use crate::search::{IndexOp, IndexedMessage};
 use crate::store::MessagePage;
 
 pub enum ChannelMsg {
@@ -246,6 +247,10 @@ pub struct MessageCreate {
     /// Set when an application answers an interaction (see [`InteractionStamp`]).
     #[serde(skip)]
     pub interaction: Option<InteractionStamp>,
+    /// Set by the forum post route: this is the post's starter message, which takes the
+    /// thread's id and needs only the SEND_MESSAGES the guild actor checked in the forum.
+    #[serde(skip)]
+    pub forum_starter: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -278,6 +283,11 @@ pub enum WebhookOp {
     Get(MessageId),
     Edit(MessageId, Box<MessageEdit>),
     Delete(MessageId),
+}
+
+/// The index document of a message (None for DMs).
+fn upsert(m: &MessageRecord) -> Option<IndexOp> {
+    IndexedMessage::from_record(m).map(|d| IndexOp::Upsert(Box::new(d)))
 }
 
 pub struct ChannelActor;
@@ -958,23 +968,50 @@ impl State {
 
     /// Stores a new message alongside the writes already running (see `pipeline`).
     fn persist_new(&self, m: &MessageRecord) -> Result<(), ApiError> {
-        let (store, m) = (self.services.store.clone(), m.clone());
+        let (store, record) = (self.services.store.clone(), m.clone());
         self.pipeline
-            .start_write(async move { store.insert_message(&m).await })
+            .start_write(async move { store.insert_message(&record).await })?;
+        self.index_when_durable(|| upsert(m));
+        Ok(())
     }
 
     /// Stores a changed message after every earlier write of this channel is done.
     fn persist_changed(&self, m: &MessageRecord) -> Result<(), ApiError> {
-        let (store, m) = (self.services.store.clone(), m.clone());
+        let (store, record) = (self.services.store.clone(), m.clone());
         self.pipeline
-            .deferred_write(async move { store.update_message(&m).await })
+            .deferred_write(async move { store.update_message(&record).await })?;
+        self.index_when_durable(|| upsert(m));
+        Ok(())
     }
 
     /// Deletes stored messages after every earlier write of this channel is done.
     fn persist_deleted(&self, ids: &[MessageId]) -> Result<(), ApiError> {
-        let (store, channel, ids) = (self.services.store.clone(), self.channel.id, ids.to_vec());
+        let (store, channel, list) = (self.services.store.clone(), self.channel.id, ids.to_vec());
         self.pipeline
-            .deferred_write(async move { store.delete_messages(channel, &ids).await })
+            .deferred_write(async move { store.delete_messages(channel, &list).await })?;
+        self.index_when_durable(|| Some(IndexOp::Delete(ids.to_vec())));
+        Ok(())
+    }
+
+    /// Hands a change to the message index once the writes queued so far are durable (guild
+    /// channels, when search is on): the indexer never runs on the write path, and a write
+    /// that fails is never indexed.
+    fn index_when_durable(&self, op: impl FnOnce() -> Option<IndexOp>) {
+        let Some(index) = self.services.search.get() else {
+            return;
+        };
+        if self.channel.guild_id.is_none() {
+            return;
+        }
+        let Some(op) = op() else {
+            return;
+        };
+        let index = index.clone();
+        self.pipeline.then(move |ok| {
+            if ok {
+                index.submit(op);
+            }
+        });
     }
 
     /// Of the roles a message mentions, those that ping: roles of this guild that are
@@ -1166,7 +1203,10 @@ impl State {
         author: UserId,
         body: MessageCreate,
     ) -> Result<Bytes, ApiError> {
-        let perms = self.view(author).await?;
+        let mut perms = self.view(author).await?;
+        if body.forum_starter {
+            perms.insert(Permissions::SEND_MESSAGES);
+        }
         self.post_message(author, perms, body).await
     }
 
@@ -1339,7 +1379,11 @@ impl State {
         if self.channel.kind.is_thread() {
             self.refuse_if_locked(perms)?;
         }
-        let id: MessageId = self.services.ids.next()?;
+        let id: MessageId = if body.forum_starter {
+            self.starter_id()?
+        } else {
+            self.services.ids.next()?
+        };
         // Auto-moderation judges what people send; an application's interaction response is
         // its own (Discord runs AutoMod on member content only).
         if stamp.is_none() {
@@ -1406,7 +1450,7 @@ impl State {
             self.in_guild(),
             exempt,
         ));
-        self.report_thread_message(Some(message.id));
+        self.report_thread_message(message.id);
         let json = (!message.shows_other_records()).then(|| (generation, v.clone()));
         self.remember(message, json);
         Ok(v)
@@ -1640,7 +1684,7 @@ impl State {
             data["guild_id"] = json!(g);
         }
         self.fanout(Dispatch::new("MESSAGE_DELETE", &data, self.in_guild()));
-        self.report_thread_message(None);
+        self.report_thread_deletions(&[id]);
         Ok(())
     }
 
@@ -1682,8 +1726,18 @@ impl State {
                 "too-many-messages-to-delete",
             ));
         }
+        // A thread counts its messages: only those that existed lower the count.
+        let mut existing = Vec::new();
+        if self.channel.kind.is_thread() {
+            for id in &ids {
+                if self.find(*id).await.is_ok() {
+                    existing.push(*id);
+                }
+            }
+        }
         self.persist_deleted(&ids)?;
         self.recent.retain(|m| !ids.contains(&m.record.id));
+        self.report_thread_deletions(&existing);
         let data =
             json!({"ids": ids, "channel_id": self.channel.id, "guild_id": self.channel.guild_id});
         self.fanout(Dispatch::new("MESSAGE_DELETE_BULK", &data, true));

@@ -16,10 +16,12 @@ pub mod blueprint;
 mod command_permissions;
 mod emojis;
 mod events;
+mod forum;
 mod holders;
 mod integrations;
 mod layout;
 mod moderation;
+mod search;
 mod settings;
 mod setup;
 mod soundboard;
@@ -37,6 +39,7 @@ pub use automod::{
 pub use blueprint::{ChannelCreateWithId, GuildBlueprint, RoleCreateWithId};
 pub use emojis::{EmojiCreate, EmojiPatch, validate_name as validate_emoji_name};
 pub use events::{EventBody, EventMsg, UsersQuery as EventUsersQuery};
+pub use forum::{SortBy, TagInput, ThreadSearch};
 pub(crate) use holders::unavailable;
 pub use layout::{ChannelPosition, OverwriteBody, RolePosition};
 pub use moderation::{BulkBanResult, MAX_BAN_DELETE_SECONDS};
@@ -486,6 +489,12 @@ pub enum GuildMsg {
     Stickers(StickerMsg),
     /// Threads and their members (see [`ThreadMsg`]).
     Threads(ThreadMsg),
+    /// `GET /guilds/{id}/messages/search`: the channels and threads whose messages `user` may
+    /// find (VIEW_CHANNEL and READ_MESSAGE_HISTORY).
+    ReadableChannels {
+        user: UserId,
+        reply: Reply<Vec<ChannelId>>,
+    },
     /// From the thread archive timer: some active thread's inactivity clock may have run out.
     ArchiveDue,
     /// Scheduled events (see [`EventMsg`]).
@@ -589,6 +598,16 @@ pub struct ChannelCreate {
     pub permission_overwrites: Option<Vec<PermissionOverwrite>>,
     pub parent_id: Option<ChannelId>,
     pub nsfw: Option<bool>,
+    /// Forum and media channels (see [`forum::ForumFields`]).
+    pub available_tags: Option<Vec<TagInput>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub default_reaction_emoji: Option<Option<crate::model::channel::DefaultReaction>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub default_sort_order: Option<Option<u8>>,
+    pub default_forum_layout: Option<u8>,
+    pub default_thread_rate_limit_per_user: Option<u32>,
+    /// Accepted and ignored: threads of this channel get the thread limits' default.
+    pub default_auto_archive_duration: Option<u32>,
 }
 
 /// Body of `PATCH /channels/{id}` for guild channels.
@@ -614,8 +633,18 @@ pub struct ChannelPatch {
     pub auto_archive_duration: Option<u32>,
     pub locked: Option<bool>,
     pub invitable: Option<bool>,
-    pub applied_tags: Option<Vec<Value>>,
+    pub applied_tags: Option<Vec<crate::id::TagId>>,
     pub flags: Option<u64>,
+    /// Forum and media channels (see [`forum::ForumFields`]).
+    pub available_tags: Option<Vec<TagInput>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub default_reaction_emoji: Option<Option<crate::model::channel::DefaultReaction>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub default_sort_order: Option<Option<u8>>,
+    pub default_forum_layout: Option<u8>,
+    pub default_thread_rate_limit_per_user: Option<u32>,
+    /// Accepted and ignored: threads of this channel get the thread limits' default.
+    pub default_auto_archive_duration: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -776,6 +805,7 @@ impl Actor for GuildActor {
         st: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         super::start_idle_ticker(&me, st.services.clone(), || GuildMsg::Tick);
+        st.index_if_new_here();
         // Threads that went idle while no actor ran archive now; the rest get a timer.
         st.archive_due_threads().await;
         st.rearm_archive_timer(&me);
@@ -1436,6 +1466,9 @@ impl Actor for GuildActor {
                 }
                 GuildMsg::Stickers(m) => st.handle_sticker(m).await,
                 GuildMsg::Threads(m) => st.handle_thread(m).await,
+                GuildMsg::ReadableChannels { user, reply: r } => {
+                    reply(r, st.readable_channels(user))
+                }
                 // Handled before the span.
                 GuildMsg::ArchiveDue => {}
                 GuildMsg::AutoMod(m) => st.handle_automod(m).await,
@@ -1566,6 +1599,19 @@ impl State {
     }
 
     /// Non-members get `Unknown Guild`, as on Discord (no existence leak).
+    /// Text channels and threads whose messages `user` may search.
+    fn readable_channels(&self, user: UserId) -> Result<Vec<ChannelId>, ApiError> {
+        self.member_guard(user)?;
+        let need = Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY;
+        Ok(self
+            .channels
+            .values()
+            .filter(|c| c.kind.is_text())
+            .filter(|c| self.channel_permissions(user, c).contains(need))
+            .map(|c| c.id)
+            .collect())
+    }
+
     fn member_guard(&self, user: UserId) -> Result<(), ApiError> {
         if self.members.contains_key(&user) {
             Ok(())
@@ -1982,6 +2028,8 @@ impl State {
     /// who may (the owner, or an instance administrator).
     async fn delete_unchecked(&mut self) -> Result<(), ApiError> {
         self.services.store.delete_guild(self.id()).await?;
+        self.services
+            .index(crate::search::IndexOp::DeleteGuild(self.id()));
         let data = json!({"id": self.id(), "unavailable": false});
         let event = Dispatch::new("GUILD_DELETE", &data, true);
         super::remote::fan_out(|| {
@@ -2031,8 +2079,9 @@ impl State {
     async fn create_channel(
         &mut self,
         user: UserId,
-        body: ChannelCreate,
+        mut body: ChannelCreate,
     ) -> Result<Value, ApiError> {
+        let forum = body.take_forum();
         self.require_guild(user, Permissions::MANAGE_CHANNELS)?;
         let config = self.services.config.get();
         let channels = self.channels.values().filter(|c| !c.kind.is_thread());
@@ -2096,6 +2145,7 @@ impl State {
             c.bitrate = Some(body.bitrate.unwrap_or(64_000).clamp(8_000, 384_000));
             c.user_limit = Some(body.user_limit.unwrap_or(0).min(99));
         }
+        self.apply_forum_fields(&mut c, forum, None)?;
         self.services.store.put_channel(&c).await?;
         let v = c.to_json(None);
         self.channels.insert(c.id, c.clone());
@@ -2107,8 +2157,9 @@ impl State {
         &mut self,
         user: UserId,
         id: ChannelId,
-        patch: ChannelPatch,
+        mut patch: ChannelPatch,
     ) -> Result<Value, ApiError> {
+        let forum = patch.take_forum();
         self.member_guard(user)?;
         let Some(current) = self.channels.get(&id) else {
             return Err(ApiError::Unknown(Unknown::Channel));
@@ -2189,6 +2240,7 @@ impl State {
         if let Some(p) = patch.parent_id {
             c.parent_id = p;
         }
+        self.apply_forum_fields(&mut c, forum, patch.flags)?;
         self.services.store.put_channel(&c).await?;
         let v = c.to_json(None);
         self.channels.insert(id, c.clone());
@@ -2226,6 +2278,8 @@ impl State {
             self.remove_thread(t).await?;
         }
         self.services.store.delete_channel(id).await?;
+        self.services
+            .index(crate::search::IndexOp::DeleteChannel(id));
         self.delete_channel_events(id).await?;
         self.channel_gone_from_voice(id);
         if self

@@ -56,6 +56,9 @@ pub struct Services {
     /// Cluster mode: sessions subscribed to guilds owned elsewhere, and the relays carrying
     /// this node's guild events to other nodes' sessions (see [`remote`]).
     pub remote: std::sync::OnceLock<Arc<remote::Remote>>,
+    /// The node's message index (see [`crate::search`]); unset when search is off. Channel
+    /// actors feed it once their writes are durable.
+    pub search: std::sync::OnceLock<Arc<crate::search::MessageIndex>>,
 }
 
 impl Services {
@@ -72,7 +75,15 @@ impl Services {
             automod: crate::automod::RuleBook::default(),
             ownership: std::sync::OnceLock::new(),
             remote: std::sync::OnceLock::new(),
+            search: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Hands a change to the message index, if search is on (never waits).
+    pub fn index(&self, op: crate::search::IndexOp) {
+        if let Some(index) = self.search.get() {
+            index.submit(op);
+        }
     }
 
     pub(crate) fn call_timeout(&self) -> Duration {

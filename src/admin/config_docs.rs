@@ -36,6 +36,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "Thread limits, checked when a thread is created or changed, and the auto-archive clock (Discord's values by default).",
     ),
     (
+        "limits.forum",
+        "Forum and media channels (tags) and thread search (Discord's values by default).",
+    ),
+    (
         "limits.onboarding",
         "Welcome screen, onboarding and incident action limits (Discord's values by default).",
     ),
@@ -71,6 +75,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("defaults.user", "What new accounts start with."),
     ("defaults.guild", "What new guilds start with."),
     ("actors", "Actor runtime tuning."),
+    (
+        "search",
+        "Message search: the node's full-text index, its indexer, and Discord's page limits.",
+    ),
     (
         "connections.providers.*",
         "A third-party account provider users may link (Discord's connections), keyed by connection type. OAuth2 authorization code flow; enable it after registering an OAuth2 application with the provider. Add another with a PATCH of `connections.providers.<type>`.",
@@ -281,6 +289,26 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "limits.thread.minute_secs",
         "Seconds in one minute of a thread's `auto_archive_duration` (60; smaller archives idle threads sooner, for tests and demos).",
+    ),
+    (
+        "limits.forum.max_tags",
+        "Tags a forum or media channel may offer (Discord: 20).",
+    ),
+    (
+        "limits.forum.max_tag_name",
+        "Longest tag name (Discord: 20).",
+    ),
+    (
+        "limits.forum.max_applied_tags",
+        "Tags one forum post may carry (Discord: 5).",
+    ),
+    (
+        "limits.forum.max_search_limit",
+        "Most threads one thread search page answers, also its default (Discord: 25).",
+    ),
+    (
+        "limits.forum.max_search_offset",
+        "Highest `offset` of a thread search (Discord: 9975).",
     ),
     (
         "limits.onboarding.max_welcome_channels",
@@ -660,6 +688,34 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "defaults.guild.voice_channel_name",
         "Name of the voice channel a new guild gets.",
+    ),
+    (
+        "search.enabled",
+        "Keep a message index and answer searches (off: 503, nothing indexed). Read at start.",
+    ),
+    (
+        "search.commit_interval_ms",
+        "The indexer commits at most this often (ms): a message is searchable about this long after it is sent. Read at start.",
+    ),
+    (
+        "search.queue_capacity",
+        "Changes waiting for the indexer; past this they are dropped and counted (`accord search reindex` repairs). Read at start.",
+    ),
+    (
+        "search.writer_memory_mb",
+        "Memory of the index writer before it flushes a segment (MB, at least 15). Read at start.",
+    ),
+    (
+        "search.max_limit",
+        "Messages one search page answers, also the default (Discord: 25).",
+    ),
+    (
+        "search.max_offset",
+        "Highest `offset` of a search (Discord: 9975).",
+    ),
+    (
+        "search.max_content",
+        "Longest `content` searched for (Discord: 1024).",
     ),
     (
         "actors.idle_passivate_secs",

@@ -414,6 +414,10 @@ pub const TAGS: &[Tag] = &[
                 "List a guild's active threads",
             ),
             get(
+                "/guilds/{guild_id}/messages/search",
+                "Search a guild's messages (content, authors, mentions, has, channels, dates)",
+            ),
+            get(
                 "/guilds/{guild_id}/scheduled-events",
                 "List a guild's scheduled events",
             ),
@@ -698,7 +702,7 @@ pub const TAGS: &[Tag] = &[
             .body(Object),
             post(
                 "/channels/{channel_id}/threads",
-                "Start a thread without a message",
+                "Start a thread without a message, or a forum post with its first message",
             )
             .body(Object),
             post(
@@ -726,6 +730,10 @@ pub const TAGS: &[Tag] = &[
             delete(
                 "/channels/{channel_id}/thread-members/{user_id}",
                 "Remove a member from a thread",
+            ),
+            get(
+                "/channels/{channel_id}/threads/search",
+                "Search a channel's threads (forum posts) by name and tags",
             ),
             get(
                 "/channels/{channel_id}/threads/archived/public",

@@ -33,6 +33,7 @@ pub struct Config {
     pub defaults: Defaults,
     pub actors: Actors,
     pub connections: Connections,
+    pub search: Search,
 }
 
 /// What the instance says about itself (instance policy routes, admin dashboard).
@@ -136,6 +137,7 @@ pub struct Limits {
     pub message: MessageLimits,
     pub poll: PollLimits,
     pub thread: ThreadLimits,
+    pub forum: ForumLimits,
     pub onboarding: OnboardingLimits,
     pub automod: AutoModLimits,
     pub application: ApplicationLimits,
@@ -317,6 +319,35 @@ impl Default for ThreadLimits {
             auto_archive_durations: vec![60, 1440, 4320, 10080],
             default_auto_archive_duration: 4320,
             minute_secs: 60,
+        }
+    }
+}
+
+/// Forum and media channels and thread search (Discord's limits).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ForumLimits {
+    /// Tags a forum or media channel may offer (Discord: 20).
+    pub max_tags: u32,
+    /// Longest tag name (Discord: 20).
+    pub max_tag_name: u32,
+    /// Tags one post may carry (Discord: 5).
+    pub max_applied_tags: u32,
+    /// Most threads one `GET /channels/{id}/threads/search` page answers (Discord: 25, also
+    /// the default).
+    pub max_search_limit: u32,
+    /// Highest `offset` of a thread search (Discord: 9975).
+    pub max_search_offset: u32,
+}
+
+impl Default for ForumLimits {
+    fn default() -> Self {
+        Self {
+            max_tags: 20,
+            max_tag_name: 20,
+            max_applied_tags: 5,
+            max_search_limit: 25,
+            max_search_offset: 9975,
         }
     }
 }
@@ -772,6 +803,44 @@ impl Default for GuildDefaults {
             preferred_locale: "en-US".into(),
             text_channel_name: "general".into(),
             voice_channel_name: "General".into(),
+        }
+    }
+}
+
+/// Message search (`GET /guilds/{id}/messages/search`, src/search/): the node's full-text
+/// index and its indexer, and the page limits (Discord's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Search {
+    /// Keep a message index and answer searches (off: searches answer 503 and nothing is
+    /// indexed). Read at start.
+    pub enabled: bool,
+    /// The indexer commits queued changes at most this often (ms); a new message is searchable
+    /// after about this long. Read at start.
+    pub commit_interval_ms: u64,
+    /// Changes waiting for the indexer; past this, changes are dropped (and counted) rather
+    /// than slowing channels down; `accord search reindex` repairs. Read at start.
+    pub queue_capacity: usize,
+    /// Memory of the index writer before it flushes a segment (MB, at least 15). Read at start.
+    pub writer_memory_mb: usize,
+    /// Messages one search page answers, also the default (Discord: 25).
+    pub max_limit: u32,
+    /// Highest `offset` (Discord: 9975).
+    pub max_offset: u32,
+    /// Longest `content` to search for (Discord: 1024).
+    pub max_content: u32,
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            commit_interval_ms: 500,
+            queue_capacity: 65_536,
+            writer_memory_mb: 50,
+            max_limit: 25,
+            max_offset: 9975,
+            max_content: 1024,
         }
     }
 }

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ChannelId, GuildId, MessageId, UserId};
+use crate::id::{ChannelId, EmojiId, GuildId, MessageId, TagId, UserId};
 use crate::permissions::PermissionOverwrite;
 
 use super::Timestamp;
@@ -65,6 +65,11 @@ impl ChannelKind {
         !matches!(self, Self::Dm | Self::GroupDm)
     }
 
+    /// Forum (15) and media (16) channels: posts only, as threads.
+    pub fn is_forum(self) -> bool {
+        matches!(self, Self::GuildForum | Self::GuildMedia)
+    }
+
     /// Channels that hold messages.
     pub fn is_text(self) -> bool {
         matches!(
@@ -116,9 +121,95 @@ pub struct ChannelRecord {
     /// Threads only: messages ever sent (deletions do not lower it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_message_sent: Option<u32>,
-    /// Threads in forum/media channels: the tags applied (forums are not built yet, so empty).
+    /// Threads: the tags of their forum/media parent applied to them (empty elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applied_tags: Option<Vec<crate::id::Snowflake>>,
+    pub applied_tags: Option<Vec<TagId>>,
+    /// Forum and media channels: the tags posts may carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_tags: Option<Vec<ForumTag>>,
+    /// Forum and media channels: the reaction clients show on each post (serialized `null`
+    /// when unset, as Discord does for these channels).
+    #[serde(default, skip_serializing_if = "ForumOnly::is_absent")]
+    pub default_reaction_emoji: ForumOnly<DefaultReaction>,
+    /// Forum and media channels: how clients order posts (0 latest activity, 1 creation date;
+    /// `null` when unset).
+    #[serde(default, skip_serializing_if = "ForumOnly::is_absent")]
+    pub default_sort_order: ForumOnly<u8>,
+    /// Forum channels: how clients lay posts out (0 not set, 1 list, 2 gallery).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_forum_layout: Option<u8>,
+    /// Slowmode copied onto each new thread (text, announcement, forum and media channels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_thread_rate_limit_per_user: Option<u32>,
+}
+
+/// Channel flags Discord documents for forum and media channels and their posts.
+pub mod channel_flags {
+    /// A post pinned to the top of its forum (threads only).
+    pub const PINNED: u64 = 1 << 1;
+    /// Posts of this forum/media channel need at least one tag.
+    pub const REQUIRE_TAG: u64 = 1 << 4;
+    /// Media channels: clients hide the download options of attachments.
+    pub const HIDE_MEDIA_DOWNLOAD_OPTIONS: u64 = 1 << 15;
+}
+
+/// A field only forum and media channels carry, `null` there when unset: absent on every other
+/// channel (`Absent`), present but null (`Null`) or set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ForumOnly<T> {
+    #[default]
+    Absent,
+    Null,
+    Set(T),
+}
+
+impl<T> ForumOnly<T> {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Self::Absent)
+    }
+
+    pub fn as_set(&self) -> Option<&T> {
+        match self {
+            Self::Set(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for ForumOnly<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Set(v) => v.serialize(s),
+            _ => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ForumOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(d)? {
+            Some(v) => Self::Set(v),
+            None => Self::Null,
+        })
+    }
+}
+
+/// A tag of a forum or media channel (Discord's forum tag object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForumTag {
+    pub id: TagId,
+    pub name: String,
+    /// Only MANAGE_THREADS holders may apply it to a post.
+    pub moderated: bool,
+    pub emoji_id: Option<EmojiId>,
+    pub emoji_name: Option<String>,
+}
+
+/// The default reaction of a forum or media channel: a guild emoji or a unicode one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DefaultReaction {
+    pub emoji_id: Option<EmojiId>,
+    pub emoji_name: Option<String>,
 }
 
 /// Discord's thread metadata object.
@@ -188,7 +279,22 @@ impl ChannelRecord {
             message_count: None,
             total_message_sent: None,
             applied_tags: None,
+            available_tags: None,
+            default_reaction_emoji: ForumOnly::Absent,
+            default_sort_order: ForumOnly::Absent,
+            default_forum_layout: None,
+            default_thread_rate_limit_per_user: None,
         }
+    }
+
+    /// Forum and media channels: their posts are threads with a starter message and tags.
+    pub fn is_forum(&self) -> bool {
+        self.kind.is_forum()
+    }
+
+    /// The tag `id` of this forum, if it has one.
+    pub fn tag(&self, id: TagId) -> Option<&ForumTag> {
+        self.available_tags.as_ref()?.iter().find(|t| t.id == id)
     }
 
     /// Discord's channel object. `recipients` are user objects for DMs, omitted for guild channels.

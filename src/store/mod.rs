@@ -218,6 +218,9 @@ pub trait Store: Send + Sync + 'static {
     async fn create_guild(&self, state: &GuildState) -> StoreResult<()>;
     async fn update_guild(&self, guild: &GuildRecord) -> StoreResult<()>;
     async fn load_guild(&self, id: GuildId) -> StoreResult<Option<GuildState>>;
+    /// Every guild's id, in no particular order: a full scan, for offline maintenance such as
+    /// `accord search reindex` (never on a request path).
+    async fn guild_ids(&self) -> StoreResult<Vec<GuildId>>;
     /// Removes the guild and everything under it (roles, channels, members, invites, bans,
     /// templates).
     async fn delete_guild(&self, id: GuildId) -> StoreResult<()>;

@@ -542,11 +542,13 @@ pub fn rows() -> Vec<Row> {
         row("DELETE /channels/{channel_id}/thread-members/@me", CHANNEL_MEMBER)
             .member_ok()
             .p("channel_id", "thread"),
+        row("GET /channels/{channel_id}/threads/search", CHANNEL_MEMBER).member_ok(),
         row("GET /channels/{channel_id}/threads/archived/public", CHANNEL_MEMBER).member_ok(),
         row("GET /channels/{channel_id}/threads/archived/private", CHANNEL_PERM),
         row("GET /channels/{channel_id}/users/@me/threads/archived/private", CHANNEL_MEMBER)
             .member_ok(),
         row("GET /guilds/{guild_id}/threads/active", GUILD_MEMBER).member_ok(),
+        row("GET /guilds/{guild_id}/messages/search", GUILD_MEMBER).member_ok(),
         // --- invites
         row("GET /invites/{code}", Public),
         row("POST /invites/{code}", Me).by(Who::Fresh).no_bots().json(|_| json!({})),

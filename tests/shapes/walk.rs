@@ -56,6 +56,7 @@ pub async fn run(s: &mut Shapes) {
     voice_and_stage(s, &w).await;
     scheduled_events(s, &w).await;
     threads(s, &w).await;
+    forums(s, &w).await;
     auto_moderation(s, &w).await;
     templates_and_bans(s, &w).await;
     dms(s, &w).await;
@@ -880,6 +881,75 @@ async fn scheduled_events(s: &mut Shapes, w: &World) {
     .await;
     s.delete(&format!("/guilds/{g}/scheduled-events/{event}"), &w.alice)
         .await;
+}
+
+/// A forum with tags, a post in it (the thread with its starter `message`), a tag change and
+/// a thread search.
+async fn forums(s: &mut Shapes, w: &World) {
+    let g = &w.guild;
+    let forum = s
+        .post(
+            &format!("/guilds/{g}/channels"),
+            &w.alice,
+            json!({
+                "name": "help",
+                "type": 15,
+                "available_tags": [{"name": "question"}, {"name": "solved", "emoji_name": "✅"}],
+                "default_reaction_emoji": {"emoji_name": "👍"},
+                "default_sort_order": 0,
+                "default_forum_layout": 1,
+            }),
+        )
+        .await;
+    let tag = forum.body["available_tags"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let forum = id(&forum, "forum channel");
+    s.patch(
+        &format!("/channels/{forum}"),
+        &w.alice,
+        json!({"flags": 16, "default_thread_rate_limit_per_user": 10}),
+    )
+    .await;
+    let post = s
+        .post(
+            &format!("/channels/{forum}/threads"),
+            &w.alice,
+            json!({"name": "How do I?", "applied_tags": [tag], "message": {"content": "Question"}}),
+        )
+        .await;
+    let post = id(&post, "forum post");
+    s.patch(
+        &format!("/channels/{post}"),
+        &w.alice,
+        json!({"applied_tags": [tag]}),
+    )
+    .await;
+    s.get(
+        &format!("/channels/{forum}/threads/search?name=how&tag={tag}&sort_by=creation_time"),
+        &w.bob,
+    )
+    .await;
+    // Message search, once the indexer has committed what was sent so far.
+    let index = s.t.srv().app.services.search.get().cloned();
+    if let Some(index) = index {
+        tokio::task::spawn_blocking(move || index.flush())
+            .await
+            .expect("join")
+            .expect("flush");
+    }
+    let r = s
+        .get(
+            &format!("/guilds/{g}/messages/search?content=question&limit=5"),
+            &w.bob,
+        )
+        .await;
+    assert!(
+        r.body["total_results"].as_u64().unwrap_or(0) >= 1,
+        "{}",
+        r.body
+    );
 }
 
 async fn threads(s: &mut Shapes, w: &World) {

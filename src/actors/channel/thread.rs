@@ -7,7 +7,7 @@ use super::State;
 use crate::actors::guild::{GuildMsg, ThreadMsg};
 use crate::error::ApiError;
 use crate::events::Dispatch;
-use crate::id::{MessageId, UserId};
+use crate::id::{ChannelId, MessageId, UserId};
 use crate::model::message::MessageReference;
 use crate::model::{ChannelKind, ChannelRecord, MessageRecord};
 use crate::permissions::Permissions;
@@ -143,19 +143,50 @@ impl State {
         }
     }
 
-    /// Tells the guild actor a message was posted in (or deleted from) this thread.
-    pub(super) fn report_thread_message(&self, posted: Option<MessageId>) {
+    /// Tells the guild actor a message was posted in this thread.
+    pub(super) fn report_thread_message(&self, posted: MessageId) {
+        self.tell_thread_owner(|thread| ThreadMsg::MessagePosted {
+            thread,
+            message: posted,
+        });
+    }
+
+    /// Tells the guild actor these messages of this thread were deleted; a forum post's
+    /// starter message (the thread's id) was never counted, so it is left out.
+    pub(super) fn report_thread_deletions(&self, deleted: &[MessageId]) {
+        let thread = self.channel.id;
+        let count = deleted.iter().filter(|m| m.get() != thread.get()).count();
+        if count == 0 {
+            return;
+        }
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        self.tell_thread_owner(|thread| ThreadMsg::MessageDeleted { thread, count });
+    }
+
+    fn tell_thread_owner(&self, make: impl FnOnce(ChannelId) -> ThreadMsg) {
         if !self.channel.kind.is_thread() {
             return;
         }
         let Some(g) = &self.guild else {
             return;
         };
-        let thread = self.channel.id;
-        let msg = match posted {
-            Some(message) => ThreadMsg::MessagePosted { thread, message },
-            None => ThreadMsg::MessageDeleted { thread },
-        };
-        let _ = crate::actors::tell(g, GuildMsg::Threads(msg));
+        let _ = crate::actors::tell(g, GuildMsg::Threads(make(self.channel.id)));
+    }
+
+    /// The id of a forum post's starter message: the thread's own, once (a second starter is
+    /// refused as a message in a forum is).
+    pub(super) fn starter_id(&self) -> Result<MessageId, ApiError> {
+        let id = MessageId::new(self.channel.id.get());
+        let fresh = self.channel.kind.is_thread()
+            && self.channel.last_message_id.is_none()
+            && !self.recent.iter().any(|m| m.record.id == id);
+        if !fresh {
+            return Err(ApiError::coded(
+                axum::http::StatusCode::BAD_REQUEST,
+                50008,
+                "cannot-send-in-non-text",
+            ));
+        }
+        Ok(id)
     }
 }

@@ -106,6 +106,7 @@ impl GuildBlueprint {
                     ),
                     parent_id: c.parent_id.map(|p| ChannelId::new(u64::from(p))),
                     nsfw: Some(c.nsfw),
+                    ..ChannelCreate::default()
                 },
             })
             .collect();

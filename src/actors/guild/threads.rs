@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 
 use super::{State, audit};
 use crate::actors::Reply;
-use crate::actors::channel::ChannelMsg;
+use crate::actors::channel::{ChannelMsg, MessageCreate};
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
 use crate::gateway::intents::Intents;
-use crate::id::{ChannelId, MessageId, UserId};
+use crate::id::{ChannelId, MessageId, TagId, UserId};
 use crate::model::{ChannelKind, ChannelRecord, ThreadMemberRecord, ThreadMetadata, Timestamp};
 use crate::permissions::{Permissions, require};
 use crate::validate;
@@ -49,8 +49,18 @@ pub enum ThreadMsg {
         thread: ChannelId,
         message: MessageId,
     },
-    /// From a thread's channel actor: a message of it was deleted.
-    MessageDeleted { thread: ChannelId },
+    /// From a thread's channel actor: `count` messages of it were deleted (a forum post's
+    /// starter message not counted, as it never was).
+    MessageDeleted { thread: ChannelId, count: u32 },
+    /// From the forum post route: the starter message was refused, so the post goes again.
+    Abandon { thread: ChannelId },
+    /// `GET /channels/{parent}/threads/search`.
+    Search {
+        user: UserId,
+        parent: ChannelId,
+        query: super::forum::ThreadSearch,
+        reply: Reply<Value>,
+    },
     /// From a thread's channel actor: `user` posts in the archived thread, which reopens it if
     /// it is not locked (or the user has MANAGE_THREADS). Replies with the reopened thread.
     Unarchive {
@@ -113,8 +123,8 @@ pub struct MembersQuery {
     pub limit: usize,
 }
 
-/// Body of both thread creation routes. Fields Discord documents for forum posts (`message`,
-/// `applied_tags`) are accepted and ignored: forum channels are not built yet.
+/// Body of both thread creation routes. In a forum or media channel `message` (the post's
+/// starter message, which the route posts in the new thread) and `applied_tags` apply.
 #[derive(Debug, Default, Deserialize)]
 pub struct ThreadCreate {
     pub name: Option<String>,
@@ -123,8 +133,12 @@ pub struct ThreadCreate {
     #[serde(rename = "type")]
     pub kind: Option<u8>,
     pub invitable: Option<bool>,
-    pub applied_tags: Option<Vec<Value>>,
-    pub message: Option<Value>,
+    pub applied_tags: Option<Vec<TagId>>,
+    pub message: Option<Box<MessageCreate>>,
+    /// Forum posts: the id the route minted for the thread (its uploads are stored under it
+    /// before the thread exists).
+    #[serde(skip)]
+    pub id: Option<ChannelId>,
 }
 
 /// Thread fields of `PATCH /channels/{thread}` (beside `name` and `rate_limit_per_user`, which
@@ -135,7 +149,7 @@ pub struct ThreadPatch {
     pub auto_archive_duration: Option<u32>,
     pub locked: Option<bool>,
     pub invitable: Option<bool>,
-    pub applied_tags: Option<Vec<Value>>,
+    pub applied_tags: Option<Vec<TagId>>,
     pub flags: Option<u64>,
 }
 
@@ -205,17 +219,31 @@ impl State {
                     tracing::warn!(error = %e, %thread, "could not count a thread message");
                 }
             }
-            ThreadMsg::MessageDeleted { thread } => {
+            ThreadMsg::MessageDeleted { thread, count } => {
                 if let Some(c) = self.channels.get_mut(&thread)
                     && let Some(n) = c.message_count.as_mut()
                 {
-                    *n = n.saturating_sub(1);
+                    *n = n.saturating_sub(count);
                     let c = c.clone();
                     if let Err(e) = self.services.store.put_channel(&c).await {
                         tracing::warn!(error = %e, %thread, "could not count a deleted message");
                     }
                     self.tell_thread_actor(&c);
                 }
+            }
+            ThreadMsg::Abandon { thread } => {
+                if let Err(e) = self.remove_thread(thread).await {
+                    tracing::warn!(error = %e, %thread, "could not remove an abandoned forum post");
+                }
+            }
+            ThreadMsg::Search {
+                user,
+                parent,
+                query,
+                reply: r,
+            } => {
+                let v = self.search_threads(user, parent, &query);
+                crate::actors::reply(r, v);
             }
             ThreadMsg::Unarchive {
                 user,
@@ -338,8 +366,9 @@ impl State {
         if !perms.contains(Permissions::VIEW_CHANNEL) {
             return Err(ApiError::MissingAccess);
         }
+        let forum = parent.kind.is_forum();
         let announcement = match parent.kind {
-            ChannelKind::GuildText => false,
+            ChannelKind::GuildText | ChannelKind::GuildForum | ChannelKind::GuildMedia => false,
             ChannelKind::GuildAnnouncement => true,
             _ => return Err(coded(50024, "invalid-channel-type")),
         };
@@ -365,6 +394,8 @@ impl State {
             ChannelKind::PublicThread
         };
         let kind = match (starter, body.kind) {
+            // A forum post is always public (Discord ignores `type` there).
+            _ if forum => default_kind,
             (Some(_), _) | (None, None) => default_kind,
             (None, Some(k)) => match ChannelKind::try_from(k) {
                 Ok(ChannelKind::AnnouncementThread) if announcement => {
@@ -391,7 +422,10 @@ impl State {
             .auto_archive_duration
             .unwrap_or(limits.default_auto_archive_duration);
         check_duration(&mut errs, duration, &limits.auto_archive_durations);
-        let rate = body.rate_limit_per_user.unwrap_or(0);
+        let rate = body
+            .rate_limit_per_user
+            .or(parent.default_thread_rate_limit_per_user)
+            .unwrap_or(0);
         if rate > MAX_RATE_LIMIT {
             errs.add(
                 "rate_limit_per_user",
@@ -401,12 +435,20 @@ impl State {
             );
         }
         errs.into_result()?;
-        let need = if kind == ChannelKind::PrivateThread {
+        // A forum post is a message in the forum: SEND_MESSAGES there, as on Discord.
+        let need = if forum {
+            Permissions::SEND_MESSAGES
+        } else if kind == ChannelKind::PrivateThread {
             Permissions::CREATE_PRIVATE_THREADS
         } else {
             Permissions::CREATE_PUBLIC_THREADS
         };
         require(perms, need)?;
+        let applied_tags = if forum {
+            self.check_applied_tags(parent, body.applied_tags.as_deref().unwrap_or(&[]), perms)?
+        } else {
+            Vec::new()
+        };
         if starter.is_some() {
             require(perms, Permissions::READ_MESSAGE_HISTORY)?;
         }
@@ -426,7 +468,10 @@ impl State {
                 }
                 id
             }
-            None => self.services.ids.next()?,
+            None => match body.id {
+                Some(id) if forum && !self.channels.contains_key(&id) => id,
+                _ => self.services.ids.next()?,
+            },
         };
         let now = Timestamp::now();
         let mut c = ChannelRecord::new(id, kind, Some(self.id()));
@@ -445,7 +490,7 @@ impl State {
         c.member_count = Some(0);
         c.message_count = Some(0);
         c.total_message_sent = Some(0);
-        c.applied_tags = Some(Vec::new());
+        c.applied_tags = Some(applied_tags);
         self.services.store.put_channel(&c).await?;
         self.channels.insert(c.id, c.clone());
         // The creator is a member before THREAD_CREATE goes out, so a private thread reaches
@@ -487,6 +532,13 @@ impl State {
             return Ok(());
         };
         c.last_message_id = Some(message);
+        // A forum post's starter message (the thread's id) is not counted, as on Discord.
+        if message.get() == thread.get() {
+            let c = c.clone();
+            self.services.store.put_channel(&c).await?;
+            self.tell_thread_actor(&c);
+            return Ok(());
+        }
         c.message_count = Some(c.message_count.unwrap_or(0).saturating_add(1));
         c.total_message_sent = Some(c.total_message_sent.unwrap_or(0).saturating_add(1));
         let c = c.clone();
@@ -757,7 +809,7 @@ impl State {
     }
 
     /// The caller's own thread member objects for these threads (`members` of the list routes).
-    fn own_memberships<'a>(
+    pub(super) fn own_memberships<'a>(
         &self,
         user: UserId,
         threads: impl Iterator<Item = &'a ChannelRecord>,
@@ -932,6 +984,19 @@ impl State {
         if let Some(f) = patch.flags {
             c.flags = f;
         }
+        if let Some(tags) = patch.applied_tags {
+            if !moderator && !creator {
+                return Err(ApiError::MissingPermissions);
+            }
+            let forum = c
+                .parent_id
+                .and_then(|p| self.channels.get(&p))
+                .filter(|p| p.is_forum());
+            // Tags belong to forum posts; elsewhere they are ignored, as on Discord.
+            if let Some(forum) = forum {
+                c.applied_tags = Some(self.check_applied_tags(forum, &tags, perms)?);
+            }
+        }
         self.save_thread(c).await
     }
 
@@ -966,6 +1031,8 @@ impl State {
             .store
             .delete_thread_members(self.id(), id)
             .await?;
+        self.services
+            .index(crate::search::IndexOp::DeleteChannel(id));
         self.dispatch("THREAD_DELETE", &data, Some(id));
         self.channels.remove(&id);
         self.thread_members.remove(&id);

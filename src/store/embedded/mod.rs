@@ -346,6 +346,16 @@ impl Store for EmbeddedStore {
             .await
     }
 
+    async fn guild_ids(&self) -> StoreResult<Vec<GuildId>> {
+        let txn = self.read()?;
+        let table = txn.open_table(GUILDS).map_err(be)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(be)? {
+            out.push(GuildId::new(entry.map_err(be)?.0.value()));
+        }
+        Ok(out)
+    }
+
     async fn load_guild(&self, id: GuildId) -> StoreResult<Option<GuildState>> {
         let txn = self.read()?;
         let Some(guild) = get_json!(txn, GUILDS, id.get()) else {

@@ -751,6 +751,14 @@ impl Store for ScyllaStore {
             .await
     }
 
+    async fn guild_ids(&self) -> StoreResult<Vec<GuildId>> {
+        let rows = self.scan::<(i64,)>(&self.st.guild_ids, ()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id,)| GuildId::new(id as u64))
+            .collect())
+    }
+
     async fn load_guild(&self, id: GuildId) -> StoreResult<Option<GuildState>> {
         let g = (n(id.get()),);
         let Some(guild) = self.one::<GuildRecord>(&self.st.guild_get, g).await? else {

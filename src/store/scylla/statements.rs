@@ -101,6 +101,8 @@ statements! {
 
     // guilds
     guild_get = "SELECT data FROM guilds WHERE id = ?";
+    // A full scan of the partition keys (offline maintenance only).
+    guild_ids = "SELECT id FROM guilds";
     guild_put = "INSERT INTO guilds (id, data) VALUES (?, ?)";
     guild_del = "DELETE FROM guilds WHERE id = ?";
     role_put = "INSERT INTO roles (guild_id, role_id, data) VALUES (?, ?, ?)";

@@ -3,6 +3,7 @@
 
 pub mod ack;
 pub mod followers;
+pub mod forum;
 pub mod invites;
 pub mod messages;
 pub mod permissions;

@@ -3,7 +3,7 @@
 //! of the guild; the parent's channel actor marks the starter message.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::id::{ChannelId, GuildId, MessageId, UserId};
-use crate::model::{ChannelRecord, Timestamp};
+use crate::model::{ChannelKind, ChannelRecord, Timestamp};
 
 /// Page sizes of the list routes (Discord: thread members up to 100; archived threads default
 /// 50, at most 100).
@@ -29,6 +29,10 @@ const ARCHIVED_MAX: usize = 100;
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/channels/{channel_id}/threads", post(create))
+        .route(
+            "/channels/{channel_id}/threads/search",
+            get(super::forum::search),
+        )
         .route(
             "/channels/{channel_id}/messages/{message_id}/threads",
             post(create_from_message),
@@ -114,15 +118,29 @@ async fn start(
 
 /// `POST /channels/{id}/threads`: a thread without a starter message (type 11 by default in a
 /// text channel, 12 on request; 10 in an announcement channel). CREATE_PUBLIC_THREADS or
-/// CREATE_PRIVATE_THREADS.
+/// CREATE_PRIVATE_THREADS. In a forum or media channel: a post, with its starter `message`
+/// (SEND_MESSAGES; see `forum`).
 async fn create(
     State(app): State<App>,
     caller: Caller,
     Path(parent): Path<ChannelId>,
     AuditReason(reason): AuditReason,
-    Json(body): Json<ThreadCreate>,
+    request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let v = start(&app, caller.user_id, parent, None, body, reason).await?;
+    let user = caller.user_id;
+    let channel = visible_channel(&app, user, parent).await?;
+    let kind = channel["type"]
+        .as_u64()
+        .and_then(|k| u8::try_from(k).ok())
+        .and_then(|k| ChannelKind::try_from(k).ok());
+    if let (Some(kind), Some(guild)) = (kind, guild_of(&channel))
+        && kind.is_forum()
+    {
+        let v = super::forum::create_post(&app, user, parent, kind, guild, request, reason).await?;
+        return Ok((StatusCode::CREATED, Json(v)));
+    }
+    let Json(body) = Json::<ThreadCreate>::from_request(request, &app).await?;
+    let v = start(&app, user, parent, None, body, reason).await?;
     Ok((StatusCode::CREATED, v))
 }
 

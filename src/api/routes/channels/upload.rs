@@ -6,6 +6,7 @@ use axum::extract::Multipart;
 use serde_json::Value;
 
 use crate::actors::channel::MessageCreate;
+use crate::actors::guild::ThreadCreate;
 use crate::api::extract::parse_json;
 use crate::app::App;
 use crate::error::{ApiError, FieldError, FieldErrors};
@@ -59,6 +60,26 @@ pub async fn callback_from_multipart(
     })
     .await?;
     Ok((kind, body))
+}
+
+/// A forum post sent as `multipart/form-data`: `payload_json` is the thread body with the
+/// starter message in `message`; files belong to that message and are stored under `thread`
+/// (the id the route minted for the post). Returns the body with the message inside.
+pub async fn thread_from_multipart(
+    app: &App,
+    thread: ChannelId,
+    multipart: Multipart,
+) -> Result<ThreadCreate, ApiError> {
+    let mut thread_body = ThreadCreate::default();
+    let message = from_multipart(app, thread, multipart, |bytes| {
+        let mut b: ThreadCreate = parse_json(bytes)?;
+        let message = b.message.take().map(|m| *m).unwrap_or_default();
+        thread_body = b;
+        Ok(message)
+    })
+    .await?;
+    thread_body.message = Some(Box::new(message));
+    Ok(thread_body)
 }
 
 async fn from_multipart(

@@ -9,6 +9,7 @@ pub mod emojis;
 pub mod incident_actions;
 pub mod integrations;
 pub mod members;
+pub mod messages_search;
 pub mod new_member_welcome;
 pub mod onboarding;
 pub mod preview;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<App> {
         .route("/guilds/{guild_id}/delete", post(delete))
         .merge(channels::routes())
         .merge(members::routes())
+        .merge(messages_search::routes())
         .merge(roles::routes())
         .merge(bans::routes())
         .merge(bulk_ban::routes())
