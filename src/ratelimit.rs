@@ -191,7 +191,7 @@ pub async fn middleware(State(app): State<App>, mut request: Request, next: Next
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
-        Some(raw) => app.auth.authenticate(raw).await.ok(),
+        Some(raw) => app.auth.authenticate_request(raw).await.ok(),
         None => None,
     };
     let Some(caller) = caller else {
