@@ -1247,7 +1247,7 @@ impl Live {
             payload,
         )
         .await?;
-        live::check_response(status, &text)
+        live::check_response(&url, status, &text)
             .map_err(|e| format!("{} {url}: {e}", route.method.as_str()))
     }
 }

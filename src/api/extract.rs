@@ -205,16 +205,19 @@ impl FromRequestParts<App> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
-        if let Some(caller) = parts.extensions.get::<Caller>() {
-            crate::net::mark_authenticated(&parts.extensions);
-            return Ok(*caller);
-        }
-        let raw = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let caller = app.auth.authenticate_request(raw).await?;
+        // The rate-limit layer may have authenticated the request already; the scope check
+        // below holds either way.
+        let caller = match parts.extensions.get::<Caller>() {
+            Some(caller) => *caller,
+            None => {
+                let raw = parts
+                    .headers
+                    .get(axum::http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or(ApiError::Unauthorized)?;
+                app.auth.authenticate_request(raw).await?
+            }
+        };
         if caller.oauth.is_some() {
             // A bearer token reaches only the routes its scopes open.
             let template = parts

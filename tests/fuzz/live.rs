@@ -164,9 +164,10 @@ pub async fn send(
     Ok((status, text))
 }
 
-/// Never a 5xx; a 4xx is a Discord error object (`code` and `message`, `errors` with 50035);
-/// a 2xx body is JSON or empty.
-pub fn check_response(status: u16, text: &str) -> Result<(), String> {
+/// Never a 5xx; a 4xx is a Discord error object (`code` and `message`, `errors` with 50035),
+/// except on the OAuth2 token endpoints, which answer RFC 6749's `{error, error_description}`
+/// as Discord's do; a 2xx body is JSON or empty.
+pub fn check_response(url: &str, status: u16, text: &str) -> Result<(), String> {
     if status >= 500 {
         return Err(format!("{status}: {}", clip(text)));
     }
@@ -182,6 +183,16 @@ pub fn check_response(status: u16, text: &str) -> Result<(), String> {
     if status >= 400 {
         let v: Value = serde_json::from_str(text)
             .map_err(|_| format!("{status} with a body that is not JSON: {}", clip(text)))?;
+        let token_endpoint = url
+            .split('?')
+            .next()
+            .is_some_and(|p| p.ends_with("/oauth2/token") || p.ends_with("/oauth2/token/revoke"));
+        if token_endpoint && matches!(status, 400 | 401) {
+            if !v["error"].is_string() || !v["error_description"].is_string() {
+                return Err(format!("{status} without an OAuth2 error: {}", clip(text)));
+            }
+            return Ok(());
+        }
         if !v["message"].is_string() {
             return Err(format!("{status} without a message: {}", clip(text)));
         }

@@ -213,6 +213,14 @@ async fn guild(s: &mut Shapes, w: &World) {
     )
     .await;
     s.get(&format!("/guilds/{g}"), &w.bob).await;
+    // Lifted again: a DM between the two members comes later in the walk, and paused DMs are
+    // refused.
+    s.put(
+        &format!("/guilds/{g}/incident-actions"),
+        &w.alice,
+        Some(json!({"dms_disabled_until": null})),
+    )
+    .await;
 
     // Integrations: a second bot, listed, then removed with its integration.
     let extra =
