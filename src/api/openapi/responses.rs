@@ -101,10 +101,14 @@ pub fn responses(route: &Route) -> Value {
         "429".into(),
         json!({"$ref": "#/components/responses/Ratelimited"}),
     );
-    out.insert(
-        "4XX".into(),
-        json!({"$ref": "#/components/responses/Error"}),
-    );
+    // The OAuth2 token endpoints (the only form-encoded bodies) answer errors as RFC 6749
+    // says, `{error, error_description}`, as Discord's do; every other route Discord's object.
+    let error = if route.body == Some(super::Body::Form) {
+        "#/components/responses/OAuth2Error"
+    } else {
+        "#/components/responses/Error"
+    };
+    out.insert("4XX".into(), json!({ "$ref": error }));
     Value::Object(out)
 }
 
@@ -134,6 +138,18 @@ pub fn error_responses() -> Value {
             "description": "An error: `{code, message}`, and `errors` (field errors nested by \
                 path, as Discord's) for 50035 Invalid Form Body",
             "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{ERROR_SCHEMA}")}}},
+        },
+        "OAuth2Error": {
+            "description": "An OAuth2 token endpoint's error (RFC 6749 §5.2): `error` \
+                (`invalid_request`, `invalid_client`, `invalid_grant`, …) and `error_description`",
+            "content": {"application/json": {"schema": {
+                "type": "object",
+                "properties": {
+                    "error": {"type": "string"},
+                    "error_description": {"type": "string"},
+                },
+                "required": ["error"],
+            }}},
         },
         "Ratelimited": {
             "description": "Rate limited: `retry_after` (seconds) and `global`",
