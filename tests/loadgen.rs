@@ -29,7 +29,7 @@ async fn setup() -> (common::TestServer, tempfile::TempDir, Common) {
     let out = tempfile::tempdir().expect("tempdir");
     let mut c = Common::new(t.srv().url(), out.path());
     c.admin_token = Some(admin);
-    c.server_pid = Some(std::process::id());
+    c.server_pids = vec![std::process::id()];
     c.after_secs = 0.2;
     (t, out, c)
 }
@@ -47,6 +47,8 @@ fn fanout_args(sessions: usize, messages: u64) -> fanout::Args {
         duration: 10.0,
         posters: 2,
         drain: 10.0,
+        workers: 0,
+        worker_exe: None,
     }
 }
 
@@ -115,6 +117,36 @@ async fn fanout_scenario_delivers_every_message_to_every_session() {
     t.stop().await;
 }
 
+/// Several `--url`s and `--workers 2`: the sessions are spread over both URLs (two names of
+/// one server here) and held by two `accord loadgen session-worker` processes, whose
+/// deliveries and identify latencies come back into the run's figures; nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_spreads_sessions_over_urls_and_worker_processes() {
+    let (t, out, mut c) = setup().await;
+    let other = t.srv().url().replace("127.0.0.1", "localhost");
+    c.urls.push(other);
+    let mut args = fanout_args(12, 20);
+    args.workers = 2;
+    args.worker_exe = Some(env!("CARGO_BIN_EXE_accord").into());
+    let r = loadgen::run(&c, &Scenario::Fanout(args))
+        .await
+        .expect("run");
+    check(&r);
+    assert_eq!(r.expected, 12 * 20);
+    assert_eq!(r.latency_us["delivered_create"].count, 12 * 20);
+    assert_eq!(r.latency_us["identify"].count, 12);
+    assert_eq!(r.figures["sessions_ready"], 12.0);
+    assert_eq!(r.figures["worker_processes"], 2.0);
+    assert_eq!(r.figures["nodes"], 2.0);
+    assert!(r.figures.contains_key("all_ready_secs"), "{:?}", r.figures);
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.path().join("accord-fanout.json")).expect("result file"),
+    )
+    .expect("json");
+    assert_eq!(json["params"]["worker_processes"], 2);
+    t.stop().await;
+}
+
 /// `--zlib-stream`: every session inflates its one deflate stream; nothing is lost and
 /// every event is still seen (the inflater keeps the stream's history across messages).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,7 +204,7 @@ async fn scenarios_run_unchanged_against_the_baseline() {
     let out = tempfile::tempdir().expect("tempdir");
     let mut c = Common::new(server.url(), out.path());
     c.label = "baseline".into();
-    c.server_pid = Some(std::process::id());
+    c.server_pids = vec![std::process::id()];
     c.after_secs = 0.2;
     let r = loadgen::run(&c, &Scenario::Fanout(fanout_args(16, 20)))
         .await

@@ -3,8 +3,14 @@
 //! gives the time from the POST being sent to the event being received; delivered is compared
 //! with expected (successful posts × sessions open), so nothing may be lost. With
 //! `--server-pid` the server's memory is reported before, at peak and `--after-secs` after.
+//!
+//! With several `--url`s (a cluster's nodes) session k connects to node k mod n, and posts go
+//! to the first node, so most events cross nodes. Runs with more sessions than one process
+//! may hold descriptors for (`--workers`, automatic above 15,000) keep the sessions in worker
+//! processes ([`super::worker`]) and the posting and the figures here.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -16,7 +22,12 @@ use tokio::sync::watch;
 use super::api::{Api, run_tag};
 use super::gateway::{self, Ctx, Tally};
 use super::procstat::MemoryWatch;
+use super::worker::{self, Workers};
 use super::{Common, Recorder, Report, gateway_url, marker, secs};
+
+/// Sessions per worker process when `--workers` is automatic: well under the 20,000
+/// descriptors one process may hold on the boxes we measure on.
+const SESSIONS_PER_WORKER: usize = 15_000;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
@@ -38,6 +49,47 @@ pub struct Args {
     /// Seconds to wait for the last events after posting stops.
     #[arg(long, default_value_t = 15.0)]
     pub drain: f64,
+    /// Processes that hold the sessions: 0 = this one up to 15,000 sessions, else one per
+    /// 15,000; 1 = this one; n > 1 = n worker processes.
+    #[arg(long, default_value_t = 0)]
+    pub workers: usize,
+    /// The accord binary worker processes run (default: this executable).
+    #[arg(long)]
+    pub worker_exe: Option<PathBuf>,
+}
+
+impl Args {
+    /// How many worker processes hold `n` sessions (0: they are held in this process).
+    fn worker_processes(&self, n: usize) -> usize {
+        match self.workers {
+            0 if n > SESSIONS_PER_WORKER => n.div_ceil(SESSIONS_PER_WORKER),
+            0 | 1 => 0,
+            w => w,
+        }
+    }
+}
+
+/// Where each session connects: session k to node k mod n, as (gateway URL, tokens) groups.
+fn spread(urls: &[String], tokens: Vec<String>) -> Vec<(String, Vec<String>)> {
+    let mut groups: Vec<(String, Vec<String>)> =
+        urls.iter().map(|u| (gateway_url(u), Vec::new())).collect();
+    if groups.is_empty() {
+        return groups;
+    }
+    let n = groups.len();
+    for (k, t) in tokens.into_iter().enumerate() {
+        groups[k % n].1.push(t);
+    }
+    groups
+}
+
+/// The sessions of a run: tasks in this process, or worker processes.
+enum Held {
+    Here {
+        stop: watch::Sender<bool>,
+        handles: Vec<tokio::task::JoinHandle<()>>,
+    },
+    Workers(Workers),
 }
 
 pub async fn run(
@@ -64,22 +116,46 @@ pub async fn run(
         .map(|i| members[i / per_user].token.clone())
         .collect();
 
-    let (stop_tx, stop) = watch::channel(false);
     let tally = Arc::new(Tally::default());
-    let ctx = Ctx {
-        url: gateway_url(&common.url),
-        intents: gateway::GUILDS | gateway::GUILD_MESSAGES | gateway::MESSAGE_CONTENT,
-        recorder: recorder.clone(),
-        tally: tally.clone(),
-        stop,
-        retry: common.retry_policy(),
-        zlib_stream: common.zlib_stream,
-    };
-    let memory = MemoryWatch::start(common.server_pid);
+    let intents = gateway::GUILDS | gateway::GUILD_MESSAGES | gateway::MESSAGE_CONTENT;
+    let groups = spread(&common.urls, tokens);
+    let memory = MemoryWatch::start(&common.server_pids);
     let open_started = Instant::now();
     let opened_us = recorder.now_us();
-    let handles = gateway::open_sessions(&ctx, tokens, common.connect_rate).await;
-    gateway::wait_settled(&tally, n as u64, Instant::now() + Duration::from_secs(120)).await;
+    let processes = args.worker_processes(n);
+    let held = if processes == 0 {
+        let (stop_tx, stop) = watch::channel(false);
+        let rate = common.connect_rate / groups.len().max(1) as f64;
+        let opens = groups.into_iter().map(|(url, tokens)| {
+            let ctx = Ctx {
+                url,
+                intents,
+                recorder: recorder.clone(),
+                tally: tally.clone(),
+                stop: stop.clone(),
+                retry: common.retry_policy(),
+                zlib_stream: common.zlib_stream,
+            };
+            async move { gateway::open_sessions(&ctx, tokens, rate).await }
+        });
+        let handles = futures::future::join_all(opens)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        Held::Here {
+            stop: stop_tx,
+            handles,
+        }
+    } else {
+        let specs = worker_specs(common, recorder, intents, groups, processes);
+        let exe = match &args.worker_exe {
+            Some(p) => p.clone(),
+            None => std::env::current_exe()?,
+        };
+        Held::Workers(Workers::spawn(&exe, specs, tally.clone()).await?)
+    };
+    gateway::wait_settled(&tally, n as u64, Instant::now() + Duration::from_secs(300)).await;
     let open_secs = open_started.elapsed().as_secs_f64();
 
     // Posting: open loop at the given rate, bounded by count and time.
@@ -102,15 +178,16 @@ pub async fn run(
             break;
         }
         let token = posters[seq as usize % posters.len()].clone();
-        let (api, recorder, tally, expected, path) = (
+        // Sessions open when the post is sent are the ones that must receive it.
+        let audience = tally.alive.load(Ordering::Relaxed);
+        let (api, recorder, expected, path) = (
             api.clone(),
             recorder.clone(),
-            tally.clone(),
             expected.clone(),
             path.clone(),
         );
         posts.push(tokio::spawn(async move {
-            post(&api, &recorder, &tally, &expected, &path, &token, seq).await;
+            post(&api, &recorder, audience, &expected, &path, &token, seq).await;
         }));
     }
     for p in posts {
@@ -120,13 +197,21 @@ pub async fn run(
 
     // Drain: wait for the events still in flight.
     let drain_until = Instant::now() + secs(args.drain);
-    while recorder.get("delivered_create") < expected.load(Ordering::Relaxed)
-        && Instant::now() < drain_until
-    {
+    let delivered_now = |held: &Held| match held {
+        Held::Here { .. } => recorder.get("delivered_create"),
+        Held::Workers(w) => w.delivered(),
+    };
+    while delivered_now(&held) < expected.load(Ordering::Relaxed) && Instant::now() < drain_until {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    gateway::stop_sessions(&stop_tx, handles).await;
+    match held {
+        Held::Here { stop, handles } => gateway::stop_sessions(&stop, handles).await,
+        Held::Workers(w) => {
+            let last = w.finish(recorder).await?;
+            tally.store(&last.tally);
+        }
+    }
     let memory = match memory {
         Some(w) => Some(w.finish(secs(common.after_secs)).await),
         None => None,
@@ -149,16 +234,19 @@ pub async fn run(
         delivered as f64 / elapsed.max(1e-9),
     );
     figures.insert("rate_limited_429".into(), recorder.get("429") as f64);
+    figures.insert("nodes".into(), common.urls.len() as f64);
+    figures.insert("worker_processes".into(), processes as f64);
     let failures = tally.failed.load(Ordering::Relaxed)
         + recorder.get("session_dropped")
         + recorder.get("post_error");
     Ok(Report {
         scenario: "fanout".into(),
         label: common.label.clone(),
-        url: common.url.clone(),
+        url: common.url().to_string(),
         params: json!({"sessions": n, "rate": args.rate, "messages": args.messages,
             "duration_secs": args.duration, "posters": posters.len(),
-            "sessions_per_user": per_user}),
+            "sessions_per_user": per_user, "nodes": common.urls.len(),
+            "worker_processes": processes}),
         admin_config_applied: false,
         elapsed_secs: elapsed,
         expected,
@@ -172,18 +260,47 @@ pub async fn run(
     })
 }
 
+/// Splits the sessions of every node over `processes` workers, each opening its share at its
+/// share of the connect rate.
+fn worker_specs(
+    common: &Common,
+    recorder: &Recorder,
+    intents: u64,
+    groups: Vec<(String, Vec<String>)>,
+    processes: usize,
+) -> Vec<worker::Spec> {
+    let mut specs: Vec<worker::Spec> = (0..processes)
+        .map(|_| worker::Spec {
+            origin_unix_us: recorder.origin_unix_us,
+            groups: Vec::new(),
+            intents,
+            connect_rate: common.connect_rate / processes as f64,
+            identify_attempts: common.identify_attempts,
+            zlib_stream: common.zlib_stream,
+        })
+        .collect();
+    for (url, tokens) in groups {
+        let share = tokens.len().div_ceil(processes).max(1);
+        for (w, chunk) in tokens.chunks(share).enumerate() {
+            specs[w % processes].groups.push(worker::Group {
+                gateway_url: url.clone(),
+                tokens: chunk.to_vec(),
+            });
+        }
+    }
+    specs
+}
+
 async fn post(
     api: &Api,
     recorder: &Recorder,
-    tally: &Tally,
+    audience: u64,
     expected: &AtomicU64,
     path: &str,
     token: &str,
     seq: u64,
 ) {
     let sent = recorder.now_us();
-    // Sessions open when the post is sent are the ones that must receive it.
-    let audience = tally.alive.load(Ordering::Relaxed);
     let body = json!({"content": marker(seq, sent)});
     let t0 = Instant::now();
     match api.call(Method::POST, path, Some(token), Some(&body)).await {

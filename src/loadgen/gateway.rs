@@ -52,7 +52,64 @@ pub struct Tally {
     last_ready_us: AtomicU64,
 }
 
+/// A [`Tally`]'s counts at one moment: what a worker process reports to the run that spawned
+/// it ([`super::worker`]), summed over workers with [`TallySnapshot::add`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TallySnapshot {
+    pub ready: u64,
+    pub failed: u64,
+    pub alive: u64,
+    pub retries: u64,
+    pub retried_sessions: u64,
+    /// Plus one, as in [`Tally`] (0: none yet); on the run's shared clock.
+    pub first_ready_us: u64,
+    pub last_ready_us: u64,
+}
+
+impl TallySnapshot {
+    /// Adds another process's counts: sums, the earliest first READY, the latest last one.
+    pub fn add(&mut self, o: &TallySnapshot) {
+        self.ready += o.ready;
+        self.failed += o.failed;
+        self.alive += o.alive;
+        self.retries += o.retries;
+        self.retried_sessions += o.retried_sessions;
+        self.first_ready_us = match (self.first_ready_us, o.first_ready_us) {
+            (0, b) => b,
+            (a, 0) => a,
+            (a, b) => a.min(b),
+        };
+        self.last_ready_us = self.last_ready_us.max(o.last_ready_us);
+    }
+}
+
 impl Tally {
+    /// The counts now.
+    pub fn snapshot(&self) -> TallySnapshot {
+        TallySnapshot {
+            ready: self.ready.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            alive: self.alive.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            retried_sessions: self.retried_sessions.load(Ordering::Relaxed),
+            first_ready_us: self.first_ready_us.load(Ordering::Relaxed),
+            last_ready_us: self.last_ready_us.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Replaces the counts (a run whose sessions live in worker processes mirrors their sum).
+    pub fn store(&self, s: &TallySnapshot) {
+        self.ready.store(s.ready, Ordering::Relaxed);
+        self.failed.store(s.failed, Ordering::Relaxed);
+        self.alive.store(s.alive, Ordering::Relaxed);
+        self.retries.store(s.retries, Ordering::Relaxed);
+        self.retried_sessions
+            .store(s.retried_sessions, Ordering::Relaxed);
+        self.first_ready_us
+            .store(s.first_ready_us, Ordering::Relaxed);
+        self.last_ready_us.store(s.last_ready_us, Ordering::Relaxed);
+    }
+
     pub fn settled(&self) -> u64 {
         self.ready.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed)
     }

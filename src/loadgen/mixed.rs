@@ -132,7 +132,7 @@ pub async fn run(
     let (stop_tx, stop) = watch::channel(false);
     let tally = Arc::new(Tally::default());
     let ctx = Ctx {
-        url: gateway_url(&common.url),
+        url: gateway_url(common.url()),
         intents: gateway::MESSAGE_TRAFFIC,
         recorder: recorder.clone(),
         tally: tally.clone(),
@@ -224,7 +224,7 @@ pub async fn run(
     Ok(Report {
         scenario: "mixed".into(),
         label: common.label.clone(),
-        url: common.url.clone(),
+        url: common.url().to_string(),
         params: json!({"small_guilds": args.small_guilds, "small_size": args.small_size,
             "large_guilds": args.large_guilds, "large_size": args.large_size,
             "rate": args.rate, "actions": args.actions, "duration_secs": args.duration,

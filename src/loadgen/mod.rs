@@ -26,6 +26,7 @@ pub mod rest;
 pub mod retry;
 pub mod sessions;
 pub mod soak;
+pub mod worker;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -40,9 +41,16 @@ pub use record::{Percentiles, Recorder};
 /// Options every scenario shares.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Common {
-    /// Base URL of the server under test (loopback only), e.g. http://127.0.0.1:3001.
-    #[arg(long, global = true, default_value = "http://127.0.0.1:3001")]
-    pub url: String,
+    /// Base URL of the server under test (loopback only), e.g. http://127.0.0.1:3001. Several
+    /// (comma-separated or repeated) are the nodes of one cluster: `fanout` spreads its
+    /// sessions over them round-robin; setup and posts go to the first.
+    #[arg(
+        long = "url",
+        global = true,
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:3001"
+    )]
+    pub urls: Vec<String>,
     /// An instance administrator's token: when `PATCH /api/admin/config` accepts it, rate
     /// limits, the password hashing cost and session caps are lifted for the run and restored
     /// afterwards. Without it (or when the call fails) the run continues with the server's
@@ -51,9 +59,10 @@ pub struct Common {
     pub admin_token: Option<String>,
     /// The server's process id: its resident memory (VmRSS from /proc/<pid>/status) is read
     /// before the load, sampled every 250 ms for the peak, and read again `--after-secs` after
-    /// the load (sessions, fanout, soak; the soak also counts its open descriptors).
-    #[arg(long, global = true)]
-    pub server_pid: Option<u32>,
+    /// the load (sessions, fanout, soak; the soak also counts its open descriptors). Several
+    /// (comma-separated: a cluster's nodes on this box) are summed; the soak reads the first.
+    #[arg(long = "server-pid", global = true, value_delimiter = ',')]
+    pub server_pids: Vec<u32>,
     /// Seconds to wait with every session closed before the last memory reading (with
     /// `--server-pid`): does the memory come back?
     #[arg(long, global = true, default_value_t = 60.0)]
@@ -95,9 +104,9 @@ impl Common {
     /// Defaults for library callers (tests): everything as on the command line.
     pub fn new(url: impl Into<String>, out: impl Into<PathBuf>) -> Self {
         Self {
-            url: url.into(),
+            urls: vec![url.into()],
             admin_token: None,
-            server_pid: None,
+            server_pids: Vec::new(),
             after_secs: 60.0,
             identify_attempts: 6,
             out: out.into(),
@@ -109,6 +118,23 @@ impl Common {
             quiet: true,
             no_plots: false,
         }
+    }
+
+    /// The first (or only) server: where setup and REST traffic go.
+    pub fn url(&self) -> &str {
+        self.urls
+            .first()
+            .map_or("http://127.0.0.1:3001", String::as_str)
+    }
+
+    /// The first server process (what the soak samples).
+    pub fn server_pid(&self) -> Option<u32> {
+        self.server_pids.first().copied()
+    }
+
+    /// The servers' summed resident memory now, in KiB.
+    pub fn server_rss_kib(&self) -> Option<u64> {
+        procstat::rss_kib_all(&self.server_pids)
     }
 
     /// How sessions retry a failed identify.
@@ -155,6 +181,10 @@ pub enum Command {
     Scenario(Scenario),
     /// Run the raw fastwebsockets broadcast baseline server (the ceiling for ratios).
     BaselineServer(baseline::Args),
+    /// Hold a share of a run's sessions in this process (started by `fanout --workers`; reads
+    /// its sessions from stdin, reports on stdout).
+    #[command(hide = true)]
+    SessionWorker,
 }
 
 /// The result of one run; written as `<out>/<label>-<scenario>.json`.
@@ -198,8 +228,10 @@ impl Report {
 
 /// Runs one scenario and writes its JSON result (and plots unless `no_plots`).
 pub async fn run(common: &Common, scenario: &Scenario) -> anyhow::Result<Report> {
-    check_loopback(&common.url)?;
-    let api = api::Api::new(&common.url)?;
+    for url in &common.urls {
+        check_loopback(url)?;
+    }
+    let api = api::Api::new(common.url())?;
     let lift = api::lift_limits(&api, common.admin_token.as_deref()).await;
     let recorder = Recorder::new();
     let progress = (!common.quiet).then(|| recorder.progress(scenario.name()));
@@ -226,6 +258,7 @@ pub async fn run(common: &Common, scenario: &Scenario) -> anyhow::Result<Report>
 pub async fn cli(common: Common, command: Command) -> anyhow::Result<()> {
     match command {
         Command::BaselineServer(args) => baseline::serve_forever(args).await,
+        Command::SessionWorker => worker::run().await,
         Command::Scenario(s) => {
             let report = run(&common, &s).await?;
             print_summary(&report);

@@ -22,6 +22,13 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// The summed resident memory of several processes in KiB (a cluster's nodes on one box);
+/// `None` when none of them can be read.
+pub fn rss_kib_all(pids: &[u32]) -> Option<u64> {
+    let readings: Vec<u64> = pids.iter().filter_map(|&p| rss_kib(p)).collect();
+    (!readings.is_empty()).then(|| readings.iter().sum())
+}
+
 /// Open file descriptors of a process (entries of `/proc/<pid>/fd`; sockets included).
 pub fn open_fds(pid: u32) -> Option<u64> {
     let dir = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
@@ -40,15 +47,16 @@ pub struct PeakSampler {
 }
 
 impl PeakSampler {
-    pub fn start(pid: u32) -> Self {
-        let peak = Arc::new(AtomicU64::new(rss_kib(pid).unwrap_or(0)));
+    /// Samples the sum over `pids` (one server, or every node of a cluster on this box).
+    pub fn start(pids: Vec<u32>) -> Self {
+        let peak = Arc::new(AtomicU64::new(rss_kib_all(&pids).unwrap_or(0)));
         let p = peak.clone();
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(PEAK_PERIOD);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 tick.tick().await;
-                match rss_kib(pid) {
+                match rss_kib_all(&pids) {
                     Some(kib) => {
                         p.fetch_max(kib, Ordering::Relaxed);
                     }
@@ -60,9 +68,9 @@ impl PeakSampler {
     }
 
     /// Stops sampling (after one last reading) and returns the peak in KiB.
-    pub fn stop(self, pid: u32) -> u64 {
+    pub fn stop(self, pids: &[u32]) -> u64 {
         self.task.abort();
-        if let Some(kib) = rss_kib(pid) {
+        if let Some(kib) = rss_kib_all(pids) {
             self.peak.fetch_max(kib, Ordering::Relaxed);
         }
         self.peak.load(Ordering::Relaxed)
@@ -115,31 +123,31 @@ impl Memory {
 /// Tracks a run's memory: [`MemoryWatch::start`] before the load, [`MemoryWatch::finish`] once
 /// the sessions are closed (it waits `after` and reads again).
 pub struct MemoryWatch {
-    pid: u32,
+    pids: Vec<u32>,
     before: u64,
     sampler: PeakSampler,
 }
 
 impl MemoryWatch {
-    /// `None` without a pid, or when the process can't be read.
-    pub fn start(pid: Option<u32>) -> Option<Self> {
-        let pid = pid?;
-        let before = rss_kib(pid)?;
+    /// `None` without a pid, or when no process can be read. With several pids (the nodes of
+    /// a cluster on this box) every figure is their sum.
+    pub fn start(pids: &[u32]) -> Option<Self> {
+        let before = rss_kib_all(pids)?;
         Some(Self {
-            pid,
+            pids: pids.to_vec(),
             before,
-            sampler: PeakSampler::start(pid),
+            sampler: PeakSampler::start(pids.to_vec()),
         })
     }
 
     /// The load has ended and its sessions are closed: stop the peak sampler, hold for
     /// `after` (printing nothing; the run is idle) and read the memory again.
     pub async fn finish(self, after: Duration) -> Memory {
-        let peak = self.sampler.stop(self.pid);
-        let end = rss_kib(self.pid).unwrap_or(0);
+        let peak = self.sampler.stop(&self.pids);
+        let end = rss_kib_all(&self.pids).unwrap_or(0);
         let t0 = Instant::now();
         tokio::time::sleep(after).await;
-        let after_kib = rss_kib(self.pid).unwrap_or(0);
+        let after_kib = rss_kib_all(&self.pids).unwrap_or(0);
         Memory {
             before_kib: self.before,
             peak_kib: peak.max(end),
@@ -165,11 +173,14 @@ mod tests {
 
     #[tokio::test]
     async fn memory_watch_reports_before_peak_after() {
-        let w = MemoryWatch::start(Some(std::process::id())).expect("own process");
+        let w = MemoryWatch::start(&[std::process::id()]).expect("own process");
         let m = w.finish(Duration::from_millis(10)).await;
         assert!(m.before_kib > 0 && m.peak_kib >= m.before_kib.min(m.end_kib));
         assert!(m.after_over_before > 0.0);
         assert!(m.line().contains("after/before"));
-        assert!(MemoryWatch::start(None).is_none());
+        assert!(MemoryWatch::start(&[]).is_none());
+        let me = std::process::id();
+        let one = rss_kib(me).expect("own process");
+        assert!(rss_kib_all(&[me, me]).is_some_and(|two| two >= one));
     }
 }

@@ -57,6 +57,10 @@ struct Inner {
 pub struct Recorder {
     /// The clock of the run: message markers carry µs since this instant.
     pub start: Instant,
+    /// `start` as µs since the Unix epoch: worker processes of the same run
+    /// ([`Recorder::with_origin`]) measure on the same clock, so a marker written by the
+    /// process that posts is read correctly by the one whose session receives it.
+    pub origin_unix_us: u64,
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -70,8 +74,56 @@ impl Recorder {
     pub fn new() -> Self {
         Self {
             start: Instant::now(),
+            origin_unix_us: unix_now_us(),
             inner: Arc::new(Mutex::new(Inner::default())),
         }
+    }
+
+    /// A recorder on another process's clock: `now_us` counts from `origin_unix_us`.
+    pub fn with_origin(origin_unix_us: u64) -> Self {
+        let ago = Duration::from_micros(unix_now_us().saturating_sub(origin_unix_us));
+        Self {
+            start: Instant::now().checked_sub(ago).unwrap_or_else(Instant::now),
+            origin_unix_us,
+            inner: Arc::new(Mutex::new(Inner::default())),
+        }
+    }
+
+    /// One histogram as (value, count) pairs, to carry it to another process.
+    pub fn histogram_pairs(&self, name: &str) -> Vec<(u64, u64)> {
+        self.inner
+            .lock()
+            .hists
+            .get(name)
+            .map_or_else(Vec::new, |h| {
+                h.iter_recorded()
+                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                    .collect()
+            })
+    }
+
+    /// Adds (value, count) pairs from another process to a histogram and its counter (not to
+    /// the timeline: the samples' seconds are not known).
+    pub fn merge_pairs(&self, name: &'static str, pairs: &[(u64, u64)]) {
+        let mut g = self.inner.lock();
+        if !g.hists.contains_key(name)
+            && let Ok(h) = Histogram::new_with_bounds(1, MAX_US, 3)
+        {
+            g.hists.insert(name, h);
+        }
+        let mut total = 0;
+        if let Some(h) = g.hists.get_mut(name) {
+            for &(v, n) in pairs {
+                let _ = h.record_n(v.clamp(1, MAX_US), n);
+                total += n;
+            }
+        }
+        *g.counters.entry(name).or_default() += total;
+    }
+
+    /// Adds to a counter without touching the timeline.
+    pub fn add_count(&self, name: &'static str, n: u64) {
+        *self.inner.lock().counters.entry(name).or_default() += n;
     }
 
     /// Microseconds since the run started.
@@ -218,6 +270,12 @@ impl Recorder {
     }
 }
 
+fn unix_now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
 fn tick(g: &mut Inner, name: &'static str, n: u64) {
     let Some(start) = g.phase_start else { return };
     let sec = usize::try_from(start.elapsed().as_secs()).unwrap_or(usize::MAX);
@@ -248,6 +306,23 @@ mod tests {
         assert!(p.p99 >= 985, "{p:?}");
         assert_eq!(r.get("errors"), 2);
         assert_eq!(r.timeline()[0]["x"], 1000);
+    }
+
+    #[test]
+    fn histograms_travel_between_processes_on_one_clock() {
+        let a = Recorder::new();
+        for us in [10, 20, 20, 5000] {
+            a.latency("d", us);
+        }
+        let b = Recorder::with_origin(a.origin_unix_us);
+        assert!(b.now_us().abs_diff(a.now_us()) < 50_000, "same clock");
+        b.merge_pairs("d", &a.histogram_pairs("d"));
+        b.merge_pairs("d", &[(30, 2)]);
+        let p = b.percentiles()["d"];
+        assert_eq!(p.count, 6);
+        assert_eq!(b.get("d"), 6);
+        assert!((4990..5010).contains(&p.max), "{p:?}");
+        assert!(a.histogram_pairs("none").is_empty());
     }
 
     #[test]

@@ -125,7 +125,7 @@ pub async fn run(
     Ok(Report {
         scenario: "rest".into(),
         label: common.label.clone(),
-        url: common.url.clone(),
+        url: common.url().to_string(),
         params: json!({"clients": k, "channels": channels.len(), "read_every": args.read_every,
             "requests": args.requests, "duration_secs": args.duration}),
         admin_config_applied: false,

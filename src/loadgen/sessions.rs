@@ -47,13 +47,13 @@ pub async fn run(
         .await?;
     let tokens: Vec<String> = (0..n).map(|i| users[i / per_user].token.clone()).collect();
 
-    let rss_before = common.server_pid.and_then(rss_kib);
-    let memory = MemoryWatch::start(common.server_pid);
+    let rss_before = common.server_rss_kib();
+    let memory = MemoryWatch::start(&common.server_pids);
     let own_before = rss_kib(std::process::id());
     let (stop_tx, stop) = watch::channel(false);
     let tally = Arc::new(Tally::default());
     let ctx = Ctx {
-        url: gateway_url(&common.url),
+        url: gateway_url(common.url()),
         intents: gateway::GUILDS,
         recorder: recorder.clone(),
         tally: tally.clone(),
@@ -69,7 +69,7 @@ pub async fn run(
     gateway::wait_settled(&tally, n as u64, deadline).await;
     let open_secs = started.elapsed().as_secs_f64();
     let ready = tally.ready.load(Ordering::Relaxed);
-    let rss_open = common.server_pid.and_then(rss_kib);
+    let rss_open = common.server_rss_kib();
 
     // Hold: heartbeats keep the sessions alive; the server must not drop any.
     let hold_until = (Instant::now() + secs(args.hold)).min(deadline);
@@ -77,7 +77,7 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let alive = tally.alive.load(Ordering::Relaxed);
-    let rss_held = common.server_pid.and_then(rss_kib);
+    let rss_held = common.server_rss_kib();
     let own_held = rss_kib(std::process::id());
     let elapsed = started.elapsed().as_secs_f64();
     gateway::stop_sessions(&stop_tx, handles).await;
@@ -116,7 +116,7 @@ pub async fn run(
     Ok(Report {
         scenario: "sessions".into(),
         label: common.label.clone(),
-        url: common.url.clone(),
+        url: common.url().to_string(),
         params: json!({"sessions": n, "hold_secs": args.hold, "duration_secs": args.duration,
             "sessions_per_user": per_user, "connect_rate": common.connect_rate}),
         admin_config_applied: false,

@@ -125,11 +125,11 @@ pub async fn run(
         .flat_map(|(g, guild)| (0..guild.members.len()).map(move |m| (g, m)))
         .collect();
 
-    let memory = MemoryWatch::start(common.server_pid);
+    let memory = MemoryWatch::start(&common.server_pids);
     let (stop_tx, stop) = watch::channel(false);
     let tally = Arc::new(Tally::default());
     let ctx = Ctx {
-        url: gateway_url(&common.url),
+        url: gateway_url(common.url()),
         intents: gateway::MESSAGE_TRAFFIC,
         recorder: recorder.clone(),
         tally: tally.clone(),
@@ -164,7 +164,7 @@ pub async fn run(
     // last sample still shows the load, not the shutdown.
     let (sampler_stop_tx, sampler_stop) = watch::channel(false);
     let sampler = tokio::spawn(sample_loop(Sampler {
-        pid: common.server_pid,
+        pid: common.server_pid(),
         log: args.server_log.clone(),
         api: api.clone(),
         admin_token: common.admin_token.clone(),
@@ -265,7 +265,7 @@ pub async fn run(
     Ok(Report {
         scenario: "soak".into(),
         label: common.label.clone(),
-        url: common.url.clone(),
+        url: common.url().to_string(),
         params: json!({"duration_secs": args.duration_secs(), "guilds": args.guilds,
             "members": args.members, "rate": args.rate, "actions": args.actions,
             "reconnects_per_min": args.reconnects_per_min,
