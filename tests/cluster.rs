@@ -1427,3 +1427,187 @@ async fn an_owner_killed_under_load_serves_again_from_another_node_and_its_sessi
     }
     n3.stop().await;
 }
+
+/// The node a user's actor (relationships, settings, read states) lives on.
+fn home_of(n: &common::TestServer, user: &str) -> String {
+    n.srv()
+        .app
+        .cluster
+        .as_ref()
+        .expect("cluster")
+        .ownership()
+        .owner_of(accord::cluster::Owned::User(
+            user.parse().expect("snowflake"),
+        ))
+        .expect("home")
+}
+
+/// A user's actor runs on its home node only: relationships, settings and read states changed
+/// through any node are what every node answers next (no node keeps a copy a change elsewhere
+/// leaves stale), the other side of a friend request reaches its user's home and session, an
+/// acknowledgement made on the channel's owner lands on the user's home, and READY on a node
+/// that is not the home reads the user's parts fresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_users_own_state_lives_on_its_home_node_and_reads_the_same_everywhere() {
+    let Some(env) = env() else { return };
+    let _serial = SERIAL.lock().await;
+    let (keyspace, bucket) = (unique("accord_cluster"), unique("users"));
+    let nodes = three_nodes(&env, &keyspace, &bucket).await;
+    let not = |home: &str| {
+        nodes
+            .iter()
+            .find(|n| n.srv().app.cluster.as_ref().expect("cluster").node_name() != home)
+            .expect("another node")
+    };
+    let alice = nodes[0].register("alice").await;
+    let bob = nodes[1].register("bob").await;
+    let alice_id = nodes[0].me(&alice).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let bob_id = nodes[0].me(&bob).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (alice_home, bob_home) = (home_of(&nodes[0], &alice_id), home_of(&nodes[0], &bob_id));
+
+    // Every node reads both users' (empty) relationships and default settings first, so a node
+    // that cached them would answer stale data after the changes below.
+    for n in &nodes {
+        for t in [&alice, &bob] {
+            assert_eq!(n.get("/users/@me/relationships", t).await.status, 200);
+            assert_eq!(n.get("/users/@me/settings", t).await.status, 200);
+        }
+    }
+    let mut bob_gw =
+        common::Gateway::connect(&not(&bob_home).gateway_url("v=10&encoding=json"), false).await;
+    bob_gw.identify(&bob, 0).await;
+
+    // A friend request sent through a node that is not alice's home.
+    let r = not(&alice_home)
+        .req(
+            reqwest::Method::PUT,
+            &format!("/users/@me/relationships/{bob_id}"),
+            Some(&alice),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let added = bob_gw.event("RELATIONSHIP_ADD").await;
+    assert_eq!(
+        (added["id"].as_str(), added["type"].as_u64()),
+        (Some(alice_id.as_str()), Some(3))
+    );
+    let kind = |v: &serde_json::Value, id: &str| {
+        v.as_array()
+            .and_then(|a| a.iter().find(|r| r["id"] == id))
+            .and_then(|r| r["type"].as_u64())
+    };
+    for n in &nodes {
+        let a = n.get("/users/@me/relationships", &alice).await;
+        assert_eq!(kind(&a.body, &bob_id), Some(4), "alice's side: {}", a.body);
+        let b = n.get("/users/@me/relationships", &bob).await;
+        assert_eq!(kind(&b.body, &alice_id), Some(3), "bob's side: {}", b.body);
+    }
+    // Bob accepts through a node that is not his home: friends on both sides, everywhere.
+    let r = not(&bob_home)
+        .req(
+            reqwest::Method::PUT,
+            &format!("/users/@me/relationships/{alice_id}"),
+            Some(&bob),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    for n in &nodes {
+        let a = n.get("/users/@me/relationships", &alice).await;
+        assert_eq!(kind(&a.body, &bob_id), Some(1), "{}", a.body);
+        let b = n.get("/users/@me/relationships", &bob).await;
+        assert_eq!(kind(&b.body, &alice_id), Some(1), "{}", b.body);
+    }
+
+    // Settings changed on one node read the same on every node, whichever changed them last.
+    for (writer, theme) in [(0, "light"), (2, "dark"), (1, "light")] {
+        let r = nodes[writer]
+            .patch("/users/@me/settings", &alice, json!({"theme": theme}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        for n in &nodes {
+            let s = n.get("/users/@me/settings", &alice).await;
+            assert_eq!(s.body["theme"], theme, "after a change on n{}", writer + 1);
+        }
+    }
+
+    // A DM from bob; alice acknowledges it through every node in turn (the ack route runs on
+    // the DM's owner, the read state on alice's home).
+    let dm = nodes[2]
+        .post(
+            "/users/@me/channels",
+            &bob,
+            json!({"recipient_id": alice_id}),
+        )
+        .await;
+    assert_eq!(dm.status, 200, "{}", dm.body);
+    let dm = dm.body["id"].as_str().expect("id").to_string();
+    let m = nodes[0]
+        .post(
+            &format!("/channels/{dm}/messages"),
+            &bob,
+            json!({"content": "hi alice"}),
+        )
+        .await;
+    assert_eq!(m.status, 200, "{}", m.body);
+    let message = m.body["id"].as_str().expect("id").to_string();
+    for n in &nodes {
+        let r = n
+            .post(
+                &format!("/channels/{dm}/messages/{message}/ack"),
+                &alice,
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    // READY on a node that is not alice's home carries that read state and her settings.
+    let mut alice_gw =
+        common::Gateway::connect(&not(&alice_home).gateway_url("v=10&encoding=json"), false).await;
+    let ready = alice_gw.identify(&alice, 0).await;
+    let entries = ready["read_state"]["entries"].as_array().expect("entries");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["id"] == dm.as_str() && e["last_message_id"] == message.as_str()),
+        "{}",
+        ready["read_state"]
+    );
+    assert_eq!(ready["user_settings"]["theme"], "light");
+    assert_eq!(kind(&ready["relationships"], &bob_id), Some(1));
+
+    // Only the homes run (registered) actors for these users.
+    for n in &nodes {
+        let name = n
+            .srv()
+            .app
+            .cluster
+            .as_ref()
+            .expect("cluster")
+            .node_name()
+            .to_string();
+        for (id, home) in [(&alice_id, &alice_home), (&bob_id, &bob_home)] {
+            let running = n
+                .srv()
+                .app
+                .services
+                .registry
+                .running_user(accord::id::UserId::new(id.parse().expect("snowflake")))
+                .is_some();
+            assert!(
+                !running || &name == home,
+                "{name} runs the actor of a user homed on {home}"
+            );
+        }
+    }
+    for n in nodes {
+        n.stop().await;
+    }
+}

@@ -790,13 +790,12 @@ impl State {
                 return;
             }
             tokio::spawn(async move {
+                let cast = super::remote::UserCast::Mentioned {
+                    channel: channel.get(),
+                    message: message.get(),
+                };
                 for u in users {
-                    if let Ok(actor) = services.user(u).await {
-                        let _ = crate::actors::tell(
-                            &actor,
-                            super::user::UserMsg::Mentioned { channel, message },
-                        );
-                    }
+                    services.cast_user(u, cast.clone()).await;
                 }
             });
         });

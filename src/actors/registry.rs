@@ -17,6 +17,10 @@ use crate::id::{ChannelId, GuildId, UserId};
 
 type Slot<M> = Arc<OnceCell<ActorRef<M>>>;
 
+/// How long a snapshot of a user homed on another node lives: long enough for the request
+/// that asked for it, short enough that no one reads it after a change.
+const SNAPSHOT_LIFETIME: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(Default)]
 pub struct Registry {
     guilds: DashMap<GuildId, Slot<GuildMsg>>,
@@ -248,12 +252,36 @@ impl Services {
 
     /// The user's actor (relationships, settings, read states), spawned from the store on first
     /// use. `Unknown User` if the account doesn't exist.
+    ///
+    /// In cluster mode the actor runs on the user's home node only, under its ownership lease
+    /// (fenced as a guild is). Another node gets a *snapshot*: an actor loaded from the store
+    /// for the request at hand, never registered, which stops by itself after
+    /// [`SNAPSHOT_LIFETIME`]. It is for reads (READY's user parts, profiles, the DM block
+    /// check): every change goes to the home — REST by forwarding (`api::forward`), actor
+    /// casts by [`Services::cast_user`] — so no node keeps a copy that a change elsewhere
+    /// would leave stale.
     pub async fn user(self: &Arc<Self>, id: UserId) -> Result<ActorRef<UserMsg>, ApiError> {
+        if self.remote_owner(Owned::User(id.get())).is_some() {
+            return self.user_snapshot(id).await;
+        }
+        self.fence(Owned::User(id.get())).await?;
         get_or_spawn(&self.registry.users, id, || async {
             let state = super::user::load(self, id).await?;
             spawn_supervised!(self, UserActor, (self.clone(), state))
         })
         .await
+    }
+
+    /// A read-only user actor for a user whose home is another node (see [`Services::user`]).
+    async fn user_snapshot(self: &Arc<Self>, id: UserId) -> Result<ActorRef<UserMsg>, ApiError> {
+        let state = super::user::load(self, id).await?;
+        let actor = spawn_supervised!(self, UserActor, (self.clone(), state))?;
+        let cell = actor.get_cell();
+        tokio::spawn(async move {
+            tokio::time::sleep(SNAPSHOT_LIFETIME).await;
+            cell.stop(Some("snapshot".into()));
+        });
+        Ok(actor)
     }
 }
 

@@ -39,6 +39,9 @@ use crate::gateway::intents::Intents;
 use crate::id::{GuildId, UserId};
 
 mod moves;
+mod users;
+
+pub use users::UserCast;
 
 /// The version of the commands and event frames this build speaks.
 pub const VERSION: u16 = 1;
@@ -157,6 +160,9 @@ pub enum GuildCommand {
     /// change and the sending node has sessions holding it (see `moves`). The reply is
     /// [`CommandReply::Awake`] once it runs.
     Wake { guild: u64 },
+    /// For the actor of `user`, whose home is the receiving node (see `users`); an `Ack` is
+    /// answered with [`CommandReply::Answer`].
+    User { user: u64, cast: UserCast },
 }
 
 /// What a session on another node may read from a guild's actor.
@@ -534,7 +540,7 @@ impl Remote {
     }
 
     /// Sends `command` to `owner` and waits (at most `timeout`) for its reply.
-    async fn request(
+    pub(crate) async fn request(
         &self,
         owner: &str,
         command: GuildCommand,
@@ -735,6 +741,17 @@ async fn handle_command(
     command: GuildCommand,
 ) -> Option<CommandReply> {
     match command {
+        GuildCommand::User { user, cast } => {
+            let answer = services.cast_user_here(UserId::new(user), cast).await;
+            Some(match answer {
+                Ok(Some(value)) => CommandReply::Answer { value },
+                Ok(None) => CommandReply::Awake,
+                Err(e) => {
+                    tracing::debug!(user, error = ?e, "user cast refused");
+                    CommandReply::Refused
+                }
+            })
+        }
         GuildCommand::Wake { guild } => Some(match services.guild(GuildId::new(guild)).await {
             Ok(_) => CommandReply::Awake,
             Err(_) => CommandReply::Refused,

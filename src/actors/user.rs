@@ -118,7 +118,8 @@ impl super::mailbox::Counted for UserMsg {
 }
 
 /// What the other side of a relationship did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PeerChange {
     /// Sent this user a friend request.
     Requested,
@@ -464,26 +465,13 @@ impl State {
         Ok(())
     }
 
-    /// Tells the other user's actor what changed. Awaits only the registry (a spawn from the
-    /// store), never the other actor.
+    /// Tells the other user's actor what changed, here or on its home node. Awaits only the
+    /// registry (a spawn from the store) or a NATS publish, never the other actor.
     async fn tell(&self, peer: UserId, change: PeerChange) {
-        match self.services.user(peer).await {
-            Ok(actor) => {
-                if crate::actors::tell(
-                    &actor,
-                    UserMsg::Peer {
-                        from: self.me(),
-                        change,
-                    },
-                )
-                .is_err()
-                {
-                    tracing::warn!(%peer, ?change, "peer user actor gone; its side stays as stored");
-                }
-            }
-            Err(ApiError::Unknown(_)) => {}
-            Err(e) => tracing::warn!(%peer, ?change, error = ?e, "peer user actor unavailable"),
-        }
+        let from = self.me().get();
+        self.services
+            .cast_user(peer, super::remote::UserCast::Peer { from, change })
+            .await;
     }
 
     async fn relate(&mut self, target: UserId, kind: RelationshipKind) -> Result<(), ApiError> {

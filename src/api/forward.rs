@@ -1,6 +1,7 @@
 //! Cluster mode: REST on any node. A layer in front of the routes finds the owner of the
 //! request's resource (a guild in the path; a channel, webhook or invite through the guild it
-//! belongs to) and, when that is another node, hands the request to it over NATS
+//! belongs to; the caller's own user actor for relationships, settings, consent, connections
+//! and read states) and, when that is another node, hands the request to it over NATS
 //! ([`crate::cluster::forward`]) and returns its answer. Requests without such a resource
 //! (login, `/users/@me`, the instance routes) are served where they arrive.
 //!
@@ -39,7 +40,19 @@ pub async fn route_to_owner(State(app): State<App>, request: Request, next: Next
     if request.headers().contains_key(FORWARDED_BY) {
         return next.run(request).await;
     }
-    let Some(owned) = resource_of(&app, request.method(), request.uri().path()).await else {
+    let owned = match resource_of(&app, request.method(), request.uri().path()).await {
+        Some(owned) => Some(owned),
+        None if of_the_caller(request.uri().path()) => {
+            let header = request
+                .headers()
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned);
+            caller_of(&app, header).await
+        }
+        None => None,
+    };
+    let Some(owned) = owned else {
         return next.run(request).await;
     };
     let ownership = cluster.ownership();
@@ -90,6 +103,36 @@ async fn resource_of(app: &App, method: &Method, path: &str) -> Option<Owned> {
         }
         _ => None,
     }
+}
+
+/// Whether the path is served by the caller's own user actor (relationships, settings,
+/// consent, connected accounts, read states): such requests go to the caller's home node,
+/// where that actor runs (see `Services::user`).
+fn of_the_caller(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/api") else {
+        return false;
+    };
+    let rest = match rest.strip_prefix("/v") {
+        Some(v) => v.split_once('/').map_or("", |(_, r)| r),
+        None => rest.strip_prefix('/').unwrap_or(rest),
+    };
+    const MINE: [&str; 4] = ["relationships", "settings", "consent", "connections"];
+    match rest.split_once('/') {
+        Some(("users", tail)) => tail
+            .strip_prefix("@me/")
+            .and_then(|t| t.split('/').next())
+            .is_some_and(|first| MINE.contains(&first)),
+        Some(("connections", tail)) => tail.ends_with("/callback"),
+        Some(("read-states", tail)) => tail == "ack-bulk",
+        _ => false,
+    }
+}
+
+/// The caller's own user lease, from the request's token (none without a valid one: the route
+/// answers 401 where it arrived).
+async fn caller_of(app: &App, authorization: Option<String>) -> Option<Owned> {
+    let caller = app.auth.authenticate_request(&authorization?).await.ok()?;
+    Some(Owned::User(caller.user_id.get()))
 }
 
 /// Sends `request` to `owner` and turns its answer back into a response.
@@ -204,5 +247,34 @@ async fn collect(response: Response) -> HttpResponse {
             .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
             .collect(),
         body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::of_the_caller;
+
+    #[test]
+    fn the_callers_own_routes_go_home() {
+        for p in [
+            "/api/v10/users/@me/relationships",
+            "/api/users/@me/relationships/123",
+            "/api/v9/users/@me/settings",
+            "/api/v10/users/@me/consent",
+            "/api/v10/users/@me/connections/github/1",
+            "/api/v10/connections/github/callback",
+            "/api/v10/read-states/ack-bulk",
+        ] {
+            assert!(of_the_caller(p), "{p}");
+        }
+        for p in [
+            "/api/v10/users/@me",
+            "/api/v10/users/@me/guilds",
+            "/api/v10/users/123/profile",
+            "/api/v10/connections/github/authorize",
+            "/api/v10/gateway",
+        ] {
+            assert!(!of_the_caller(p), "{p}");
+        }
     }
 }

@@ -10,8 +10,6 @@ use axum::routing::post;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::actors::ask;
-use crate::actors::user::UserMsg;
 use crate::api::extract::UserAccount;
 use crate::api::extract::{Json, Path};
 use crate::api::routes::channels::visible_channel;
@@ -59,15 +57,10 @@ async fn ack(
         .unwrap_or(false)
         .then_some(body.mention_count)
         .flatten();
-    let actor = app.services.user(caller.user_id).await?;
     Ok(Json(
-        ask(&app.services, &actor, |reply| UserMsg::Ack {
-            channel,
-            message,
-            mention_count,
-            reply,
-        })
-        .await?,
+        app.services
+            .ack_read_state(caller.user_id, channel, message, mention_count)
+            .await?,
     ))
 }
 
@@ -115,15 +108,10 @@ async fn ack_bulk(
     for a in &acks {
         visible_channel(&app, caller.user_id, a.channel_id).await?;
     }
-    let actor = app.services.user(caller.user_id).await?;
     for a in acks {
-        ask(&app.services, &actor, |reply| UserMsg::Ack {
-            channel: a.channel_id,
-            message: a.message_id,
-            mention_count: None,
-            reply,
-        })
-        .await?;
+        app.services
+            .ack_read_state(caller.user_id, a.channel_id, a.message_id, None)
+            .await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
