@@ -1001,3 +1001,49 @@ async fn recurrence_exceptions_answers_and_counts() {
 async fn put(t: &common::TestServer, path: &str, token: &str, body: Option<Value>) -> common::Resp {
     t.req(reqwest::Method::PUT, path, Some(token), body).await
 }
+
+/// A stage event starts when a moderator opens its stage instance (`entity_id` is the
+/// instance) and completes when the instance closes.
+#[tokio::test]
+async fn stage_events_follow_their_stage_instance() {
+    let t = common::start().await;
+    let alice = t.register("alice").await;
+    let (g, _) = t.guild(&alice, "Stage").await;
+    let stage = t
+        .post(
+            &format!("/guilds/{g}/channels"),
+            &alice,
+            json!({"name": "talks", "type": 13}),
+        )
+        .await;
+    assert_eq!(stage.status, 201, "{}", stage.body);
+    let stage = stage.body["id"].as_str().unwrap().to_string();
+    let mut gw = common::Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    gw.identify(&alice, GUILDS | GUILD_SCHEDULED_EVENTS).await;
+    gw.event("GUILD_CREATE").await;
+    let r = t
+        .post(
+            &format!("/guilds/{g}/scheduled-events"),
+            &alice,
+            json!({"name": "AMA", "privacy_level": 2, "entity_type": 1,
+                   "scheduled_start_time": in_ms(600_000), "channel_id": stage}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let r = t
+        .post(
+            "/stage-instances",
+            &alice,
+            json!({"channel_id": stage, "topic": "ask away", "guild_scheduled_event_id": id}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let instance = r.body["id"].as_str().unwrap().to_string();
+    let started = update_with_status(&mut gw, &id, 2).await;
+    assert_eq!(started["entity_id"], instance.as_str());
+    let r = t.delete(&format!("/stage-instances/{stage}"), &alice).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let ended = update_with_status(&mut gw, &id, 3).await;
+    assert_eq!(ended["entity_id"], Value::Null);
+}

@@ -187,6 +187,62 @@ impl State {
         self.track_empty_event_channels(now);
     }
 
+    /// A moderator opened a stage instance for the event: Discord starts a SCHEDULED event then,
+    /// with the stage instance as its `entity_id`.
+    pub(in crate::actors::guild) async fn start_event_for_stage(
+        &mut self,
+        id: ScheduledEventId,
+        stage: crate::id::Snowflake,
+    ) {
+        self.move_event(id, |e| {
+            let starts = e.status == EventStatus::Scheduled;
+            if starts {
+                e.status = EventStatus::Active;
+                e.entity_id = Some(stage);
+            }
+            starts
+        })
+        .await;
+    }
+
+    /// The event's stage instance closed: the ACTIVE event completes (a recurring one moves on
+    /// to its next occurrence).
+    pub(in crate::actors::guild) async fn end_event_for_stage(&mut self, id: ScheduledEventId) {
+        self.move_event(id, |e| {
+            let ends = e.status == EventStatus::Active;
+            if ends {
+                e.status = EventStatus::Completed;
+                e.entity_id = None;
+                advance_if_recurring(e, Timestamp::now());
+            }
+            ends
+        })
+        .await;
+    }
+
+    /// Applies `change` to the event (when it says it changed something), stores it and tells
+    /// the members. A store failure is logged: the stage change that caused it stands.
+    async fn move_event(
+        &mut self,
+        id: ScheduledEventId,
+        change: impl FnOnce(&mut ScheduledEventRecord) -> bool,
+    ) {
+        let Some(i) = self.events.list.iter().position(|e| e.id == id) else {
+            return;
+        };
+        let mut e = self.events.list[i].clone();
+        if !change(&mut e) {
+            return;
+        }
+        if let Err(err) = self.services.store.put_scheduled_event(&e).await {
+            tracing::warn!(error = %err, event = %id, "could not move a stage's scheduled event");
+            return;
+        }
+        self.events.list[i] = e.clone();
+        let data = self.event_json(&e, false);
+        self.dispatch_event("GUILD_SCHEDULED_EVENT_UPDATE", &data, e.channel_id);
+    }
+
     /// The earliest time the clock must look again (unix ms).
     fn next_event_due(&self) -> Option<i64> {
         let now = Timestamp::now();
