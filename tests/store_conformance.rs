@@ -2214,7 +2214,8 @@ async fn automod_rules_put_list_delete(s: &dyn Store) {
 async fn scheduled_events_and_subscribers(s: &dyn Store) {
     use accord::id::ScheduledEventId;
     use accord::model::{
-        EntityMetadata, EntityType, EventStatus, PrivacyLevel, ScheduledEventRecord, Timestamp,
+        EntityMetadata, EntityType, EventException, EventExceptionUser, EventStatus, PrivacyLevel,
+        ScheduledEventRecord, Timestamp,
     };
     let owner = uid();
     let (a, b) = (guild_state(owner), guild_state(owner));
@@ -2245,8 +2246,27 @@ async fn scheduled_events_and_subscribers(s: &dyn Store) {
             "interval": 1,
             "by_weekday": [0],
         })),
+        exceptions: Vec::new(),
     };
-    let first = event(g, "first");
+    // Recurrence exceptions are stored with their event: one moved occurrence, one canceled.
+    let mut first = event(g, "first");
+    let week = 7 * 86_400_000;
+    first.exceptions = vec![
+        EventException {
+            id: EventException::id_for(Timestamp::from_millis(1_900_000_000_000 + week)),
+            scheduled_start_time: Some(Timestamp::from_millis(
+                1_900_000_000_000 + week + 3_600_000,
+            )),
+            scheduled_end_time: None,
+            is_canceled: false,
+        },
+        EventException {
+            id: EventException::id_for(Timestamp::from_millis(1_900_000_000_000 + 2 * week)),
+            scheduled_start_time: None,
+            scheduled_end_time: None,
+            is_canceled: true,
+        },
+    ];
     let second = event(g, "second");
     let elsewhere = event(b.guild.id, "elsewhere");
     s.put_scheduled_event(&second).await.unwrap();
@@ -2264,6 +2284,7 @@ async fn scheduled_events_and_subscribers(s: &dyn Store) {
     started.entity_metadata = None;
     started.image = None;
     started.recurrence_rule = None;
+    started.exceptions.truncate(1);
     s.put_scheduled_event(&started).await.unwrap();
     assert_eq!(
         s.guild_scheduled_events(g).await.unwrap(),
@@ -2285,6 +2306,49 @@ async fn scheduled_events_and_subscribers(s: &dyn Store) {
     s.delete_event_user(g, first.id, uid()).await.unwrap(); // not subscribed: no error
     assert_eq!(s.event_users(g, first.id).await.unwrap(), vec![u1, u3]);
 
+    // Answers for single occurrences: by occurrence then user, replaced, removed one by one,
+    // with their event and with the guild.
+    let (o1, o2) = (first.exceptions[0].id, first.exceptions[1].id);
+    let answer = |exception_id, user_id, response| EventExceptionUser {
+        exception_id,
+        user_id,
+        response,
+    };
+    assert!(
+        s.event_exception_users(g, first.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for a in [
+        answer(o2, u1, 1),
+        answer(o1, u3, 1),
+        answer(o1, u1, 1),
+        answer(o1, u1, 0),
+    ] {
+        s.put_event_exception_user(g, first.id, a).await.unwrap();
+    }
+    s.put_event_exception_user(g, second.id, answer(o1, u2, 1))
+        .await
+        .unwrap();
+    s.put_event_exception_user(b.guild.id, elsewhere.id, answer(o1, u2, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.event_exception_users(g, first.id).await.unwrap(),
+        vec![answer(o1, u1, 0), answer(o1, u3, 1), answer(o2, u1, 1)]
+    );
+    s.delete_event_exception_user(g, first.id, o1, u3)
+        .await
+        .unwrap();
+    s.delete_event_exception_user(g, first.id, o1, u2)
+        .await
+        .unwrap(); // none: no error
+    assert_eq!(
+        s.event_exception_users(g, first.id).await.unwrap(),
+        vec![answer(o1, u1, 0), answer(o2, u1, 1)]
+    );
+
     // Deleting an event takes its subscribers; other events keep theirs.
     s.delete_scheduled_event(g, first.id).await.unwrap();
     s.delete_scheduled_event(g, ScheduledEventId::new(next_id()))
@@ -2295,11 +2359,33 @@ async fn scheduled_events_and_subscribers(s: &dyn Store) {
         vec![second.clone()]
     );
     assert!(s.event_users(g, first.id).await.unwrap().is_empty());
+    assert!(
+        s.event_exception_users(g, first.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(s.event_users(g, second.id).await.unwrap(), vec![u2]);
+    assert_eq!(
+        s.event_exception_users(g, second.id).await.unwrap(),
+        vec![answer(o1, u2, 1)]
+    );
 
     s.delete_guild(g).await.unwrap();
     assert!(s.guild_scheduled_events(g).await.unwrap().is_empty());
     assert!(s.event_users(g, second.id).await.unwrap().is_empty());
+    assert!(
+        s.event_exception_users(g, second.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.event_exception_users(b.guild.id, elsewhere.id)
+            .await
+            .unwrap(),
+        vec![answer(o1, u2, 1)]
+    );
     // The other guild's event and subscribers are untouched.
     assert_eq!(
         s.guild_scheduled_events(b.guild.id).await.unwrap(),

@@ -38,7 +38,7 @@ pub use automod::{
 };
 pub use blueprint::{ChannelCreateWithId, GuildBlueprint, RoleCreateWithId};
 pub use emojis::{EmojiCreate, EmojiPatch, validate_name as validate_emoji_name};
-pub use events::{EventBody, EventMsg, UsersQuery as EventUsersQuery};
+pub use events::{EventBody, EventMsg, ExceptionBody, UsersQuery as EventUsersQuery};
 pub use forum::{SortBy, TagInput, ThreadSearch};
 pub(crate) use holders::unavailable;
 pub use layout::{ChannelPosition, OverwriteBody, RolePosition};
@@ -497,6 +497,8 @@ pub enum GuildMsg {
     },
     /// From the thread archive timer: some active thread's inactivity clock may have run out.
     ArchiveDue,
+    /// From the scheduled events' clock: some event's status may be due to move.
+    EventsDue,
     /// Scheduled events (see [`EventMsg`]).
     Events(EventMsg),
     /// Auto-moderation rules and their executions (see [`AutoModMsg`]).
@@ -809,6 +811,9 @@ impl Actor for GuildActor {
         // Threads that went idle while no actor ran archive now; the rest get a timer.
         st.archive_due_threads().await;
         st.rearm_archive_timer(&me);
+        // Event statuses that fell due while no actor ran move now; the rest get a timer.
+        st.run_event_clock().await;
+        st.rearm_event_timer(&me);
         let span = tracing::debug_span!("guild", id = %st.guild.id);
         st.resubscribe_previous_sessions().instrument(span).await;
         Ok(())
@@ -822,6 +827,7 @@ impl Actor for GuildActor {
         if let Some((_, task)) = st.archive_timer.take() {
             task.abort();
         }
+        st.stop_event_timer();
         Ok(())
     }
 
@@ -853,6 +859,12 @@ impl Actor for GuildActor {
             st.archive_timer = None;
             st.archive_due_threads().await;
             st.rearm_archive_timer(&me);
+            return Ok(());
+        }
+        if matches!(msg, GuildMsg::EventsDue) {
+            st.event_timer_fired();
+            st.run_event_clock().await;
+            st.rearm_event_timer(&me);
             return Ok(());
         }
         let rearm = matches!(msg, GuildMsg::Threads(_) | GuildMsg::UpdateChannel { .. });
@@ -1470,7 +1482,7 @@ impl Actor for GuildActor {
                     reply(r, st.readable_channels(user))
                 }
                 // Handled before the span.
-                GuildMsg::ArchiveDue => {}
+                GuildMsg::ArchiveDue | GuildMsg::EventsDue => {}
                 GuildMsg::AutoMod(m) => st.handle_automod(m).await,
                 GuildMsg::Events(m) => st.handle_event(m).await,
                 GuildMsg::ListTemplates { user, reply: r } => {
@@ -1502,6 +1514,9 @@ impl Actor for GuildActor {
             if rearm {
                 st.rearm_archive_timer(&me);
             }
+            // Cheap (at most 100 events): any message may move the next status change (a
+            // PATCH, a voice state, a deleted channel).
+            st.rearm_event_timer(&me);
         }
         .instrument(span)
         .await;

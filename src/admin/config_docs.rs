@@ -198,7 +198,19 @@ pub const KEYS: &[(&str, &str)] = &[
     ("limits.guild.max_stickers", "Stickers per guild."),
     (
         "limits.guild.max_scheduled_events",
-        "Scheduled events per guild (Discord's 100).",
+        "SCHEDULED or ACTIVE scheduled events per guild (Discord's 100).",
+    ),
+    (
+        "limits.guild.event_auto_cancel_secs",
+        "Seconds after its start time at which a scheduled event nobody started is canceled (Discord: hours; 3 h).",
+    ),
+    (
+        "limits.guild.event_empty_end_secs",
+        "Seconds an ACTIVE stage or voice event's channel may stay empty before the event completes (Discord: minutes; 5 min).",
+    ),
+    (
+        "limits.guild.max_event_exceptions",
+        "Moved or canceled occurrences kept per recurring scheduled event.",
     ),
     (
         "limits.guild.max_sticker_size",

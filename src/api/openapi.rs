@@ -452,6 +452,36 @@ pub const TAGS: &[Tag] = &[
                 "Unsubscribe from a scheduled event",
             ),
             get(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users/counts",
+                "Count a scheduled event's subscribers, per occurrence too",
+            ),
+            post(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/exceptions",
+                "Move or cancel one occurrence of a recurring scheduled event",
+            )
+            .body(Object),
+            patch(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/exceptions/{exception_id}",
+                "Modify a recurrence exception",
+            )
+            .body(Object),
+            delete(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/exceptions/{exception_id}",
+                "Delete a recurrence exception",
+            ),
+            get(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/{guild_scheduled_event_exception_id}/users",
+                "List the users interested in one occurrence",
+            ),
+            put(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/{guild_scheduled_event_exception_id}/users/@me",
+                "Answer for one occurrence of a recurring scheduled event",
+            ),
+            delete(
+                "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/{guild_scheduled_event_exception_id}/users/@me",
+                "Forget one's answer for one occurrence",
+            ),
+            get(
                 "/guilds/{guild_id}/auto-moderation/rules",
                 "List the guild's auto-moderation rules",
             ),

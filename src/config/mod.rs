@@ -181,8 +181,16 @@ pub struct GuildLimits {
     pub max_soundboard_sounds: u32,
     /// Largest soundboard sound file, in bytes (Discord's 512 KiB).
     pub max_soundboard_sound_size: usize,
-    /// Scheduled events per guild (Discord's 100).
+    /// SCHEDULED or ACTIVE scheduled events per guild (Discord's 100).
     pub max_scheduled_events: u32,
+    /// How long after its start an event nobody started is canceled, in seconds (Discord: "on
+    /// the order of hours"; 3 hours).
+    pub event_auto_cancel_secs: u32,
+    /// How long an ACTIVE stage or voice event's channel may stay empty before the event
+    /// completes, in seconds (Discord: "on the order of minutes"; 5 minutes).
+    pub event_empty_end_secs: u32,
+    /// Moved or canceled occurrences kept per recurring event (Discord documents no limit; 100).
+    pub max_event_exceptions: u32,
     pub max_invites: u32,
     /// Users one `POST /guilds/{id}/bulk-ban` may name (Discord's 200).
     pub max_bulk_ban: u32,
@@ -202,6 +210,9 @@ impl Default for GuildLimits {
             max_soundboard_sounds: 8,
             max_soundboard_sound_size: 512 * 1024,
             max_scheduled_events: 100,
+            event_auto_cancel_secs: 3 * 3600,
+            event_empty_end_secs: 300,
+            max_event_exceptions: 100,
             max_invites: 1000,
             max_bulk_ban: 200,
             min_name: 2,

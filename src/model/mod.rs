@@ -50,6 +50,7 @@ pub mod message;
 pub mod oauth;
 pub mod poll;
 pub mod read_state;
+pub mod recurrence;
 pub mod relationship;
 pub mod role;
 pub mod role_connection;
@@ -88,8 +89,8 @@ pub use relationship::{RelationshipKind, RelationshipRecord};
 pub use role::Role;
 pub use role_connection::{RoleConnectionMetadata, UserRoleConnectionRecord};
 pub use scheduled_event::{
-    EntityMetadata, EntityType, EventStatus, PrivacyLevel, ScheduledEventObject,
-    ScheduledEventRecord,
+    EntityMetadata, EntityType, EventException, EventExceptionObject, EventExceptionUser,
+    EventStatus, PrivacyLevel, ScheduledEventObject, ScheduledEventRecord,
 };
 pub use settings::{UserConsent, UserSettings};
 pub use soundboard::{SoundFormat, SoundRecord};

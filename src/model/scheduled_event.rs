@@ -93,6 +93,63 @@ pub struct ScheduledEventRecord {
     /// Discord's recurrence rule object, validated on the way in and returned as given.
     #[serde(default)]
     pub recurrence_rule: Option<serde_json::Value>,
+    /// Moved or canceled occurrences of a recurring event (kept with the event: a handful at
+    /// most, `limits.guild.max_event_exceptions`, read whenever the event is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<EventException>,
+}
+
+/// One occurrence of a recurring event, moved or canceled. Its id is the snowflake of the
+/// occurrence's original start time, as Discord's are, so an occurrence has at most one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventException {
+    pub id: Snowflake,
+    pub scheduled_start_time: Option<Timestamp>,
+    pub scheduled_end_time: Option<Timestamp>,
+    #[serde(default)]
+    pub is_canceled: bool,
+}
+
+impl EventException {
+    /// The exception id of the occurrence originally starting at `at`.
+    pub fn id_for(at: Timestamp) -> Snowflake {
+        Snowflake::from_timestamp_ms(u64::try_from(at.millis()).unwrap_or(0))
+    }
+
+    /// When the occurrence originally started.
+    pub fn original_start(&self) -> Timestamp {
+        Timestamp::from_millis(i64::try_from(self.id.timestamp_ms()).unwrap_or(i64::MAX))
+    }
+
+    /// Discord's exception object.
+    pub fn to_object(&self, event: ScheduledEventId) -> EventExceptionObject {
+        EventExceptionObject {
+            event_id: event,
+            event_exception_id: self.id,
+            scheduled_start_time: self.scheduled_start_time,
+            scheduled_end_time: self.scheduled_end_time,
+            is_canceled: self.is_canceled,
+        }
+    }
+}
+
+/// A user's answer for one occurrence of a recurring event (`response`: 1 interested, 0 not —
+/// a series subscriber may opt out of one occurrence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventExceptionUser {
+    pub exception_id: Snowflake,
+    pub user_id: UserId,
+    pub response: u8,
+}
+
+/// Discord's guild scheduled event exception object.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventExceptionObject {
+    pub event_id: ScheduledEventId,
+    pub event_exception_id: Snowflake,
+    pub scheduled_start_time: Option<Timestamp>,
+    pub scheduled_end_time: Option<Timestamp>,
+    pub is_canceled: bool,
 }
 
 /// Discord's guild scheduled event object.
@@ -118,11 +175,30 @@ pub struct ScheduledEventObject<'a> {
     pub recurrence_rule: Option<&'a serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_count: Option<u32>,
-    /// Recurrence exceptions: none are kept yet, so always empty (Discord always sends the key).
-    pub guild_scheduled_event_exceptions: [(); 0],
+    /// Moved or canceled occurrences (Discord always sends the key).
+    pub guild_scheduled_event_exceptions: Vec<EventExceptionObject>,
 }
 
 impl ScheduledEventRecord {
+    /// The exception for the occurrence originally starting at `at`, if any.
+    pub fn exception_at(&self, at: Timestamp) -> Option<&EventException> {
+        let id = EventException::id_for(at);
+        self.exceptions.iter().find(|x| x.id == id)
+    }
+
+    /// The current occurrence's start and end as they will happen (an exception may move them),
+    /// and whether it is canceled.
+    pub fn current_occurrence(&self) -> (Timestamp, Option<Timestamp>, bool) {
+        match self.exception_at(self.scheduled_start_time) {
+            Some(x) => (
+                x.scheduled_start_time.unwrap_or(self.scheduled_start_time),
+                x.scheduled_end_time.or(self.scheduled_end_time),
+                x.is_canceled,
+            ),
+            None => (self.scheduled_start_time, self.scheduled_end_time, false),
+        }
+    }
+
     /// The wire object; `creator` and `user_count` only where Discord sends them.
     pub fn to_object<'a>(
         &'a self,
@@ -147,7 +223,11 @@ impl ScheduledEventRecord {
             entity_metadata: self.entity_metadata.clone().unwrap_or_default(),
             recurrence_rule: self.recurrence_rule.as_ref(),
             user_count,
-            guild_scheduled_event_exceptions: [],
+            guild_scheduled_event_exceptions: self
+                .exceptions
+                .iter()
+                .map(|x| x.to_object(self.id))
+                .collect(),
         }
     }
 }

@@ -16,8 +16,8 @@ use crate::id::{
     RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
 };
 use crate::model::{
-    AppEmojiRecord, CommandPermissionsRecord, EntitlementRecord, RoleConnectionMetadata,
-    UserRoleConnectionRecord,
+    AppEmojiRecord, CommandPermissionsRecord, EntitlementRecord, EventExceptionUser,
+    RoleConnectionMetadata, UserRoleConnectionRecord,
 };
 use crate::model::{
     ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
@@ -495,6 +495,28 @@ pub trait Store: Send + Sync + 'static {
         event: ScheduledEventId,
         user: UserId,
     ) -> StoreResult<()>;
+    /// Records a user's answer for one occurrence of a recurring event (replacing an earlier one).
+    async fn put_event_exception_user(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+        answer: EventExceptionUser,
+    ) -> StoreResult<()>;
+    /// Forgets a user's answer for one occurrence (none is no error).
+    async fn delete_event_exception_user(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+        exception: Snowflake,
+        user: UserId,
+    ) -> StoreResult<()>;
+    /// Every per-occurrence answer of an event, by occurrence then user id. Removed with the
+    /// event and with the guild.
+    async fn event_exception_users(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+    ) -> StoreResult<Vec<EventExceptionUser>>;
     /// An event's subscribers, in user id order.
     async fn event_users(
         &self,

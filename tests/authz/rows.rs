@@ -140,6 +140,7 @@ impl Row {
             "user_id" | "overwrite_id" => "member_id",
             "emoji_id" => "emoji_id",
             "guild_scheduled_event_id" => "event",
+            "exception_id" | "guild_scheduled_event_exception_id" => "event_exception",
             "rule_id" => "automod_rule",
             "sticker_id" => "sticker",
             "sound_id" => "sound",
@@ -360,6 +361,20 @@ pub fn rows() -> Vec<Row> {
         row("PUT /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users/@me", GUILD_MEMBER)
             .member_ok(),
         row("DELETE /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users/@me", GUILD_MEMBER)
+            .member_ok(),
+        row("GET /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users/counts", GUILD_MEMBER)
+            .member_ok(),
+        row("POST /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/exceptions", GUILD_PERM)
+            .json(|w| json!({"original_scheduled_start_time": w.get("free_occurrence"), "is_canceled": true})),
+        row("PATCH /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/exceptions/{exception_id}", GUILD_PERM)
+            .json(|_| json!({"is_canceled": false})),
+        row("DELETE /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/exceptions/{exception_id}", GUILD_PERM)
+            .p("exception_id", "spare_event_exception"),
+        row("GET /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/{guild_scheduled_event_exception_id}/users", GUILD_MEMBER)
+            .member_ok(),
+        row("PUT /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/{guild_scheduled_event_exception_id}/users/@me", GUILD_MEMBER)
+            .member_ok(),
+        row("DELETE /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/{guild_scheduled_event_exception_id}/users/@me", GUILD_MEMBER)
             .member_ok(),
         row("GET /guilds/{guild_id}/auto-moderation/rules", GUILD_PERM),
         row("POST /guilds/{guild_id}/auto-moderation/rules", GUILD_PERM)

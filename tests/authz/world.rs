@@ -288,6 +288,40 @@ impl World {
         };
         let event = mk_event("event_one").await;
         let spare_event = mk_event("event_two").await;
+        // The recurring event's second, third and fourth occurrences: two with an exception
+        // (one for PATCH, one for DELETE), one free for POST.
+        let got = ok(
+            t,
+            Method::GET,
+            &format!("/guilds/{guild}/scheduled-events/{event}"),
+            o,
+            json!({}),
+        )
+        .await;
+        let first =
+            accord::model::Timestamp::parse(got["scheduled_start_time"].as_str().expect("start"))
+                .expect("a timestamp")
+                .millis();
+        let week =
+            |n: i64| accord::model::Timestamp::from_millis(first + n * 7 * 86_400_000).to_string();
+        let mut exceptions = Vec::new();
+        for n in [1, 2] {
+            let x = ok(
+                t,
+                Method::POST,
+                &format!("/guilds/{guild}/scheduled-events/{event}/exceptions"),
+                o,
+                json!({"original_scheduled_start_time": week(n), "is_canceled": true}),
+            )
+            .await;
+            exceptions.push(
+                x["event_exception_id"]
+                    .as_str()
+                    .expect("an exception id")
+                    .to_string(),
+            );
+        }
+        let free_occurrence = week(3);
         let mk_rule = |name: &'static str| {
             let path = format!("/guilds/{guild}/auto-moderation/rules");
             async move { id(&ok(t, Method::POST, &path, o, automod_rule(name)).await) }
@@ -566,7 +600,7 @@ impl World {
 
         let kick_id = id(&t.me(&kick).await);
         let ban_target_id = id(&t.me(&ban_target).await);
-        let named: [(&'static str, String); 58] = [
+        let named: [(&'static str, String); 61] = [
             ("automod_rule", automod_rule_id),
             ("spare_automod_rule", spare_automod_rule),
             ("spare_guild3", spare_guild3),
@@ -588,6 +622,9 @@ impl World {
             ("spare_emoji", spare_emoji),
             ("event", event),
             ("spare_event", spare_event),
+            ("event_exception", exceptions[0].clone()),
+            ("spare_event_exception", exceptions[1].clone()),
+            ("free_occurrence", free_occurrence),
             ("sticker", stickers[0].clone()),
             ("spare_sticker", stickers[1].clone()),
             ("sound", sounds[0].clone()),
@@ -665,7 +702,7 @@ pub fn automod_rule(name: &str) -> Value {
     })
 }
 
-/// An external scheduled event starting in an hour (the start must lie in the future).
+/// An external scheduled event starting in an hour (the start must lie in the future), weekly.
 pub fn scheduled_event(name: &str) -> Value {
     let at = |secs: u64| {
         let t = std::time::SystemTime::now() + std::time::Duration::from_secs(secs);
@@ -675,12 +712,14 @@ pub fn scheduled_event(name: &str) -> Value {
             .as_millis() as i64;
         accord::model::Timestamp::from_millis(unix).to_string()
     };
+    let start = at(3600);
     json!({
         "name": name,
         "privacy_level": 2,
         "entity_type": 3,
-        "scheduled_start_time": at(3600),
+        "scheduled_start_time": start,
         "scheduled_end_time": at(7200),
         "entity_metadata": {"location": "the park"},
+        "recurrence_rule": {"start": start, "frequency": 2, "interval": 1},
     })
 }

@@ -855,11 +855,49 @@ async fn scheduled_events(s: &mut Shapes, w: &World) {
                 "entity_metadata": {"location": "the park"},
                 "description": "bring snacks",
                 "image": png_data_uri(64, 64),
-                "recurrence_rule": {"start": at(3600), "frequency": 2, "interval": 1, "by_weekday": [0]},
+                "recurrence_rule": {"start": at(3600), "frequency": 2, "interval": 1},
             }),
         )
         .await;
+    let start = event.body["scheduled_start_time"].clone();
     let event = id(&event, "scheduled event");
+    // The next week's occurrence moved by an hour, then canceled; answered for, counted.
+    let next_week = accord::model::Timestamp::parse(start.as_str().unwrap_or_default())
+        .map(|t| accord::model::Timestamp::from_millis(t.millis() + 7 * 86_400_000).to_string())
+        .unwrap_or_default();
+    let exception = s
+        .post(
+            &format!("/guilds/{g}/scheduled-events/{event}/exceptions"),
+            &w.alice,
+            json!({"original_scheduled_start_time": next_week, "scheduled_start_time": null, "is_canceled": false}),
+        )
+        .await;
+    let exception = exception.body["event_exception_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    s.patch(
+        &format!("/guilds/{g}/scheduled-events/{event}/exceptions/{exception}"),
+        &w.alice,
+        json!({"is_canceled": true}),
+    )
+    .await;
+    s.put(
+        &format!("/guilds/{g}/scheduled-events/{event}/{exception}/users/@me"),
+        &w.bob,
+        Some(json!({"response": 1})),
+    )
+    .await;
+    s.get(
+        &format!("/guilds/{g}/scheduled-events/{event}/{exception}/users?with_member=true"),
+        &w.alice,
+    )
+    .await;
+    s.get(
+        &format!("/guilds/{g}/scheduled-events/{event}/users/counts?guild_scheduled_event_exception_ids={exception}"),
+        &w.alice,
+    )
+    .await;
     s.put(
         &format!("/guilds/{g}/scheduled-events/{event}/users/@me"),
         &w.bob,
@@ -885,6 +923,16 @@ async fn scheduled_events(s: &mut Shapes, w: &World) {
         &format!("/guilds/{g}/scheduled-events/{event}"),
         &w.alice,
         json!({"status": 2}),
+    )
+    .await;
+    s.delete(
+        &format!("/guilds/{g}/scheduled-events/{event}/{exception}/users/@me"),
+        &w.bob,
+    )
+    .await;
+    s.delete(
+        &format!("/guilds/{g}/scheduled-events/{event}/exceptions/{exception}"),
+        &w.alice,
     )
     .await;
     s.delete(&format!("/guilds/{g}/scheduled-events/{event}"), &w.alice)

@@ -17,12 +17,18 @@ use super::{State, audit, double_option};
 use crate::actors::Reply;
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
-use crate::id::{ChannelId, ScheduledEventId, UserId};
+use crate::id::{ChannelId, ScheduledEventId, Snowflake, UserId};
+use crate::model::recurrence::{self, RecurrenceRule, RuleProblem};
 use crate::model::{
-    ChannelKind, EntityMetadata, EntityType, EventStatus, PrivacyLevel, ScheduledEventRecord,
-    Timestamp,
+    ChannelKind, EntityMetadata, EntityType, EventException, EventStatus, PrivacyLevel,
+    ScheduledEventRecord, Timestamp,
 };
 use crate::permissions::Permissions;
+
+mod clock;
+mod exceptions;
+
+pub use exceptions::ExceptionBody;
 
 /// Requests about a guild's scheduled events (one `GuildMsg` variant, so the feature stays in
 /// this file).
@@ -79,6 +85,44 @@ pub enum EventMsg {
         subscribed: bool,
         reply: Reply<Value>,
     },
+    /// `POST …/{event}/exceptions` (`exception` None) and `PATCH …/exceptions/{exception}`.
+    PutException {
+        user: UserId,
+        id: ScheduledEventId,
+        exception: Option<Snowflake>,
+        body: ExceptionBody,
+        reply: Reply<Value>,
+    },
+    /// `DELETE …/{event}/exceptions/{exception}`.
+    DeleteException {
+        user: UserId,
+        id: ScheduledEventId,
+        exception: Snowflake,
+        reply: Reply<()>,
+    },
+    /// `GET …/{event}/users/counts`.
+    Counts {
+        user: UserId,
+        id: ScheduledEventId,
+        exceptions: Vec<Snowflake>,
+        reply: Reply<Value>,
+    },
+    /// `GET …/{event}/{exception}/users`.
+    ExceptionUsers {
+        user: UserId,
+        id: ScheduledEventId,
+        exception: Snowflake,
+        query: UsersQuery,
+        reply: Reply<Value>,
+    },
+    /// `PUT`/`DELETE …/{event}/{exception}/users/@me` (`response` None: forget the answer).
+    AnswerOccurrence {
+        user: UserId,
+        id: ScheduledEventId,
+        exception: Snowflake,
+        response: Option<u8>,
+        reply: Reply<Value>,
+    },
 }
 
 /// Body of `POST` and `PATCH /guilds/{id}/scheduled-events…`; absent and null differ for the
@@ -119,6 +163,12 @@ pub struct UsersQuery {
 pub struct Events {
     list: Vec<ScheduledEventRecord>,
     users: HashMap<ScheduledEventId, BTreeSet<UserId>>,
+    /// Answers for single occurrences of recurring events (see [`exceptions`]).
+    answers: HashMap<ScheduledEventId, exceptions::Answers>,
+    /// Since when the channel of each ACTIVE stage/voice event is empty (see [`clock`]).
+    empty_since: HashMap<ScheduledEventId, Timestamp>,
+    /// The status clock's pending wake-up: when, and the sleeping task.
+    timer: Option<(i64, tokio::task::JoinHandle<()>)>,
 }
 
 impl Events {
@@ -134,11 +184,26 @@ impl Events {
     ) -> crate::store::StoreResult<Self> {
         let list = store.guild_scheduled_events(guild).await?;
         let mut users = HashMap::new();
+        let mut answers = HashMap::new();
         for e in &list {
             let subs = store.event_users(guild, e.id).await?;
             users.insert(e.id, subs.into_iter().collect());
+            if e.recurrence_rule.is_some() {
+                let a: exceptions::Answers = store
+                    .event_exception_users(guild, e.id)
+                    .await?
+                    .into_iter()
+                    .map(|a| ((a.exception_id, a.user_id), a.response))
+                    .collect();
+                answers.insert(e.id, a);
+            }
         }
-        Ok(Self { list, users })
+        Ok(Self {
+            list,
+            users,
+            answers,
+            ..Self::default()
+        })
     }
 
     fn count(&self, id: ScheduledEventId) -> u32 {
@@ -172,58 +237,30 @@ fn time(errs: &mut FieldErrors, path: &str, s: &str) -> Option<Timestamp> {
     t
 }
 
-/// Discord's recurrence rule: an object with `start` (a date), `frequency` (0–3) and `interval`
-/// (≥ 1); the rest is kept as sent.
+/// Discord's recurrence rule, checked as its docs list the allowed fields and combinations
+/// ([`RecurrenceRule::validate`]); every problem becomes a field error under `recurrence_rule`.
 fn validate_recurrence(errs: &mut FieldErrors, rule: &Value) {
-    let Some(o) = rule.as_object() else {
-        errs.add(
-            "recurrence_rule",
-            FieldError::BadType {
-                expected: "object".into(),
-            },
-        );
+    let Err(problems) = RecurrenceRule::validate(rule) else {
         return;
     };
-    if o.get("start")
-        .and_then(Value::as_str)
-        .and_then(Timestamp::parse)
-        .is_none()
-    {
-        errs.add("recurrence_rule.start", FieldError::InvalidDate);
-    }
-    if o.get("frequency")
-        .and_then(Value::as_u64)
-        .is_none_or(|f| f > 3)
-    {
-        errs.add(
-            "recurrence_rule.frequency",
-            FieldError::Choice {
-                allowed: "0, 1, 2, 3".into(),
+    for (field, problem) in problems {
+        let path = if field.is_empty() {
+            "recurrence_rule".to_owned()
+        } else {
+            format!("recurrence_rule.{field}")
+        };
+        let error = match problem {
+            RuleProblem::NotObject => FieldError::BadType {
+                expected: "object".into(),
             },
-        );
-    }
-    if o.get("interval")
-        .and_then(Value::as_u64)
-        .is_none_or(|i| i == 0)
-    {
-        errs.add("recurrence_rule.interval", FieldError::NumberMin { min: 1 });
-    }
-}
-
-/// Discord returns every key of a recurrence rule, null where unset.
-fn complete_recurrence(rule: &mut Value) {
-    if let Some(o) = rule.as_object_mut() {
-        for key in [
-            "end",
-            "by_weekday",
-            "by_n_weekday",
-            "by_month",
-            "by_month_day",
-            "by_year_day",
-            "count",
-        ] {
-            o.entry(key).or_insert(Value::Null);
-        }
+            RuleProblem::Required => FieldError::Required,
+            RuleProblem::InvalidDate => FieldError::InvalidDate,
+            RuleProblem::Choice(allowed) => FieldError::Choice {
+                allowed: allowed.into(),
+            },
+            RuleProblem::TooMany(max) => FieldError::TooMany { max },
+        };
+        errs.add(&path, error);
     }
 }
 
@@ -271,6 +308,42 @@ impl State {
                 subscribed,
                 reply: r,
             } => reply(r, self.subscribe_event(user, id, subscribed).await),
+            EventMsg::PutException {
+                user,
+                id,
+                exception,
+                body,
+                reply: r,
+            } => reply(r, self.put_exception(user, id, exception, body).await),
+            EventMsg::DeleteException {
+                user,
+                id,
+                exception,
+                reply: r,
+            } => reply(r, self.delete_exception(user, id, exception).await),
+            EventMsg::Counts {
+                user,
+                id,
+                exceptions,
+                reply: r,
+            } => reply(r, self.event_user_counts(user, id, &exceptions)),
+            EventMsg::ExceptionUsers {
+                user,
+                id,
+                exception,
+                query,
+                reply: r,
+            } => reply(r, self.exception_users(user, id, exception, query).await),
+            EventMsg::AnswerOccurrence {
+                user,
+                id,
+                exception,
+                response,
+                reply: r,
+            } => reply(
+                r,
+                self.answer_occurrence(user, id, exception, response).await,
+            ),
         }
     }
 
@@ -347,8 +420,15 @@ impl State {
         {
             return Err(ApiError::MissingPermissions);
         }
+        // Discord counts the events that are SCHEDULED or ACTIVE.
         let max = self.services.config.get().limits.guild.max_scheduled_events as usize;
-        if self.events.list.len() >= max {
+        let live = self
+            .events
+            .list
+            .iter()
+            .filter(|e| !e.status.is_final())
+            .count();
+        if live >= max {
             return Err(max_events_reached());
         }
         Ok(())
@@ -451,7 +531,7 @@ impl State {
         if let Some(mut rule) = body.recurrence_rule {
             if let Some(r) = &mut rule {
                 validate_recurrence(errs, r);
-                complete_recurrence(r);
+                recurrence::complete(r);
             }
             e.recurrence_rule = rule;
         }
@@ -540,6 +620,7 @@ impl State {
             entity_metadata: None,
             image: None,
             recurrence_rule: None,
+            exceptions: Vec::new(),
         };
         let mut errs = FieldErrors::default();
         self.apply_event_body(user, &mut e, body, true, &mut errs);
@@ -576,6 +657,7 @@ impl State {
         let mut e = before.clone();
         self.apply_event_body(user, &mut e, body, false, &mut errs);
         errs.into_result()?;
+        clock::advance_if_recurring(&mut e, Timestamp::now());
         self.services.store.put_scheduled_event(&e).await?;
         self.events.list[i] = e.clone();
         let old = self.event_json(&before, false);
@@ -600,6 +682,7 @@ impl State {
             .await?;
         let e = self.events.list.remove(i);
         self.events.users.remove(&id);
+        self.events.answers.remove(&id);
         let data = self.event_json(&e, false);
         self.dispatch_event("GUILD_SCHEDULED_EVENT_DELETE", &data, e.channel_id);
         self.audit_change(
@@ -620,13 +703,24 @@ impl State {
         q: UsersQuery,
     ) -> Result<Value, ApiError> {
         self.event_index(user, id)?;
+        let subs = self.events.users.get(&id).cloned().unwrap_or_default();
+        Ok(Value::Array(self.users_page(id, &subs, q).await?))
+    }
+
+    /// One page of `subs` (user id order, `after` or `before` exclusive) as Discord's
+    /// guild scheduled event user objects.
+    async fn users_page(
+        &self,
+        id: ScheduledEventId,
+        subs: &BTreeSet<UserId>,
+        q: UsersQuery,
+    ) -> Result<Vec<Value>, ApiError> {
         let limit = q.limit.unwrap_or(100);
         if !(1..=100).contains(&limit) {
             let mut errs = FieldErrors::default();
             errs.add("limit", FieldError::NumberMax { max: 100 });
             errs.into_result()?;
         }
-        let subs = self.events.users.get(&id).cloned().unwrap_or_default();
         let ids: Vec<UserId> = match (q.before, q.after) {
             (Some(before), None) => {
                 let mut v: Vec<UserId> = subs.range(..before).rev().take(limit).copied().collect();
@@ -653,7 +747,7 @@ impl State {
             }
             out.push(v);
         }
-        Ok(Value::Array(out))
+        Ok(out)
     }
 
     /// Subscribing twice (or leaving an event one never joined) changes nothing and dispatches
@@ -722,6 +816,7 @@ impl State {
             if let Some(i) = self.events.list.iter().position(|e| e.id == id) {
                 let e = self.events.list.remove(i);
                 self.events.users.remove(&id);
+                self.events.answers.remove(&id);
                 let data = self.event_json(&e, false);
                 self.dispatch_event("GUILD_SCHEDULED_EVENT_DELETE", &data, Some(channel));
             }

@@ -255,6 +255,10 @@ impl State {
         self.save_stages(stages).await?;
         let v = stage.to_json();
         self.dispatch("STAGE_INSTANCE_CREATE", &v, Some(channel));
+        if let Some(event) = stage.guild_scheduled_event_id {
+            self.start_event_for_stage(event, stage.id.snowflake())
+                .await;
+        }
         Ok(v)
     }
 
@@ -322,6 +326,9 @@ impl State {
             .collect();
         self.save_stages(stages).await?;
         self.dispatch("STAGE_INSTANCE_DELETE", &stage.to_json(), Some(channel));
+        if let Some(event) = stage.guild_scheduled_event_id {
+            self.end_event_for_stage(event).await;
+        }
         Ok(())
     }
 }

@@ -45,7 +45,7 @@ pub struct Voice {
 
 impl Voice {
     /// Whether anyone is still connected to `channel`.
-    fn occupied(&self, channel: ChannelId) -> bool {
+    pub(in crate::actors::guild) fn occupied(&self, channel: ChannelId) -> bool {
         self.states.values().any(|s| s.channel_id == channel)
     }
 

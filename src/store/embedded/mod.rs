@@ -39,8 +39,8 @@ use crate::id::{
 };
 use crate::model::{
     AppEmojiRecord, ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandPermissionsRecord,
-    CommandRecord, ConnectedAccountRecord, EmojiRecord, EntitlementRecord, GuildRecord,
-    GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
+    CommandRecord, ConnectedAccountRecord, EmojiRecord, EntitlementRecord, EventExceptionUser,
+    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
     OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role,
     RoleConnectionMetadata, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
     TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord, UserRoleConnectionRecord,
@@ -429,6 +429,7 @@ impl Store for EmbeddedStore {
                 )?;
                 scheduled_events::remove_event_users(
                     &mut txn.open_table(EVENT_USERS).map_err(be)?,
+                    &mut txn.open_table(EVENT_EXCEPTION_USERS).map_err(be)?,
                     &events,
                 )?;
                 remove_range(
@@ -1401,6 +1402,34 @@ impl Store for EmbeddedStore {
         user: UserId,
     ) -> StoreResult<()> {
         self.delete_event_user_impl(event, user).await
+    }
+
+    async fn put_event_exception_user(
+        &self,
+        _guild: GuildId,
+        event: ScheduledEventId,
+        answer: EventExceptionUser,
+    ) -> StoreResult<()> {
+        self.put_event_exception_user_impl(event, answer).await
+    }
+
+    async fn delete_event_exception_user(
+        &self,
+        _guild: GuildId,
+        event: ScheduledEventId,
+        exception: Snowflake,
+        user: UserId,
+    ) -> StoreResult<()> {
+        self.delete_event_exception_user_impl(event, exception, user)
+            .await
+    }
+
+    async fn event_exception_users(
+        &self,
+        _guild: GuildId,
+        event: ScheduledEventId,
+    ) -> StoreResult<Vec<EventExceptionUser>> {
+        self.event_exception_users_impl(event)
     }
 
     async fn event_users(

@@ -3,10 +3,10 @@
 
 use redb::Table;
 
-use super::tables::{EVENT_USERS, SCHEDULED_EVENTS, remove_range};
+use super::tables::{EVENT_EXCEPTION_USERS, EVENT_USERS, SCHEDULED_EVENTS, remove_range};
 use super::{EmbeddedStore, be, enc, values_in};
-use crate::id::{GuildId, ScheduledEventId, UserId};
-use crate::model::ScheduledEventRecord;
+use crate::id::{GuildId, ScheduledEventId, Snowflake, UserId};
+use crate::model::{EventExceptionUser, ScheduledEventRecord};
 use crate::store::StoreResult;
 
 impl EmbeddedStore {
@@ -45,6 +45,10 @@ impl EmbeddedStore {
                     remove_range(
                         &mut txn.open_table(EVENT_USERS).map_err(be)?,
                         (id, 0)..=(id, u64::MAX),
+                    )?;
+                    remove_exception_users(
+                        &mut txn.open_table(EVENT_EXCEPTION_USERS).map_err(be)?,
+                        id,
                     )?;
                 }
                 Ok(())
@@ -98,6 +102,63 @@ impl EmbeddedStore {
             .await
     }
 
+    pub(super) async fn put_event_exception_user_impl(
+        &self,
+        event: ScheduledEventId,
+        answer: EventExceptionUser,
+    ) -> StoreResult<()> {
+        let key = (event.get(), answer.exception_id.get(), answer.user_id.get());
+        self.writer
+            .write(move |txn| {
+                txn.open_table(EVENT_EXCEPTION_USERS)
+                    .map_err(be)?
+                    .insert(key, answer.response)
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    pub(super) async fn delete_event_exception_user_impl(
+        &self,
+        event: ScheduledEventId,
+        exception: Snowflake,
+        user: UserId,
+    ) -> StoreResult<()> {
+        let key = (event.get(), exception.get(), user.get());
+        self.writer
+            .write(move |txn| {
+                txn.open_table(EVENT_EXCEPTION_USERS)
+                    .map_err(be)?
+                    .remove(key)
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    pub(super) fn event_exception_users_impl(
+        &self,
+        event: ScheduledEventId,
+    ) -> StoreResult<Vec<EventExceptionUser>> {
+        let txn = self.read()?;
+        let e = event.get();
+        let table = txn.open_table(EVENT_EXCEPTION_USERS).map_err(be)?;
+        let mut out = Vec::new();
+        for entry in
+            redb::ReadableTable::range(&table, (e, 0, 0)..=(e, u64::MAX, u64::MAX)).map_err(be)?
+        {
+            let (k, v) = entry.map_err(be)?;
+            let (_, exception, user) = k.value();
+            out.push(EventExceptionUser {
+                exception_id: Snowflake::new(exception),
+                user_id: UserId::new(user),
+                response: v.value(),
+            });
+        }
+        Ok(out)
+    }
+
     pub(super) fn event_users_impl(&self, event: ScheduledEventId) -> StoreResult<Vec<UserId>> {
         let txn = self.read()?;
         let e = event.get();
@@ -110,14 +171,33 @@ impl EmbeddedStore {
     }
 }
 
-/// Removes the subscribers of the events removed with their guild (inside `delete_guild`'s
-/// transaction).
+/// Removes the subscribers (of the series and of single occurrences) of the events removed
+/// with their guild (inside `delete_guild`'s transaction).
 pub(super) fn remove_event_users(
     users: &mut Table<'_, (u64, u64), ()>,
+    answers: &mut Table<'_, (u64, u64, u64), u8>,
     removed_events: &[(u64, u64)],
 ) -> StoreResult<()> {
     for (_, event) in removed_events {
         remove_range(users, (*event, 0)..=(*event, u64::MAX))?;
+        remove_exception_users(answers, *event)?;
+    }
+    Ok(())
+}
+
+/// Removes every per-occurrence answer of one event.
+fn remove_exception_users(
+    answers: &mut Table<'_, (u64, u64, u64), u8>,
+    event: u64,
+) -> StoreResult<()> {
+    let mut keys = Vec::new();
+    for entry in redb::ReadableTable::range(answers, (event, 0, 0)..=(event, u64::MAX, u64::MAX))
+        .map_err(be)?
+    {
+        keys.push(entry.map_err(be)?.0.value());
+    }
+    for k in keys {
+        answers.remove(k).map_err(be)?;
     }
     Ok(())
 }

@@ -96,6 +96,9 @@ pub const SCHEDULED_EVENTS: TableDefinition<(u64, u64), &[u8]> =
     TableDefinition::new("scheduled_events");
 /// Scheduled event subscribers: `(event, user)`.
 pub const EVENT_USERS: TableDefinition<(u64, u64), ()> = TableDefinition::new("event_users");
+/// Answers for single occurrences of recurring events: `(event, exception, user) → response`.
+pub const EVENT_EXCEPTION_USERS: TableDefinition<(u64, u64, u64), u8> =
+    TableDefinition::new("event_exception_users");
 pub const GUILD_AUDIT_LOG: TableDefinition<(u64, u64), &[u8]> =
     TableDefinition::new("guild_audit_log");
 /// Thread members: `(guild, thread, user) → record`.
@@ -139,6 +142,7 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(GUILD_AUDIT_LOG).map_err(be)?;
     txn.open_table(SCHEDULED_EVENTS).map_err(be)?;
     txn.open_table(EVENT_USERS).map_err(be)?;
+    txn.open_table(EVENT_EXCEPTION_USERS).map_err(be)?;
     txn.open_table(APPLICATIONS).map_err(be)?;
     txn.open_table(APPLICATIONS_BY_OWNER).map_err(be)?;
     txn.open_table(WEBHOOKS).map_err(be)?;

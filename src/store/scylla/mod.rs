@@ -75,8 +75,8 @@ use crate::id::{
 };
 use crate::model::{
     AppEmojiRecord, ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandPermissionsRecord,
-    CommandRecord, ConnectedAccountRecord, EmojiRecord, EntitlementRecord, GuildRecord,
-    GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
+    CommandRecord, ConnectedAccountRecord, EmojiRecord, EntitlementRecord, EventExceptionUser,
+    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
     OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role,
     RoleConnectionMetadata, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
     TemplateRecord, ThreadMemberRecord, Timestamp, UserConsent, UserRecord,
@@ -1629,6 +1629,52 @@ impl Store for ScyllaStore {
             (n(guild.get()), n(event.get()), n(user.get())),
         )
         .await
+    }
+
+    async fn put_event_exception_user(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+        answer: EventExceptionUser,
+    ) -> StoreResult<()> {
+        self.exec(
+            &self.st.event_exception_user_put,
+            (
+                n(guild.get()),
+                n(event.get()),
+                n(answer.exception_id.get()),
+                n(answer.user_id.get()),
+                i32::from(answer.response),
+            ),
+        )
+        .await
+    }
+
+    async fn delete_event_exception_user(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+        exception: Snowflake,
+        user: UserId,
+    ) -> StoreResult<()> {
+        self.exec(
+            &self.st.event_exception_user_del,
+            (
+                n(guild.get()),
+                n(event.get()),
+                n(exception.get()),
+                n(user.get()),
+            ),
+        )
+        .await
+    }
+
+    async fn event_exception_users(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+    ) -> StoreResult<Vec<EventExceptionUser>> {
+        self.event_exception_users_impl(guild, event).await
     }
 
     async fn event_users(

@@ -3,8 +3,8 @@
 //! id), so a popular event never grows the guild's partition.
 
 use super::{ScyllaStore, decode_all, n, u};
-use crate::id::{GuildId, ScheduledEventId, UserId};
-use crate::model::ScheduledEventRecord;
+use crate::id::{GuildId, ScheduledEventId, Snowflake, UserId};
+use crate::model::{EventExceptionUser, ScheduledEventRecord};
 use crate::store::StoreResult;
 
 impl ScyllaStore {
@@ -17,6 +17,7 @@ impl ScyllaStore {
         futures::try_join!(
             self.exec(&self.st.event_del, key),
             self.exec(&self.st.event_users_del, key),
+            self.exec(&self.st.event_exception_users_del, key),
         )?;
         Ok(())
     }
@@ -42,6 +43,27 @@ impl ScyllaStore {
         Ok(rows.into_iter().map(|(id,)| UserId::new(u(id))).collect())
     }
 
+    pub(super) async fn event_exception_users_impl(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+    ) -> StoreResult<Vec<EventExceptionUser>> {
+        let rows: Vec<(i64, i64, i32)> = self
+            .scan(
+                &self.st.event_exception_users_of,
+                (n(guild.get()), n(event.get())),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(exception, user, response)| EventExceptionUser {
+                exception_id: Snowflake::new(u(exception)),
+                user_id: UserId::new(u(user)),
+                response: u8::try_from(response).unwrap_or(0),
+            })
+            .collect())
+    }
+
     /// Removes a deleted guild's events and their subscriber partitions.
     pub(super) async fn delete_guild_scheduled_events(&self, guild: GuildId) -> StoreResult<()> {
         let g = n(guild.get());
@@ -49,6 +71,10 @@ impl ScyllaStore {
         Self::all(
             rows.iter()
                 .map(|(id, _)| self.exec(&self.st.event_users_del, (g, *id)))
+                .chain(
+                    rows.iter()
+                        .map(|(id, _)| self.exec(&self.st.event_exception_users_del, (g, *id))),
+                )
                 .collect::<Vec<_>>(),
         )
         .await?;

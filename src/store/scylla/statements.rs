@@ -262,6 +262,10 @@ statements! {
         "DELETE FROM scheduled_event_users WHERE guild_id = ? AND event_id = ? AND user_id = ?";
     event_users_of = "SELECT user_id FROM scheduled_event_users WHERE guild_id = ? AND event_id = ?";
     event_users_del = "DELETE FROM scheduled_event_users WHERE guild_id = ? AND event_id = ?";
+    event_exception_user_put = "INSERT INTO scheduled_event_exception_users (guild_id, event_id, exception_id, user_id, response) VALUES (?, ?, ?, ?, ?)";
+    event_exception_user_del = "DELETE FROM scheduled_event_exception_users WHERE guild_id = ? AND event_id = ? AND exception_id = ? AND user_id = ?";
+    event_exception_users_of = "SELECT exception_id, user_id, response FROM scheduled_event_exception_users WHERE guild_id = ? AND event_id = ?";
+    event_exception_users_del = "DELETE FROM scheduled_event_exception_users WHERE guild_id = ? AND event_id = ?";
     // thread members (one partition per guild)
     thread_member_put =
         "INSERT INTO thread_members (guild_id, thread_id, user_id, data) VALUES (?, ?, ?, ?)";

@@ -3,20 +3,22 @@
 //! checks permissions and Discord's rules.
 
 use axum::Router;
+use axum::extract::RawQuery;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, put};
+use axum::routing::{get, patch, post, put};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::actors::ask;
-use crate::actors::guild::{EventBody, EventMsg, EventUsersQuery, GuildMsg};
+use crate::actors::guild::{EventBody, EventMsg, EventUsersQuery, ExceptionBody, GuildMsg};
 use crate::api::extract::{AuditReason, Json, Path, Query};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::cdn::ImageKind;
 use crate::error::ApiError;
-use crate::id::{GuildId, ScheduledEventId};
+use crate::error::{FieldError, FieldErrors};
+use crate::id::{GuildId, ScheduledEventId, Snowflake};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -35,6 +37,26 @@ pub fn routes() -> Router<App> {
         .route(
             "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users/@me",
             put(subscribe).delete(unsubscribe),
+        )
+        .route(
+            "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users/counts",
+            get(counts),
+        )
+        .route(
+            "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/exceptions",
+            post(create_exception),
+        )
+        .route(
+            "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/exceptions/{exception_id}",
+            patch(update_exception).delete(delete_exception),
+        )
+        .route(
+            "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/{guild_scheduled_event_exception_id}/users",
+            get(exception_users),
+        )
+        .route(
+            "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/{guild_scheduled_event_exception_id}/users/@me",
+            put(answer_occurrence).delete(forget_occurrence),
         )
 }
 
@@ -253,5 +275,185 @@ async fn unsubscribe(
     Path((id, event)): Path<(GuildId, ScheduledEventId)>,
 ) -> Result<StatusCode, ApiError> {
     set_subscribed(&app, &caller, id, event, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET …/{event}/users/counts?guild_scheduled_event_exception_ids=…`: subscribers of the series
+/// and, per occurrence asked for (at most 10, the key repeated), those interested in it.
+async fn counts(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, event)): Path<(GuildId, ScheduledEventId)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let mut exceptions = Vec::new();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if key == "guild_scheduled_event_exception_ids"
+            || key == "guild_scheduled_event_exception_ids[]"
+        {
+            for part in value.split(',').filter(|p| !p.is_empty()) {
+                match part.parse::<u64>() {
+                    Ok(v) => exceptions.push(Snowflake::new(v)),
+                    Err(_) => {
+                        return Err(FieldErrors::single(
+                            "guild_scheduled_event_exception_ids",
+                            FieldError::InvalidSnowflake,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(Json(
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::Events(EventMsg::Counts {
+                    user: caller.user_id,
+                    id: event,
+                    exceptions,
+                    reply,
+                })
+            })
+            .await?,
+    ))
+}
+
+async fn put_exception(
+    app: &App,
+    caller: &Caller,
+    (id, event): (GuildId, ScheduledEventId),
+    exception: Option<Snowflake>,
+    reason: Option<String>,
+    body: ExceptionBody,
+) -> Result<Value, ApiError> {
+    app.services
+        .ask_guild(id, |reply| {
+            GuildMsg::Events(EventMsg::PutException {
+                user: caller.user_id,
+                id: event,
+                exception,
+                body,
+                reply,
+            })
+            .with_reason(reason)
+        })
+        .await
+}
+
+/// `POST …/{event}/exceptions`: moves or cancels one occurrence of a recurring event
+/// (`original_scheduled_start_time` names it). Permissions as for PATCH on the event.
+async fn create_exception(
+    State(app): State<App>,
+    caller: Caller,
+    Path(ids): Path<(GuildId, ScheduledEventId)>,
+    AuditReason(reason): AuditReason,
+    Json(body): Json<ExceptionBody>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        put_exception(&app, &caller, ids, None, reason, body).await?,
+    ))
+}
+
+/// `PATCH …/{event}/exceptions/{exception}`.
+async fn update_exception(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, event, exception)): Path<(GuildId, ScheduledEventId, Snowflake)>,
+    AuditReason(reason): AuditReason,
+    Json(body): Json<ExceptionBody>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        put_exception(&app, &caller, (id, event), Some(exception), reason, body).await?,
+    ))
+}
+
+/// `DELETE …/{event}/exceptions/{exception}`: the occurrence follows the rule again. 204.
+async fn delete_exception(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, event, exception)): Path<(GuildId, ScheduledEventId, Snowflake)>,
+    AuditReason(reason): AuditReason,
+) -> Result<StatusCode, ApiError> {
+    app.services
+        .ask_guild(id, |reply| {
+            GuildMsg::Events(EventMsg::DeleteException {
+                user: caller.user_id,
+                id: event,
+                exception,
+                reply,
+            })
+            .with_reason(reason)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET …/{event}/{exception}/users`: who is interested in one occurrence (the series'
+/// subscribers who did not opt out, and those who answered for it alone).
+async fn exception_users(
+    State(app): State<App>,
+    caller: Caller,
+    Path((id, event, exception)): Path<(GuildId, ScheduledEventId, Snowflake)>,
+    Query(query): Query<EventUsersQuery>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        app.services
+            .ask_guild(id, |reply| {
+                GuildMsg::Events(EventMsg::ExceptionUsers {
+                    user: caller.user_id,
+                    id: event,
+                    exception,
+                    query,
+                    reply,
+                })
+            })
+            .await?,
+    ))
+}
+
+/// Body of `PUT …/{event}/{exception}/users/@me` (the user client's "Interested" on one
+/// occurrence; 0 opts a series subscriber out of it).
+#[derive(Debug, Default, Deserialize)]
+struct AnswerBody {
+    response: Option<u8>,
+}
+
+async fn answer(
+    app: &App,
+    caller: &Caller,
+    (id, event, exception): (GuildId, ScheduledEventId, Snowflake),
+    response: Option<u8>,
+) -> Result<Value, ApiError> {
+    app.services
+        .ask_guild(id, |reply| {
+            GuildMsg::Events(EventMsg::AnswerOccurrence {
+                user: caller.user_id,
+                id: event,
+                exception,
+                response,
+                reply,
+            })
+        })
+        .await
+}
+
+/// `PUT …/{event}/{exception}/users/@me`, with an optional `{"response": 0|1}` (default 1).
+async fn answer_occurrence(
+    State(app): State<App>,
+    caller: Caller,
+    Path(ids): Path<(GuildId, ScheduledEventId, Snowflake)>,
+    Json(body): Json<AnswerBody>,
+) -> Result<Json<Value>, ApiError> {
+    let response = body.response.unwrap_or(1);
+    Ok(Json(answer(&app, &caller, ids, Some(response)).await?))
+}
+
+/// `DELETE …/{event}/{exception}/users/@me`: forgets the answer for that occurrence. 204.
+async fn forget_occurrence(
+    State(app): State<App>,
+    caller: Caller,
+    Path(ids): Path<(GuildId, ScheduledEventId, Snowflake)>,
+) -> Result<StatusCode, ApiError> {
+    answer(&app, &caller, ids, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
