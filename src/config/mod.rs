@@ -184,6 +184,9 @@ pub struct GuildLimits {
     /// Scheduled events per guild (Discord's 100).
     pub max_scheduled_events: u32,
     pub max_invites: u32,
+    /// Users an invite's target users file may list. Discord documents no number; 10,000 keeps
+    /// a list within one stored record of about 200 KB.
+    pub max_invite_target_users: u32,
     /// Users one `POST /guilds/{id}/bulk-ban` may name (Discord's 200).
     pub max_bulk_ban: u32,
     pub min_name: u32,
@@ -203,6 +206,7 @@ impl Default for GuildLimits {
             max_soundboard_sound_size: 512 * 1024,
             max_scheduled_events: 100,
             max_invites: 1000,
+            max_invite_target_users: 10_000,
             max_bulk_ban: 200,
             min_name: 2,
             max_name: 100,
