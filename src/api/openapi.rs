@@ -517,6 +517,11 @@ pub const TAGS: &[Tag] = &[
             )
             .open(),
             get(
+                "/guilds/{guild_id}/widget.png",
+                "The guild's widget as a PNG badge (`style`: shield, banner1-4)",
+            )
+            .open(),
+            get(
                 "/guilds/{guild_id}/welcome-screen",
                 "Get the guild's welcome screen",
             ),

@@ -413,6 +413,7 @@ pub fn rows() -> Vec<Row> {
         row("GET /guilds/{guild_id}/widget", GUILD_PERM),
         row("PATCH /guilds/{guild_id}/widget", GUILD_PERM).json(|_| json!({"enabled": true})),
         row("GET /guilds/{guild_id}/widget.json", Public),
+        row("GET /guilds/{guild_id}/widget.png", Public),
         // Disabled (as in the world): MANAGE_GUILD.
         row("GET /guilds/{guild_id}/welcome-screen", GUILD_PERM),
         row("PATCH /guilds/{guild_id}/welcome-screen", GUILD_PERM)

@@ -171,6 +171,8 @@ async fn guild(s: &mut Shapes, w: &World) {
     .await;
     s.get(&format!("/guilds/{g}/widget"), &w.alice).await;
     s.get(&format!("/guilds/{g}/widget.json"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/widget.png?style=banner2"), &w.alice)
+        .await;
 
     // Welcome screen, onboarding, the new-member welcome derived from them, incident actions.
     s.get(&format!("/guilds/{g}/new-member-welcome"), &w.bob)
