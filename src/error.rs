@@ -379,6 +379,8 @@ pub enum FieldError {
     UnknownMetadataKey,
     /// A role connection metadata value that does not fit its record's type.
     BadMetadataValue,
+    /// A user id that names no user (an invite's target users file).
+    UnknownUser,
 }
 
 impl FieldError {
@@ -419,6 +421,7 @@ impl FieldError {
             Self::DuplicateKey => "APPLICATION_ROLE_CONNECTION_METADATA_DUPLICATE_KEY",
             Self::UnknownMetadataKey => "ROLE_CONNECTION_METADATA_UNKNOWN_KEY",
             Self::BadMetadataValue => "ROLE_CONNECTION_METADATA_BAD_VALUE",
+            Self::UnknownUser => "USER_TYPE_UNKNOWN",
         }
     }
 

@@ -158,6 +158,12 @@ async fn call(
             reqwest::multipart::Part::bytes(b"an attachment".to_vec()).file_name("a.txt"),
         ));
     }
+    if let Some(csv) = row.csv {
+        r = r.multipart(reqwest::multipart::Form::new().part(
+            "target_users_file",
+            reqwest::multipart::Part::bytes(csv(w).into_bytes()).file_name("users.csv"),
+        ));
+    }
     if let Some(token) = token {
         r = r.header("authorization", token);
     }

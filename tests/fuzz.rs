@@ -1255,8 +1255,14 @@ impl Live {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_bodies() {
     let mut live = Live::new().await;
-    let routes =
-        fuzzed_routes(|b| b.is_some_and(|b| !matches!(b, Body::StickerCreate | Body::FileUpload)));
+    let routes = fuzzed_routes(|b| {
+        b.is_some_and(|b| {
+            !matches!(
+                b,
+                Body::StickerCreate | Body::FileUpload | Body::TargetUsersFile
+            )
+        })
+    });
     eprintln!(
         "rest_bodies: {} routes with a JSON body, {} field names in the dictionary",
         routes.len(),
@@ -1422,7 +1428,11 @@ async fn rest_multipart() {
         matches!(
             b,
             Some(
-                Body::MessageCreate | Body::WebhookExecute | Body::StickerCreate | Body::FileUpload
+                Body::MessageCreate
+                    | Body::WebhookExecute
+                    | Body::StickerCreate
+                    | Body::FileUpload
+                    | Body::TargetUsersFile
             )
         )
     });

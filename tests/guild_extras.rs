@@ -878,3 +878,83 @@ async fn integrations_list_and_remove_bots() {
     assert_eq!(t.get(&path, &alice).await.body, json!([]));
     t.stop().await;
 }
+
+/// The widget image and its status, content type and body.
+async fn widget_png(t: &common::TestServer, guild: &str, query: &str) -> (u16, String, Vec<u8>) {
+    let r = t
+        .http
+        .get(t.url(&format!("/guilds/{guild}/widget.png{query}")))
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    let kind = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, kind, r.bytes().await.expect("body").to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn widget_png_in_every_style() {
+    let s = setup().await;
+    let t = &s.t;
+    let g = &s.guild;
+
+    // Disabled (the default): 50004, without a token as with one.
+    let (status, _, body) = widget_png(t, g, "").await;
+    let err: Value = serde_json::from_slice(&body).expect("JSON error");
+    assert_eq!((status, err["code"].as_u64()), (403, Some(50004)), "{err}");
+
+    let r = t
+        .patch(
+            &format!("/guilds/{g}/widget"),
+            &s.alice,
+            json!({"enabled": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // The shield is the default; no token needed.
+    let (status, kind, png) = widget_png(t, g, "").await;
+    assert_eq!((status, kind.as_str()), (200, "image/png"));
+    let shield = image::load_from_memory(&png).expect("a PNG").to_rgba8();
+    assert_eq!(shield.height(), 20);
+    for (style, size) in [
+        ("shield", shield.dimensions()),
+        ("banner1", (300, 120)),
+        ("banner2", (248, 74)),
+        ("banner3", (300, 130)),
+        ("banner4", (300, 250)),
+    ] {
+        let (status, kind, png) = widget_png(t, g, &format!("?style={style}")).await;
+        assert_eq!((status, kind.as_str()), (200, "image/png"), "{style}");
+        let img = image::load_from_memory(&png).expect("a PNG");
+        assert_eq!(
+            (img.width(), img.height()),
+            size,
+            "{style} is drawn at its size"
+        );
+    }
+
+    // An unknown style is a form error on `style`; an unknown guild is 10004.
+    let (status, _, body) = widget_png(t, g, "?style=banner9").await;
+    let err: Value = serde_json::from_slice(&body).expect("JSON error");
+    assert_eq!(status, 400);
+    assert_eq!(common::field_code(&err, &["style"]), "BASE_TYPE_CHOICES");
+    let (status, _, body) = widget_png(t, "1", "").await;
+    let err: Value = serde_json::from_slice(&body).expect("JSON error");
+    assert_eq!((status, err["code"].as_u64()), (404, Some(10004)), "{err}");
+
+    // Turned off again: refused again.
+    t.patch(
+        &format!("/guilds/{g}/widget"),
+        &s.alice,
+        json!({"enabled": false}),
+    )
+    .await;
+    assert_eq!(widget_png(t, g, "?style=banner1").await.0, 403);
+    s.t.stop().await;
+}

@@ -22,8 +22,9 @@ use accord::model::channel::ChannelKind;
 use accord::model::message::{Attachment, MessageReference, ReactionRecord};
 use accord::model::template::{TemplateChannel, TemplateOverwrite, TemplateRole};
 use accord::model::{
-    ChannelRecord, GuildRecord, InviteRecord, MemberRecord, MessageRecord, Role, TemplateRecord,
-    TemplateSnapshot, Timestamp, UserRecord,
+    ChannelRecord, GuildRecord, InviteRecord, InviteTargetUsersRecord, MemberRecord, MessageRecord,
+    Role, TargetUsersJob, TargetUsersJobStatus, TemplateRecord, TemplateSnapshot, Timestamp,
+    UserRecord,
 };
 use accord::permissions::{OverwriteKind, PermissionOverwrite, Permissions};
 use accord::store::{BanRecord, GuildState, MessagePage, Store, StoreError};
@@ -91,6 +92,7 @@ conformance!(
     messages_paging,
     invites_lifecycle,
     invites_counting_is_atomic,
+    invite_target_users_round_trip,
     flush_keeps_everything,
     private_channel_recipient_removed,
     create_guild_with_bans,
@@ -952,6 +954,11 @@ async fn guild_delete_cascades(s: &dyn Store) {
     let kept_invite = invite("cascade-kept", Some(k), kept.channels[0].id, 0, 0);
     s.create_invite(&doomed_invite).await.unwrap();
     s.create_invite(&kept_invite).await.unwrap();
+    let kept_targets = targets("cascade-kept", &[owner]);
+    s.put_invite_target_users(&targets("cascade-doomed", &[owner]))
+        .await
+        .unwrap();
+    s.put_invite_target_users(&kept_targets).await.unwrap();
 
     s.delete_guild(g).await.unwrap();
 
@@ -985,6 +992,15 @@ async fn guild_delete_cascades(s: &dyn Store) {
     assert_eq!(s.get_invite("cascade-doomed").await.unwrap(), None);
     assert!(s.guild_invites(g).await.unwrap().is_empty());
     assert_eq!(s.use_invite("cascade-doomed").await.unwrap(), None);
+    assert_eq!(
+        s.invite_target_users("cascade-doomed").await.unwrap(),
+        None,
+        "target users go with the guild's invites"
+    );
+    assert_eq!(
+        s.invite_target_users("cascade-kept").await.unwrap(),
+        Some(kept_targets)
+    );
 
     // The other guild is intact.
     let loaded = s.load_guild(k).await.unwrap().expect("kept guild loads");
@@ -1416,6 +1432,62 @@ async fn messages_paging(s: &dyn Store) {
         neighbours.windows(2).all(|w| w[0].id > w[1].id),
         "newest first"
     );
+}
+
+/// A target users list as the PUT route stores it: sorted, the job completed.
+fn targets(code: &str, users: &[UserId]) -> InviteTargetUsersRecord {
+    let mut user_ids = users.to_vec();
+    user_ids.sort();
+    let now = Timestamp::now();
+    InviteTargetUsersRecord {
+        code: code.to_string(),
+        job: TargetUsersJob {
+            status: TargetUsersJobStatus::Completed,
+            total_users: u32::try_from(user_ids.len()).unwrap(),
+            processed_users: u32::try_from(user_ids.len()).unwrap(),
+            created_at: Some(now),
+            completed_at: Some(now),
+            error_message: None,
+        },
+        user_ids,
+    }
+}
+
+/// Target users are stored per invite, replaced whole by a new upload, and removed with the
+/// invite.
+async fn invite_target_users_round_trip(s: &dyn Store) {
+    let (g, channel) = (gid(), cid());
+    let code = format!("targets-{}", g.get());
+    let other = format!("targets-other-{}", g.get());
+    for c in [&code, &other] {
+        s.create_invite(&invite(c, Some(g), channel, 0, 0))
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.invite_target_users(&code).await.unwrap(), None);
+
+    let (a, b, c) = (uid(), uid(), uid());
+    let first = targets(&code, &[b, a]);
+    s.put_invite_target_users(&first).await.unwrap();
+    let got = s.invite_target_users(&code).await.unwrap().expect("stored");
+    assert_eq!(got, first);
+    assert!(got.admits(a) && got.admits(b) && !got.admits(c));
+    assert_eq!(s.invite_target_users(&other).await.unwrap(), None);
+
+    // A new upload replaces the list (and its job) whole.
+    let mut second = targets(&code, &[c]);
+    second.job.status = TargetUsersJobStatus::Processing;
+    second.job.processed_users = 0;
+    second.job.completed_at = None;
+    s.put_invite_target_users(&second).await.unwrap();
+    assert_eq!(s.invite_target_users(&code).await.unwrap(), Some(second));
+
+    // Deleting the invite deletes its list; the other invite's is untouched.
+    let kept = targets(&other, &[a]);
+    s.put_invite_target_users(&kept).await.unwrap();
+    s.delete_invite(&code).await.unwrap();
+    assert_eq!(s.invite_target_users(&code).await.unwrap(), None);
+    assert_eq!(s.invite_target_users(&other).await.unwrap(), Some(kept));
 }
 
 async fn invites_lifecycle(s: &dyn Store) {

@@ -159,6 +159,7 @@ STRING_TYPE_REGEX = Der Wert entspricht nicht dem erwarteten Muster.
 APPLICATION_ROLE_CONNECTION_METADATA_DUPLICATE_KEY = Metadaten-Schlüssel müssen eindeutig sein.
 ROLE_CONNECTION_METADATA_UNKNOWN_KEY = Dieser Schlüssel gehört nicht zu den Rollenverbindungs-Metadaten der Anwendung.
 ROLE_CONNECTION_METADATA_BAD_VALUE = Der Wert passt nicht zum Typ des Metadaten-Eintrags.
+USER_TYPE_UNKNOWN = Unbekannter Benutzer.
 
 # OAuth2 user grants
 OAUTH2_INVALID_REDIRECT_URI = Ungültige "redirect_uri" in der Anfrage.

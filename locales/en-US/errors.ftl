@@ -160,6 +160,7 @@ STRING_TYPE_REGEX = String value did not match validation regex.
 APPLICATION_ROLE_CONNECTION_METADATA_DUPLICATE_KEY = Metadata keys must be unique.
 ROLE_CONNECTION_METADATA_UNKNOWN_KEY = This key is not in the application's role connection metadata.
 ROLE_CONNECTION_METADATA_BAD_VALUE = The value does not fit the metadata record's type.
+USER_TYPE_UNKNOWN = Unknown user.
 
 ## Used only by the fallback test
 only-in-english-test-key = English only

@@ -226,6 +226,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("limits.guild.max_invites", "Active invites per guild."),
     (
+        "limits.guild.max_invite_target_users",
+        "Users an invite's target users file may list (Discord documents no number).",
+    ),
+    (
         "limits.guild.max_bulk_ban",
         "Users one bulk ban may name (Discord's 200).",
     ),

@@ -78,6 +78,8 @@ pub enum Body {
     StickerCreate,
     /// `multipart/form-data` only: one `file` (an application's attachment upload).
     FileUpload,
+    /// `multipart/form-data` only: `target_users_file`, a CSV file of user ids.
+    TargetUsersFile,
     /// Some JSON object (not described further).
     Object,
     /// A JSON array of objects (the reorder routes).
@@ -97,6 +99,7 @@ impl Body {
             Body::WebhookExecute => Some("WebhookExecute"),
             Body::StickerCreate => Some("StickerMultipart"),
             Body::FileUpload => Some("FileMultipart"),
+            Body::TargetUsersFile => Some("TargetUsersMultipart"),
             Body::Object | Body::Array | Body::Form => None,
         }
     }
@@ -108,7 +111,10 @@ impl Body {
             (None, _) => json!({"type": "object"}),
         };
         let mut content = Map::new();
-        if matches!(self, Body::StickerCreate | Body::FileUpload) {
+        if matches!(
+            self,
+            Body::StickerCreate | Body::FileUpload | Body::TargetUsersFile
+        ) {
             content.insert("multipart/form-data".into(), json!({"schema": schema}));
             return json!({"required": true, "content": content});
         }
@@ -541,6 +547,11 @@ pub const TAGS: &[Tag] = &[
             )
             .open(),
             get(
+                "/guilds/{guild_id}/widget.png",
+                "The guild's widget as a PNG badge (`style`: shield, banner1-4)",
+            )
+            .open(),
+            get(
                 "/guilds/{guild_id}/welcome-screen",
                 "Get the guild's welcome screen",
             ),
@@ -786,6 +797,19 @@ pub const TAGS: &[Tag] = &[
             get("/invites/{code}", "Resolve an invite").open(),
             post("/invites/{code}", "Accept an invite (join its guild)"),
             delete("/invites/{code}", "Delete an invite"),
+            get(
+                "/invites/{code}/target-users",
+                "The users an invite is restricted to (CSV)",
+            ),
+            put(
+                "/invites/{code}/target-users",
+                "Restrict an invite to the users of a CSV file",
+            )
+            .body(Body::TargetUsersFile),
+            get(
+                "/invites/{code}/target-users/job-status",
+                "The state of the last target users upload",
+            ),
             get("/guilds/{guild_id}/invites", "List a guild's invites"),
             get("/channels/{channel_id}/invites", "List a channel's invites"),
             post("/channels/{channel_id}/invites", "Create an invite").body(Object),
@@ -1604,6 +1628,15 @@ fn own_components() -> Value {
                     "file": {"type": "string", "contentMediaType": "application/octet-stream"},
                 },
                 "required": ["file"],
+            },
+            "TargetUsersMultipart": {
+                "type": "object",
+                "description": "An invite's target users: a CSV file whose first column holds \
+                    user ids (a header line such as `user_id` is skipped).",
+                "properties": {
+                    "target_users_file": {"type": "string", "contentMediaType": "text/csv"},
+                },
+                "required": ["target_users_file"],
             },
             "MessageMultipart": {
                 "type": "object",

@@ -8,6 +8,7 @@
 //! Paths are built only from ids and sanitized names, so nothing a client sends can leave the
 //! root (see [`sanitize_filename`] and its test).
 
+pub mod badge;
 pub mod routes;
 pub mod sticker;
 

@@ -192,6 +192,9 @@ pub struct GuildLimits {
     /// Moved or canceled occurrences kept per recurring event (Discord documents no limit; 100).
     pub max_event_exceptions: u32,
     pub max_invites: u32,
+    /// Users an invite's target users file may list. Discord documents no number; 10,000 keeps
+    /// a list within one stored record of about 200 KB.
+    pub max_invite_target_users: u32,
     /// Users one `POST /guilds/{id}/bulk-ban` may name (Discord's 200).
     pub max_bulk_ban: u32,
     pub min_name: u32,
@@ -214,6 +217,7 @@ impl Default for GuildLimits {
             event_empty_end_secs: 300,
             max_event_exceptions: 100,
             max_invites: 1000,
+            max_invite_target_users: 10_000,
             max_bulk_ban: 200,
             min_name: 2,
             max_name: 100,

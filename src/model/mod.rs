@@ -79,7 +79,7 @@ pub use entitlement::EntitlementRecord;
 pub use guild::GuildRecord;
 pub use guild_setup::GuildSetupRecord;
 pub use integration::IntegrationRecord;
-pub use invite::InviteRecord;
+pub use invite::{InviteRecord, InviteTargetUsersRecord, TargetUsersJob, TargetUsersJobStatus};
 pub use member::MemberRecord;
 pub use message::MessageRecord;
 pub use oauth::{OAuthScopes, OAuthTokenKind, OAuthTokenRecord};

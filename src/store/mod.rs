@@ -21,10 +21,11 @@ use crate::model::{
 };
 use crate::model::{
     ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
-    EmojiRecord, GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord,
-    MessageRecord, OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role,
-    ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord, TemplateRecord,
-    ThreadMemberRecord, UserConsent, UserRecord, UserSettings, WebhookRecord,
+    EmojiRecord, GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord,
+    InviteTargetUsersRecord, MemberRecord, MessageRecord, OAuthTokenRecord, PollExpiry,
+    ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
+    TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord,
+    UserSettings, WebhookRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -269,7 +270,13 @@ pub trait Store: Send + Sync + 'static {
     async fn guild_invites(&self, guild: GuildId) -> StoreResult<Vec<InviteRecord>>;
     /// Counts one use; returns the invite after the use, or None when it is gone or used up.
     async fn use_invite(&self, code: &str) -> StoreResult<Option<InviteRecord>>;
+    /// Removes the invite and its target users.
     async fn delete_invite(&self, code: &str) -> StoreResult<()>;
+    /// Replaces the users an invite is restricted to (and its job state).
+    async fn put_invite_target_users(&self, targets: &InviteTargetUsersRecord) -> StoreResult<()>;
+    /// The users an invite is restricted to; None when no list was ever uploaded.
+    async fn invite_target_users(&self, code: &str)
+    -> StoreResult<Option<InviteTargetUsersRecord>>;
 
     // --- guild templates (code → template, plus the guild → codes index)
     /// `Conflict("template_code")` when the code exists.

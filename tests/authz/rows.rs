@@ -44,6 +44,8 @@ pub struct Row {
     pub sticker: bool,
     /// `multipart/form-data` with one `file` (an application attachment) instead of JSON.
     pub upload: bool,
+    /// `multipart/form-data` with `target_users_file`, this CSV, instead of JSON.
+    pub csv: Option<fn(&World) -> String>,
     /// Bots get 20001 "Bots cannot use this endpoint".
     pub no_bots: bool,
     /// The member (only @everyone's permissions) may call it too (not a denial row).
@@ -75,6 +77,7 @@ fn row(op: &'static str, access: Access) -> Row {
         body: None,
         sticker: false,
         upload: false,
+        csv: None,
         no_bots: false,
         member_ok: false,
         member_lacks: false,
@@ -103,6 +106,10 @@ impl Row {
     }
     fn upload(mut self) -> Row {
         self.upload = true;
+        self
+    }
+    fn csv(mut self, csv: fn(&World) -> String) -> Row {
+        self.csv = Some(csv);
         self
     }
     fn no_bots(mut self) -> Row {
@@ -421,6 +428,7 @@ pub fn rows() -> Vec<Row> {
         row("GET /guilds/{guild_id}/widget", GUILD_PERM),
         row("PATCH /guilds/{guild_id}/widget", GUILD_PERM).json(|_| json!({"enabled": true})),
         row("GET /guilds/{guild_id}/widget.json", Public),
+        row("GET /guilds/{guild_id}/widget.png", Public),
         // Disabled (as in the world): MANAGE_GUILD.
         row("GET /guilds/{guild_id}/welcome-screen", GUILD_PERM),
         row("PATCH /guilds/{guild_id}/welcome-screen", GUILD_PERM)
@@ -571,6 +579,12 @@ pub fn rows() -> Vec<Row> {
         row("GET /guilds/{guild_id}/invites", GUILD_PERM),
         row("GET /channels/{channel_id}/invites", CHANNEL_PERM),
         row("POST /channels/{channel_id}/invites", CHANNEL_PERM).json(|_| json!({})),
+        // The inviter or MANAGE_GUILD; on an invite of its own, so no other row's join is barred.
+        row("PUT /invites/{code}/target-users", GUILD_PERM)
+            .p("code", "target_invite")
+            .csv(|w| format!("user_id\n{}\n", w.get("member_id"))),
+        row("GET /invites/{code}/target-users", GUILD_PERM).p("code", "target_invite"),
+        row("GET /invites/{code}/target-users/job-status", GUILD_PERM).p("code", "target_invite"),
         // --- stickers
         row("GET /stickers/{sticker_id}", Me),
         row("GET /sticker-packs", Me),

@@ -383,6 +383,18 @@ impl World {
         };
         let invite = mk_invite().await;
         let spare_invite = mk_invite().await;
+        // `unique`: a fresh code, not one of the two above (which the DELETE row removes).
+        let target_invite = ok(
+            t,
+            Method::POST,
+            &format!("/channels/{channel}/invites"),
+            o,
+            json!({"max_age": 0, "unique": true}),
+        )
+        .await["code"]
+            .as_str()
+            .expect("code")
+            .to_string();
         let mk_template = |name: &'static str| {
             let path = format!("/guilds/{guild}/templates");
             async move {
@@ -600,7 +612,7 @@ impl World {
 
         let kick_id = id(&t.me(&kick).await);
         let ban_target_id = id(&t.me(&ban_target).await);
-        let named: [(&'static str, String); 61] = [
+        let named: [(&'static str, String); 63] = [
             ("automod_rule", automod_rule_id),
             ("spare_automod_rule", spare_automod_rule),
             ("spare_guild3", spare_guild3),
@@ -638,6 +650,7 @@ impl World {
             ("spare_webhook_message", id(&spare_webhook_message)),
             ("invite", invite),
             ("spare_invite", spare_invite),
+            ("target_invite", target_invite),
             ("template", template),
             ("spare_banned_id", spare_banned_id),
             ("kick_id", kick_id),

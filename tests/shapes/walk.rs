@@ -171,6 +171,8 @@ async fn guild(s: &mut Shapes, w: &World) {
     .await;
     s.get(&format!("/guilds/{g}/widget"), &w.alice).await;
     s.get(&format!("/guilds/{g}/widget.json"), &w.alice).await;
+    s.get(&format!("/guilds/{g}/widget.png?style=banner2"), &w.alice)
+        .await;
 
     // Welcome screen, onboarding, the new-member welcome derived from them, incident actions.
     s.get(&format!("/guilds/{g}/new-member-welcome"), &w.bob)
@@ -360,6 +362,24 @@ async fn channels_and_invites(s: &mut Shapes, w: &World) {
     s.get(&format!("/invites/{code}"), &w.carol).await;
     s.get(&format!("/invites/{code}?with_counts=true"), &w.carol)
         .await;
+    let csv = format!("user_id\n{}\n", w.carol_id);
+    s.multipart(
+        Method::PUT,
+        &format!("/invites/{code}/target-users"),
+        &w.alice,
+        Form::new().part(
+            "target_users_file",
+            Part::bytes(csv.into_bytes()).file_name("users.csv"),
+        ),
+    )
+    .await;
+    s.get(&format!("/invites/{code}/target-users"), &w.alice)
+        .await;
+    s.get(
+        &format!("/invites/{code}/target-users/job-status"),
+        &w.alice,
+    )
+    .await;
     s.delete(&format!("/invites/{code}"), &w.alice).await;
 }
 

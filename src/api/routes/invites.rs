@@ -16,8 +16,11 @@ use crate::id::GuildId;
 use crate::model::{InviteRecord, Timestamp};
 use crate::permissions::Permissions;
 
+mod target_users;
+
 pub fn routes() -> Router<App> {
     Router::new()
+        .merge(target_users::routes())
         .route(
             "/invites/{code}",
             get(get_invite).post(accept).delete(delete),
@@ -90,13 +93,21 @@ async fn get_invite(
     Ok(Json(invite_json(&app, &invite).await?))
 }
 
-/// `POST /invites/{code}`: join the guild.
+/// `POST /invites/{code}`: join the guild. 10006 Unknown Invite for a user the invite's target
+/// users list (if it has one) does not name.
 async fn accept(
     State(app): State<App>,
     UserAccount(caller): UserAccount,
     Path(code): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let invite = usable(&app, &code).await?;
+    // An invite restricted to target users is, to everyone else, no invite at all (Discord
+    // hides it from them the same way).
+    if let Some(targets) = app.store().invite_target_users(&code).await?
+        && !targets.admits(caller.user_id)
+    {
+        return Err(ApiError::Unknown(Unknown::Invite));
+    }
     let guild = invite.guild_id.ok_or(ApiError::Unknown(Unknown::Invite))?;
     let actor = app.services.guild(guild).await?;
     let already = crate::actors::mailbox::call(

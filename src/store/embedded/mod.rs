@@ -40,11 +40,11 @@ use crate::id::{
 use crate::model::{
     AppEmojiRecord, ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandPermissionsRecord,
     CommandRecord, ConnectedAccountRecord, EmojiRecord, EntitlementRecord, EventExceptionUser,
-    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
-    OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role,
-    RoleConnectionMetadata, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord, UserRoleConnectionRecord,
-    UserSettings, WebhookRecord,
+    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, InviteTargetUsersRecord,
+    MemberRecord, MessageRecord, OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord,
+    Role, RoleConnectionMetadata, ScheduledEventRecord, StickerRecord, TeamMemberRecord,
+    TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord,
+    UserRoleConnectionRecord, UserSettings, WebhookRecord,
 };
 
 pub struct EmbeddedStore {
@@ -465,8 +465,10 @@ impl Store for EmbeddedStore {
                 let codes =
                     remove_invite_codes(&mut txn.open_table(INVITES_BY_GUILD).map_err(be)?, g)?;
                 let mut invites = txn.open_table(INVITES).map_err(be)?;
+                let mut targets = txn.open_table(INVITE_TARGET_USERS).map_err(be)?;
                 for code in codes {
                     invites.remove(code.as_str()).map_err(be)?;
+                    targets.remove(code.as_str()).map_err(be)?;
                 }
                 templates::delete_guild_templates(txn, g)?;
                 Ok(())
@@ -1019,6 +1021,10 @@ impl Store for EmbeddedStore {
                     Some(v) => Some(dec(v.value())?),
                     None => None,
                 };
+                txn.open_table(INVITE_TARGET_USERS)
+                    .map_err(be)?
+                    .remove(code.as_str())
+                    .map_err(be)?;
                 if let Some(g) = old.and_then(|i| i.guild_id) {
                     txn.open_table(INVITES_BY_GUILD)
                         .map_err(be)?
@@ -1028,6 +1034,28 @@ impl Store for EmbeddedStore {
                 Ok(())
             })
             .await
+    }
+
+    async fn put_invite_target_users(&self, targets: &InviteTargetUsersRecord) -> StoreResult<()> {
+        let code = targets.code.clone();
+        let bytes = enc(targets)?;
+        self.writer
+            .write(move |txn| {
+                txn.open_table(INVITE_TARGET_USERS)
+                    .map_err(be)?
+                    .insert(code.as_str(), bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn invite_target_users(
+        &self,
+        code: &str,
+    ) -> StoreResult<Option<InviteTargetUsersRecord>> {
+        let txn = self.read()?;
+        Ok(get_json!(txn, INVITE_TARGET_USERS, code))
     }
 
     async fn create_template(&self, template: &TemplateRecord) -> StoreResult<()> {

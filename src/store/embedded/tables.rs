@@ -22,6 +22,9 @@ pub const PRIVATE_CHANNELS_BY_USER: TableDefinition<(u64, u64), ()> =
     TableDefinition::new("private_channels_by_user");
 pub const MESSAGES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("messages");
 pub const INVITES: TableDefinition<&str, &[u8]> = TableDefinition::new("invites");
+/// The users an invite is restricted to, with its upload job: code → record.
+pub const INVITE_TARGET_USERS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("invite_target_users");
 pub const INVITES_BY_GUILD: TableDefinition<(u64, String), ()> =
     TableDefinition::new("invites_by_guild");
 /// Guild templates by code, and the codes of each guild.
@@ -130,6 +133,7 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(PRIVATE_CHANNELS_BY_USER).map_err(be)?;
     txn.open_table(MESSAGES).map_err(be)?;
     txn.open_table(INVITES).map_err(be)?;
+    txn.open_table(INVITE_TARGET_USERS).map_err(be)?;
     txn.open_table(INVITES_BY_GUILD).map_err(be)?;
     txn.open_table(TEMPLATES).map_err(be)?;
     txn.open_table(TEMPLATES_BY_GUILD).map_err(be)?;

@@ -76,10 +76,10 @@ use crate::id::{
 use crate::model::{
     AppEmojiRecord, ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandPermissionsRecord,
     CommandRecord, ConnectedAccountRecord, EmojiRecord, EntitlementRecord, EventExceptionUser,
-    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, MemberRecord, MessageRecord,
-    OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord, Role,
-    RoleConnectionMetadata, ScheduledEventRecord, StickerRecord, TeamMemberRecord, TeamRecord,
-    TemplateRecord, ThreadMemberRecord, Timestamp, UserConsent, UserRecord,
+    GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, InviteTargetUsersRecord,
+    MemberRecord, MessageRecord, OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord,
+    Role, RoleConnectionMetadata, ScheduledEventRecord, StickerRecord, TeamMemberRecord,
+    TeamRecord, TemplateRecord, ThreadMemberRecord, Timestamp, UserConsent, UserRecord,
     UserRoleConnectionRecord, UserSettings, WebhookRecord,
 };
 
@@ -808,7 +808,11 @@ impl Store for ScyllaStore {
         Self::all(
             codes
                 .iter()
-                .map(|(code,)| self.lwt(&self.st.invite_del, (code.as_str(),)))
+                .map(|(code,)| async move {
+                    self.lwt(&self.st.invite_del, (code.as_str(),)).await?;
+                    self.exec(&self.st.invite_targets_del, (code.as_str(),))
+                        .await
+                })
                 .collect::<Vec<_>>(),
         )
         .await?;
@@ -1104,11 +1108,27 @@ impl Store for ScyllaStore {
     async fn delete_invite(&self, code: &str) -> StoreResult<()> {
         let old: Option<InviteRecord> = self.get_invite(code).await?;
         self.lwt(&self.st.invite_del, (code,)).await?;
+        self.exec(&self.st.invite_targets_del, (code,)).await?;
         if let Some(g) = old.and_then(|i| i.guild_id) {
             self.exec(&self.st.guild_invite_del, (n(g.get()), code))
                 .await?;
         }
         Ok(())
+    }
+
+    async fn put_invite_target_users(&self, targets: &InviteTargetUsersRecord) -> StoreResult<()> {
+        self.exec(
+            &self.st.invite_targets_put,
+            (targets.code.as_str(), enc(targets)?),
+        )
+        .await
+    }
+
+    async fn invite_target_users(
+        &self,
+        code: &str,
+    ) -> StoreResult<Option<InviteTargetUsersRecord>> {
+        self.one(&self.st.invite_targets_get, (code,)).await
     }
 
     async fn create_template(&self, template: &TemplateRecord) -> StoreResult<()> {

@@ -123,6 +123,7 @@ mod tests {
             "messages",
             "message_buckets",
             "invites_by_guild",
+            "invite_target_users",
             "channels_by_guild",
             "guild_setup",
             "integrations",

@@ -161,6 +161,9 @@ statements! {
     guild_invite_del = "DELETE FROM invites_by_guild WHERE guild_id = ? AND code = ?";
     guild_invites = "SELECT code FROM invites_by_guild WHERE guild_id = ?";
     guild_invites_del_guild = "DELETE FROM invites_by_guild WHERE guild_id = ?";
+    invite_targets_put = "INSERT INTO invite_target_users (code, data) VALUES (?, ?)";
+    invite_targets_get = "SELECT data FROM invite_target_users WHERE code = ?";
+    invite_targets_del = "DELETE FROM invite_target_users WHERE code = ?";
 
     // guild templates
     template_get = "SELECT data FROM templates WHERE code = ?";
