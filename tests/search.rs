@@ -341,3 +341,71 @@ async fn the_index_survives_a_restart_and_rebuilds_from_the_store() {
         1
     );
 }
+
+/// Reactions and poll votes change a message but nothing the index keeps: they reach the
+/// store without handing the indexer a copy; an edit (content) still does.
+#[tokio::test]
+async fn reactions_do_not_reindex_their_message() {
+    let common::OwnerAndMember {
+        t,
+        alice,
+        bob,
+        guild,
+        channel,
+        ..
+    } = common::owner_and_member("Reactions").await;
+    let index = t
+        .srv()
+        .app
+        .services
+        .search
+        .get()
+        .cloned()
+        .expect("search on");
+    let m = send(&t, &alice, &channel, json!({"content": "react to me"})).await;
+    settle(&t).await;
+    let before = index.submitted();
+    let reaction = format!("/channels/{channel}/messages/{m}/reactions/%F0%9F%91%8D");
+    for token in [&alice, &bob] {
+        let r = t
+            .req(
+                reqwest::Method::PUT,
+                &format!("{reaction}/@me"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+    assert_eq!(t.delete(&format!("{reaction}/@me"), &bob).await.status, 204);
+    assert_eq!(t.delete(&reaction, &alice).await.status, 204);
+    settle(&t).await;
+    assert_eq!(
+        index.submitted(),
+        before,
+        "reactions re-indexed the message"
+    );
+    let stored = t
+        .get(&format!("/channels/{channel}/messages/{m}"), &alice)
+        .await;
+    assert!(
+        stored.body.get("reactions").is_none_or(|r| r == &json!([])),
+        "{}",
+        stored.body
+    );
+
+    let edited = t
+        .patch(
+            &format!("/channels/{channel}/messages/{m}"),
+            &alice,
+            json!({"content": "edited words"}),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    settle(&t).await;
+    assert_eq!(index.submitted(), before + 1, "an edit re-indexes");
+    assert_eq!(
+        contents(&search(&t, &alice, &guild, "content=edited").await),
+        vec!["edited words"]
+    );
+}

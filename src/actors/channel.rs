@@ -984,6 +984,16 @@ impl State {
         Ok(())
     }
 
+    /// Stores a change the message index doesn't see (reactions, poll votes): like
+    /// `persist_changed` without handing the index a copy of the message, so a busy reaction
+    /// storm costs the indexer nothing — only content-bearing changes re-index a message.
+    fn persist_unindexed(&self, m: &MessageRecord) -> Result<(), ApiError> {
+        let (store, record) = (self.services.store.clone(), m.clone());
+        self.pipeline
+            .deferred_write(async move { store.update_message(&record).await })?;
+        Ok(())
+    }
+
     /// Deletes stored messages after every earlier write of this channel is done.
     fn persist_deleted(&self, ids: &[MessageId]) -> Result<(), ApiError> {
         let (store, channel, list) = (self.services.store.clone(), self.channel.id, ids.to_vec());
@@ -1816,7 +1826,7 @@ impl State {
         if !changed {
             return Ok(());
         }
-        self.persist_changed(&m)?;
+        self.persist_unindexed(&m)?;
         self.replace_cached(&m);
         let mut data = json!({
             "user_id": who,
