@@ -409,3 +409,60 @@ async fn reactions_do_not_reindex_their_message() {
         vec!["edited words"]
     );
 }
+
+/// `author_type=bot` finds what bots wrote; `user` and `-bot` leave it out; webhooks stay apart.
+#[tokio::test]
+async fn author_type_tells_bots_users_and_webhooks_apart() {
+    let common::OwnerAndMember {
+        t,
+        alice,
+        guild,
+        channel,
+        ..
+    } = common::owner_and_member("Authors").await;
+    let bot = t
+        .bot_in_guild(&alice, &guild, "Beeper", "bot", "3072")
+        .await;
+    send(&t, &bot.token, &channel, json!({"content": "beep words"})).await;
+    send(&t, &alice, &channel, json!({"content": "human words"})).await;
+    let hook = t
+        .post(
+            &format!("/channels/{channel}/webhooks"),
+            &alice,
+            json!({"name": "Hook"}),
+        )
+        .await;
+    let (hook_id, token) = (
+        id(&hook.body),
+        hook.body["token"].as_str().unwrap().to_string(),
+    );
+    let r = t
+        .req(
+            reqwest::Method::POST,
+            &format!("/webhooks/{hook_id}/{token}"),
+            None,
+            Some(json!({"content": "hooked words"})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    settle(&t).await;
+    let found = |q: &'static str| {
+        let (t, alice, guild) = (&t, &alice, &guild);
+        async move {
+            let mut c = contents(&search(t, alice, guild, &format!("content=words&{q}")).await);
+            c.sort();
+            c
+        }
+    };
+    assert_eq!(found("author_type=bot").await, vec!["beep words"]);
+    assert_eq!(found("author_type=user").await, vec!["human words"]);
+    assert_eq!(found("author_type=webhook").await, vec!["hooked words"]);
+    assert_eq!(
+        found("author_type=-bot").await,
+        vec!["hooked words", "human words"]
+    );
+    assert_eq!(
+        found("author_type=bot&author_type=webhook").await,
+        vec!["beep words", "hooked words"]
+    );
+}

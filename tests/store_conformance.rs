@@ -374,6 +374,7 @@ fn message(id: MessageId, channel: ChannelId, author: UserId, content: &str) -> 
         pinned: false,
         webhook_id: None,
         webhook_author: None,
+        author_bot: false,
         kind: 0,
         flags: 0,
         message_reference: None,

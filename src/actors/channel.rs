@@ -1404,6 +1404,14 @@ impl State {
             self.reopen_if_archived(author).await?;
         }
         let webhook = body.webhook.clone();
+        // Webhook messages are `webhook` to search whoever created the webhook.
+        let author_bot = webhook.is_none()
+            && self
+                .services
+                .users
+                .get(author)
+                .await?
+                .is_some_and(|u| u.bot);
         let message = MessageRecord {
             id,
             channel_id: self.channel.id,
@@ -1422,6 +1430,7 @@ impl State {
             pinned: false,
             webhook_id: webhook.as_ref().map(|w| w.0),
             webhook_author: webhook.map(|w| w.1),
+            author_bot,
             kind,
             flags: body.flags.unwrap_or(0) & (1 << 2 | 1 << 12),
             message_reference: reference,
