@@ -1182,6 +1182,8 @@ async fn messages_crud(s: &dyn Store) {
     }];
     m1.embeds = vec![serde_json::json!({"title": "t", "fields": [{"name": "n", "value": "v"}]})];
     m1.nonce = Some(serde_json::json!("nonce-1"));
+    // A bot's message keeps saying so (search's author_type=bot after a rebuild).
+    m1.author_bot = true;
     m1.message_reference = Some(MessageReference {
         kind: 0,
         message_id: Some(MessageId::new(next_id())),
