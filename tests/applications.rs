@@ -30,23 +30,11 @@ async fn world() -> World {
     let member_id = t.me(&member).await["id"].as_str().unwrap().to_string();
     let (guild, channel) = t.guild(&owner, "Apps").await;
     t.join_via_invite(&owner, &channel, &member).await;
-    let app = t
-        .post("/applications", &owner, json!({"name": "Extras Bot"}))
+    let common::BotApp {
+        app_id, token: bot, ..
+    } = t
+        .bot_in_guild(&owner, &guild, "Extras Bot", "bot", "3072")
         .await;
-    assert_eq!(app.status, 201, "{}", app.body);
-    let app_id = app.body["id"].as_str().unwrap().to_string();
-    let bot = t
-        .post(&format!("/applications/{app_id}/bot"), &owner, json!({}))
-        .await;
-    let bot = format!("Bot {}", bot.body["token"].as_str().unwrap());
-    let added = t
-        .post(
-            &format!("/oauth2/authorize?client_id={app_id}&scope=bot"),
-            &owner,
-            json!({"guild_id": guild, "permissions": "3072", "authorize": true}),
-        )
-        .await;
-    assert_eq!(added.status, 200, "{}", added.body);
     World {
         t,
         owner,
@@ -674,4 +662,83 @@ async fn application_attachment_upload() {
     .await;
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["code"], 10002);
+}
+
+/// Deleting an application takes what hangs on it: its bot leaves the guild (members see
+/// GUILD_MEMBER_REMOVE) and its token stops working, its uploads are gone from the CDN, and its
+/// emojis, entitlements and role connection metadata go from the store (the store
+/// conformance suite checks those on both backends).
+#[tokio::test]
+async fn deleting_an_application_deletes_what_hangs_on_it() {
+    let w = world().await;
+    let t = &w.t;
+    let bot_id = t.me(&w.bot).await["id"].as_str().unwrap().to_string();
+    let mut owner_gw = Gateway::connect(&t.gateway_url("v=10&encoding=json"), false).await;
+    // GUILDS | GUILD_MEMBERS
+    owner_gw.identify(&w.owner, 1 | (1 << 1)).await;
+    owner_gw.event("GUILD_CREATE").await;
+
+    let emoji = t
+        .post(
+            &format!("/applications/{}/emojis", w.app_id),
+            &w.bot,
+            json!({"name": "wave", "image": png_data_uri(16, 16)}),
+        )
+        .await;
+    assert_eq!(emoji.status, 201, "{}", emoji.body);
+    let ent = t
+        .post(
+            &format!("/applications/{}/entitlements", w.app_id),
+            &w.bot,
+            json!({"sku_id": "111", "owner_id": w.member_id, "owner_type": 2}),
+        )
+        .await;
+    assert_eq!(ent.status, 200, "{}", ent.body);
+    let meta = put(
+        t,
+        &format!("/applications/{}/role-connections/metadata", w.app_id),
+        &w.bot,
+        json!([{"type": 7, "key": "verified", "name": "Verified", "description": "Is verified"}]),
+    )
+    .await;
+    assert_eq!(meta.status, 200, "{}", meta.body);
+    let upload = t
+        .http
+        .post(t.url(&format!("/applications/{}/attachment", w.app_id)))
+        .header("authorization", &w.owner)
+        .multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"notes".to_vec()).file_name("notes.txt"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), 200);
+    let upload: Value = upload.json().await.unwrap();
+    let url = upload["attachment"]["url"].as_str().unwrap().to_string();
+    assert_eq!(t.http.get(&url).send().await.unwrap().status(), 200);
+
+    // A member may not delete it; the owner may.
+    let denied = t
+        .delete(&format!("/applications/{}", w.app_id), &w.member)
+        .await;
+    assert_eq!(denied.status, 404, "{}", denied.body);
+    let deleted = t
+        .delete(&format!("/applications/{}", w.app_id), &w.owner)
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+
+    let removed = owner_gw.event("GUILD_MEMBER_REMOVE").await;
+    assert_eq!(removed["user"]["id"], bot_id.as_str());
+    assert_eq!(removed["guild_id"], w.guild.as_str());
+    let member = t
+        .get(&format!("/guilds/{}/members/{bot_id}", w.guild), &w.owner)
+        .await;
+    assert_eq!(member.body["code"], 10007, "{}", member.body);
+    assert_eq!(t.get("/users/@me", &w.bot).await.status, 401);
+    assert_eq!(t.http.get(&url).send().await.unwrap().status(), 404);
+    let gone = t
+        .get(&format!("/applications/{}", w.app_id), &w.owner)
+        .await;
+    assert_eq!(gone.body["code"], 10002);
 }

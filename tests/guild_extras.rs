@@ -779,29 +779,10 @@ async fn incident_actions_pause_dms_between_members_who_are_not_friends() {
 
 /// Alice makes an application with a bot and adds it to the guild; returns (application, bot).
 async fn add_bot(t: &common::TestServer, s: &Setup, name: &str, scope: &str) -> (String, String) {
-    let app = t
-        .post("/applications", &s.alice, json!({"name": name}))
+    let b = t
+        .bot_in_guild(&s.alice, &s.guild, name, scope, "8192")
         .await;
-    assert_eq!(app.status, 201, "{}", app.body);
-    let app = id_of(&app.body);
-    let bot = t
-        .post(&format!("/applications/{app}/bot"), &s.alice, json!({}))
-        .await;
-    assert!((200..300).contains(&bot.status), "{}", bot.body);
-    let r = t
-        .post(
-            &format!("/oauth2/authorize?client_id={app}&scope={scope}"),
-            &s.alice,
-            json!({"guild_id": s.guild, "permissions": "8192", "authorize": true}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let app_json = t.get(&format!("/applications/{app}"), &s.alice).await;
-    let bot_id = app_json.body["bot"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("bot of {}", app_json.body))
-        .to_string();
-    (app, bot_id)
+    (b.app_id, b.bot_id)
 }
 
 #[tokio::test]

@@ -32,22 +32,11 @@ async fn world() -> World {
     let member_id = t.me(&member).await["id"].as_str().unwrap().to_string();
     let (guild, channel) = t.guild(&owner, "Commands").await;
     t.join_via_invite(&owner, &channel, &member).await;
-    let app = t
-        .post("/applications", &owner, json!({"name": "Slash Bot"}))
+    let common::BotApp {
+        app_id, token: bot, ..
+    } = t
+        .bot_in_guild(&owner, &guild, "Slash Bot", "bot", "3072")
         .await;
-    let app_id = app.body["id"].as_str().unwrap().to_string();
-    let bot = t
-        .post(&format!("/applications/{app_id}/bot"), &owner, json!({}))
-        .await;
-    let bot = format!("Bot {}", bot.body["token"].as_str().unwrap());
-    let added = t
-        .post(
-            &format!("/oauth2/authorize?client_id={app_id}&scope=bot"),
-            &owner,
-            json!({"guild_id": guild, "permissions": "3072", "authorize": true}),
-        )
-        .await;
-    assert_eq!(added.status, 200, "{}", added.body);
     World {
         t,
         owner,

@@ -341,3 +341,128 @@ async fn the_index_survives_a_restart_and_rebuilds_from_the_store() {
         1
     );
 }
+
+/// Reactions and poll votes change a message but nothing the index keeps: they reach the
+/// store without handing the indexer a copy; an edit (content) still does.
+#[tokio::test]
+async fn reactions_do_not_reindex_their_message() {
+    let common::OwnerAndMember {
+        t,
+        alice,
+        bob,
+        guild,
+        channel,
+        ..
+    } = common::owner_and_member("Reactions").await;
+    let index = t
+        .srv()
+        .app
+        .services
+        .search
+        .get()
+        .cloned()
+        .expect("search on");
+    let m = send(&t, &alice, &channel, json!({"content": "react to me"})).await;
+    settle(&t).await;
+    let before = index.submitted();
+    let reaction = format!("/channels/{channel}/messages/{m}/reactions/%F0%9F%91%8D");
+    for token in [&alice, &bob] {
+        let r = t
+            .req(
+                reqwest::Method::PUT,
+                &format!("{reaction}/@me"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+    assert_eq!(t.delete(&format!("{reaction}/@me"), &bob).await.status, 204);
+    assert_eq!(t.delete(&reaction, &alice).await.status, 204);
+    settle(&t).await;
+    assert_eq!(
+        index.submitted(),
+        before,
+        "reactions re-indexed the message"
+    );
+    let stored = t
+        .get(&format!("/channels/{channel}/messages/{m}"), &alice)
+        .await;
+    assert!(
+        stored.body.get("reactions").is_none_or(|r| r == &json!([])),
+        "{}",
+        stored.body
+    );
+
+    let edited = t
+        .patch(
+            &format!("/channels/{channel}/messages/{m}"),
+            &alice,
+            json!({"content": "edited words"}),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    settle(&t).await;
+    assert_eq!(index.submitted(), before + 1, "an edit re-indexes");
+    assert_eq!(
+        contents(&search(&t, &alice, &guild, "content=edited").await),
+        vec!["edited words"]
+    );
+}
+
+/// `author_type=bot` finds what bots wrote; `user` and `-bot` leave it out; webhooks stay apart.
+#[tokio::test]
+async fn author_type_tells_bots_users_and_webhooks_apart() {
+    let common::OwnerAndMember {
+        t,
+        alice,
+        guild,
+        channel,
+        ..
+    } = common::owner_and_member("Authors").await;
+    let bot = t
+        .bot_in_guild(&alice, &guild, "Beeper", "bot", "3072")
+        .await;
+    send(&t, &bot.token, &channel, json!({"content": "beep words"})).await;
+    send(&t, &alice, &channel, json!({"content": "human words"})).await;
+    let hook = t
+        .post(
+            &format!("/channels/{channel}/webhooks"),
+            &alice,
+            json!({"name": "Hook"}),
+        )
+        .await;
+    let (hook_id, token) = (
+        id(&hook.body),
+        hook.body["token"].as_str().unwrap().to_string(),
+    );
+    let r = t
+        .req(
+            reqwest::Method::POST,
+            &format!("/webhooks/{hook_id}/{token}"),
+            None,
+            Some(json!({"content": "hooked words"})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    settle(&t).await;
+    let found = |q: &'static str| {
+        let (t, alice, guild) = (&t, &alice, &guild);
+        async move {
+            let mut c = contents(&search(t, alice, guild, &format!("content=words&{q}")).await);
+            c.sort();
+            c
+        }
+    };
+    assert_eq!(found("author_type=bot").await, vec!["beep words"]);
+    assert_eq!(found("author_type=user").await, vec!["human words"]);
+    assert_eq!(found("author_type=webhook").await, vec!["hooked words"]);
+    assert_eq!(
+        found("author_type=-bot").await,
+        vec!["hooked words", "human words"]
+    );
+    assert_eq!(
+        found("author_type=bot&author_type=webhook").await,
+        vec!["beep words", "hooked words"]
+    );
+}

@@ -122,6 +122,7 @@ conformance!(
     application_emojis_put_get_list_delete,
     role_connections_metadata_and_users,
     entitlements_per_application,
+    deleting_an_application_deletes_its_extras,
     command_permissions_per_guild_and_application,
     oauth_tokens_are_taken_once,
     forum_channels_and_posts,
@@ -375,6 +376,7 @@ fn message(id: MessageId, channel: ChannelId, author: UserId, content: &str) -> 
         pinned: false,
         webhook_id: None,
         webhook_author: None,
+        author_bot: false,
         kind: 0,
         flags: 0,
         message_reference: None,
@@ -1196,6 +1198,8 @@ async fn messages_crud(s: &dyn Store) {
     }];
     m1.embeds = vec![serde_json::json!({"title": "t", "fields": [{"name": "n", "value": "v"}]})];
     m1.nonce = Some(serde_json::json!("nonce-1"));
+    // A bot's message keeps saying so (search's author_type=bot after a rebuild).
+    m1.author_bot = true;
     m1.message_reference = Some(MessageReference {
         kind: 0,
         message_id: Some(MessageId::new(next_id())),
@@ -3617,5 +3621,83 @@ async fn oauth_tokens_are_taken_once(s: &dyn Store) {
     assert_eq!(
         s.take_oauth_token(&refresh.token_hash).await.unwrap(),
         Some(refresh)
+    );
+}
+
+/// `delete_application` takes the application's emojis, entitlements and role connection
+/// metadata with it, and leaves another application's alone.
+async fn deleting_an_application_deletes_its_extras(s: &dyn Store) {
+    use accord::id::{ApplicationId, EmojiId, EntitlementId, SkuId};
+    use accord::model::{AppEmojiRecord, EntitlementRecord, RoleConnectionMetadata};
+    let owner = uid();
+    let (gone, kept) = (ApplicationId::new(next_id()), ApplicationId::new(next_id()));
+    for id in [gone, kept] {
+        let a = accord::model::ApplicationRecord {
+            id,
+            name: "doomed".into(),
+            description: String::new(),
+            icon: None,
+            owner_id: owner,
+            team_id: None,
+            bot_user_id: None,
+            bot_public: true,
+            bot_require_code_grant: false,
+            flags: 0,
+            verify_key: "ab".into(),
+            redirect_uris: vec![],
+            interactions_endpoint_url: None,
+            tags: vec![],
+            terms_of_service_url: None,
+            privacy_policy_url: None,
+            client_secret_hash: None,
+        };
+        s.put_application(&a).await.unwrap();
+        for name in ["one", "two"] {
+            s.put_app_emoji(&AppEmojiRecord {
+                id: EmojiId::new(next_id()),
+                application_id: id,
+                name: name.into(),
+                image: "abc".into(),
+                animated: false,
+            })
+            .await
+            .unwrap();
+        }
+        s.put_entitlement(&EntitlementRecord {
+            id: EntitlementId::new(next_id()),
+            application_id: id,
+            sku_id: SkuId::new(7),
+            user_id: Some(owner),
+            guild_id: None,
+            kind: 4,
+            deleted: false,
+            consumed: false,
+            starts_at: None,
+            ends_at: None,
+        })
+        .await
+        .unwrap();
+        let meta = RoleConnectionMetadata {
+            kind: 7,
+            key: "verified".into(),
+            name: "Verified".into(),
+            name_localizations: None,
+            description: "d".into(),
+            description_localizations: None,
+        };
+        s.put_role_connection_metadata(id, &[meta]).await.unwrap();
+    }
+    s.delete_application(gone).await.unwrap();
+    assert!(s.get_application(gone).await.unwrap().is_none());
+    assert!(s.app_emojis(gone).await.unwrap().is_empty());
+    assert!(s.entitlements_of(gone).await.unwrap().is_empty());
+    assert!(s.role_connection_metadata(gone).await.unwrap().is_empty());
+    assert_eq!(s.app_emojis(kept).await.unwrap().len(), 2);
+    assert_eq!(s.entitlements_of(kept).await.unwrap().len(), 1);
+    assert_eq!(s.role_connection_metadata(kept).await.unwrap().len(), 1);
+    assert_eq!(
+        s.applications_of_owner(owner).await.unwrap().len(),
+        1,
+        "the other application stays"
     );
 }

@@ -40,6 +40,7 @@ pub fn record(id: u64, channel: u64, content: &str) -> MessageRecord {
         pinned: false,
         webhook_id: None,
         webhook_author: None,
+        author_bot: false,
         kind: 0,
         flags: 0,
         message_reference: None,

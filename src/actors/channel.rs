@@ -983,6 +983,16 @@ impl State {
         Ok(())
     }
 
+    /// Stores a change the message index doesn't see (reactions, poll votes): like
+    /// `persist_changed` without handing the index a copy of the message, so a busy reaction
+    /// storm costs the indexer nothing — only content-bearing changes re-index a message.
+    fn persist_unindexed(&self, m: &MessageRecord) -> Result<(), ApiError> {
+        let (store, record) = (self.services.store.clone(), m.clone());
+        self.pipeline
+            .deferred_write(async move { store.update_message(&record).await })?;
+        Ok(())
+    }
+
     /// Deletes stored messages after every earlier write of this channel is done.
     fn persist_deleted(&self, ids: &[MessageId]) -> Result<(), ApiError> {
         let (store, channel, list) = (self.services.store.clone(), self.channel.id, ids.to_vec());
@@ -1393,6 +1403,14 @@ impl State {
             self.reopen_if_archived(author).await?;
         }
         let webhook = body.webhook.clone();
+        // Webhook messages are `webhook` to search whoever created the webhook.
+        let author_bot = webhook.is_none()
+            && self
+                .services
+                .users
+                .get(author)
+                .await?
+                .is_some_and(|u| u.bot);
         let message = MessageRecord {
             id,
             channel_id: self.channel.id,
@@ -1411,6 +1429,7 @@ impl State {
             pinned: false,
             webhook_id: webhook.as_ref().map(|w| w.0),
             webhook_author: webhook.map(|w| w.1),
+            author_bot,
             kind,
             flags: body.flags.unwrap_or(0) & (1 << 2 | 1 << 12),
             message_reference: reference,
@@ -1815,7 +1834,7 @@ impl State {
         if !changed {
             return Ok(());
         }
-        self.persist_changed(&m)?;
+        self.persist_unindexed(&m)?;
         self.replace_cached(&m);
         let mut data = json!({
             "user_id": who,

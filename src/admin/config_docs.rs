@@ -248,6 +248,18 @@ pub const KEYS: &[(&str, &str)] = &[
     ("limits.channel.max_pins", "Pinned messages per channel."),
     ("limits.channel.max_webhooks", "Webhooks per channel."),
     (
+        "limits.webhook.github_max_commits",
+        "Commits listed in a GitHub push embed (Discord's 5).",
+    ),
+    (
+        "limits.webhook.github_max_commit_message",
+        "Longest commit message line in a GitHub push embed (Discord's 50).",
+    ),
+    (
+        "limits.webhook.github_max_body",
+        "Longest issue/comment/review body quoted in a GitHub embed (Discord's 500).",
+    ),
+    (
         "limits.message.max_characters",
         "Longest message content, in characters (at least 1).",
     ),

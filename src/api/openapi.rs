@@ -865,6 +865,18 @@ pub const TAGS: &[Tag] = &[
             )
             .open()
             .body(Body::WebhookExecute),
+            post(
+                "/webhooks/{webhook_id}/{token}/slack",
+                "Execute a webhook with a Slack incoming-webhook payload",
+            )
+            .open()
+            .body(Object),
+            post(
+                "/webhooks/{webhook_id}/{token}/github",
+                "Execute a webhook with a GitHub event (X-GitHub-Event header)",
+            )
+            .open()
+            .body(Object),
             get(
                 "/webhooks/{webhook_id}/{token}/messages/{message_id}",
                 "Get a message the webhook sent",

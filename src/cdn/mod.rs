@@ -228,6 +228,13 @@ impl Cdn {
         Ok(name)
     }
 
+    /// Removes every attachment stored under `channel` (a deleted channel's, or a deleted
+    /// application's uploads, which live under its id).
+    pub async fn delete_attachments_of(&self, channel: ChannelId) {
+        let dir = self.root.join("attachments").join(channel.to_string());
+        let _ = tokio::fs::remove_dir_all(dir).await;
+    }
+
     pub async fn delete_attachment(&self, channel: ChannelId, id: AttachmentId) {
         let dir = self
             .root

@@ -134,6 +134,7 @@ pub struct Limits {
     pub user: UserLimits,
     pub guild: GuildLimits,
     pub channel: ChannelLimits,
+    pub webhook: WebhookLimits,
     pub message: MessageLimits,
     pub poll: PollLimits,
     pub thread: ThreadLimits,
@@ -247,6 +248,29 @@ impl Default for ChannelLimits {
             max_stage_topic: 120,
             max_pins: 50,
             max_webhooks: 15,
+        }
+    }
+}
+
+/// Slack- and GitHub-compatible webhook execution: how much of a GitHub event goes into the
+/// embed Discord writes for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebhookLimits {
+    /// Commits listed in a push embed (Discord lists the first 5; the title counts them all).
+    pub github_max_commits: u32,
+    /// Longest commit message line in a push embed, in characters (Discord's 50).
+    pub github_max_commit_message: u32,
+    /// Longest issue, comment or review body quoted in an embed, in characters (Discord's 500).
+    pub github_max_body: u32,
+}
+
+impl Default for WebhookLimits {
+    fn default() -> Self {
+        Self {
+            github_max_commits: 5,
+            github_max_commit_message: 50,
+            github_max_body: 500,
         }
     }
 }

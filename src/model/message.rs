@@ -72,6 +72,10 @@ pub struct MessageRecord {
     /// For webhook messages: the name and avatar shown as the author.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_author: Option<super::WebhookAuthor>,
+    /// The author is a bot user: search's `author_type=bot`. Kept on the message so the index,
+    /// and a rebuild of it from the store, need no user lookup per message.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub author_bot: bool,
     #[serde(rename = "type")]
     pub kind: u8,
     pub flags: u64,
@@ -320,6 +324,7 @@ mod tests {
             pinned: false,
             webhook_id: None,
             webhook_author: None,
+            author_bot: false,
             kind: 0,
             flags: 0,
             message_reference: None,

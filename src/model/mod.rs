@@ -38,6 +38,7 @@ pub mod channel;
 pub mod command;
 pub mod command_permissions;
 pub mod connection;
+pub mod embed;
 pub mod emoji;
 pub mod entitlement;
 pub mod guild;

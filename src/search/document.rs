@@ -5,11 +5,12 @@
 use crate::id::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use crate::model::MessageRecord;
 
-/// Discord's `author_type` values a message can have (`bot` needs the author's user record,
-/// which the indexer does not read per message, so bots count as `user`).
+/// Discord's `author_type` values a message can have (a bot's are `bot`, from the message's
+/// own `author_bot`, set when it was sent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthorKind {
     User,
+    Bot,
     Webhook,
 }
 
@@ -17,6 +18,7 @@ impl AuthorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
+            Self::Bot => "bot",
             Self::Webhook => "webhook",
         }
     }
@@ -50,6 +52,8 @@ impl IndexedMessage {
             author_id: m.author_id,
             author_kind: if m.webhook_id.is_some() {
                 AuthorKind::Webhook
+            } else if m.author_bot {
+                AuthorKind::Bot
             } else {
                 AuthorKind::User
             },

@@ -39,6 +39,8 @@ enum Msg {
 pub struct Indexer {
     tx: SyncSender<Msg>,
     dropped: Arc<AtomicU64>,
+    /// Changes accepted by `submit` (queued, not dropped): what the write path costs the index.
+    submitted: AtomicU64,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -69,13 +71,16 @@ impl Indexer {
         Ok(Self {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
+            submitted: AtomicU64::new(0),
             thread: Some(thread),
         })
     }
 
     pub fn submit(&self, op: IndexOp) {
         match self.tx.try_send(Msg::Op(op)) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.submitted.fetch_add(1, Ordering::Relaxed);
+            }
             Err(TrySendError::Full(_)) => {
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 if n.is_power_of_two() {
@@ -110,6 +115,10 @@ impl Indexer {
 
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    pub fn submitted(&self) -> u64 {
+        self.submitted.load(Ordering::Relaxed)
     }
 }
 

@@ -154,6 +154,11 @@ impl MessageIndex {
         self.indexer.dropped()
     }
 
+    /// Changes the write path has queued for the index since start (live writes, not rebuilds).
+    pub fn submitted(&self) -> u64 {
+        self.indexer.submitted()
+    }
+
     /// Messages in the last commit.
     pub fn documents(&self) -> u64 {
         self.reader.searcher().num_docs()

@@ -129,8 +129,6 @@ fn build(index: &Index, f: &Fields, q: &SearchQuery) -> Result<Box<dyn Query>, S
             Some(term(Term::from_field_text(f.has, &h[1..]))),
         );
     }
-    // Bots are indexed as users (see `document::AuthorKind`).
-    let kind = |t: &str| if t == "bot" { "user" } else { t }.to_string();
     let (types_not, types): (Vec<&String>, Vec<&String>) =
         q.author_types.iter().partition(|t| t.starts_with('-'));
     push(
@@ -138,13 +136,13 @@ fn build(index: &Index, f: &Fields, q: &SearchQuery) -> Result<Box<dyn Query>, S
         any_of(
             types
                 .iter()
-                .map(|t| Term::from_field_text(f.author_type, &kind(t))),
+                .map(|t| Term::from_field_text(f.author_type, t)),
         ),
     );
     for t in types_not {
         push(
             Occur::MustNot,
-            Some(term(Term::from_field_text(f.author_type, &kind(&t[1..])))),
+            Some(term(Term::from_field_text(f.author_type, &t[1..]))),
         );
     }
     if q.min_id.is_some() || q.max_id.is_some() {

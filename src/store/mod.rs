@@ -300,6 +300,8 @@ pub trait Store: Send + Sync + 'static {
     async fn put_application(&self, app: &ApplicationRecord) -> StoreResult<()>;
     async fn get_application(&self, id: ApplicationId) -> StoreResult<Option<ApplicationRecord>>;
     async fn applications_of_owner(&self, owner: UserId) -> StoreResult<Vec<ApplicationRecord>>;
+    /// Deletes an application with what hangs on it in the store: its emojis, entitlements and
+    /// role connection metadata (command permissions are per guild: the route clears those).
     async fn delete_application(&self, id: ApplicationId) -> StoreResult<()>;
 
     // --- application commands (a scope is one application's global commands, `guild` None, or

@@ -605,6 +605,13 @@ pub fn rows() -> Vec<Row> {
             .p("token", "token_webhook_token"),
         row("POST /webhooks/{webhook_id}/{token}", PathSecret)
             .json(|_| json!({"content": "from the hook"})),
+        row("POST /webhooks/{webhook_id}/{token}/slack", PathSecret)
+            .json(|_| json!({"text": "from slack"})),
+        // No X-GitHub-Event header: an event Discord doesn't post, answered 204.
+        row("POST /webhooks/{webhook_id}/{token}/github", PathSecret).json(|_| {
+            json!({"zen": "Keep it logically awesome.", "sender": {"id": 1, "login": "octocat",
+                "html_url": "https://github.com/octocat", "avatar_url": "https://github.com/octocat.png"}})
+        }),
         row("GET /webhooks/{webhook_id}/{token}/messages/{message_id}", PathSecret)
             .p("message_id", "webhook_message"),
         row("PATCH /webhooks/{webhook_id}/{token}/messages/{message_id}", PathSecret)

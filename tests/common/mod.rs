@@ -214,6 +214,47 @@ impl TestServer {
         assert_eq!(r.status, 200, "{}", r.body);
     }
 
+    /// An application of `owner`'s with a bot user, added to `guild` through the OAuth2 bot
+    /// flow with `scope` (URL-encoded, e.g. `bot` or `bot%20applications.commands`) and
+    /// `permissions` (a bitfield string).
+    pub async fn bot_in_guild(
+        &self,
+        owner: &str,
+        guild: &str,
+        name: &str,
+        scope: &str,
+        permissions: &str,
+    ) -> BotApp {
+        let app = self
+            .post("/applications", owner, json!({"name": name}))
+            .await;
+        assert_eq!(app.status, 201, "{}", app.body);
+        let app_id = app.body["id"].as_str().expect("application id").to_string();
+        let bot = self
+            .post(&format!("/applications/{app_id}/bot"), owner, json!({}))
+            .await;
+        assert!((200..300).contains(&bot.status), "{}", bot.body);
+        let token = format!("Bot {}", bot.body["token"].as_str().expect("bot token"));
+        let added = self
+            .post(
+                &format!("/oauth2/authorize?client_id={app_id}&scope={scope}"),
+                owner,
+                json!({"guild_id": guild, "permissions": permissions, "authorize": true}),
+            )
+            .await;
+        assert_eq!(added.status, 200, "{}", added.body);
+        let app_json = self.get(&format!("/applications/{app_id}"), owner).await;
+        let bot_id = app_json.body["bot"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("bot of {}", app_json.body))
+            .to_string();
+        BotApp {
+            app_id,
+            bot_id,
+            token,
+        }
+    }
+
     /// Makes the user an instance admin, as `accord admin grant` does.
     pub async fn make_admin(&self, token: &str) {
         let me = self.me(token).await;
@@ -233,6 +274,15 @@ impl TestServer {
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// An application with its bot in a guild (see [`TestServer::bot_in_guild`]).
+#[allow(dead_code)] // each test crate compiles this module and uses what it needs
+pub struct BotApp {
+    pub app_id: String,
+    pub bot_id: String,
+    /// `Bot <token>`, ready for the Authorization header.
+    pub token: String,
+}
 
 /// A gateway client speaking plain JSON or zlib-stream.
 pub struct Gateway {

@@ -658,6 +658,22 @@ async fn webhooks(s: &mut Shapes, w: &World) {
         None,
     )
     .await;
+    s.call(
+        Method::POST,
+        &format!("{by_token}/slack"),
+        None,
+        Some(json!({"text": "from slack", "attachments": [{"title": "t", "color": "#36a64f"}]})),
+    )
+    .await;
+    // Without X-GitHub-Event: an event Discord doesn't post (204).
+    s.call(
+        Method::POST,
+        &format!("{by_token}/github"),
+        None,
+        Some(json!({"zen": "Design for failure.", "sender": {"id": 1, "login": "octocat",
+            "html_url": "https://github.com/octocat", "avatar_url": "https://github.com/octocat.png"}})),
+    )
+    .await;
     s.call(Method::DELETE, &by_token, None, None).await;
     let second = s
         .post(

@@ -167,6 +167,7 @@ impl State {
             pinned: false,
             webhook_id: None,
             webhook_author: None,
+            author_bot: false,
             kind: s.kind,
             flags: 0,
             message_reference: None,

@@ -43,7 +43,7 @@ impl State {
         if m.reactions.len() == before {
             return Ok(());
         }
-        self.persist_changed(&m)?;
+        self.persist_unindexed(&m)?;
         self.replace_cached(&m);
         let mut data = json!({
             "channel_id": self.channel.id,

@@ -161,6 +161,7 @@ impl State {
             pinned: false,
             webhook_id: Some(post.webhook.id),
             webhook_author: Some(post.author),
+            author_bot: false,
             kind: 0,
             flags: IS_CROSSPOST | (source.flags & SUPPRESS_EMBEDS),
             message_reference: Some(MessageReference {

@@ -323,7 +323,7 @@ impl State {
             return Ok(());
         }
         m.poll = Some(poll);
-        self.persist_changed(&m)?;
+        self.persist_unindexed(&m)?;
         self.replace_cached(&m);
         for (name, answers) in [
             ("MESSAGE_POLL_VOTE_REMOVE", removed),

@@ -63,6 +63,7 @@ impl State {
             pinned: false,
             webhook_id: None,
             webhook_author: None,
+            author_bot: false,
             kind: THREAD_CREATED,
             flags: 0,
             message_reference: Some(MessageReference {

@@ -13,7 +13,9 @@ use axum::routing::{get, post};
 use rand::RngCore;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
+use crate::actors::guild::GuildMsg;
 use crate::api::extract::UserAccount;
 use crate::api::extract::{Json, Path};
 use crate::api::routes::teams::access::{Access, application_for, require, team_view};
@@ -21,9 +23,9 @@ use crate::api::routes::teams::team_json;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
-use crate::id::{ApplicationId, TeamId};
+use crate::id::{ApplicationId, ChannelId, GuildId, TeamId};
 use crate::model::application::flags;
-use crate::model::{ApplicationRecord, UserRecord};
+use crate::model::{ApplicationRecord, CommandPermissionsRecord, UserRecord};
 use crate::store::StoreError;
 use crate::validate;
 
@@ -310,27 +312,72 @@ fn apply_patch(a: &mut ApplicationRecord, body: ApplicationPatch) -> Result<(), 
     errs.into_result()
 }
 
-/// `DELETE /applications/{id}`: removes the application and disables its bot account. The
-/// owner only (of a team's application: the team owner), a destructive action.
+/// `DELETE /applications/{id}`: removes the application and what hangs on it, as Discord does:
+/// its bot leaves every guild (members see it go) and is disabled, its command permissions in
+/// those guilds, its emojis, entitlements, role connection metadata and uploaded attachments
+/// are deleted. The owner only (of a team's application: the team owner), a destructive action.
 async fn delete(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<ApplicationId>,
 ) -> Result<StatusCode, ApiError> {
     let a = application_for(&app, caller, id, Access::Owner).await?;
-    if let Some(bot) = a.bot_user_id
-        && let Some(user) = app.services.users.get(bot).await?
-    {
-        let mut user = (*user).clone();
-        user.disabled = true;
-        user.token_generation = user.token_generation.wrapping_add(1);
-        app.store().update_user(&user).await?;
-        app.auth.refresh(&user);
-        app.services.sessions.disconnect_user(user.id);
-        app.services.users.updated(user);
+    let span = tracing::info_span!("application_delete", application = %id);
+    async {
+        if let Some(bot) = a.bot_user_id {
+            for guild in app.store().guilds_of_user(bot).await? {
+                clear_command_permissions(&app, guild, id).await?;
+                let left = app
+                    .services
+                    .ask_guild(guild, |reply| GuildMsg::RemoveMember {
+                        by: bot,
+                        target: bot,
+                        kick: false,
+                        reply,
+                    })
+                    .await;
+                // A guild that is gone (or a stale index entry) must not keep the application
+                // from being deleted.
+                if let Err(e) = left {
+                    tracing::warn!(%guild, error = %e, "bot could not leave the guild");
+                }
+            }
+            if let Some(user) = app.services.users.get(bot).await? {
+                let mut user = (*user).clone();
+                user.disabled = true;
+                user.token_generation = user.token_generation.wrapping_add(1);
+                app.store().update_user(&user).await?;
+                app.auth.refresh(&user);
+                app.services.sessions.disconnect_user(user.id);
+                app.services.users.updated(user);
+            }
+        }
+        app.store().delete_application(id).await?;
+        // Uploads live under the application's id in place of a channel's.
+        app.cdn
+            .delete_attachments_of(ChannelId(id.snowflake()))
+            .await;
+        tracing::info!("application deleted");
+        Ok(StatusCode::NO_CONTENT)
     }
-    app.store().delete_application(id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    .instrument(span)
+    .await
+}
+
+/// Removes the application's command permissions in one guild (an empty list deletes them).
+async fn clear_command_permissions(
+    app: &App,
+    guild: GuildId,
+    id: ApplicationId,
+) -> Result<(), ApiError> {
+    for record in app.store().command_permissions_of(guild, id).await? {
+        let empty = CommandPermissionsRecord {
+            permissions: Vec::new(),
+            ..record
+        };
+        app.store().put_command_permissions(&empty).await?;
+    }
+    Ok(())
 }
 
 /// `POST /applications/{id}/bot`: creates the bot user (same id as the application) and returns

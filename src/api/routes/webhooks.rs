@@ -2,6 +2,8 @@
 //! MANAGE_WEBHOOKS) and `/webhooks/{id}/{token}` (the token is the credential: execute, read,
 //! edit and delete the webhook and its own messages). The same paths with an application id
 //! and an interaction token are interaction follow-ups (see `interactions::followups`).
+//! `/webhooks/{id}/{token}/slack` and `/github` translate those services' payloads into a
+//! message and post it through the same path as a plain execute (see `slack`, `github`).
 
 use axum::Router;
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -29,6 +31,9 @@ use crate::model::{WebhookAuthor, WebhookRecord};
 use crate::permissions::{Permissions, require};
 use crate::validate;
 
+mod github;
+mod slack;
+
 pub fn routes() -> Router<App> {
     Router::new()
         .route(
@@ -46,6 +51,14 @@ pub fn routes() -> Router<App> {
                 .patch(update_with_token)
                 .delete(delete_with_token)
                 .post(execute),
+        )
+        .route(
+            "/webhooks/{webhook_id}/{token}/slack",
+            axum::routing::post(slack::execute),
+        )
+        .route(
+            "/webhooks/{webhook_id}/{token}/github",
+            axum::routing::post(github::execute),
         )
         .route(
             "/webhooks/{webhook_id}/{token}/messages/{message_id}",
@@ -496,15 +509,13 @@ async fn execute(
         return interactions::execute(&app, id, &token, request).await;
     }
     let w = by_token(&app, id, &token).await?;
-    if q.thread_id.is_some() {
-        return Err(ApiError::Unknown(Unknown::Channel));
-    }
+    check_thread(&q)?;
     let multipart = request
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let mut body = if multipart {
+    let body = if multipart {
         let m = Multipart::from_request(request, &app)
             .await
             .map_err(|_| ApiError::InvalidJson)?;
@@ -512,6 +523,27 @@ async fn execute(
     } else {
         Json::<MessageCreate>::from_request(request, &app).await?.0
     };
+    let message = post(&app, w, body).await?;
+    Ok(if q.wait == Some(true) {
+        axum::Json(message).into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    })
+}
+
+/// `thread_id` names a thread of the webhook's channel to post in; this server's webhooks post
+/// in their own channel only, so any thread is an unknown channel (10003).
+fn check_thread(q: &ExecuteQuery) -> Result<(), ApiError> {
+    match q.thread_id {
+        Some(_) => Err(ApiError::Unknown(Unknown::Channel)),
+        None => Ok(()),
+    }
+}
+
+/// Posts `body` as the webhook `w`: the one path every execute form (plain, Slack, GitHub) ends
+/// in, so the author overrides, validation and the channel actor's checks are the same for all.
+/// Answers the message as JSON (for `?wait=true`).
+async fn post(app: &App, w: WebhookRecord, mut body: MessageCreate) -> Result<Value, ApiError> {
     if let Some(name) = body.username.take().filter(|n| !n.trim().is_empty()) {
         let mut errs = FieldErrors::default();
         validate::length(&mut errs, "username", name.trim(), 1, 80);
@@ -537,12 +569,7 @@ async fn execute(
             },
         ));
     }
-    let message = run(&app, w, WebhookOp::Create(Box::new(body))).await?;
-    Ok(if q.wait == Some(true) {
-        axum::Json(message).into_response()
-    } else {
-        StatusCode::NO_CONTENT.into_response()
-    })
+    run(app, w, WebhookOp::Create(Box::new(body))).await
 }
 
 async fn get_message(

@@ -728,6 +728,23 @@ impl Store for EmbeddedStore {
                         .remove((old.owner_id.get(), id))
                         .map_err(be)?;
                 }
+                // What hangs on the application goes with it, in the same transaction.
+                for table in [APP_EMOJIS, ENTITLEMENTS] {
+                    let mut t = txn.open_table(table).map_err(be)?;
+                    let keys = t
+                        .range((id, 0)..=(id, u64::MAX))
+                        .map_err(be)?
+                        .map(|r| r.map(|(k, _)| k.value()))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(be)?;
+                    for k in keys {
+                        t.remove(k).map_err(be)?;
+                    }
+                }
+                txn.open_table(ROLE_CONNECTION_METADATA)
+                    .map_err(be)?
+                    .remove(id)
+                    .map_err(be)?;
                 Ok(())
             })
             .await

@@ -1454,7 +1454,13 @@ impl Store for ScyllaStore {
             )
             .await?;
         }
-        self.exec(&self.st.app_del, (n(id.get()),)).await
+        // What hangs on the application: each is one partition keyed by the application.
+        let key = (n(id.get()),);
+        self.exec(&self.st.app_emojis_del, key).await?;
+        self.exec(&self.st.entitlements_del, key).await?;
+        self.exec(&self.st.role_connection_metadata_del, key)
+            .await?;
+        self.exec(&self.st.app_del, key).await
     }
 
     async fn insert_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {

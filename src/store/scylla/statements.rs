@@ -209,6 +209,9 @@ statements! {
     app_emoji_get = "SELECT data FROM app_emojis WHERE application_id = ? AND emoji_id = ?";
     app_emoji_del = "DELETE FROM app_emojis WHERE application_id = ? AND emoji_id = ?";
     app_emojis_of = "SELECT data FROM app_emojis WHERE application_id = ?";
+    app_emojis_del = "DELETE FROM app_emojis WHERE application_id = ?";
+    role_connection_metadata_del = "DELETE FROM role_connection_metadata WHERE application_id = ?";
+    entitlements_del = "DELETE FROM entitlements WHERE application_id = ?";
     role_connection_metadata_put =
         "INSERT INTO role_connection_metadata (application_id, data) VALUES (?, ?)";
     role_connection_metadata_get =
