@@ -485,7 +485,11 @@ async fn member_list_subscriptions_ops_14_and_37() {
     // The bulk form.
     gw.send(json!({"op": 37, "d": {"subscriptions": {guild.clone(): {"channels": {channel.clone(): [[0, 1]]}}}}})).await;
     let list = gw.event("GUILD_MEMBER_LIST_UPDATE").await;
-    assert_eq!(list["ops"][0]["items"].as_array().unwrap().len(), 2);
+    // The range it no longer holds is invalidated, the new one synced.
+    assert_eq!(list["ops"][0]["op"], "INVALIDATE");
+    assert_eq!(list["ops"][0]["range"], json!([0, 99]));
+    assert_eq!(list["ops"][1]["op"], "SYNC");
+    assert_eq!(list["ops"][1]["items"].as_array().unwrap().len(), 2);
 }
 
 /// Op 8 answers a guild of any size whole, in Discord's chunks of 1,000, and an array of guild

@@ -20,6 +20,7 @@ mod forum;
 mod holders;
 mod integrations;
 mod layout;
+mod member_list;
 mod moderation;
 mod search;
 mod settings;
@@ -93,10 +94,13 @@ pub enum GuildMsg {
     /// A session comes online: returns its GUILD_CREATE payload (None: not a member).
     Subscribe(SessionHandle, RpcReplyPort<Option<Subscribed>>),
     Unsubscribe(SessionKey),
-    /// The member list sidebar (ops 14/37): the `GUILD_MEMBER_LIST_UPDATE` payload with one SYNC
-    /// op per requested range.
+    /// The member list sidebar (ops 14/37): subscribes the session (`session`: its key on its
+    /// own node) to `ranges` of `channel`'s list; the actor sends it GUILD_MEMBER_LIST_UPDATE
+    /// (a SYNC now, INSERT/UPDATE/DELETE as members change; see `member_list`).
     MemberList {
         user: UserId,
+        session: SessionKey,
+        channel: ChannelId,
         ranges: Vec<[usize; 2]>,
         reply: Reply<Value>,
     },
@@ -742,6 +746,8 @@ pub struct State {
     setup: crate::model::GuildSetupRecord,
     /// Bots added through OAuth2 (loaded when the actor starts).
     integrations: Vec<crate::model::IntegrationRecord>,
+    /// Live member lists of user clients (ops 14/37).
+    member_lists: member_list::MemberLists,
 }
 
 impl Actor for GuildActor {
@@ -793,6 +799,7 @@ impl Actor for GuildActor {
             archive_timer: None,
             setup,
             integrations,
+            member_lists: member_list::MemberLists::default(),
         };
         // Before any channel of the guild starts (channels spawn after their guild).
         st.publish_rules();
@@ -866,13 +873,15 @@ impl Actor for GuildActor {
                 GuildMsg::Tick => {}
                 GuildMsg::MemberList {
                     user,
+                    session,
+                    channel,
                     ranges,
                     reply: r,
                 } => {
-                    let v = match st.member_guard(user) {
-                        Ok(()) => st.member_list(ranges).await,
-                        Err(e) => Err(e),
-                    };
+                    let v = st
+                        .subscribe_member_list(user, session, channel, ranges)
+                        .await
+                        .map(|()| Value::Null);
                     reply(r, v);
                 }
                 #[cfg(feature = "fault-injection")]
@@ -1502,6 +1511,7 @@ impl Actor for GuildActor {
             if rearm {
                 st.rearm_archive_timer(&me);
             }
+            st.flush_member_lists().await;
         }
         .instrument(span)
         .await;
@@ -1759,74 +1769,8 @@ impl State {
             "client_status": {"desktop": status},
         });
         self.presences.insert(user, data.clone());
+        self.member_lists.touch(user);
         self.dispatch("PRESENCE_UPDATE", &data, None);
-    }
-
-    /// Discord's member list as user clients render it: an "online" group then an "offline"
-    /// group (hoisted-role groups are not built), members ordered by id within a group. Only
-    /// the requested ranges are resolved to user objects.
-    async fn member_list(&self, ranges: Vec<[usize; 2]>) -> Result<Value, ApiError> {
-        let online_of = |u: &UserId| {
-            self.presences
-                .get(u)
-                .is_some_and(|p| p["status"].as_str().is_some_and(|s| s != "offline"))
-        };
-        let mut online: Vec<UserId> = self
-            .members
-            .keys()
-            .copied()
-            .filter(|u| online_of(u))
-            .collect();
-        let mut offline: Vec<UserId> = self
-            .members
-            .keys()
-            .copied()
-            .filter(|u| !online_of(u))
-            .collect();
-        online.sort();
-        offline.sort();
-        // Items: group header, its members, next group header, its members.
-        enum Item {
-            Group(&'static str, usize),
-            Member(UserId),
-        }
-        let mut items = Vec::with_capacity(self.members.len() + 2);
-        items.push(Item::Group("online", online.len()));
-        items.extend(online.iter().map(|u| Item::Member(*u)));
-        items.push(Item::Group("offline", offline.len()));
-        items.extend(offline.iter().map(|u| Item::Member(*u)));
-        let mut ops = Vec::new();
-        for [start, end] in ranges.into_iter().take(5) {
-            let end = end.min(start + 199);
-            let mut out = Vec::new();
-            for item in items.iter().skip(start).take(end.saturating_sub(start) + 1) {
-                match item {
-                    Item::Group(id, count) => {
-                        out.push(json!({"group": {"id": id, "count": count}}))
-                    }
-                    Item::Member(u) => {
-                        let Some(m) = self.members.get(u) else {
-                            continue;
-                        };
-                        let mut v = self.member_json(m).await?;
-                        let presence = self.presences.get(u).cloned().unwrap_or_else(|| {
-                            json!({"user": {"id": u}, "status": "offline", "activities": [], "client_status": {}})
-                        });
-                        v["presence"] = presence;
-                        out.push(json!({ "member": v }));
-                    }
-                }
-            }
-            ops.push(json!({"op": "SYNC", "range": [start, end], "items": out}));
-        }
-        Ok(json!({
-            "guild_id": self.id(),
-            "id": "everyone",
-            "member_count": self.members.len(),
-            "online_count": online.len(),
-            "groups": [{"id": "online", "count": online.len()}, {"id": "offline", "count": offline.len()}],
-            "ops": ops,
-        }))
     }
 
     async fn subscribe_user(&mut self, user: UserId) {
@@ -1899,6 +1843,8 @@ impl State {
     }
 
     fn dispatch_member(&mut self, name: &'static str, data: &Value, subject: UserId) {
+        // Every join, leave and member change passes here: the member lists follow it.
+        self.member_lists.touch(subject);
         let event = Dispatch::new(name, data, true);
         let limit = self
             .services
@@ -1921,6 +1867,17 @@ impl State {
     }
 
     fn dispatch(&mut self, name: &'static str, data: &Value, channel: Option<ChannelId>) {
+        // Roles (hoist, position, permissions) and channels (overwrites) shape the member lists.
+        if matches!(
+            name,
+            "GUILD_ROLE_CREATE"
+                | "GUILD_ROLE_UPDATE"
+                | "GUILD_ROLE_DELETE"
+                | "CHANNEL_UPDATE"
+                | "CHANNEL_DELETE"
+        ) {
+            self.member_lists.restructure();
+        }
         let event = Dispatch::new(name, data, true);
         self.broadcast(&event, channel);
     }
