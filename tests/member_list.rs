@@ -269,3 +269,71 @@ async fn channels_with_the_same_view_overwrites_share_a_list_of_who_sees_them() 
     assert_eq!(d["member_count"], 2);
     assert_eq!(d["online_count"], 2);
 }
+
+/// THREAD_LIST_SYNC: a role that shows Zed a channel with an active thread syncs its threads to
+/// him; a user client's op 14 with `threads: true` syncs the subscribed channel's.
+#[tokio::test]
+async fn thread_list_sync_on_gained_access_and_op_14_threads() {
+    let t = common::start().await;
+    let anna = t.register("anna").await;
+    let zed = t.register("zed").await;
+    let (g, ch) = t.guild(&anna, "Threads").await;
+    t.join_via_invite(&anna, &ch, &zed).await;
+    let zed_id = id_of(&t, &zed).await;
+    let role = t
+        .post(
+            &format!("/guilds/{g}/roles"),
+            &anna,
+            json!({"name": "staff"}),
+        )
+        .await;
+    assert_eq!(role.status, 200, "{}", role.body);
+    let rid = role.body["id"].as_str().expect("role id").to_string();
+    let staff = t
+        .post(
+            &format!("/guilds/{g}/channels"),
+            &anna,
+            json!({"name": "staff", "permission_overwrites": [
+                {"id": g, "type": 0, "allow": "0", "deny": "1024"},
+                {"id": rid, "type": 0, "allow": "1024", "deny": "0"}
+            ]}),
+        )
+        .await;
+    assert_eq!(staff.status, 201, "{}", staff.body);
+    let staff = staff.body["id"].as_str().expect("id").to_string();
+    let thread = t
+        .post(
+            &format!("/channels/{staff}/threads"),
+            &anna,
+            json!({"name": "plans", "type": 11}),
+        )
+        .await;
+    assert_eq!(thread.status, 201, "{}", thread.body);
+    let thread = thread.body["id"].as_str().expect("id").to_string();
+
+    // The role shows Zed the channel: its active threads come with it, without memberships.
+    let mut zed_gw = web_client(&t, &zed).await;
+    let put = t
+        .req(
+            reqwest::Method::PUT,
+            &format!("/guilds/{g}/members/{zed_id}/roles/{rid}"),
+            Some(&anna),
+            None,
+        )
+        .await;
+    assert_eq!(put.status, 204, "{}", put.body);
+    let sync = zed_gw.event("THREAD_LIST_SYNC").await;
+    assert_eq!(sync["guild_id"], g);
+    assert_eq!(sync["channel_ids"], json!([staff]));
+    assert_eq!(sync["threads"][0]["id"], thread);
+    assert_eq!(sync["threads"].as_array().expect("threads").len(), 1);
+    assert_eq!(sync["members"], json!([]));
+
+    // Op 14 with `threads: true`: the creator gets the channel's threads and her membership.
+    let mut gw = web_client(&t, &anna).await;
+    subscribe(&mut gw, &g, &staff, json!([[0, 99]])).await;
+    let sync = gw.event("THREAD_LIST_SYNC").await;
+    assert_eq!(sync["channel_ids"], json!([staff]));
+    assert_eq!(sync["threads"][0]["id"], thread);
+    assert_eq!(sync["members"][0]["id"], thread);
+}

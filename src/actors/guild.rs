@@ -29,6 +29,7 @@ mod soundboard;
 mod stage;
 mod stickers;
 mod templates;
+mod thread_sync;
 mod threads;
 mod voice;
 
@@ -102,6 +103,8 @@ pub enum GuildMsg {
         session: SessionKey,
         channel: ChannelId,
         ranges: Vec<[usize; 2]>,
+        /// `threads: true`: THREAD_LIST_SYNC of the channel's active threads too.
+        threads: bool,
         reply: Reply<Value>,
     },
     /// Periodic: passivate when idle (no sessions, no requests for `actors.idle_passivate_secs`).
@@ -863,6 +866,22 @@ impl Actor for GuildActor {
             return Ok(());
         }
         let rearm = matches!(msg, GuildMsg::Threads(_) | GuildMsg::UpdateChannel { .. });
+        // Messages that may show a member channels with active threads (THREAD_LIST_SYNC).
+        let access_before = if matches!(
+            msg,
+            GuildMsg::UpdateMember { .. }
+                | GuildMsg::ChangeMemberRole { .. }
+                | GuildMsg::UpdateChannel { .. }
+                | GuildMsg::PutOverwrite { .. }
+                | GuildMsg::DeleteOverwrite { .. }
+                | GuildMsg::UpdateRole { .. }
+                | GuildMsg::DeleteRole { .. }
+                | GuildMsg::ReorderRoles { .. }
+        ) {
+            st.thread_access()
+        } else {
+            None
+        };
         st.last_activity = std::time::Instant::now();
         let span = tracing::debug_span!("guild", id = %st.guild.id);
         async move {
@@ -876,10 +895,11 @@ impl Actor for GuildActor {
                     session,
                     channel,
                     ranges,
+                    threads,
                     reply: r,
                 } => {
                     let v = st
-                        .subscribe_member_list(user, session, channel, ranges)
+                        .subscribe_member_list(user, session, channel, ranges, threads)
                         .await
                         .map(|()| Value::Null);
                     reply(r, v);
@@ -1510,6 +1530,9 @@ impl Actor for GuildActor {
             }
             if rearm {
                 st.rearm_archive_timer(&me);
+            }
+            if let Some(before) = access_before {
+                st.sync_gained_threads(before);
             }
             st.flush_member_lists().await;
         }

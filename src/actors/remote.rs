@@ -172,6 +172,8 @@ pub enum GuildQuery {
         session: u64,
         channel: u64,
         ranges: Vec<[usize; 2]>,
+        #[serde(default)]
+        threads: bool,
     },
     /// `SoundMsg::List`: the guild's soundboard sounds (op 31).
     SoundboardSounds { user: u64 },
@@ -196,12 +198,14 @@ impl GuildQuery {
                 session,
                 channel,
                 ranges,
+                threads,
             } => {
                 super::ask(services, &actor, |reply| GuildMsg::MemberList {
                     user: UserId::new(user),
                     session,
                     channel: ChannelId::new(channel),
                     ranges,
+                    threads,
                     reply,
                 })
                 .await

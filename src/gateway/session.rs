@@ -738,6 +738,7 @@ impl Session {
                 session: self.handle.origin_key(),
                 channel: channel.get(),
                 ranges,
+                threads: sub["threads"].as_bool().unwrap_or(false),
             };
             // Refusals (a channel the user cannot see) are silent, as on Discord.
             let _ = self.query_guild(guild, query).await;

@@ -324,12 +324,14 @@ impl State {
 
     /// Op 14/37 from `user`'s session `session` (its key on its own node): subscribe it to
     /// `ranges` of `channel`'s list and send their SYNC; no ranges ends the subscription.
+    /// `threads`: the channel's THREAD_LIST_SYNC first.
     pub(super) async fn subscribe_member_list(
         &mut self,
         user: UserId,
         session: SessionKey,
         channel: ChannelId,
         ranges: Vec<[usize; 2]>,
+        threads: bool,
     ) -> Result<(), ApiError> {
         self.member_guard(user)?;
         let c = self
@@ -353,6 +355,9 @@ impl State {
         else {
             return Ok(());
         };
+        if threads {
+            self.send_thread_list(&handle, channel);
+        }
         let ranges = clamp_ranges(ranges);
         let previous = self.member_lists.subs.remove(&handle.key);
         if ranges.is_empty() {
