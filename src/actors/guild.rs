@@ -928,11 +928,18 @@ impl Actor for GuildActor {
                     user,
                     session_id,
                     state,
-                } => st.voice_state(voice::VoiceUpdate {
-                    user,
-                    session_id,
-                    state,
-                }),
+                } => {
+                    st.load_voice_user(user).await;
+                    st.voice_state(voice::VoiceUpdate {
+                        user,
+                        session_id,
+                        state,
+                    });
+                    // A leave (or a refused join) keeps no user object.
+                    if !st.voice.states.contains_key(&user) {
+                        st.voice.users.remove(&user);
+                    }
+                }
                 GuildMsg::Voice(m) => st.handle_voice(m).await,
                 GuildMsg::Stage(m) => st.handle_stage(m).await,
                 GuildMsg::Sounds(m) => st.handle_sound(m).await,
@@ -1856,6 +1863,11 @@ impl State {
         let Some(m) = self.members.get(&user).cloned() else {
             return;
         };
+        // The user object VOICE_STATE_UPDATE carries follows the change too.
+        if self.voice.users.contains_key(&user) {
+            self.voice.users.remove(&user);
+            self.load_voice_user(user).await;
+        }
         match self.member_json(&m).await {
             Ok(mut v) => {
                 v["guild_id"] = json!(self.id());
