@@ -406,7 +406,11 @@ impl State {
     }
 
     /// Sends what changed since the last message: called after every message the actor handles.
+    /// Costs nothing when no member or role changed (most messages: fan-outs, reads).
     pub(super) async fn flush_member_lists(&mut self) {
+        if self.member_lists.dirty.is_empty() && !self.member_lists.restructure {
+            return;
+        }
         self.drop_idle_lists();
         if self.member_lists.subs.is_empty() {
             return;
