@@ -329,8 +329,29 @@ async fn thread_list_sync_on_gained_access_and_op_14_threads() {
     assert_eq!(sync["threads"].as_array().expect("threads").len(), 1);
     assert_eq!(sync["members"], json!([]));
 
+    // Zed follows the staff list; the role taken away, he hears no more of it. Anna's joining
+    // (her session comes online) is not sent to him; the everyone list he asks for next is.
+    subscribe(&mut zed_gw, &g, &staff, json!([[0, 99]])).await;
+    let d = list_update(&mut zed_gw, "SYNC").await;
+    assert_ne!(d["id"], "everyone");
+    let del = t
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/guilds/{g}/members/{zed_id}/roles/{rid}"),
+            Some(&anna),
+            None,
+        )
+        .await;
+    assert_eq!(del.status, 204, "{}", del.body);
+
     // Op 14 with `threads: true`: the creator gets the channel's threads and her membership.
     let mut gw = web_client(&t, &anna).await;
+    subscribe(&mut zed_gw, &g, &ch, json!([[0, 99]])).await;
+    let d = zed_gw.event("GUILD_MEMBER_LIST_UPDATE").await;
+    assert_eq!(
+        d["id"], "everyone",
+        "no update of the staff list first: {d}"
+    );
     subscribe(&mut gw, &g, &staff, json!([[0, 99]])).await;
     let sync = gw.event("THREAD_LIST_SYNC").await;
     assert_eq!(sync["channel_ids"], json!([staff]));

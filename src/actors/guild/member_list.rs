@@ -462,6 +462,26 @@ impl State {
     /// and tells its subscribers with INSERT/UPDATE/DELETE.
     async fn apply_member_changes(&mut self) -> Result<(), ApiError> {
         let dirty = std::mem::take(&mut self.member_lists.dirty);
+        // A subscriber who no longer sees its channel (a role taken away) hears no more of it.
+        let lost: Vec<SessionKey> = self
+            .member_lists
+            .subs
+            .iter()
+            .filter(|(key, sub)| {
+                self.online.get(key).is_some_and(|h| {
+                    dirty.contains(&h.user_id)
+                        && !self.channels.get(&sub.channel).is_some_and(|c| {
+                            self.channel_permissions(h.user_id, c)
+                                .contains(Permissions::VIEW_CHANNEL)
+                        })
+                })
+            })
+            .map(|(key, _)| *key)
+            .collect();
+        for key in lost {
+            self.member_lists.subs.remove(&key);
+        }
+        self.drop_idle_lists();
         for user in dirty {
             let item = match self.list_entry(user).await? {
                 Some((v, name)) => {
