@@ -444,6 +444,9 @@ async fn presence_and_voice_states() {
     let v = a.event("VOICE_STATE_UPDATE").await;
     assert_eq!(v["channel_id"], voice);
     assert_eq!(v["self_mute"], true);
+    // Guild voice states carry the member, as Discord sends them.
+    assert_eq!(v["member"]["user"]["id"], bob_id);
+    assert!(v["member"]["joined_at"].is_string(), "{v}");
     // Bob logs off (close 1000 ends the session; a dropped socket would stay resumable): offline.
     b.ws.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
         code: 1000u16.into(),
@@ -451,10 +454,18 @@ async fn presence_and_voice_states() {
     }))
     .await
     .unwrap();
-    loop {
-        let p = a.event("PRESENCE_UPDATE").await;
-        if p["status"] == "offline" {
-            break;
+    // Offline, and out of voice with the session (the member still attached), in either order.
+    let (mut offline, mut left) = (false, false);
+    while !(offline && left) {
+        let e = a.recv().await;
+        match e["t"].as_str() {
+            Some("PRESENCE_UPDATE") if e["d"]["status"] == "offline" => offline = true,
+            Some("VOICE_STATE_UPDATE") => {
+                assert_eq!(e["d"]["channel_id"], serde_json::Value::Null);
+                assert_eq!(e["d"]["member"]["user"]["id"], bob_id);
+                left = true;
+            }
+            _ => {}
         }
     }
 }
@@ -485,7 +496,11 @@ async fn member_list_subscriptions_ops_14_and_37() {
     // The bulk form.
     gw.send(json!({"op": 37, "d": {"subscriptions": {guild.clone(): {"channels": {channel.clone(): [[0, 1]]}}}}})).await;
     let list = gw.event("GUILD_MEMBER_LIST_UPDATE").await;
-    assert_eq!(list["ops"][0]["items"].as_array().unwrap().len(), 2);
+    // The range it no longer holds is invalidated, the new one synced.
+    assert_eq!(list["ops"][0]["op"], "INVALIDATE");
+    assert_eq!(list["ops"][0]["range"], json!([0, 99]));
+    assert_eq!(list["ops"][1]["op"], "SYNC");
+    assert_eq!(list["ops"][1]["items"].as_array().unwrap().len(), 2);
 }
 
 /// Op 8 answers a guild of any size whole, in Discord's chunks of 1,000, and an array of guild

@@ -20,6 +20,7 @@ mod forum;
 mod holders;
 mod integrations;
 mod layout;
+mod member_list;
 mod moderation;
 mod search;
 mod settings;
@@ -28,6 +29,7 @@ mod soundboard;
 mod stage;
 mod stickers;
 mod templates;
+mod thread_sync;
 mod threads;
 mod voice;
 
@@ -93,11 +95,16 @@ pub enum GuildMsg {
     /// A session comes online: returns its GUILD_CREATE payload (None: not a member).
     Subscribe(SessionHandle, RpcReplyPort<Option<Subscribed>>),
     Unsubscribe(SessionKey),
-    /// The member list sidebar (ops 14/37): the `GUILD_MEMBER_LIST_UPDATE` payload with one SYNC
-    /// op per requested range.
+    /// The member list sidebar (ops 14/37): subscribes the session (`session`: its key on its
+    /// own node) to `ranges` of `channel`'s list; the actor sends it GUILD_MEMBER_LIST_UPDATE
+    /// (a SYNC now, INSERT/UPDATE/DELETE as members change; see `member_list`).
     MemberList {
         user: UserId,
+        session: SessionKey,
+        channel: ChannelId,
         ranges: Vec<[usize; 2]>,
+        /// `threads: true`: THREAD_LIST_SYNC of the channel's active threads too.
+        threads: bool,
         reply: Reply<Value>,
     },
     /// Periodic: passivate when idle (no sessions, no requests for `actors.idle_passivate_secs`).
@@ -744,6 +751,8 @@ pub struct State {
     setup: crate::model::GuildSetupRecord,
     /// Bots added through OAuth2 (loaded when the actor starts).
     integrations: Vec<crate::model::IntegrationRecord>,
+    /// Live member lists of user clients (ops 14/37).
+    member_lists: member_list::MemberLists,
 }
 
 impl Actor for GuildActor {
@@ -795,6 +804,7 @@ impl Actor for GuildActor {
             archive_timer: None,
             setup,
             integrations,
+            member_lists: member_list::MemberLists::default(),
         };
         // Before any channel of the guild starts (channels spawn after their guild).
         st.publish_rules();
@@ -868,6 +878,22 @@ impl Actor for GuildActor {
             return Ok(());
         }
         let rearm = matches!(msg, GuildMsg::Threads(_) | GuildMsg::UpdateChannel { .. });
+        // Messages that may show a member channels with active threads (THREAD_LIST_SYNC).
+        let access_before = if matches!(
+            msg,
+            GuildMsg::UpdateMember { .. }
+                | GuildMsg::ChangeMemberRole { .. }
+                | GuildMsg::UpdateChannel { .. }
+                | GuildMsg::PutOverwrite { .. }
+                | GuildMsg::DeleteOverwrite { .. }
+                | GuildMsg::UpdateRole { .. }
+                | GuildMsg::DeleteRole { .. }
+                | GuildMsg::ReorderRoles { .. }
+        ) {
+            st.thread_access()
+        } else {
+            None
+        };
         st.last_activity = std::time::Instant::now();
         let span = tracing::debug_span!("guild", id = %st.guild.id);
         async move {
@@ -878,13 +904,16 @@ impl Actor for GuildActor {
                 GuildMsg::Tick => {}
                 GuildMsg::MemberList {
                     user,
+                    session,
+                    channel,
                     ranges,
+                    threads,
                     reply: r,
                 } => {
-                    let v = match st.member_guard(user) {
-                        Ok(()) => st.member_list(ranges).await,
-                        Err(e) => Err(e),
-                    };
+                    let v = st
+                        .subscribe_member_list(user, session, channel, ranges, threads)
+                        .await
+                        .map(|()| Value::Null);
                     reply(r, v);
                 }
                 #[cfg(feature = "fault-injection")]
@@ -911,11 +940,18 @@ impl Actor for GuildActor {
                     user,
                     session_id,
                     state,
-                } => st.voice_state(voice::VoiceUpdate {
-                    user,
-                    session_id,
-                    state,
-                }),
+                } => {
+                    st.load_voice_user(user).await;
+                    st.voice_state(voice::VoiceUpdate {
+                        user,
+                        session_id,
+                        state,
+                    });
+                    // A leave (or a refused join) keeps no user object.
+                    if !st.voice.states.contains_key(&user) {
+                        st.voice.users.remove(&user);
+                    }
+                }
                 GuildMsg::Voice(m) => st.handle_voice(m).await,
                 GuildMsg::Stage(m) => st.handle_stage(m).await,
                 GuildMsg::Sounds(m) => st.handle_sound(m).await,
@@ -1517,6 +1553,10 @@ impl Actor for GuildActor {
             // Cheap (at most 100 events): any message may move the next status change (a
             // PATCH, a voice state, a deleted channel).
             st.rearm_event_timer(&me);
+            if let Some(before) = access_before {
+                st.sync_gained_threads(before);
+            }
+            st.flush_member_lists().await;
         }
         .instrument(span)
         .await;
@@ -1774,74 +1814,8 @@ impl State {
             "client_status": {"desktop": status},
         });
         self.presences.insert(user, data.clone());
+        self.member_lists.touch(user);
         self.dispatch("PRESENCE_UPDATE", &data, None);
-    }
-
-    /// Discord's member list as user clients render it: an "online" group then an "offline"
-    /// group (hoisted-role groups are not built), members ordered by id within a group. Only
-    /// the requested ranges are resolved to user objects.
-    async fn member_list(&self, ranges: Vec<[usize; 2]>) -> Result<Value, ApiError> {
-        let online_of = |u: &UserId| {
-            self.presences
-                .get(u)
-                .is_some_and(|p| p["status"].as_str().is_some_and(|s| s != "offline"))
-        };
-        let mut online: Vec<UserId> = self
-            .members
-            .keys()
-            .copied()
-            .filter(|u| online_of(u))
-            .collect();
-        let mut offline: Vec<UserId> = self
-            .members
-            .keys()
-            .copied()
-            .filter(|u| !online_of(u))
-            .collect();
-        online.sort();
-        offline.sort();
-        // Items: group header, its members, next group header, its members.
-        enum Item {
-            Group(&'static str, usize),
-            Member(UserId),
-        }
-        let mut items = Vec::with_capacity(self.members.len() + 2);
-        items.push(Item::Group("online", online.len()));
-        items.extend(online.iter().map(|u| Item::Member(*u)));
-        items.push(Item::Group("offline", offline.len()));
-        items.extend(offline.iter().map(|u| Item::Member(*u)));
-        let mut ops = Vec::new();
-        for [start, end] in ranges.into_iter().take(5) {
-            let end = end.min(start + 199);
-            let mut out = Vec::new();
-            for item in items.iter().skip(start).take(end.saturating_sub(start) + 1) {
-                match item {
-                    Item::Group(id, count) => {
-                        out.push(json!({"group": {"id": id, "count": count}}))
-                    }
-                    Item::Member(u) => {
-                        let Some(m) = self.members.get(u) else {
-                            continue;
-                        };
-                        let mut v = self.member_json(m).await?;
-                        let presence = self.presences.get(u).cloned().unwrap_or_else(|| {
-                            json!({"user": {"id": u}, "status": "offline", "activities": [], "client_status": {}})
-                        });
-                        v["presence"] = presence;
-                        out.push(json!({ "member": v }));
-                    }
-                }
-            }
-            ops.push(json!({"op": "SYNC", "range": [start, end], "items": out}));
-        }
-        Ok(json!({
-            "guild_id": self.id(),
-            "id": "everyone",
-            "member_count": self.members.len(),
-            "online_count": online.len(),
-            "groups": [{"id": "online", "count": online.len()}, {"id": "offline", "count": offline.len()}],
-            "ops": ops,
-        }))
     }
 
     async fn subscribe_user(&mut self, user: UserId) {
@@ -1904,6 +1878,11 @@ impl State {
         let Some(m) = self.members.get(&user).cloned() else {
             return;
         };
+        // The user object VOICE_STATE_UPDATE carries follows the change too.
+        if self.voice.users.contains_key(&user) {
+            self.voice.users.remove(&user);
+            self.load_voice_user(user).await;
+        }
         match self.member_json(&m).await {
             Ok(mut v) => {
                 v["guild_id"] = json!(self.id());
@@ -1914,6 +1893,8 @@ impl State {
     }
 
     fn dispatch_member(&mut self, name: &'static str, data: &Value, subject: UserId) {
+        // Every join, leave and member change passes here: the member lists follow it.
+        self.member_lists.touch(subject);
         let event = Dispatch::new(name, data, true);
         let limit = self
             .services
@@ -1936,6 +1917,17 @@ impl State {
     }
 
     fn dispatch(&mut self, name: &'static str, data: &Value, channel: Option<ChannelId>) {
+        // Roles (hoist, position, permissions) and channels (overwrites) shape the member lists.
+        if matches!(
+            name,
+            "GUILD_ROLE_CREATE"
+                | "GUILD_ROLE_UPDATE"
+                | "GUILD_ROLE_DELETE"
+                | "CHANNEL_UPDATE"
+                | "CHANNEL_DELETE"
+        ) {
+            self.member_lists.restructure();
+        }
         let event = Dispatch::new(name, data, true);
         self.broadcast(&event, channel);
     }

@@ -36,7 +36,7 @@ use crate::cluster::Owned;
 use crate::error::ApiError;
 use crate::events::Dispatch;
 use crate::gateway::intents::Intents;
-use crate::id::{GuildId, UserId};
+use crate::id::{ChannelId, GuildId, UserId};
 
 mod moves;
 mod users;
@@ -171,8 +171,16 @@ pub enum GuildCommand {
 pub enum GuildQuery {
     /// `GuildMsg::ListMembers`: a page of members in user-id order.
     ListMembers { user: u64, limit: usize, after: u64 },
-    /// `GuildMsg::MemberList`: the GUILD_MEMBER_LIST_UPDATE for these ranges.
-    MemberList { user: u64, ranges: Vec<[usize; 2]> },
+    /// `GuildMsg::MemberList`: subscribes session `session` (its key on the asking node) to
+    /// these ranges of `channel`'s member list; the owner sends the events through its hold.
+    MemberList {
+        user: u64,
+        session: u64,
+        channel: u64,
+        ranges: Vec<[usize; 2]>,
+        #[serde(default)]
+        threads: bool,
+    },
     /// `SoundMsg::List`: the guild's soundboard sounds (op 31).
     SoundboardSounds { user: u64 },
 }
@@ -191,10 +199,19 @@ impl GuildQuery {
                 })
                 .await
             }
-            GuildQuery::MemberList { user, ranges } => {
+            GuildQuery::MemberList {
+                user,
+                session,
+                channel,
+                ranges,
+                threads,
+            } => {
                 super::ask(services, &actor, |reply| GuildMsg::MemberList {
                     user: UserId::new(user),
+                    session,
+                    channel: ChannelId::new(channel),
                     ranges,
+                    threads,
                     reply,
                 })
                 .await

@@ -152,6 +152,15 @@ impl SessionHandle {
         }
     }
 
+    /// The session's key on the node its socket is on (for a local session, `key`): how a
+    /// session names itself to a guild owner on another node.
+    pub fn origin_key(&self) -> SessionKey {
+        match &self.sink {
+            Sink::Local(_) => self.key,
+            Sink::Remote { key, .. } => *key,
+        }
+    }
+
     /// Whether the session's socket is on this node (not a remote session held by an owner).
     pub fn is_local(&self) -> bool {
         matches!(self.sink, Sink::Local(_))

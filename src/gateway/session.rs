@@ -27,7 +27,7 @@ use crate::actors::sessions::{KillSwitch, Overflow, SessionHandle};
 use crate::app::App;
 use crate::cluster::Owned;
 use crate::events::Dispatch;
-use crate::id::{GuildId, UserId};
+use crate::id::{ChannelId, GuildId, UserId};
 use crate::model::UserRecord;
 
 /// Members per GUILD_MEMBERS_CHUNK, Discord's figure (and the guild actor's page size).
@@ -474,10 +474,7 @@ impl Session {
                         Action::PresenceUpdate(p) => self.presence(p),
                         Action::VoiceStateUpdate(v) => self.voice(v),
                         Action::GuildSubscriptions(subs) => {
-                            if let Err(code) = Box::pin(self.member_lists(connection, subs)).await {
-                                connection.close_raw(code.code(), code.reason()).await;
-                                return Disconnect::End;
-                            }
+                            Box::pin(self.member_lists(subs)).await;
                         }
                         Action::RequestSoundboardSounds(r) => {
                             if let Err(code) = Box::pin(self.soundboard_sounds(connection, r)).await
@@ -716,42 +713,36 @@ impl Session {
         (!verdict.allowed).then_some(verdict.reset_after)
     }
 
-    /// Ops 14/37: one GUILD_MEMBER_LIST_UPDATE per subscribed guild, for the ranges of its
-    /// first subscribed channel (the list is the guild's, not filtered per channel).
-    async fn member_lists(
-        &mut self,
-        connection: &mut Connection,
-        subs: Value,
-    ) -> Result<(), CloseCode> {
+    /// Ops 14/37: subscribes this session to the member list of each guild's first subscribed
+    /// channel. The guild's actor sends the GUILD_MEMBER_LIST_UPDATEs itself, through its hold
+    /// on the session, so the first SYNC and the updates after it arrive in order.
+    async fn member_lists(&mut self, subs: Value) {
         let Some(guilds) = subs.as_object() else {
-            return Ok(());
+            return;
         };
         for (guild, sub) in guilds.iter().take(10) {
             let Ok(guild) = guild.parse::<GuildId>() else {
                 continue;
             };
-            let ranges: Vec<[usize; 2]> = sub["channels"]
-                .as_object()
-                .and_then(|c| c.values().next())
-                .and_then(|r| serde_json::from_value(r.clone()).ok())
-                .unwrap_or_default();
-            if ranges.is_empty() {
+            let Some((channel, ranges)) = sub["channels"].as_object().and_then(|c| c.iter().next())
+            else {
                 continue;
-            }
+            };
+            let Ok(channel) = channel.parse::<ChannelId>() else {
+                continue;
+            };
+            let ranges: Vec<[usize; 2]> =
+                serde_json::from_value(ranges.clone()).unwrap_or_default();
             let query = GuildQuery::MemberList {
                 user: self.user.id.get(),
+                session: self.handle.origin_key(),
+                channel: channel.get(),
                 ranges,
+                threads: sub["threads"].as_bool().unwrap_or(false),
             };
-            let Some(list) = self.query_guild(guild, query).await else {
-                continue;
-            };
-            let f = self.frame("GUILD_MEMBER_LIST_UPDATE", encode(&list));
-            connection
-                .send(&f)
-                .await
-                .map_err(|_| CloseCode::UnknownError)?;
+            // Refusals (a channel the user cannot see) are silent, as on Discord.
+            let _ = self.query_guild(guild, query).await;
         }
-        Ok(())
     }
 
     /// Op 31: one SOUNDBOARD_SOUNDS per requested guild the session is in.

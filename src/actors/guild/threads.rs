@@ -178,7 +178,7 @@ pub fn archived_error() -> ApiError {
     coded(50083, "thread-archived")
 }
 
-fn is_archived(c: &ChannelRecord) -> bool {
+pub(super) fn is_archived(c: &ChannelRecord) -> bool {
     c.thread_metadata.as_ref().is_some_and(|m| m.archived)
 }
 

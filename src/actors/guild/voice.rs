@@ -15,7 +15,7 @@ use super::{State, double_option};
 use crate::actors::Reply;
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::id::{ChannelId, UserId};
-use crate::model::{ChannelKind, Timestamp};
+use crate::model::{ChannelKind, PublicUser, Timestamp};
 use crate::permissions::{Permissions, require};
 
 /// One member's voice state (Discord's voice state object, less the member's own mute/deaf,
@@ -41,6 +41,10 @@ pub struct Voice {
     pub states: HashMap<UserId, VoiceState>,
     /// Voice channel statuses (`VOICE_CHANNEL_STATUS_UPDATE`), cleared when a channel empties.
     pub statuses: HashMap<ChannelId, String>,
+    /// The user objects of those in voice (read when they join with op 4): VOICE_STATE_UPDATE
+    /// carries the `member`, with its user, and is sent from places that cannot wait for the
+    /// user cache.
+    pub users: HashMap<UserId, PublicUser>,
 }
 
 impl Voice {
@@ -175,6 +179,32 @@ impl State {
         })
     }
 
+    /// VOICE_STATE_UPDATE's data: the state with the `member` (guild voice states, as Discord
+    /// sends them).
+    fn voice_event_json(&self, s: &VoiceState) -> Value {
+        let mut v = self.voice_state_json(s);
+        if let (Some(m), Some(u)) = (
+            self.members.get(&s.user_id),
+            self.voice.users.get(&s.user_id),
+        ) {
+            v["member"] = m.to_json(u);
+        }
+        v
+    }
+
+    /// Op 4's user object, read before the state changes (see [`Voice::users`]).
+    pub(super) async fn load_voice_user(&mut self, user: UserId) {
+        if self.voice.users.contains_key(&user) || !self.members.contains_key(&user) {
+            return;
+        }
+        match self.services.users.public(user).await {
+            Ok(u) => {
+                self.voice.users.insert(user, u);
+            }
+            Err(e) => tracing::warn!(error = %e, %user, "voice state without its member"),
+        }
+    }
+
     /// Every voice state, for GUILD_CREATE.
     pub(super) fn voice_states_json(&self) -> Value {
         Value::Array(
@@ -260,7 +290,7 @@ impl State {
                 .filter(|_| same_channel)
                 .and_then(|p| p.request_to_speak_timestamp),
         };
-        let data = self.voice_state_json(&s);
+        let data = self.voice_event_json(&s);
         let left = self
             .voice
             .states
@@ -277,9 +307,11 @@ impl State {
     /// status goes when its last member does.
     pub(super) fn leave_voice(&mut self, user: UserId) {
         let Some(s) = self.voice.states.remove(&user) else {
+            self.voice.users.remove(&user);
             return;
         };
-        let mut data = self.voice_state_json(&s);
+        let mut data = self.voice_event_json(&s);
+        self.voice.users.remove(&user);
         data["channel_id"] = Value::Null;
         self.dispatch("VOICE_STATE_UPDATE", &data, None);
         self.clear_status_if_empty(s.channel_id);
@@ -342,7 +374,7 @@ impl State {
 
     /// Stores a changed state and announces it.
     fn replace_voice_state(&mut self, s: VoiceState) {
-        let data = self.voice_state_json(&s);
+        let data = self.voice_event_json(&s);
         self.voice.states.insert(s.user_id, s);
         self.dispatch("VOICE_STATE_UPDATE", &data, None);
     }
