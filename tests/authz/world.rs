@@ -612,7 +612,7 @@ impl World {
 
         let kick_id = id(&t.me(&kick).await);
         let ban_target_id = id(&t.me(&ban_target).await);
-        let named: [(&'static str, String); 63] = [
+        let named: [(&'static str, String); 62] = [
             ("automod_rule", automod_rule_id),
             ("spare_automod_rule", spare_automod_rule),
             ("spare_guild3", spare_guild3),
