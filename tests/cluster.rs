@@ -836,6 +836,26 @@ async fn rest_works_on_any_node_through_the_owner() {
         .await;
     assert_eq!(c.status, 201, "{}", c.body);
     let channel = c.body["id"].as_str().expect("id").to_string();
+    // `POST /stage-instances` names its channel only in the body: still served by the owner.
+    let stage = n2
+        .post(
+            &format!("/guilds/{guild}/channels"),
+            &token,
+            json!({"name": "stage", "type": 13}),
+        )
+        .await;
+    assert_eq!(stage.status, 201, "{}", stage.body);
+    let stage = stage.body["id"].as_str().expect("id").to_string();
+    let opened = n3
+        .post(
+            "/stage-instances",
+            &token,
+            json!({"channel_id": stage, "topic": "through n3"}),
+        )
+        .await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    let read = n2.get(&format!("/stage-instances/{stage}"), &token).await;
+    assert_eq!(read.body["topic"], "through n3", "{}", read.body);
     let mut sent = Vec::new();
     for (i, n) in [&n2, &n3, &n2, &n3].into_iter().enumerate() {
         let m = n

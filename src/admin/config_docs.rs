@@ -40,6 +40,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "Forum and media channels (tags) and thread search (Discord's values by default).",
     ),
     (
+        "limits.webhook",
+        "Slack- and GitHub-compatible webhook execution: how much of a payload becomes the message.",
+    ),
+    (
         "limits.onboarding",
         "Welcome screen, onboarding and incident action limits (Discord's values by default).",
     ),

@@ -1,6 +1,6 @@
 //! Cluster mode: REST on any node. A layer in front of the routes finds the owner of the
 //! request's resource (a guild in the path; a channel, webhook or invite through the guild it
-//! belongs to; the caller's own user actor for relationships, settings, consent, connections
+//! belongs to, and the channel named in the body of `POST /stage-instances`; the caller's own user actor for relationships, settings, consent, connections
 //! and read states) and, when that is another node, hands the request to it over NATS
 //! ([`crate::cluster::forward`]) and returns its answer. Requests without such a resource
 //! (login, `/users/@me`, the instance routes) are served where they arrive.
@@ -33,11 +33,25 @@ pub const FORWARDED_BY: &str = "x-accord-forwarded-by";
 const FORWARD_MARGIN: Duration = Duration::from_secs(2);
 
 /// The layer: forwards to the owner, or serves here.
-pub async fn route_to_owner(State(app): State<App>, request: Request, next: Next) -> Response {
+pub async fn route_to_owner(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let Some(cluster) = app.cluster.clone() else {
         return next.run(request).await;
     };
     if request.headers().contains_key(FORWARDED_BY) {
+        return next.run(request).await;
+    }
+    // `POST /stage-instances` names its channel in the body only.
+    if request.method() == Method::POST && api_tail(request.uri().path()) == Some("stage-instances")
+    {
+        let (parts, body) = request.into_parts();
+        let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+            return ApiError::PayloadTooLarge.into_response();
+        };
+        let owned = channel_in_body(&app, &body).await;
+        request = Request::from_parts(parts, Body::from(body));
+        if let Some(owned) = owned {
+            return serve_or_forward(&app, &cluster, owned, request, next).await;
+        }
         return next.run(request).await;
     }
     let owned = match resource_of(&app, request.method(), request.uri().path()).await {
@@ -55,6 +69,17 @@ pub async fn route_to_owner(State(app): State<App>, request: Request, next: Next
     let Some(owned) = owned else {
         return next.run(request).await;
     };
+    serve_or_forward(&app, &cluster, owned, request, next).await
+}
+
+/// Serves `request` here when this node owns `owned`, else forwards it to the owner.
+async fn serve_or_forward(
+    app: &App,
+    cluster: &Cluster,
+    owned: Owned,
+    request: Request,
+    next: Next,
+) -> Response {
     let ownership = cluster.ownership();
     let owner = match ownership.owner_of(owned) {
         Ok(owner) => owner,
@@ -63,19 +88,34 @@ pub async fn route_to_owner(State(app): State<App>, request: Request, next: Next
     if owner == cluster.node_name() {
         return next.run(request).await;
     }
-    match forward_to(&app, &cluster, &owner, request).await {
+    match forward_to(app, cluster, &owner, request).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
 }
 
-/// What in this path decides its owner, if anything.
-async fn resource_of(app: &App, method: &Method, path: &str) -> Option<Owned> {
+/// The lease covering the channel a JSON body names as `channel_id`.
+async fn channel_in_body(app: &App, body: &[u8]) -> Option<Owned> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let id = match &value["channel_id"] {
+        serde_json::Value::String(s) => s.parse::<u64>().ok()?,
+        v => v.as_u64()?,
+    };
+    app.services.channel_owner(ChannelId::new(id)).await.ok()
+}
+
+/// The path after `/api` and its optional `/v{n}`.
+fn api_tail(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/api")?;
-    let rest = match rest.strip_prefix("/v") {
+    Some(match rest.strip_prefix("/v") {
         Some(v) => v.split_once('/').map_or("", |(_, r)| r),
         None => rest.strip_prefix('/').unwrap_or(rest),
-    };
+    })
+}
+
+/// What in this path decides its owner, if anything.
+async fn resource_of(app: &App, method: &Method, path: &str) -> Option<Owned> {
+    let rest = api_tail(path)?;
     let mut segments = rest.split('/');
     let id = |s: Option<&str>| s.and_then(|s| s.parse::<u64>().ok());
     match (segments.next(), segments.next(), segments.next()) {
@@ -109,12 +149,8 @@ async fn resource_of(app: &App, method: &Method, path: &str) -> Option<Owned> {
 /// consent, connected accounts, read states): such requests go to the caller's home node,
 /// where that actor runs (see `Services::user`).
 fn of_the_caller(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix("/api") else {
+    let Some(rest) = api_tail(path) else {
         return false;
-    };
-    let rest = match rest.strip_prefix("/v") {
-        Some(v) => v.split_once('/').map_or("", |(_, r)| r),
-        None => rest.strip_prefix('/').unwrap_or(rest),
     };
     const MINE: [&str; 4] = ["relationships", "settings", "consent", "connections"];
     match rest.split_once('/') {

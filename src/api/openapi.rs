@@ -482,7 +482,8 @@ pub const TAGS: &[Tag] = &[
             put(
                 "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/{guild_scheduled_event_exception_id}/users/@me",
                 "Answer for one occurrence of a recurring scheduled event",
-            ),
+            )
+            .body(Object),
             delete(
                 "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/{guild_scheduled_event_exception_id}/users/@me",
                 "Forget one's answer for one occurrence",
