@@ -1588,18 +1588,41 @@ async fn a_users_own_state_lives_on_its_home_node_and_reads_the_same_everywhere(
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
-    // READY on a node that is not alice's home carries that read state and her settings.
+    // A guild alice made through a node that is not her home runs there; acknowledging its
+    // channel in bulk (served on her home) is checked and applied through that owner.
+    let elsewhere = not(&alice_home);
+    let (_guild, text) = elsewhere.guild(&alice, "not at home").await;
+    let m = elsewhere
+        .post(
+            &format!("/channels/{text}/messages"),
+            &alice,
+            json!({"content": "note"}),
+        )
+        .await;
+    assert_eq!(m.status, 200, "{}", m.body);
+    let note = m.body["id"].as_str().expect("id").to_string();
+    let bulk = nodes[0]
+        .post(
+            "/read-states/ack-bulk",
+            &alice,
+            json!({"read_states": [{"channel_id": text, "message_id": note}]}),
+        )
+        .await;
+    assert_eq!(bulk.status, 204, "{}", bulk.body);
+    // READY on a node that is not alice's home carries those read states and her settings.
     let mut alice_gw =
         common::Gateway::connect(&not(&alice_home).gateway_url("v=10&encoding=json"), false).await;
     let ready = alice_gw.identify(&alice, 0).await;
     let entries = ready["read_state"]["entries"].as_array().expect("entries");
-    assert!(
-        entries
-            .iter()
-            .any(|e| e["id"] == dm.as_str() && e["last_message_id"] == message.as_str()),
-        "{}",
-        ready["read_state"]
-    );
+    for (channel, last) in [(&dm, &message), (&text, &note)] {
+        assert!(
+            entries
+                .iter()
+                .any(|e| e["id"] == channel.as_str() && e["last_message_id"] == last.as_str()),
+            "{}",
+            ready["read_state"]
+        );
+    }
     assert_eq!(ready["user_settings"]["theme"], "light");
     assert_eq!(kind(&ready["relationships"], &bob_id), Some(1));
 

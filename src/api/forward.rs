@@ -171,6 +171,19 @@ async fn caller_of(app: &App, authorization: Option<String>) -> Option<Owned> {
     Some(Owned::User(caller.user_id.get()))
 }
 
+/// Sends `request` (one of this API's routes) to the node `owner` and returns its answer: for
+/// a route that acts on several resources at once whose owners differ (read-states ack-bulk).
+pub async fn forward_request(
+    app: &App,
+    owner: &str,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let Some(cluster) = app.cluster.clone() else {
+        return Err(ApiError::internal("forwarding without a cluster"));
+    };
+    forward_to(app, &cluster, owner, request).await
+}
+
 /// Sends `request` to `owner` and turns its answer back into a response.
 async fn forward_to(
     app: &App,

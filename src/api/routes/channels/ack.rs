@@ -4,8 +4,11 @@
 //! "mark server as read").
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
 use serde_json::Value;
@@ -84,8 +87,9 @@ struct BulkAck {
 async fn ack_bulk(
     State(app): State<App>,
     UserAccount(caller): UserAccount,
+    headers: HeaderMap,
     Json(body): Json<BulkAckBody>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let Some(acks) = body.read_states else {
         return Err(FieldErrors::single("read_states", FieldError::Required));
     };
@@ -105,13 +109,47 @@ async fn ack_bulk(
         }
     }
     errs.into_result()?;
+    // In a cluster, a channel another node owns is checked and acknowledged there (its ack
+    // route reaches this user's actor on the way back); the rest here, checked first.
+    let mut remote = Vec::with_capacity(acks.len());
     for a in &acks {
-        visible_channel(&app, caller.user_id, a.channel_id).await?;
+        let owner = match app.cluster {
+            Some(_) => {
+                let owned = app.services.channel_owner(a.channel_id).await?;
+                app.services.remote_owner(owned)
+            }
+            None => None,
+        };
+        match owner {
+            Some(owner) => remote.push(Some(owner)),
+            None => {
+                visible_channel(&app, caller.user_id, a.channel_id).await?;
+                remote.push(None);
+            }
+        }
     }
-    for a in acks {
-        app.services
-            .ack_read_state(caller.user_id, a.channel_id, a.message_id, None)
-            .await?;
+    for (a, owner) in acks.into_iter().zip(remote) {
+        let Some(owner) = owner else {
+            app.services
+                .ack_read_state(caller.user_id, a.channel_id, a.message_id, None)
+                .await?;
+            continue;
+        };
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(format!(
+                "/api/v10/channels/{}/messages/{}/ack",
+                a.channel_id, a.message_id
+            ))
+            .header(CONTENT_TYPE, "application/json");
+        if let Some(auth) = headers.get(AUTHORIZATION) {
+            request = request.header(AUTHORIZATION, auth);
+        }
+        let request = request.body(Body::from("{}")).map_err(ApiError::internal)?;
+        let answer = crate::api::forward::forward_request(&app, &owner, request).await?;
+        if !answer.status().is_success() {
+            return Ok(answer);
+        }
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
