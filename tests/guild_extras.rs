@@ -862,20 +862,8 @@ async fn integrations_list_and_remove_bots() {
 
 /// The widget image and its status, content type and body.
 async fn widget_png(t: &common::TestServer, guild: &str, query: &str) -> (u16, String, Vec<u8>) {
-    let r = t
-        .http
-        .get(t.url(&format!("/guilds/{guild}/widget.png{query}")))
-        .send()
+    t.get_raw(&format!("/guilds/{guild}/widget.png{query}"), None)
         .await
-        .expect("request");
-    let status = r.status().as_u16();
-    let kind = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    (status, kind, r.bytes().await.expect("body").to_vec())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

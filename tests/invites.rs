@@ -22,40 +22,22 @@ async fn put_targets(t: &TestServer, token: &str, code: &str, csv: &str) -> (u16
             .expect("mime"),
     );
     let r = t
-        .http
-        .put(t.url(&format!("/invites/{code}/target-users")))
-        .header("authorization", token)
-        .multipart(form)
-        .send()
-        .await
-        .expect("request");
-    let status = r.status().as_u16();
-    let text = r.text().await.expect("body");
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).expect("JSON error body")
-    };
-    (status, body)
+        .multipart(
+            reqwest::Method::PUT,
+            &format!("/invites/{code}/target-users"),
+            token,
+            form,
+        )
+        .await;
+    (r.status, r.body)
 }
 
 /// The target users CSV: its status, content type and text.
 async fn get_targets(t: &TestServer, token: &str, code: &str) -> (u16, String, String) {
-    let r = t
-        .http
-        .get(t.url(&format!("/invites/{code}/target-users")))
-        .header("authorization", token)
-        .send()
-        .await
-        .expect("request");
-    let status = r.status().as_u16();
-    let kind = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    (status, kind, r.text().await.expect("body"))
+    let (status, kind, bytes) = t
+        .get_raw(&format!("/invites/{code}/target-users"), Some(token))
+        .await;
+    (status, kind, String::from_utf8(bytes).expect("UTF-8 CSV"))
 }
 
 async fn job(t: &TestServer, token: &str, code: &str) -> Value {

@@ -125,6 +125,49 @@ impl TestServer {
         Resp { status, body }
     }
 
+    /// A multipart request (file uploads), answered as [`TestServer::req`] answers.
+    pub async fn multipart(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        form: reqwest::multipart::Form,
+    ) -> Resp {
+        let resp = self
+            .http
+            .request(method, self.url(path))
+            .header("authorization", token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Resp { status, body }
+    }
+
+    /// A GET whose answer need not be JSON (CSV, images): status, content type and bytes.
+    pub async fn get_raw(&self, path: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
+        let mut r = self.http.get(self.url(path));
+        if let Some(t) = token {
+            r = r.header("authorization", t);
+        }
+        let r = r.send().await.expect("request");
+        let status = r.status().as_u16();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, kind, r.bytes().await.expect("body").to_vec())
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Resp {
         self.req(Method::GET, path, Some(token), None).await
     }
