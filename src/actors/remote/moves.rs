@@ -18,8 +18,12 @@ use crate::actors::Services;
 use crate::cluster::{Ownership, placement};
 use crate::id::GuildId;
 
-/// How often a node compares the members with those it last saw.
-const WATCH_EVERY: Duration = Duration::from_millis(250);
+/// How often a node compares the members with those it last saw. A node that joins and
+/// leaves again between two looks is never seen, and the guilds it owned meanwhile are not
+/// started elsewhere until their next event: the period bounds that window (a look is one read
+/// of the member table, so a short one costs little). Comparing each held guild with the owner
+/// its sessions were subscribed to would close the window; that is not done yet.
+const WATCH_EVERY: Duration = Duration::from_millis(50);
 
 /// How often a guild is asked to start before this node gives up on it. The new owner refuses
 /// while the previous owner's lease has not lapsed (a killed node's lasts its TTL); the backoff
