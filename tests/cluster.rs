@@ -336,6 +336,38 @@ async fn minting_is_refused_while_the_lease_cannot_be_renewed() {
     n1.stop().await;
 }
 
+/// Nodes of a new cluster start together and all open its buckets at once; whichever loses
+/// the race to create a bucket's stream must find the winner's, not fail to start (CI saw
+/// "subjects overlap" from nats-server for such a loser).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_opening_a_new_bucket_at_once_all_get_it() {
+    let Some(env) = env() else { return };
+    // One connection each, as separate nodes have: requests on one connection are served in turn.
+    let mut contexts = Vec::new();
+    for _ in 0..6 {
+        let client = async_nats::connect(env.nats.as_str()).await.expect("NATS");
+        contexts.push(async_nats::jetstream::new(client));
+    }
+    let js = contexts[0].clone();
+    for round in 0..50 {
+        let bucket = unique(&format!("race{round}"));
+        let opens = contexts.iter().map(|js| {
+            let js = js.clone();
+            let bucket = bucket.clone();
+            tokio::spawn(async move {
+                accord::cluster::lease::open_bucket(&js, &bucket, Duration::from_secs(5)).await
+            })
+        });
+        for open in futures::future::join_all(opens).await {
+            let store = open.expect("task").expect("every opener gets the bucket");
+            assert_eq!(store.name, bucket);
+        }
+        js.delete_stream(format!("KV_{bucket}"))
+            .await
+            .expect("bucket removed");
+    }
+}
+
 #[tokio::test]
 async fn cluster_mode_refuses_the_embedded_store() {
     let dir = tempfile::tempdir().expect("tempdir");

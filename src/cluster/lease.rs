@@ -52,10 +52,31 @@ pub async fn open_bucket(
         num_replicas: 1,
         ..Default::default()
     };
-    // Several nodes starting at once: one creates, the others find it.
-    js.get_or_create_stream(config)
-        .await
-        .map_err(|e| ClusterError::Nats(format!("creating the stream of bucket {bucket}: {e}")))?;
+    // Several nodes starting at once: one creates, the others find it. A create that loses the
+    // race is not always answered "already exists": nats-server may check the subjects first and
+    // answer "subjects overlap" (10065) while the winner's stream is being made. So a failed
+    // create is followed by a few looks for the stream before the error is believed.
+    let mut last_error = None;
+    for attempt in 0..5u32 {
+        match js.get_or_create_stream(config.clone()).await {
+            Ok(_) => {
+                last_error = None;
+                break;
+            }
+            Err(e) => {
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt + 1))).await;
+                if let Ok(store) = js.get_key_value(bucket).await {
+                    return Ok(store);
+                }
+                last_error = Some(e);
+            }
+        }
+    }
+    if let Some(e) = last_error {
+        return Err(ClusterError::Nats(format!(
+            "creating the stream of bucket {bucket}: {e}"
+        )));
+    }
     js.get_key_value(bucket)
         .await
         .map_err(|e| ClusterError::Nats(format!("opening bucket {bucket}: {e}")))
