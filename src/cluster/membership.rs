@@ -33,11 +33,27 @@ struct Member {
     expires: Instant,
 }
 
+/// Most member lists kept between two [`Members::take_changes`]; past it the oldest go, and
+/// the taker learns it missed some ([`Changes::overflowed`]).
+const MAX_CHANGES: usize = 64;
+
+/// The member lists the watch went through since the last [`Members::take_changes`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changes {
+    /// Each list of live names (sorted) the watch produced, oldest first.
+    pub lists: Vec<Vec<String>>,
+    /// Some lists were dropped: a reader comparing lists cannot trust it saw every change.
+    pub overflowed: bool,
+}
+
 /// This node's view of the live members.
 #[derive(Debug)]
 pub struct Members {
     ttl: Duration,
     by_name: RwLock<HashMap<String, Member>>,
+    /// Why it exists: a reader polling [`Members::live`] misses a node that joined and left
+    /// between two reads, and what that node owned meanwhile (see `actors::remote::moves`).
+    changes: parking_lot::Mutex<Changes>,
 }
 
 impl Members {
@@ -45,7 +61,14 @@ impl Members {
         Self {
             ttl,
             by_name: RwLock::new(HashMap::new()),
+            changes: parking_lot::Mutex::new(Changes::default()),
         }
+    }
+
+    /// The member lists seen since the last call (joins and departures the watch delivered;
+    /// a member that expires without a departure shows in [`Members::live`] only).
+    pub fn take_changes(&self) -> Changes {
+        std::mem::take(&mut *self.changes.lock())
     }
 
     /// The live members, by name.
@@ -68,6 +91,8 @@ impl Members {
             return;
         };
         let mut by_name = self.by_name.write();
+        let now = Instant::now();
+        let before = live_names(&by_name, now);
         match op {
             kv::Operation::Put => match serde_json::from_slice::<NodeInfo>(value) {
                 Ok(info) => {
@@ -88,9 +113,29 @@ impl Members {
         }
         // Members that expired are forgotten here too, so the map does not grow with every
         // node that ever ran.
-        let now = Instant::now();
         by_name.retain(|_, m| m.expires > now);
+        let after = live_names(&by_name, now);
+        drop(by_name);
+        if after != before {
+            let mut changes = self.changes.lock();
+            if changes.lists.len() == MAX_CHANGES {
+                changes.lists.remove(0);
+                changes.overflowed = true;
+            }
+            changes.lists.push(after);
+        }
     }
+}
+
+/// The names of the members live at `now`, sorted.
+fn live_names(by_name: &HashMap<String, Member>, now: Instant) -> Vec<String> {
+    let mut names: Vec<String> = by_name
+        .iter()
+        .filter(|(_, m)| m.expires > now)
+        .map(|(name, _)| name.clone())
+        .collect();
+    names.sort();
+    names
 }
 
 /// How old an entry is by the NATS server's clock (zero when the clocks disagree backwards).
@@ -173,6 +218,28 @@ mod tests {
         m.apply("worker.3", kv::Operation::Put, b"x", Duration::ZERO);
         m.apply("node.d", kv::Operation::Put, b"not json", Duration::ZERO);
         assert_eq!(names(&m), ["b"]);
+    }
+
+    #[test]
+    fn a_member_that_joins_and_leaves_between_two_looks_is_in_the_changes() {
+        let m = Members::new(Duration::from_secs(10));
+        m.apply("node.a", kv::Operation::Put, &info("a"), Duration::ZERO);
+        m.take_changes();
+        m.apply("node.b", kv::Operation::Put, &info("b"), Duration::ZERO);
+        // A renewal changes nothing.
+        m.apply("node.b", kv::Operation::Put, &info("b"), Duration::ZERO);
+        m.apply("node.b", kv::Operation::Delete, &[], Duration::ZERO);
+        let changes = m.take_changes();
+        assert_eq!(changes.lists, [vec!["a", "b"], vec!["a"]]);
+        assert!(!changes.overflowed);
+        assert_eq!(m.take_changes(), Changes::default());
+        for _ in 0..MAX_CHANGES {
+            m.apply("node.c", kv::Operation::Put, &info("c"), Duration::ZERO);
+            m.apply("node.c", kv::Operation::Delete, &[], Duration::ZERO);
+        }
+        let changes = m.take_changes();
+        assert_eq!(changes.lists.len(), MAX_CHANGES);
+        assert!(changes.overflowed);
     }
 
     #[test]

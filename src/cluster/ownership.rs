@@ -148,6 +148,12 @@ impl Ownership {
             .ok_or(OwnershipError::NoMembers)
     }
 
+    /// The member lists the watch went through since the last call (see
+    /// [`Members::take_changes`]); one reader per node (the moves watcher) should call it.
+    pub fn take_member_changes(&self) -> super::membership::Changes {
+        self.members.take_changes()
+    }
+
     /// The names of the live members, sorted.
     pub fn member_names(&self) -> Vec<String> {
         self.members.live().into_iter().map(|m| m.name).collect()

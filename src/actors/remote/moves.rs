@@ -18,11 +18,10 @@ use crate::actors::Services;
 use crate::cluster::{Ownership, placement};
 use crate::id::GuildId;
 
-/// How often a node compares the members with those it last saw. A node that joins and
-/// leaves again between two looks is never seen, and the guilds it owned meanwhile are not
-/// started elsewhere until their next event: the period bounds that window (a look is one read
-/// of the member table, so a short one costs little). Comparing each held guild with the owner
-/// its sessions were subscribed to would close the window; that is not done yet.
+/// How often a node looks at the member lists its watch went through. Every list is looked
+/// at, not only the latest, so a node that joined and left again between two looks still
+/// counts: the guilds it owned meanwhile may have been started there (and stopped here), and
+/// are started again at their owner now.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
 
 /// How often a guild is asked to start before this node gives up on it. The new owner refuses
@@ -38,6 +37,10 @@ pub(super) fn spawn(services: Weak<Services>, remote: Arc<Remote>, ownership: Ar
     tokio::spawn(async move {
         let mut stop = remote.stop.clone();
         let mut known = ownership.member_names();
+        // Lists taken while this node saw no member at all (cut from NATS): kept for the look
+        // that sees members again.
+        let mut path: Vec<Vec<String>> = Vec::new();
+        let mut missed = false;
         let mut tick = tokio::time::interval(WATCH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -45,15 +48,26 @@ pub(super) fn spawn(services: Weak<Services>, remote: Arc<Remote>, ownership: Ar
                 _ = stop.changed() => break,
                 _ = tick.tick() => {}
             }
+            let changes = ownership.take_member_changes();
+            path.extend(changes.lists);
+            missed |= changes.overflowed;
             let now = ownership.member_names();
-            if now == known || now.is_empty() {
+            if now.is_empty() || (path.is_empty() && now == known) {
                 continue;
             }
-            let before = std::mem::replace(&mut known, now.clone());
+            let mut lists = Vec::with_capacity(path.len() + 2);
+            lists.push(std::mem::replace(&mut known, now.clone()));
+            lists.append(&mut path);
+            lists.push(now.clone());
             let Some(services) = services.upgrade() else {
                 break;
             };
-            let moved = moved_guilds(&services.sessions.subscriptions.guilds(), &before, &now);
+            let held = services.sessions.subscriptions.guilds();
+            let moved = if std::mem::take(&mut missed) {
+                owners(&held, &now)
+            } else {
+                moved_guilds(&held, &lists)
+            };
             if moved.is_empty() {
                 continue;
             }
@@ -74,14 +88,26 @@ pub(super) fn spawn(services: Weak<Services>, remote: Arc<Remote>, ownership: Ar
     });
 }
 
-/// The guilds of `held` whose owner differs between the member lists `before` and `now`, with
-/// their new owner.
-fn moved_guilds(held: &[GuildId], before: &[String], now: &[String]) -> Vec<(GuildId, String)> {
+/// The guilds of `held` whose owner changed anywhere along the member lists `lists` (oldest
+/// first), with their owner under the last list.
+fn moved_guilds(held: &[GuildId], lists: &[Vec<String>]) -> Vec<(GuildId, String)> {
+    let Some(now) = lists.last() else {
+        return Vec::new();
+    };
     held.iter()
-        .filter_map(|g| {
-            let owner = placement::owner_of(g.get(), now)?;
-            (placement::owner_of(g.get(), before) != Some(owner)).then(|| (*g, owner.to_string()))
+        .filter(|g| {
+            lists
+                .windows(2)
+                .any(|w| placement::owner_of(g.get(), &w[0]) != placement::owner_of(g.get(), &w[1]))
         })
+        .filter_map(|g| Some((*g, placement::owner_of(g.get(), now)?.to_string())))
+        .collect()
+}
+
+/// Every guild of `held` with its owner under `now`: for when some member lists were missed.
+fn owners(held: &[GuildId], now: &[String]) -> Vec<(GuildId, String)> {
+    held.iter()
+        .filter_map(|g| Some((*g, placement::owner_of(g.get(), now)?.to_string())))
         .collect()
 }
 
@@ -119,16 +145,19 @@ mod tests {
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let (two, three) = (names(&["n1", "n2"]), names(&["n1", "n2", "n3"]));
         let held: Vec<GuildId> = (1..=300).map(GuildId::new).collect();
-        let moved = moved_guilds(&held, &two, &three);
+        let moved = moved_guilds(&held, &[two.clone(), three.clone()]);
         // A joining node takes about a third, and only from the others.
         assert!((60..140).contains(&moved.len()), "{}", moved.len());
         assert!(moved.iter().all(|(_, owner)| owner == "n3"));
         // Leaving again moves exactly those back.
-        let back = moved_guilds(&held, &three, &two);
-        assert_eq!(
-            back.iter().map(|(g, _)| *g).collect::<Vec<_>>(),
-            moved.iter().map(|(g, _)| *g).collect::<Vec<_>>()
-        );
-        assert!(moved_guilds(&held, &three, &three).is_empty());
+        let back = moved_guilds(&held, &[three.clone(), two.clone()]);
+        let ids = |v: &[(GuildId, String)]| v.iter().map(|(g, _)| *g).collect::<Vec<_>>();
+        assert_eq!(ids(&back), ids(&moved));
+        assert!(moved_guilds(&held, &[three.clone(), three.clone()]).is_empty());
+        // Joining and leaving between two looks: the same guilds, back at their first owner.
+        let blink = moved_guilds(&held, &[two.clone(), three, two.clone()]);
+        assert_eq!(ids(&blink), ids(&moved));
+        assert!(blink.iter().all(|(_, owner)| owner != "n3"));
+        assert_eq!(owners(&held, &two).len(), held.len());
     }
 }
