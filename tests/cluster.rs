@@ -748,17 +748,35 @@ async fn a_node_cut_from_nats_stops_its_guilds_and_the_next_owner_takes_them() {
     // Cut n1 from NATS: before the TTL could let another node claim the guild, n1 stops
     // trusting its lease, stops the guild's actor, and refuses every use of the guild with
     // 503 + retry_after, reads included (they could be stale).
-    proxy.cut(true);
-    let fenced = until(
-        Duration::from_millis(TTL_MS + 2_000),
-        "n1 stops trusting its lease",
-        || {
-            ownership
-                .check(accord::cluster::Owned::Guild(gid.get()))
-                .is_err()
-        },
+    //
+    // A request that passed the fence and waits in the guild's mailbox when the lease lapses
+    // (the actor is held busy here) is refused with 503, and nothing of it is written.
+    let actor = n1.srv().app.services.guild(gid).await.expect("guild actor");
+    accord::actors::tell(
+        &actor,
+        accord::actors::guild::GuildMsg::InjectStall(Duration::from_millis(TTL_MS)),
     )
-    .await;
+    .expect("stall");
+    let guild_path = format!("/guilds/{guild}");
+    let (late, fenced) = tokio::join!(
+        n1.patch(&guild_path, &token, json!({"name": "written late"})),
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            proxy.cut(true);
+            until(
+                Duration::from_millis(TTL_MS + 2_000),
+                "n1 stops trusting its lease",
+                || {
+                    ownership
+                        .check(accord::cluster::Owned::Guild(gid.get()))
+                        .is_err()
+                },
+            )
+            .await
+        }
+    );
+    assert_eq!(late.status, 503, "{}", late.body);
+    assert!(late.body["retry_after"].as_f64().is_some(), "{}", late.body);
     eprintln!("n1 fenced itself off its guild {fenced:?} after the cut (TTL {TTL_MS} ms)");
     assert!(fenced < Duration::from_millis(TTL_MS));
     until(
@@ -808,6 +826,11 @@ async fn a_node_cut_from_nats_stops_its_guilds_and_the_next_owner_takes_them() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(n2.srv().app.services.registry.running_guild(gid).is_some());
+    let kept = n2.get(&format!("/guilds/{guild}"), &token).await;
+    assert_eq!(
+        kept.body["name"], "fenced",
+        "the refused rename was not written"
+    );
     proxy.cut(false);
     n2.stop().await;
     n1.stop().await;

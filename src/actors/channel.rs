@@ -25,6 +25,7 @@ pub use interaction::{InteractionOp, InteractionStamp, Target as InteractionTarg
 
 use super::guild::{Access, GuildMsg};
 use super::{Reply, Services, reply};
+use crate::cluster::Owned;
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
 use crate::id::{MessageId, RoleId, UserId};
@@ -377,6 +378,7 @@ impl Actor for ChannelActor {
         let automod = channel.guild_id.map(|g| services.automod.slot(g));
         tracing::debug!(channel = %channel.id, cached = recent.len(), "channel actor started");
         let pipeline = pipeline::Pipeline::start(
+            services.fence_of(owned_by(&channel)),
             move || {
                 let _ = crate::actors::tell(&me, ChannelMsg::WriteFailed);
             },
@@ -436,6 +438,11 @@ impl Actor for ChannelActor {
                 st.pipeline.close().await;
                 me.stop(Some("idle".into()));
             }
+            return Ok(());
+        }
+        if !st.services.owns(owned_by(&st.channel)) {
+            tracing::warn!(channel = %st.channel.id, "ownership lease lapsed: refusing and stopping");
+            me.stop(Some("ownership lapsed".into()));
             return Ok(());
         }
         if matches!(msg, ChannelMsg::WriteFailed) {
@@ -691,6 +698,14 @@ fn webhook_author(m: &MessageRecord) -> Option<PublicUser> {
         public_flags: 0,
         avatar_decoration_data: None,
     })
+}
+
+/// The lease a channel lives under: its guild's, or its own for a DM or group DM.
+fn owned_by(channel: &ChannelRecord) -> Owned {
+    match channel.guild_id {
+        Some(g) => Owned::Guild(g.get()),
+        None => Owned::Channel(channel.id.get()),
+    }
 }
 
 impl State {

@@ -63,6 +63,7 @@ use super::channel::ChannelMsg;
 use super::sessions::{SessionHandle, SessionKey};
 use super::subscriptions::Incarnation;
 use super::{Reply, Services, reply};
+use crate::cluster::Owned;
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
 use crate::id::{ChannelId, EmojiId, GuildId, RoleId, Snowflake, UserId};
@@ -863,6 +864,13 @@ impl Actor for GuildActor {
                 tracing::debug!("idle; passivating (reloads from the store on next use)");
                 me.stop(Some("idle".into()));
             }
+            return Ok(());
+        }
+        // The lease lapsed under this actor (the sweep stops it soon): nothing more is written
+        // or sent from here; callers get 503 and retry at the next owner.
+        if !st.services.owns(Owned::Guild(st.guild.id.get())) {
+            tracing::warn!(guild = %st.guild.id, "ownership lease lapsed: refusing and stopping");
+            me.stop(Some("ownership lapsed".into()));
             return Ok(());
         }
         if matches!(msg, GuildMsg::ArchiveDue) {

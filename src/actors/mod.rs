@@ -157,6 +157,14 @@ where
             "actor {} timed out",
             actor.get_id()
         ))),
+        // In a cluster an actor stops, dropping what its mailbox held, when its lease lapses or
+        // moves (see `ownership`): the client retries and reaches the owner.
+        Ok(ractor::rpc::CallResult::SenderError)
+            if services.ownership.get().is_some()
+                && !matches!(actor.get_status(), ractor::ActorStatus::Running) =>
+        {
+            Err(services.lapsed())
+        }
         Ok(ractor::rpc::CallResult::SenderError) => Err(ApiError::internal(format!(
             "actor {} dropped the reply",
             actor.get_id()

@@ -3,9 +3,13 @@
 //! actors under it stop, so a node that was paused or cut off refuses instead of writing
 //! beside the new owner. On a single node none of this runs (`Services::ownership` is unset).
 //!
-//! User actors are not placed yet: each node runs its own for the users its requests touch
-//! (as before cluster mode), because user actors talk to each other by direct casts that do
-//! not cross nodes.
+//! Obtaining an actor is not the only fence: guild and channel actors check that the lease is
+//! still held before each message, and a channel's write pipeline before each write it starts
+//! (see [`Services::owns`]), so messages already in a mailbox, or writes queued behind others,
+//! when the lease lapses are refused rather than written beside the next owner's.
+//!
+//! A user's actor runs on the user's home node under a `user.<id>` lease; other nodes read
+//! through short-lived snapshots (see `registry`).
 
 use std::sync::{Arc, Weak};
 
@@ -36,6 +40,33 @@ impl Services {
         match self.ownership.get() {
             None => Ok(()),
             Some(o) => o.acquire(what).await.map(drop).map_err(|e| refused(o, &e)),
+        }
+    }
+
+    /// Whether this node may still act for `what`: always on a single node; in a cluster while
+    /// it holds the lease (see [`Ownership::holds`]).
+    pub(crate) fn owns(&self, what: Owned) -> bool {
+        self.ownership.get().is_none_or(|o| o.holds(what))
+    }
+
+    /// [`Services::owns`] as a closure that outlives the services' borrow, for the tasks that
+    /// write on an actor's behalf: the refusal is the 503 a client retries.
+    pub(crate) fn fence_of(
+        &self,
+        what: Owned,
+    ) -> impl Fn() -> Result<(), ApiError> + Send + Sync + 'static {
+        let ownership = self.ownership.get().cloned();
+        move || match &ownership {
+            Some(o) if !o.holds(what) => Err(lapsed(o)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The refusal for a request that reached an actor after its lease lapsed.
+    pub(crate) fn lapsed(&self) -> ApiError {
+        match self.ownership.get() {
+            Some(o) => lapsed(o),
+            None => ApiError::internal("actor stopped"),
         }
     }
 
@@ -110,6 +141,13 @@ impl Services {
                 }
             }
         }
+    }
+}
+
+/// A lapsed lease's 503: retry after a renewal period, when the next owner may hold it.
+fn lapsed(ownership: &Ownership) -> ApiError {
+    ApiError::Unavailable {
+        retry_after: ownership.config().renew_every().as_secs_f64(),
     }
 }
 

@@ -182,6 +182,16 @@ impl Ownership {
         }
     }
 
+    /// Whether this node holds the lease of `what` and may still trust it: the fence an actor
+    /// checks before each message and each write, so one whose lease lapsed under it (paused,
+    /// cut from NATS) stops writing before the TTL lets another node claim it. No member
+    /// lookup: while the lease is held here, nobody else can hold it.
+    pub fn holds(&self, what: Owned) -> bool {
+        self.held
+            .get(&what)
+            .is_some_and(|h| h.valid_until > Instant::now())
+    }
+
     /// Holds the lease of `what`, claiming it when this node is its owner and nobody holds it;
     /// returns the fencing token.
     pub async fn acquire(&self, what: Owned) -> Result<u64, OwnershipError> {

@@ -44,6 +44,9 @@ use crate::store::{StoreError, StoreResult};
 /// Runs when everything queued before it is done; `true` when all of it succeeded.
 pub(super) type Action = Box<dyn FnOnce(bool) + Send>;
 
+/// See [`Pipeline::may_write`].
+type Fence = Arc<dyn Fn() -> Result<(), ApiError> + Send + Sync>;
+
 enum Item {
     Started(JoinHandle<StoreResult<()>>),
     Deferred(BoxFuture<'static, StoreResult<()>>),
@@ -53,6 +56,10 @@ enum Item {
 /// The actor's end of the queue. Items are counted until done, so an action queued while the
 /// queue is empty runs at once, without a round trip through the task.
 pub(super) struct Pipeline {
+    /// Whether this node may still write for the channel (its ownership lease holds; always
+    /// on a single node). Checked before each write starts: a write refused by it poisons the
+    /// queue like a failed one, so nothing after it is acknowledged and the actor stops.
+    may_write: Fence,
     tx: Option<mpsc::UnboundedSender<Item>>,
     queued: Arc<AtomicUsize>,
     poisoned: Arc<AtomicBool>,
@@ -62,16 +69,29 @@ pub(super) struct Pipeline {
 impl Pipeline {
     /// Starts the draining task. `on_failure` is called once, from the task, at the first failed
     /// write (the actor sends itself a message there).
-    pub(super) fn start(on_failure: impl FnOnce() + Send + 'static, span: tracing::Span) -> Self {
+    pub(super) fn start(
+        may_write: impl Fn() -> Result<(), ApiError> + Send + Sync + 'static,
+        on_failure: impl FnOnce() + Send + 'static,
+        span: tracing::Span,
+    ) -> Self {
+        let may_write: Fence = Arc::new(may_write);
         // Unbounded, yet bounded in practice: every item belongs to a request the actor took
         // from its (bounded) mailbox and whose caller is still waiting for the reply.
         let (tx, rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let poisoned = Arc::new(AtomicBool::new(false));
         let task = tokio::spawn(
-            drain(rx, queued.clone(), poisoned.clone(), Box::new(on_failure)).instrument(span),
+            drain(
+                rx,
+                queued.clone(),
+                poisoned.clone(),
+                may_write.clone(),
+                Box::new(on_failure),
+            )
+            .instrument(span),
         );
         Self {
+            may_write,
             tx: Some(tx),
             queued,
             poisoned,
@@ -144,7 +164,7 @@ impl Pipeline {
                 "an earlier write of this channel failed",
             ));
         }
-        Ok(())
+        (self.may_write)()
     }
 
     /// Queues `item`, or gives it back when the queue is closed.
@@ -165,23 +185,28 @@ async fn drain(
     mut rx: mpsc::UnboundedReceiver<Item>,
     queued: Arc<AtomicUsize>,
     poisoned: Arc<AtomicBool>,
+    may_write: Fence,
     on_failure: Box<dyn FnOnce() + Send>,
 ) {
     let mut on_failure = Some(on_failure);
     while let Some(item) = rx.recv().await {
         let failed = poisoned.load(Ordering::Acquire);
-        let result: Option<StoreResult<()>> =
-            match item {
-                Item::Started(handle) => Some(handle.await.unwrap_or_else(|e| {
+        let result: Option<StoreResult<()>> = match item {
+            Item::Started(handle) => {
+                Some(handle.await.unwrap_or_else(|e| {
                     Err(StoreError::Backend(format!("write task failed: {e}")))
-                })),
-                Item::Deferred(write) if !failed => Some(write.await),
-                Item::Deferred(_) => None,
-                Item::Action(action) => {
-                    action(!failed);
-                    None
-                }
-            };
+                }))
+            }
+            Item::Deferred(_) if !failed && may_write().is_err() => Some(Err(StoreError::Backend(
+                "the ownership lease lapsed before this write started".into(),
+            ))),
+            Item::Deferred(write) if !failed => Some(write.await),
+            Item::Deferred(_) => None,
+            Item::Action(action) => {
+                action(!failed);
+                None
+            }
+        };
         if let Some(Err(e)) = result
             && !failed
         {
@@ -207,7 +232,7 @@ mod tests {
     #[tokio::test]
     async fn actions_wait_for_earlier_writes_and_keep_their_order() {
         let out = log();
-        let mut p = Pipeline::start(|| {}, tracing::Span::none());
+        let mut p = Pipeline::start(|| Ok(()), || {}, tracing::Span::none());
         let (slow_tx, slow_rx) = tokio::sync::oneshot::channel::<()>();
         p.start_write(async move {
             let _ = slow_rx.await;
@@ -231,6 +256,7 @@ mod tests {
         let failed = Arc::new(AtomicBool::new(false));
         let f = failed.clone();
         let mut p = Pipeline::start(
+            || Ok(()),
             move || f.store(true, Ordering::SeqCst),
             tracing::Span::none(),
         );
@@ -258,7 +284,7 @@ mod tests {
     #[tokio::test]
     async fn deferred_writes_start_after_earlier_ones_finish() {
         let out = log();
-        let mut p = Pipeline::start(|| {}, tracing::Span::none());
+        let mut p = Pipeline::start(|| Ok(()), || {}, tracing::Span::none());
         let (slow_tx, slow_rx) = tokio::sync::oneshot::channel::<()>();
         let o = out.clone();
         p.start_write(async move {
@@ -278,5 +304,48 @@ mod tests {
         slow_tx.send(()).unwrap();
         p.close().await;
         assert_eq!(*out.lock().unwrap(), vec!["create", "edit"]);
+    }
+
+    #[tokio::test]
+    async fn a_lapsed_lease_refuses_new_writes_and_those_still_queued() {
+        let out = log();
+        let lease = Arc::new(AtomicBool::new(true));
+        let failed = Arc::new(AtomicBool::new(false));
+        let (l, f) = (lease.clone(), failed.clone());
+        let mut p = Pipeline::start(
+            move || {
+                if l.load(Ordering::SeqCst) {
+                    Ok(())
+                } else {
+                    Err(ApiError::Unavailable { retry_after: 1.0 })
+                }
+            },
+            move || f.store(true, Ordering::SeqCst),
+            tracing::Span::none(),
+        );
+        let (slow_tx, slow_rx) = tokio::sync::oneshot::channel::<()>();
+        p.start_write(async move {
+            let _ = slow_rx.await;
+            Ok(())
+        })
+        .unwrap();
+        let o = out.clone();
+        // Queued while the lease held, due to start after it lapsed.
+        p.deferred_write(async move {
+            o.lock().unwrap().push("edit".into());
+            Ok(())
+        })
+        .unwrap();
+        let o = out.clone();
+        p.then(move |ok| o.lock().unwrap().push(format!("reply:{ok}")));
+        lease.store(false, Ordering::SeqCst);
+        assert!(matches!(
+            p.start_write(async { Ok(()) }),
+            Err(ApiError::Unavailable { .. })
+        ));
+        slow_tx.send(()).unwrap();
+        p.close().await;
+        assert_eq!(*out.lock().unwrap(), vec!["reply:false"]);
+        assert!(failed.load(Ordering::SeqCst), "the actor is told and stops");
     }
 }
