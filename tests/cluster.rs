@@ -1594,6 +1594,21 @@ async fn a_users_own_state_lives_on_its_home_node_and_reads_the_same_everywhere(
         )
         .await;
     assert_eq!(r.status, 204, "{}", r.body);
+    // Alice's side is changed by a cast to her home after bob's is written, as on one node:
+    // wait until her home has it, then every node must read it.
+    let limit = Instant::now() + Duration::from_secs(5);
+    loop {
+        let a = nodes[0].get("/users/@me/relationships", &alice).await;
+        if kind(&a.body, &bob_id) == Some(1) {
+            break;
+        }
+        assert!(
+            Instant::now() < limit,
+            "alice never became bob's friend: {}",
+            a.body
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     for n in &nodes {
         let a = n.get("/users/@me/relationships", &alice).await;
         assert_eq!(kind(&a.body, &bob_id), Some(1), "{}", a.body);

@@ -28,6 +28,7 @@ use serde_json::{Map, Value, json};
 use tracing::Instrument;
 
 use super::{Reply, Services, ask, reply};
+use crate::cluster::Owned;
 use crate::error::{ApiError, FieldError, FieldErrors, Unknown};
 use crate::events::Dispatch;
 use crate::id::{ChannelId, MessageId, UserId};
@@ -262,6 +263,14 @@ impl Actor for UserActor {
         st: &mut State,
     ) -> Result<(), ActorProcessingErr> {
         super::mailbox::received::<UserMsg>();
+        // At the user's home the lease is checked as a guild's is; a snapshot on another node
+        // (never registered, reads only) has no lease to check.
+        let owned = Owned::User(st.user.id.get());
+        if st.services.remote_owner(owned).is_none() && !st.services.owns(owned) {
+            tracing::warn!(user = %st.user.id, "ownership lease lapsed: refusing and stopping");
+            me.stop(Some("ownership lapsed".into()));
+            return Ok(());
+        }
         let span = tracing::debug_span!("user", id = %st.user.id);
         async move {
             if !matches!(msg, UserMsg::Tick) {
