@@ -747,7 +747,7 @@ pub struct State {
     /// Who joined which thread (loaded when the actor starts).
     thread_members: threads::ThreadMembers,
     /// The pending auto-archive wake-up: its deadline (unix ms) and timer task.
-    archive_timer: Option<(i64, tokio::task::JoinHandle<()>)>,
+    archive_timer: super::due_timer::DueTimer,
     /// Welcome screen, onboarding and incident actions (loaded when the actor starts).
     setup: crate::model::GuildSetupRecord,
     /// Bots added through OAuth2 (loaded when the actor starts).
@@ -802,7 +802,7 @@ impl Actor for GuildActor {
             audit_reason: None,
             incarnation: Incarnation::new(),
             thread_members,
-            archive_timer: None,
+            archive_timer: Default::default(),
             setup,
             integrations,
             member_lists: member_list::MemberLists::default(),
@@ -835,9 +835,7 @@ impl Actor for GuildActor {
         _me: ActorRef<GuildMsg>,
         st: &mut State,
     ) -> Result<(), ActorProcessingErr> {
-        if let Some((_, task)) = st.archive_timer.take() {
-            task.abort();
-        }
+        st.archive_timer.cancel();
         st.stop_event_timer();
         Ok(())
     }
@@ -874,7 +872,7 @@ impl Actor for GuildActor {
             return Ok(());
         }
         if matches!(msg, GuildMsg::ArchiveDue) {
-            st.archive_timer = None;
+            st.archive_timer.fired();
             st.archive_due_threads().await;
             st.rearm_archive_timer(&me);
             return Ok(());
@@ -1628,22 +1626,7 @@ impl State {
     /// pending wake-up when the earliest deadline moved).
     fn rearm_archive_timer(&mut self, me: &ActorRef<GuildMsg>) {
         let next = self.next_archive_due();
-        if self.archive_timer.as_ref().map(|(at, _)| *at) == next {
-            return;
-        }
-        if let Some((_, task)) = self.archive_timer.take() {
-            task.abort();
-        }
-        let Some(at) = next else {
-            return;
-        };
-        let wait = (at - Timestamp::now().millis()).max(0) as u64;
-        let me = me.clone();
-        let task = tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-            let _ = crate::actors::tell(&me, GuildMsg::ArchiveDue);
-        });
-        self.archive_timer = Some((at, task));
+        self.archive_timer.arm(me, next, || GuildMsg::ArchiveDue);
     }
 
     fn guild_permissions(&self, user: UserId) -> Permissions {

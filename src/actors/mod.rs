@@ -8,6 +8,7 @@
 
 pub mod bounded;
 pub mod channel;
+pub(crate) mod due_timer;
 pub mod guild;
 pub mod interactions;
 pub mod mailbox;

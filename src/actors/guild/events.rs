@@ -168,7 +168,7 @@ pub struct Events {
     /// Since when the channel of each ACTIVE stage/voice event is empty (see [`clock`]).
     empty_since: HashMap<ScheduledEventId, Timestamp>,
     /// The status clock's pending wake-up: when, and the sleeping task.
-    timer: Option<(i64, tokio::task::JoinHandle<()>)>,
+    timer: crate::actors::due_timer::DueTimer,
 }
 
 impl Events {
@@ -434,6 +434,23 @@ impl State {
         Ok(())
     }
 
+    /// The index and a copy of event `id` when `user` may change it and it can still change:
+    /// a COMPLETED or CANCELED event answers 50035 with Discord's transition error.
+    pub(super) fn changeable_event(
+        &self,
+        user: UserId,
+        id: ScheduledEventId,
+    ) -> Result<(usize, ScheduledEventRecord), ApiError> {
+        let i = self.may_modify_event(user, id)?;
+        let before = self.events.list[i].clone();
+        if before.status.is_final() {
+            let mut errs = FieldErrors::default();
+            invalid_transition(&mut errs);
+            errs.into_result()?;
+        }
+        Ok((i, before))
+    }
+
     /// MANAGE_EVENTS, or CREATE_EVENTS for an event the caller created.
     fn may_modify_event(&self, user: UserId, id: ScheduledEventId) -> Result<usize, ApiError> {
         let i = self.event_index(user, id)?;
@@ -647,13 +664,8 @@ impl State {
         id: ScheduledEventId,
         body: EventBody,
     ) -> Result<Value, ApiError> {
-        let i = self.may_modify_event(user, id)?;
-        let before = self.events.list[i].clone();
+        let (i, before) = self.changeable_event(user, id)?;
         let mut errs = FieldErrors::default();
-        if before.status.is_final() {
-            invalid_transition(&mut errs);
-            return errs.into_result().map(|()| Value::Null);
-        }
         let mut e = before.clone();
         self.apply_event_body(user, &mut e, body, false, &mut errs);
         errs.into_result()?;

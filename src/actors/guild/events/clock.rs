@@ -262,34 +262,17 @@ impl State {
     pub(in crate::actors::guild) fn rearm_event_timer(&mut self, me: &ActorRef<GuildMsg>) {
         self.track_empty_event_channels(Timestamp::now());
         let next = self.next_event_due();
-        if self.events.timer.as_ref().map(|(at, _)| *at) == next {
-            return;
-        }
-        if let Some((_, task)) = self.events.timer.take() {
-            task.abort();
-        }
-        let Some(at) = next else {
-            return;
-        };
-        let wait = (at - Timestamp::now().millis()).max(0) as u64;
-        let me = me.clone();
-        let task = tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-            let _ = crate::actors::tell(&me, GuildMsg::EventsDue);
-        });
-        self.events.timer = Some((at, task));
+        self.events.timer.arm(me, next, || GuildMsg::EventsDue);
     }
 
     /// Stops the pending wake-up (the actor stops; the next start re-arms from the store).
     pub(in crate::actors::guild) fn stop_event_timer(&mut self) {
-        if let Some((_, task)) = self.events.timer.take() {
-            task.abort();
-        }
+        self.events.timer.cancel();
     }
 
     /// The clock's wake-up: the pending task is spent.
     pub(in crate::actors::guild) fn event_timer_fired(&mut self) {
-        self.events.timer = None;
+        self.events.timer.fired();
     }
 }
 

@@ -81,13 +81,8 @@ impl State {
         existing: Option<Snowflake>,
         body: ExceptionBody,
     ) -> Result<Value, ApiError> {
-        let i = self.may_modify_event(user, id)?;
-        let before = self.events.list[i].clone();
+        let (i, before) = self.changeable_event(user, id)?;
         let mut errs = FieldErrors::default();
-        if before.status.is_final() {
-            invalid_transition(&mut errs);
-            return errs.into_result().map(|()| Value::Null);
-        }
         let rule = Self::rule_of(&before, "original_scheduled_start_time")?;
         let original = match (existing, &body.original_scheduled_start_time) {
             (Some(x), _) => {
