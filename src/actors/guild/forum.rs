@@ -226,12 +226,14 @@ impl State {
         }
     }
 
-    /// The tags of a post in `forum`: at most `max_applied_tags`, each one of the forum's,
-    /// moderated ones only for MANAGE_THREADS holders (50013), at least one when the forum has
+    /// The tags of a post in `forum`, replacing `current`: at most `max_applied_tags`, each one
+    /// of the forum's; a moderated tag may be added or removed by MANAGE_THREADS holders only
+    /// (50013), while one the post keeps is no obstacle; at least one when the forum has
     /// REQUIRE_TAG (40067). Duplicates are dropped.
     pub(super) fn check_applied_tags(
         &self,
         forum: &ChannelRecord,
+        current: &[TagId],
         tags: &[TagId],
         perms: Permissions,
     ) -> Result<Vec<TagId>, ApiError> {
@@ -253,7 +255,7 @@ impl State {
         let mut moderated = false;
         for (i, id) in tags.iter().enumerate() {
             match forum.tag(*id) {
-                Some(t) => moderated |= t.moderated,
+                Some(t) => moderated |= t.moderated && !current.contains(id),
                 None => errs.add(
                     &format!("applied_tags.{i}"),
                     FieldError::Choice { allowed: allowed() },
@@ -264,7 +266,10 @@ impl State {
             }
         }
         errs.into_result()?;
-        if moderated {
+        let removes_moderated = current
+            .iter()
+            .any(|id| !out.contains(id) && forum.tag(*id).is_some_and(|t| t.moderated));
+        if moderated || removes_moderated {
             require(perms, Permissions::MANAGE_THREADS)?;
         }
         if out.is_empty() && forum.flags & channel_flags::REQUIRE_TAG != 0 {

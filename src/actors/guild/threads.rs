@@ -445,7 +445,12 @@ impl State {
         };
         require(perms, need)?;
         let applied_tags = if forum {
-            self.check_applied_tags(parent, body.applied_tags.as_deref().unwrap_or(&[]), perms)?
+            self.check_applied_tags(
+                parent,
+                &[],
+                body.applied_tags.as_deref().unwrap_or(&[]),
+                perms,
+            )?
         } else {
             Vec::new()
         };
@@ -994,7 +999,8 @@ impl State {
                 .filter(|p| p.is_forum());
             // Tags belong to forum posts; elsewhere they are ignored, as on Discord.
             if let Some(forum) = forum {
-                c.applied_tags = Some(self.check_applied_tags(forum, &tags, perms)?);
+                let current = c.applied_tags.clone().unwrap_or_default();
+                c.applied_tags = Some(self.check_applied_tags(forum, &current, &tags, perms)?);
             }
         }
         self.save_thread(c).await

@@ -17,9 +17,11 @@ import {
   Client,
   EmbedBuilder,
   Events,
+  ForumLayoutType,
   GatewayIntentBits,
   MessageFlags,
   PermissionFlagsBits,
+  SortOrderType,
 } from 'discord.js';
 
 const LIB = 'discord.js';
@@ -441,6 +443,68 @@ await step('threads', ['messageCreate'], async () => {
   const deleted = waitFor(client, Events.ThreadDelete, (t) => t.id === thread.id);
   const gone = await api('DELETE', `/channels/${thread.id}`, sc.user_token);
   assert(gone.status === 200, `owner deletes the thread: ${gone.status} ${JSON.stringify(gone.body)}`);
+  await deleted;
+});
+
+await step('forum', ['guild cache'], async () => {
+  // A forum as a bot builds one: tags, a default reaction, sort order and layout; a post with
+  // a tag and its starter message; tags changed on the post and on the forum; then gone.
+  const made = waitFor(client, Events.ChannelCreate, (c) => c.name === 'bot-forum');
+  const forum = await guild.channels.create({
+    name: 'bot-forum',
+    type: ChannelType.GuildForum,
+    topic: 'guidelines for posts',
+    availableTags: [{ name: 'question' }, { name: 'answered', moderated: true, emoji: { name: '✅' } }],
+    defaultReactionEmoji: { name: '👍' },
+    defaultSortOrder: SortOrderType.LatestActivity,
+    defaultForumLayout: ForumLayoutType.ListView,
+  });
+  await made;
+  assert(forum.type === ChannelType.GuildForum, `type ${forum.type}`);
+  assert(forum.availableTags.length === 2, `tags ${JSON.stringify(forum.availableTags)}`);
+  const question = forum.availableTags.find((t) => t.name === 'question');
+  const answered = forum.availableTags.find((t) => t.name === 'answered');
+  assert(question?.id && answered?.moderated === true && answered.emoji?.name === '✅', `tags ${JSON.stringify(forum.availableTags)}`);
+  assert(forum.defaultReactionEmoji?.name === '👍', `default reaction ${JSON.stringify(forum.defaultReactionEmoji)}`);
+  assert(forum.defaultSortOrder === SortOrderType.LatestActivity, `sort ${forum.defaultSortOrder}`);
+  assert(forum.defaultForumLayout === ForumLayoutType.ListView, `layout ${forum.defaultForumLayout}`);
+
+  const opened = waitFor(client, Events.ThreadCreate, (t) => t.parentId === forum.id);
+  const post = await forum.threads.create({
+    name: 'how do forums work?',
+    message: { content: 'the first words of the post' },
+    appliedTags: [question.id],
+  });
+  await opened;
+  assert(post.parentId === forum.id, `parentId ${post.parentId}`);
+  assert(post.type === ChannelType.PublicThread, `post type ${post.type}`);
+  assert(post.appliedTags.length === 1 && post.appliedTags[0] === question.id, `applied ${post.appliedTags}`);
+  const starter = await post.fetchStarterMessage();
+  assert(starter.content === 'the first words of the post', `starter ${starter.content}`);
+  assert(starter.id === post.id, `starter id ${starter.id} != post ${post.id}`);
+  const reply = await post.send('an answer in the post');
+  assert(reply.channelId === post.id, `reply channel ${reply.channelId}`);
+
+  // A moderated tag takes MANAGE_THREADS, which the bot was not given: refused as on Discord.
+  const refused = await post.setAppliedTags([answered.id]).then(() => null, (e) => e);
+  assert(refused?.code === 50013, `moderated tag without MANAGE_THREADS: ${refused}`);
+  // The owner may; the bot sees the change.
+  const retagged = waitFor(client, Events.ThreadUpdate, (_old, t) => t.id === post.id && t.appliedTags[0] === answered.id);
+  const patched = await api('PATCH', `/channels/${post.id}`, sc.user_token, { applied_tags: [answered.id] });
+  assert(patched.status === 200 && patched.body.applied_tags?.[0] === answered.id, `owner retags: ${patched.status} ${JSON.stringify(patched.body)}`);
+  await retagged;
+  // Keeping a moderated tag while adding another is no moderation; removing it is.
+  const both = await post.setAppliedTags([question.id, answered.id]);
+  assert(both.appliedTags.length === 2, `keep the moderated tag, add one: ${both.appliedTags}`);
+  const removed = await post.setAppliedTags([question.id]).then(() => null, (e) => e);
+  assert(removed?.code === 50013, `removing a moderated tag without MANAGE_THREADS: ${removed}`);
+  const fewer = await forum.setAvailableTags([{ id: answered.id, name: 'answered', moderated: true }]);
+  assert(fewer.availableTags.length === 1 && fewer.availableTags[0].id === answered.id, `forum tags ${JSON.stringify(fewer.availableTags)}`);
+  const active = await forum.threads.fetchActive();
+  assert(active.threads.has(post.id), `active posts: ${[...active.threads.keys()]}`);
+
+  const deleted = waitFor(client, Events.ChannelDelete, (c) => c.id === forum.id);
+  await forum.delete();
   await deleted;
 });
 
