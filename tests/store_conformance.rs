@@ -2039,6 +2039,7 @@ async fn guild_setup_round_trip(s: &dyn Store) {
     setup.incidents = IncidentsData {
         invites_disabled_until: Some(Timestamp::from_millis(1_800_000_000_000)),
         dms_disabled_until: None,
+        raid_detected_at: Some(Timestamp::from_millis(1_790_000_000_000)),
     };
     setup.stage_instances.push(StageInstance {
         id: StageInstanceId::new(next_id()),
