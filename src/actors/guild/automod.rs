@@ -4,7 +4,9 @@
 //! into the guild's [`crate::automod::CompiledRules`] for the channel actors. When a rule fires
 //! on a message the channel actor tells this actor ([`AutoModMsg::Executed`]), which runs the
 //! actions that reach beyond the channel: AUTO_MODERATION_ACTION_EXECUTION, audit entries
-//! (143/144/145), the alert message and the timeout.
+//! (143/144/145, and 146 for a profile quarantine), the alert message and the timeout. Member
+//! profile rules are judged here (`automod_profile`), and mention spam feeds mention raid
+//! protection (`automod_raid`).
 
 use serde::Deserialize;
 use serde_json::{Value, json};
