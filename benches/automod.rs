@@ -111,7 +111,7 @@ fn automod(c: &mut Criterion) {
     let (empty, full) = (book.slot(empty), book.slot(full));
     let roles: Arc<[RoleId]> = Arc::from([RoleId::new(5)]);
     let subject = Subject {
-        channel: ChannelId::new(7),
+        channel: Some(ChannelId::new(7)),
         roles: &roles,
         content,
         mentions: 1,

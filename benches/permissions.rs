@@ -26,6 +26,7 @@ fn permissions(c: &mut Criterion) {
             | Permissions::READ_MESSAGE_HISTORY,
         roles: &roles,
         timed_out: false,
+        quarantined: false,
     };
     // @everyone, 20 role overwrites (5 of them the member's), and one member overwrite.
     let mut overwrites = vec![PermissionOverwrite {

@@ -106,6 +106,11 @@ impl Permissions {
     pub const TIMEOUT_ALLOWED: Self =
         Self::from_bits_truncate(Self::VIEW_CHANNEL.bits() | Self::READ_MESSAGE_HISTORY.bits());
 
+    /// What a member quarantined by AutoMod for their profile keeps: what a timeout leaves,
+    /// and changing their own nickname, which is how they fix their profile.
+    pub const QUARANTINE_ALLOWED: Self =
+        Self::from_bits_truncate(Self::TIMEOUT_ALLOWED.bits() | Self::CHANGE_NICKNAME.bits());
+
     /// Parses Discord's string form, dropping unknown bits (Discord ignores them too).
     pub fn parse_lenient(s: &str) -> Option<Self> {
         s.trim().parse::<u64>().ok().map(Self::from_bits_truncate)
@@ -195,11 +200,25 @@ pub struct MemberContext<'a> {
     /// The member's roles (excluding @everyone) with their permissions.
     pub roles: &'a [(RoleId, Permissions)],
     pub timed_out: bool,
+    /// Quarantined by a MEMBER_PROFILE rule (member flag 128).
+    pub quarantined: bool,
 }
 
 impl MemberContext<'_> {
     fn is_owner(&self) -> bool {
         self.owner_id == self.user_id
+    }
+
+    /// What a timeout or a quarantine leaves of `perms`.
+    fn restrict(&self, perms: Permissions) -> Permissions {
+        let mut kept = perms;
+        if self.timed_out {
+            kept &= Permissions::TIMEOUT_ALLOWED;
+        }
+        if self.quarantined {
+            kept &= Permissions::QUARANTINE_ALLOWED;
+        }
+        kept
     }
 
     /// Guild-level permissions.
@@ -214,11 +233,7 @@ impl MemberContext<'_> {
         if base.contains(Permissions::ADMINISTRATOR) {
             return Permissions::all();
         }
-        if self.timed_out {
-            base & Permissions::TIMEOUT_ALLOWED
-        } else {
-            base
-        }
+        self.restrict(base)
     }
 
     /// Permissions in a channel with the given overwrites.
@@ -260,11 +275,7 @@ impl MemberContext<'_> {
                 | Permissions::EMBED_LINKS
                 | Permissions::ATTACH_FILES;
         }
-        if self.timed_out {
-            perms & Permissions::TIMEOUT_ALLOWED
-        } else {
-            perms
-        }
+        self.restrict(perms)
     }
 }
 
@@ -294,6 +305,7 @@ mod tests {
             everyone: Permissions::DEFAULT_EVERYONE,
             roles,
             timed_out: false,
+            quarantined: false,
         }
     }
 
@@ -383,6 +395,22 @@ mod tests {
         assert_eq!(c.guild_permissions(), Permissions::TIMEOUT_ALLOWED);
         assert!(require(c.channel_permissions(&[]), Permissions::SEND_MESSAGES).is_err());
         assert!(require(c.channel_permissions(&[]), Permissions::VIEW_CHANNEL).is_ok());
+    }
+
+    #[test]
+    fn quarantine_keeps_read_only_and_the_nickname() {
+        let mut c = ctx(&[]);
+        c.quarantined = true;
+        assert_eq!(
+            c.guild_permissions(),
+            Permissions::TIMEOUT_ALLOWED | Permissions::CHANGE_NICKNAME
+        );
+        assert!(require(c.channel_permissions(&[]), Permissions::SEND_MESSAGES).is_err());
+        assert!(require(c.channel_permissions(&[]), Permissions::ADD_REACTIONS).is_err());
+        assert!(require(c.guild_permissions(), Permissions::CHANGE_NICKNAME).is_ok());
+        // A timeout on top takes the nickname too.
+        c.timed_out = true;
+        assert_eq!(c.guild_permissions(), Permissions::TIMEOUT_ALLOWED);
     }
 
     /// One row per rule: (everyone, role perms, overwrites, owner?, timed out?, expected check).

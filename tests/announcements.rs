@@ -1,7 +1,7 @@
 //! Announcement channels: converting a text channel (PATCH type 0 ↔ 5), following one into
 //! another guild's channel (a channel follower webhook), crossposting (flags, reference, the
 //! webhook author, MESSAGE_CREATE in the follower), the errors Discord answers, and unfollowing
-//! by deleting the webhook.
+//! by deleting the webhook; a published poll reaches followers as a read-only copy.
 
 mod common;
 
@@ -442,4 +442,85 @@ async fn channel_type_switches_between_text_and_announcement() {
                 .iter()
                 .any(|c| c["key"] == "type" && c["old_value"] == 0 && c["new_value"] == 5))
     );
+}
+
+#[tokio::test]
+async fn a_published_poll_reaches_followers_read_only() {
+    let s = setup().await;
+    let t = &s.t;
+    let mut gw = Gateway::connect(&t.gateway_url("v=10"), false).await;
+    gw.identify(&s.fan, INTENTS).await;
+    gw.event("GUILD_CREATE").await;
+    gw.event("GUILD_CREATE").await;
+    let r = follow(t, &s.fan, &s.updates, &s.fan_channel).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body = json!({"poll": {
+        "question": {"text": "Next release?"},
+        "answers": [{"poll_media": {"text": "May"}}, {"poll_media": {"text": "June", "emoji": {"name": "🌞"}}}],
+        "duration": 24,
+        "allow_multiselect": false,
+    }});
+    let source = post(t, &s.news, &s.updates, body).await;
+    // The fan votes where the poll lives, before and after it is published.
+    let vote =
+        |channel: &str, message: &str| format!("/channels/{channel}/polls/{message}/answers/@me");
+    let r = t
+        .req(
+            reqwest::Method::PUT,
+            &vote(&s.updates, &source),
+            Some(&s.fan),
+            Some(json!({"answer_ids": [2]})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = crosspost(t, &s.news, &s.updates, &source).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["poll"]["results"]["answer_counts"][1]["count"], 1);
+
+    // The copy carries the poll — question, answers, expiry, settings — without results
+    // (Discord's "unknown results") and without anyone's votes.
+    let copy = created_in(&mut gw, &s.fan_channel).await;
+    let poll = &copy["poll"];
+    assert_eq!(poll["question"]["text"], "Next release?", "{copy}");
+    assert_eq!(poll["answers"][1]["poll_media"]["text"], "June");
+    assert_eq!(poll["answers"][1]["poll_media"]["emoji"]["name"], "🌞");
+    assert_eq!(poll["expiry"], r.body["poll"]["expiry"]);
+    assert_eq!(poll["allow_multiselect"], false);
+    assert!(poll.get("results").is_none(), "{copy}");
+    let copy_id = copy["id"].as_str().expect("id").to_string();
+    let fetched = t
+        .get(
+            &format!("/channels/{}/messages/{copy_id}", s.fan_channel),
+            &s.fan,
+        )
+        .await;
+    assert_eq!(fetched.body["poll"]["question"]["text"], "Next release?");
+    assert!(fetched.body["poll"].get("results").is_none());
+
+    // Nobody votes on the copy (520000); the original still takes votes.
+    let r = t
+        .req(
+            reqwest::Method::PUT,
+            &vote(&s.fan_channel, &copy_id),
+            Some(&s.fan),
+            Some(json!({"answer_ids": [1]})),
+        )
+        .await;
+    assert_eq!((r.status, r.body["code"].clone()), (400, json!(520000)));
+    let r = t
+        .get(
+            &format!("/channels/{}/polls/{copy_id}/answers/2", s.fan_channel),
+            &s.fan,
+        )
+        .await;
+    assert_eq!(r.body["users"], json!([]), "{}", r.body);
+    let r = t
+        .req(
+            reqwest::Method::PUT,
+            &vote(&s.updates, &source),
+            Some(&s.fan),
+            Some(json!({"answer_ids": [1]})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
 }

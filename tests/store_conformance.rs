@@ -2039,6 +2039,7 @@ async fn guild_setup_round_trip(s: &dyn Store) {
     setup.incidents = IncidentsData {
         invites_disabled_until: Some(Timestamp::from_millis(1_800_000_000_000)),
         dms_disabled_until: None,
+        raid_detected_at: Some(Timestamp::from_millis(1_790_000_000_000)),
     };
     setup.stage_instances.push(StageInstance {
         id: StageInstanceId::new(next_id()),
@@ -3321,8 +3322,17 @@ async fn polls_round_trip_with_their_pending_ends(s: &dyn Store) {
         allow_multiselect: false,
         layout_type: 1,
         finalized: false,
+        crosspost_copy: false,
     });
     s.insert_message(&m).await.unwrap();
+    // A crosspost's read-only copy keeps its mark.
+    let mut copy = message(MessageId::new(next_id()), channel, author, "");
+    copy.poll = m.poll.clone().map(PollRecord::crosspost_copy);
+    s.insert_message(&copy).await.unwrap();
+    assert_eq!(
+        s.get_message(channel, copy.id).await.unwrap(),
+        Some(copy.clone())
+    );
     assert_eq!(s.get_message(channel, m.id).await.unwrap(), Some(m.clone()));
     if let Some(p) = &mut m.poll {
         p.finalized = true;

@@ -59,6 +59,7 @@ max-channels-reached = Maximale Anzahl an Kanälen erreicht
 max-webhooks-reached = Maximale Anzahl an Webhooks erreicht
 max-pins-reached = Maximale Anzahl angehefteter Nachrichten im Kanal erreicht
 poll-expired = Die Umfrage ist beendet
+poll-voting-blocked = Abstimmen ist hier nicht möglich
 poll-not-editable = Eine Umfrage kann nicht bearbeitet werden
 poll-not-a-poll = Eine Nachricht ohne Umfrage kann nicht beendet werden
 poll-unknown-answer = Unbekannte Antwort der Umfrage

@@ -60,6 +60,7 @@ max-channels-reached = Maximum number of guild channels reached
 max-webhooks-reached = Maximum number of webhooks reached
 max-pins-reached = Maximum number of pins reached for the channel
 poll-expired = Poll expired
+poll-voting-blocked = Poll voting blocked
 poll-not-editable = Cannot edit a poll message
 poll-not-a-poll = Cannot expire a non-poll message
 poll-unknown-answer = Unknown poll answer

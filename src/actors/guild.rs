@@ -12,6 +12,8 @@ use tracing::Instrument;
 
 mod audit;
 mod automod;
+mod automod_profile;
+mod automod_raid;
 pub mod blueprint;
 mod command_permissions;
 mod emojis;
@@ -587,6 +589,9 @@ pub struct GuildPatch {
     pub system_channel_id: Option<Option<ChannelId>>,
     #[serde(default, deserialize_with = "double_option")]
     pub afk_channel_id: Option<Option<ChannelId>>,
+    /// Where raid alerts go (mention raid protection posts there).
+    #[serde(default, deserialize_with = "double_option")]
+    pub safety_alerts_channel_id: Option<Option<ChannelId>>,
     pub afk_timeout: Option<u32>,
     pub preferred_locale: Option<String>,
     pub owner_id: Option<UserId>,
@@ -740,6 +745,10 @@ pub struct State {
     /// Auto-moderation rules, in id order (loaded when the actor starts; compiled for the
     /// channels on every change, see `automod`).
     automod: Vec<crate::model::AutoModRuleRecord>,
+    /// The enabled MEMBER_PROFILE rules, compiled (by `publish_rules`, with the message rules).
+    profile_rules: crate::automod::CompiledRules,
+    /// Recent mention spam, for mention raid protection.
+    raid_watch: automod_raid::RaidWatch,
     /// The `X-Audit-Log-Reason` of the request being handled (see `GuildMsg::WithReason`).
     audit_reason: Option<String>,
     /// This run of the actor (sessions a previous run held are subscribed again at start).
@@ -784,7 +793,7 @@ impl Actor for GuildActor {
                 .insert(m.user_id, m);
         }
         let setup = setup.unwrap_or_else(|| crate::model::GuildSetupRecord::new(s.guild.id));
-        let st = State {
+        let mut st = State {
             services,
             guild: s.guild,
             roles: s.roles,
@@ -799,6 +808,8 @@ impl Actor for GuildActor {
             stickers,
             events,
             automod,
+            profile_rules: crate::automod::CompiledRules::default(),
+            raid_watch: automod_raid::RaidWatch::default(),
             audit_reason: None,
             incarnation: Incarnation::new(),
             thread_members,
@@ -1605,6 +1616,9 @@ impl State {
             everyone: self.everyone(),
             roles: &roles,
             timed_out: member.timed_out(Timestamp::now()),
+            // Read from the cached member, so the channels' permission caches carry it and
+            // the message path pays nothing for it.
+            quarantined: member.quarantined(),
         };
         Some(f(&ctx))
     }
@@ -1866,7 +1880,9 @@ impl State {
     /// `gateway.user_member_events_max_members`).
     /// See [`GuildMsg::UserUpdated`].
     async fn user_updated(&mut self, user: UserId) {
-        let Some(m) = self.members.get(&user).cloned() else {
+        // A new username or display name is judged by the profile rules first, so the update
+        // carries the member's flags as they now are.
+        let Some((m, verdict)) = self.rejudge_profile(user).await else {
             return;
         };
         // The user object VOICE_STATE_UPDATE carries follows the change too.
@@ -1880,6 +1896,10 @@ impl State {
                 self.dispatch_member("GUILD_MEMBER_UPDATE", &v, user);
             }
             Err(e) => tracing::warn!(error = %e, %user, "member update not sent"),
+        }
+        // A member already quarantined is not reported again for each profile change.
+        if !verdict.was_quarantined {
+            self.execute_profile(user, verdict).await;
         }
     }
 
@@ -1972,6 +1992,11 @@ impl State {
                 "afk_channel_id",
                 patch.afk_channel_id,
                 &mut g.afk_channel_id,
+            ),
+            (
+                "safety_alerts_channel_id",
+                patch.safety_alerts_channel_id,
+                &mut g.safety_alerts_channel_id,
             ),
         ] {
             if let Some(v) = value {
@@ -2399,7 +2424,7 @@ impl State {
 
     /// A new member enters: the instance's and the guild's limits, then persisted, announced
     /// (GUILD_MEMBER_ADD) and subscribed, as any join.
-    async fn admit(&mut self, member: MemberRecord) -> Result<Value, ApiError> {
+    async fn admit(&mut self, mut member: MemberRecord) -> Result<Value, ApiError> {
         let user = member.user_id;
         let config = self.services.config.get();
         let mine = self.services.store.guilds_of_user(user).await?;
@@ -2419,6 +2444,14 @@ impl State {
                 "max-guilds-reached",
             ));
         }
+        // Profile rules judge the newcomer before the member is written: a quarantine is in
+        // the member from their first moment.
+        let verdict = if self.profile_check_needed(&member) {
+            let public = self.services.users.public(user).await?;
+            Some(self.judge_profile(&mut member, &public))
+        } else {
+            None
+        };
         self.services.store.put_member(&member).await?;
         self.members.insert(user, member.clone());
         // Channel actors may have cached "not a member" for this user.
@@ -2429,6 +2462,9 @@ impl State {
         }
         self.dispatch_member("GUILD_MEMBER_ADD", &v, user);
         self.subscribe_user(user).await;
+        if let Some(verdict) = verdict {
+            self.execute_profile(user, verdict).await;
+        }
         Ok(v)
     }
 
@@ -2607,6 +2643,7 @@ impl State {
         };
         let perms = self.guild_permissions(by);
         let mut errs = FieldErrors::default();
+        let nick_changed = patch.nick.is_some();
         if let Some(nick) = patch.nick {
             let need = if by == target {
                 Permissions::CHANGE_NICKNAME
@@ -2654,9 +2691,18 @@ impl State {
             m.communication_disabled_until = until;
         }
         errs.into_result()?;
+        // A new nickname (or roles, which may exempt) is judged by the profile rules before
+        // the member is written.
+        let verdict = if (nick_changed || roles_changed) && self.profile_check_needed(&m) {
+            let public = self.services.users.public(target).await?;
+            Some(self.judge_profile(&mut m, &public))
+        } else {
+            None
+        };
+        let flag_changed = verdict.as_ref().is_some_and(|v| v.flag_changed);
         self.services.store.put_member(&m).await?;
         self.members.insert(target, m.clone());
-        if roles_changed || timeout_changed {
+        if roles_changed || timeout_changed || flag_changed {
             self.invalidate_permissions(Some(target));
         }
         let mut v = self.member_json(&m).await?;
@@ -2664,6 +2710,13 @@ impl State {
             o.insert("guild_id".into(), json!(self.id()));
         }
         self.dispatch_member("GUILD_MEMBER_UPDATE", &v, target);
+        // Actions run for a nickname the member (or a moderator) just chose, and for a
+        // quarantine that roles alone brought on.
+        if let Some(verdict) = verdict
+            && (nick_changed || !verdict.was_quarantined)
+        {
+            self.execute_profile(target, verdict).await;
+        }
         Ok(v)
     }
 

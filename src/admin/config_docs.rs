@@ -488,6 +488,18 @@ pub const KEYS: &[(&str, &str)] = &[
         "Seconds within which identical messages count as repeats for SPAM rules.",
     ),
     (
+        "limits.automod.mention_raid_members",
+        "Mention raid protection: this many different members hitting a MENTION_SPAM rule's limit within the window is a raid (our threshold; 0 turns detection off).",
+    ),
+    (
+        "limits.automod.mention_raid_window_secs",
+        "Seconds within which mention spam from different members counts toward a raid.",
+    ),
+    (
+        "limits.automod.mention_raid_pause_minutes",
+        "Minutes a detected mention raid pauses joins through invites and DMs (incident actions).",
+    ),
+    (
         "limits.rate.enabled",
         "Whether rate limits are enforced at all.",
     ),

@@ -55,7 +55,9 @@ struct Pattern {
 /// What the rules are checked against.
 #[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {
-    pub channel: ChannelId,
+    /// Where the content was posted; `None` for a member's profile, which no channel holds
+    /// (so `exempt_channels` does not apply to it).
+    pub channel: Option<ChannelId>,
     pub roles: &'a [RoleId],
     pub content: &'a str,
     /// Unique user and role mentions in the content.
@@ -82,9 +84,17 @@ impl Hit {
             .iter()
             .any(|a| a.kind == crate::model::ActionType::BlockMessage)
     }
+
+    /// Whether a BLOCK_MEMBER_INTERACTION action quarantines the member (profile rules).
+    pub fn quarantines(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|a| a.kind == crate::model::ActionType::BlockMemberInteraction)
+    }
 }
 
-/// A guild's enabled MESSAGE_SEND rules, ready to run.
+/// A guild's enabled rules of one event type (MESSAGE_SEND for the channels, MEMBER_UPDATE for
+/// member profiles), ready to run.
 #[derive(Debug, Default)]
 pub struct CompiledRules {
     rules: Vec<Rule>,
@@ -98,15 +108,22 @@ impl CompiledRules {
     /// Compiles the enabled message rules. A pattern that no longer compiles (validated when the
     /// rule was written, so only after a regex crate change) is left out and logged.
     pub fn compile(rules: &[AutoModRuleRecord], spam_repeats: u32) -> Self {
+        Self::compile_for(rules, AutoModEventType::MessageSend, spam_repeats)
+    }
+
+    /// Compiles the enabled rules of one event type: member profile rules (MEMBER_UPDATE) are
+    /// kept apart from the message rules so the message path never looks at them.
+    pub fn compile_for(
+        rules: &[AutoModRuleRecord],
+        event: AutoModEventType,
+        spam_repeats: u32,
+    ) -> Self {
         let mut out = Self {
             spam_repeats,
             ..Self::default()
         };
         let mut cores: Vec<String> = Vec::new();
-        for r in rules
-            .iter()
-            .filter(|r| r.enabled && r.event_type == AutoModEventType::MessageSend)
-        {
+        for r in rules.iter().filter(|r| r.enabled && r.event_type == event) {
             let index = out.rules.len();
             let meta = &r.trigger_metadata;
             let mut words: Vec<&str> = Vec::new();
@@ -180,7 +197,7 @@ impl CompiledRules {
             .rules
             .iter()
             .map(|r| {
-                !r.exempt_channels.contains(&s.channel)
+                !s.channel.is_some_and(|c| r.exempt_channels.contains(&c))
                     && !r.exempt_roles.iter().any(|x| s.roles.contains(x))
             })
             .collect();
@@ -306,7 +323,7 @@ mod tests {
 
     fn subject(content: &str) -> Subject<'_> {
         Subject {
-            channel: ChannelId::new(9),
+            channel: Some(ChannelId::new(9)),
             roles: &[],
             content,
             mentions: 0,
@@ -355,7 +372,7 @@ mod tests {
         assert_eq!(only_regex[0].matched_content.as_deref(), Some("b@d99"));
         // Exempt channel and role.
         let mut s = subject("cat");
-        s.channel = ChannelId::new(8);
+        s.channel = Some(ChannelId::new(8));
         assert!(rules.check(&s).is_empty());
         let exempt = [RoleId::new(7)];
         let mut s = subject("cat");
@@ -394,5 +411,34 @@ mod tests {
         s.mentions = 2;
         s.repeats = 3;
         assert_eq!(rules.check(&s)[0].trigger_type, T::Spam);
+    }
+
+    #[test]
+    fn profile_rules_are_compiled_apart_from_message_rules() {
+        let mut profile = rule(
+            5,
+            T::MemberProfile,
+            keywords(&["*spam*"], &["spamalot"], &[]),
+        );
+        profile.event_type = AutoModEventType::MemberUpdate;
+        let rules = [profile, rule(6, T::Keyword, keywords(&["cat"], &[], &[]))];
+        let messages = CompiledRules::compile(&rules, 3);
+        assert!(messages.check(&subject("spammer")).is_empty());
+        assert_eq!(messages.check(&subject("cat")).len(), 1);
+        let profiles = CompiledRules::compile_for(&rules, AutoModEventType::MemberUpdate, 3);
+        assert!(profiles.check(&subject("cat")).is_empty());
+        // A name is in no channel, so exempt channels never spare it; exempt roles do.
+        let mut name = subject("SpamLord");
+        name.channel = None;
+        let hits = profiles.check(&name);
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].blocks() && !hits[0].quarantines());
+        assert_eq!(hits[0].matched_content.as_deref(), Some("SpamLord"));
+        name.content = "spamalot";
+        assert!(profiles.check(&name).is_empty());
+        let exempt = [RoleId::new(7)];
+        let mut name = subject("SpamLord");
+        name.roles = &exempt;
+        assert!(profiles.check(&name).is_empty());
     }
 }

@@ -513,6 +513,15 @@ pub struct AutoModLimits {
     pub spam_repeats: u32,
     /// Seconds within which identical messages count as repeats for SPAM rules.
     pub spam_window_secs: u32,
+    /// Mention raid protection (a MENTION_SPAM rule's `mention_raid_protection_enabled`): this
+    /// many different members hitting the mention limit within `mention_raid_window_secs` is a
+    /// raid (Discord documents the switch, not its threshold; ours; 0 turns detection off).
+    pub mention_raid_members: u32,
+    /// Seconds within which mention spam from different members counts toward a raid.
+    pub mention_raid_window_secs: u32,
+    /// Minutes a detected raid pauses joins through invites and DMs between members (the
+    /// incident actions moderators can also set; at most `onboarding.max_incident_hours`).
+    pub mention_raid_pause_minutes: u32,
 }
 
 impl Default for AutoModLimits {
@@ -538,6 +547,9 @@ impl Default for AutoModLimits {
             max_exempt_channels: 50,
             spam_repeats: 3,
             spam_window_secs: 30,
+            mention_raid_members: 5,
+            mention_raid_window_secs: 60,
+            mention_raid_pause_minutes: 60,
         }
     }
 }

@@ -141,11 +141,16 @@ pub struct PromptEmoji {
 }
 
 /// Discord's incidents data: until when invites (joins through them) and DMs between members
-/// who are not friends are paused. A time in the past means nothing is paused.
+/// who are not friends are paused, and when auto-moderation last detected a raid. A time in the
+/// past means nothing is paused.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct IncidentsData {
     pub invites_disabled_until: Option<Timestamp>,
     pub dms_disabled_until: Option<Timestamp>,
+    /// When mention raid protection last detected a raid (absent in records written before it
+    /// existed, hence the default).
+    #[serde(default)]
+    pub raid_detected_at: Option<Timestamp>,
 }
 
 impl IncidentsData {
@@ -159,17 +164,21 @@ impl IncidentsData {
         self.dms_disabled_until.is_some_and(|t| t > now)
     }
 
-    /// The guild's `incidents_data`: null while nothing was ever set, else the object with
-    /// Discord's detection fields (this server detects no raids, so they stay null).
+    /// The guild's `incidents_data`: null while nothing was ever set or detected, else the
+    /// object with Discord's fields (DM spam is not detected here, so `dm_spam_detected_at`
+    /// stays null).
     pub fn to_guild_field(&self) -> serde_json::Value {
-        if self.invites_disabled_until.is_none() && self.dms_disabled_until.is_none() {
+        if self.invites_disabled_until.is_none()
+            && self.dms_disabled_until.is_none()
+            && self.raid_detected_at.is_none()
+        {
             return serde_json::Value::Null;
         }
         serde_json::json!({
             "invites_disabled_until": self.invites_disabled_until,
             "dms_disabled_until": self.dms_disabled_until,
             "dm_spam_detected_at": null,
-            "raid_detected_at": null,
+            "raid_detected_at": self.raid_detected_at,
         })
     }
 }

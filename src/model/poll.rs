@@ -54,6 +54,11 @@ pub struct PollRecord {
     /// Set once the results are final (at expiry, or when the author ended the poll).
     #[serde(default)]
     pub finalized: bool,
+    /// The read-only copy a crosspost carries into a following channel: nobody votes on it
+    /// there (the votes belong to the original), and it shows no `results`, which Discord's
+    /// poll object defines as "unknown results" rather than "no votes".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub crosspost_copy: bool,
 }
 
 /// A pending poll end, stored so the timer that finalizes polls is re-armed after a restart.
@@ -65,6 +70,24 @@ pub struct PollExpiry {
 }
 
 impl PollRecord {
+    /// The poll as a crosspost carries it: question, answers, expiry and settings, without the
+    /// voters (who voted where the poll lives is not the following guild's business).
+    pub fn crosspost_copy(self) -> Self {
+        Self {
+            answers: self
+                .answers
+                .into_iter()
+                .map(|a| PollAnswerRecord {
+                    voters: Vec::new(),
+                    ..a
+                })
+                .collect(),
+            finalized: false,
+            crosspost_copy: true,
+            ..self
+        }
+    }
+
     /// Whether votes are closed at `now`: finalized, or past its expiry (the timer may not have
     /// run yet; a vote must not slip in between).
     pub fn closed(&self, now: Timestamp) -> bool {
@@ -140,7 +163,8 @@ struct Wire<'a> {
     expiry: Timestamp,
     allow_multiselect: bool,
     layout_type: u8,
-    results: ResultsView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    results: Option<ResultsView>,
 }
 
 impl Serialize for PollView<'_> {
@@ -159,7 +183,7 @@ impl Serialize for PollView<'_> {
             expiry: p.expiry,
             allow_multiselect: p.allow_multiselect,
             layout_type: p.layout_type,
-            results: ResultsView {
+            results: (!p.crosspost_copy).then(|| ResultsView {
                 is_finalized: p.finalized,
                 answer_counts: p
                     .answers
@@ -170,7 +194,7 @@ impl Serialize for PollView<'_> {
                         me_voted: self.me.is_some_and(|me| a.voters.contains(&me)),
                     })
                     .collect(),
-            },
+            }),
         }
         .serialize(s)
     }
@@ -200,6 +224,7 @@ mod tests {
             allow_multiselect: true,
             layout_type: LAYOUT_DEFAULT,
             finalized: false,
+            crosspost_copy: false,
         }
     }
 
@@ -227,5 +252,22 @@ mod tests {
         assert_eq!(wire["expiry"], json!(Timestamp(1_700_000_000_000)));
         assert!(!p.closed(Timestamp(1_699_999_999_999)));
         assert!(p.closed(Timestamp(1_700_000_000_000)));
+    }
+
+    #[test]
+    fn a_crosspost_copy_has_no_voters_and_shows_no_results() {
+        let mut p = poll();
+        p.set_votes(UserId::new(7), &[1]);
+        p.finalized = true;
+        let copy = p.clone().crosspost_copy();
+        assert!(copy.crosspost_copy && !copy.finalized && !copy.has_votes());
+        assert_eq!(copy.question, p.question);
+        assert_eq!(copy.expiry, p.expiry);
+        let wire = serde_json::to_value(copy.view(Some(UserId::new(7)))).unwrap();
+        assert!(wire.get("results").is_none(), "{wire}");
+        assert_eq!(wire["answers"][0]["poll_media"]["text"], "a");
+        // The original's stored form is as before (no new field written).
+        let stored = serde_json::to_value(&p).unwrap();
+        assert!(stored.get("crosspost_copy").is_none());
     }
 }

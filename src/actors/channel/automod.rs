@@ -82,7 +82,7 @@ impl State {
             .get(&author)
             .map_or_else(|| Arc::from([]), |a| a.roles.clone());
         rules.check(&Subject {
-            channel: self.channel.id,
+            channel: Some(self.channel.id),
             roles: &roles,
             content,
             mentions,
@@ -134,7 +134,7 @@ impl State {
         if let Some(g) = &self.guild {
             let execution = AutoModExecution {
                 user,
-                channel: self.channel.id,
+                channel: Some(self.channel.id),
                 message_id: (!block).then_some(message),
                 content: content.to_string(),
                 hits,

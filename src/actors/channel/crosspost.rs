@@ -6,6 +6,11 @@
 //! never hold up the source's mailbox, and a crosspost that returned has been handed to every
 //! follower. Each target actor writes its copy — flagged IS_CROSSPOST, referencing the source,
 //! authored by the follower webhook — and announces it like any message of its own.
+//!
+//! A poll travels as a read-only copy (question, answers, expiry, settings; no voters, no
+//! `results`, votes refused with 520000): Discord documents nothing about polls on crossposts,
+//! and a copy whose tally could drift from the original's would mislead; its poll object
+//! already defines absent `results` as "unknown".
 
 use axum::http::StatusCode;
 use serde_json::Value;
@@ -174,8 +179,10 @@ impl State {
             sticker_items: source.sticker_items,
             application_id: None,
             interaction: None,
-            // Discord does not carry a poll into its crossposts.
-            poll: None,
+            // A read-only copy: the original keeps the votes (see `PollRecord::crosspost_copy`).
+            poll: source
+                .poll
+                .map(crate::model::poll::PollRecord::crosspost_copy),
             thread: None,
         };
         let v = self.render(&message, None).await?;

@@ -202,6 +202,7 @@ pub fn build(
         allow_multiselect: body.allow_multiselect.unwrap_or(false),
         layout_type: LAYOUT_DEFAULT,
         finalized: false,
+        crosspost_copy: false,
     })
 }
 
@@ -224,6 +225,15 @@ pub(super) fn unusable_emoji() -> ApiError {
 }
 
 /// 520001: the poll no longer takes votes (and cannot be ended again).
+/// A crosspost's copy of a poll takes no votes (they belong to the original).
+fn voting_blocked() -> ApiError {
+    ApiError::coded(
+        axum::http::StatusCode::BAD_REQUEST,
+        520000,
+        "poll-voting-blocked",
+    )
+}
+
 fn expired() -> ApiError {
     ApiError::coded(axum::http::StatusCode::BAD_REQUEST, 520001, "poll-expired")
 }
@@ -299,6 +309,9 @@ impl State {
         let perms = self.view(user).await?;
         require(perms, Permissions::READ_MESSAGE_HISTORY)?;
         let (mut m, mut poll) = self.find_poll(id).await?;
+        if poll.crosspost_copy {
+            return Err(voting_blocked());
+        }
         if poll.closed(Timestamp::now()) {
             return Err(expired());
         }

@@ -48,6 +48,7 @@ pub const AUTO_MODERATION_RULE_DELETE: u16 = 142;
 pub const AUTO_MODERATION_BLOCK_MESSAGE: u16 = 143;
 pub const AUTO_MODERATION_FLAG_TO_CHANNEL: u16 = 144;
 pub const AUTO_MODERATION_USER_COMMUNICATION_DISABLED: u16 = 145;
+pub const AUTO_MODERATION_QUARANTINE_USER: u16 = 146;
 
 /// Query of `GET /guilds/{id}/audit-logs`.
 #[derive(Debug, Default, Deserialize)]

@@ -4,7 +4,9 @@
 //! into the guild's [`crate::automod::CompiledRules`] for the channel actors. When a rule fires
 //! on a message the channel actor tells this actor ([`AutoModMsg::Executed`]), which runs the
 //! actions that reach beyond the channel: AUTO_MODERATION_ACTION_EXECUTION, audit entries
-//! (143/144/145), the alert message and the timeout.
+//! (143/144/145, and 146 for a profile quarantine), the alert message and the timeout. Member
+//! profile rules are judged here (`automod_profile`), and mention spam feeds mention raid
+//! protection (`automod_raid`).
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -61,7 +63,8 @@ pub enum AutoModMsg {
 #[derive(Debug)]
 pub struct Execution {
     pub user: UserId,
-    pub channel: ChannelId,
+    /// Where the message was; `None` for a member profile rule.
+    pub channel: Option<ChannelId>,
     /// The message, when it was not blocked.
     pub message_id: Option<MessageId>,
     pub content: String,
@@ -143,7 +146,7 @@ fn action_audit_type(kind: ActionType) -> Option<u16> {
         ActionType::BlockMessage => Some(audit::AUTO_MODERATION_BLOCK_MESSAGE),
         ActionType::SendAlertMessage => Some(audit::AUTO_MODERATION_FLAG_TO_CHANNEL),
         ActionType::Timeout => Some(audit::AUTO_MODERATION_USER_COMMUNICATION_DISABLED),
-        ActionType::BlockMemberInteraction => None,
+        ActionType::BlockMemberInteraction => Some(audit::AUTO_MODERATION_QUARANTINE_USER),
     }
 }
 
@@ -171,11 +174,22 @@ impl State {
     }
 
     /// Compiles the current rules and hands them to the channel actors (through the rule book).
-    pub(super) fn publish_rules(&self) {
+    /// Member profile rules stay with this actor, which judges profiles.
+    pub(super) fn publish_rules(&mut self) {
         let repeats = self.services.config.get().limits.automod.spam_repeats;
         self.services
             .automod
             .publish(self.id(), CompiledRules::compile(&self.automod, repeats));
+        self.profile_rules =
+            CompiledRules::compile_for(&self.automod, AutoModEventType::MemberUpdate, repeats);
+    }
+
+    /// After a rule change: profile rules re-judge the members they may have quarantined.
+    async fn rules_changed(&mut self, trigger: TriggerType) {
+        self.publish_rules();
+        if trigger == TriggerType::MemberProfile {
+            self.rejudge_quarantined().await;
+        }
     }
 
     fn list_rules(&self, user: UserId) -> Result<Value, ApiError> {
@@ -273,7 +287,7 @@ impl State {
         errs.into_result()?;
         self.services.store.put_automod_rule(&rule).await?;
         self.automod.push(rule.clone());
-        self.publish_rules();
+        self.rules_changed(trigger).await;
         let data = json!(rule);
         self.dispatch_to_managers(Dispatch::new("AUTO_MODERATION_RULE_CREATE", &data, true));
         self.audit_change(
@@ -313,7 +327,7 @@ impl State {
         errs.into_result()?;
         self.services.store.put_automod_rule(&rule).await?;
         self.automod[i] = rule.clone();
-        self.publish_rules();
+        self.rules_changed(rule.trigger_type).await;
         let data = json!(rule);
         self.dispatch_to_managers(Dispatch::new("AUTO_MODERATION_RULE_UPDATE", &data, true));
         self.audit_change(
@@ -334,7 +348,7 @@ impl State {
             .delete_automod_rule(self.id(), id)
             .await?;
         let rule = self.automod.remove(i);
-        self.publish_rules();
+        self.rules_changed(rule.trigger_type).await;
         let data = json!(rule);
         self.dispatch_to_managers(Dispatch::new("AUTO_MODERATION_RULE_DELETE", &data, true));
         self.audit_change(
@@ -660,14 +674,19 @@ impl State {
 
     /// Runs what a rule's firing means beyond the channel: for each action, the alert message
     /// or the timeout, AUTO_MODERATION_ACTION_EXECUTION and an audit entry.
-    async fn automod_executed(&mut self, e: Execution) {
-        if !self.members.contains_key(&e.user) && !self.channels.contains_key(&e.channel) {
+    pub(super) async fn automod_executed(&mut self, e: Execution) {
+        if !self.members.contains_key(&e.user)
+            && !e.channel.is_some_and(|c| self.channels.contains_key(&c))
+        {
             return;
         }
+        let mut raid_watched = false;
         for hit in &e.hits {
             let Some(rule) = self.automod.iter().find(|r| r.id == hit.rule_id).cloned() else {
                 continue;
             };
+            raid_watched |= rule.trigger_type == TriggerType::MentionSpam
+                && rule.trigger_metadata.mention_raid_protection_enabled == Some(true);
             for action in hit.actions.iter() {
                 let mut alert_id = None;
                 match action.kind {
@@ -689,11 +708,13 @@ impl State {
                     "rule_id": rule.id,
                     "rule_trigger_type": rule.trigger_type,
                     "user_id": e.user,
-                    "channel_id": e.channel,
                     "content": e.content,
                     "matched_keyword": hit.matched_keyword,
                     "matched_content": hit.matched_content,
                 });
+                if let Some(c) = e.channel {
+                    data["channel_id"] = json!(c);
+                }
                 if let Some(m) = e.message_id {
                     data["message_id"] = json!(m);
                 }
@@ -705,11 +726,13 @@ impl State {
                     Dispatch::message("AUTO_MODERATION_ACTION_EXECUTION", &data, true, vec![]);
                 self.dispatch_to_managers(event);
                 if let Some(action_type) = action_audit_type(action.kind) {
-                    let options = json!({
+                    let mut options = json!({
                         "auto_moderation_rule_name": rule.name,
                         "auto_moderation_rule_trigger_type": u8::from(rule.trigger_type).to_string(),
-                        "channel_id": e.channel,
                     });
+                    if let Some(c) = e.channel {
+                        options["channel_id"] = json!(c);
+                    }
                     self.audit(
                         e.user,
                         action_type,
@@ -720,6 +743,9 @@ impl State {
                     .await;
                 }
             }
+        }
+        if raid_watched {
+            self.note_mention_spam(e.user).await;
         }
     }
 
@@ -736,11 +762,11 @@ impl State {
         // The alert names the member; a webhook's message has none to name.
         self.members.get(&e.user)?;
         let actor = self.services.channel(channel).await.ok()?;
-        let mut fields = vec![
-            json!({"name": "rule_name", "value": rule.name, "inline": false}),
-            json!({"name": "channel_id", "value": e.channel.to_string(), "inline": false}),
-            json!({"name": "decision_id", "value": "", "inline": false}),
-        ];
+        let mut fields = vec![json!({"name": "rule_name", "value": rule.name, "inline": false})];
+        if let Some(c) = e.channel {
+            fields.push(json!({"name": "channel_id", "value": c.to_string(), "inline": false}));
+        }
+        fields.push(json!({"name": "decision_id", "value": "", "inline": false}));
         if let Some(k) = &hit.matched_keyword {
             fields.push(json!({"name": "keyword", "value": k, "inline": false}));
         }

@@ -20,7 +20,7 @@ use crate::validate;
 /// The guild feature a enabled welcome screen shows as.
 const WELCOME_FEATURE: &str = "WELCOME_SCREEN_ENABLED";
 /// The guild feature paused invites show as.
-const INVITES_DISABLED_FEATURE: &str = "INVITES_DISABLED";
+pub(super) const INVITES_DISABLED_FEATURE: &str = "INVITES_DISABLED";
 
 // Discord's audit log event numbers for onboarding.
 const ONBOARDING_PROMPT_CREATE: u16 = 163;
@@ -89,7 +89,7 @@ pub struct IncidentActionsBody {
 }
 
 /// Turns a feature on or off in a guild's list; true when the list changed.
-fn set_feature(features: &mut Vec<String>, name: &str, on: bool) -> bool {
+pub(super) fn set_feature(features: &mut Vec<String>, name: &str, on: bool) -> bool {
     let has = features.iter().any(|f| f == name);
     match (has, on) {
         (false, true) => features.push(name.to_string()),
@@ -116,7 +116,7 @@ impl State {
 
     /// Writes the setup record, then (when `features` differ from the guild's) the guild with
     /// them, announcing GUILD_UPDATE.
-    async fn save_setup(
+    pub(super) async fn save_setup(
         &mut self,
         setup: GuildSetupRecord,
         features: Vec<String>,
@@ -622,6 +622,8 @@ impl State {
                 body.dms_disabled_until,
                 old.dms_disabled_until,
             ),
+            // Detection is the server's; moderators pausing or lifting leave it as it was.
+            raid_detected_at: old.raid_detected_at,
         };
         errs.into_result()?;
         let answer = |i: &IncidentsData| {
