@@ -162,13 +162,20 @@ async fn application_emojis_crud_limit_and_access() {
     assert_eq!(full.status, 400, "{}", full.body);
     assert_eq!(full.body["code"], 30008);
 
-    // Delete: 204, then gone.
+    // Delete: 204, then gone, its image from the CDN too.
     assert_eq!(t.delete(&format!("{base}/{id}"), &w.bot).await.status, 204);
     assert_eq!(
         t.get(&format!("{base}/{id}"), &w.bot).await.body["code"],
         10014
     );
     assert_eq!(t.get(&base, &w.bot).await.body["items"], json!([]));
+    let img = t
+        .http
+        .get(format!("{}/emojis/{id}.png", t.srv().url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(img.status(), 404);
 }
 
 #[tokio::test]
@@ -665,9 +672,10 @@ async fn application_attachment_upload() {
 }
 
 /// Deleting an application takes what hangs on it: its bot leaves the guild (members see
-/// GUILD_MEMBER_REMOVE) and its token stops working, its uploads are gone from the CDN, and its
-/// emojis, entitlements and role connection metadata go from the store (the store
-/// conformance suite checks those on both backends).
+/// GUILD_MEMBER_REMOVE) and its token stops working, its uploads and its emojis' images are gone
+/// from the CDN, its command permissions go also from a guild its bot is not in, users' role
+/// connections to it go, and its emojis, entitlements and role connection metadata go from the
+/// store (the store conformance suite checks those on both backends).
 #[tokio::test]
 async fn deleting_an_application_deletes_what_hangs_on_it() {
     let w = world().await;
@@ -717,6 +725,49 @@ async fn deleting_an_application_deletes_what_hangs_on_it() {
     let upload: Value = upload.json().await.unwrap();
     let url = upload["attachment"]["url"].as_str().unwrap().to_string();
     assert_eq!(t.http.get(&url).send().await.unwrap().status(), 200);
+    let emoji_url = format!(
+        "{}/emojis/{}.png",
+        t.srv().url(),
+        emoji.body["id"].as_str().unwrap()
+    );
+    assert_eq!(t.http.get(&emoji_url).send().await.unwrap().status(), 200);
+    // The member connects an account to it.
+    let mine = format!("/users/@me/applications/{}/role-connection", w.app_id);
+    let c = put(
+        t,
+        &mine,
+        &w.member,
+        json!({"platform_name": "Game", "metadata": {"verified": true}}),
+    )
+    .await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    // Application-wide command permissions in a guild its bot is not in (an
+    // applications.commands-only install), and in the bot's guild.
+    let (lone, _) = t.guild(&w.owner, "No bot here").await;
+    for g in [&lone, &w.guild] {
+        let p = put(
+            t,
+            &format!(
+                "/applications/{0}/guilds/{g}/commands/{0}/permissions",
+                w.app_id
+            ),
+            &w.owner,
+            json!({"permissions": [{"id": g, "type": 1, "permission": false}]}),
+        )
+        .await;
+        assert_eq!(p.status, 200, "{}", p.body);
+    }
+    let app_id: accord::id::ApplicationId = w.app_id.parse().unwrap();
+    let lone_id: accord::id::GuildId = lone.parse().unwrap();
+    let store = t.srv().app.store();
+    assert_eq!(
+        store
+            .command_permissions_of(lone_id, app_id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // A member may not delete it; the owner may.
     let denied = t
@@ -737,6 +788,30 @@ async fn deleting_an_application_deletes_what_hangs_on_it() {
     assert_eq!(member.body["code"], 10007, "{}", member.body);
     assert_eq!(t.get("/users/@me", &w.bot).await.status, 401);
     assert_eq!(t.http.get(&url).send().await.unwrap().status(), 404);
+    assert_eq!(t.http.get(&emoji_url).send().await.unwrap().status(), 404);
+    assert!(
+        store
+            .command_permissions_of(lone_id, app_id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "permissions where the bot never was"
+    );
+    assert!(
+        store
+            .command_permission_guilds(app_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let member_id: accord::id::UserId = w.member_id.parse().unwrap();
+    assert_eq!(
+        store
+            .get_user_role_connection(member_id, app_id)
+            .await
+            .unwrap(),
+        None
+    );
     let gone = t
         .get(&format!("/applications/{}", w.app_id), &w.owner)
         .await;

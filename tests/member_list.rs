@@ -358,3 +358,287 @@ async fn thread_list_sync_on_gained_access_and_op_14_threads() {
     assert_eq!(sync["threads"][0]["id"], thread);
     assert_eq!(sync["members"][0]["id"], thread);
 }
+
+/// A channel `name` of guild `g` that only its owner sees (@everyone denied VIEW_CHANNEL).
+async fn private_channel(t: &TestServer, owner: &str, g: &str, name: &str) -> String {
+    let c = t
+        .post(
+            &format!("/guilds/{g}/channels"),
+            owner,
+            json!({"name": name, "permission_overwrites": [{"id": g, "type": 0, "allow": "0", "deny": "1024"}]}),
+        )
+        .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    c.body["id"].as_str().expect("id").to_string()
+}
+
+/// Sets `nick` on `user` in `g` (as the owner `by`).
+async fn set_nick(t: &TestServer, by: &str, g: &str, user: &str, nick: &str) {
+    let r = t
+        .patch(
+            &format!("/guilds/{g}/members/{user}"),
+            by,
+            json!({"nick": nick}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// The list updates up to and including the UPDATE of `marker`'s member: what a change before
+/// the marker sent, and nothing after it.
+async fn updates_until(gw: &mut Gateway, marker: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let d = gw.event("GUILD_MEMBER_LIST_UPDATE").await;
+        let done =
+            d["ops"][0]["op"] == "UPDATE" && d["ops"][0]["item"]["member"]["user"]["id"] == marker;
+        seen.push(d);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// `(list id, op, member user id)` of each single-op update.
+fn summary(updates: &[Value]) -> Vec<(String, String, String)> {
+    updates
+        .iter()
+        .map(|d| {
+            (
+                d["id"].as_str().unwrap_or("").to_string(),
+                d["ops"][0]["op"].as_str().unwrap_or("").to_string(),
+                d["ops"][0]["item"]["member"]["user"]["id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Discord's web client names several channels in one op 14: each gets its list (one SYNC per
+/// list id, channels sharing an id share it), every update of a list reaches the session once,
+/// and a later op 14 that leaves channels out unsubscribes their lists.
+#[tokio::test]
+async fn one_op_14_subscribes_every_channel_it_names() {
+    let t = common::start().await;
+    let anna = t.register("anna").await;
+    let zed = t.register("zed").await;
+    let (g, ch) = t.guild(&anna, "Many").await;
+    t.join_via_invite(&anna, &ch, &zed).await;
+    let anna_id = id_of(&t, &anna).await;
+    let zed_id = id_of(&t, &zed).await;
+    let ch2 = t
+        .post(
+            &format!("/guilds/{g}/channels"),
+            &anna,
+            json!({"name": "also-public"}),
+        )
+        .await;
+    assert_eq!(ch2.status, 201, "{}", ch2.body);
+    let ch2 = ch2.body["id"].as_str().expect("id").to_string();
+    let private = private_channel(&t, &anna, &g, "staff").await;
+    let mut gw = web_client(&t, &anna).await;
+
+    gw.send(
+        json!({"op": 14, "d": {"guild_id": g, "typing": true, "channels": {
+            ch.clone(): [[0, 99]], ch2.clone(): [[0, 99], [100, 199]], private.clone(): [[0, 99]]
+        }}}),
+    )
+    .await;
+    let mut syncs = [
+        list_update(&mut gw, "SYNC").await,
+        list_update(&mut gw, "SYNC").await,
+    ];
+    syncs.sort_by_key(|d| d["id"] != "everyone");
+    let (everyone, staff) = (&syncs[0], &syncs[1]);
+    assert_eq!(everyone["id"], "everyone");
+    // The two public channels share it: one SYNC with both channels' ranges.
+    let ranges: Vec<&Value> = everyone["ops"]
+        .as_array()
+        .expect("ops")
+        .iter()
+        .map(|o| &o["range"])
+        .collect();
+    assert_eq!(ranges, vec![&json!([0, 99]), &json!([100, 199])]);
+    assert_eq!(
+        (
+            everyone["member_count"].clone(),
+            everyone["online_count"].clone()
+        ),
+        (json!(2), json!(1))
+    );
+    assert_eq!(
+        groups(everyone),
+        vec![("online".into(), 1), ("offline".into(), 1)]
+    );
+    let staff_id = staff["id"].as_str().expect("list id").to_string();
+    assert!(staff_id.parse::<u32>().is_ok(), "{staff}");
+    assert_eq!(staff["member_count"], 1, "only the owner sees #staff");
+
+    // Anna's nickname: one UPDATE per list, not one per channel; Zed's (only on the everyone
+    // list) marks the end.
+    set_nick(&t, &anna, &g, &anna_id, "ann").await;
+    set_nick(&t, &anna, &g, &zed_id, "zee").await;
+    let mut got = summary(&updates_until(&mut gw, &zed_id).await);
+    got.sort();
+    let mut want = vec![
+        (
+            "everyone".to_string(),
+            "UPDATE".to_string(),
+            anna_id.clone(),
+        ),
+        (staff_id.clone(), "UPDATE".to_string(), anna_id.clone()),
+        ("everyone".to_string(), "UPDATE".to_string(), zed_id.clone()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+
+    // The client leaves #staff and #also-public out: their lists go quiet, the other stays.
+    subscribe(&mut gw, &g, &ch, json!([[0, 99]])).await;
+    let d = list_update(&mut gw, "INVALIDATE").await;
+    assert_eq!(d["id"], "everyone");
+    assert_eq!(d["ops"][0]["range"], json!([100, 199]), "{d}");
+    assert_eq!(d["ops"][1]["op"], "SYNC");
+    set_nick(&t, &anna, &g, &anna_id, "anna b").await;
+    set_nick(&t, &anna, &g, &zed_id, "zed b").await;
+    assert_eq!(
+        summary(&updates_until(&mut gw, &zed_id).await),
+        vec![
+            (
+                "everyone".to_string(),
+                "UPDATE".to_string(),
+                anna_id.clone()
+            ),
+            ("everyone".to_string(), "UPDATE".to_string(), zed_id.clone()),
+        ]
+    );
+}
+
+/// Op 37 (GUILD_SUBSCRIPTIONS_BULK) names channels per guild like op 14; the channels one
+/// request may name are bounded by `gateway.member_list_max_channels`.
+#[tokio::test]
+async fn op_37_subscribes_several_channels_within_the_configured_bound() {
+    let t = common::start().await;
+    let anna = t.register("anna").await;
+    let zed = t.register("zed").await;
+    let (g, ch) = t.guild(&anna, "Bulk").await;
+    t.join_via_invite(&anna, &ch, &zed).await;
+    let zed_id = id_of(&t, &zed).await;
+    let private = private_channel(&t, &anna, &g, "staff").await;
+    let mut gw = web_client(&t, &anna).await;
+    let bulk = json!({"op": 37, "d": {"subscriptions": {g.clone(): {
+        "typing": true, "activities": true, "threads": true, "member_updates": false,
+        "members": [], "channels": {ch.clone(): [[0, 99]], private.clone(): [[0, 99]]}
+    }}}});
+
+    gw.send(bulk.clone()).await;
+    let mut ids = [
+        list_update(&mut gw, "SYNC").await["id"].clone(),
+        list_update(&mut gw, "SYNC").await["id"].clone(),
+    ];
+    ids.sort_by_key(|id| *id != "everyone");
+    assert_eq!(ids[0], "everyone");
+    assert_ne!(ids[1], "everyone");
+
+    // One channel per request: the first (by id) is subscribed, the other left out.
+    t.make_admin(&anna).await;
+    let r = t
+        .patch(
+            "/admin/config",
+            &anna,
+            json!({"gateway": {"member_list_max_channels": 1}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    gw.send(bulk).await;
+    let d = list_update(&mut gw, "SYNC").await;
+    assert_eq!(d["id"], "everyone");
+    set_nick(&t, &anna, &g, &zed_id, "zee").await;
+    let updates = updates_until(&mut gw, &zed_id).await;
+    assert_eq!(
+        summary(&updates),
+        vec![("everyone".to_string(), "UPDATE".to_string(), zed_id.clone())],
+        "no SYNC of #staff: it was left out"
+    );
+}
+
+/// Guilds over `gateway.member_list_offline_max_members` have no "offline" group: offline
+/// members are counted but not listed, going offline DELETEs, coming online INSERTs, with
+/// exact indexes and counts; back under the bound the lists are redrawn with the group.
+#[tokio::test]
+async fn large_guilds_leave_the_offline_group_out() {
+    let t = common::start().await;
+    let anna = t.register("anna").await;
+    let zed = t.register("zed").await;
+    let carol = t.register("carol").await;
+    let (g, ch) = t.guild(&anna, "Large").await;
+    t.join_via_invite(&anna, &ch, &zed).await;
+    let zed_id = id_of(&t, &zed).await;
+    t.make_admin(&anna).await;
+    let set = |max: u32| {
+        let (t, anna) = (&t, &anna);
+        async move {
+            let r = t
+                .patch(
+                    "/admin/config",
+                    anna,
+                    json!({"gateway": {"member_list_offline_max_members": max}}),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    };
+    set(1).await;
+    let mut gw = web_client(&t, &anna).await;
+
+    subscribe(&mut gw, &g, &ch, json!([[0, 99]])).await;
+    let d = list_update(&mut gw, "SYNC").await;
+    assert_eq!(groups(&d), vec![("online".into(), 1)], "{d}");
+    assert_eq!(
+        (d["member_count"].clone(), d["online_count"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(d["ops"][0]["items"].as_array().expect("items").len(), 2);
+
+    // Zed comes online: inserted after Anna; no group header moves.
+    let mut zed_gw = web_client(&t, &zed).await;
+    let d = list_update(&mut gw, "INSERT").await;
+    assert_eq!(ops(&d), vec![op("INSERT", 2, &zed_id)]);
+    assert_eq!(groups(&d), vec![("online".into(), 2)]);
+    assert_eq!(d["online_count"], 2);
+
+    // Invisible: deleted, still counted.
+    zed_gw
+        .send(json!({"op": 3, "d": {"since": null, "activities": [], "status": "invisible", "afk": false}}))
+        .await;
+    let d = list_update(&mut gw, "DELETE").await;
+    assert_eq!(ops(&d), vec![op("DELETE", 2, "")]);
+    assert_eq!(groups(&d), vec![("online".into(), 1)]);
+    assert_eq!(
+        (d["member_count"].clone(), d["online_count"].clone()),
+        (json!(2), json!(1))
+    );
+
+    // Carol joins offline: nothing to draw; she is counted at the next update.
+    t.join_via_invite(&anna, &ch, &carol).await;
+    zed_gw
+        .send(json!({"op": 3, "d": {"since": null, "activities": [], "status": "online", "afk": false}}))
+        .await;
+    let d = list_update(&mut gw, "INSERT").await;
+    assert_eq!(ops(&d), vec![op("INSERT", 2, &zed_id)], "{d}");
+    assert_eq!(
+        (d["member_count"].clone(), d["online_count"].clone()),
+        (json!(3), json!(2))
+    );
+
+    // Under the bound again: the next change redraws the list with Carol under "offline".
+    set(1000).await;
+    set_nick(&t, &anna, &g, &zed_id, "zee").await;
+    let d = list_update(&mut gw, "SYNC").await;
+    assert_eq!(
+        groups(&d),
+        vec![("online".into(), 2), ("offline".into(), 1)]
+    );
+    assert_eq!(d["ops"][0]["items"].as_array().expect("items").len(), 5);
+}

@@ -3552,11 +3552,45 @@ async fn command_permissions_per_guild_and_application(s: &dyn Store) {
     s.put_command_permissions(&cleared).await.unwrap();
     assert_eq!(
         s.command_permissions_of(guild, app).await.unwrap(),
-        vec![app_wide]
+        vec![app_wide.clone()]
     );
     assert_eq!(
         s.command_permissions_of(guild, other_app).await.unwrap(),
         vec![theirs]
+    );
+
+    // The guilds an application has command permissions in: a guild stays while one of its
+    // records is left, and goes with the last.
+    assert_eq!(s.command_permission_guilds(app).await.unwrap(), vec![guild]);
+    let second = GuildId::new(next_id());
+    let elsewhere = CommandPermissionsRecord {
+        guild_id: second,
+        ..app_wide.clone()
+    };
+    s.put_command_permissions(&elsewhere).await.unwrap();
+    assert_eq!(
+        s.command_permission_guilds(app).await.unwrap(),
+        vec![guild, second]
+    );
+    s.put_command_permissions(&CommandPermissionsRecord {
+        permissions: Vec::new(),
+        ..app_wide
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.command_permission_guilds(app).await.unwrap(),
+        vec![second]
+    );
+    assert_eq!(
+        s.command_permission_guilds(other_app).await.unwrap(),
+        vec![guild]
+    );
+    assert!(
+        s.command_permission_guilds(ApplicationId::new(next_id()))
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 
@@ -3637,9 +3671,26 @@ async fn oauth_tokens_are_taken_once(s: &dyn Store) {
 /// `delete_application` takes the application's emojis, entitlements and role connection
 /// metadata with it, and leaves another application's alone.
 async fn deleting_an_application_deletes_its_extras(s: &dyn Store) {
-    use accord::id::{ApplicationId, EmojiId, EntitlementId, SkuId};
-    use accord::model::{AppEmojiRecord, EntitlementRecord, RoleConnectionMetadata};
+    use std::collections::BTreeMap;
+
+    use accord::id::{ApplicationId, EmojiId, EntitlementId, GuildId, SkuId, Snowflake};
+    use accord::model::{
+        AppEmojiRecord, CommandPermission, CommandPermissionsRecord, EntitlementRecord,
+        RoleConnectionMetadata, UserRoleConnectionRecord,
+    };
     let owner = uid();
+    let (user, other_user) = (uid(), uid());
+    let (guild, other_guild) = (GuildId::new(next_id()), GuildId::new(next_id()));
+    let perms = |app: ApplicationId, guild: GuildId| CommandPermissionsRecord {
+        id: Snowflake(app.get()),
+        application_id: app,
+        guild_id: guild,
+        permissions: vec![CommandPermission {
+            id: Snowflake(guild.get()),
+            kind: 1,
+            permission: false,
+        }],
+    };
     let (gone, kept) = (ApplicationId::new(next_id()), ApplicationId::new(next_id()));
     for id in [gone, kept] {
         let a = accord::model::ApplicationRecord {
@@ -3696,8 +3747,38 @@ async fn deleting_an_application_deletes_its_extras(s: &dyn Store) {
             description_localizations: None,
         };
         s.put_role_connection_metadata(id, &[meta]).await.unwrap();
+        for u in [user, other_user] {
+            s.put_user_role_connection(&UserRoleConnectionRecord {
+                user_id: u,
+                application_id: id,
+                platform_name: Some("Game".into()),
+                platform_username: None,
+                metadata: BTreeMap::new(),
+            })
+            .await
+            .unwrap();
+        }
+        for g in [guild, other_guild] {
+            s.put_command_permissions(&perms(id, g)).await.unwrap();
+        }
     }
     s.delete_application(gone).await.unwrap();
+    // Users' role connections to it and its command permissions in every guild go too.
+    for u in [user, other_user] {
+        assert_eq!(s.get_user_role_connection(u, gone).await.unwrap(), None);
+        assert!(s.get_user_role_connection(u, kept).await.unwrap().is_some());
+    }
+    assert!(s.command_permission_guilds(gone).await.unwrap().is_empty());
+    for g in [guild, other_guild] {
+        assert!(s.command_permissions_of(g, gone).await.unwrap().is_empty());
+        assert_eq!(
+            s.command_permissions_of(g, kept).await.unwrap(),
+            vec![perms(kept, g)]
+        );
+    }
+    let mut both = vec![guild, other_guild];
+    both.sort();
+    assert_eq!(s.command_permission_guilds(kept).await.unwrap(), both);
     assert!(s.get_application(gone).await.unwrap().is_none());
     assert!(s.app_emojis(gone).await.unwrap().is_empty());
     assert!(s.entitlements_of(gone).await.unwrap().is_empty());

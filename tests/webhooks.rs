@@ -295,6 +295,67 @@ async fn slack_compatible_execute() {
     assert_eq!(m["author"]["username"], "Compat");
     assert_eq!(gw.event("MESSAGE_CREATE").await["id"], m["id"]);
 
+    // multipart/form-data: the Slack JSON in a `payload` part, a file attached beside it.
+    let multipart = reqwest::multipart::Form::new()
+        .text(
+            "payload",
+            r#"{"text": "from multipart", "username": "mp-bot", "attachments": [{"title": "t", "color": "good"}]}"#,
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"build log".to_vec()).file_name("build.log"),
+        );
+    let r = t
+        .http
+        .post(t.url(&format!("{slack}?wait=true")))
+        .multipart(multipart)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let m: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(m["content"], "from multipart", "{m}");
+    assert_eq!(m["author"]["username"], "mp-bot");
+    assert_eq!(m["embeds"][0]["title"], "t");
+    assert_eq!(m["embeds"][0]["color"], 0x2EB886);
+    assert_eq!(m["attachments"][0]["filename"], "build.log");
+    assert_eq!(m["attachments"][0]["size"], 9);
+    let file = t
+        .http
+        .get(m["attachments"][0]["url"].as_str().expect("url"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.bytes().await.unwrap().as_ref(), b"build log");
+    assert_eq!(gw.event("MESSAGE_CREATE").await["id"], m["id"]);
+    // Without `?wait=true` Slack's "ok"; a bad payload part is the same field error as JSON.
+    let r = t
+        .http
+        .post(t.url(&slack))
+        .multipart(reqwest::multipart::Form::new().text("payload", r#"{"text": "plain"}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap(), json!("ok"));
+    assert_eq!(gw.event("MESSAGE_CREATE").await["content"], "plain");
+    let r = t
+        .http
+        .post(t.url(&slack))
+        .multipart(reqwest::multipart::Form::new().text(
+            "payload",
+            r#"{"attachments": [{"title": "x", "color": "green-ish"}]}"#,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        common::field_code(&body, &["attachments", "0", "color"]),
+        "BASE_TYPE_BAD_TYPE"
+    );
+
     // Errors are Discord's: a bad colour is a field error, nothing to post is 50006, a thread
     // this webhook can't reach is 10003, a wrong token 10015.
     let bad = t

@@ -104,9 +104,11 @@ pub enum GuildMsg {
     MemberList {
         user: UserId,
         session: SessionKey,
-        channel: ChannelId,
-        ranges: Vec<[usize; 2]>,
-        /// `threads: true`: THREAD_LIST_SYNC of the channel's active threads too.
+        /// Every channel the client wants a list of, with its ranges; these replace the
+        /// session's earlier channels (one left out is unsubscribed). `None`: the request named
+        /// no channels (only typing/threads flags), the subscriptions stay as they are.
+        channels: Option<Vec<(ChannelId, Vec<[usize; 2]>)>>,
+        /// `threads: true`: THREAD_LIST_SYNC of the channels' active threads too.
         threads: bool,
         reply: Reply<Value>,
     },
@@ -922,13 +924,12 @@ impl Actor for GuildActor {
                 GuildMsg::MemberList {
                     user,
                     session,
-                    channel,
-                    ranges,
+                    channels,
                     threads,
                     reply: r,
                 } => {
                     let v = st
-                        .subscribe_member_list(user, session, channel, ranges, threads)
+                        .subscribe_member_lists(user, session, channels, threads)
                         .await
                         .map(|()| Value::Null);
                     reply(r, v);

@@ -172,12 +172,13 @@ pub enum GuildQuery {
     /// `GuildMsg::ListMembers`: a page of members in user-id order.
     ListMembers { user: u64, limit: usize, after: u64 },
     /// `GuildMsg::MemberList`: subscribes session `session` (its key on the asking node) to
-    /// these ranges of `channel`'s member list; the owner sends the events through its hold.
+    /// these ranges of these channels' member lists (`None`: keeps its channels); the owner
+    /// sends the events through its hold.
     MemberList {
         user: u64,
         session: u64,
-        channel: u64,
-        ranges: Vec<[usize; 2]>,
+        #[serde(default)]
+        channels: Option<Vec<(u64, Vec<[usize; 2]>)>>,
         #[serde(default)]
         threads: bool,
     },
@@ -202,15 +203,17 @@ impl GuildQuery {
             GuildQuery::MemberList {
                 user,
                 session,
-                channel,
-                ranges,
+                channels,
                 threads,
             } => {
                 super::ask(services, &actor, |reply| GuildMsg::MemberList {
                     user: UserId::new(user),
                     session,
-                    channel: ChannelId::new(channel),
-                    ranges,
+                    channels: channels.map(|cs| {
+                        cs.into_iter()
+                            .map(|(c, r)| (ChannelId::new(c), r))
+                            .collect()
+                    }),
                     threads,
                     reply,
                 })

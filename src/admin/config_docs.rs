@@ -689,6 +689,14 @@ pub const KEYS: &[(&str, &str)] = &[
         "User sessions (not bots) get GUILD_MEMBER_ADD/UPDATE/REMOVE without the GUILD_MEMBERS intent in guilds of at most this many members; always their own member updates (0 = only their own).",
     ),
     (
+        "gateway.member_list_max_channels",
+        "Channels one op 14/37 may subscribe member lists of in one guild; more are ignored.",
+    ),
+    (
+        "gateway.member_list_offline_max_members",
+        "Member lists have an offline group only in guilds of at most this many members; in bigger ones offline members leave the list (0 = never an offline group).",
+    ),
+    (
         "cdn.root",
         "Directory of stored files; empty = <data dir>/cdn (embedded store) or ./cdn. Read at the next start.",
     ),

@@ -235,6 +235,13 @@ impl Cdn {
         let _ = tokio::fs::remove_dir_all(dir).await;
     }
 
+    /// Removes every image stored for `owner` under `kind` (a deleted emoji's: its image is
+    /// addressed by the emoji's id alone and would otherwise stay served forever).
+    pub async fn delete_images_of(&self, kind: ImageKind, owner: Snowflake) {
+        let dir = self.root.join(kind.dir()).join(owner.to_string());
+        let _ = tokio::fs::remove_dir_all(dir).await;
+    }
+
     pub async fn delete_attachment(&self, channel: ChannelId, id: AttachmentId) {
         let dir = self
             .root

@@ -753,6 +753,13 @@ pub struct Gateway {
     /// stay current; above it only their own member updates (a big guild's joins would flood
     /// every user's socket). 0 = only their own.
     pub user_member_events_max_members: u32,
+    /// Channels one op 14/37 may subscribe member lists of in one guild; more are ignored
+    /// (Discord's client keeps a handful: the open channel and the ones it just left).
+    pub member_list_max_channels: u32,
+    /// Member lists have an "offline" group only in guilds of at most this many members; in
+    /// bigger ones offline members leave the list (Discord's client shows no offline members
+    /// in guilds over 1,000). 0 = never an offline group.
+    pub member_list_offline_max_members: u32,
 }
 
 impl Default for Gateway {
@@ -779,6 +786,8 @@ impl Default for Gateway {
             rate_window_secs: 60,
             request_all_members_interval_secs: 30,
             user_member_events_max_members: 1000,
+            member_list_max_channels: 5,
+            member_list_offline_max_members: 1000,
         }
     }
 }

@@ -41,6 +41,12 @@ pub(super) fn validate(c: &Config) -> Result<(), ApiError> {
         c.gateway.identify_max_concurrency.into(),
         1,
     );
+    // 0 would make op 14 subscribe nothing: the web client's sidebar would never fill.
+    at_least(
+        "gateway.member_list_max_channels",
+        c.gateway.member_list_max_channels.into(),
+        1,
+    );
     at_least(
         "security.argon2_iterations",
         c.security.argon2_iterations.into(),

@@ -713,8 +713,8 @@ impl Session {
         (!verdict.allowed).then_some(verdict.reset_after)
     }
 
-    /// Ops 14/37: subscribes this session to the member list of each guild's first subscribed
-    /// channel. The guild's actor sends the GUILD_MEMBER_LIST_UPDATEs itself, through its hold
+    /// Ops 14/37: subscribes this session to the member lists of every channel each guild's
+    /// subscription names (replacing the channels named before). The guild's actor sends the GUILD_MEMBER_LIST_UPDATEs itself, through its hold
     /// on the session, so the first SYNC and the updates after it arrive in order.
     async fn member_lists(&mut self, subs: Value) {
         let Some(guilds) = subs.as_object() else {
@@ -724,20 +724,22 @@ impl Session {
             let Ok(guild) = guild.parse::<GuildId>() else {
                 continue;
             };
-            let Some((channel, ranges)) = sub["channels"].as_object().and_then(|c| c.iter().next())
-            else {
-                continue;
-            };
-            let Ok(channel) = channel.parse::<ChannelId>() else {
-                continue;
-            };
-            let ranges: Vec<[usize; 2]> =
-                serde_json::from_value(ranges.clone()).unwrap_or_default();
+            // Every channel named, with its ranges (the guild actor bounds how many); an id or
+            // ranges it cannot read are left out, like a channel the user cannot see.
+            let channels = sub["channels"].as_object().map(|cs| {
+                cs.iter()
+                    .filter_map(|(channel, ranges)| {
+                        let channel = channel.parse::<ChannelId>().ok()?;
+                        let ranges: Vec<[usize; 2]> =
+                            serde_json::from_value(ranges.clone()).unwrap_or_default();
+                        Some((channel.get(), ranges))
+                    })
+                    .collect::<Vec<_>>()
+            });
             let query = GuildQuery::MemberList {
                 user: self.user.id.get(),
                 session: self.handle.origin_key(),
-                channel: channel.get(),
-                ranges,
+                channels,
                 threads: sub["threads"].as_bool().unwrap_or(false),
             };
             // Refusals (a channel the user cannot see) are silent, as on Discord.

@@ -300,8 +300,9 @@ pub trait Store: Send + Sync + 'static {
     async fn put_application(&self, app: &ApplicationRecord) -> StoreResult<()>;
     async fn get_application(&self, id: ApplicationId) -> StoreResult<Option<ApplicationRecord>>;
     async fn applications_of_owner(&self, owner: UserId) -> StoreResult<Vec<ApplicationRecord>>;
-    /// Deletes an application with what hangs on it in the store: its emojis, entitlements and
-    /// role connection metadata (command permissions are per guild: the route clears those).
+    /// Deletes an application with what hangs on it in the store: its emojis, entitlements,
+    /// role connection metadata, users' role connections to it and its command permissions in
+    /// every guild (found through [`Store::command_permission_guilds`], the bot's guilds or not).
     async fn delete_application(&self, id: ApplicationId) -> StoreResult<()>;
 
     // --- application commands (a scope is one application's global commands, `guild` None, or
@@ -392,6 +393,9 @@ pub trait Store: Send + Sync + 'static {
         guild: GuildId,
         app: ApplicationId,
     ) -> StoreResult<Vec<CommandPermissionsRecord>>;
+    /// The guilds `app` has command permissions in (any command's or application-wide), in id
+    /// order; a guild leaves it when its last record of the application is cleared.
+    async fn command_permission_guilds(&self, app: ApplicationId) -> StoreResult<Vec<GuildId>>;
 
     // --- webhooks
     /// Inserts or replaces a webhook (and its channel, guild and source channel indexes, moved if

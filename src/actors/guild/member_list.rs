@@ -13,12 +13,20 @@
 //! - a role or channel change (hoist, position, overwrites): the live lists are rebuilt (one pass
 //!   over the members per list) and every subscriber gets a fresh SYNC of its ranges.
 //!
-//! The number of live lists is at most the number of channels; subscribed ranges per session at
+//! A session follows the lists of several channels at once (op 14/37 name each with its
+//! ranges, at most `gateway.member_list_max_channels` per guild): one SYNC per list id, its
+//! channels' ranges merged; each update of a list reaches a session once, however many of its
+//! channels share it. A later op's channels replace the earlier ones.
+//!
+//! Guilds over `gateway.member_list_offline_max_members` have no "offline" group: offline
+//! members are counted in `member_count` but not listed (going offline is a DELETE).
+//!
+//! The number of live lists is at most the number of channels; subscribed ranges per channel at
 //! most [`MAX_RANGES`] of [`MAX_RANGE_ITEMS`] items (Discord's client asks for 100 at a time).
 
 mod layout;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -26,7 +34,7 @@ use serde_json::{Value, json};
 use self::layout::{GroupId, Item, Layout, Op};
 use super::State;
 use crate::actors::sessions::{SessionHandle, SessionKey};
-use crate::error::{ApiError, Unknown};
+use crate::error::ApiError;
 use crate::events::Dispatch;
 use crate::id::{ChannelId, UserId};
 use crate::model::{ChannelRecord, PublicUser};
@@ -96,20 +104,39 @@ pub fn list_id(overwrites: &[PermissionOverwrite], everyone_views: bool) -> Stri
 struct List {
     channel: ChannelId,
     layout: Layout,
+    /// Built with an "offline" group (the guild was small enough then).
+    offline_listed: bool,
 }
 
-/// A session's subscription: which list, through which channel, which ranges.
+/// A session's subscription to one channel: the channel's list and the ranges asked of it.
 struct Sub {
     list: String,
-    channel: ChannelId,
     ranges: Vec<[usize; 2]>,
+}
+
+/// A session's subscriptions, by channel.
+type SessionSubs = BTreeMap<ChannelId, Sub>;
+
+/// The ranges of each list a session follows: its channels' ranges merged (channels sharing a
+/// list id share the SYNC), in order, without repeats.
+fn ranges_by_list(subs: &SessionSubs) -> BTreeMap<&str, Vec<[usize; 2]>> {
+    let mut out: BTreeMap<&str, Vec<[usize; 2]>> = BTreeMap::new();
+    for sub in subs.values() {
+        let ranges = out.entry(sub.list.as_str()).or_default();
+        for r in &sub.ranges {
+            if !ranges.contains(r) {
+                ranges.push(*r);
+            }
+        }
+    }
+    out
 }
 
 /// The guild actor's member lists (see the module docs).
 #[derive(Default)]
 pub struct MemberLists {
     lists: HashMap<String, List>,
-    subs: HashMap<SessionKey, Sub>,
+    subs: HashMap<SessionKey, SessionSubs>,
     /// Sort names (lowercased display names) of the members, while any list is live.
     names: HashMap<UserId, String>,
     /// Members whose place may have changed since the last flush.
@@ -157,8 +184,21 @@ fn clamp_ranges(ranges: Vec<[usize; 2]>) -> Vec<[usize; 2]> {
 }
 
 impl State {
-    /// Hoisted roles by rank (highest first), then "online", then "offline".
-    fn list_order(&self) -> Vec<GroupId> {
+    /// Whether the lists have an "offline" group: only in guilds of at most
+    /// `gateway.member_list_offline_max_members` members.
+    fn offline_listed(&self) -> bool {
+        let max = self
+            .services
+            .config
+            .get()
+            .gateway
+            .member_list_offline_max_members as usize;
+        self.members.len() <= max
+    }
+
+    /// Hoisted roles by rank (highest first), then "online", then "offline" (unless the guild
+    /// is too large for one, see [`Self::offline_listed`]).
+    fn list_order(&self, offline: bool) -> Vec<GroupId> {
         let mut hoisted: Vec<_> = self
             .roles
             .iter()
@@ -168,7 +208,8 @@ impl State {
         hoisted
             .into_iter()
             .map(|r| GroupId::Role(r.id))
-            .chain([GroupId::Online, GroupId::Offline])
+            .chain([GroupId::Online])
+            .chain(offline.then_some(GroupId::Offline))
             .collect()
     }
 
@@ -241,7 +282,8 @@ impl State {
 
     /// One pass over the members: the list of `channel`.
     fn build_list(&self, channel: &ChannelRecord) -> List {
-        let mut layout = Layout::new(self.list_order());
+        let offline_listed = self.offline_listed();
+        let mut layout = Layout::new(self.list_order(offline_listed));
         for user in self.members.keys() {
             if let Some(place) = self.list_place(*user, channel) {
                 layout.place(*user, Some(place));
@@ -250,6 +292,7 @@ impl State {
         List {
             channel: channel.id,
             layout,
+            offline_listed,
         }
     }
 
@@ -322,30 +365,73 @@ impl State {
         Ok(())
     }
 
-    /// Op 14/37 from `user`'s session `session` (its key on its own node): subscribe it to
-    /// `ranges` of `channel`'s list and send their SYNC; no ranges ends the subscription.
-    /// `threads`: the channel's THREAD_LIST_SYNC first.
-    pub(super) async fn subscribe_member_list(
+    /// One SYNC per list `subs` follow (ranges merged), each after INVALIDATE of the ranges of
+    /// that list in `previous` it no longer asks for.
+    async fn sync_subs(
+        &self,
+        handle: &SessionHandle,
+        subs: &SessionSubs,
+        previous: Option<&SessionSubs>,
+    ) -> Result<(), ApiError> {
+        let before = previous.map(ranges_by_list).unwrap_or_default();
+        for (list, ranges) in ranges_by_list(subs) {
+            let dropped: Vec<[usize; 2]> = before
+                .get(list)
+                .map(|old| {
+                    old.iter()
+                        .filter(|r| !ranges.contains(r))
+                        .copied()
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.sync_session(handle, list, &ranges, &dropped).await?;
+        }
+        Ok(())
+    }
+
+    /// The list id of `channel` for `user`'s subscription: `None` when it is no channel of
+    /// this guild (or a thread) or `user` cannot see it. Builds the list if it is not live.
+    async fn open_list(
         &mut self,
         user: UserId,
-        session: SessionKey,
         channel: ChannelId,
-        ranges: Vec<[usize; 2]>,
-        threads: bool,
-    ) -> Result<(), ApiError> {
-        self.member_guard(user)?;
-        let c = self
+    ) -> Result<Option<String>, ApiError> {
+        let Some(c) = self
             .channels
             .get(&channel)
             .filter(|c| !c.kind.is_thread())
-            .ok_or(ApiError::Unknown(Unknown::Channel))?
-            .clone();
+            .cloned()
+        else {
+            return Ok(None);
+        };
         if !self
             .channel_permissions(user, &c)
             .contains(Permissions::VIEW_CHANNEL)
         {
-            return Err(ApiError::MissingAccess);
+            return Ok(None);
         }
+        let id = self.channel_list_id(&c);
+        if !self.member_lists.lists.contains_key(&id) {
+            self.load_list_names().await?;
+            let list = self.build_list(&c);
+            self.member_lists.lists.insert(id.clone(), list);
+        }
+        Ok(Some(id))
+    }
+
+    /// Op 14/37 from `user`'s session `session` (its key on its own node): subscribe it to the
+    /// ranges of each of `channels` (at most `gateway.member_list_max_channels`; channels it
+    /// cannot see are left out silently, as on Discord), replacing its earlier channels, and
+    /// send one SYNC per list. `None`: the channels stay as they are. `threads`: each named
+    /// channel's THREAD_LIST_SYNC first.
+    pub(super) async fn subscribe_member_lists(
+        &mut self,
+        user: UserId,
+        session: SessionKey,
+        channels: Option<Vec<(ChannelId, Vec<[usize; 2]>)>>,
+        threads: bool,
+    ) -> Result<(), ApiError> {
+        self.member_guard(user)?;
         // The guild's hold on the session (a remote session is held under a key of this node).
         let Some(handle) = self
             .online
@@ -355,39 +441,38 @@ impl State {
         else {
             return Ok(());
         };
-        if threads {
-            self.send_thread_list(&handle, channel);
-        }
-        let ranges = clamp_ranges(ranges);
-        let previous = self.member_lists.subs.remove(&handle.key);
-        if ranges.is_empty() {
-            self.drop_idle_lists();
+        let Some(mut channels) = channels else {
             return Ok(());
+        };
+        let max = self.services.config.get().gateway.member_list_max_channels as usize;
+        channels.truncate(max);
+        if threads {
+            for (channel, _) in &channels {
+                if self.channels.get(channel).is_some_and(|c| {
+                    !c.kind.is_thread()
+                        && self
+                            .channel_permissions(user, c)
+                            .contains(Permissions::VIEW_CHANNEL)
+                }) {
+                    self.send_thread_list(&handle, *channel);
+                }
+            }
         }
-        let id = self.channel_list_id(&c);
-        let dropped: Vec<[usize; 2]> = previous
-            .filter(|p| p.list == id)
-            .map(|p| {
-                p.ranges
-                    .into_iter()
-                    .filter(|r| !ranges.contains(r))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !self.member_lists.lists.contains_key(&id) {
-            self.load_list_names().await?;
-            let list = self.build_list(&c);
-            self.member_lists.lists.insert(id.clone(), list);
+        let previous = self.member_lists.subs.remove(&handle.key);
+        let mut subs = SessionSubs::new();
+        for (channel, ranges) in channels {
+            let ranges = clamp_ranges(ranges);
+            if ranges.is_empty() {
+                continue;
+            }
+            if let Some(list) = self.open_list(user, channel).await? {
+                subs.insert(channel, Sub { list, ranges });
+            }
         }
-        self.sync_session(&handle, &id, &ranges, &dropped).await?;
-        self.member_lists.subs.insert(
-            handle.key,
-            Sub {
-                list: id,
-                channel,
-                ranges,
-            },
-        );
+        if !subs.is_empty() {
+            self.sync_subs(&handle, &subs, previous.as_ref()).await?;
+            self.member_lists.subs.insert(handle.key, subs);
+        }
         self.drop_idle_lists();
         Ok(())
     }
@@ -395,8 +480,14 @@ impl State {
     /// Lists nobody subscribes to any more go (and the names with the last one).
     fn drop_idle_lists(&mut self) {
         let ml = &mut self.member_lists;
-        ml.subs.retain(|key, _| self.online.contains_key(key));
-        let live: HashSet<&String> = ml.subs.values().map(|s| &s.list).collect();
+        ml.subs
+            .retain(|key, subs| !subs.is_empty() && self.online.contains_key(key));
+        let live: HashSet<&String> = ml
+            .subs
+            .values()
+            .flat_map(|s| s.values())
+            .map(|s| &s.list)
+            .collect();
         ml.lists.retain(|id, _| live.contains(id));
         if ml.lists.is_empty() {
             ml.names.clear();
@@ -415,6 +506,17 @@ impl State {
         if self.member_lists.subs.is_empty() {
             return;
         }
+        // A join or leave across `gateway.member_list_offline_max_members` adds or removes the
+        // "offline" group: every list is redrawn.
+        let offline = self.offline_listed();
+        if self
+            .member_lists
+            .lists
+            .values()
+            .any(|l| l.offline_listed != offline)
+        {
+            self.member_lists.restructure = true;
+        }
         let result = if std::mem::take(&mut self.member_lists.restructure) {
             self.member_lists.dirty.clear();
             self.rebuild_lists().await
@@ -430,29 +532,29 @@ impl State {
     /// have changed, the channel may be gone or hidden now), the lists are rebuilt and every
     /// subscriber gets a SYNC of its ranges.
     async fn rebuild_lists(&mut self) -> Result<(), ApiError> {
-        let subs = std::mem::take(&mut self.member_lists.subs);
+        let all = std::mem::take(&mut self.member_lists.subs);
         self.member_lists.lists.clear();
-        for (key, mut sub) in subs {
-            let (Some(handle), Some(c)) = (
-                self.online.get(&key).cloned(),
-                self.channels.get(&sub.channel).cloned(),
-            ) else {
+        for (key, old) in all {
+            let Some(handle) = self.online.get(&key).cloned() else {
                 continue;
             };
-            if !self
-                .channel_permissions(handle.user_id, &c)
-                .contains(Permissions::VIEW_CHANNEL)
-            {
+            let mut subs = SessionSubs::new();
+            for (channel, sub) in old {
+                if let Some(list) = self.open_list(handle.user_id, channel).await? {
+                    subs.insert(
+                        channel,
+                        Sub {
+                            list,
+                            ranges: sub.ranges,
+                        },
+                    );
+                }
+            }
+            if subs.is_empty() {
                 continue;
             }
-            sub.list = self.channel_list_id(&c);
-            if !self.member_lists.lists.contains_key(&sub.list) {
-                let list = self.build_list(&c);
-                self.member_lists.lists.insert(sub.list.clone(), list);
-            }
-            self.sync_session(&handle, &sub.list, &sub.ranges, &[])
-                .await?;
-            self.member_lists.subs.insert(key, sub);
+            self.sync_subs(&handle, &subs, None).await?;
+            self.member_lists.subs.insert(key, subs);
         }
         self.drop_idle_lists();
         Ok(())
@@ -462,24 +564,28 @@ impl State {
     /// and tells its subscribers with INSERT/UPDATE/DELETE.
     async fn apply_member_changes(&mut self) -> Result<(), ApiError> {
         let dirty = std::mem::take(&mut self.member_lists.dirty);
-        // A subscriber who no longer sees its channel (a role taken away) hears no more of it.
-        let lost: Vec<SessionKey> = self
+        // A subscriber who no longer sees a channel (a role taken away) hears no more of it.
+        let lost: Vec<(SessionKey, ChannelId)> = self
             .member_lists
             .subs
             .iter()
-            .filter(|(key, sub)| {
-                self.online.get(key).is_some_and(|h| {
-                    dirty.contains(&h.user_id)
-                        && !self.channels.get(&sub.channel).is_some_and(|c| {
+            .filter_map(|(key, subs)| Some((key, subs, self.online.get(key)?)))
+            .filter(|(_, _, h)| dirty.contains(&h.user_id))
+            .flat_map(|(key, subs, h)| {
+                subs.keys()
+                    .filter(|channel| {
+                        !self.channels.get(channel).is_some_and(|c| {
                             self.channel_permissions(h.user_id, c)
                                 .contains(Permissions::VIEW_CHANNEL)
                         })
-                })
+                    })
+                    .map(|channel| (*key, *channel))
             })
-            .map(|(key, _)| *key)
             .collect();
-        for key in lost {
-            self.member_lists.subs.remove(&key);
+        for (key, channel) in lost {
+            if let Some(subs) = self.member_lists.subs.get_mut(&key) {
+                subs.remove(&channel);
+            }
         }
         self.drop_idle_lists();
         for user in dirty {
@@ -530,8 +636,9 @@ impl State {
                     continue;
                 };
                 let event = self.list_event(&id, &list.layout, ops);
-                for (key, sub) in &self.member_lists.subs {
-                    if sub.list == id
+                // Once per session, however many of its channels share the list.
+                for (key, subs) in &self.member_lists.subs {
+                    if subs.values().any(|s| s.list == id)
                         && let Some(h) = self.online.get(key)
                     {
                         h.deliver(&event);

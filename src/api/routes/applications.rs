@@ -313,9 +313,9 @@ fn apply_patch(a: &mut ApplicationRecord, body: ApplicationPatch) -> Result<(), 
 }
 
 /// `DELETE /applications/{id}`: removes the application and what hangs on it, as Discord does:
-/// its bot leaves every guild (members see it go) and is disabled, its command permissions in
-/// those guilds, its emojis, entitlements, role connection metadata and uploaded attachments
-/// are deleted. The owner only (of a team's application: the team owner), a destructive action.
+/// its bot leaves every guild (members see it go) and is disabled; its command permissions in
+/// every guild (its bot's or not), its emojis and their images, entitlements, role connection
+/// metadata, users' role connections to it and uploaded attachments are deleted. The owner only (of a team's application: the team owner), a destructive action.
 async fn delete(
     State(app): State<App>,
     caller: Caller,
@@ -326,6 +326,8 @@ async fn delete(
     async {
         if let Some(bot) = a.bot_user_id {
             for guild in app.store().guilds_of_user(bot).await? {
+                // Records written before the store indexed guilds by application are found
+                // through the bot's guilds; the store's deletion takes the indexed ones.
                 clear_command_permissions(&app, guild, id).await?;
                 let left = app
                     .services
@@ -352,7 +354,13 @@ async fn delete(
                 app.services.users.updated(user);
             }
         }
+        let emojis = app.store().app_emojis(id).await?;
         app.store().delete_application(id).await?;
+        for e in emojis {
+            app.cdn
+                .delete_images_of(crate::cdn::ImageKind::Emoji, e.id.snowflake())
+                .await;
+        }
         // Uploads live under the application's id in place of a channel's.
         app.cdn
             .delete_attachments_of(ChannelId(id.snowflake()))

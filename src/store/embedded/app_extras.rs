@@ -2,9 +2,13 @@
 //! one range scan lists an application's; role connection metadata as one record per
 //! application; users' role connections keyed (user, application); command permissions keyed
 //! (guild, command or application id), filtered by application when read (a guild has few).
+//! Two indexes serve the application's deletion: the guilds it has command permissions in
+//! (application, guild) and the users connected to it (application, user), each written in the
+//! transaction that writes what it indexes.
 
 use super::tables::{
-    APP_EMOJIS, COMMAND_PERMISSIONS, ENTITLEMENTS, ROLE_CONNECTION_METADATA, USER_ROLE_CONNECTIONS,
+    APP_EMOJIS, COMMAND_PERMISSION_GUILDS, COMMAND_PERMISSIONS, ENTITLEMENTS,
+    ROLE_CONNECTION_METADATA, ROLE_CONNECTIONS_BY_APP, USER_ROLE_CONNECTIONS,
 };
 use super::{EmbeddedStore, be, dec, enc, values_in};
 use crate::id::{ApplicationId, EmojiId, GuildId, UserId};
@@ -123,8 +127,19 @@ impl EmbeddedStore {
         &self,
         c: &UserRoleConnectionRecord,
     ) -> StoreResult<()> {
-        let key = (c.user_id.get(), c.application_id.get());
-        self.put_pair(USER_ROLE_CONNECTIONS, key, Some(enc(c)?))
+        let (user, app, bytes) = (c.user_id.get(), c.application_id.get(), enc(c)?);
+        self.writer
+            .write(move |txn| {
+                txn.open_table(USER_ROLE_CONNECTIONS)
+                    .map_err(be)?
+                    .insert((user, app), bytes.as_slice())
+                    .map_err(be)?;
+                txn.open_table(ROLE_CONNECTIONS_BY_APP)
+                    .map_err(be)?
+                    .insert((app, user), ())
+                    .map_err(be)?;
+                Ok(())
+            })
             .await
     }
 
@@ -141,7 +156,19 @@ impl EmbeddedStore {
         user: UserId,
         app: ApplicationId,
     ) -> StoreResult<()> {
-        self.put_pair(USER_ROLE_CONNECTIONS, (user.get(), app.get()), None)
+        let (user, app) = (user.get(), app.get());
+        self.writer
+            .write(move |txn| {
+                txn.open_table(USER_ROLE_CONNECTIONS)
+                    .map_err(be)?
+                    .remove((user, app))
+                    .map_err(be)?;
+                txn.open_table(ROLE_CONNECTIONS_BY_APP)
+                    .map_err(be)?
+                    .remove((app, user))
+                    .map_err(be)?;
+                Ok(())
+            })
             .await
     }
 
@@ -161,13 +188,51 @@ impl EmbeddedStore {
         &self,
         r: &CommandPermissionsRecord,
     ) -> StoreResult<()> {
-        let key = (r.guild_id.get(), r.id.get());
+        let (guild, target, app) = (r.guild_id.get(), r.id.get(), r.application_id);
         let bytes = if r.permissions.is_empty() {
             None
         } else {
             Some(enc(r)?)
         };
-        self.put_pair(COMMAND_PERMISSIONS, key, bytes).await
+        self.writer
+            .write(move |txn| {
+                let mut t = txn.open_table(COMMAND_PERMISSIONS).map_err(be)?;
+                match bytes {
+                    Some(b) => {
+                        t.insert((guild, target), b.as_slice()).map_err(be)?;
+                    }
+                    None => {
+                        t.remove((guild, target)).map_err(be)?;
+                    }
+                }
+                // The guild stays indexed while any record of the application is left in it.
+                let left: Vec<CommandPermissionsRecord> =
+                    values_in(&t, (guild, 0)..=(guild, u64::MAX))?;
+                let mut index = txn.open_table(COMMAND_PERMISSION_GUILDS).map_err(be)?;
+                if left.iter().any(|r| r.application_id == app) {
+                    index.insert((app.get(), guild), ()).map_err(be)?;
+                } else {
+                    index.remove((app.get(), guild)).map_err(be)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    pub(super) fn command_permission_guilds_impl(
+        &self,
+        app: ApplicationId,
+    ) -> StoreResult<Vec<GuildId>> {
+        let txn = self.read()?;
+        let t = txn.open_table(COMMAND_PERMISSION_GUILDS).map_err(be)?;
+        let mut out = Vec::new();
+        for entry in t
+            .range((app.get(), 0)..=(app.get(), u64::MAX))
+            .map_err(be)?
+        {
+            out.push(GuildId::new(entry.map_err(be)?.0.value().1));
+        }
+        Ok(out)
     }
 
     pub(super) fn command_permissions_of_impl(

@@ -745,6 +745,28 @@ impl Store for EmbeddedStore {
                     .map_err(be)?
                     .remove(id)
                     .map_err(be)?;
+                // Its command permissions in every guild it has them in (its bot's or not).
+                let guilds = remove_range(
+                    &mut txn.open_table(COMMAND_PERMISSION_GUILDS).map_err(be)?,
+                    (id, 0)..=(id, u64::MAX),
+                )?;
+                let mut perms = txn.open_table(COMMAND_PERMISSIONS).map_err(be)?;
+                for (_, guild) in guilds {
+                    let records: Vec<CommandPermissionsRecord> =
+                        values_in(&perms, (guild, 0)..=(guild, u64::MAX))?;
+                    for r in records.iter().filter(|r| r.application_id.get() == id) {
+                        perms.remove((guild, r.id.get())).map_err(be)?;
+                    }
+                }
+                // Users' role connections to it.
+                let users = remove_range(
+                    &mut txn.open_table(ROLE_CONNECTIONS_BY_APP).map_err(be)?,
+                    (id, 0)..=(id, u64::MAX),
+                )?;
+                let mut connections = txn.open_table(USER_ROLE_CONNECTIONS).map_err(be)?;
+                for (_, user) in users {
+                    connections.remove((user, id)).map_err(be)?;
+                }
                 Ok(())
             })
             .await
@@ -1264,6 +1286,10 @@ impl Store for EmbeddedStore {
         app: ApplicationId,
     ) -> StoreResult<Vec<CommandPermissionsRecord>> {
         self.command_permissions_of_impl(guild, app)
+    }
+
+    async fn command_permission_guilds(&self, app: ApplicationId) -> StoreResult<Vec<GuildId>> {
+        self.command_permission_guilds_impl(app)
     }
 
     async fn put_team(&self, team: &TeamRecord) -> StoreResult<()> {

@@ -79,6 +79,14 @@ pub const ENTITLEMENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::ne
 /// Command permissions in a guild: (guild, command or application id) → record.
 pub const COMMAND_PERMISSIONS: TableDefinition<(u64, u64), &[u8]> =
     TableDefinition::new("command_permissions");
+/// The guilds an application has command permissions in: (application, guild). Deleting the
+/// application finds them here, also in guilds its bot is not in.
+pub const COMMAND_PERMISSION_GUILDS: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("command_permission_guilds");
+/// The users with a role connection to an application: (application, user), so deleting the
+/// application removes them without a scan of every user's.
+pub const ROLE_CONNECTIONS_BY_APP: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("role_connections_by_app");
 /// A user's connected accounts: (user, kind, provider account id) → record.
 pub const CONNECTIONS: TableDefinition<(u64, String, String), &[u8]> =
     TableDefinition::new("connections");
@@ -168,6 +176,8 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(USER_ROLE_CONNECTIONS).map_err(be)?;
     txn.open_table(ENTITLEMENTS).map_err(be)?;
     txn.open_table(COMMAND_PERMISSIONS).map_err(be)?;
+    txn.open_table(COMMAND_PERMISSION_GUILDS).map_err(be)?;
+    txn.open_table(ROLE_CONNECTIONS_BY_APP).map_err(be)?;
     txn.open_table(POLL_EXPIRIES).map_err(be)?;
     txn.open_table(THREAD_MEMBERS).map_err(be)?;
     Ok(())

@@ -1298,6 +1298,10 @@ impl Store for ScyllaStore {
         self.command_permissions_of_impl(guild, app).await
     }
 
+    async fn command_permission_guilds(&self, app: ApplicationId) -> StoreResult<Vec<GuildId>> {
+        self.command_permission_guilds_impl(app).await
+    }
+
     async fn put_team(&self, team: &TeamRecord) -> StoreResult<()> {
         self.put_team_impl(team).await
     }
@@ -1454,6 +1458,7 @@ impl Store for ScyllaStore {
             )
             .await?;
         }
+        self.delete_app_links(id).await?;
         // What hangs on the application: each is one partition keyed by the application.
         let key = (n(id.get()),);
         self.exec(&self.st.app_emojis_del, key).await?;

@@ -229,6 +229,23 @@ statements! {
     command_permissions_del = "DELETE FROM command_permissions WHERE guild_id = ? AND application_id = ? AND target_id = ?";
     command_permissions_of =
         "SELECT data FROM command_permissions WHERE guild_id = ? AND application_id = ?";
+    command_permissions_del_all =
+        "DELETE FROM command_permissions WHERE guild_id = ? AND application_id = ?";
+    command_permission_guild_put =
+        "INSERT INTO command_permission_guilds (application_id, guild_id) VALUES (?, ?)";
+    command_permission_guild_del =
+        "DELETE FROM command_permission_guilds WHERE application_id = ? AND guild_id = ?";
+    command_permission_guilds_of =
+        "SELECT guild_id FROM command_permission_guilds WHERE application_id = ?";
+    command_permission_guilds_del =
+        "DELETE FROM command_permission_guilds WHERE application_id = ?";
+    role_connection_by_app_put =
+        "INSERT INTO role_connections_by_app (application_id, user_id) VALUES (?, ?)";
+    role_connection_by_app_del =
+        "DELETE FROM role_connections_by_app WHERE application_id = ? AND user_id = ?";
+    role_connections_by_app_of =
+        "SELECT user_id FROM role_connections_by_app WHERE application_id = ?";
+    role_connections_by_app_del = "DELETE FROM role_connections_by_app WHERE application_id = ?";
 
     // guild emojis and guild audit log
     emoji_put = "INSERT INTO emojis (guild_id, emoji_id, data) VALUES (?, ?, ?)";

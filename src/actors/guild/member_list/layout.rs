@@ -3,6 +3,10 @@
 //! display name. Empty groups have no header. Pure data: the guild actor decides who goes where,
 //! this keeps the order and turns every move into Discord's list ops with exact indexes.
 //!
+//! A layout may leave a group out of its display order (a large guild's "offline"): members
+//! placed there are counted (`member_count`, and not in `online_count` when it is "offline")
+//! but have no index, so moving there is a DELETE and moving back an INSERT.
+//!
 //! Cost of one member's move: a binary search in its old and new group, a `Vec` insert/remove
 //! (a memmove of at most the group's size in user ids) and a walk over the groups before it
 //! (bounded by the guild's hoisted roles, at most `limits.guild.max_roles` + 2). No member scan.
@@ -50,31 +54,40 @@ type Key = (String, UserId);
 
 #[derive(Debug, Default)]
 pub struct Layout {
-    /// Every possible group in display order (empty ones included; they just have no header).
+    /// Every listed group in display order (empty ones included; they just have no header).
     order: Vec<GroupId>,
     groups: HashMap<GroupId, Vec<Key>>,
+    /// Every counted member, listed or not.
     placed: HashMap<UserId, (GroupId, String)>,
+    /// Members placed in "offline", listed or not.
+    offline: usize,
 }
 
 impl Layout {
-    /// An empty list with these groups, in display order. `order` must hold every group a
-    /// member will be placed in.
+    /// An empty list with these groups, in display order. A member placed in a group not in
+    /// `order` is counted but not listed (see the module docs).
     pub fn new(order: Vec<GroupId>) -> Self {
         let groups = order.iter().map(|g| (*g, Vec::new())).collect();
         Self {
             order,
             groups,
             placed: HashMap::new(),
+            offline: 0,
         }
+    }
+
+    /// Whether members placed in `g` get an index.
+    pub fn lists(&self, g: GroupId) -> bool {
+        self.groups.contains_key(&g)
     }
 
     pub fn member_count(&self) -> usize {
         self.placed.len()
     }
 
-    /// Members not in the offline group.
+    /// Members not in the offline group (listed or not).
     pub fn online_count(&self) -> usize {
-        self.placed.len() - self.group_len(GroupId::Offline)
+        self.placed.len() - self.offline
     }
 
     fn group_len(&self, g: GroupId) -> usize {
@@ -116,24 +129,27 @@ impl Layout {
     pub fn place(&mut self, user: UserId, target: Option<(GroupId, String)>) -> Vec<Op> {
         let before = self.position(user);
         let mut ops = Vec::new();
+        self.remove(user);
         if let Some((g, index)) = before {
-            self.remove(user);
             ops.push(Op::Delete(index));
             if self.group_len(g) == 0 {
                 ops.push(Op::Delete(self.header_index(g)));
             }
         }
         let mut after = None;
-        if let Some((g, name)) = target
-            && self.groups.contains_key(&g)
-        {
-            if self.group_len(g) == 0 {
-                ops.push(Op::Insert(self.header_index(g), Item::Group(g, 1)));
+        if let Some((g, name)) = target {
+            if g == GroupId::Offline {
+                self.offline += 1;
             }
-            let key = (name.clone(), user);
-            if let Some(members) = self.groups.get_mut(&g) {
-                let at = members.binary_search(&key).unwrap_or_else(|at| at);
-                members.insert(at, key);
+            if self.lists(g) {
+                if self.group_len(g) == 0 {
+                    ops.push(Op::Insert(self.header_index(g), Item::Group(g, 1)));
+                }
+                let key = (name.clone(), user);
+                if let Some(members) = self.groups.get_mut(&g) {
+                    let at = members.binary_search(&key).unwrap_or_else(|at| at);
+                    members.insert(at, key);
+                }
             }
             self.placed.insert(user, (g, name));
             after = self.position(user);
@@ -148,8 +164,13 @@ impl Layout {
     }
 
     fn remove(&mut self, user: UserId) {
-        if let Some((g, name)) = self.placed.remove(&user)
-            && let Some(members) = self.groups.get_mut(&g)
+        let Some((g, name)) = self.placed.remove(&user) else {
+            return;
+        };
+        if g == GroupId::Offline {
+            self.offline -= 1;
+        }
+        if let Some(members) = self.groups.get_mut(&g)
             && let Ok(at) = members.binary_search(&(name, user))
         {
             members.remove(at);
@@ -274,5 +295,45 @@ mod tests {
         );
         assert_eq!(l.items(5, 9), vec![Item::Member(u(10))]);
         assert!(l.items(6, 9).is_empty());
+    }
+
+    /// Without "offline" in the order (a large guild): offline members are counted, never
+    /// listed; going offline is a DELETE, coming back an INSERT, indexes as if they were absent.
+    #[test]
+    fn an_unlisted_offline_group_counts_but_never_indexes() {
+        let mut l = Layout::new(vec![GroupId::Online]);
+        l.place(u(1), Some((GroupId::Online, "a".into())));
+        assert!(
+            l.place(u(2), Some((GroupId::Offline, "b".into())))
+                .is_empty()
+        );
+        assert_eq!((l.member_count(), l.online_count()), (2, 1));
+        assert_eq!(l.groups(), vec![(GroupId::Online, 1)]);
+        assert_eq!(
+            l.items(0, 99),
+            vec![Item::Group(GroupId::Online, 1), Item::Member(u(1))]
+        );
+        // A renamed offline member: nothing to tell.
+        assert!(
+            l.place(u(2), Some((GroupId::Offline, "c".into())))
+                .is_empty()
+        );
+        assert_eq!(
+            l.place(u(2), Some((GroupId::Online, "b".into()))),
+            vec![Op::Insert(2, Item::Member(u(2)))]
+        );
+        assert_eq!((l.member_count(), l.online_count()), (2, 2));
+        assert_eq!(
+            l.place(u(1), Some((GroupId::Offline, "a".into()))),
+            vec![Op::Delete(1)]
+        );
+        assert_eq!(
+            l.place(u(2), Some((GroupId::Offline, "b".into()))),
+            vec![Op::Delete(1), Op::Delete(0)]
+        );
+        assert_eq!((l.member_count(), l.online_count()), (2, 0));
+        assert!(l.groups().is_empty());
+        assert!(l.place(u(1), None).is_empty());
+        assert_eq!((l.member_count(), l.online_count()), (1, 0));
     }
 }

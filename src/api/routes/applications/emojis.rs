@@ -193,6 +193,9 @@ async fn delete(
     let a = application_or_bot(&app, caller, id, Access::Developer).await?;
     let e = emoji_of(&app, &a, emoji).await?;
     app.store().delete_app_emoji(a.id, e.id).await?;
+    app.cdn
+        .delete_images_of(crate::cdn::ImageKind::Emoji, e.id.snowflake())
+        .await;
     tracing::info!(application = %a.id, emoji = %e.id, "application emoji deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -36,7 +36,26 @@ pub async fn message_from_multipart(
     channel: ChannelId,
     multipart: Multipart,
 ) -> Result<MessageCreate, ApiError> {
-    from_multipart(app, channel, multipart, parse_json).await
+    from_multipart(app, channel, multipart, &["payload_json"], parse_json).await
+}
+
+/// A Slack-compatible webhook body sent as `multipart/form-data`: the Slack JSON in a `payload`
+/// part (Slack's form field; `payload_json` is read too), turned into a message by `convert`;
+/// files as for messages, so a tool that attaches them gets them posted.
+pub async fn slack_from_multipart(
+    app: &App,
+    channel: ChannelId,
+    multipart: Multipart,
+    convert: impl FnMut(&[u8]) -> Result<MessageCreate, ApiError>,
+) -> Result<MessageCreate, ApiError> {
+    from_multipart(
+        app,
+        channel,
+        multipart,
+        &["payload", "payload_json"],
+        convert,
+    )
+    .await
 }
 
 /// An interaction callback sent as `multipart/form-data`: `payload_json` is `{type, data}` with
@@ -47,7 +66,7 @@ pub async fn callback_from_multipart(
     multipart: Multipart,
 ) -> Result<(u8, MessageCreate), ApiError> {
     let mut kind = 0;
-    let body = from_multipart(app, channel, multipart, |bytes| {
+    let body = from_multipart(app, channel, multipart, &["payload_json"], |bytes| {
         let v: Value = parse_json(bytes)?;
         kind = v["type"]
             .as_u64()
@@ -71,7 +90,7 @@ pub async fn thread_from_multipart(
     multipart: Multipart,
 ) -> Result<ThreadCreate, ApiError> {
     let mut thread_body = ThreadCreate::default();
-    let message = from_multipart(app, thread, multipart, |bytes| {
+    let message = from_multipart(app, thread, multipart, &["payload_json"], |bytes| {
         let mut b: ThreadCreate = parse_json(bytes)?;
         let message = b.message.take().map(|m| *m).unwrap_or_default();
         thread_body = b;
@@ -82,10 +101,12 @@ pub async fn thread_from_multipart(
     Ok(thread_body)
 }
 
+/// The parts named one of `payload_fields` hold the body (read by `payload`).
 async fn from_multipart(
     app: &App,
     channel: ChannelId,
     mut multipart: Multipart,
+    payload_fields: &[&str],
     mut payload: impl FnMut(&[u8]) -> Result<MessageCreate, ApiError>,
 ) -> Result<MessageCreate, ApiError> {
     let config = app.config().get();
@@ -99,7 +120,7 @@ async fn from_multipart(
         .map_err(|_| ApiError::InvalidJson)?
     {
         let name = field.name().unwrap_or("").to_string();
-        if name == "payload_json" {
+        if payload_fields.contains(&name.as_str()) {
             let text = field.bytes().await.map_err(|_| ApiError::InvalidJson)?;
             body = payload(&text)?;
             continue;

@@ -3,7 +3,7 @@
 //! `username`/`icon_url` the author override, and each attachment one embed. Discord ignores
 //! Slack's `channel`, `icon_emoji`, `mrkdwn` and `mrkdwn_in`; so do we.
 
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::{ExecuteQuery, by_token, check_thread, post};
 use crate::actors::channel::MessageCreate;
 use crate::api::extract::{Path, Query, parse_json};
+use crate::api::routes::channels::upload::slack_from_multipart;
 use crate::app::App;
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::id::WebhookId;
@@ -59,8 +60,10 @@ struct Field {
     inline: Option<bool>,
 }
 
-/// Execute with a Slack payload: JSON, or a form whose `payload` field holds the JSON (Slack's
-/// other accepted encoding). Without `?wait=true` Discord answers `"ok"` as Slack does.
+/// Execute with a Slack payload: JSON, a form whose `payload` field holds the JSON (Slack's
+/// other accepted encoding), or `multipart/form-data` with the JSON in a `payload` part and
+/// files as attachments (what form-posting Slack clients send when they attach files).
+/// Without `?wait=true` Discord answers `"ok"` as Slack does.
 #[tracing::instrument(skip_all, fields(webhook = %id))]
 pub(super) async fn execute(
     State(app): State<App>,
@@ -70,24 +73,34 @@ pub(super) async fn execute(
 ) -> Result<Response, ApiError> {
     let w = by_token(&app, id, &token).await?;
     check_thread(&q)?;
-    let form = request
+    let content_type = request
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let bytes = Bytes::from_request(request, &app)
-        .await
-        .map_err(|_| ApiError::InvalidJson)?;
-    let payload: SlackWebhook = if form {
-        let json = form_urlencoded::parse(&bytes)
-            .find(|(k, _)| k == "payload")
-            .map(|(_, v)| v.into_owned())
-            .ok_or_else(|| FieldErrors::single("payload", FieldError::Required))?;
-        parse_json(json.as_bytes())?
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let body = if content_type.starts_with("multipart/form-data") {
+        let m = Multipart::from_request(request, &app)
+            .await
+            .map_err(|_| ApiError::InvalidJson)?;
+        slack_from_multipart(&app, w.channel_id, m, |json| to_message(parse_json(json)?)).await?
     } else {
-        parse_json(&bytes)?
+        let bytes = Bytes::from_request(request, &app)
+            .await
+            .map_err(|_| ApiError::InvalidJson)?;
+        let payload: SlackWebhook = if content_type.starts_with("application/x-www-form-urlencoded")
+        {
+            let json = form_urlencoded::parse(&bytes)
+                .find(|(k, _)| k == "payload")
+                .map(|(_, v)| v.into_owned())
+                .ok_or_else(|| FieldErrors::single("payload", FieldError::Required))?;
+            parse_json(json.as_bytes())?
+        } else {
+            parse_json(&bytes)?
+        };
+        to_message(payload)?
     };
-    let message = post(&app, w, to_message(payload)?).await?;
+    let message = post(&app, w, body).await?;
     Ok(if q.wait == Some(true) {
         axum::Json(message).into_response()
     } else {
