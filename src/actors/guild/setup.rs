@@ -89,7 +89,7 @@ pub struct IncidentActionsBody {
 }
 
 /// Turns a feature on or off in a guild's list; true when the list changed.
-fn set_feature(features: &mut Vec<String>, name: &str, on: bool) -> bool {
+pub(super) fn set_feature(features: &mut Vec<String>, name: &str, on: bool) -> bool {
     let has = features.iter().any(|f| f == name);
     match (has, on) {
         (false, true) => features.push(name.to_string()),
@@ -116,7 +116,7 @@ impl State {
 
     /// Writes the setup record, then (when `features` differ from the guild's) the guild with
     /// them, announcing GUILD_UPDATE.
-    async fn save_setup(
+    pub(super) async fn save_setup(
         &mut self,
         setup: GuildSetupRecord,
         features: Vec<String>,
