@@ -607,4 +607,35 @@ async fn turning_the_gate_off_lets_pending_members_in() {
         )
         .await;
     assert_eq!(m.body["pending"], false, "{}", m.body);
+    // The feature in `PATCH /guilds/{id}` is the same switch.
+    let frank = t.register("frank").await;
+    t.join(&frank, &s.invite).await;
+    assert_eq!(say(t, &frank, &s.channel).await, 403);
+    let r = t
+        .patch(
+            &format!("/guilds/{}", s.guild),
+            &s.alice,
+            json!({"features": []}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(say(t, &frank, &s.channel).await, 200);
+    let form = t
+        .get(&format!("/guilds/{}/member-verification", s.guild), &s.bob)
+        .await;
+    assert_eq!(form.body["code"], 50013, "{}", form.body);
+}
+
+#[tokio::test]
+async fn the_gate_feature_needs_a_form() {
+    let s = owner_and_member("Featured").await;
+    let r =
+        s.t.patch(
+            &format!("/guilds/{}", s.guild),
+            &s.alice,
+            json!({"features": ["MEMBER_VERIFICATION_GATE_ENABLED"]}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(field_code(&r.body, &["features"]), "BASE_TYPE_CHOICES");
 }

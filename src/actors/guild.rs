@@ -2021,8 +2021,21 @@ impl State {
         if let Some(f) = patch.system_channel_flags {
             g.system_channel_flags = f;
         }
+        let features_given = patch.features.is_some();
         if let Some(features) = patch.features {
             g.features = features;
+        }
+        let gate_wanted = g.features.iter().any(|f| f == GATE_FEATURE);
+        let gate_flip = features_given && gate_wanted != self.setup.member_verification.enabled;
+        if gate_flip && gate_wanted && !self.gate_has_form() {
+            errs.add(
+                "features",
+                FieldError::Choice {
+                    allowed:
+                        "MEMBER_VERIFICATION_GATE_ENABLED only with a member verification form"
+                            .into(),
+                },
+            );
         }
         if let Some(owner) = patch.owner_id {
             if user != self.guild.owner_id {
@@ -2042,6 +2055,9 @@ impl State {
         }
         let v = self.guild_json(true);
         self.dispatch("GUILD_UPDATE", &v, None);
+        if gate_flip {
+            self.follow_gate_feature(user, gate_wanted).await?;
+        }
         Ok(v)
     }
 
@@ -2432,7 +2448,7 @@ impl State {
     /// (GUILD_MEMBER_ADD) and subscribed, as any join.
     async fn admit(&mut self, mut member: MemberRecord) -> Result<Value, ApiError> {
         let user = member.user_id;
-        if self.gate_applies(self.services.users.public(user).await?.bot) {
+        if self.gate_applies(user).await? {
             // Member verification: in, but pending until the form is submitted (and, when it
             // asks more than terms, a moderator approves).
             member.pending = true;

@@ -328,9 +328,36 @@ impl State {
         &self.setup.member_verification
     }
 
-    /// Whether someone joining now starts out pending (bots never are, as on Discord).
-    pub(super) fn gate_applies(&self, bot: bool) -> bool {
-        self.gate().enabled && !bot
+    /// Whether `user`, joining now, starts out pending (bots never are, as on Discord).
+    pub(super) async fn gate_applies(&self, user: UserId) -> Result<bool, ApiError> {
+        if !self.gate().enabled {
+            return Ok(false);
+        }
+        Ok(!self.services.users.public(user).await?.bot)
+    }
+
+    /// `PATCH /guilds/{id}` changed the MEMBER_VERIFICATION_GATE_ENABLED feature (Discord lets
+    /// managers flip it there too): the form follows, and turning it off lets pending members
+    /// in as turning it off on the form does. The guild route checked there is a form.
+    pub(super) async fn follow_gate_feature(
+        &mut self,
+        by: UserId,
+        enabled: bool,
+    ) -> Result<(), ApiError> {
+        let mut record = self.setup.clone();
+        record.member_verification.enabled = enabled;
+        record.member_verification.version = Some(Timestamp::now());
+        self.services.store.put_guild_setup(&record).await?;
+        self.setup = record;
+        if !enabled {
+            self.open_gate(by, Decision::Approve).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether turning the gate on through the guild's features has a form to show.
+    pub(super) fn gate_has_form(&self) -> bool {
+        !self.gate().form_fields.is_empty()
     }
 
     /// `GET /guilds/{id}/member-verification`: while the gate is on, to anyone (Discord's
@@ -748,11 +775,11 @@ impl State {
         let decision = match body.action.as_deref() {
             None => {
                 errs.add("action", FieldError::Required);
-                None
+                Decision::Approve
             }
-            Some(s) => Decision::parse(s).or_else(|| {
+            Some(s) => Decision::parse(s).unwrap_or_else(|| {
                 errs.add("action", decision_choice());
-                None
+                Decision::Approve
             }),
         };
         let reason = body.rejection_reason.flatten().filter(|r| !r.is_empty());
@@ -764,10 +791,9 @@ impl State {
                 limits.max_rejection_reason,
             );
         }
+        // Past this, `decision` is what the body asked for (a placeholder only came with an
+        // error).
         errs.into_result()?;
-        let Some(decision) = decision else {
-            return Err(ApiError::internal("decision checked above"));
-        };
         let Some(current) = self.join_requests.iter().find(|r| r.id == request) else {
             return Err(ApiError::Unknown(Unknown::JoinRequest));
         };

@@ -21,12 +21,11 @@ pub fn routes() -> Router<App> {
     )
 }
 
-/// Query of the GET; `invite_code` (Discord's client sends it) is accepted and not needed.
+/// Query of the GET. Discord's client also sends `invite_code`, which is not needed here (the
+/// form is shown to anyone while the gate is on) and, like any unknown parameter, ignored.
 #[derive(Debug, Default, Deserialize)]
 struct FormQuery {
     with_guild: Option<bool>,
-    #[allow(dead_code)]
-    invite_code: Option<String>,
 }
 
 /// `GET /guilds/{id}/member-verification?with_guild`: `{version, form_fields, description}`
