@@ -99,6 +99,19 @@ async fn terms_only_gate_holds_newcomers_until_they_accept() {
 
     let carol = t.register("carol").await;
     let carol_id = user_id(t, &carol).await;
+    // Before joining, the invitee's client shows the form (with the guild).
+    let preview = t
+        .get(
+            &format!(
+                "/guilds/{}/member-verification?with_guild=true&invite_code={}",
+                s.guild, s.invite
+            ),
+            &carol,
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.body["guild"]["name"], "Screened");
+    assert_eq!(preview.body["form_fields"][0]["field_type"], "TERMS");
     let mut gw = online(t, &carol).await;
     t.join(&carol, &s.invite).await;
     gw.event("GUILD_CREATE").await;

@@ -59,9 +59,8 @@ pub use threads::{
     ArchivedScope, MembersQuery, ThreadCreate, ThreadMsg, ThreadPatch, archived_error,
 };
 pub use verification::{
-    FieldBody as VerificationFieldBody, GATE_FEATURE, JoinRequestAction, JoinRequestQuery,
-    JoinRequestSubmit, MAX_LIST_LIMIT as MAX_JOIN_REQUESTS_LIMIT, VerificationMsg,
-    VerificationPatch,
+    GATE_FEATURE, JoinRequestAction, JoinRequestQuery, JoinRequestSubmit,
+    MAX_LIST_LIMIT as MAX_JOIN_REQUESTS_LIMIT, VerificationMsg, VerificationPatch,
 };
 pub use voice::{SESSION_ENDED, SelfVoicePatch, VoiceMsg, VoicePatch};
 
