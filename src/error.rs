@@ -49,6 +49,10 @@ pub enum Unknown {
     StageInstance,
     /// A soundboard sound (10097).
     SoundboardSound,
+    /// A guild's member verification form, when none was set up (10068).
+    MemberVerificationForm,
+    /// A guild join request (10075: not in Discord's public list; what peer servers answer).
+    JoinRequest,
 }
 
 impl Unknown {
@@ -82,6 +86,8 @@ impl Unknown {
             Self::VoiceState => 10065,
             Self::StageInstance => 10067,
             Self::SoundboardSound => 10097,
+            Self::MemberVerificationForm => 10068,
+            Self::JoinRequest => 10075,
         }
     }
 
@@ -115,6 +121,8 @@ impl Unknown {
             Self::VoiceState => "unknown-voice-state",
             Self::StageInstance => "unknown-stage-instance",
             Self::SoundboardSound => "unknown-soundboard-sound",
+            Self::MemberVerificationForm => "unknown-guild-member-verification-form",
+            Self::JoinRequest => "unknown-guild-join-request",
         }
     }
 }

@@ -168,6 +168,8 @@ typed_id!(
     StageInstanceId,
     /// A soundboard sound (a guild's, or one of Discord's defaults with a small id).
     SoundId,
+    /// An application to join a guild (member verification).
+    JoinRequestId,
     /// A tag of a forum or media channel (`available_tags`, a post's `applied_tags`).
     TagId,
 );

@@ -100,6 +100,7 @@ conformance!(
     emojis_put_list_delete,
     guild_setup_round_trip,
     integrations_put_list_delete,
+    join_requests_put_list_delete,
     stickers_put_list_get_delete,
     scheduled_events_and_subscribers,
     automod_rules_put_list_delete,
@@ -2058,6 +2059,21 @@ async fn guild_setup_round_trip(s: &dyn Store) {
         emoji_name: None,
         user_id: owner,
     });
+    setup.member_verification = accord::model::MemberVerification {
+        enabled: true,
+        version: Some(Timestamp::from_millis(1_700_000_000_000)),
+        description: Some("Read first".into()),
+        form_fields: vec![accord::model::FormField {
+            field_type: accord::model::FormFieldType::Terms,
+            label: "Rules".into(),
+            description: None,
+            required: true,
+            values: Some(vec!["Be kind".into()]),
+            choices: None,
+            placeholder: None,
+            response: None,
+        }],
+    };
     s.put_guild_setup(&setup).await.unwrap();
     assert_eq!(s.guild_setup(g).await.unwrap(), Some(setup.clone()));
     assert_eq!(s.guild_setup(b.guild.id).await.unwrap(), None);
@@ -2117,6 +2133,65 @@ async fn integrations_put_list_delete(s: &dyn Store) {
     assert_eq!(s.guild_integrations(g).await.unwrap(), vec![second]);
     s.delete_guild(g).await.unwrap();
     assert!(s.guild_integrations(g).await.unwrap().is_empty());
+}
+
+/// Join requests (member verification): upsert, list in id order, per guild, delete, removal
+/// with the guild.
+async fn join_requests_put_list_delete(s: &dyn Store) {
+    use accord::id::JoinRequestId;
+    use accord::model::{FormField, FormFieldType, JoinRequestRecord, JoinRequestStatus};
+    let owner = uid();
+    let (a, b) = (guild_state(owner), guild_state(owner));
+    s.create_guild(&a).await.unwrap();
+    s.create_guild(&b).await.unwrap();
+    let g = a.guild.id;
+    assert!(s.guild_join_requests(g).await.unwrap().is_empty());
+    let request = |answer: &str| JoinRequestRecord {
+        id: JoinRequestId::new(next_id()),
+        guild_id: g,
+        user_id: uid(),
+        status: JoinRequestStatus::Submitted,
+        created_at: Timestamp::from_millis(1_700_000_000_000),
+        form_responses: vec![FormField {
+            field_type: FormFieldType::TextInput,
+            label: "Why?".into(),
+            description: Some("Tell us".into()),
+            required: true,
+            values: None,
+            choices: None,
+            placeholder: Some("Because".into()),
+            response: Some(serde_json::json!(answer)),
+        }],
+        actioned_at: None,
+        actioned_by: None,
+        rejection_reason: None,
+    };
+    let first = request("curious");
+    let second = request("friends");
+    s.put_join_request(&second).await.unwrap();
+    s.put_join_request(&first).await.unwrap();
+    assert_eq!(
+        s.guild_join_requests(g).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    let mut changed = first.clone();
+    changed.status = JoinRequestStatus::Rejected;
+    changed.actioned_by = Some(owner);
+    changed.actioned_at = Some(Timestamp::from_millis(1_700_000_100_000));
+    changed.rejection_reason = Some("no".into());
+    s.put_join_request(&changed).await.unwrap();
+    assert_eq!(
+        s.guild_join_requests(g).await.unwrap(),
+        vec![changed.clone(), second.clone()]
+    );
+    assert!(s.guild_join_requests(b.guild.id).await.unwrap().is_empty());
+    s.delete_join_request(g, changed.id).await.unwrap();
+    s.delete_join_request(g, JoinRequestId::new(next_id()))
+        .await
+        .unwrap(); // unknown: no error
+    assert_eq!(s.guild_join_requests(g).await.unwrap(), vec![second]);
+    s.delete_guild(g).await.unwrap();
+    assert!(s.guild_join_requests(g).await.unwrap().is_empty());
 }
 
 /// Guild stickers: upsert, list in id order, lookup by id alone (any guild), delete, and removal

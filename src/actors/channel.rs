@@ -762,11 +762,13 @@ impl State {
                 permissions: DM_PERMISSIONS,
                 member: true,
                 roles: Arc::from([]),
+                pending: false,
             },
             None => Access {
                 permissions: Permissions::empty(),
                 member: false,
                 roles: Arc::from([]),
+                pending: false,
             },
         };
         self.access.insert(user, access.clone());
@@ -1186,6 +1188,7 @@ impl State {
                 permissions: perms,
                 member: true,
                 roles: Arc::from([]),
+                pending: false,
             },
         );
         let own = |m: &MessageRecord| m.webhook_id == Some(webhook.id);
@@ -1228,6 +1231,14 @@ impl State {
         body: MessageCreate,
     ) -> Result<Bytes, ApiError> {
         let mut perms = self.view(author).await?;
+        if self.permissions(author).await?.pending {
+            // Discord's answer to a member who has not passed member verification.
+            return Err(ApiError::coded(
+                axum::http::StatusCode::FORBIDDEN,
+                50009,
+                "member-verification-pending",
+            ));
+        }
         if body.forum_starter {
             perms.insert(Permissions::SEND_MESSAGES);
         }

@@ -33,6 +33,7 @@ mod stickers;
 mod templates;
 mod thread_sync;
 mod threads;
+mod verification;
 mod voice;
 
 pub use audit::{AuditLogQuery, WEBHOOK_CREATE, WEBHOOK_DELETE};
@@ -59,6 +60,10 @@ pub use templates::{TemplateCreate, TemplatePatch, template_json};
 pub use threads::{
     ArchivedScope, MembersQuery, ThreadCreate, ThreadMsg, ThreadPatch, archived_error,
 };
+pub use verification::{
+    GATE_FEATURE, JoinRequestAction, JoinRequestQuery, JoinRequestSubmit,
+    MAX_LIST_LIMIT as MAX_JOIN_REQUESTS_LIMIT, VerificationMsg, VerificationPatch,
+};
 pub use voice::{SESSION_ENDED, SelfVoicePatch, VoiceMsg, VoicePatch};
 
 use super::channel::ChannelMsg;
@@ -84,6 +89,9 @@ pub struct Access {
     pub member: bool,
     /// The member's roles: auto-moderation rules exempt roles (empty outside guilds).
     pub roles: Arc<[RoleId]>,
+    /// The member has not passed the guild's member verification yet: they may look but not
+    /// speak (sending answers 50009, as on Discord).
+    pub pending: bool,
 }
 
 /// A session's subscription to a guild: its GUILD_CREATE, and the run of the guild's actor
@@ -515,6 +523,8 @@ pub enum GuildMsg {
     Events(EventMsg),
     /// Auto-moderation rules and their executions (see [`AutoModMsg`]).
     AutoMod(AutoModMsg),
+    /// Member verification and join requests (see [`VerificationMsg`]).
+    Verification(VerificationMsg),
     /// `GET /guilds/{id}/templates`.
     ListTemplates {
         user: UserId,
@@ -763,6 +773,8 @@ pub struct State {
     setup: crate::model::GuildSetupRecord,
     /// Bots added through OAuth2 (loaded when the actor starts).
     integrations: Vec<crate::model::IntegrationRecord>,
+    /// Applications through member verification, in id order (loaded when the actor starts).
+    join_requests: Vec<crate::model::JoinRequestRecord>,
     /// Live member lists of user clients (ops 14/37).
     member_lists: member_list::MemberLists,
 }
@@ -778,15 +790,17 @@ impl Actor for GuildActor {
         (services, s): Self::Arguments,
     ) -> Result<State, ActorProcessingErr> {
         tracing::debug!(guild = %s.guild.id, members = s.members.len(), "guild actor started");
-        let (emojis, stickers, events, memberships, setup, integrations, automod) = futures::try_join!(
-            services.store.guild_emojis(s.guild.id),
-            services.store.guild_stickers(s.guild.id),
-            events::Events::load(&services.store, s.guild.id),
-            services.store.guild_thread_members(s.guild.id),
-            services.store.guild_setup(s.guild.id),
-            services.store.guild_integrations(s.guild.id),
-            services.store.guild_automod_rules(s.guild.id),
-        )?;
+        let (emojis, stickers, events, memberships, setup, integrations, automod, join_requests) =
+            futures::try_join!(
+                services.store.guild_emojis(s.guild.id),
+                services.store.guild_stickers(s.guild.id),
+                events::Events::load(&services.store, s.guild.id),
+                services.store.guild_thread_members(s.guild.id),
+                services.store.guild_setup(s.guild.id),
+                services.store.guild_integrations(s.guild.id),
+                services.store.guild_automod_rules(s.guild.id),
+                services.store.guild_join_requests(s.guild.id),
+            )?;
         let mut thread_members = threads::ThreadMembers::new();
         for m in memberships {
             thread_members
@@ -818,6 +832,7 @@ impl Actor for GuildActor {
             archive_timer: Default::default(),
             setup,
             integrations,
+            join_requests,
             member_lists: member_list::MemberLists::default(),
         };
         // Before any channel of the guild starts (channels spawn after their guild).
@@ -1131,16 +1146,19 @@ impl Actor for GuildActor {
                             permissions: st.channel_permissions(user, c),
                             member: true,
                             roles: m.roles.clone().into(),
+                            pending: m.pending,
                         },
                         (Some(m), None) => Access {
                             permissions: Permissions::empty(),
                             member: true,
                             roles: m.roles.clone().into(),
+                            pending: m.pending,
                         },
                         _ => Access {
                             permissions: Permissions::empty(),
                             member: false,
                             roles: Arc::from([]),
+                            pending: false,
                         },
                     };
                     let _ = port.send(access);
@@ -1531,6 +1549,7 @@ impl Actor for GuildActor {
                     reply(r, st.delete_emoji(user, id).await)
                 }
                 GuildMsg::Stickers(m) => st.handle_sticker(m).await,
+                GuildMsg::Verification(m) => st.handle_verification(m).await,
                 GuildMsg::Threads(m) => st.handle_thread(m).await,
                 GuildMsg::ReadableChannels { user, reply: r } => {
                     reply(r, st.readable_channels(user))
@@ -1616,7 +1635,9 @@ impl State {
             user_id: user,
             everyone: self.everyone(),
             roles: &roles,
-            timed_out: member.timed_out(Timestamp::now()),
+            // A member who has not passed member verification is held like a timed-out one:
+            // they may look (VIEW_CHANNEL, READ_MESSAGE_HISTORY) and nothing else.
+            timed_out: member.timed_out(Timestamp::now()) || member.pending,
             // Read from the cached member, so the channels' permission caches carry it and
             // the message path pays nothing for it.
             quarantined: member.quarantined(),
@@ -2016,8 +2037,21 @@ impl State {
         if let Some(f) = patch.system_channel_flags {
             g.system_channel_flags = f;
         }
+        let features_given = patch.features.is_some();
         if let Some(features) = patch.features {
             g.features = features;
+        }
+        let gate_wanted = g.features.iter().any(|f| f == GATE_FEATURE);
+        let gate_flip = features_given && gate_wanted != self.setup.member_verification.enabled;
+        if gate_flip && gate_wanted && !self.gate_has_form() {
+            errs.add(
+                "features",
+                FieldError::Choice {
+                    allowed:
+                        "MEMBER_VERIFICATION_GATE_ENABLED only with a member verification form"
+                            .into(),
+                },
+            );
         }
         if let Some(owner) = patch.owner_id {
             if user != self.guild.owner_id {
@@ -2037,6 +2071,9 @@ impl State {
         }
         let v = self.guild_json(true);
         self.dispatch("GUILD_UPDATE", &v, None);
+        if gate_flip {
+            self.follow_gate_feature(user, gate_wanted).await?;
+        }
         Ok(v)
     }
 
@@ -2427,6 +2464,11 @@ impl State {
     /// (GUILD_MEMBER_ADD) and subscribed, as any join.
     async fn admit(&mut self, mut member: MemberRecord) -> Result<Value, ApiError> {
         let user = member.user_id;
+        if self.gate_applies(user).await? {
+            // Member verification: in, but pending until the form is submitted (and, when it
+            // asks more than terms, a moderator approves).
+            member.pending = true;
+        }
         let config = self.services.config.get();
         let mine = self.services.store.guilds_of_user(user).await?;
         if mine.len() >= config.limits.user.max_guilds as usize {
@@ -2585,6 +2627,8 @@ impl State {
         self.invalidate_permissions(Some(target));
         // Leaving the guild leaves its threads too, as on Discord.
         self.leave_all_threads(target).await?;
+        // And withdraws a join request awaiting review.
+        self.withdraw_requests_of(target).await?;
         Ok(())
     }
 

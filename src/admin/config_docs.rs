@@ -45,7 +45,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ),
     (
         "limits.onboarding",
-        "Welcome screen, onboarding and incident action limits (Discord's values by default).",
+        "Welcome screen, onboarding, member verification and incident action limits (Discord's values by default).",
     ),
     (
         "limits.automod",
@@ -385,6 +385,46 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "limits.onboarding.max_incident_hours",
         "How far ahead incident actions may pause invites or DMs, in hours (Discord: 24).",
+    ),
+    (
+        "limits.onboarding.max_verification_fields",
+        "Questions of a member verification form (Discord: 5).",
+    ),
+    (
+        "limits.onboarding.max_verification_description",
+        "Longest member verification description (Discord: 300).",
+    ),
+    (
+        "limits.onboarding.max_field_label",
+        "Longest form field label, description or placeholder (Discord: 300).",
+    ),
+    (
+        "limits.onboarding.max_field_terms",
+        "Rules of one TERMS field (Discord: 16).",
+    ),
+    (
+        "limits.onboarding.max_field_term",
+        "Longest rule of a TERMS field (Discord: 300).",
+    ),
+    (
+        "limits.onboarding.max_field_choices",
+        "Choices of one MULTIPLE_CHOICE field (Discord: 8).",
+    ),
+    (
+        "limits.onboarding.max_field_choice",
+        "Longest choice of a MULTIPLE_CHOICE field (Discord: 150).",
+    ),
+    (
+        "limits.onboarding.max_text_answer",
+        "Longest answer to a TEXT_INPUT field (Discord: 150).",
+    ),
+    (
+        "limits.onboarding.max_paragraph_answer",
+        "Longest answer to a PARAGRAPH field (Discord: 1000).",
+    ),
+    (
+        "limits.onboarding.max_rejection_reason",
+        "Longest reason for rejecting a join request (Discord: 160).",
     ),
     ("limits.application.max_emojis", "Emojis per application."),
     (

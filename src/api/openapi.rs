@@ -571,6 +571,33 @@ pub const TAGS: &[Tag] = &[
             )
             .body(Object),
             get(
+                "/guilds/{guild_id}/member-verification",
+                "Get the guild's member verification form",
+            ),
+            patch(
+                "/guilds/{guild_id}/member-verification",
+                "Modify the guild's member verification form",
+            )
+            .body(Object),
+            get(
+                "/guilds/{guild_id}/requests",
+                "List the guild's join requests",
+            ),
+            put(
+                "/guilds/{guild_id}/requests/@me",
+                "Submit the member verification form (a join request)",
+            )
+            .body(Object),
+            delete(
+                "/guilds/{guild_id}/requests/@me",
+                "Withdraw the current user's join request",
+            ),
+            patch(
+                "/guilds/{guild_id}/requests/{request_id}",
+                "Approve or reject a join request",
+            )
+            .body(Object),
+            get(
                 "/guilds/{guild_id}/new-member-welcome",
                 "Get what a new member is welcomed with",
             ),

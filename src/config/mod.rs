@@ -391,7 +391,8 @@ impl Default for ForumLimits {
     }
 }
 
-/// Welcome screen, onboarding and incident action limits (Discord's values by default).
+/// Welcome screen, onboarding, member verification and incident action limits (Discord's
+/// values by default).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OnboardingLimits {
@@ -417,6 +418,26 @@ pub struct OnboardingLimits {
     pub max_default_channels: u32,
     /// How far ahead incident actions may pause invites or DMs, in hours (Discord: 24).
     pub max_incident_hours: u32,
+    /// Questions of a member verification form (Discord: 5).
+    pub max_verification_fields: u32,
+    /// Longest member verification description (Discord: 300).
+    pub max_verification_description: u32,
+    /// Longest form field label, description or placeholder (Discord: 300).
+    pub max_field_label: u32,
+    /// Rules of one TERMS field (Discord: 16).
+    pub max_field_terms: u32,
+    /// Longest rule of a TERMS field (Discord: 300).
+    pub max_field_term: u32,
+    /// Choices of one MULTIPLE_CHOICE field (Discord: 8).
+    pub max_field_choices: u32,
+    /// Longest choice of a MULTIPLE_CHOICE field (Discord: 150).
+    pub max_field_choice: u32,
+    /// Longest answer to a TEXT_INPUT field (Discord: 150).
+    pub max_text_answer: u32,
+    /// Longest answer to a PARAGRAPH field (Discord: 1000).
+    pub max_paragraph_answer: u32,
+    /// Longest reason a moderator gives for rejecting a join request (Discord: 160).
+    pub max_rejection_reason: u32,
 }
 
 impl Default for OnboardingLimits {
@@ -433,6 +454,16 @@ impl Default for OnboardingLimits {
             max_option_ids: 50,
             max_default_channels: 500,
             max_incident_hours: 24,
+            max_verification_fields: 5,
+            max_verification_description: 300,
+            max_field_label: 300,
+            max_field_terms: 16,
+            max_field_term: 300,
+            max_field_choices: 8,
+            max_field_choice: 150,
+            max_text_answer: 150,
+            max_paragraph_answer: 1000,
+            max_rejection_reason: 160,
         }
     }
 }

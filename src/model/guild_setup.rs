@@ -28,6 +28,9 @@ pub struct GuildSetupRecord {
     /// files are on the CDN.
     #[serde(default)]
     pub soundboard_sounds: Vec<crate::model::SoundRecord>,
+    /// The member verification form (membership screening).
+    #[serde(default)]
+    pub member_verification: crate::model::MemberVerification,
 }
 
 /// A stage instance: the live stage of a stage channel, with its topic.
@@ -66,6 +69,7 @@ impl GuildSetupRecord {
             incidents: IncidentsData::default(),
             stage_instances: Vec::new(),
             soundboard_sounds: Vec::new(),
+            member_verification: crate::model::MemberVerification::default(),
         }
     }
 }

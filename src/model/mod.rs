@@ -45,6 +45,7 @@ pub mod guild;
 pub mod guild_setup;
 pub mod integration;
 pub mod invite;
+pub mod join_request;
 pub mod member;
 pub mod mention;
 pub mod message;
@@ -81,6 +82,9 @@ pub use guild::GuildRecord;
 pub use guild_setup::GuildSetupRecord;
 pub use integration::IntegrationRecord;
 pub use invite::{InviteRecord, InviteTargetUsersRecord, TargetUsersJob, TargetUsersJobStatus};
+pub use join_request::{
+    FormField, FormFieldType, JoinRequestRecord, JoinRequestStatus, MemberVerification,
+};
 pub use member::MemberRecord;
 pub use message::MessageRecord;
 pub use oauth::{OAuthScopes, OAuthTokenKind, OAuthTokenRecord};

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::id::{
-    ApplicationId, AutoModRuleId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId,
-    RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
+    ApplicationId, AutoModRuleId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId,
+    JoinRequestId, MessageId, RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId,
+    WebhookId,
 };
 use crate::model::{
     AppEmojiRecord, CommandPermissionsRecord, EntitlementRecord, EventExceptionUser,
@@ -22,8 +23,8 @@ use crate::model::{
 use crate::model::{
     ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandRecord, ConnectedAccountRecord,
     EmojiRecord, GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord,
-    InviteTargetUsersRecord, MemberRecord, MessageRecord, OAuthTokenRecord, PollExpiry,
-    ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
+    InviteTargetUsersRecord, JoinRequestRecord, MemberRecord, MessageRecord, OAuthTokenRecord,
+    PollExpiry, ReadStateRecord, RelationshipRecord, Role, ScheduledEventRecord, StickerRecord,
     TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord,
     UserSettings, WebhookRecord,
 };
@@ -472,6 +473,14 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_integration(&self, guild: GuildId, id: IntegrationId) -> StoreResult<()>;
     /// A guild's integrations, in id order.
     async fn guild_integrations(&self, guild: GuildId) -> StoreResult<Vec<IntegrationRecord>>;
+
+    // --- join requests: applications through member verification (loaded by the guild actor
+    // when it starts; removed with the guild)
+    /// Inserts or replaces a join request.
+    async fn put_join_request(&self, request: &JoinRequestRecord) -> StoreResult<()>;
+    async fn delete_join_request(&self, guild: GuildId, id: JoinRequestId) -> StoreResult<()>;
+    /// A guild's join requests, in id order.
+    async fn guild_join_requests(&self, guild: GuildId) -> StoreResult<Vec<JoinRequestRecord>>;
 
     // --- guild stickers (loaded by the guild actor when it starts; removed with the guild)
     /// Inserts or replaces a sticker (and the sticker → guild index).

@@ -437,6 +437,22 @@ pub fn rows() -> Vec<Row> {
         row("PUT /guilds/{guild_id}/onboarding", GUILD_PERM)
             .json(|_| json!({"prompts": [], "mode": 1})),
         row("GET /guilds/{guild_id}/new-member-welcome", GUILD_MEMBER).member_ok(),
+        // Member verification is off in the world: the form is the managers' (MANAGE_GUILD).
+        row("GET /guilds/{guild_id}/member-verification", GUILD_PERM),
+        row("PATCH /guilds/{guild_id}/member-verification", GUILD_PERM)
+            .json(|_| json!({"description": "Read the rules"})),
+        row("GET /guilds/{guild_id}/requests", GUILD_PERM),
+        row("PATCH /guilds/{guild_id}/requests/{request_id}", GUILD_PERM)
+            .p("request_id", "=1234567890123456789")
+            .json(|_| json!({"action": "APPROVED"}))
+            .ok_status(404, "no join request in the world: 10075 (tests/join_requests.rs)"),
+        row("PUT /guilds/{guild_id}/requests/@me", GUILD_MEMBER)
+            .member_ok()
+            .json(|_| json!({"form_fields": []}))
+            .ok_status(404, "member verification is off in the world: 10068 (tests/join_requests.rs)"),
+        row("DELETE /guilds/{guild_id}/requests/@me", GUILD_MEMBER)
+            .member_ok()
+            .ok_status(404, "no join request in the world: 10075 (tests/join_requests.rs)"),
         row("GET /guilds/{guild_id}/integrations", GUILD_PERM),
         row("DELETE /guilds/{guild_id}/integrations/{integration_id}", GUILD_PERM),
         // DMs, not invites: later rows still join through invites.

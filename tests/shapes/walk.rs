@@ -58,12 +58,56 @@ pub async fn run(s: &mut Shapes) {
     threads(s, &w).await;
     forums(s, &w).await;
     auto_moderation(s, &w).await;
+    member_verification(s, &w).await;
     templates_and_bans(s, &w).await;
     dms(s, &w).await;
     applications(s, &w).await;
     interactions(s, &w).await;
     oauth2(s, &w).await;
     teardown(s, &w).await;
+}
+
+/// Member verification in a guild of its own (the gate would hold the walk's later joiners):
+/// Carol joins, answers the form, Alice lists the requests and approves hers.
+async fn member_verification(s: &mut Shapes, w: &World) {
+    let (g, channel) = s.t.guild(&w.alice, "Gated").await;
+    s.patch(
+        &format!("/guilds/{g}/member-verification"),
+        &w.alice,
+        json!({"enabled": true, "description": "Apply here", "form_fields": [
+            {"field_type": "TERMS", "label": "Rules", "required": true, "values": ["Be kind"]},
+            {"field_type": "PARAGRAPH", "label": "About you", "required": true},
+            {"field_type": "MULTIPLE_CHOICE", "label": "Pick one", "required": false,
+             "choices": ["Tea", "Coffee"]},
+        ]}),
+    )
+    .await;
+    s.get(&format!("/guilds/{g}/member-verification"), &w.carol)
+        .await;
+    let code = s.t.invite_code(&w.alice, &channel).await;
+    s.t.join(&w.carol, &code).await;
+    let r = s
+        .put(
+            &format!("/guilds/{g}/requests/@me"),
+            &w.carol,
+            Some(json!({"form_fields": [
+                {"field_type": "TERMS", "label": "Rules", "response": true},
+                {"field_type": "PARAGRAPH", "label": "About you", "response": "I draw maps"},
+                {"field_type": "MULTIPLE_CHOICE", "label": "Pick one", "response": 0},
+            ]})),
+        )
+        .await;
+    let request = id(&r, "join request");
+    s.get(&format!("/guilds/{g}/requests?status=SUBMITTED"), &w.alice)
+        .await;
+    s.patch(
+        &format!("/guilds/{g}/requests/{request}"),
+        &w.alice,
+        json!({"action": "APPROVED"}),
+    )
+    .await;
+    s.get(&format!("/guilds/{g}/requests?limit=10"), &w.alice)
+        .await;
 }
 
 async fn setup(s: &mut Shapes) -> World {

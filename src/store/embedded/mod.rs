@@ -34,16 +34,17 @@ use super::{
     Store, StoreError, StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, AutoModRuleId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId,
-    RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
+    ApplicationId, AutoModRuleId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId,
+    JoinRequestId, MessageId, RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId,
+    WebhookId,
 };
 use crate::model::{
     AppEmojiRecord, ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandPermissionsRecord,
     CommandRecord, ConnectedAccountRecord, EmojiRecord, EntitlementRecord, EventExceptionUser,
     GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, InviteTargetUsersRecord,
-    MemberRecord, MessageRecord, OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord,
-    Role, RoleConnectionMetadata, ScheduledEventRecord, StickerRecord, TeamMemberRecord,
-    TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord,
+    JoinRequestRecord, MemberRecord, MessageRecord, OAuthTokenRecord, PollExpiry, ReadStateRecord,
+    RelationshipRecord, Role, RoleConnectionMetadata, ScheduledEventRecord, StickerRecord,
+    TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, UserConsent, UserRecord,
     UserRoleConnectionRecord, UserSettings, WebhookRecord,
 };
 
@@ -413,6 +414,10 @@ impl Store for EmbeddedStore {
                     .map_err(be)?;
                 remove_range(
                     &mut txn.open_table(INTEGRATIONS).map_err(be)?,
+                    (g, 0)..=(g, u64::MAX),
+                )?;
+                remove_range(
+                    &mut txn.open_table(JOIN_REQUESTS).map_err(be)?,
                     (g, 0)..=(g, u64::MAX),
                 )?;
                 let stickers = remove_range(
@@ -1384,6 +1389,42 @@ impl Store for EmbeddedStore {
         let g = guild.get();
         values_in(
             &txn.open_table(INTEGRATIONS).map_err(be)?,
+            (g, 0)..=(g, u64::MAX),
+        )
+    }
+
+    async fn put_join_request(&self, request: &JoinRequestRecord) -> StoreResult<()> {
+        let key = (request.guild_id.get(), request.id.get());
+        let bytes = enc(request)?;
+        self.writer
+            .write(move |txn| {
+                txn.open_table(JOIN_REQUESTS)
+                    .map_err(be)?
+                    .insert(key, bytes.as_slice())
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_join_request(&self, guild: GuildId, id: JoinRequestId) -> StoreResult<()> {
+        let key = (guild.get(), id.get());
+        self.writer
+            .write(move |txn| {
+                txn.open_table(JOIN_REQUESTS)
+                    .map_err(be)?
+                    .remove(key)
+                    .map_err(be)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn guild_join_requests(&self, guild: GuildId) -> StoreResult<Vec<JoinRequestRecord>> {
+        let txn = self.read()?;
+        let g = guild.get();
+        values_in(
+            &txn.open_table(JOIN_REQUESTS).map_err(be)?,
             (g, 0)..=(g, u64::MAX),
         )
     }

@@ -95,6 +95,8 @@ pub const CONNECTIONS: TableDefinition<(u64, String, String), &[u8]> =
 pub const GUILD_SETUP: TableDefinition<u64, &[u8]> = TableDefinition::new("guild_setup");
 /// A guild's integrations: (guild, integration) → record.
 pub const INTEGRATIONS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("integrations");
+/// A guild's join requests (member verification): (guild, request) → record.
+pub const JOIN_REQUESTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("join_requests");
 /// A guild's custom emojis: (guild, emoji) → record.
 pub const EMOJIS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("emojis");
 /// A guild's stickers: (guild, sticker) → record.
@@ -149,6 +151,7 @@ pub fn create_all(txn: &WriteTransaction) -> StoreResult<()> {
     txn.open_table(EMOJIS).map_err(be)?;
     txn.open_table(GUILD_SETUP).map_err(be)?;
     txn.open_table(INTEGRATIONS).map_err(be)?;
+    txn.open_table(JOIN_REQUESTS).map_err(be)?;
     txn.open_table(STICKERS).map_err(be)?;
     txn.open_table(STICKERS_BY_ID).map_err(be)?;
     txn.open_table(GUILD_AUDIT_LOG).map_err(be)?;

@@ -1,10 +1,10 @@
 //! A guild's custom emojis, its setup (welcome screen, onboarding, incident actions), its
-//! integrations and its audit log on ScyllaDB, each one partition per guild (the audit log's rows expire after 45
+//! integrations, its join requests and its audit log on ScyllaDB, each one partition per guild (the audit log's rows expire after 45
 //! days through the table's default TTL).
 
 use super::{ScyllaStore, decode_all, enc, n};
-use crate::id::{EmojiId, GuildId, IntegrationId, Snowflake};
-use crate::model::{EmojiRecord, GuildSetupRecord, IntegrationRecord};
+use crate::id::{EmojiId, GuildId, IntegrationId, JoinRequestId, Snowflake};
+use crate::model::{EmojiRecord, GuildSetupRecord, IntegrationRecord, JoinRequestRecord};
 use crate::store::{GuildAuditEntry, StoreResult};
 
 impl ScyllaStore {
@@ -51,6 +51,33 @@ impl ScyllaStore {
     ) -> StoreResult<Vec<IntegrationRecord>> {
         let rows: Vec<(Option<String>,)> = self
             .scan(&self.st.integrations_of_guild, (n(guild.get()),))
+            .await?;
+        decode_all(rows.into_iter().map(|(d,)| d))
+    }
+
+    pub(super) async fn put_join_request_impl(&self, r: &JoinRequestRecord) -> StoreResult<()> {
+        self.exec(
+            &self.st.join_request_put,
+            (n(r.guild_id.get()), n(r.id.get()), enc(r)?),
+        )
+        .await
+    }
+
+    pub(super) async fn delete_join_request_impl(
+        &self,
+        guild: GuildId,
+        id: JoinRequestId,
+    ) -> StoreResult<()> {
+        self.exec(&self.st.join_request_del, (n(guild.get()), n(id.get())))
+            .await
+    }
+
+    pub(super) async fn guild_join_requests_impl(
+        &self,
+        guild: GuildId,
+    ) -> StoreResult<Vec<JoinRequestRecord>> {
+        let rows: Vec<(Option<String>,)> = self
+            .scan(&self.st.join_requests_of_guild, (n(guild.get()),))
             .await?;
         decode_all(rows.into_iter().map(|(d,)| d))
     }

@@ -70,17 +70,18 @@ use super::{
     StoreResult, username_key,
 };
 use crate::id::{
-    ApplicationId, AutoModRuleId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId, MessageId,
-    RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId, WebhookId,
+    ApplicationId, AutoModRuleId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId,
+    JoinRequestId, MessageId, RoleId, ScheduledEventId, Snowflake, StickerId, TeamId, UserId,
+    WebhookId,
 };
 use crate::model::{
     AppEmojiRecord, ApplicationRecord, AutoModRuleRecord, ChannelRecord, CommandPermissionsRecord,
     CommandRecord, ConnectedAccountRecord, EmojiRecord, EntitlementRecord, EventExceptionUser,
     GuildRecord, GuildSetupRecord, IntegrationRecord, InviteRecord, InviteTargetUsersRecord,
-    MemberRecord, MessageRecord, OAuthTokenRecord, PollExpiry, ReadStateRecord, RelationshipRecord,
-    Role, RoleConnectionMetadata, ScheduledEventRecord, StickerRecord, TeamMemberRecord,
-    TeamRecord, TemplateRecord, ThreadMemberRecord, Timestamp, UserConsent, UserRecord,
-    UserRoleConnectionRecord, UserSettings, WebhookRecord,
+    JoinRequestRecord, MemberRecord, MessageRecord, OAuthTokenRecord, PollExpiry, ReadStateRecord,
+    RelationshipRecord, Role, RoleConnectionMetadata, ScheduledEventRecord, StickerRecord,
+    TeamMemberRecord, TeamRecord, TemplateRecord, ThreadMemberRecord, Timestamp, UserConsent,
+    UserRecord, UserRoleConnectionRecord, UserSettings, WebhookRecord,
 };
 
 /// Width of a message bucket: 10 days of snowflake time.
@@ -826,6 +827,7 @@ impl Store for ScyllaStore {
             self.exec(&self.st.emojis_del_guild, (g,)),
             self.exec(&self.st.guild_setup_del, (g,)),
             self.exec(&self.st.integrations_del_guild, (g,)),
+            self.exec(&self.st.join_requests_del_guild, (g,)),
             self.delete_guild_stickers(id),
             self.delete_guild_scheduled_events(id),
             self.exec(&self.st.guild_audit_del_guild, (g,)),
@@ -1567,6 +1569,18 @@ impl Store for ScyllaStore {
 
     async fn guild_integrations(&self, guild: GuildId) -> StoreResult<Vec<IntegrationRecord>> {
         self.guild_integrations_impl(guild).await
+    }
+
+    async fn put_join_request(&self, request: &JoinRequestRecord) -> StoreResult<()> {
+        self.put_join_request_impl(request).await
+    }
+
+    async fn delete_join_request(&self, guild: GuildId, id: JoinRequestId) -> StoreResult<()> {
+        self.delete_join_request_impl(guild, id).await
+    }
+
+    async fn guild_join_requests(&self, guild: GuildId) -> StoreResult<Vec<JoinRequestRecord>> {
+        self.guild_join_requests_impl(guild).await
     }
 
     async fn put_guild_setup(&self, setup: &GuildSetupRecord) -> StoreResult<()> {

@@ -127,6 +127,7 @@ mod tests {
             "channels_by_guild",
             "guild_setup",
             "integrations",
+            "join_requests",
         ] {
             assert!(tables.iter().any(|x| x == t), "{t} missing from {tables:?}");
         }

@@ -257,6 +257,11 @@ statements! {
     integration_del = "DELETE FROM integrations WHERE guild_id = ? AND integration_id = ?";
     integrations_of_guild = "SELECT data FROM integrations WHERE guild_id = ?";
     integrations_del_guild = "DELETE FROM integrations WHERE guild_id = ?";
+    join_request_put =
+        "INSERT INTO join_requests (guild_id, request_id, data) VALUES (?, ?, ?)";
+    join_request_del = "DELETE FROM join_requests WHERE guild_id = ? AND request_id = ?";
+    join_requests_of_guild = "SELECT data FROM join_requests WHERE guild_id = ?";
+    join_requests_del_guild = "DELETE FROM join_requests WHERE guild_id = ?";
     guild_setup_put = "INSERT INTO guild_setup (guild_id, data) VALUES (?, ?)";
     guild_setup_get = "SELECT data FROM guild_setup WHERE guild_id = ?";
     guild_setup_del = "DELETE FROM guild_setup WHERE guild_id = ?";

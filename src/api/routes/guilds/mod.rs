@@ -8,6 +8,7 @@ pub mod channels;
 pub mod emojis;
 pub mod incident_actions;
 pub mod integrations;
+pub mod member_verification;
 pub mod members;
 pub mod messages_search;
 pub mod new_member_welcome;
@@ -15,6 +16,7 @@ pub mod onboarding;
 pub mod preview;
 pub mod prune;
 pub mod regions;
+pub mod requests;
 pub mod roles;
 pub mod scheduled_events;
 pub mod soundboard_sounds;
@@ -71,6 +73,8 @@ pub fn routes() -> Router<App> {
         .merge(threads::routes())
         .merge(welcome_screen::routes())
         .merge(onboarding::routes())
+        .merge(member_verification::routes())
+        .merge(requests::routes())
         .merge(new_member_welcome::routes())
         .merge(incident_actions::routes())
         .merge(integrations::routes())
