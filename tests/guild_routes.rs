@@ -1305,6 +1305,14 @@ async fn custom_emojis() {
             .status,
         204
     );
+    // The image goes with it.
+    let img = t
+        .http
+        .get(format!("{}/emojis/{bobs}.png", t.srv().url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(img.status(), 404);
     // Without the permissions, nothing.
     t.patch(
         &format!("/guilds/{g}/roles/{g}"),

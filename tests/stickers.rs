@@ -325,6 +325,8 @@ async fn sticker_crud_round_trip() {
         t.get(&format!("/stickers/{wave}"), &alice).await.body["code"],
         10060
     );
+    // Its file is gone from the CDN too.
+    assert_eq!(cdn(&t, &format!("/stickers/{wave}.png")).await.0, 404);
     let log = t
         .get(
             &format!("/guilds/{guild}/audit-logs?action_type=92"),

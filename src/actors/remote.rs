@@ -179,6 +179,14 @@ pub enum GuildQuery {
         session: u64,
         #[serde(default)]
         channels: Option<Vec<(u64, Vec<[usize; 2]>)>>,
+        /// The first channel and its ranges again, in the shape nodes before `channels` read
+        /// (one channel per query): during a rolling upgrade an old owner still answers the
+        /// first channel's list, and an old asker's query is still understood here. Built by
+        /// [`GuildQuery::member_list`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ranges: Option<Vec<[usize; 2]>>,
         #[serde(default)]
         threads: bool,
     },
@@ -187,6 +195,24 @@ pub enum GuildQuery {
 }
 
 impl GuildQuery {
+    /// [`GuildQuery::MemberList`] with the fields older nodes read filled in.
+    pub fn member_list(
+        user: u64,
+        session: u64,
+        channels: Option<Vec<(u64, Vec<[usize; 2]>)>>,
+        threads: bool,
+    ) -> Self {
+        let first = channels.as_ref().and_then(|cs| cs.first().cloned());
+        Self::MemberList {
+            user,
+            session,
+            channel: first.as_ref().map(|(c, _)| *c),
+            ranges: first.map(|(_, r)| r),
+            channels,
+            threads,
+        }
+    }
+
     /// Asks the guild's actor on this node.
     pub async fn ask(self, services: &Arc<Services>, guild: GuildId) -> Result<Value, ApiError> {
         let actor = services.guild(guild).await?;
@@ -204,8 +230,13 @@ impl GuildQuery {
                 user,
                 session,
                 channels,
+                channel,
+                ranges,
                 threads,
             } => {
+                // From an older node: one channel, in the old fields.
+                let channels =
+                    channels.or_else(|| channel.map(|c| vec![(c, ranges.unwrap_or_default())]));
                 super::ask(services, &actor, |reply| GuildMsg::MemberList {
                     user: UserId::new(user),
                     session,
@@ -1265,5 +1296,32 @@ mod tests {
         // A gone relay says so.
         drop(n2);
         assert!(!to_n2.push(&event, guild, data, UserId::new(1), 1));
+    }
+
+    #[test]
+    fn member_list_queries_read_across_versions() {
+        // What this version sends carries the old single-channel fields too.
+        let q = GuildQuery::member_list(7, 9, Some(vec![(5, vec![[0, 99]]), (6, vec![])]), true);
+        let wire = serde_json::to_value(&q).unwrap();
+        assert_eq!(wire["channel"], 5);
+        assert_eq!(wire["ranges"], serde_json::json!([[0, 99]]));
+        assert_eq!(wire["channels"][1][0], 6);
+        // What an older node sends (no `channels`) is read as its one channel.
+        let old = serde_json::json!({
+            "query": "member_list", "user": 7, "session": 9, "channel": 5, "ranges": [[0, 99]]
+        });
+        match serde_json::from_value::<GuildQuery>(old).unwrap() {
+            GuildQuery::MemberList {
+                channels: None,
+                channel: Some(5),
+                ranges: Some(r),
+                ..
+            } => assert_eq!(r, vec![[0, 99]]),
+            other => panic!("{other:?}"),
+        }
+        // Flags only: no channel either way.
+        let flags = GuildQuery::member_list(7, 9, None, true);
+        let wire = serde_json::to_value(&flags).unwrap();
+        assert!(wire.get("channel").is_none());
     }
 }

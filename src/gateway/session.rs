@@ -736,12 +736,12 @@ impl Session {
                     })
                     .collect::<Vec<_>>()
             });
-            let query = GuildQuery::MemberList {
-                user: self.user.id.get(),
-                session: self.handle.origin_key(),
+            let query = GuildQuery::member_list(
+                self.user.id.get(),
+                self.handle.origin_key(),
                 channels,
-                threads: sub["threads"].as_bool().unwrap_or(false),
-            };
+                sub["threads"].as_bool().unwrap_or(false),
+            );
             // Refusals (a channel the user cannot see) are silent, as on Discord.
             let _ = self.query_guild(guild, query).await;
         }

@@ -168,5 +168,9 @@ async fn delete(
             .with_reason(reason)
         })
         .await?;
+    // The image goes with the emoji, as it does for application emojis.
+    app.cdn
+        .delete_images_of(crate::cdn::ImageKind::Emoji, emoji.snowflake())
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -270,5 +270,6 @@ async fn delete(
             .with_reason(reason)
         })
         .await?;
+    app.cdn.delete_sticker(sticker).await;
     Ok(StatusCode::NO_CONTENT)
 }
