@@ -1604,3 +1604,100 @@ async fn concurrent_role_grants_on_one_member_all_land() {
         .await;
     assert_eq!(m.body["roles"].as_array().unwrap().len(), 4);
 }
+
+#[tokio::test]
+async fn guild_edit_features_images_and_community_channels() {
+    let s = setup().await;
+    let (t, g, channel) = (&s.t, &s.guild, &s.channel);
+    let features = |v: &Value| -> Vec<String> {
+        let mut f: Vec<String> = serde_json::from_value(v["features"].clone()).unwrap();
+        f.sort();
+        f
+    };
+    // Granted features can't be claimed; the mutable ones are taken, with the rest of the edit.
+    let r = t
+        .patch(
+            &format!("/guilds/{g}"),
+            &s.alice,
+            json!({
+                "features": ["VERIFIED", "PARTNERED", "COMMUNITY", "INVITES_DISABLED"],
+                "rules_channel_id": channel,
+                "public_updates_channel_id": channel,
+                "banner": png_data_uri(64, 32),
+                "splash": png_data_uri(32, 32),
+                "discovery_splash": png_data_uri(32, 32),
+                "premium_progress_bar_enabled": true,
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(features(&r.body), ["COMMUNITY", "INVITES_DISABLED"]);
+    assert_eq!(r.body["rules_channel_id"], json!(channel));
+    assert_eq!(r.body["public_updates_channel_id"], json!(channel));
+    assert_eq!(r.body["premium_progress_bar_enabled"], true);
+    for (field, dir) in [
+        ("banner", "banners"),
+        ("splash", "splashes"),
+        ("discovery_splash", "discovery-splashes"),
+    ] {
+        let hash = r.body[field].as_str().expect(field);
+        let img = t
+            .http
+            .get(format!("{}/{dir}/{g}/{hash}.png", t.srv().url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(img.status(), 200, "{dir}");
+    }
+    // The feature pauses joins through invites, until it is turned off.
+    let carol = t.register("carol").await;
+    let r = t
+        .post(&format!("/invites/{}", s.invite), &carol, json!({}))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // A channel the guild doesn't have is refused.
+    let r = t
+        .patch(
+            &format!("/guilds/{g}"),
+            &s.alice,
+            json!({"rules_channel_id": "1234"}),
+        )
+        .await;
+    assert_eq!(
+        common::field_code(&r.body, &["rules_channel_id"]),
+        "NUMBER_TYPE_COERCE",
+        "{}",
+        r.body
+    );
+    // MANAGE_GUILD may pause and resume invites, but COMMUNITY needs ADMINISTRATOR.
+    let role = t
+        .post(
+            &format!("/guilds/{g}/roles"),
+            &s.alice,
+            json!({"name": "managers", "permissions": "32"}),
+        )
+        .await;
+    let role = id_of(&role.body);
+    let r = put(
+        t,
+        &format!("/guilds/{g}/members/{}/roles/{role}", s.bob_id),
+        &s.alice,
+        json!({}),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = t
+        .patch(&format!("/guilds/{g}"), &s.bob, json!({"features": []}))
+        .await;
+    assert_eq!(r.body["code"], 50013, "{}", r.body);
+    let r = t
+        .patch(
+            &format!("/guilds/{g}"),
+            &s.bob,
+            json!({"features": ["COMMUNITY"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(features(&r.body), ["COMMUNITY"]);
+    t.join(&carol, &s.invite).await;
+}

@@ -18,6 +18,7 @@ pub mod blueprint;
 mod command_permissions;
 mod emojis;
 mod events;
+mod features;
 mod forum;
 mod holders;
 mod integrations;
@@ -594,6 +595,19 @@ pub struct GuildPatch {
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub icon: Option<Option<String>>,
+    /// Images arrive as data URIs; the route stores them on the CDN and passes their hashes.
+    #[serde(default, deserialize_with = "double_option")]
+    pub banner: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub splash: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub discovery_splash: Option<Option<String>>,
+    /// Where a community guild shows its rules, and where Discord's notices go.
+    #[serde(default, deserialize_with = "double_option")]
+    pub rules_channel_id: Option<Option<ChannelId>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub public_updates_channel_id: Option<Option<ChannelId>>,
+    pub premium_progress_bar_enabled: Option<bool>,
     pub verification_level: Option<u8>,
     pub default_message_notifications: Option<u8>,
     pub explicit_content_filter: Option<u8>,
@@ -1995,6 +2009,18 @@ impl State {
         if let Some(i) = patch.icon {
             g.icon = i;
         }
+        if let Some(b) = patch.banner {
+            g.banner = b;
+        }
+        if let Some(sp) = patch.splash {
+            g.splash = sp;
+        }
+        if let Some(sp) = patch.discovery_splash {
+            g.discovery_splash = sp;
+        }
+        if let Some(on) = patch.premium_progress_bar_enabled {
+            g.premium_progress_bar_enabled = on;
+        }
         if let Some(v) = patch.verification_level {
             g.verification_level = v.min(4);
         }
@@ -2020,6 +2046,16 @@ impl State {
                 patch.safety_alerts_channel_id,
                 &mut g.safety_alerts_channel_id,
             ),
+            (
+                "rules_channel_id",
+                patch.rules_channel_id,
+                &mut g.rules_channel_id,
+            ),
+            (
+                "public_updates_channel_id",
+                patch.public_updates_channel_id,
+                &mut g.public_updates_channel_id,
+            ),
         ] {
             if let Some(v) = value {
                 if v.is_some_and(|c| !self.channels.contains_key(&c)) {
@@ -2038,8 +2074,24 @@ impl State {
             g.system_channel_flags = f;
         }
         let features_given = patch.features.is_some();
-        if let Some(features) = patch.features {
-            g.features = features;
+        let mut invites_disabled = self.setup.invites_disabled;
+        if let Some(asked) = patch.features {
+            let change = features::mutable_features(&self.guild.features, &asked);
+            if change.needs_administrator
+                && !self
+                    .guild_permissions(user)
+                    .contains(Permissions::ADMINISTRATOR)
+            {
+                return Err(ApiError::MissingPermissions);
+            }
+            invites_disabled = change.invites_disabled;
+            g.features = change.features;
+            // Invites paused by incident actions still show the feature until they resume.
+            setup::set_feature(
+                &mut g.features,
+                setup::INVITES_DISABLED_FEATURE,
+                invites_disabled || self.setup.incidents.invites_disabled_until.is_some(),
+            );
         }
         let gate_wanted = g.features.iter().any(|f| f == GATE_FEATURE);
         let gate_flip = features_given && gate_wanted != self.setup.member_verification.enabled;
@@ -2063,6 +2115,14 @@ impl State {
             g.owner_id = owner;
         }
         errs.into_result()?;
+        if invites_disabled != self.setup.invites_disabled {
+            // The pause is written before the guild shows it, so a crash between the two
+            // leaves invites paused without the feature rather than the reverse.
+            let mut setup = self.setup.clone();
+            setup.invites_disabled = invites_disabled;
+            self.services.store.put_guild_setup(&setup).await?;
+            self.setup = setup;
+        }
         self.services.store.update_guild(&g).await?;
         let owner_changed = g.owner_id != self.guild.owner_id;
         self.guild = g;

@@ -29,6 +29,7 @@ pub fn routes() -> Router<App> {
         "banners",
         "icons",
         "splashes",
+        "discovery-splashes",
         "emojis",
         "stickers",
         "app-icons",

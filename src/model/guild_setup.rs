@@ -20,6 +20,10 @@ pub struct GuildSetupRecord {
     pub onboarding: Onboarding,
     #[serde(default)]
     pub incidents: IncidentsData,
+    /// Invites paused through the INVITES_DISABLED feature (`PATCH /guilds/{id}`): until a
+    /// client turns it off, unlike the timed pause of [`IncidentsData`].
+    #[serde(default)]
+    pub invites_disabled: bool,
     /// Live stages, at most one per stage channel (small, few, and read with the rest of the
     /// guild's setup when its actor starts, so they are kept here rather than in a table).
     #[serde(default)]
@@ -67,6 +71,7 @@ impl GuildSetupRecord {
             welcome_screen: WelcomeScreen::default(),
             onboarding: Onboarding::default(),
             incidents: IncidentsData::default(),
+            invites_disabled: false,
             stage_instances: Vec::new(),
             soundboard_sounds: Vec::new(),
             member_verification: crate::model::MemberVerification::default(),

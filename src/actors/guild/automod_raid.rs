@@ -22,7 +22,7 @@ use crate::model::Timestamp;
 /// Message type of the alert (Discord's GUILD_INCIDENT_ALERT_MODE_ENABLED).
 const ALERT_MODE_ENABLED: u8 = 36;
 /// Guild feature that silences raid alerts (Discord's).
-const RAID_ALERTS_DISABLED: &str = "RAID_ALERTS_DISABLED";
+pub(super) const RAID_ALERTS_DISABLED: &str = "RAID_ALERTS_DISABLED";
 
 /// Recent mention spam in a guild (live only: a restarted actor starts a fresh window).
 #[derive(Debug, Default)]
@@ -80,7 +80,7 @@ impl State {
         set_feature(
             &mut features,
             INVITES_DISABLED_FEATURE,
-            invites_until.is_some_and(|t| t > now),
+            invites_until.is_some_and(|t| t > now) || self.setup.invites_disabled,
         );
         tracing::info!(guild = %self.id(), spammers, "mention raid detected");
         if let Err(e) = self.save_setup(setup, features).await {

@@ -111,7 +111,7 @@ impl State {
 
     /// Whether joining through an invite is paused now.
     pub(super) fn invites_paused(&self) -> bool {
-        self.setup.incidents.invites_paused(Timestamp::now())
+        self.setup.invites_disabled || self.setup.incidents.invites_paused(Timestamp::now())
     }
 
     /// Writes the setup record, then (when `features` differ from the guild's) the guild with
@@ -641,7 +641,7 @@ impl State {
         set_feature(
             &mut features,
             INVITES_DISABLED_FEATURE,
-            incidents.invites_disabled_until.is_some(),
+            incidents.invites_disabled_until.is_some() || self.setup.invites_disabled,
         );
         self.save_setup(setup, features).await?;
         Ok(answer(&incidents))

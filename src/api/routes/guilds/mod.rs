@@ -233,16 +233,28 @@ async fn update(
     AuditReason(reason): AuditReason,
     Json(mut patch): Json<GuildPatch>,
 ) -> Result<Json<Value>, ApiError> {
-    // An icon arrives as a data URI; the CDN stores it and the guild keeps its hash.
-    if let Some(Some(uri)) = &patch.icon {
-        let limits = crate::cdn::ImageLimits::avatar(&app.config().get().cdn);
-        let max = limits.max_bytes;
-        let hash = app
-            .cdn
-            .put_image_data_uri(crate::cdn::ImageKind::Icon, id.0, uri, limits)
-            .await
-            .map_err(|e| crate::cdn::field_error("icon", e, max))?;
-        patch.icon = Some(Some(hash));
+    // Images arrive as data URIs; the CDN stores them and the guild keeps their hashes.
+    use crate::cdn::ImageKind;
+    for (field, kind, slot) in [
+        ("icon", ImageKind::Icon, &mut patch.icon),
+        ("banner", ImageKind::Banner, &mut patch.banner),
+        ("splash", ImageKind::Splash, &mut patch.splash),
+        (
+            "discovery_splash",
+            ImageKind::DiscoverySplash,
+            &mut patch.discovery_splash,
+        ),
+    ] {
+        if let Some(Some(uri)) = slot {
+            let limits = crate::cdn::ImageLimits::avatar(&app.config().get().cdn);
+            let max = limits.max_bytes;
+            let hash = app
+                .cdn
+                .put_image_data_uri(kind, id.0, uri, limits)
+                .await
+                .map_err(|e| crate::cdn::field_error(field, e, max))?;
+            *slot = Some(Some(hash));
+        }
     }
     Ok(Json(
         app.services
