@@ -198,6 +198,17 @@ async fn moderators_approve_and_reject_join_requests() {
     );
     // Submitted is not admitted.
     assert_eq!(say(t, &carol, &s.channel).await, 403);
+    // A new session of the applicant reads its request in READY; others have none.
+    let mut again = Gateway::connect(&t.gateway_url("?v=10&encoding=json"), false).await;
+    let ready = again.identify(&carol, INTENTS).await;
+    let mine = &ready["guild_join_requests"];
+    assert_eq!(mine.as_array().map(Vec::len), Some(1), "{ready}");
+    assert_eq!(mine[0]["id"], request.as_str());
+    assert_eq!(mine[0]["application_status"], "SUBMITTED");
+    assert_eq!(mine[0]["guild_id"], s.guild.as_str());
+    let mut other = Gateway::connect(&t.gateway_url("?v=10&encoding=json"), false).await;
+    let ready = other.identify(&s.bob, INTENTS).await;
+    assert_eq!(ready["guild_join_requests"], json!([]));
 
     // Only moderators (KICK_MEMBERS) see the queue.
     let denied = t

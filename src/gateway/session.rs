@@ -210,6 +210,9 @@ pub async fn identify(
         ready["user_settings"] = parts.user_settings;
         ready["read_state"] = parts.read_state;
     }
+    if !user.bot {
+        ready["guild_join_requests"] = own_join_requests(app, user.id, &guild_creates).await;
+    }
     // What user clients read besides the documented fields.
     ready["sessions"] = json!([{
         "session_id": session_id,
@@ -247,6 +250,37 @@ pub async fn identify(
         ready,
         guild_creates,
     })
+}
+
+/// READY's `guild_join_requests`: the user's requests in the guilds where they are still
+/// pending (held by member verification), read from the store only for those guilds, so a
+/// user without pending memberships costs nothing here.
+async fn own_join_requests(app: &App, user: UserId, guild_creates: &[Value]) -> Value {
+    let me = json!(user);
+    let pending = guild_creates.iter().filter(|g| {
+        g["members"].as_array().is_some_and(|ms| {
+            ms.iter()
+                .any(|m| m["user"]["id"] == me && m["pending"] == true)
+        })
+    });
+    let mut out = Vec::new();
+    for g in pending {
+        let Some(guild) = g["id"].as_str().and_then(|id| id.parse().ok()) else {
+            continue;
+        };
+        let Ok(requests) = app.store().guild_join_requests(GuildId::new(guild)).await else {
+            continue;
+        };
+        for r in requests.iter().filter(|r| r.user_id == user) {
+            let applicant = app.services.users.public(user).await.ok();
+            let by = match r.actioned_by {
+                Some(id) => app.services.users.public(id).await.ok(),
+                None => None,
+            };
+            out.push(r.to_json(applicant.as_ref(), by.as_ref()));
+        }
+    }
+    Value::Array(out)
 }
 
 /// Discord's identify pacing for bots: `gateway.identify_max_concurrency` IDENTIFYs per 5 s per
