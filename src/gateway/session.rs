@@ -210,9 +210,6 @@ pub async fn identify(
         ready["user_settings"] = parts.user_settings;
         ready["read_state"] = parts.read_state;
     }
-    if !user.bot {
-        ready["guild_join_requests"] = own_join_requests(app, user.id, &guild_creates).await;
-    }
     // What user clients read besides the documented fields.
     ready["sessions"] = json!([{
         "session_id": session_id,
@@ -221,23 +218,25 @@ pub async fn identify(
         "active": true,
         "client_info": {"client": "web", "os": identify.properties.os, "version": 0},
     }]);
-    ready["merged_members"] = Value::Array(
-        guild_creates
-            .iter()
-            .map(|g| {
-                let mine: Vec<Value> = g["members"]
-                    .as_array()
-                    .map(|ms| {
-                        ms.iter()
-                            .filter(|m| m["user"]["id"] == json!(user.id))
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Value::Array(mine)
-            })
-            .collect(),
-    );
+    let merged: Vec<Value> = guild_creates
+        .iter()
+        .map(|g| {
+            let mine: Vec<Value> = g["members"]
+                .as_array()
+                .map(|ms| {
+                    ms.iter()
+                        .filter(|m| m["user"]["id"] == json!(user.id))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            Value::Array(mine)
+        })
+        .collect();
+    if !user.bot {
+        ready["guild_join_requests"] = own_join_requests(app, user.id, &guilds, &merged).await;
+    }
+    ready["merged_members"] = Value::Array(merged);
     tracing::debug!(user = %user.id, session = %session_id, guilds = guilds.len(), "session identified");
     Ok(Ready {
         user,
@@ -253,26 +252,24 @@ pub async fn identify(
 }
 
 /// READY's `guild_join_requests`: the user's requests in the guilds where they are still
-/// pending (held by member verification), read from the store only for those guilds, so a
-/// user without pending memberships costs nothing here.
-async fn own_join_requests(app: &App, user: UserId, guild_creates: &[Value]) -> Value {
-    let me = json!(user);
-    let pending = guild_creates.iter().filter(|g| {
-        g["members"].as_array().is_some_and(|ms| {
-            ms.iter()
-                .any(|m| m["user"]["id"] == me && m["pending"] == true)
-        })
+/// pending (held by member verification), read from the store for those guilds only, so a
+/// user without pending memberships costs nothing here. `merged` is READY's `merged_members`
+/// (the user's own member object per guild, in `guilds`' order).
+async fn own_join_requests(app: &App, user: UserId, guilds: &[GuildId], merged: &[Value]) -> Value {
+    let pending = guilds.iter().zip(merged).filter(|(_, mine)| {
+        mine.as_array()
+            .is_some_and(|ms| ms.iter().any(|m| m["pending"] == true))
     });
     let mut out = Vec::new();
-    for g in pending {
-        let Some(guild) = g["id"].as_str().and_then(|id| id.parse().ok()) else {
-            continue;
-        };
-        let Ok(requests) = app.store().guild_join_requests(GuildId::new(guild)).await else {
+    let mut applicant = None;
+    for (guild, _) in pending {
+        let Ok(requests) = app.store().guild_join_requests(*guild).await else {
             continue;
         };
         for r in requests.iter().filter(|r| r.user_id == user) {
-            let applicant = app.services.users.public(user).await.ok();
+            if applicant.is_none() {
+                applicant = app.services.users.public(user).await.ok();
+            }
             let by = match r.actioned_by {
                 Some(id) => app.services.users.public(id).await.ok(),
                 None => None,
