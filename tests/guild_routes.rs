@@ -1614,6 +1614,20 @@ async fn guild_edit_features_images_and_community_channels() {
         f.sort();
         f
     };
+    // COMMUNITY needs a rules and an updates channel, as on Discord (40006 otherwise).
+    let r = t
+        .patch(
+            &format!("/guilds/{g}"),
+            &s.alice,
+            json!({"features": ["COMMUNITY"], "rules_channel_id": channel}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (403, &json!(40006)),
+        "{}",
+        r.body
+    );
     // Granted features can't be claimed; the mutable ones are taken, with the rest of the edit.
     let r = t
         .patch(
@@ -1649,6 +1663,20 @@ async fn guild_edit_features_images_and_community_channels() {
             .unwrap();
         assert_eq!(img.status(), 200, "{dir}");
     }
+    // A caller without MANAGE_GUILD is refused before the CDN stores anything.
+    let banners = t.dir.path().join(format!("cdn/banners/{g}"));
+    let files = || std::fs::read_dir(&banners).unwrap().count();
+    assert_eq!(files(), 1);
+    let r = t
+        .patch(
+            &format!("/guilds/{g}"),
+            &s.bob,
+            json!({"banner": png_data_uri(48, 16), "icon": png_data_uri(16, 16)}),
+        )
+        .await;
+    assert_eq!(r.body["code"], 50013, "{}", r.body);
+    assert_eq!(files(), 1);
+    assert!(!t.dir.path().join(format!("cdn/icons/{g}")).exists());
     // The feature pauses joins through invites, until it is turned off.
     let carol = t.register("carol").await;
     let r = t

@@ -174,3 +174,4 @@ unknown-guild-join-request = Unbekannte Beitrittsanfrage
 member-verification-pending = Die Verifizierungsstufe des Kanals ist zu hoch, um Zugriff zu erhalten
 member-verification-passed = Du hast die Mitgliedsverifizierung dieses Servers bereits bestanden
 join-request-not-submitted = Diese Beitrittsanfrage wartet nicht auf Prüfung
+feature-temporarily-disabled = Diese Funktion wurde vorübergehend deaktiviert

@@ -178,3 +178,4 @@ unknown-guild-join-request = Unknown Guild Join Request
 member-verification-pending = Channel verification level is too high for you to gain access
 member-verification-passed = You have already passed this server's member verification
 join-request-not-submitted = This join request is not awaiting review
+feature-temporarily-disabled = This feature has been temporarily disabled

@@ -485,6 +485,12 @@ pub enum GuildMsg {
         id: EmojiId,
         reply: Reply<Value>,
     },
+    /// Asked by `PATCH /guilds/{id}` before it stores an icon, banner or splash on the CDN, so a
+    /// caller without MANAGE_GUILD leaves no file behind.
+    MayUpdate {
+        user: UserId,
+        reply: Reply<()>,
+    },
     /// Asked by the route before it stores an emoji image on the CDN.
     MayCreateEmoji {
         user: UserId,
@@ -1547,6 +1553,9 @@ impl Actor for GuildActor {
                 } => reply(r, st.audit_log(user, query).await),
                 GuildMsg::ListEmojis { user, reply: r } => reply(r, st.list_emojis(user).await),
                 GuildMsg::GetEmoji { user, id, reply: r } => reply(r, st.get_emoji(user, id).await),
+                GuildMsg::MayUpdate { user, reply: r } => {
+                    reply(r, st.require_guild(user, Permissions::MANAGE_GUILD))
+                }
                 GuildMsg::MayCreateEmoji { user, reply: r } => reply(r, st.may_create_emoji(user)),
                 GuildMsg::CreateEmoji {
                     user,
@@ -2086,6 +2095,19 @@ impl State {
             }
             invites_disabled = change.invites_disabled;
             g.features = change.features;
+            // Discord turns COMMUNITY on only with a rules and an updates channel (given in the
+            // same edit or already set), and answers 40006 otherwise; discord.py checks the same.
+            let has_community = |f: &[String]| f.iter().any(|x| x == features::COMMUNITY);
+            if has_community(&g.features)
+                && !has_community(&self.guild.features)
+                && (g.rules_channel_id.is_none() || g.public_updates_channel_id.is_none())
+            {
+                return Err(ApiError::coded(
+                    axum::http::StatusCode::FORBIDDEN,
+                    40006,
+                    "feature-temporarily-disabled",
+                ));
+            }
             // Invites paused by incident actions still show the feature until they resume.
             setup::set_feature(
                 &mut g.features,

@@ -11,7 +11,10 @@ use super::setup::INVITES_DISABLED_FEATURE;
 use super::verification::GATE_FEATURE;
 
 /// Turning these on or off needs ADMINISTRATOR (MANAGE_GUILD is enough for the others).
-const ADMIN_FEATURES: [&str; 2] = ["COMMUNITY", "DISCOVERABLE"];
+/// The feature that makes a guild a community guild (rules and updates channels required).
+pub(super) const COMMUNITY: &str = "COMMUNITY";
+
+const ADMIN_FEATURES: [&str; 2] = [COMMUNITY, "DISCOVERABLE"];
 
 /// Every feature a client may add or remove.
 const MUTABLE_FEATURES: [&str; 5] = [

@@ -234,7 +234,24 @@ async fn update(
     Json(mut patch): Json<GuildPatch>,
 ) -> Result<Json<Value>, ApiError> {
     // Images arrive as data URIs; the CDN stores them and the guild keeps their hashes.
+    // Permission first, so a refused edit stores nothing.
     use crate::cdn::ImageKind;
+    let has_image = [
+        &patch.icon,
+        &patch.banner,
+        &patch.splash,
+        &patch.discovery_splash,
+    ]
+    .iter()
+    .any(|slot| matches!(slot, Some(Some(_))));
+    if has_image {
+        app.services
+            .ask_guild(id, |reply| GuildMsg::MayUpdate {
+                user: caller.user_id,
+                reply,
+            })
+            .await?;
+    }
     for (field, kind, slot) in [
         ("icon", ImageKind::Icon, &mut patch.icon),
         ("banner", ImageKind::Banner, &mut patch.banner),
