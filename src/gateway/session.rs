@@ -218,6 +218,7 @@ pub async fn identify(
         "active": true,
         "client_info": {"client": "web", "os": identify.properties.os, "version": 0},
     }]);
+    let me = json!(user.id);
     let merged: Vec<Value> = guild_creates
         .iter()
         .map(|g| {
@@ -225,7 +226,7 @@ pub async fn identify(
                 .as_array()
                 .map(|ms| {
                     ms.iter()
-                        .filter(|m| m["user"]["id"] == json!(user.id))
+                        .filter(|m| m["user"]["id"] == me)
                         .cloned()
                         .collect()
                 })

@@ -236,23 +236,7 @@ async fn update(
     // Images arrive as data URIs; the CDN stores them and the guild keeps their hashes.
     // Permission first, so a refused edit stores nothing.
     use crate::cdn::ImageKind;
-    let has_image = [
-        &patch.icon,
-        &patch.banner,
-        &patch.splash,
-        &patch.discovery_splash,
-    ]
-    .iter()
-    .any(|slot| matches!(slot, Some(Some(_))));
-    if has_image {
-        app.services
-            .ask_guild(id, |reply| GuildMsg::MayUpdate {
-                user: caller.user_id,
-                reply,
-            })
-            .await?;
-    }
-    for (field, kind, slot) in [
+    let images = [
         ("icon", ImageKind::Icon, &mut patch.icon),
         ("banner", ImageKind::Banner, &mut patch.banner),
         ("splash", ImageKind::Splash, &mut patch.splash),
@@ -261,7 +245,19 @@ async fn update(
             ImageKind::DiscoverySplash,
             &mut patch.discovery_splash,
         ),
-    ] {
+    ];
+    if images
+        .iter()
+        .any(|(_, _, slot)| matches!(slot, Some(Some(_))))
+    {
+        app.services
+            .ask_guild(id, |reply| GuildMsg::MayUpdate {
+                user: caller.user_id,
+                reply,
+            })
+            .await?;
+    }
+    for (field, kind, slot) in images {
         if let Some(Some(uri)) = slot {
             let limits = crate::cdn::ImageLimits::avatar(&app.config().get().cdn);
             let max = limits.max_bytes;
