@@ -459,6 +459,19 @@ async fn soundboard_sounds_crud_cdn_and_events() {
     assert_eq!(defaults.status, 200);
     assert_eq!(defaults.body[0]["sound_id"], "1");
     assert_eq!(defaults.body[0]["name"], "quack");
+    // Every default sound can be played: the CDN serves its audio under its id.
+    for d in defaults.body.as_array().expect("defaults") {
+        let id = d["sound_id"].as_str().expect("sound_id");
+        let file = t
+            .http
+            .get(format!("{}/soundboard-sounds/{id}", t.srv().url()))
+            .send()
+            .await
+            .expect("cdn");
+        assert_eq!(file.status(), 200, "default sound {id}");
+        assert_eq!(file.headers()["content-type"], "audio/ogg");
+        assert!(file.bytes().await.expect("bytes").starts_with(b"OggS"));
+    }
 
     // Validation and permission (Bob's @everyone has CREATE_GUILD_EXPRESSIONS: take it away).
     let r = t

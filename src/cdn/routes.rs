@@ -65,10 +65,16 @@ fn file_response(bytes: Vec<u8>, content_type: &str) -> Response {
     r
 }
 
-/// `GET /soundboard-sounds/{id}`: a guild's soundboard sound file (MP3 or Ogg), by id as on
-/// Discord. Discord's default sounds have no file here (Accord ships no audio).
+/// `GET /soundboard-sounds/{id}`: a soundboard sound's file (MP3 or Ogg), by id as on Discord.
+/// A default sound is served from the CDN directory when the operator put a file there, else
+/// from the audio built into the binary (see `model::soundboard::default_sound_audio`).
 async fn sound(State(app): State<App>, Path(id): Path<SoundId>) -> Result<Response, ApiError> {
-    let bytes = app.cdn.get_sound(id).await.ok_or(ApiError::NotFound)?;
+    let bytes = match app.cdn.get_sound(id).await {
+        Some(bytes) => bytes,
+        None => crate::model::soundboard::default_sound_audio(id)
+            .ok_or(ApiError::NotFound)?
+            .to_vec(),
+    };
     let ct = SoundFormat::detect(&bytes).map_or("application/octet-stream", |f| f.content_type());
     Ok(file_response(bytes, ct))
 }

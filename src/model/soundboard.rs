@@ -45,6 +45,26 @@ pub const DEFAULT_SOUNDS: &[(u64, &str, &str)] = &[
     (6, "ba dum tss", "🥁"),
 ];
 
+/// The audio of each default sound, by id. Discord's recordings are Discord's, so these are
+/// Accord's own synthesised stand-ins with the same ids, names and emojis
+/// (`scripts/soundboard/generate.py` writes them).
+const DEFAULT_AUDIO: &[(u64, &[u8])] = &[
+    (1, include_bytes!("../cdn/default_sounds/1.ogg")),
+    (2, include_bytes!("../cdn/default_sounds/2.ogg")),
+    (3, include_bytes!("../cdn/default_sounds/3.ogg")),
+    (4, include_bytes!("../cdn/default_sounds/4.ogg")),
+    (5, include_bytes!("../cdn/default_sounds/5.ogg")),
+    (6, include_bytes!("../cdn/default_sounds/6.ogg")),
+];
+
+/// The built-in Ogg Vorbis file of a default sound.
+pub fn default_sound_audio(id: SoundId) -> Option<&'static [u8]> {
+    DEFAULT_AUDIO
+        .iter()
+        .find(|(i, _)| *i == id.get())
+        .map(|(_, audio)| *audio)
+}
+
 /// A default sound by id.
 pub fn default_sound(id: SoundId) -> Option<Value> {
     DEFAULT_SOUNDS
@@ -113,5 +133,19 @@ mod tests {
         assert_eq!(SoundFormat::detect(b"OggS\0\x02"), Some(SoundFormat::Ogg));
         assert_eq!(SoundFormat::detect(b"RIFF....WAVE"), None);
         assert_eq!(SoundFormat::detect(b""), None);
+    }
+
+    #[test]
+    fn every_default_sound_has_ogg_audio() {
+        assert_eq!(DEFAULT_AUDIO.len(), DEFAULT_SOUNDS.len());
+        for (id, _, _) in DEFAULT_SOUNDS {
+            let audio = default_sound_audio(SoundId::new(*id)).expect("audio");
+            assert_eq!(
+                SoundFormat::detect(audio),
+                Some(SoundFormat::Ogg),
+                "sound {id}"
+            );
+        }
+        assert!(default_sound_audio(SoundId::new(7)).is_none());
     }
 }
