@@ -1224,6 +1224,40 @@ async fn sessions_on_other_nodes_get_the_owners_events_and_its_revocations() {
         on_n2.event("USER_UPDATE").await["global_name"],
         "Alice on n1"
     );
+
+    // User events travel only to the nodes holding a session of their user: n1 never held
+    // one, so it heard none of the DMs and renames above, while n2 (alice and carol) did.
+    let interest = |n: &common::TestServer| {
+        let remote = n.srv().app.services.remote.get().expect("remote");
+        let i = remote.user_interest();
+        (i.subscribed(), i.frames_received())
+    };
+    assert_eq!(interest(&n1), (0, 0), "n1 holds no session");
+    let (subscribed, heard) = interest(&n2);
+    assert_eq!(subscribed, 2, "n2 holds alice's and carol's sessions");
+    assert!(heard > 0, "n2 heard the DM and the rename");
+    // Carol logs off (close 1000 ends the session): n2 drops her subject, and an event for
+    // her no longer reaches it.
+    carol_on_n2
+        .ws
+        .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: 1000u16.into(),
+            reason: "".into(),
+        }))
+        .await
+        .expect("close");
+    until(Duration::from_secs(10), "n2 drops carol's subject", || {
+        interest(&n2).0 == 1
+    })
+    .await;
+    let heard = interest(&n2).1;
+    let renamed = n1
+        .patch("/users/@me", &carol, json!({"global_name": "Carol away"}))
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    post(&other, "after carol left").await;
+    assert_eq!(next_message(&mut on_n2).await, "after carol left");
+    assert_eq!(interest(&n2).1, heard, "nothing for carol reached n2");
     for n in [n1, n2, n3] {
         n.stop().await;
     }

@@ -39,8 +39,10 @@ use crate::gateway::intents::Intents;
 use crate::id::{ChannelId, GuildId, UserId};
 
 mod moves;
+mod user_events;
 mod users;
 
+pub use user_events::UserInterest;
 pub use users::UserCast;
 
 /// The version of the commands and event frames this build speaks.
@@ -59,21 +61,6 @@ pub fn commands_subject(node: &str) -> String {
 
 pub fn events_subject(node: &str) -> String {
     format!("accord.node.{node}.events")
-}
-
-/// Where every node hears of user-scoped events (DMs, USER_UPDATE, relationships …) for
-/// its sessions ([`UserEventMeta`]).
-pub const USER_EVENTS_SUBJECT: &str = "accord.cluster.user_events";
-
-/// The first line of a user-scoped event frame; the payload bytes follow.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct UserEventMeta {
-    v: u16,
-    from: String,
-    user: u64,
-    name: String,
-    /// The intent a session needs for it (decided where the event was made).
-    intent: Option<u64>,
 }
 
 /// Where every node hears of the polls armed on the others ([`PollArm`]).
@@ -451,7 +438,9 @@ pub struct Remote {
     node: String,
     relays: DashMap<String, Arc<NodeRelay>>,
     /// User-scoped events for the other nodes, published in order by one task.
-    user_events: mpsc::Sender<Bytes>,
+    user_events: mpsc::Sender<(UserId, Bytes)>,
+    /// This node's subscriptions to the subjects of the users it holds sessions of.
+    user_interest: UserInterest,
     stop: watch::Receiver<bool>,
 }
 
@@ -481,15 +470,15 @@ impl Remote {
         let commands = subscribe(commands_subject(&node)).await?;
         let events = subscribe(events_subject(&node)).await?;
         let notices = subscribe(GUILD_NOTICES_SUBJECT.to_string()).await?;
-        let user_frames = subscribe(USER_EVENTS_SUBJECT.to_string()).await?;
         let poll_arms = subscribe(POLL_ARMS_SUBJECT.to_string()).await?;
         let (user_events, outgoing) = mpsc::channel(RELAY_QUEUE);
-        tokio::spawn(publish_user_events(client.clone(), outgoing, stop.clone()));
+        tokio::spawn(user_events::publish(client.clone(), outgoing, stop.clone()));
         let remote = Arc::new(Self {
             client,
             node,
             relays: DashMap::new(),
             user_events,
+            user_interest: UserInterest::default(),
             stop,
         });
         let relay = Arc::downgrade(&remote);
@@ -498,7 +487,23 @@ impl Remote {
                 remote.send_user_event(user, event);
             }
         });
-        spawn_user_events(Arc::downgrade(services), remote.clone(), user_frames);
+        let (on_arrival, on_departure) = (Arc::downgrade(&remote), Arc::downgrade(&remote));
+        let weak_services = Arc::downgrade(services);
+        services.sessions.track_users_here(
+            move |user| {
+                if let Some(remote) = on_arrival.upgrade() {
+                    remote
+                        .user_interest
+                        .arrive(weak_services.clone(), on_arrival.clone(), user);
+                }
+            },
+            move |user| {
+                if let Some(remote) = on_departure.upgrade() {
+                    remote.user_interest.leave(user);
+                }
+            },
+        );
+        spawn_user_interest_cleanup(Arc::downgrade(&remote), remote.stop.clone());
         let (client, from) = (remote.client.clone(), remote.node.clone());
         services.polls.announce_arms(move |expiry| {
             let arm = PollArm {
@@ -528,6 +533,11 @@ impl Remote {
 
     pub fn node(&self) -> &str {
         &self.node
+    }
+
+    /// The users whose events this node hears (see `user_events`).
+    pub fn user_interest(&self) -> &UserInterest {
+        &self.user_interest
     }
 
     /// The relay to `node`, started on first use.
@@ -620,26 +630,6 @@ impl Remote {
             return Err(RemoteError::Envelope(format!("version {}", reply.v)));
         }
         Ok(reply.reply)
-    }
-
-    /// Queues a user-scoped event for the user's sessions on the other nodes (every node
-    /// hears it and delivers it to the user's sessions it has, if any).
-    fn send_user_event(&self, user: UserId, event: &Arc<Dispatch>) {
-        let meta = UserEventMeta {
-            v: VERSION,
-            from: self.node.clone(),
-            user: user.get(),
-            name: event.name.to_string(),
-            intent: event.intent.map(|i| i.bits()),
-        };
-        let Ok(mut frame) = serde_json::to_vec(&meta) else {
-            return;
-        };
-        frame.push(b'\n');
-        frame.extend_from_slice(&event.data);
-        if self.user_events.try_send(frame.into()).is_err() {
-            tracing::warn!("user event queue full: event dropped");
-        }
     }
 
     /// Tells every node that `guild`'s actor started here as run `incarnation` (fire and
@@ -1120,71 +1110,16 @@ fn spawn_poll_arms(
     });
 }
 
-/// Publishes the queued user-scoped events, in order.
-async fn publish_user_events(
-    client: async_nats::Client,
-    mut outgoing: mpsc::Receiver<Bytes>,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        let frame = tokio::select! {
-            _ = stop.changed() => break,
-            f = outgoing.recv() => match f {
-                Some(f) => f,
-                None => break,
-            },
-        };
-        if let Err(e) = client.publish(USER_EVENTS_SUBJECT, frame).await {
-            tracing::warn!(error = %e, "user event publish failed");
-        }
-    }
-}
-
-/// Delivers other nodes' user-scoped events to this node's sessions of their users.
-fn spawn_user_events(
-    services: std::sync::Weak<Services>,
-    remote: Arc<Remote>,
-    mut frames: async_nats::Subscriber,
-) {
+/// Unsubscribes from every user's subject when the node stops.
+fn spawn_user_interest_cleanup(remote: std::sync::Weak<Remote>, mut stop: watch::Receiver<bool>) {
     tokio::spawn(async move {
-        let mut stop = remote.stop.clone();
-        loop {
-            let message = tokio::select! {
-                _ = stop.changed() => break,
-                m = frames.next() => match m {
-                    Some(m) => m,
-                    None => break,
-                },
-            };
-            let Some(services) = services.upgrade() else {
+        while !*stop.borrow() {
+            if stop.changed().await.is_err() {
                 break;
-            };
-            let frame = message.payload;
-            let Some(split) = frame.iter().position(|b| *b == b'\n') else {
-                continue;
-            };
-            let meta: UserEventMeta = match serde_json::from_slice(&frame[..split]) {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(error = %e, "unreadable user event");
-                    continue;
-                }
-            };
-            if meta.v != VERSION || meta.from == remote.node {
-                continue;
             }
-            let Some(name) = event_name(&meta.name) else {
-                continue;
-            };
-            let event = Arc::new(Dispatch {
-                name,
-                data: frame.slice(split + 1..),
-                intent: meta.intent.map(Intents::from_bits_truncate),
-                redacted: None,
-            });
-            services
-                .sessions
-                .send_to_user_here(UserId::new(meta.user), &event);
+        }
+        if let Some(remote) = remote.upgrade() {
+            remote.user_interest.clear();
         }
     });
 }

@@ -241,6 +241,21 @@ pub struct SessionRegistry {
     pub subscriptions: Subscriptions,
     /// Cluster mode: carries user-scoped events to the user's sessions on other nodes.
     beyond: std::sync::OnceLock<UserRelay>,
+    /// Cluster mode: told when a user's first session arrives here and when their last one
+    /// leaves (this node then subscribes to, or drops, the user's events subject).
+    here: std::sync::OnceLock<UsersHere>,
+}
+
+/// See [`SessionRegistry::track_users_here`].
+struct UsersHere {
+    arrived: Box<dyn Fn(UserId) + Send + Sync>,
+    left: Box<dyn Fn(UserId) + Send + Sync>,
+}
+
+impl std::fmt::Debug for UsersHere {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UsersHere")
+    }
 }
 
 /// Hands a user-scoped event to the other nodes of a cluster (see `actors::remote`).
@@ -256,7 +271,12 @@ impl std::fmt::Debug for UserRelay {
 
 impl SessionRegistry {
     pub fn add(&self, handle: SessionHandle) {
-        self.by_user.entry(handle.user_id).or_default().push(handle);
+        let user = handle.user_id;
+        let mut list = self.by_user.entry(user).or_default();
+        list.push(handle);
+        if list.len() == 1 {
+            self.arrived(user);
+        }
     }
 
     /// Adds the session unless its user already has `max` (checked and added under the
@@ -266,8 +286,32 @@ impl SessionRegistry {
         if list.len() >= max {
             return false;
         }
+        let user = handle.user_id;
         list.push(handle);
+        if list.len() == 1 {
+            self.arrived(user);
+        }
         true
+    }
+
+    /// Cluster mode: `arrived` runs when a user's first session registers here, `left` when
+    /// their last one is removed (set once, at start). Both run under the registry's lock of
+    /// that user, so one user's calls come in order; they must not block.
+    pub fn track_users_here(
+        &self,
+        arrived: impl Fn(UserId) + Send + Sync + 'static,
+        left: impl Fn(UserId) + Send + Sync + 'static,
+    ) {
+        let _ = self.here.set(UsersHere {
+            arrived: Box::new(arrived),
+            left: Box::new(left),
+        });
+    }
+
+    fn arrived(&self, user: UserId) {
+        if let Some(here) = self.here.get() {
+            (here.arrived)(user);
+        }
     }
 
     pub fn remove(&self, user: UserId, key: SessionKey) {
@@ -275,6 +319,11 @@ impl SessionRegistry {
         if let dashmap::Entry::Occupied(mut e) = self.by_user.entry(user) {
             e.get_mut().retain(|h| h.key != key);
             if e.get().is_empty() {
+                // Told before the entry goes, under its lock: a session of the same user
+                // registering meanwhile is told as arrived after this, not before.
+                if let Some(here) = self.here.get() {
+                    (here.left)(user);
+                }
                 e.remove();
             }
         }
@@ -431,5 +480,28 @@ mod tests {
         assert_eq!(reg.sessions_of(u)[0].key, 2);
         reg.remove(u, 2);
         assert_eq!(reg.total(), 0);
+    }
+
+    #[test]
+    fn a_users_first_arrival_and_last_departure_are_told_once() {
+        let reg = SessionRegistry::default();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (a, l) = (log.clone(), log.clone());
+        reg.track_users_here(
+            move |u| a.lock().unwrap().push(format!("+{u}")),
+            move |u| l.lock().unwrap().push(format!("-{u}")),
+        );
+        let (u, v) = (UserId::new(5), UserId::new(6));
+        let (h1, _r1, _) = SessionHandle::new(1, u, false, Intents::GUILDS, 4);
+        let (h2, _r2, _) = SessionHandle::new(2, u, false, Intents::GUILDS, 4);
+        let (h3, _r3, _) = SessionHandle::new(3, v, false, Intents::GUILDS, 4);
+        assert!(reg.try_add(h1, 5));
+        reg.add(h2);
+        reg.add(h3);
+        reg.remove(u, 1);
+        reg.remove(u, 2);
+        reg.remove(u, 2);
+        reg.remove(v, 3);
+        assert_eq!(*log.lock().unwrap(), vec!["+5", "+6", "-5", "-6"]);
     }
 }

@@ -204,6 +204,9 @@ impl Cluster {
             lease_renewals_failed: self.stats.renewals_failed.load(Ordering::Relaxed),
             leases_lost: self.stats.leases_lost.load(Ordering::Relaxed),
             ownership_leases: self.ownership.held_count(),
+            // The sessions' side: filled in by the health route from `Remote::user_interest`.
+            user_subscriptions: 0,
+            user_event_frames_received: 0,
         }
     }
 
@@ -246,4 +249,8 @@ pub struct ClusterStatus {
     pub leases_lost: u64,
     /// Guild and channel ownership leases this node holds (the actors it may run).
     pub ownership_leases: usize,
+    /// Users whose events subject this node subscribes to (it holds sessions of them).
+    pub user_subscriptions: usize,
+    /// User-scoped event frames this node received from other nodes.
+    pub user_event_frames_received: u64,
 }

@@ -113,6 +113,12 @@ pub async fn identify(
         app.services.sessions.remove(user.id, key);
         return Err(CloseCode::AuthenticationFailed);
     }
+    // Cluster mode: this node hears the user's events from other nodes once its subscription
+    // to the user's subject is confirmed; READY is built after that, so nothing made after
+    // it can miss this session.
+    if let Some(remote) = app.services.remote.get() {
+        remote.user_interest().ready(user.id).await;
+    }
     let guild_ids = app
         .store()
         .guilds_of_user(user.id)

@@ -122,7 +122,14 @@ pub async fn gather(app: &App, sample: bool) -> Health {
     let uptime = app.started.elapsed();
     let started_at = Timestamp::from_millis(Timestamp::now().millis() - uptime.as_millis() as i64);
     Health {
-        cluster: app.cluster.as_ref().map(|c| c.status()),
+        cluster: app.cluster.as_ref().map(|c| {
+            let mut status = c.status();
+            if let Some(remote) = app.services.remote.get() {
+                status.user_subscriptions = remote.user_interest().subscribed();
+                status.user_event_frames_received = remote.user_interest().frames_received();
+            }
+            status
+        }),
         connections: app.connections.stats(),
         version: env!("CARGO_PKG_VERSION"),
         uptime_secs: uptime.as_secs(),
@@ -398,6 +405,18 @@ fn render_cluster(
         "Guild and channel ownership leases this node holds (the actors it may run).",
         &[("", c.ownership_leases.to_string())],
     );
+    metric(
+        "accord_cluster_user_subscriptions",
+        "gauge",
+        "Users whose events subject this node subscribes to (it holds sessions of them).",
+        &[("", c.user_subscriptions.to_string())],
+    );
+    metric(
+        "accord_cluster_user_event_frames_received_total",
+        "counter",
+        "User-scoped event frames received from other nodes.",
+        &[("", c.user_event_frames_received.to_string())],
+    );
 }
 
 #[cfg(test)]
@@ -460,6 +479,8 @@ mod tests {
                 lease_renewals_failed: 0,
                 leases_lost: 0,
                 ownership_leases: 0,
+                user_subscriptions: 3,
+                user_event_frames_received: 11,
             }),
         };
         let text = render_prometheus(&h);
@@ -467,6 +488,8 @@ mod tests {
         assert!(text.contains("accord_cluster_member{node=\"n1\",worker_id=\"7\"} 1\n"));
         assert!(text.contains("accord_cluster_worker_id{node=\"n1\"} 7\n"));
         assert!(text.contains("accord_cluster_nats_rtt_seconds 0.000250\n"));
+        assert!(text.contains("accord_cluster_user_subscriptions 3\n"));
+        assert!(text.contains("accord_cluster_user_event_frames_received_total 11\n"));
         assert!(text.contains("accord_build_info{version=\"1.2.3\",backend=\"embedded\"} 1\n"));
         assert!(text.contains("accord_actors{kind=\"channel\"} 4\n"));
         assert!(text.contains("accord_actors{kind=\"user\"} 2\n"));
