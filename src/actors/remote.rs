@@ -1129,16 +1129,22 @@ fn deliver_if_wanted(session: &SessionHandle, event: &Arc<Dispatch>) -> bool {
     !session.wants(event) || session.deliver(event)
 }
 
-fn deliver_frame(services: &Services, remote: &Remote, frame: Bytes) {
-    let Some(split) = frame.iter().position(|b| *b == b'\n') else {
-        return;
-    };
-    let meta: EventMeta = match serde_json::from_slice(&frame[..split]) {
-        Ok(m) => m,
+/// A frame's first line as its `M`, and the payload bytes after it (`None`, logged, when the
+/// line is not one: `what` names the frame's kind).
+fn read_frame<M: serde::de::DeserializeOwned>(frame: &Bytes, what: &str) -> Option<(M, Bytes)> {
+    let split = frame.iter().position(|b| *b == b'\n')?;
+    match serde_json::from_slice(&frame[..split]) {
+        Ok(meta) => Some((meta, frame.slice(split + 1..))),
         Err(e) => {
-            tracing::warn!(error = %e, "unreadable relayed event");
-            return;
+            tracing::warn!(error = %e, "unreadable {what}");
+            None
         }
+    }
+}
+
+fn deliver_frame(services: &Services, remote: &Remote, frame: Bytes) {
+    let Some((meta, payload)) = read_frame::<EventMeta>(&frame, "relayed event") else {
+        return;
     };
     if meta.v != VERSION {
         tracing::warn!(v = meta.v, "relayed event of another version dropped");
@@ -1150,7 +1156,7 @@ fn deliver_frame(services: &Services, remote: &Remote, frame: Bytes) {
     // Already filtered on the owner: delivered as is.
     let event = Arc::new(Dispatch {
         name,
-        data: frame.slice(split + 1..),
+        data: payload,
         intent: None,
         redacted: None,
     });

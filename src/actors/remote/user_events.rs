@@ -22,7 +22,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
-use super::{Remote, VERSION, event_name};
+use super::{Remote, VERSION, event_name, read_frame};
 use crate::actors::Services;
 use crate::events::Dispatch;
 use crate::gateway::intents::Intents;
@@ -185,15 +185,8 @@ pub(super) async fn publish(
 
 /// Hands another node's user-scoped event frame to this node's sessions of its user.
 fn deliver(services: &Services, remote: &Remote, frame: Bytes) {
-    let Some(split) = frame.iter().position(|b| *b == b'\n') else {
+    let Some((meta, payload)) = read_frame::<UserEventMeta>(&frame, "user event") else {
         return;
-    };
-    let meta: UserEventMeta = match serde_json::from_slice(&frame[..split]) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::warn!(error = %e, "unreadable user event");
-            return;
-        }
     };
     if meta.v != VERSION || meta.from == remote.node {
         return;
@@ -207,7 +200,7 @@ fn deliver(services: &Services, remote: &Remote, frame: Bytes) {
     };
     let event = Arc::new(Dispatch {
         name,
-        data: frame.slice(split + 1..),
+        data: payload,
         intent: meta.intent.map(Intents::from_bits_truncate),
         redacted: None,
     });
