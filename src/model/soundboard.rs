@@ -35,42 +35,62 @@ impl SoundRecord {
     }
 }
 
-/// Discord's default sounds: (id, name, emoji), as `GET /soundboard-default-sounds` lists them.
-pub const DEFAULT_SOUNDS: &[(u64, &str, &str)] = &[
-    (1, "quack", "🦆"),
-    (2, "airhorn", "🔊"),
-    (3, "cricket", "🦗"),
-    (4, "golf clap", "⛳"),
-    (5, "sad horn", "🎺"),
-    (6, "ba dum tss", "🥁"),
-];
-
-/// The audio of each default sound, by id. Discord's recordings are Discord's, so these are
-/// Accord's own synthesised stand-ins with the same ids, names and emojis
-/// (`scripts/soundboard/generate.py` writes them).
-const DEFAULT_AUDIO: &[(u64, &[u8])] = &[
-    (1, include_bytes!("../cdn/default_sounds/1.ogg")),
-    (2, include_bytes!("../cdn/default_sounds/2.ogg")),
-    (3, include_bytes!("../cdn/default_sounds/3.ogg")),
-    (4, include_bytes!("../cdn/default_sounds/4.ogg")),
-    (5, include_bytes!("../cdn/default_sounds/5.ogg")),
-    (6, include_bytes!("../cdn/default_sounds/6.ogg")),
+/// Discord's default sounds: (id, name, emoji, audio), as `GET /soundboard-default-sounds` lists
+/// them. Discord's recordings are Discord's, so the audio is Accord's own synthesised Ogg Vorbis
+/// stand-ins (`scripts/soundboard/generate.py` writes them).
+pub const DEFAULT_SOUNDS: &[(u64, &str, &str, &[u8])] = &[
+    (
+        1,
+        "quack",
+        "🦆",
+        include_bytes!("../cdn/default_sounds/1.ogg"),
+    ),
+    (
+        2,
+        "airhorn",
+        "🔊",
+        include_bytes!("../cdn/default_sounds/2.ogg"),
+    ),
+    (
+        3,
+        "cricket",
+        "🦗",
+        include_bytes!("../cdn/default_sounds/3.ogg"),
+    ),
+    (
+        4,
+        "golf clap",
+        "⛳",
+        include_bytes!("../cdn/default_sounds/4.ogg"),
+    ),
+    (
+        5,
+        "sad horn",
+        "🎺",
+        include_bytes!("../cdn/default_sounds/5.ogg"),
+    ),
+    (
+        6,
+        "ba dum tss",
+        "🥁",
+        include_bytes!("../cdn/default_sounds/6.ogg"),
+    ),
 ];
 
 /// The built-in Ogg Vorbis file of a default sound.
 pub fn default_sound_audio(id: SoundId) -> Option<&'static [u8]> {
-    DEFAULT_AUDIO
+    DEFAULT_SOUNDS
         .iter()
-        .find(|(i, _)| *i == id.get())
-        .map(|(_, audio)| *audio)
+        .find(|(i, ..)| *i == id.get())
+        .map(|(.., audio)| *audio)
 }
 
 /// A default sound by id.
 pub fn default_sound(id: SoundId) -> Option<Value> {
     DEFAULT_SOUNDS
         .iter()
-        .find(|(i, _, _)| *i == id.get())
-        .map(|(i, name, emoji)| default_json(*i, name, emoji))
+        .find(|(i, ..)| *i == id.get())
+        .map(|(i, name, emoji, _)| default_json(*i, name, emoji))
 }
 
 fn default_json(id: u64, name: &str, emoji: &str) -> Value {
@@ -89,7 +109,7 @@ pub fn default_sounds() -> Value {
     Value::Array(
         DEFAULT_SOUNDS
             .iter()
-            .map(|(i, name, emoji)| default_json(*i, name, emoji))
+            .map(|(i, name, emoji, _)| default_json(*i, name, emoji))
             .collect(),
     )
 }
@@ -137,8 +157,7 @@ mod tests {
 
     #[test]
     fn every_default_sound_has_ogg_audio() {
-        assert_eq!(DEFAULT_AUDIO.len(), DEFAULT_SOUNDS.len());
-        for (id, _, _) in DEFAULT_SOUNDS {
+        for (id, ..) in DEFAULT_SOUNDS {
             let audio = default_sound_audio(SoundId::new(*id)).expect("audio");
             assert_eq!(
                 SoundFormat::detect(audio),
