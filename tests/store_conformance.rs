@@ -3867,3 +3867,72 @@ async fn deleting_an_application_deletes_its_extras(s: &dyn Store) {
         "the other application stays"
     );
 }
+
+/// In a cluster, an actor's writes carry the time of its ownership-lease check
+/// (`accord::store::stamp`), so a stale owner's write that a pause delayed loses to the next
+/// owner's, whichever lands last. Only Scylla orders writes by timestamp; the embedded store is
+/// never shared between nodes, so this runs on Scylla alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scylla_a_stale_owners_late_write_loses_to_the_next_owners() {
+    use accord::store::stamp::{WriteStamp, under};
+    let Some(store) = scylla_store().await else {
+        return;
+    };
+    let s: &dyn Store = &store;
+    let (c, u, g) = (cid(), uid(), gid());
+    let id = mid_at(unix_secs() * 1000, 1);
+    s.insert_message(&message(id, c, u, "original"))
+        .await
+        .unwrap();
+    let now = WriteStamp::now().micros();
+    let checked = |micros_ago: i64| Some(WriteStamp::from_micros(now - micros_ago));
+
+    // A single-statement write: a message edit. The stale owner checked its lease 2 s before
+    // the next owner claimed it; the next owner's edit lands first, the stale one after it.
+    under(
+        checked(0),
+        s.update_message(&message(id, c, u, "next owner")),
+    )
+    .await
+    .unwrap();
+    under(
+        checked(2_000_000),
+        s.update_message(&message(id, c, u, "stale owner")),
+    )
+    .await
+    .unwrap();
+    let got = s.get_message(c, id).await.unwrap().unwrap();
+    assert_eq!(got.content, "next owner", "the stale edit lost");
+
+    // A batched write (a channel and its guild's index row), the same way.
+    let mut next = text_channel(c, g, "next-owner");
+    under(checked(0), s.put_channel(&next)).await.unwrap();
+    under(
+        checked(2_000_000),
+        s.put_channel(&text_channel(c, g, "stale-owner")),
+    )
+    .await
+    .unwrap();
+    let got = s.get_channel(c).await.unwrap().unwrap();
+    assert_eq!(
+        got.name.as_deref(),
+        Some("next-owner"),
+        "the stale batch lost"
+    );
+
+    // Writes under one stamp keep their order (each a microsecond after the one before).
+    next.name = Some("second".into());
+    under(checked(-1_000_000), async {
+        s.put_channel(&text_channel(c, g, "first")).await?;
+        s.put_channel(&next).await
+    })
+    .await
+    .unwrap();
+    let got = s.get_channel(c).await.unwrap().unwrap();
+    assert_eq!(got.name.as_deref(), Some("second"));
+
+    // Unstamped (a single node) the driver stamps at send time: the later write wins.
+    s.update_message(&message(id, c, u, "plain")).await.unwrap();
+    let got = s.get_message(c, id).await.unwrap().unwrap();
+    assert_eq!(got.content, "plain");
+}

@@ -6,6 +6,7 @@
 
 pub mod embedded;
 pub mod scylla;
+pub mod stamp;
 
 use std::sync::Arc;
 

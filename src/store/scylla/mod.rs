@@ -30,7 +30,8 @@
 //! bucket share their sign bit, so clustering order equals u64 order within every partition.
 //!
 //! Reads use `LOCAL_QUORUM`, LWTs `LOCAL_SERIAL`; writes carry client-side monotonic timestamps so a
-//! delete followed by a re-insert from this process is ordered.
+//! delete followed by a re-insert from this process is ordered. In a cluster, an actor's writes
+//! carry the stamp taken at its lease check instead (see [`super::stamp`]).
 
 mod app_extras;
 mod commands;
@@ -67,7 +68,7 @@ pub use self::schema::{DEFAULT_REPLICATION, SCHEMA_CQL};
 use self::statements::Statements;
 use super::{
     AuditEntry, BanRecord, GuildAuditEntry, GuildState, MessagePage, Store, StoreError,
-    StoreResult, username_key,
+    StoreResult, stamp, username_key,
 };
 use crate::id::{
     ApplicationId, AutoModRuleId, ChannelId, CommandId, EmojiId, GuildId, IntegrationId,
@@ -322,15 +323,22 @@ impl ScyllaStore {
         &self.session
     }
 
+    /// Runs a write. Under a lease's write stamp (cluster mode, see [`stamp`]) it carries that
+    /// stamp instead of the send time, so a stale owner's late write loses to the next owner's.
     async fn exec(
         &self,
         statement: &PreparedStatement,
         values: impl SerializeRow,
     ) -> StoreResult<()> {
-        self.session
-            .execute_unpaged(statement, values)
-            .await
-            .map_err(be)?;
+        match stamp::next() {
+            None => self.session.execute_unpaged(statement, values).await,
+            Some(at) => {
+                let mut stamped = statement.clone();
+                stamped.set_timestamp(Some(at));
+                self.session.execute_unpaged(&stamped, values).await
+            }
+        }
+        .map_err(be)?;
         Ok(())
     }
 
@@ -423,7 +431,10 @@ impl ScyllaStore {
     }
 
     async fn run_batches(&self, batches: Batches) -> StoreResult<()> {
-        for (batch, values) in batches.finish() {
+        for (mut batch, values) in batches.finish() {
+            if let Some(at) = stamp::next() {
+                batch.set_timestamp(Some(at));
+            }
             self.session.batch(&batch, values).await.map_err(be)?;
         }
         Ok(())
