@@ -1758,3 +1758,157 @@ async fn a_users_own_state_lives_on_its_home_node_and_reads_the_same_everywhere(
         n.stop().await;
     }
 }
+
+/// A guild handed to a node that joins while clients post: the old owner stops its actors and
+/// releases the lease only once the writes they started have landed, and it still acknowledges
+/// those writes (it holds the lease until then). So the heir, which loads the channel after the
+/// release, shows every acknowledged message from its first read — served from the history it
+/// keeps in memory — and no client, retrying a 503 with the same nonce, posts one twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_guild_handed_to_a_joining_node_keeps_every_acknowledged_message() {
+    let Some(env) = env() else { return };
+    let _serial = SERIAL.lock().await;
+    let (keyspace, bucket) = (unique("accord_cluster"), unique("handover"));
+    let (n1, n2) = tokio::join!(
+        node_ttl(&env, &env.nats, &keyspace, &bucket, "n1", STEADY_TTL_MS),
+        node_ttl(&env, &env.nats, &keyspace, &bucket, "n2", STEADY_TTL_MS),
+    );
+    until(Duration::from_secs(5), "both nodes see two members", || {
+        [&n1, &n2].iter().all(|n| member_names(n) == ["n1", "n2"])
+    })
+    .await;
+    let alice = n1.register("handover").await;
+    let g = n1
+        .post("/guilds", &alice, json!({"name": "handed over"}))
+        .await;
+    assert_eq!(g.status, 201, "{}", g.body);
+    let guild = g.body["id"].as_str().expect("id").to_string();
+    let gid: u64 = guild.parse().expect("snowflake");
+    let channel = first_text_channel(&n1, &alice, &guild).await;
+    let before = accord::cluster::placement::owner_of(gid, &["n1", "n2"]).expect("owner");
+    // A third node whose name wins the guild over both.
+    let heir = (3..100)
+        .map(|k| format!("n{k}"))
+        .find(|name| {
+            accord::cluster::placement::owner_of(gid, &["n1", "n2", name.as_str()])
+                == Some(name.as_str())
+        })
+        .expect("some name wins the guild");
+
+    // Four clients post, two on each node (one of them the owner itself).
+    let (stop, stopped) = watch::channel(false);
+    let nodes = [std::sync::Arc::new(n1), std::sync::Arc::new(n2)];
+    let posters: Vec<_> = (0..4)
+        .map(|k| {
+            let (node, alice, channel, stopped) = (
+                nodes[k % 2].clone(),
+                alice.clone(),
+                channel.clone(),
+                stopped.clone(),
+            );
+            tokio::spawn(
+                async move { post_until_stopped(&node, &alice, &channel, k, stopped).await },
+            )
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let n3 = node_ttl(&env, &env.nats, &keyspace, &bucket, &heir, STEADY_TTL_MS).await;
+    let joined = Instant::now();
+    until(
+        Duration::from_secs(15),
+        "the guild runs on the node that joined",
+        || {
+            n3.srv()
+                .app
+                .services
+                .registry
+                .running_guild(accord::id::GuildId::new(gid))
+                .is_some()
+        },
+    )
+    .await;
+    eprintln!(
+        "guild moved from {before} to {heir} {:?} after it joined",
+        joined.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    stop.send(true).expect("stop");
+    let mut acked = Vec::new();
+    for p in posters {
+        acked.push(p.await.expect("poster"));
+    }
+
+    // The heir's first read of the latest messages comes from what it loaded at the move.
+    let total: usize = acked.iter().map(Vec::len).sum();
+    let page = n3
+        .get(&format!("/channels/{channel}/messages?limit=100"), &alice)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let latest: Vec<String> = page
+        .body
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["id"].as_str().expect("id").to_string())
+        .collect();
+    let newest_acked: Vec<&String> = {
+        let mut all: Vec<&String> = acked.iter().flatten().map(|(id, _)| id).collect();
+        all.sort_by_key(|id| std::cmp::Reverse(id.parse::<u64>().expect("snowflake")));
+        all.into_iter().take(latest.len().min(total)).collect()
+    };
+    for id in &newest_acked {
+        assert!(
+            latest.contains(id),
+            "acknowledged message {id} missing on {heir}"
+        );
+    }
+
+    // The whole history: every acknowledged message once, and no content twice.
+    let mut stored: Vec<(String, String)> = Vec::new();
+    let mut before_id: Option<String> = None;
+    loop {
+        let path = match &before_id {
+            Some(b) => format!("/channels/{channel}/messages?limit=100&before={b}"),
+            None => format!("/channels/{channel}/messages?limit=100"),
+        };
+        let page = n3.get(&path, &alice).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let page = page.body.as_array().expect("messages").clone();
+        if page.is_empty() {
+            break;
+        }
+        for m in &page {
+            stored.push((
+                m["id"].as_str().expect("id").to_string(),
+                m["content"].as_str().unwrap_or_default().to_string(),
+            ));
+        }
+        before_id = stored.last().map(|m| m.0.clone());
+    }
+    let ids: std::collections::HashSet<&str> = stored.iter().map(|(id, _)| id.as_str()).collect();
+    for (k, mine) in acked.iter().enumerate() {
+        assert!(!mine.is_empty(), "client {k} got nothing acknowledged");
+        for (id, content) in mine {
+            assert!(
+                ids.contains(id.as_str()),
+                "client {k}: {content} ({id}) lost"
+            );
+        }
+    }
+    let mut contents: Vec<&str> = stored
+        .iter()
+        .map(|(_, c)| c.as_str())
+        .filter(|c| c.starts_with('p'))
+        .collect();
+    contents.sort_unstable();
+    let before_dedup = contents.len();
+    contents.dedup();
+    assert_eq!(before_dedup, contents.len(), "a message was stored twice");
+    eprintln!("{total} messages acknowledged across the hand-over, all on {heir}, none twice");
+    n3.stop().await;
+    for n in nodes {
+        if let Ok(n) = std::sync::Arc::try_unwrap(n) {
+            n.stop().await;
+        }
+    }
+}

@@ -33,7 +33,7 @@ use crate::model::message::{MessageReference, ReactionRecord};
 use crate::model::{ChannelKind, ChannelRecord, MessageRecord, PublicUser, Timestamp};
 use crate::permissions::{Permissions, require};
 use crate::search::{IndexOp, IndexedMessage};
-use crate::store::MessagePage;
+use crate::store::{MessagePage, stamp};
 
 pub enum ChannelMsg {
     Get {
@@ -440,11 +440,11 @@ impl Actor for ChannelActor {
             }
             return Ok(());
         }
-        if !st.services.owns(owned_by(&st.channel)) {
+        let Ok(stamp) = st.services.write_stamp(owned_by(&st.channel)) else {
             tracing::warn!(channel = %st.channel.id, "ownership lease lapsed: refusing and stopping");
             me.stop(Some("ownership lapsed".into()));
             return Ok(());
-        }
+        };
         if matches!(msg, ChannelMsg::WriteFailed) {
             // Drained while still running, so the registry spawns the successor (which loads
             // from the store) only after every write this actor started has landed or failed.
@@ -456,7 +456,7 @@ impl Actor for ChannelActor {
         st.last_activity = std::time::Instant::now();
         st.follow_guild_actor().await;
         let span = tracing::debug_span!("channel", id = %st.channel.id);
-        async move {
+        let handled = async move {
             match msg {
                 ChannelMsg::Get { user, reply: r } => {
                     let v = match st.view(user).await {
@@ -674,8 +674,9 @@ impl Actor for ChannelActor {
                 }
             }
         }
-        .instrument(span)
-        .await;
+        .instrument(span);
+        // Writes the actor makes itself; those it hands to its pipeline are stamped there.
+        stamp::under(stamp, handled).await;
         Ok(())
     }
 }
@@ -970,9 +971,13 @@ impl State {
     /// Answers a request once everything queued before the answer is durable: a reply is an
     /// acknowledgement (of a write, or of what a read saw), so it never overtakes a write.
     fn reply<T: Send + 'static>(&self, port: super::Reply<T>, value: Result<T, ApiError>) {
+        let (services, owned) = (self.services.clone(), owned_by(&self.channel));
         self.pipeline.then(move |ok| {
             let value = if ok {
                 value
+            } else if let Err(lapsed) = services.write_stamp(owned) {
+                // The lease lapsed under a write: the client retries at the next owner.
+                Err(lapsed)
             } else {
                 Err(ApiError::internal(
                     "an earlier write of this channel failed",

@@ -80,7 +80,7 @@ use crate::model::{
     TemplateSnapshot, Timestamp,
 };
 use crate::permissions::{MemberContext, PermissionOverwrite, Permissions, require};
-use crate::store::{BanRecord, GuildState};
+use crate::store::{BanRecord, GuildState, stamp};
 use crate::validate;
 
 /// What a channel actor learns about a user in its channel.
@@ -867,12 +867,16 @@ impl Actor for GuildActor {
     ) -> Result<(), ActorProcessingErr> {
         super::start_idle_ticker(&me, st.services.clone(), || GuildMsg::Tick);
         st.index_if_new_here();
-        // Threads that went idle while no actor ran archive now; the rest get a timer.
-        st.archive_due_threads().await;
-        st.rearm_archive_timer(&me);
-        // Event statuses that fell due while no actor ran move now; the rest get a timer.
-        st.run_event_clock().await;
-        st.rearm_event_timer(&me);
+        // The registry started it under a held lease; should that have lapsed since, the first
+        // message stops the actor, and nothing is written here.
+        if let Ok(stamp) = st.services.write_stamp(Owned::Guild(st.guild.id.get())) {
+            // Threads that went idle while no actor ran archive now; the rest get a timer.
+            stamp::under(stamp, st.archive_due_threads()).await;
+            st.rearm_archive_timer(&me);
+            // Event statuses that fell due while no actor ran move now; the rest get a timer.
+            stamp::under(stamp, st.run_event_clock()).await;
+            st.rearm_event_timer(&me);
+        }
         let span = tracing::debug_span!("guild", id = %st.guild.id);
         st.resubscribe_previous_sessions().instrument(span).await;
         Ok(())
@@ -914,20 +918,20 @@ impl Actor for GuildActor {
         }
         // The lease lapsed under this actor (the sweep stops it soon): nothing more is written
         // or sent from here; callers get 503 and retry at the next owner.
-        if !st.services.owns(Owned::Guild(st.guild.id.get())) {
+        let Ok(stamp) = st.services.write_stamp(Owned::Guild(st.guild.id.get())) else {
             tracing::warn!(guild = %st.guild.id, "ownership lease lapsed: refusing and stopping");
             me.stop(Some("ownership lapsed".into()));
             return Ok(());
-        }
+        };
         if matches!(msg, GuildMsg::ArchiveDue) {
             st.archive_timer.fired();
-            st.archive_due_threads().await;
+            stamp::under(stamp, st.archive_due_threads()).await;
             st.rearm_archive_timer(&me);
             return Ok(());
         }
         if matches!(msg, GuildMsg::EventsDue) {
             st.event_timer_fired();
-            st.run_event_clock().await;
+            stamp::under(stamp, st.run_event_clock()).await;
             st.rearm_event_timer(&me);
             return Ok(());
         }
@@ -950,7 +954,7 @@ impl Actor for GuildActor {
         };
         st.last_activity = std::time::Instant::now();
         let span = tracing::debug_span!("guild", id = %st.guild.id);
-        async move {
+        let handled = async move {
             match msg {
                 GuildMsg::Subscribe(session, port) => {
                     let _ = port.send(st.subscribe(session).await);
@@ -1618,8 +1622,8 @@ impl Actor for GuildActor {
             }
             st.flush_member_lists().await;
         }
-        .instrument(span)
-        .await;
+        .instrument(span);
+        stamp::under(stamp, handled).await;
         Ok(())
     }
 }

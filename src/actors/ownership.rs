@@ -5,18 +5,24 @@
 //!
 //! Obtaining an actor is not the only fence: guild and channel actors check that the lease is
 //! still held before each message, and a channel's write pipeline before each write it starts
-//! (see [`Services::owns`]), so messages already in a mailbox, or writes queued behind others,
-//! when the lease lapses are refused rather than written beside the next owner's.
+//! and again when it is done (see [`Services::write_stamp`]), so messages already in a mailbox,
+//! or writes queued behind others, when the lease lapses are refused rather than written beside
+//! the next owner's, and a write that outlived the lease is not acknowledged. The writes carry
+//! the time of that check (see [`crate::store::stamp`]), so one that a paused node sends late
+//! loses to the next owner's in the store itself.
 //!
 //! A user's actor runs on the user's home node under a `user.<id>` lease; other nodes read
 //! through short-lived snapshots (see `registry`).
 
 use std::sync::{Arc, Weak};
 
+use futures::future::BoxFuture;
+
 use super::Services;
 use crate::cluster::{Owned, Ownership, OwnershipError};
 use crate::error::{ApiError, Unknown};
 use crate::id::{ChannelId, GuildId, IdsUnavailable, UserId};
+use crate::store::stamp::WriteStamp;
 
 /// How many ids a node mints at most looking for a guild id it owns itself.
 const GUILD_ID_TRIES: usize = 64;
@@ -26,10 +32,9 @@ impl Services {
     /// stops the actors it covered.
     pub fn set_ownership(self: &Arc<Self>, ownership: Arc<Ownership>) {
         let services: Weak<Services> = Arc::downgrade(self);
-        ownership.on_lost(move |what| {
-            if let Some(services) = services.upgrade() {
-                services.stop_owned(what);
-            }
+        ownership.on_lost(move |what| match services.upgrade() {
+            Some(services) => services.stop_owned(what),
+            None => Box::pin(async {}),
         });
         let _ = self.ownership.set(ownership);
     }
@@ -43,23 +48,22 @@ impl Services {
         }
     }
 
-    /// Whether this node may still act for `what`: always on a single node; in a cluster while
-    /// it holds the lease (see [`Ownership::holds`]).
-    pub(crate) fn owns(&self, what: Owned) -> bool {
-        self.ownership.get().is_none_or(|o| o.holds(what))
+    /// The check an actor makes before each message: `Err` (the 503 a client retries) once
+    /// this node no longer holds the lease of `what` (see [`Ownership::holds`]); else the stamp
+    /// the writes it makes for that message carry (see [`crate::store::stamp`]) — `None` on a
+    /// single node, where nothing is stamped.
+    pub(crate) fn write_stamp(&self, what: Owned) -> Result<Option<WriteStamp>, ApiError> {
+        stamp_if_held(self.ownership.get(), what)
     }
 
-    /// [`Services::owns`] as a closure that outlives the services' borrow, for the tasks that
-    /// write on an actor's behalf: the refusal is the 503 a client retries.
+    /// [`Services::write_stamp`] as a closure that outlives the services' borrow, for the tasks
+    /// that write on an actor's behalf.
     pub(crate) fn fence_of(
         &self,
         what: Owned,
-    ) -> impl Fn() -> Result<(), ApiError> + Send + Sync + 'static {
+    ) -> impl Fn() -> Result<Option<WriteStamp>, ApiError> + Send + Sync + 'static {
         let ownership = self.ownership.get().cloned();
-        move || match &ownership {
-            Some(o) if !o.holds(what) => Err(lapsed(o)),
-            _ => Ok(()),
-        }
+        move || stamp_if_held(ownership.as_ref(), what)
     }
 
     /// The refusal for a request that reached an actor after its lease lapsed.
@@ -108,10 +112,17 @@ impl Services {
         self.ids.next()
     }
 
-    /// Stops the actors a lost lease covered; the next owner reloads them from the store.
-    fn stop_owned(&self, what: Owned) {
+    /// Stops the actors a lost lease covered; the next owner reloads them from the store. The
+    /// stops are sent at once; the future it returns is done when those actors have stopped —
+    /// their `post_stop` awaits every write they started — so a lease released after it hands
+    /// the next owner a store that holds all of them.
+    fn stop_owned(&self, what: Owned) -> BoxFuture<'static, ()> {
         tracing::info!(?what, "ownership lost: stopping its actors");
-        let stop = |cell: ractor::ActorCell| cell.stop(Some("ownership moved".into()));
+        let mut stopping: Vec<ractor::ActorCell> = Vec::new();
+        let mut stop = |cell: ractor::ActorCell| {
+            cell.stop(Some("ownership moved".into()));
+            stopping.push(cell);
+        };
         match what {
             Owned::Guild(g) => {
                 let guild = GuildId::new(g);
@@ -141,6 +152,28 @@ impl Services {
                 }
             }
         }
+        Box::pin(async move {
+            for cell in stopping {
+                let _ = cell.wait(None).await;
+            }
+        })
+    }
+}
+
+/// The stamp is taken *before* the lease is checked, so it is never later than a moment at
+/// which the lease held: a stale write stamped with it loses to the next owner's.
+fn stamp_if_held(
+    ownership: Option<&Arc<Ownership>>,
+    what: Owned,
+) -> Result<Option<WriteStamp>, ApiError> {
+    let Some(o) = ownership else {
+        return Ok(None);
+    };
+    let stamp = WriteStamp::now();
+    if o.holds(what) {
+        Ok(Some(stamp))
+    } else {
+        Err(lapsed(o))
     }
 }
 

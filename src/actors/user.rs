@@ -36,6 +36,7 @@ use crate::model::{
     ConnectedAccountRecord, ReadStateRecord, RelationshipKind, RelationshipRecord, UserConsent,
     UserRecord, UserSettings,
 };
+use crate::store::stamp;
 
 pub enum UserMsg {
     /// READY's `relationships`, `user_settings` and `read_state`.
@@ -266,13 +267,17 @@ impl Actor for UserActor {
         // At the user's home the lease is checked as a guild's is; a snapshot on another node
         // (never registered, reads only) has no lease to check.
         let owned = Owned::User(st.user.id.get());
-        if st.services.remote_owner(owned).is_none() && !st.services.owns(owned) {
+        let stamp = if st.services.remote_owner(owned).is_some() {
+            None
+        } else if let Ok(stamp) = st.services.write_stamp(owned) {
+            stamp
+        } else {
             tracing::warn!(user = %st.user.id, "ownership lease lapsed: refusing and stopping");
             me.stop(Some("ownership lapsed".into()));
             return Ok(());
-        }
+        };
         let span = tracing::debug_span!("user", id = %st.user.id);
-        async move {
+        let handled = async move {
             if !matches!(msg, UserMsg::Tick) {
                 st.last_used = Instant::now();
             }
@@ -343,8 +348,8 @@ impl Actor for UserActor {
                 }
             }
         }
-        .instrument(span)
-        .await;
+        .instrument(span);
+        stamp::under(stamp, handled).await;
         Ok(())
     }
 }

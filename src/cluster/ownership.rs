@@ -12,8 +12,10 @@
 //!
 //! One renewal loop per node renews every lease it holds (a CAS update per key, every third of
 //! the TTL). A lease that can no longer be renewed, or whose id another member now wins after a
-//! membership change, is released and reported to the `on_lost` hook, which stops the actor;
-//! the new owner reloads the state from the store, as after a supervised restart.
+//! membership change, is reported to the `on_lost` hook, which stops the actor; the new owner
+//! reloads the state from the store, as after a supervised restart. A lease handed to a new
+//! owner is released only once its actors have stopped and their last writes landed (within a
+//! renewal period), so the new owner's load sees them.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -22,6 +24,7 @@ use async_nats::jetstream::kv;
 use bytes::Bytes;
 use dashmap::DashMap;
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use tokio::sync::watch;
 
 use super::config::ClusterConfig;
@@ -92,9 +95,13 @@ struct Held {
     revision: u64,
     /// Until when this node may act on it (last renewal + the trusted window).
     valid_until: Instant,
+    /// Being handed to the next owner: no longer renewed; held only until the writes its
+    /// actors started have landed (see [`Ownership::hand_over`]).
+    leaving: bool,
 }
 
-type LostHook = Box<dyn Fn(Owned) + Send + Sync>;
+/// Stops what a lost lease covered; done when it has stopped (see [`Ownership::on_lost`]).
+type LostHook = Box<dyn Fn(Owned) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// The ownership leases this node holds.
 pub struct Ownership {
@@ -134,8 +141,11 @@ impl Ownership {
         &self.config
     }
 
-    /// Sets what runs when a lease is lost or released (stop the actor). Set once, at start.
-    pub fn on_lost(&self, hook: impl Fn(Owned) + Send + Sync + 'static) {
+    /// Sets what runs when a lease is lost or released: it stops the actors at once, and the
+    /// future it returns is done when they have stopped (their writes landed). A lease given
+    /// up to a new owner is released only after that, within a renewal period. Set once, at
+    /// start.
+    pub fn on_lost(&self, hook: impl Fn(Owned) -> BoxFuture<'static, ()> + Send + Sync + 'static) {
         let _ = self.on_lost.set(Box::new(hook));
     }
 
@@ -177,7 +187,7 @@ impl Ownership {
             return Err(OwnershipError::NotOwner { what, owner });
         }
         match self.held.get(&what) {
-            Some(h) if h.valid_until > Instant::now() => Ok(h.revision),
+            Some(h) if h.valid_until > Instant::now() && !h.leaving => Ok(h.revision),
             _ => Err(OwnershipError::NotHeld(what)),
         }
     }
@@ -219,6 +229,7 @@ impl Ownership {
                     Held {
                         revision,
                         valid_until: started + self.config.trust_for(),
+                        leaving: false,
                     },
                 );
                 tracing::debug!(?what, revision, "ownership lease claimed");
@@ -238,70 +249,120 @@ impl Ownership {
         self.held.len()
     }
 
-    /// Drops `what` from the held set and tells the hook.
-    fn lose(&self, what: Owned) {
-        if self.held.remove(&what).is_some()
-            && let Some(hook) = self.on_lost.get()
-        {
-            hook(what);
+    /// Drops `what` from the held set and tells the hook; the future is done when what the
+    /// lease covered has stopped (at once when nothing ran).
+    fn lose(&self, what: Owned) -> BoxFuture<'static, ()> {
+        match self.held.remove(&what).and(self.on_lost.get()) {
+            Some(hook) => hook(what),
+            None => Box::pin(async {}),
+        }
+    }
+
+    /// Gives `what` up to the next owner: stops its actors at once, waits (within a renewal
+    /// period) until the writes they started have landed, then releases the lease, so the next
+    /// owner's load sees every one of them. Meanwhile the lease stays held, not renewed: those
+    /// writes are still this node's to acknowledge (see `Services::write_stamp`), while every
+    /// new request goes to the next owner, which retries its claim until the release. The lease
+    /// is marked leaving before the future is first polled.
+    fn hand_over(self: &Arc<Self>, what: Owned, revision: u64) -> impl Future<Output = ()> + use<> {
+        let stopped = match self.held.get_mut(&what) {
+            Some(mut h) if !h.leaving => {
+                h.leaving = true;
+                drop(h);
+                self.on_lost.get().map(|hook| hook(what))
+            }
+            _ => None,
+        };
+        let me = Arc::clone(self);
+        async move {
+            let started = Instant::now();
+            if let Some(stopped) = stopped
+                && tokio::time::timeout(me.config.renew_every(), stopped)
+                    .await
+                    .is_err()
+            {
+                tracing::warn!(
+                    ?what,
+                    "actors still stopping; releasing the lease regardless"
+                );
+            }
+            me.held.remove_if(&what, |_, h| h.revision == revision);
+            let _ = lease::release(&me.store, &what.key(), revision).await;
+            tracing::debug!(
+                ?what,
+                waited_ms = started.elapsed().as_millis(),
+                "ownership lease released to the new owner"
+            );
         }
     }
 
     /// One pass over the held leases: give up what another member now wins, renew the rest.
-    async fn renew_all(&self) {
-        let held: Vec<(Owned, Held)> = self.held.iter().map(|e| (*e.key(), *e.value())).collect();
-        futures::stream::iter(held)
+    /// A hand-over runs beside the pass, so waiting for its actors never delays the renewal
+    /// of the leases kept.
+    async fn renew_all(self: &Arc<Self>) {
+        let held: Vec<(Owned, Held)> = self
+            .held
+            .iter()
+            .filter(|e| !e.leaving)
+            .map(|e| (*e.key(), *e.value()))
+            .collect();
+        let (moving, kept): (Vec<_>, Vec<_>) =
+            held.into_iter().partition(|(what, _)| !self.is_mine(*what));
+        for (what, h) in moving {
+            // Membership changed: the new owner waits for this release (or the TTL).
+            tokio::spawn(self.hand_over(what, h.revision));
+        }
+        futures::stream::iter(kept)
             .for_each_concurrent(RENEW_CONCURRENCY, |(what, h)| self.renew_one(what, h))
             .await;
     }
 
     async fn renew_one(&self, what: Owned, h: Held) {
+        let started = Instant::now();
+        match lease::renew(
+            &self.store,
+            &what.key(),
+            Bytes::from(self.node.clone()),
+            h.revision,
+        )
+        .await
         {
-            if !self.is_mine(what) {
-                // Membership changed: the new owner waits for this release (or the TTL).
-                self.lose(what);
-                let _ = lease::release(&self.store, &what.key(), h.revision).await;
-                tracing::debug!(?what, "ownership lease released to the new owner");
-                return;
+            Ok(revision) => {
+                if let Some(mut entry) = self.held.get_mut(&what) {
+                    *entry = Held {
+                        revision,
+                        valid_until: started + self.config.trust_for(),
+                        leaving: false,
+                    };
+                }
             }
-            let started = Instant::now();
-            match lease::renew(
-                &self.store,
-                &what.key(),
-                Bytes::from(self.node.clone()),
-                h.revision,
-            )
-            .await
-            {
-                Ok(revision) => {
-                    if let Some(mut entry) = self.held.get_mut(&what) {
-                        *entry = Held {
-                            revision,
-                            valid_until: started + self.config.trust_for(),
-                        };
-                    }
-                }
-                Err(LeaseError::Lost(key)) => {
-                    tracing::warn!(%key, "ownership lease lost");
-                    self.lose(what);
-                }
-                Err(e) => {
-                    tracing::warn!(?what, error = %e, "ownership lease renewal failed");
-                    if h.valid_until <= Instant::now() {
-                        self.lose(what);
-                    }
+            // Someone else may hold it already: stop at once, with nothing to wait for.
+            Err(LeaseError::Lost(key)) => {
+                tracing::warn!(%key, "ownership lease lost");
+                drop(self.lose(what));
+            }
+            Err(e) => {
+                tracing::warn!(?what, error = %e, "ownership lease renewal failed");
+                if h.valid_until <= Instant::now() {
+                    drop(self.lose(what));
                 }
             }
         }
     }
 
     /// Gives every lease up (a clean stop): the next owners need not wait for the TTL.
-    async fn release_all(&self) {
-        let held: Vec<(Owned, Held)> = self.held.iter().map(|e| (*e.key(), *e.value())).collect();
-        for (what, h) in held {
-            self.lose(what);
-            let _ = lease::release(&self.store, &what.key(), h.revision).await;
-        }
+    async fn release_all(self: &Arc<Self>) {
+        let held: Vec<(Owned, Held)> = self
+            .held
+            .iter()
+            .filter(|e| !e.leaving)
+            .map(|e| (*e.key(), *e.value()))
+            .collect();
+        futures::stream::iter(held)
+            .for_each_concurrent(RENEW_CONCURRENCY, |(what, h)| {
+                self.hand_over(what, h.revision)
+            })
+            .await;
     }
 }
 
@@ -351,7 +412,7 @@ pub(super) fn spawn_renewal(
                 .collect();
             for what in lapsed {
                 tracing::warn!(?what, "ownership lease lapsed (not renewed in time)");
-                ownership.lose(what);
+                drop(ownership.lose(what));
             }
         }
     });

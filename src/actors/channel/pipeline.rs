@@ -21,6 +21,11 @@
 //! being written is answered after that message is durable, so no client sees a message that a
 //! crash could still take away.
 //!
+//! In a cluster each write also passes the channel's ownership fence twice: before it starts
+//! (it then runs under the write stamp the check gave, see [`crate::store::stamp`]) and when
+//! it is done. A write still running when the lease lapsed may have landed after the next owner
+//! loaded the channel, so it counts as failed: it is not acknowledged and nothing after it is.
+//!
 //! On a failed write the queue is **poisoned**: every later action is told `false` (a reply
 //! becomes a 500 in Discord's error format, an event is dropped), deferred writes are never
 //! started, and writes already running are still awaited (so the actor's successor, loading
@@ -39,13 +44,14 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::error::ApiError;
+use crate::store::stamp::{self, WriteStamp};
 use crate::store::{StoreError, StoreResult};
 
 /// Runs when everything queued before it is done; `true` when all of it succeeded.
 pub(super) type Action = Box<dyn FnOnce(bool) + Send>;
 
 /// See [`Pipeline::may_write`].
-type Fence = Arc<dyn Fn() -> Result<(), ApiError> + Send + Sync>;
+type Fence = Arc<dyn Fn() -> Result<Option<WriteStamp>, ApiError> + Send + Sync>;
 
 enum Item {
     Started(JoinHandle<StoreResult<()>>),
@@ -57,8 +63,9 @@ enum Item {
 /// queue is empty runs at once, without a round trip through the task.
 pub(super) struct Pipeline {
     /// Whether this node may still write for the channel (its ownership lease holds; always
-    /// on a single node). Checked before each write starts: a write refused by it poisons the
-    /// queue like a failed one, so nothing after it is acknowledged and the actor stops.
+    /// on a single node), and the stamp the write carries. Checked before each write starts
+    /// and when it is done: a write refused by it poisons the queue like a failed one, so
+    /// nothing after it is acknowledged and the actor stops.
     may_write: Fence,
     tx: Option<mpsc::UnboundedSender<Item>>,
     queued: Arc<AtomicUsize>,
@@ -70,7 +77,7 @@ impl Pipeline {
     /// Starts the draining task. `on_failure` is called once, from the task, at the first failed
     /// write (the actor sends itself a message there).
     pub(super) fn start(
-        may_write: impl Fn() -> Result<(), ApiError> + Send + Sync + 'static,
+        may_write: impl Fn() -> Result<Option<WriteStamp>, ApiError> + Send + Sync + 'static,
         on_failure: impl FnOnce() + Send + 'static,
         span: tracing::Span,
     ) -> Self {
@@ -115,8 +122,9 @@ impl Pipeline {
         &self,
         write: impl Future<Output = StoreResult<()>> + Send + 'static,
     ) -> Result<(), ApiError> {
-        self.check()?;
-        let handle = tokio::spawn(write.in_current_span());
+        let stamp = self.check()?;
+        let handle =
+            tokio::spawn(within_lease(self.may_write.clone(), stamp, write).in_current_span());
         self.push(Item::Started(handle))
             .map_err(|_| ApiError::internal("channel pipeline closed"))
     }
@@ -158,7 +166,7 @@ impl Pipeline {
         }
     }
 
-    fn check(&self) -> Result<(), ApiError> {
+    fn check(&self) -> Result<Option<WriteStamp>, ApiError> {
         if self.poisoned() || self.tx.is_none() {
             return Err(ApiError::internal(
                 "an earlier write of this channel failed",
@@ -180,6 +188,21 @@ impl Pipeline {
     }
 }
 
+/// Runs `write` under `stamp`, then checks the fence again: a write that outlived the lease may
+/// have landed after the next owner loaded the channel, so it is reported failed, never
+/// acknowledged. (Checked as soon as the write is done, not when the queue reaches it, so a
+/// write that landed in time is not refused because an earlier one was slow.)
+async fn within_lease(
+    may_write: Fence,
+    stamp: Option<WriteStamp>,
+    write: impl Future<Output = StoreResult<()>>,
+) -> StoreResult<()> {
+    stamp::under(stamp, write).await?;
+    may_write()
+        .map(drop)
+        .map_err(|_| StoreError::Backend("the ownership lease lapsed while this write ran".into()))
+}
+
 /// The task: each item in queue order, one after the other.
 async fn drain(
     mut rx: mpsc::UnboundedReceiver<Item>,
@@ -191,22 +214,23 @@ async fn drain(
     let mut on_failure = Some(on_failure);
     while let Some(item) = rx.recv().await {
         let failed = poisoned.load(Ordering::Acquire);
-        let result: Option<StoreResult<()>> = match item {
-            Item::Started(handle) => {
-                Some(handle.await.unwrap_or_else(|e| {
+        let result: Option<StoreResult<()>> =
+            match item {
+                Item::Started(handle) => Some(handle.await.unwrap_or_else(|e| {
                     Err(StoreError::Backend(format!("write task failed: {e}")))
-                }))
-            }
-            Item::Deferred(_) if !failed && may_write().is_err() => Some(Err(StoreError::Backend(
-                "the ownership lease lapsed before this write started".into(),
-            ))),
-            Item::Deferred(write) if !failed => Some(write.await),
-            Item::Deferred(_) => None,
-            Item::Action(action) => {
-                action(!failed);
-                None
-            }
-        };
+                })),
+                Item::Deferred(write) if !failed => Some(match may_write() {
+                    Ok(stamp) => within_lease(may_write.clone(), stamp, write).await,
+                    Err(_) => Err(StoreError::Backend(
+                        "the ownership lease lapsed before this write started".into(),
+                    )),
+                }),
+                Item::Deferred(_) => None,
+                Item::Action(action) => {
+                    action(!failed);
+                    None
+                }
+            };
         if let Some(Err(e)) = result
             && !failed
         {
@@ -232,7 +256,7 @@ mod tests {
     #[tokio::test]
     async fn actions_wait_for_earlier_writes_and_keep_their_order() {
         let out = log();
-        let mut p = Pipeline::start(|| Ok(()), || {}, tracing::Span::none());
+        let mut p = Pipeline::start(|| Ok(None), || {}, tracing::Span::none());
         let (slow_tx, slow_rx) = tokio::sync::oneshot::channel::<()>();
         p.start_write(async move {
             let _ = slow_rx.await;
@@ -256,7 +280,7 @@ mod tests {
         let failed = Arc::new(AtomicBool::new(false));
         let f = failed.clone();
         let mut p = Pipeline::start(
-            || Ok(()),
+            || Ok(None),
             move || f.store(true, Ordering::SeqCst),
             tracing::Span::none(),
         );
@@ -284,7 +308,7 @@ mod tests {
     #[tokio::test]
     async fn deferred_writes_start_after_earlier_ones_finish() {
         let out = log();
-        let mut p = Pipeline::start(|| Ok(()), || {}, tracing::Span::none());
+        let mut p = Pipeline::start(|| Ok(None), || {}, tracing::Span::none());
         let (slow_tx, slow_rx) = tokio::sync::oneshot::channel::<()>();
         let o = out.clone();
         p.start_write(async move {
@@ -315,7 +339,7 @@ mod tests {
         let mut p = Pipeline::start(
             move || {
                 if l.load(Ordering::SeqCst) {
-                    Ok(())
+                    Ok(None)
                 } else {
                     Err(ApiError::Unavailable { retry_after: 1.0 })
                 }
@@ -345,6 +369,44 @@ mod tests {
         ));
         slow_tx.send(()).unwrap();
         p.close().await;
+        assert_eq!(*out.lock().unwrap(), vec!["reply:false"]);
+        assert!(failed.load(Ordering::SeqCst), "the actor is told and stops");
+    }
+    #[tokio::test]
+    async fn a_write_carries_its_checks_stamp_and_is_refused_if_it_outlives_the_lease() {
+        let out = log();
+        let lease = Arc::new(AtomicBool::new(true));
+        let failed = Arc::new(AtomicBool::new(false));
+        let (l, f) = (lease.clone(), failed.clone());
+        let mut p = Pipeline::start(
+            move || {
+                if l.load(Ordering::SeqCst) {
+                    Ok(Some(WriteStamp::from_micros(42)))
+                } else {
+                    Err(ApiError::Unavailable { retry_after: 1.0 })
+                }
+            },
+            move || f.store(true, Ordering::SeqCst),
+            tracing::Span::none(),
+        );
+        let (slow_tx, slow_rx) = tokio::sync::oneshot::channel::<()>();
+        let stamped = Arc::new(Mutex::new(None));
+        let s = stamped.clone();
+        // Started while the lease held, done after it lapsed: it may have landed after the
+        // next owner loaded the channel.
+        p.start_write(async move {
+            let _ = slow_rx.await;
+            *s.lock().unwrap() = stamp::next();
+            Ok(())
+        })
+        .unwrap();
+        let o = out.clone();
+        p.then(move |ok| o.lock().unwrap().push(format!("reply:{ok}")));
+        tokio::task::yield_now().await;
+        lease.store(false, Ordering::SeqCst);
+        slow_tx.send(()).unwrap();
+        p.close().await;
+        assert_eq!(*stamped.lock().unwrap(), Some(42), "stamped at the check");
         assert_eq!(*out.lock().unwrap(), vec!["reply:false"]);
         assert!(failed.load(Ordering::SeqCst), "the actor is told and stops");
     }
