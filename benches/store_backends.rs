@@ -1,6 +1,9 @@
 //! Embedded (redb) vs ScyllaDB backend, same workload, same run: message insert latency (one
 //! writer), insert rate (64 concurrent writers over 64 channels, the shape of `loadgen rest`),
 //! and page-read latency (latest 50; 50 before a message deep in a 10k-message channel).
+//! On Scylla the inserts are measured twice more: stamped as a cluster node's actors stamp them
+//! (`store::stamp`, the time of the lease check instead of the send), then plain again, so the
+//! stamp's cost is read against plain rows of the same run on either side.
 //!
 //! `cargo bench --bench store_backends` — the Scylla rows need a CQL server:
 //! `ACCORD_SCYLLA_NODES=127.0.0.1:9042` (scripts/cassandra/start.sh starts Cassandra 5 on the
@@ -15,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use accord::id::{ChannelId, MessageId, SnowflakeGenerator};
 use accord::store::embedded::EmbeddedStore;
+use accord::store::stamp::{self, WriteStamp};
 use accord::store::{Durability, DynStore, MessagePage};
 use hdrhistogram::Histogram;
 
@@ -40,7 +44,15 @@ fn micros(d: Duration) -> u64 {
     d.as_micros().clamp(1, 60_000_000) as u64
 }
 
-async fn measure(backend: &str, store: DynStore, ids: &SnowflakeGenerator) -> Row {
+/// An insert as an actor makes it: under the stamp of its lease check when `stamped`.
+async fn insert(store: &DynStore, m: &accord::model::MessageRecord, stamped: bool) {
+    let at = stamped.then(WriteStamp::now);
+    stamp::under(at, store.insert_message(m))
+        .await
+        .expect("insert");
+}
+
+async fn measure(backend: &str, store: DynStore, ids: &SnowflakeGenerator, stamped: bool) -> Row {
     let base = ids.generate().expect("unleased generator").0;
     // One writer: latency of a single acknowledged insert.
     let channel = base;
@@ -52,7 +64,7 @@ async fn measure(backend: &str, store: DynStore, ids: &SnowflakeGenerator) -> Ro
             "a benchmark message of typical length",
         );
         let t = Instant::now();
-        store.insert_message(&m).await.expect("insert");
+        self::insert(&store, &m, stamped).await;
         let _ = insert.record(micros(t.elapsed()));
     }
     // Many writers: what the store sustains when requests overlap (group commit / pipelining).
@@ -70,7 +82,7 @@ async fn measure(backend: &str, store: DynStore, ids: &SnowflakeGenerator) -> Ro
                         channel,
                         "concurrent writer",
                     );
-                    store.insert_message(&m).await.expect("insert");
+                    self::insert(&store, &m, stamped).await;
                 }
             })
         })
@@ -142,7 +154,7 @@ fn main() {
             let store: DynStore =
                 Arc::new(EmbeddedStore::open(dir.path(), durability).expect("open"));
             let name = format!("embedded ({durability:?})").to_lowercase();
-            rows.push(measure(&name, store, &ids).await);
+            rows.push(measure(&name, store, &ids, false).await);
         }
         match std::env::var("ACCORD_SCYLLA_NODES") {
             Ok(nodes) => {
@@ -152,7 +164,11 @@ fn main() {
                     .await
                     .expect("connect to the CQL server");
                 let store: DynStore = Arc::new(store);
-                rows.push(measure(&format!("scylla ({})", nodes.join(",")), store, &ids).await);
+                let nodes = nodes.join(",");
+                for (label, stamped) in [("", false), (", stamped", true), (", again", false)] {
+                    let name = format!("scylla ({nodes}){label}");
+                    rows.push(measure(&name, store.clone(), &ids, stamped).await);
+                }
             }
             Err(_) => eprintln!("ACCORD_SCYLLA_NODES not set: Scylla rows skipped"),
         }
