@@ -1303,6 +1303,31 @@ async fn post_until_stopped(
     acked
 }
 
+/// A channel's whole history through `node`, newest first: (id, content) of each message.
+async fn history(node: &common::TestServer, token: &str, channel: &str) -> Vec<(String, String)> {
+    let mut stored: Vec<(String, String)> = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let path = match &before {
+            Some(b) => format!("/channels/{channel}/messages?limit=100&before={b}"),
+            None => format!("/channels/{channel}/messages?limit=100"),
+        };
+        let page = node.get(&path, token).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let page = page.body.as_array().expect("messages").clone();
+        if page.is_empty() {
+            return stored;
+        }
+        for m in &page {
+            stored.push((
+                m["id"].as_str().expect("id").to_string(),
+                m["content"].as_str().unwrap_or_default().to_string(),
+            ));
+        }
+        before = stored.last().map(|m| m.0.clone());
+    }
+}
+
 /// Reads `g`'s dispatches (heartbeating meanwhile, so a quiet session stays open) until one
 /// named `name` satisfies `matches`; returns the names seen before it. Fails after `limit`.
 async fn dispatches_until(
@@ -1445,27 +1470,7 @@ async fn an_owner_killed_under_load_serves_again_from_another_node_and_its_sessi
 
     // Every acknowledged message is there, and each client's messages are in the order it
     // sent them.
-    let mut stored: Vec<(String, String)> = Vec::new();
-    let mut before: Option<String> = None;
-    loop {
-        let path = match &before {
-            Some(b) => format!("/channels/{channel}/messages?limit=100&before={b}"),
-            None => format!("/channels/{channel}/messages?limit=100"),
-        };
-        let page = n2.get(&path, &alice).await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        let page = page.body.as_array().expect("messages").clone();
-        if page.is_empty() {
-            break;
-        }
-        for m in &page {
-            stored.push((
-                m["id"].as_str().expect("id").to_string(),
-                m["content"].as_str().unwrap_or_default().to_string(),
-            ));
-        }
-        before = stored.last().map(|m| m.0.clone());
-    }
+    let stored = history(&n2, &alice, &channel).await;
     let position: std::collections::HashMap<&str, usize> = stored
         .iter()
         .rev()
@@ -1864,27 +1869,7 @@ async fn a_guild_handed_to_a_joining_node_keeps_every_acknowledged_message() {
     }
 
     // The whole history: every acknowledged message once, and no content twice.
-    let mut stored: Vec<(String, String)> = Vec::new();
-    let mut before_id: Option<String> = None;
-    loop {
-        let path = match &before_id {
-            Some(b) => format!("/channels/{channel}/messages?limit=100&before={b}"),
-            None => format!("/channels/{channel}/messages?limit=100"),
-        };
-        let page = n3.get(&path, &alice).await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        let page = page.body.as_array().expect("messages").clone();
-        if page.is_empty() {
-            break;
-        }
-        for m in &page {
-            stored.push((
-                m["id"].as_str().expect("id").to_string(),
-                m["content"].as_str().unwrap_or_default().to_string(),
-            ));
-        }
-        before_id = stored.last().map(|m| m.0.clone());
-    }
+    let stored = history(&n3, &alice, &channel).await;
     let ids: std::collections::HashSet<&str> = stored.iter().map(|(id, _)| id.as_str()).collect();
     for (k, mine) in acked.iter().enumerate() {
         assert!(!mine.is_empty(), "client {k} got nothing acknowledged");

@@ -296,16 +296,20 @@ impl Ownership {
         }
     }
 
+    /// The leases held and not being handed over.
+    fn staying(&self) -> Vec<(Owned, Held)> {
+        self.held
+            .iter()
+            .filter(|e| !e.leaving)
+            .map(|e| (*e.key(), *e.value()))
+            .collect()
+    }
+
     /// One pass over the held leases: give up what another member now wins, renew the rest.
     /// A hand-over runs beside the pass, so waiting for its actors never delays the renewal
     /// of the leases kept.
     async fn renew_all(self: &Arc<Self>) {
-        let held: Vec<(Owned, Held)> = self
-            .held
-            .iter()
-            .filter(|e| !e.leaving)
-            .map(|e| (*e.key(), *e.value()))
-            .collect();
+        let held = self.staying();
         let (moving, kept): (Vec<_>, Vec<_>) =
             held.into_iter().partition(|(what, _)| !self.is_mine(*what));
         for (what, h) in moving {
@@ -352,12 +356,7 @@ impl Ownership {
 
     /// Gives every lease up (a clean stop): the next owners need not wait for the TTL.
     async fn release_all(self: &Arc<Self>) {
-        let held: Vec<(Owned, Held)> = self
-            .held
-            .iter()
-            .filter(|e| !e.leaving)
-            .map(|e| (*e.key(), *e.value()))
-            .collect();
+        let held = self.staying();
         futures::stream::iter(held)
             .for_each_concurrent(RENEW_CONCURRENCY, |(what, h)| {
                 self.hand_over(what, h.revision)

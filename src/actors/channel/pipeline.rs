@@ -330,16 +330,16 @@ mod tests {
         assert_eq!(*out.lock().unwrap(), vec!["create", "edit"]);
     }
 
-    #[tokio::test]
-    async fn a_lapsed_lease_refuses_new_writes_and_those_still_queued() {
-        let out = log();
+    /// A pipeline fenced by a lease the test lapses (`lease` set false), whose checks hand out
+    /// `stamp`; `failed` is set when the actor is told of a failure.
+    fn leased(stamp: Option<WriteStamp>) -> (Pipeline, Arc<AtomicBool>, Arc<AtomicBool>) {
         let lease = Arc::new(AtomicBool::new(true));
         let failed = Arc::new(AtomicBool::new(false));
         let (l, f) = (lease.clone(), failed.clone());
-        let mut p = Pipeline::start(
+        let p = Pipeline::start(
             move || {
                 if l.load(Ordering::SeqCst) {
-                    Ok(None)
+                    Ok(stamp)
                 } else {
                     Err(ApiError::Unavailable { retry_after: 1.0 })
                 }
@@ -347,6 +347,13 @@ mod tests {
             move || f.store(true, Ordering::SeqCst),
             tracing::Span::none(),
         );
+        (p, lease, failed)
+    }
+
+    #[tokio::test]
+    async fn a_lapsed_lease_refuses_new_writes_and_those_still_queued() {
+        let out = log();
+        let (mut p, lease, failed) = leased(None);
         let (slow_tx, slow_rx) = tokio::sync::oneshot::channel::<()>();
         p.start_write(async move {
             let _ = slow_rx.await;
@@ -372,23 +379,11 @@ mod tests {
         assert_eq!(*out.lock().unwrap(), vec!["reply:false"]);
         assert!(failed.load(Ordering::SeqCst), "the actor is told and stops");
     }
+
     #[tokio::test]
     async fn a_write_carries_its_checks_stamp_and_is_refused_if_it_outlives_the_lease() {
         let out = log();
-        let lease = Arc::new(AtomicBool::new(true));
-        let failed = Arc::new(AtomicBool::new(false));
-        let (l, f) = (lease.clone(), failed.clone());
-        let mut p = Pipeline::start(
-            move || {
-                if l.load(Ordering::SeqCst) {
-                    Ok(Some(WriteStamp::from_micros(42)))
-                } else {
-                    Err(ApiError::Unavailable { retry_after: 1.0 })
-                }
-            },
-            move || f.store(true, Ordering::SeqCst),
-            tracing::Span::none(),
-        );
+        let (mut p, lease, failed) = leased(Some(WriteStamp::from_micros(42)));
         let (slow_tx, slow_rx) = tokio::sync::oneshot::channel::<()>();
         let stamped = Arc::new(Mutex::new(None));
         let s = stamped.clone();
