@@ -2,7 +2,8 @@
 //! (`actors::remote::user_events`): one NATS subscription to `accord.user.<id>.events`, read
 //! by a task of its own, with a readiness watch and a map entry. This opens N subscriptions of
 //! that shape on one connection and reads the resident memory of this process, and of the
-//! NATS server when its pid is given, before, with all N open, and after they are dropped.
+//! NATS server when its pid is given, before, with all N open, and after they are dropped (and
+//! glibc's free memory trimmed, as the node's trimmer does).
 //!
 //! `ACCORD_NATS_URL=nats://127.0.0.1:4222 cargo bench --bench user_subscriptions`
 //! (`NATS_PID=<pid>` adds the server's side; `SUBSCRIPTIONS=N`, default 10,000).
@@ -81,6 +82,8 @@ fn main() {
         });
         client.flush().await.expect("flush");
         settle().await;
+        // What the node's trimmer does after load (`accord::memory`).
+        accord::memory::trim();
         let (me_after, server_after) = (rss(me), rss(server));
         let per = |before: Option<u64>, open: Option<u64>| match (before, open) {
             (Some(b), Some(o)) => format!("{:.2}", o.saturating_sub(b) as f64 / n as f64),
