@@ -18,16 +18,29 @@ fn future(secs: u64) -> String {
     accord::model::Timestamp::from_millis(unix).to_string()
 }
 
+/// Discord's weekday (0 = Monday) of a timestamp, in UTC.
+fn weekday_of(timestamp: &str) -> i64 {
+    let days = accord::model::Timestamp::parse(timestamp)
+        .expect("timestamp")
+        .millis()
+        .div_euclid(86_400_000);
+    // 1970-01-01 was a Thursday (3).
+    (days + 3).rem_euclid(7)
+}
+
+/// A weekly event an hour from now, recurring on the start's own weekday (whatever day the
+/// test runs), so its next occurrence is exactly a week on.
 fn external(name: &str) -> Value {
+    let start = future(3600);
     json!({
         "name": name,
         "privacy_level": 2,
         "entity_type": 3,
-        "scheduled_start_time": future(3600),
+        "scheduled_start_time": start,
         "scheduled_end_time": future(7200),
         "entity_metadata": {"location": "the park"},
         "description": null,
-        "recurrence_rule": {"start": future(3600), "frequency": 2, "interval": 1, "by_weekday": [0]},
+        "recurrence_rule": {"start": start, "frequency": 2, "interval": 1, "by_weekday": [weekday_of(&start)]},
     })
 }
 
