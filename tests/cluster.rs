@@ -1897,3 +1897,51 @@ async fn a_guild_handed_to_a_joining_node_keeps_every_acknowledged_message() {
         }
     }
 }
+
+/// A lease handed over carries a note (an ownership lease: the old owner's last write stamp)
+/// to the one node that takes it next; a live or already-taken lease is not taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handed_over_lease_carries_its_note_to_the_next_holder_only() {
+    use accord::cluster::lease;
+    let Some(env) = env() else { return };
+    let client = async_nats::connect(&env.nats).await.expect("nats");
+    let js = async_nats::jetstream::new(client);
+    let store = lease::open_bucket(&js, &unique("handnote"), Duration::from_secs(10))
+        .await
+        .expect("bucket");
+    let value = |name: &str| bytes::Bytes::from(name.to_string());
+
+    let first = lease::claim_or_take(&store, "guild.1", value("n1"))
+        .await
+        .expect("claim")
+        .expect("a free key is claimed");
+    assert_eq!(first.note, None);
+    assert_eq!(
+        lease::claim_or_take(&store, "guild.1", value("n2"))
+            .await
+            .expect("claim"),
+        None,
+        "held by n1"
+    );
+
+    lease::hand_over(&store, "guild.1", b"1797210340261000", first.revision)
+        .await
+        .expect("hand over");
+    let (a, b) = tokio::join!(
+        lease::claim_or_take(&store, "guild.1", value("n2")),
+        lease::claim_or_take(&store, "guild.1", value("n3")),
+    );
+    let won: Vec<lease::Claimed> = [a, b]
+        .into_iter()
+        .filter_map(|r| r.expect("claim"))
+        .collect();
+    assert_eq!(won.len(), 1, "one claimer takes it: {won:?}");
+    assert_eq!(won[0].note.as_deref(), Some(&b"1797210340261000"[..]));
+    assert!(won[0].revision > first.revision);
+    // The old holder's revision no longer renews or hands anything over.
+    assert!(
+        lease::hand_over(&store, "guild.1", b"0", first.revision)
+            .await
+            .is_err()
+    );
+}

@@ -4,6 +4,11 @@
 //! holder stopped renewing disappears on its own and can be claimed again. The revision a
 //! claim or renewal returns is the lease's fencing token: only its holder can produce the next
 //! one.
+//!
+//! A lease can also be *handed over* ([`hand_over`]): instead of deleting it, the holder marks
+//! it released with a note for the next holder, who takes it by compare-and-set
+//! ([`claim_or_take`]) and reads the note. Ownership leases pass the old owner's last write
+//! stamp this way.
 
 use std::time::Duration;
 
@@ -122,4 +127,66 @@ pub async fn release(store: &kv::Store, key: &str, revision: u64) -> Result<(), 
             key: key.into(),
             message: e.to_string(),
         })
+}
+
+/// What a handed-over key's value starts with; the note follows.
+const RELEASED: &[u8] = b"released:";
+
+/// Gives `key` held at `revision` to whoever claims it next, leaving `note` for them: the key
+/// stays, marked released, until [`claim_or_take`] takes it or the TTL drops it.
+pub async fn hand_over(
+    store: &kv::Store,
+    key: &str,
+    note: &[u8],
+    revision: u64,
+) -> Result<(), LeaseError> {
+    let value = [RELEASED, note].concat();
+    renew(store, key, Bytes::from(value), revision)
+        .await
+        .map(drop)
+}
+
+/// A claim won by [`claim_or_take`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    /// The fencing token.
+    pub revision: u64,
+    /// The note the previous holder left when it handed the key over; `None` when the key was
+    /// free (never held, expired or deleted).
+    pub note: Option<Bytes>,
+}
+
+/// Claims `key` as [`claim`] does, or takes it over when its holder handed it over: `None`
+/// while a live holder has it.
+pub async fn claim_or_take(
+    store: &kv::Store,
+    key: &str,
+    value: Bytes,
+) -> Result<Option<Claimed>, LeaseError> {
+    if let Some(revision) = claim(store, key, value.clone()).await? {
+        return Ok(Some(Claimed {
+            revision,
+            note: None,
+        }));
+    }
+    let nats = |e: &dyn std::fmt::Display| LeaseError::Nats {
+        key: key.into(),
+        message: e.to_string(),
+    };
+    let Some(entry) = store.entry(key).await.map_err(|e| nats(&e))? else {
+        return Ok(None);
+    };
+    let Some(note) = entry.value.strip_prefix(RELEASED) else {
+        return Ok(None);
+    };
+    let note = Bytes::copy_from_slice(note);
+    match renew(store, key, value, entry.revision).await {
+        Ok(revision) => Ok(Some(Claimed {
+            revision,
+            note: Some(note),
+        })),
+        // Another claimer took it first.
+        Err(LeaseError::Lost(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

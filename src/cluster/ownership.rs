@@ -14,8 +14,9 @@
 //! the TTL). A lease that can no longer be renewed, or whose id another member now wins after a
 //! membership change, is reported to the `on_lost` hook, which stops the actor; the new owner
 //! reloads the state from the store, as after a supervised restart. A lease handed to a new
-//! owner is released only once its actors have stopped and their last writes landed (within a
-//! renewal period), so the new owner's load sees them.
+//! owner is handed over only once its actors have stopped and their last writes landed (within
+//! a renewal period), so the new owner's load sees them; the hand-over leaves this node's last
+//! write stamp in the lease, and the new owner stamps its writes after it (`store::stamp`).
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ use super::config::ClusterConfig;
 use super::lease::{self, LeaseError};
 use super::membership::Members;
 use super::placement;
+use crate::store::stamp::WriteStamp;
 
 /// What an ownership lease is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -218,12 +220,16 @@ impl Ownership {
         let started = Instant::now();
         let claimed = tokio::time::timeout(
             self.config.renew_every(),
-            lease::claim(&self.store, &what.key(), Bytes::from(self.node.clone())),
+            lease::claim_or_take(&self.store, &what.key(), Bytes::from(self.node.clone())),
         )
         .await;
         self.claiming.remove_if(&what, |_, l| Arc::ptr_eq(l, &lock));
         match claimed {
-            Ok(Ok(Some(revision))) => {
+            Ok(Ok(Some(lease::Claimed { revision, note }))) => {
+                // Handed over: this node's writes must come after the old owner's last one.
+                if let Some(floor) = note.as_deref().and_then(parse_stamp) {
+                    WriteStamp::follow(floor);
+                }
                 self.held.insert(
                     what,
                     Held {
@@ -259,8 +265,9 @@ impl Ownership {
     }
 
     /// Gives `what` up to the next owner: stops its actors at once, waits (within a renewal
-    /// period) until the writes they started have landed, then releases the lease, so the next
-    /// owner's load sees every one of them. Meanwhile the lease stays held, not renewed: those
+    /// period) until the writes they started have landed, then hands the lease over with this
+    /// node's last write stamp in it, so the next owner's load sees every one of those writes
+    /// and its own writes are stamped after them, whatever its clock says. Meanwhile the lease stays held, not renewed: those
     /// writes are still this node's to acknowledge (see `Services::write_stamp`), while every
     /// new request goes to the next owner, which retries its claim until the release. The lease
     /// is marked leaving before the future is first polled.
@@ -287,7 +294,9 @@ impl Ownership {
                 );
             }
             me.held.remove_if(&what, |_, h| h.revision == revision);
-            let _ = lease::release(&me.store, &what.key(), revision).await;
+            // The last stamp this node's writes used, for the next owner to follow.
+            let last = WriteStamp::now().micros().to_string();
+            let _ = lease::hand_over(&me.store, &what.key(), last.as_bytes(), revision).await;
             tracing::debug!(
                 ?what,
                 waited_ms = started.elapsed().as_millis(),
@@ -363,6 +372,15 @@ impl Ownership {
             })
             .await;
     }
+}
+
+/// A hand-over note: the old owner's last write stamp, in decimal microseconds.
+fn parse_stamp(note: &[u8]) -> Option<WriteStamp> {
+    std::str::from_utf8(note)
+        .ok()?
+        .parse()
+        .ok()
+        .map(WriteStamp::from_micros)
 }
 
 /// How many leases one renewal pass renews at once.

@@ -48,6 +48,13 @@ impl WriteStamp {
         Self(wall.max(prev.saturating_add(1)))
     }
 
+    /// Makes every later stamp of this process come after `floor`. A lease handed over by
+    /// another node carries that node's last stamp (see `cluster::ownership`), so the new
+    /// owner's writes come after the old owner's even when its clock is behind.
+    pub fn follow(floor: WriteStamp) {
+        LAST.fetch_max(floor.0, Ordering::AcqRel);
+    }
+
     /// A given time (tests, and a backend's own use).
     pub fn from_micros(micros: i64) -> Self {
         Self(micros)
@@ -104,5 +111,9 @@ mod tests {
         let ahead = WriteStamp::now().micros() + 5_000_000;
         under(Some(WriteStamp::from_micros(ahead)), async { next() }).await;
         assert!(WriteStamp::now().micros() > ahead);
+        // So does one taken after following another node's later stamp (a hand-over).
+        let theirs = WriteStamp::now().micros() + 60_000_000;
+        WriteStamp::follow(WriteStamp::from_micros(theirs));
+        assert!(WriteStamp::now().micros() > theirs);
     }
 }
