@@ -932,18 +932,7 @@ async fn rest_works_on_any_node_through_the_owner() {
     // The same reads from every node: the owner's ordering, newest first.
     let mut reads = Vec::new();
     for n in [&n1, &n2, &n3] {
-        let r = n
-            .get(&format!("/channels/{channel}/messages?limit=10"), &token)
-            .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let ids: Vec<String> = r
-            .body
-            .as_array()
-            .expect("messages")
-            .iter()
-            .map(|m| m["id"].as_str().expect("id").to_string())
-            .collect();
-        reads.push(ids);
+        reads.push(latest_ids(n, &token, &channel, 10).await);
         let chans = n.get(&format!("/guilds/{guild}/channels"), &token).await;
         assert_eq!(chans.status, 200, "{}", chans.body);
         assert!(chans.body.to_string().contains("from-n2"), "{}", chans.body);
@@ -1301,6 +1290,28 @@ async fn post_until_stopped(
         }
     }
     acked
+}
+
+/// The ids of a channel's latest `limit` messages read through `node`, newest first.
+async fn latest_ids(
+    node: &common::TestServer,
+    token: &str,
+    channel: &str,
+    limit: usize,
+) -> Vec<String> {
+    let r = node
+        .get(
+            &format!("/channels/{channel}/messages?limit={limit}"),
+            token,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["id"].as_str().expect("id").to_string())
+        .collect()
 }
 
 /// A channel's whole history through `node`, newest first: (id, content) of each message.
@@ -1845,17 +1856,7 @@ async fn a_guild_handed_to_a_joining_node_keeps_every_acknowledged_message() {
 
     // The heir's first read of the latest messages comes from what it loaded at the move.
     let total: usize = acked.iter().map(Vec::len).sum();
-    let page = n3
-        .get(&format!("/channels/{channel}/messages?limit=100"), &alice)
-        .await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let latest: Vec<String> = page
-        .body
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| m["id"].as_str().expect("id").to_string())
-        .collect();
+    let latest = latest_ids(&n3, &alice, &channel, 100).await;
     let newest_acked: Vec<&String> = {
         let mut all: Vec<&String> = acked.iter().flatten().map(|(id, _)| id).collect();
         all.sort_by_key(|id| std::cmp::Reverse(id.parse::<u64>().expect("snowflake")));
