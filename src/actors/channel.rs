@@ -971,20 +971,9 @@ impl State {
     /// Answers a request once everything queued before the answer is durable: a reply is an
     /// acknowledgement (of a write, or of what a read saw), so it never overtakes a write.
     fn reply<T: Send + 'static>(&self, port: super::Reply<T>, value: Result<T, ApiError>) {
-        let (services, owned) = (self.services.clone(), owned_by(&self.channel));
-        self.pipeline.then(move |ok| {
-            let value = if ok {
-                value
-            } else if let Err(lapsed) = services.write_stamp(owned) {
-                // The lease lapsed under a write: the client retries at the next owner.
-                Err(lapsed)
-            } else {
-                Err(ApiError::internal(
-                    "an earlier write of this channel failed",
-                ))
-            };
-            reply(port, value);
-        });
+        let failure = self.pipeline.failure();
+        self.pipeline
+            .then(move |ok| reply(port, if ok { value } else { Err(failure()) }));
     }
 
     /// Stores a new message alongside the writes already running (see `pipeline`).

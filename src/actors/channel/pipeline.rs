@@ -166,11 +166,16 @@ impl Pipeline {
         }
     }
 
+    /// The error to answer with when an action is told `false`: the fence's 503 (the client
+    /// retries at the next owner) when the lease lapsed under a write, else a 500.
+    pub(super) fn failure(&self) -> impl FnOnce() -> ApiError + Send + 'static {
+        let may_write = self.may_write.clone();
+        move || may_write().err().unwrap_or_else(earlier_write_failed)
+    }
+
     fn check(&self) -> Result<Option<WriteStamp>, ApiError> {
         if self.poisoned() || self.tx.is_none() {
-            return Err(ApiError::internal(
-                "an earlier write of this channel failed",
-            ));
+            return Err(earlier_write_failed());
         }
         (self.may_write)()
     }
@@ -186,6 +191,10 @@ impl Pipeline {
             e.0
         })
     }
+}
+
+fn earlier_write_failed() -> ApiError {
+    ApiError::internal("an earlier write of this channel failed")
 }
 
 /// Runs `write` under `stamp`, then checks the fence again: a write that outlived the lease may
